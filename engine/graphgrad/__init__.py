@@ -1,0 +1,44 @@
+"""graphgrad: a PyTorch-style tensor and autograd engine (NumPy on the CPU, CuPy on the GPU)
+that records what it runs, so the graph can be seen, stepped through and debugged.
+
+    import graphgrad as torch
+"""
+from . import dtypes as _dtypes
+from .dtypes import (bool_ as bool, dtype, float16, float32, float64, get_default_dtype, int8, int16, int32, int64,
+                     promote_types, set_default_dtype, uint8)
+from .device import device
+from .tensor import Size, Tensor
+from .autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .ops import *  # noqa: F401,F403  the op functions: graphgrad.add, graphgrad.matmul, ...
+from .ops import index as _index
+from .ops.reduce import return_types as _return_types
+from .creation import (arange, as_tensor, asarray, bernoulli, empty, empty_like, eye, from_numpy, full, full_like,
+                       linspace, logspace, multinomial, normal, ones, ones_like, rand, rand_like, randint,
+                       randint_like, randn, randn_like, randperm, tensor, zeros, zeros_like)
+from .random import (Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed,
+                     set_rng_state)
+from .printing import set_printoptions
+from . import autograd, cuda, random
+
+half, float, double = float16, float32, float64
+short, int, long = int16, int32, int64
+Size, Tensor = Size, Tensor
+
+
+class _Namespace:
+    def __init__(self, **items):
+        self.__dict__.update(items)
+
+
+return_types = _Namespace(**_return_types)
+
+
+def result_type(tensor1, tensor2):
+    return _dtypes.result_type(tensor1, tensor2)
+
+
+def can_cast(from_, to):
+    return from_.category <= to.category
+
+
+__version__ = "0.1.0"

@@ -1,0 +1,77 @@
+"""graphgrad.autograd: backward, grad, grad modes, anomaly detection."""
+from ..tensor import Tensor
+from .engine import BackwardPass, Step
+from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled, state
+from .node import AccumulateGrad, Node
+
+
+def _roots_and_seeds(tensors, grad_tensors, what):
+    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    if grad_tensors is None or isinstance(grad_tensors, Tensor):
+        grad_tensors = [grad_tensors] * len(tensors) if grad_tensors is None else [grad_tensors]
+    roots, seeds = [], []
+    for i, (t, g) in enumerate(zip(tensors, grad_tensors)):
+        if not t.requires_grad:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
+        if g is None:
+            if t._data.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            seed = t._xp().ones(t._data.shape, t._data.dtype)
+        else:
+            if tuple(g.shape) != tuple(t.shape):
+                raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and output[{i}] "
+                                   f"has a shape of {t.shape}.")
+            seed = g._data
+        roots.append((t.grad_fn, t._output_nr) if t.grad_fn is not None else (t._accumulator(), 0))
+        seeds.append(seed)
+    return roots, seeds
+
+
+def backward_pass(tensors, grad_tensors=None, retain_graph=False):
+    """The scheduler for `tensors.backward()`, not yet run: iterate it to step node by node."""
+    roots, seeds = _roots_and_seeds(tensors, grad_tensors, "backward")
+    return BackwardPass(roots, seeds, retain_graph=bool(retain_graph))
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    if create_graph:
+        raise NotImplementedError("graphgrad computes gradients without a graph of their own: create_graph=True "
+                                  "(higher-order derivatives) is not supported")
+    if inputs is not None:
+        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        grads = grad(tensors, inputs, grad_tensors, retain_graph=retain_graph, allow_unused=True)
+        for x, g in zip(inputs, grads):
+            if g is not None:
+                x.grad = g if x.grad is None else x.grad + g
+        return
+    backward_pass(tensors, grad_tensors, retain_graph).run()
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None,
+         is_grads_batched=False, materialize_grads=False):
+    if create_graph:
+        raise NotImplementedError("graphgrad: create_graph=True (higher-order derivatives) is not supported")
+    single = isinstance(inputs, Tensor)
+    inputs = [inputs] if single else list(inputs)
+    roots, seeds = _roots_and_seeds(outputs, grad_outputs, "grad")
+    capture = {}
+    for i, x in enumerate(inputs):
+        if not x.requires_grad:
+            raise RuntimeError(f"One of the differentiated Tensors does not require grad")
+        key = (x.grad_fn, x._output_nr) if x.grad_fn is not None else (x._accumulator(), 0)
+        capture[key] = i
+    run = BackwardPass(roots, seeds, retain_graph=bool(retain_graph), accumulate=False, capture=capture).run()
+    results = []
+    for x, g in zip(inputs, run.captured):
+        if g is None:
+            if not (allow_unused or materialize_grads):
+                raise RuntimeError("One of the differentiated Tensors appears to not have been used in the graph. "
+                                   "Set allow_unused=True if this is the desired behavior.")
+            results.append(x._xp().zeros_like(x._data) if materialize_grads else None)
+        else:
+            results.append(g)
+    return tuple(None if g is None else Tensor._wrap(g) for g in results)
+
+
+__all__ = ["backward", "grad", "backward_pass", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
+           "is_grad_enabled", "Node", "AccumulateGrad", "BackwardPass", "Step", "state"]

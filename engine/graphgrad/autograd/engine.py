@@ -1,0 +1,142 @@
+"""The backward scheduler: dependency counts and a ready queue, written as a generator that
+yields after every node, so `backward()` drains it and the debugger steps the same code."""
+import heapq
+
+from .node import AccumulateGrad
+
+
+class Step:
+    """What one scheduler step did: the node, the gradients it received and produced."""
+    __slots__ = ("node", "grad_outputs", "grad_inputs")
+
+    def __init__(self, node, grad_outputs, grad_inputs):
+        self.node, self.grad_outputs, self.grad_inputs = node, grad_outputs, grad_inputs
+
+    def __repr__(self):
+        return f"Step({self.node.name()})"
+
+
+class BackwardPass:
+    """One backward pass from `roots` (nodes with their output_nr) seeded with `seeds` (arrays).
+
+    accumulate=True writes leaves' .grad (Tensor.backward); with `capture` {(node, nr): i} the
+    gradients arriving there are collected into `captured` instead (autograd.grad).
+    """
+
+    def __init__(self, roots, seeds, retain_graph=False, accumulate=True, capture=None):
+        self.retain_graph = retain_graph
+        self.accumulate = accumulate
+        self.capture = capture or {}
+        self.captured = [None] * len(self.capture)
+        self.dependencies = _count_dependencies([node for node, _ in roots])
+        self.buffers = {}   # node -> [grad per output], filled as gradients arrive
+        self.ready = []     # heap of (-sequence number, node): latest-created runs first
+        self.done = []      # nodes already run, in order
+        for (node, nr), seed in zip(roots, seeds):
+            self._add(node, nr, seed)
+        for node, _ in roots:
+            if self.dependencies.get(node, 0) == 0 and node not in self._queued():
+                heapq.heappush(self.ready, (-node._seq, id(node), node))
+
+    def _queued(self):
+        return [entry[2] for entry in self.ready]
+
+    def _add(self, node, nr, grad):
+        buf = self.buffers.get(node)
+        if buf is None:
+            buf = self.buffers[node] = [None] * node.n_outputs
+        if grad is None:
+            return
+        buf[nr] = grad if buf[nr] is None else buf[nr] + grad
+
+    @property
+    def ready_nodes(self):
+        """The ready queue in the order it will run."""
+        return [entry[2] for entry in sorted(self.ready)]
+
+    def __iter__(self):
+        return self.steps()
+
+    def steps(self):
+        ready, buffers, deps = self.ready, self.buffers, self.dependencies
+        while ready:
+            node = heapq.heappop(ready)[2]
+            grads = buffers.pop(node, None) or [None] * node.n_outputs
+            if node._pre_hooks:
+                grads = _run_pre_hooks(node, grads)
+            for nr, grad in enumerate(grads):
+                slot = self.capture.get((node, nr))
+                if slot is not None and grad is not None:
+                    self.captured[slot] = grad if self.captured[slot] is None else self.captured[slot] + grad
+            if all(g is None for g in grads):
+                grad_inputs = (None,) * len(node.next_functions)
+            elif type(node) is AccumulateGrad:
+                if self.accumulate:
+                    node.accumulate(grads[0])
+                grad_inputs = ()
+            else:
+                grad_inputs = self._run(node, grads)
+            for (nxt, nr), grad in zip(node.next_functions, grad_inputs):
+                if nxt is None:
+                    continue
+                self._add(nxt, nr, grad)
+                left = deps[nxt] - 1
+                deps[nxt] = left
+                if left == 0:
+                    heapq.heappush(ready, (-nxt._seq, id(nxt), nxt))
+            self.done.append(node)
+            yield Step(node, grads, grad_inputs)
+
+    def _run(self, node, grads):
+        node.check_saved()
+        if node.n_outputs == 1:
+            grad_inputs = node.backward(grads[0])
+        else:
+            grad_inputs = node.backward(tuple(_zeros_if_none(node, i, g) for i, g in enumerate(grads)))
+        post = node.__dict__.get("_post_hooks")
+        if post:
+            from ..tensor import Tensor
+            wrap = lambda gs: tuple(None if g is None else Tensor._wrap(g) for g in gs)
+            for hook in post:
+                hook(wrap(grad_inputs), wrap(grads))
+        if not self.retain_graph:
+            node.release()
+        return grad_inputs
+
+    def run(self):
+        for _ in self.steps():
+            pass
+        return self
+
+
+def _count_dependencies(roots):
+    deps, seen, stack = {}, set(roots), list(roots)
+    while stack:
+        for nxt, _ in stack.pop().next_functions:
+            if nxt is None:
+                continue
+            deps[nxt] = deps.get(nxt, 0) + 1
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return deps
+
+
+def _run_pre_hooks(node, grads):
+    from ..tensor import Tensor
+    grads = list(grads)
+    for nr, hooks in node._pre_hooks.items():
+        for hook in hooks:
+            if grads[nr] is None:
+                continue
+            result = hook(Tensor._wrap(grads[nr]))
+            if result is not None:
+                grads[nr] = result._data
+    return grads
+
+
+def _zeros_if_none(node, i, grad):
+    if grad is not None:
+        return grad
+    shape, dtype, xp = node._out_meta[i]
+    return xp.zeros(shape, dtype)

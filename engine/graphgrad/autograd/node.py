@@ -1,0 +1,103 @@
+"""Graph nodes: what `tensor.grad_fn` is. An op's class is its node's class (Chainer style):
+forward and backward side by side, the instance holding what backward needs."""
+import itertools
+
+_sequence = itertools.count()
+
+
+class Node:
+    """One recorded op in the backward graph.
+
+    Set by dispatch when the op's result needs a gradient:
+      next_functions  ((node, output_nr) or (None, 0)) per input, as PyTorch names them
+      _seq            creation order; the scheduler runs later nodes first, as PyTorch does
+      _checks         (tensor, version box, version at save) for saved tensors (in-place check)
+    """
+    op_name = "node"
+    saved = ()            # attribute names holding saved arrays, freed after backward
+    saved_inputs = ()     # indices of inputs whose versions must not change before backward
+    saved_output = False  # the output is saved: it must not change either
+    n_outputs = 1
+    _freed = False
+    _pre_hooks = None     # {output_nr: [hook]}: hooks on non-leaf tensors' gradients
+    forward_id = None     # the tracer's id of the forward op that made this node
+
+    def name(self):
+        return type(self).__name__
+
+    def backward(self, grad):
+        raise NotImplementedError
+
+    def register_hook(self, fn):
+        """fn(grad_inputs, grad_outputs) runs after the node, as torch's Node.register_hook."""
+        self.__dict__.setdefault("_post_hooks", []).append(fn)
+
+    def register_prehook(self, fn):
+        self._add_pre_hook(0, lambda g: fn((g,)))
+
+    def _add_pre_hook(self, output_nr, fn):
+        if self._pre_hooks is None:
+            self._pre_hooks = {}
+        self._pre_hooks.setdefault(output_nr, []).append(fn)
+
+    def release(self):
+        """Free saved arrays (backward without retain_graph); a later backward raises."""
+        if self.saved:
+            for attr in self.saved:
+                setattr(self, attr, None)
+            self._freed = True
+
+    def check_saved(self):
+        if self._freed:
+            raise RuntimeError(
+                "Trying to backward through the graph a second time (or directly access saved tensors "
+                "after they have already been freed). Saved intermediate values of the graph are freed "
+                "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+                "backward through the graph a second time or if you need to access saved tensors after "
+                "calling backward.")
+        for tensor, box, version in self.__dict__.get("_checks", ()):
+            if box[0] != version:
+                made_by = (f", which is output {tensor._output_nr} of {tensor.grad_fn.name()},"
+                           if tensor.grad_fn is not None else "")
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified by an inplace "
+                    f"operation: [{tensor._type_name()} [{', '.join(map(str, tensor.shape))}]]{made_by} "
+                    f"is at version {box[0]}; expected version {version} instead. Hint: enable anomaly "
+                    "detection to find the operation that failed to compute its gradient, with "
+                    "torch.autograd.set_detect_anomaly(True).")
+
+    def __repr__(self):
+        return f"<{self.name()} object at {id(self):#x}>"
+
+
+class AccumulateGrad(Node):
+    """The sink for a leaf tensor: adds the incoming gradient into `variable.grad`."""
+    op_name = "accumulate_grad"
+
+    def __init__(self, variable):
+        self.variable = variable
+        self.next_functions = ()
+        self._seq = next(_sequence)
+
+    def backward(self, grad):
+        return ()
+
+    def accumulate(self, grad):
+        from ..tensor import Tensor
+        leaf = self.variable
+        for hook in leaf._hooks or ():
+            result = hook(Tensor._wrap(grad))
+            if result is not None:
+                grad = result._data
+        if leaf.grad is None:
+            # always a fresh array: backward may hand the same array to several inputs
+            leaf.grad = Tensor._wrap(grad.astype(leaf._data.dtype, copy=True))
+        else:
+            leaf.grad._data += grad
+            leaf.grad._version[0] += 1
+        for hook in leaf.__dict__.get("_post_accumulate_hooks", ()):
+            hook(leaf)
+
+
+def new_sequence_number():
+    return next(_sequence)

@@ -1,0 +1,248 @@
+"""Creating tensors: from data (tensor, as_tensor, from_numpy), filled (zeros, ones, full,
+empty, eye, arange, linspace) and random (rand, randn, randint, randperm, normal)."""
+import math
+
+import numpy as np
+
+from . import dtypes
+from .device import CPU, array_module, as_device
+from .ops.util import shape_arg
+from .random import rng
+from .tensor import Tensor
+
+
+def _finish(array, device, requires_grad):
+    """Put a host array on its device and set requires_grad, checking it is allowed."""
+    device = as_device(device)
+    if device is not CPU:
+        from .ops.convert import _move
+        from . import cuda
+        cuda._require()
+        array = _move(array, device)
+    t = Tensor._wrap(array)
+    if requires_grad:
+        if array.dtype.kind != "f":
+            raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
+        t.requires_grad = True
+    return t
+
+
+def _infer_dtype(array):
+    kind = array.dtype.kind
+    if kind == "f":
+        return dtypes.get_default_dtype().np
+    if kind in "iu":
+        return np.int64
+    if kind == "b":
+        return np.bool_
+    raise TypeError(f"Could not infer dtype of {array.dtype}")
+
+
+def _from_data(data):
+    """Python data -> (a NumPy array, the dtype PyTorch would give it)."""
+    if isinstance(data, Tensor):
+        array = data._data if type(data._data) is np.ndarray else data._data.get()
+        return array, array.dtype
+    if isinstance(data, (np.ndarray, np.generic)):
+        array = np.asarray(data)
+        return array, dtypes.from_numpy(array.dtype).np
+    try:
+        array = np.array(_unwrap(data))
+    except ValueError as e:
+        raise ValueError(f"expected sequences of equal lengths ({e})") from None
+    if array.dtype == object:
+        raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+    return array, _infer_dtype(array)
+
+
+def _unwrap(x):
+    if isinstance(x, Tensor):
+        return x.tolist()
+    if isinstance(x, (list, tuple)):
+        return [_unwrap(v) for v in x]
+    return x
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    array, inferred = _from_data(data)
+    target = dtype.np if dtype is not None else inferred
+    return _finish(np.array(array, dtype=target, copy=True), device, requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None):
+    if isinstance(data, Tensor):
+        return data.to(dtype=dtype, device=device)
+    if isinstance(data, np.ndarray) and (dtype is None or dtype.np == data.dtype) and as_device(device) is CPU:
+        return from_numpy(data)
+    return tensor(data, dtype=dtype, device=device)
+
+
+asarray = as_tensor
+
+
+def from_numpy(ndarray):
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
+    dtypes.from_numpy(ndarray.dtype)
+    return Tensor._wrap(ndarray)
+
+
+def _filled(size, fill, dtype, device, requires_grad):
+    shape = shape_arg(size)
+    d = dtype or dtypes.get_default_dtype()
+    xp = array_module(as_device(device))
+    if xp is np:
+        array = np.zeros(shape, d.np) if fill == 0 else np.full(shape, fill, d.np)
+        return _finish(array, device, requires_grad)
+    t = _finish(np.zeros((), d.np), CPU, requires_grad)
+    t._data = xp.full(shape, fill, d.np)
+    return t
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+    return _filled(size, 0, dtype, device, requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+    return _filled(size, 1, dtype, device, requires_grad)
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None, memory_format=None):
+    return _filled(size, 0, dtype, device, requires_grad)
+
+
+def full(size, fill_value, dtype=None, device=None, requires_grad=False, layout=None):
+    if dtype is None:
+        dtype = dtypes.scalar_dtype(fill_value) if not isinstance(fill_value, Tensor) else fill_value.dtype
+    return _filled((size,) if isinstance(size, int) else size, _value(fill_value), dtype, device, requires_grad)
+
+
+def _value(x):
+    return x.item() if isinstance(x, Tensor) else x
+
+
+def _like(input, dtype, device):
+    return dict(dtype=dtype or input.dtype, device=device or input.device)
+
+
+def zeros_like(input, dtype=None, device=None, requires_grad=False, memory_format=None, layout=None):
+    return zeros(input.shape, requires_grad=requires_grad, **_like(input, dtype, device))
+
+
+def ones_like(input, dtype=None, device=None, requires_grad=False, memory_format=None, layout=None):
+    return ones(input.shape, requires_grad=requires_grad, **_like(input, dtype, device))
+
+
+def empty_like(input, dtype=None, device=None, requires_grad=False, memory_format=None, layout=None):
+    return empty(input.shape, requires_grad=requires_grad, **_like(input, dtype, device))
+
+
+def full_like(input, fill_value, dtype=None, device=None, requires_grad=False, memory_format=None, layout=None):
+    return full(input.shape, fill_value, requires_grad=requires_grad, **_like(input, dtype, device))
+
+
+def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    d = dtype or dtypes.get_default_dtype()
+    return _finish(np.eye(n, n if m is None else m, dtype=d.np), device, requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
+    if end is None:
+        start, end = 0, start
+    start, end, step = (_value(v) for v in (start, end, step))
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError(f"upper bound and larger bound inconsistent with step sign")
+    if dtype is None:
+        dtype = dtypes.get_default_dtype() if any(isinstance(v, float) for v in (start, end, step)) else dtypes.int64
+    n = max(math.ceil((end - start) / step), 0)
+    array = (start + step * np.arange(n, dtype=np.float64)).astype(dtype.np) if dtype.is_floating_point \
+        else np.arange(start, end, step, dtype=dtype.np)
+    return _finish(array, device, requires_grad)
+
+
+def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+    d = dtype or dtypes.get_default_dtype()
+    return _finish(np.linspace(_value(start), _value(end), steps).astype(d.np), device, requires_grad)
+
+
+def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_grad=False):
+    d = dtype or dtypes.get_default_dtype()
+    return _finish(np.logspace(start, end, steps, base=base).astype(d.np), device, requires_grad)
+
+
+# ---- random --------------------------------------------------------------------------------
+
+def _random(draw, size, dtype, device, requires_grad, generator):
+    d = dtype or dtypes.get_default_dtype()
+    if not d.is_floating_point:
+        raise RuntimeError(f"\"check_uniform_bounds\" not implemented for '{d._legacy[:-6]}'")
+    shape = shape_arg(size)
+    array = draw(rng(generator), shape).astype(d.np, copy=False)
+    return _finish(array, device, requires_grad)
+
+
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
+    return _random(lambda r, s: r.random(s, dtype=np.float32 if (dtype or dtypes.get_default_dtype()) is
+                                         dtypes.float32 else np.float64),
+                   size, dtype, device, requires_grad, generator)
+
+
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
+    return _random(lambda r, s: r.standard_normal(s, dtype=np.float32 if (dtype or dtypes.get_default_dtype()) is
+                                                  dtypes.float32 else np.float64),
+                   size, dtype, device, requires_grad, generator)
+
+
+def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
+    if size is None and isinstance(high, (tuple, list)):
+        low, high, size = 0, low, high
+    elif high is None:
+        low, high = 0, low
+    if size is None:
+        raise TypeError("randint() missing 1 required positional arguments: \"size\"")
+    if high <= low:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    array = rng(generator).integers(low, high, shape_arg((size,) if isinstance(size, int) else size))
+    return _finish(array.astype((dtype or dtypes.int64).np), device, requires_grad)
+
+
+def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
+    return _finish(rng(generator).permutation(n).astype((dtype or dtypes.int64).np), device, requires_grad)
+
+
+def rand_like(input, dtype=None, device=None, requires_grad=False, generator=None):
+    return rand(input.shape, generator=generator, requires_grad=requires_grad, **_like(input, dtype, device))
+
+
+def randn_like(input, dtype=None, device=None, requires_grad=False, generator=None):
+    return randn(input.shape, generator=generator, requires_grad=requires_grad, **_like(input, dtype, device))
+
+
+def randint_like(input, low=0, high=None, dtype=None, device=None, requires_grad=False):
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, input.shape, **_like(input, dtype, device))
+
+
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None):
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        like = mean if isinstance(mean, Tensor) else std
+        noise = randn(like.shape, generator=generator, dtype=like.dtype, device=like.device)
+        return noise * std + mean
+    return randn(size, generator=generator, dtype=dtype, device=device) * std + mean
+
+
+def bernoulli(input, p=None, *, generator=None):
+    probs = input._data if p is None else np.full(input.shape, p)
+    host = probs if type(probs) is np.ndarray else probs.get()
+    draw = (rng(generator).random(host.shape) < host).astype(input._data.dtype)
+    return _finish(draw, input.device, False)
+
+
+def multinomial(input, num_samples, replacement=False, *, generator=None):
+    probs = input.detach().cpu().numpy().astype(np.float64)
+    rows = probs.reshape(-1, probs.shape[-1])
+    out = np.stack([rng(generator).choice(len(r), num_samples, replace=replacement, p=r / r.sum()) for r in rows])
+    return _finish(out.reshape(probs.shape[:-1] + (num_samples,)).astype(np.int64), input.device, False)

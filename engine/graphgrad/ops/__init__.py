@@ -1,0 +1,325 @@
+"""The public op functions, and the Tensor methods and operators that reach them.
+
+Every function here ends in `dispatch.apply`; the tables at the bottom bind the same functions
+as Tensor methods, so `graphgrad.exp(x)`, `x.exp()` and `x.exp_()` are one definition."""
+import builtins
+
+from ..tensor import Tensor
+from . import activation, convert, index, linalg, pointwise, reduce, shape
+from .activation import log_softmax, softmax
+from .dispatch import REGISTRY, apply
+from .index import (gather, index_select, masked_fill, masked_select, nonzero, scatter, scatter_add, take)
+from .inplace import write_inplace
+from .linalg import bmm, dot, linear, matmul, mm, mv, outer
+from .pointwise import binary, pow, where
+from .reduce import (all, amax, amin, any, argmax, argmin, cumsum, logsumexp, max, mean, min, norm, prod, std,
+                     sum, var)
+from .shape import (atleast_1d, broadcast_to, cat, chunk, clone, concat, concatenate, contiguous, expand,
+                    expand_as, flatten, flip, hstack, movedim, narrow, permute, repeat, reshape, reshape_as, split,
+                    squeeze, stack, swapaxes, swapdims, t, transpose, tril, triu, unbind, unflatten, unsqueeze,
+                    view, view_as, vstack)
+
+P = pointwise
+
+
+# ---- arithmetic ------------------------------------------------------------------------------
+
+def add(input, other, *, alpha=1):
+    return binary(P.Add, input, other if alpha == 1 else other * alpha)
+
+
+def sub(input, other, *, alpha=1):
+    if isinstance(input, Tensor) and input._data.dtype.kind == "b":
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying "
+                           "to invert a mask, use the `~` or `logical_not()` operator instead.")
+    return binary(P.Sub, input, other if alpha == 1 else other * alpha)
+
+
+subtract = sub
+
+
+def mul(input, other):
+    return binary(P.Mul, input, other)
+
+
+multiply = mul
+
+
+def div(input, other, *, rounding_mode=None):
+    if rounding_mode == "floor":
+        return binary(P.FloorDivide, input, other)
+    if rounding_mode == "trunc":
+        return binary(P.Div, input, other, true_divide=True).trunc().to(
+            input.dtype if isinstance(input, Tensor) else other.dtype)
+    return binary(P.Div, input, other, true_divide=True)
+
+
+divide = true_divide = div
+
+
+def floor_divide(input, other):
+    return binary(P.FloorDivide, input, other)
+
+
+def remainder(input, other):
+    return binary(P.Remainder, input, other)
+
+
+fmod = remainder
+
+
+def maximum(input, other):
+    return binary(P.Maximum, input, other)
+
+
+def minimum(input, other):
+    return binary(P.Minimum, input, other)
+
+
+def square(input):
+    return pow(input, 2)
+
+
+def rsub(input, other, alpha=1):
+    return sub(other, input, alpha=alpha)
+
+
+def clamp(input, min=None, max=None):
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = input
+        if min is not None:
+            out = maximum(out, min)
+        if max is not None:
+            out = minimum(out, max)
+        return out
+    return apply(P.Clamp, input, min=min, max=max)
+
+
+clip = clamp
+
+
+def clamp_min(input, min):
+    return clamp(input, min=min)
+
+
+def clamp_max(input, max):
+    return clamp(input, max=max)
+
+
+def _unary(cls):
+    def fn(input):
+        return apply(cls, input)
+    fn.__name__ = cls.op_name
+    return fn
+
+
+exp, log, log2, log1p, expm1, sqrt, rsqrt, sin, cos, tan, tanh, sigmoid, reciprocal, atan, asin, acos, sinh, cosh = (
+    _unary(c) for c in (P.Exp, P.Log, P.Log2, P.Log1p, P.Expm1, P.Sqrt, P.Rsqrt, P.Sin, P.Cos, P.Tan, P.Tanh,
+                        P.Sigmoid, P.Reciprocal, P.Atan, P.Asin, P.Acos, P.Sinh, P.Cosh))
+neg, abs, relu, sign, floor, ceil, trunc, isnan, isinf, isfinite = (
+    _unary(c) for c in (P.Neg, P.Abs, P.Relu, P.Sign, P.Floor, P.Ceil, P.Trunc, P.IsNan, P.IsInf, P.IsFinite))
+negative, absolute, arctan = neg, abs, atan
+
+
+def round(input, decimals=0):
+    if decimals:
+        scale = 10 ** decimals
+        return apply(P.Round, input * scale) / scale
+    return apply(P.Round, input)
+
+
+def logical_not(input):
+    return apply(P.LogicalNot, input)
+
+
+def bitwise_not(input):
+    return apply(P.BitwiseNot, input)
+
+
+def _logical(cls):
+    def fn(input, other):
+        return binary(cls, input.bool(), other.bool() if isinstance(other, Tensor) else bool(other))
+    return fn
+
+
+logical_and, logical_or, logical_xor = (_logical(c) for c in (P.BitwiseAnd, P.BitwiseOr, P.BitwiseXor))
+
+
+def bitwise_and(input, other):
+    return binary(P.BitwiseAnd, input, other)
+
+
+def bitwise_or(input, other):
+    return binary(P.BitwiseOr, input, other)
+
+
+def bitwise_xor(input, other):
+    return binary(P.BitwiseXor, input, other)
+
+
+def _compare(cls):
+    def fn(input, other):
+        if other is None:
+            return False if cls is not P.Ne else True
+        return binary(cls, input, other)
+    return fn
+
+
+eq, ne, lt, le, gt, ge = (_compare(c) for c in (P.Eq, P.Ne, P.Lt, P.Le, P.Gt, P.Ge))
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+
+
+def equal(input, other):
+    return input.shape == other.shape and bool((input == other).all())
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return bool(isclose(input, other, rtol, atol, equal_nan).all())
+
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    a, b = input.detach(), other.detach() if isinstance(other, Tensor) else other
+    close = (a - b).abs() <= atol + rtol * (b.abs() if isinstance(b, Tensor) else builtins.abs(b))
+    if equal_nan:
+        close = close | (a.isnan() & (b.isnan() if isinstance(b, Tensor) else False))
+    return close
+
+
+def numel(input):
+    return input.numel()
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(input):
+    return input.is_floating_point()
+
+
+def detach(input):
+    return input.detach()
+
+
+# ---- in-place forms --------------------------------------------------------------------------
+
+def _inplace(fn):
+    def method(self, *args, **kwargs):
+        return write_inplace(self, fn, *args, **kwargs)
+    method.__name__ = fn.__name__ + "_"
+    return method
+
+
+def zero_(self):
+    return fill_(self, 0)
+
+
+def fill_(self, value):
+    value = value.item() if isinstance(value, Tensor) else value
+    return write_inplace(self, lambda t: _filled_like(t, value))
+
+
+def _filled_like(t, value):
+    out = Tensor._wrap(t._xp().full(t._data.shape, value, t._data.dtype))
+    if t.requires_grad and t.grad_fn is not None:
+        return t * 0 + out  # still a node, so history stays connected as PyTorch's FillBackward
+    return out
+
+
+def copy_(self, src, non_blocking=False):
+    src = src.to(self.device)
+    return write_inplace(self, lambda t: src.to(t.dtype).expand(t.shape) + t * 0 if src.requires_grad
+                         else Tensor._wrap(t._xp().broadcast_to(src._data, t._data.shape).astype(t._data.dtype)))
+
+
+def uniform_(self, a=0.0, b=1.0, *, generator=None):
+    from ..random import rng
+    draw = rng(generator).random(self._data.shape) * (b - a) + a
+    return _write_random(self, draw)
+
+
+def normal_(self, mean=0.0, std=1.0, *, generator=None):
+    from ..random import rng
+    draw = rng(generator).standard_normal(self._data.shape) * std + mean
+    return _write_random(self, draw)
+
+
+def bernoulli_(self, p=0.5, *, generator=None):
+    from ..random import rng
+    return _write_random(self, rng(generator).random(self._data.shape) < p)
+
+
+def random_(self, low=0, high=None, *, generator=None):
+    from ..random import rng
+    if high is None:
+        low, high = 0, low
+    return _write_random(self, rng(generator).integers(low, high, self._data.shape))
+
+
+def _write_random(self, host_array):
+    """Fill in place without history (init functions run under no_grad, as in PyTorch)."""
+    from ..ops.convert import _move
+    self._data[...] = _move(host_array.astype(self._data.dtype), self.device)
+    self._version[0] += 1
+    return self
+
+
+# ---- Tensor methods and operators ----------------------------------------------------------------
+
+def _reflected(fn):
+    return lambda self, other: fn(other, self)
+
+
+_METHODS = dict(
+    add=add, sub=sub, subtract=sub, mul=mul, multiply=mul, div=div, divide=div, true_divide=div,
+    floor_divide=floor_divide, remainder=remainder, fmod=remainder, pow=pow, neg=neg, negative=neg, abs=abs,
+    absolute=abs, exp=exp, log=log, log2=log2, log1p=log1p, expm1=expm1, sqrt=sqrt, rsqrt=rsqrt, sin=sin, cos=cos,
+    tan=tan, tanh=tanh, sigmoid=sigmoid, relu=relu, reciprocal=reciprocal, atan=atan, asin=asin, acos=acos,
+    sinh=sinh, cosh=cosh, sign=sign, floor=floor, ceil=ceil, round=round, trunc=trunc, clamp=clamp, clip=clamp,
+    clamp_min=clamp_min, clamp_max=clamp_max, maximum=maximum, minimum=minimum, square=square,
+    eq=eq, ne=ne, lt=lt, le=le, gt=gt, ge=ge, greater=gt, less=lt, not_equal=ne, equal=equal, allclose=allclose,
+    isclose=isclose, logical_not=logical_not, logical_and=logical_and, logical_or=logical_or,
+    logical_xor=logical_xor, bitwise_not=bitwise_not, isnan=isnan, isinf=isinf, isfinite=isfinite,
+    where=lambda self, condition, other: where(condition, self, other),
+    masked_fill=masked_fill, gather=gather, scatter=scatter, scatter_add=scatter_add, index_select=index_select,
+    nonzero=nonzero, masked_select=masked_select, take=take,
+    sum=sum, mean=mean, prod=prod, max=max, min=min, amax=amax, amin=amin, argmax=argmax, argmin=argmin,
+    var=var, std=std, logsumexp=logsumexp, norm=norm, cumsum=cumsum, all=all, any=any,
+    view=view, view_as=view_as, reshape=reshape, reshape_as=reshape_as, flatten=flatten, unflatten=unflatten,
+    squeeze=squeeze, unsqueeze=unsqueeze, transpose=transpose, swapaxes=swapaxes, swapdims=swapdims, t=t,
+    permute=permute, movedim=movedim, expand=expand, expand_as=expand_as, broadcast_to=broadcast_to,
+    contiguous=contiguous, clone=clone, split=split, chunk=chunk, unbind=unbind, narrow=narrow, repeat=repeat,
+    flip=flip, tril=tril, triu=triu,
+    matmul=matmul, mm=mm, bmm=bmm, mv=mv, dot=dot, outer=outer, softmax=softmax, log_softmax=log_softmax,
+    zero_=zero_, fill_=fill_, copy_=copy_, uniform_=uniform_, normal_=normal_, bernoulli_=bernoulli_,
+    random_=random_,
+    __getitem__=index.getitem, __setitem__=index.setitem,
+    __add__=add, __radd__=_reflected(add), __sub__=sub, __rsub__=_reflected(sub), __mul__=mul,
+    __rmul__=_reflected(mul), __truediv__=div, __rtruediv__=_reflected(div), __floordiv__=floor_divide,
+    __rfloordiv__=_reflected(floor_divide), __mod__=remainder, __rmod__=_reflected(remainder), __pow__=pow,
+    __rpow__=_reflected(pow), __matmul__=matmul, __rmatmul__=_reflected(matmul), __neg__=neg,
+    __pos__=lambda self: self, __abs__=abs, __invert__=lambda self: bitwise_not(self),
+    __and__=bitwise_and, __rand__=_reflected(bitwise_and), __or__=bitwise_or, __ror__=_reflected(bitwise_or),
+    __xor__=bitwise_xor, __rxor__=_reflected(bitwise_xor),
+    __eq__=eq, __ne__=ne, __lt__=lt, __le__=le, __gt__=gt, __ge__=ge,
+)
+
+# x.op_(...) for these: out of place, then written back (ops/inplace.py)
+_INPLACE = dict(
+    add_=add, sub_=sub, mul_=mul, div_=div, pow_=pow, neg_=neg, abs_=abs, exp_=exp, log_=log, sqrt_=sqrt,
+    sin_=sin, cos_=cos, tanh_=tanh, sigmoid_=sigmoid, relu_=relu, clamp_=clamp, clip_=clamp, clamp_min_=clamp_min,
+    clamp_max_=clamp_max, floor_=floor, ceil_=ceil, round_=round, trunc_=trunc, reciprocal_=reciprocal,
+    masked_fill_=masked_fill, scatter_=scatter, scatter_add_=scatter_add, square_=square,
+    remainder_=remainder, fmod_=remainder, floor_divide_=floor_divide,
+    __iadd__=add, __isub__=sub, __imul__=mul, __itruediv__=div, __ipow__=pow, __imod__=remainder,
+    __ifloordiv__=floor_divide, __iand__=bitwise_and, __ior__=bitwise_or, __ixor__=bitwise_xor,
+)
+
+for _name, _fn in _METHODS.items():
+    setattr(Tensor, _name, _fn)
+for _name, _fn in _INPLACE.items():
+    setattr(Tensor, _name, _inplace(_fn))
+Tensor.__hash__ = object.__hash__
+
+__all__ = [name for name, value in dict(globals()).items() if callable(value) and not name.startswith("_")
+           and name not in ("Tensor", "apply", "binary", "write_inplace")]

@@ -1,0 +1,46 @@
+"""Moving a tensor between dtypes and devices: `to`, with the ToCopyBackward0 node."""
+import numpy as np
+
+from .. import dtypes
+from ..device import array_module, as_device, device_of
+from ..tensor import Tensor
+from .dispatch import Op, apply, op
+
+
+@op("to", "ToCopyBackward0")
+class ToCopy(Op):
+    def forward(self, x, dtype, device):
+        self.in_dtype, self.in_device = x.dtype, device_of(x)
+        return _move(x, device).astype(dtype, copy=False) if device != self.in_device else x.astype(dtype)
+
+    def backward(self, grad):
+        return (_move(grad, self.in_device).astype(self.in_dtype, copy=False),)
+
+
+def _move(array, device):
+    if device.type == "cpu":
+        return array if type(array) is np.ndarray else array.get()
+    cupy = array_module(device)
+    with cupy.cuda.Device(device.index or 0):
+        return cupy.asarray(array)
+
+
+def to(input, *args, dtype=None, device=None, non_blocking=False, copy=False, memory_format=None):
+    for a in args:
+        if isinstance(a, dtypes.dtype):
+            dtype = a
+        elif isinstance(a, Tensor):
+            dtype, device = a.dtype, a.device
+        elif a is not None:
+            device = a
+    target_dtype = dtype if dtype is not None else input.dtype
+    target_device = as_device(device) if device is not None else input.device
+    if target_device.type == "cuda":
+        from .. import cuda
+        cuda._require()
+    if target_dtype is input.dtype and target_device == input.device and not copy:
+        return input
+    return apply(ToCopy, input, dtype=target_dtype.np, device=target_device)
+
+
+

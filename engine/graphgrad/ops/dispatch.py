@@ -1,0 +1,115 @@
+"""The one way every op runs: `apply(Op, *inputs, **attrs)`.
+
+It runs the op's forward on arrays, wraps the result, links the backward node when a gradient
+is needed, and offers the op to active recorders (one check when there are none)."""
+import time
+
+from ..autograd.grad_mode import state
+from ..autograd.node import Node, new_sequence_number
+from ..tensor import Tensor
+
+REGISTRY = {}      # op name -> op class: the op table that the tests are generated from
+recorders = []     # active tracers; each has .record(node, inputs, outputs, attrs, seconds)
+
+
+def op(name, grad_fn=None, differentiable=True):
+    """Register an op class under its name; its class name becomes PyTorch's grad_fn name."""
+    def register(cls):
+        if grad_fn:
+            cls.__name__ = cls.__qualname__ = grad_fn
+        cls.op_name = name
+        cls.differentiable = differentiable
+        REGISTRY[name] = cls
+        return cls
+    return register
+
+
+class Op(Node):
+    """Base of all ops: forward(*arrays, **attrs) -> array(s); backward(grad) -> grads per input."""
+    is_view = False      # the output shares memory (and version counter) with input 0
+
+
+def apply(cls, *inputs, **attrs):
+    """inputs are Tensors, or arrays taken as constants (a Python number promoted already)."""
+    arrays = []
+    needs_grad = False
+    first = None
+    for x in inputs:
+        if isinstance(x, Tensor):
+            if first is None:
+                first = x
+            elif type(x._data) is not type(first._data):
+                _device_mismatch(first, x)
+            arrays.append(x._data)
+            if x.requires_grad:
+                needs_grad = True
+        else:
+            arrays.append(x)
+    needs_grad = needs_grad and state.grad_enabled and cls.differentiable
+    node = cls()
+    if recorders:
+        start = time.perf_counter()
+        out = node.forward(*arrays, **attrs)
+        seconds = time.perf_counter() - start
+    else:
+        out = node.forward(*arrays, **attrs)
+    if type(out) is tuple:
+        outputs = tuple(_wrap_output(cls, node, o, i, needs_grad, first) for i, o in enumerate(out))
+        if needs_grad:
+            node._out_meta = [(o.shape, o.dtype, _xp(o)) for o in out]
+    else:
+        outputs = _wrap_output(cls, node, out, 0, needs_grad, first)
+    if needs_grad:
+        node.next_functions = tuple(_edge(x) for x in inputs)
+        node._seq = new_sequence_number()
+        if cls.saved_inputs or cls.saved_output:
+            node._checks = _version_checks(cls, inputs, outputs)
+    if recorders:
+        for recorder in recorders:
+            recorder.record(node, inputs, outputs, attrs, seconds)
+    return outputs
+
+
+def _wrap_output(cls, node, array, nr, needs_grad, first):
+    t = Tensor._wrap(array)
+    if cls.is_view and nr < 1 or cls.is_view == "all":
+        t._version = first._version
+        t._base = first._base if first._base is not None else first
+    if needs_grad and array.dtype.kind == "f":  # integer results never require grad
+        t.requires_grad = True
+        t.grad_fn = node
+        t._output_nr = nr
+    return t
+
+
+def _edge(x):
+    """The (node, output_nr) pair that a gradient for input x flows to."""
+    if not isinstance(x, Tensor) or not x.requires_grad:
+        return (None, 0)
+    if x.grad_fn is not None:
+        return (x.grad_fn, x._output_nr)
+    return (x._accumulator(), 0)
+
+
+def _version_checks(cls, inputs, outputs):
+    checks = []
+    for i in cls.saved_inputs:
+        x = inputs[i]
+        if isinstance(x, Tensor):
+            checks.append((x, x._version, x._version[0]))
+    if cls.saved_output:
+        checks.append((outputs, outputs._version, outputs._version[0]))
+    return checks
+
+
+def _xp(array):
+    import numpy as np
+    if isinstance(array, np.ndarray):
+        return np
+    import cupy
+    return cupy
+
+
+def _device_mismatch(a, b):
+    raise RuntimeError("Expected all tensors to be on the same device, but found at least two devices, "
+                       f"{b.device} and {a.device}!")

@@ -1,0 +1,182 @@
+"""Matrix products: matmul (1-D, 2-D, batched) and the named forms PyTorch records
+(MmBackward0, MvBackward0, DotBackward0, BmmBackward0), plus linear (AddmmBackward0)."""
+from .dispatch import Op, apply, op
+from .util import sum_to, xp_of
+
+
+class _Product(Op):
+    saved = ("a", "b")
+    saved_inputs = (0, 1)
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a @ b
+
+
+@op("mm", "MmBackward0")
+class Mm(_Product):
+    def backward(self, grad):
+        ga = grad @ self.b.T if self.next_functions[0][0] is not None else None
+        gb = self.a.T @ grad if self.next_functions[1][0] is not None else None
+        return ga, gb
+
+
+@op("mv", "MvBackward0")
+class Mv(_Product):
+    def backward(self, grad):
+        ga = xp_of(grad).outer(grad, self.b) if self.next_functions[0][0] is not None else None
+        return ga, self.a.T @ grad
+
+
+@op("dot", "DotBackward0")
+class Dot(_Product):
+    def backward(self, grad):
+        return grad * self.b, grad * self.a
+
+
+@op("matmul", "BmmBackward0")
+class BatchedMatmul(_Product):
+    """Batched (and 1-D by N-D) products, broadcasting the batch dimensions."""
+
+    def forward(self, a, b):
+        self.a_shape, self.b_shape = a.shape, b.shape
+        xp = xp_of(a)
+        self.a = a[None, :] if a.ndim == 1 else a   # (1, k): a row vector
+        self.b = b[:, None] if b.ndim == 1 else b   # (k, 1): a column
+        out = self.a @ self.b
+        if a.ndim == 1:
+            out = out[..., 0, :]
+        if b.ndim == 1:
+            out = out[..., 0]
+        return out
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        if len(self.a_shape) == 1:
+            grad = xp.expand_dims(grad, -2)
+        if len(self.b_shape) == 1:
+            grad = xp.expand_dims(grad, -1)
+        ga = grad @ xp.swapaxes(self.b, -1, -2)
+        gb = xp.swapaxes(self.a, -1, -2) @ grad
+        ga = sum_to(ga, self.a.shape).reshape(self.a_shape)
+        gb = sum_to(gb, self.b.shape).reshape(self.b_shape)
+        return ga, gb
+
+
+def _shape_str(shape):
+    return "x".join(map(str, shape))
+
+
+def matmul(input, other):
+    a, b = input._data, other._data
+    if a.ndim == 0 or b.ndim == 0:
+        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {a.ndim}D and {b.ndim}D")
+    if a.dtype != b.dtype:
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {input.dtype._legacy[:-6].lower()} "
+                           f"!= {other.dtype._legacy[:-6].lower()}")
+    if a.ndim == 2 and b.ndim == 2:
+        if a.shape[1] != b.shape[0]:
+            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_shape_str(a.shape)} and "
+                               f"{_shape_str(b.shape)})")
+        return apply(Mm, input, other)
+    if a.ndim == 1 and b.ndim == 1:
+        if a.shape[0] != b.shape[0]:
+            raise RuntimeError(f"inconsistent tensor size, expected tensor [{a.shape[0]}] and src [{b.shape[0]}] to "
+                               f"have the same number of elements, but got {a.shape[0]} and {b.shape[0]} elements "
+                               "respectively")
+        return apply(Dot, input, other)
+    if a.ndim == 2 and b.ndim == 1:
+        if a.shape[1] != b.shape[0]:
+            raise RuntimeError(f"size mismatch, got input ({a.shape[0]}), mat ({_shape_str(a.shape)}), vec "
+                               f"({b.shape[0]})")
+        return apply(Mv, input, other)
+    k_a = a.shape[-1]
+    k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if k_a != k_b:
+        if a.ndim == 1 or b.ndim == 1:
+            raise RuntimeError(f"size mismatch, got input ({k_a}), mat ({_shape_str(b.shape)}), vec ({k_a})"
+                               if a.ndim == 1 else f"mat1 and mat2 shapes cannot be multiplied "
+                               f"({_shape_str(a.shape[:-1])}x{k_a} and {k_b}x1)")
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{a.shape[0] if a.ndim > 2 else 1}, {k_a}] but got: "
+                           f"[{b.shape[0] if b.ndim > 2 else 1}, {k_b}].")
+    batch_a, batch_b = a.shape[:-2], b.shape[:-2]
+    for x, y in zip(reversed(batch_a), reversed(batch_b)):
+        if x != y and x != 1 and y != 1:
+            raise RuntimeError(f"The size of tensor a ({x}) must match the size of tensor b ({y}) at "
+                               f"non-singleton dimension {max(len(batch_a), len(batch_b)) - 1}")
+    return apply(BatchedMatmul, input, other)
+
+
+def mm(input, mat2):
+    if input.ndim != 2 or mat2.ndim != 2:
+        raise RuntimeError(f"self must be a matrix" if input.ndim != 2 else "mat2 must be a matrix")
+    return matmul(input, mat2)
+
+
+def bmm(input, mat2):
+    if input.ndim != 3 or mat2.ndim != 3:
+        raise RuntimeError(f"batch1 must be a 3D tensor" if input.ndim != 3 else "batch2 must be a 3D tensor")
+    return matmul(input, mat2)
+
+
+def mv(input, vec):
+    return matmul(input, vec)
+
+
+def dot(input, other):
+    if input.ndim != 1 or other.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
+    return matmul(input, other)
+
+
+@op("outer", "OuterBackward0")
+class Outer(_Product):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return xp_of(a).outer(a, b)
+
+    def backward(self, grad):
+        return grad @ self.b, self.a @ grad
+
+
+def outer(input, vec2):
+    return apply(Outer, input, vec2)
+
+
+@op("linear", "AddmmBackward0")
+class Linear(Op):
+    """x @ W.T + b in one node: what nn.Linear records for 2-D input."""
+    saved = ("x", "w")
+    saved_inputs = (0, 1)
+
+    def forward(self, x, w, b=None):
+        self.x, self.w = x, w
+        out = x @ w.T
+        if b is not None:
+            out += b
+        return out
+
+    def backward(self, grad):
+        x, w = self.x, self.w
+        gx = grad @ w if self.next_functions[0][0] is not None else None
+        if x.ndim == 2:
+            gw = grad.T @ x
+        else:
+            gw = grad.reshape(-1, grad.shape[-1]).T @ x.reshape(-1, x.shape[-1])
+        gb = grad.reshape(-1, grad.shape[-1]).sum(0) if len(self.next_functions) > 2 else None
+        return gx, gw, gb
+
+
+def linear(input, weight, bias=None):
+    if input.shape[-1] != weight.shape[-1]:
+        rows = input._data.size // max(input.shape[-1], 1) if input.ndim > 1 else 1
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{input.shape[-1]} and "
+                           f"{weight.shape[1]}x{weight.shape[0]})")
+    if input.dtype is not weight.dtype:
+        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {input.dtype._legacy[:-6]} and "
+                           f"{weight.dtype._legacy[:-6]}")
+    if bias is None:
+        return apply(Linear, input, weight)
+    return apply(Linear, input, weight, bias)
+

@@ -1,0 +1,535 @@
+"""Elementwise ops: arithmetic with broadcasting and PyTorch's type promotion, comparisons,
+and the math functions. Each op: forward on arrays, backward beside it."""
+import numpy as np
+
+from .. import dtypes
+from ..tensor import Tensor
+from .dispatch import Op, apply, op
+from .util import check_broadcast, sum_to, xp_of
+
+_quiet = dict(all="ignore")  # log(0) is -inf, 0/0 is nan, as in PyTorch: no NumPy warnings
+
+
+def _errstate(array):
+    return np.errstate(**_quiet) if type(array) is np.ndarray else _NoErrstate()
+
+
+class _NoErrstate:
+    def __enter__(self):
+        pass
+
+    def __exit__(self, *exc):
+        return False
+
+
+# ---- binary arithmetic --------------------------------------------------------------------
+
+class Binary(Op):
+    """Two operands, broadcast and promoted to a common dtype; grads are summed back to each
+    operand's shape and cast back to its dtype."""
+
+    def forward(self, a, b, dtype):
+        self.a_meta = _meta(a)
+        self.b_meta = _meta(b)
+        if a.dtype != dtype:
+            a = a.astype(dtype)
+        if type(b) is not float and type(b) is not int and type(b) is not bool and b.dtype != dtype:
+            b = b.astype(dtype)
+        return self.compute(a, b)
+
+    def reduce(self, grad, meta):
+        shape, dtype = meta
+        grad = sum_to(grad, shape)
+        return grad if grad.dtype == dtype else grad.astype(dtype)
+
+    def grads(self, ga, gb):
+        return (None if ga is None or self.next_functions[0][0] is None else self.reduce(ga, self.a_meta),
+                None if gb is None or self.next_functions[1][0] is None else self.reduce(gb, self.b_meta))
+
+
+def _meta(x):
+    return (x.shape, x.dtype) if hasattr(x, "shape") else ((), None)
+
+
+@op("add", "AddBackward0")
+class Add(Binary):
+    def compute(self, a, b):
+        return a + b
+
+    def backward(self, grad):
+        return self.grads(grad, grad)
+
+
+@op("sub", "SubBackward0")
+class Sub(Binary):
+    def compute(self, a, b):
+        return a - b
+
+    def backward(self, grad):
+        return self.grads(grad, -grad)
+
+
+@op("mul", "MulBackward0")
+class Mul(Binary):
+    saved = ("a", "b")
+    saved_inputs = (0, 1)
+
+    def compute(self, a, b):
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, grad):
+        return self.grads(grad * self.b, grad * self.a)
+
+
+@op("div", "DivBackward0")
+class Div(Binary):
+    saved = ("a", "b")
+    saved_inputs = (0, 1)
+
+    def compute(self, a, b):
+        self.a, self.b = a, b
+        with _errstate(a):
+            return a / b
+
+    def backward(self, grad):
+        with _errstate(grad):
+            ga = grad / self.b
+            gb = -grad * self.a / (self.b * self.b) if self.next_functions[1][0] is not None else None
+        return self.grads(ga, gb)
+
+
+@op("pow", "PowBackward1")
+class Pow(Binary):
+    """tensor ** tensor"""
+    saved = ("a", "b", "out")
+    saved_inputs = (0, 1)
+    saved_output = True
+
+    def compute(self, a, b):
+        self.a, self.b = a, b
+        if a.dtype.kind in "iu" and bool((b < 0).any()):
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        with _errstate(a):
+            self.out = a ** b
+        return self.out
+
+    def backward(self, grad):
+        a, b = self.a, self.b
+        with _errstate(grad):
+            ga = grad * b * a ** (b - 1)
+            gb = None
+            if self.next_functions[1][0] is not None:
+                xp = xp_of(grad)
+                gb = grad * xp.where((a == 0) & (b >= 0), 0, self.out * xp.log(a))
+        return self.grads(ga, gb)
+
+
+@op("maximum", "MaximumBackward0")
+class Maximum(Binary):
+    saved = ("a", "b")
+    saved_inputs = (0, 1)
+
+    def compute(self, a, b):
+        self.a, self.b = a, b
+        return xp_of(a).maximum(a, b)
+
+    def backward(self, grad):
+        return self.grads(*_split_ties(grad, self.a, self.b))
+
+
+@op("minimum", "MinimumBackward0")
+class Minimum(Binary):
+    saved = ("a", "b")
+    saved_inputs = (0, 1)
+
+    def compute(self, a, b):
+        self.a, self.b = a, b
+        return xp_of(a).minimum(a, b)
+
+    def backward(self, grad):
+        return self.grads(*_split_ties(grad, self.b, self.a))
+
+
+def _split_ties(grad, winner, loser):
+    """The gradient goes to the larger (winner) side, half to each where they tie."""
+    xp = xp_of(grad)
+    half = xp.where(winner == loser, grad / 2, grad)
+    return xp.where(winner < loser, 0, half), xp.where(winner > loser, 0, half)
+
+
+@op("remainder", "RemainderBackward0")
+class Remainder(Binary):
+    saved = ("a", "b")
+
+    def compute(self, a, b):
+        self.a, self.b = a, b
+        with _errstate(a):
+            return xp_of(a).remainder(a, b)
+
+    def backward(self, grad):
+        gb = None
+        if self.next_functions[1][0] is not None:
+            gb = -grad * xp_of(grad).floor_divide(self.a, self.b)
+        return self.grads(grad, gb)
+
+
+@op("floor_divide", differentiable=False)
+class FloorDivide(Binary):
+    def compute(self, a, b):
+        with _errstate(a):
+            return xp_of(a).floor_divide(a, b)
+
+
+class _Compare(Binary):
+    differentiable = False
+
+
+def _compare(name, ufunc):
+    cls = type(name.capitalize(), (_Compare,), {"compute": lambda self, a, b: getattr(xp_of(a), ufunc)(a, b)})
+    return op(name, differentiable=False)(cls)
+
+
+Eq, Ne, Lt, Le, Gt, Ge = (_compare(n, u) for n, u in [("eq", "equal"), ("ne", "not_equal"), ("lt", "less"),
+                                                        ("le", "less_equal"), ("gt", "greater"), ("ge", "greater_equal")])
+
+
+def _bitwise(name, ufunc):
+    def compute(self, a, b):
+        if a.dtype.kind == "f":
+            raise RuntimeError(f"\"{ufunc}_cpu\" not implemented for '{dtypes.from_numpy(a.dtype)._legacy[:-6]}'")
+        return getattr(xp_of(a), ufunc)(a, b)
+    return op(name, differentiable=False)(type(name, (_Compare,), {"compute": compute}))
+
+
+BitwiseAnd, BitwiseOr, BitwiseXor = (_bitwise(n, u) for n, u in [("bitwise_and", "bitwise_and"),
+                                                                   ("bitwise_or", "bitwise_or"),
+                                                                   ("bitwise_xor", "bitwise_xor")])
+
+
+def binary(cls, a, b, true_divide=False):
+    """Promote two operands as PyTorch does and apply the op.
+
+    The fast path (two tensors of one dtype, the common case) skips the promotion table."""
+    if isinstance(a, Tensor):
+        if isinstance(b, Tensor):
+            if a._data.shape != b._data.shape:
+                check_broadcast(a._data.shape, b._data.shape)
+            if a._data.dtype == b._data.dtype:
+                dt = a._data.dtype
+            else:
+                dt = dtypes.result_type(a, b).np
+        elif type(b) in (float, int, bool):
+            dt = a._data.dtype
+            kind = dt.kind
+            if (type(b) is float and kind != "f") or (type(b) is int and kind == "b"):
+                dt = dtypes.result_type(a, b).np
+        else:
+            return binary(cls, a, _operand(b, a), true_divide)
+    elif isinstance(b, Tensor):
+        if type(a) not in (float, int, bool):
+            a = _operand(a, b)
+            if isinstance(a, Tensor):
+                return binary(cls, a, b, true_divide)
+        if cls in _REFLECTED:
+            return binary(_REFLECTED[cls], b, a, true_divide)
+        return _scalar_first(cls, a, b, true_divide)
+    else:
+        raise TypeError(f"{cls.op_name}(): expected at least one Tensor argument")
+    if true_divide and dt.kind != "f":
+        dt = dtypes.get_default_dtype().np
+    return apply(cls, a, b, dtype=dt)
+
+
+def _operand(x, like):
+    """Something other than a tensor or a Python number: numpy scalars and arrays, lists."""
+    if isinstance(x, (np.generic,)):
+        return x.item()
+    if x is None:
+        raise TypeError("unsupported operand type: 'NoneType'")
+    from ..creation import tensor
+    return tensor(x, device=like.device)
+
+
+# ops whose operands commute, so `2 * t` runs as `t * 2`
+_REFLECTED = {Add: Add, Mul: Mul, Maximum: Maximum, Minimum: Minimum, Eq: Eq, Ne: Ne, Lt: Gt, Gt: Lt,
+              Le: Ge, Ge: Le, BitwiseAnd: BitwiseAnd, BitwiseOr: BitwiseOr, BitwiseXor: BitwiseXor}
+
+
+def _scalar_first(cls, a, b, true_divide):
+    """number - tensor, number / tensor, number ** tensor: the number as a 0-d constant."""
+    dt = dtypes.result_type(a, b)
+    if true_divide and not dt.is_floating_point:
+        dt = dtypes.get_default_dtype()
+    constant = xp_of(b._data).asarray(a, dtype=dt.np)
+    return apply(_SCALAR_FIRST.get(cls, cls), constant, b, dtype=dt.np)
+
+
+@op("rsub", "RsubBackward1")
+class Rsub(Sub):
+    pass
+
+
+@op("rdiv", "DivBackward0")
+class RDiv(Div):
+    pass
+
+
+@op("rpow", "PowBackward2")
+class RPow(Pow):
+    pass
+
+
+_SCALAR_FIRST = {Sub: Rsub, Div: RDiv, Pow: RPow}
+
+
+@op("pow_scalar", "PowBackward0")
+class PowScalar(Op):
+    """tensor ** number"""
+    saved = ("x",)
+    saved_inputs = (0,)
+
+    def forward(self, x, exponent):
+        self.x, self.exponent = x, exponent
+        if x.dtype.kind in "iub" and type(exponent) is int and exponent < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        if x.dtype.kind in "iub" and type(exponent) is float:
+            x = x.astype(dtypes.get_default_dtype().np)
+        with _errstate(x):
+            if exponent == 2:
+                return x * x
+            return x ** exponent
+
+    def backward(self, grad):
+        c = self.exponent
+        if c == 0:
+            return (grad * 0,)
+        with _errstate(grad):
+            return ((grad * (c * self.x ** (c - 1))).astype(grad.dtype, copy=False),)
+
+
+def pow(x, exponent):
+    if isinstance(x, Tensor) and type(exponent) in (int, float):
+        return apply(PowScalar, x, exponent=exponent)
+    return binary(Pow, x, exponent)
+
+
+# ---- unary math ----------------------------------------------------------------------------
+
+class Unary(Op):
+    """f(x) on floats; integer inputs are promoted to the default float dtype, like torch."""
+    promote_int = True
+
+    def forward(self, x):
+        if self.promote_int and x.dtype.kind != "f":
+            x = x.astype(dtypes.get_default_dtype().np)
+        with _errstate(x):
+            return self.compute(xp_of(x), x)
+
+
+def _unary_class(name, grad_fn, compute, grad, save="x"):
+    """Define a unary op from its forward formula and its derivative formula.
+    `save` is "x" (derivative needs the input) or "out" (it needs the result)."""
+
+    def forward(self, xp, x):
+        out = compute(xp, x)
+        setattr(self, save, x if save == "x" else out)
+        return out
+
+    def backward(self, g):
+        with _errstate(g):
+            return (g * grad(xp_of(g), getattr(self, save)),)
+
+    attrs = {"compute": forward, "backward": backward, "saved": (save,)}
+    attrs["saved_inputs" if save == "x" else "saved_output"] = (0,) if save == "x" else True
+    return op(name, grad_fn)(type(name.capitalize(), (Unary,), attrs))
+
+
+def _sigmoid(xp, x):
+    return xp.exp(-xp.logaddexp(0, -x)).astype(x.dtype, copy=False)
+
+
+Exp = _unary_class("exp", "ExpBackward0", lambda xp, x: xp.exp(x), lambda xp, out: out, save="out")
+Log = _unary_class("log", "LogBackward0", lambda xp, x: xp.log(x), lambda xp, x: 1 / x)
+Log2 = _unary_class("log2", "Log2Backward0", lambda xp, x: xp.log2(x), lambda xp, x: 1 / (x * np.log(2)))
+Log1p = _unary_class("log1p", "Log1PBackward0", lambda xp, x: xp.log1p(x), lambda xp, x: 1 / (1 + x))
+Expm1 = _unary_class("expm1", "Expm1Backward0", lambda xp, x: xp.expm1(x), lambda xp, out: out + 1, save="out")
+Sqrt = _unary_class("sqrt", "SqrtBackward0", lambda xp, x: xp.sqrt(x), lambda xp, out: 0.5 / out, save="out")
+Rsqrt = _unary_class("rsqrt", "RsqrtBackward0", lambda xp, x: 1 / xp.sqrt(x),
+                     lambda xp, out: -0.5 * out ** 3, save="out")
+Sin = _unary_class("sin", "SinBackward0", lambda xp, x: xp.sin(x), lambda xp, x: xp.cos(x))
+Cos = _unary_class("cos", "CosBackward0", lambda xp, x: xp.cos(x), lambda xp, x: -xp.sin(x))
+Tan = _unary_class("tan", "TanBackward0", lambda xp, x: xp.tan(x), lambda xp, out: 1 + out * out, save="out")
+Tanh = _unary_class("tanh", "TanhBackward0", lambda xp, x: xp.tanh(x), lambda xp, out: 1 - out * out, save="out")
+Sigmoid = _unary_class("sigmoid", "SigmoidBackward0", _sigmoid, lambda xp, out: out * (1 - out), save="out")
+Reciprocal = _unary_class("reciprocal", "ReciprocalBackward0", lambda xp, x: 1 / x,
+                          lambda xp, out: -out * out, save="out")
+Atan = _unary_class("atan", "AtanBackward0", lambda xp, x: xp.arctan(x), lambda xp, x: 1 / (1 + x * x))
+Asin = _unary_class("asin", "AsinBackward0", lambda xp, x: xp.arcsin(x), lambda xp, x: 1 / xp.sqrt(1 - x * x))
+Acos = _unary_class("acos", "AcosBackward0", lambda xp, x: xp.arccos(x), lambda xp, x: -1 / xp.sqrt(1 - x * x))
+Sinh = _unary_class("sinh", "SinhBackward0", lambda xp, x: xp.sinh(x), lambda xp, x: xp.cosh(x))
+Cosh = _unary_class("cosh", "CoshBackward0", lambda xp, x: xp.cosh(x), lambda xp, x: xp.sinh(x))
+
+
+class _SameDtype(Unary):
+    promote_int = False
+
+
+@op("neg", "NegBackward0")
+class Neg(_SameDtype):
+    def compute(self, xp, x):
+        if x.dtype.kind == "b":
+            raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying "
+                               "to invert a mask, use the `~` or `logical_not()` operator instead.")
+        return -x
+
+    def backward(self, grad):
+        return (-grad,)
+
+
+@op("abs", "AbsBackward0")
+class Abs(_SameDtype):
+    saved = ("x",)
+    saved_inputs = (0,)
+
+    def compute(self, xp, x):
+        self.x = x
+        return xp.abs(x)
+
+    def backward(self, grad):
+        return (grad * xp_of(grad).sign(self.x),)
+
+
+@op("relu", "ReluBackward0")
+class Relu(_SameDtype):
+    saved = ("out",)
+    saved_output = True
+
+    def compute(self, xp, x):
+        self.out = xp.maximum(x, 0).astype(x.dtype, copy=False)
+        return self.out
+
+    def backward(self, grad):
+        return (grad * (self.out > 0),)
+
+
+class _ZeroGrad(_SameDtype):
+    """Piecewise-constant functions: their gradient is zero almost everywhere."""
+
+    def backward(self, grad):
+        return (xp_of(grad).zeros_like(grad),)
+
+
+def _zero_grad_op(name, grad_fn, fn):
+    return op(name, grad_fn)(type(name.capitalize(), (_ZeroGrad,), {"compute": lambda self, xp, x: fn(xp, x)}))
+
+
+Sign = _zero_grad_op("sign", "SignBackward0", lambda xp, x: xp.sign(x))
+Floor = _zero_grad_op("floor", "FloorBackward0", lambda xp, x: xp.floor(x) if x.dtype.kind == "f" else x.copy())
+Ceil = _zero_grad_op("ceil", "CeilBackward0", lambda xp, x: xp.ceil(x) if x.dtype.kind == "f" else x.copy())
+Round = _zero_grad_op("round", "RoundBackward0", lambda xp, x: xp.round(x) if x.dtype.kind == "f" else x.copy())
+Trunc = _zero_grad_op("trunc", "TruncBackward0", lambda xp, x: xp.trunc(x) if x.dtype.kind == "f" else x.copy())
+
+
+@op("logical_not", differentiable=False)
+class LogicalNot(_SameDtype):
+    def compute(self, xp, x):
+        return xp.logical_not(x)
+
+
+@op("bitwise_not", differentiable=False)
+class BitwiseNot(_SameDtype):
+    def compute(self, xp, x):
+        if x.dtype.kind == "f":
+            raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
+        return xp.invert(x)
+
+
+@op("isnan", differentiable=False)
+class IsNan(_SameDtype):
+    def compute(self, xp, x):
+        return xp.isnan(x)
+
+
+@op("isinf", differentiable=False)
+class IsInf(_SameDtype):
+    def compute(self, xp, x):
+        return xp.isinf(x)
+
+
+@op("isfinite", differentiable=False)
+class IsFinite(_SameDtype):
+    def compute(self, xp, x):
+        return xp.isfinite(x)
+
+
+@op("clamp", "ClampBackward1")
+class Clamp(Op):
+    saved = ("x",)
+    saved_inputs = (0,)
+
+    def forward(self, x, min=None, max=None):
+        if min is None and max is None:
+            raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+        if x.dtype.kind != "f" and (type(min) is float or type(max) is float):
+            x = x.astype(dtypes.get_default_dtype().np)
+        self.x, self.min, self.max = x, min, max
+        xp = xp_of(x)
+        out = x
+        if min is not None:
+            out = xp.maximum(out, min)
+        if max is not None:
+            out = xp.minimum(out, max)
+        return out.astype(x.dtype, copy=False) if out is not x else out.copy()
+
+    def backward(self, grad):
+        keep = True
+        if self.min is not None:
+            keep = self.x >= self.min
+        if self.max is not None:
+            keep = keep & (self.x <= self.max)
+        return (grad * keep,)
+
+
+@op("where", "WhereBackward0")
+class Where(Op):
+    saved = ("condition",)
+
+    def forward(self, condition, a, b, dtype):
+        xp = xp_of(condition)
+        self.condition = condition
+        self.a_meta, self.b_meta = _meta(a), _meta(b)
+        return xp.where(condition, a, b).astype(dtype, copy=False)
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        zero = xp.zeros((), grad.dtype)
+        ga = gb = None
+        if self.next_functions[1][0] is not None:
+            ga = Binary.reduce(self, xp.where(self.condition, grad, zero), self.a_meta)
+        if self.next_functions[2][0] is not None:
+            gb = Binary.reduce(self, xp.where(self.condition, zero, grad), self.b_meta)
+        return (None, ga, gb)
+
+
+def where(condition, input=None, other=None):
+    if input is None and other is None:
+        from .index import nonzero
+        return nonzero(condition, as_tuple=True)
+    if not isinstance(condition, Tensor):
+        raise TypeError("where(): argument 'condition' must be Tensor")
+    if condition._data.dtype.kind != "b":
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
+                           f"{condition.dtype._legacy[:-6]}")
+    like = input if isinstance(input, Tensor) else other
+    dt = dtypes.result_type(input, other).np
+    args = []
+    for x in (input, other):
+        if isinstance(x, Tensor):
+            if x._data.dtype != dt:
+                x = x.to(dtypes.from_numpy(dt))
+            args.append(x)
+        else:
+            args.append(x)
+    check_broadcast(condition._data.shape, like._data.shape)
+    return apply(Where, condition, args[0], args[1], dtype=dt)

@@ -1,0 +1,484 @@
+"""Reductions: sum, mean, prod, max/min (whole or along a dim), var/std, logsumexp, norms,
+argmax/argmin, all/any, cumsum."""
+from collections import namedtuple
+
+import numpy as np
+
+from .. import dtypes
+from ..tensor import Tensor
+from .dispatch import Op, apply, op
+from .util import wrap_dim, wrap_dims, xp_of
+
+
+def _expand_back(grad, shape, axes, keepdim):
+    """A reduced gradient, reshaped so it broadcasts against the input again."""
+    if not keepdim and axes:
+        grad = xp_of(grad).expand_dims(grad, axes)
+    return grad
+
+
+class Reduction(Op):
+    def forward(self, x, dim=None, keepdim=False, dtype=None):
+        self.shape = x.shape
+        self.axes = wrap_dims(dim, x.ndim) if x.ndim else ()
+        self.keepdim = keepdim
+        return self.compute(xp_of(x), x, self.axes if dim is not None else None, keepdim, dtype)
+
+
+@op("sum", "SumBackward0")
+class Sum(Reduction):
+    def compute(self, xp, x, axes, keepdim, dtype):
+        if dtype is None and x.dtype.kind in "biu":
+            dtype = np.int64
+        return xp.sum(x, axis=axes, keepdims=keepdim, dtype=dtype)
+
+    def backward(self, grad):
+        grad = _expand_back(grad, self.shape, self.axes, self.keepdim)
+        return (xp_of(grad).broadcast_to(grad, self.shape),)
+
+
+@op("sum_dim", "SumBackward1")
+class SumDim(Sum):
+    pass
+
+
+@op("mean", "MeanBackward0")
+class Mean(Reduction):
+    def compute(self, xp, x, axes, keepdim, dtype):
+        if x.dtype.kind != "f" and dtype is None:
+            raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating point "
+                               f"or complex dtype. Got: {dtypes.from_numpy(x.dtype)._legacy[:-6]}")
+        with np.errstate(all="ignore") if xp is np else _nothing():
+            return xp.mean(x, axis=axes, keepdims=keepdim, dtype=dtype)
+
+    def backward(self, grad):
+        n = _count(self.shape, self.axes)
+        grad = _expand_back(grad, self.shape, self.axes, self.keepdim) / (n or 1)
+        return (xp_of(grad).broadcast_to(grad, self.shape),)
+
+
+@op("mean_dim", "MeanBackward1")
+class MeanDim(Mean):
+    pass
+
+
+def _count(shape, axes):
+    n = 1
+    for a in axes:
+        n *= shape[a]
+    return n
+
+
+class _nothing:
+    def __enter__(self):
+        pass
+
+    def __exit__(self, *exc):
+        return False
+
+
+@op("prod", "ProdBackward0")
+class Prod(Reduction):
+    saved = ("x", "out")
+    saved_inputs = (0,)
+
+    def compute(self, xp, x, axes, keepdim, dtype):
+        if dtype is None and x.dtype.kind in "biu":
+            dtype = np.int64
+        self.x = x
+        self.out = xp.prod(x, axis=axes, keepdims=True, dtype=dtype)
+        return self.out if keepdim else self.out.reshape(_reduced_shape(x.shape, axes if axes is not None
+                                                                          else tuple(range(x.ndim))))
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        grad = _expand_back(grad, self.shape, self.axes, self.keepdim)
+        x = self.x
+        # product of all the others, exact where x has zeros (no division by zero)
+        if bool((x == 0).any()):
+            axes = self.axes or tuple(range(x.ndim))
+            moved = xp.moveaxis(x, axes, tuple(range(-len(axes), 0)))
+            flat = moved.reshape(moved.shape[:moved.ndim - len(axes)] + (-1,))
+            left = xp.cumprod(xp.concatenate([xp.ones_like(flat[..., :1]), flat[..., :-1]], -1), -1)
+            right = xp.flip(xp.cumprod(xp.concatenate([xp.ones_like(flat[..., :1]),
+                                                       xp.flip(flat, -1)[..., :-1]], -1), -1), -1)
+            others = (left * right).reshape(moved.shape)
+            others = xp.moveaxis(others, tuple(range(-len(axes), 0)), axes)
+        else:
+            others = self.out / x
+        return (grad * others,)
+
+
+@op("prod_dim", "ProdBackward1")
+class ProdDim(Prod):
+    pass
+
+
+def _reduced_shape(shape, axes):
+    return tuple(s for i, s in enumerate(shape) if i not in axes)
+
+
+class _Extreme(Op):
+    """max()/min() over everything: the gradient is shared evenly among ties, as PyTorch does."""
+    saved = ("x", "out")
+    saved_inputs = (0,)
+
+    def forward(self, x):
+        if x.size == 0:
+            raise RuntimeError(f"{self.op_name}(): Expected reduction dim to be specified for input.numel() == 0. "
+                               "Specify the reduction dim with the 'dim' argument.")
+        self.x = x
+        self.out = self.reduce(xp_of(x), x)
+        return self.out
+
+    def backward(self, grad):
+        mask = self.x == self.out
+        return (grad * mask / mask.sum(),)
+
+
+@op("max", "MaxBackward1")
+class Max(_Extreme):
+    def reduce(self, xp, x):
+        return xp.max(x)
+
+
+@op("min", "MinBackward1")
+class Min(_Extreme):
+    def reduce(self, xp, x):
+        return xp.min(x)
+
+
+class _ExtremeDim(Op):
+    """max(dim)/min(dim): (values, indices); the gradient goes to the index picked."""
+    n_outputs = 2
+    saved = ("indices",)
+
+    def forward(self, x, dim, keepdim=False):
+        xp = xp_of(x)
+        self.shape = x.shape
+        self.dim = wrap_dim(dim, x.ndim)
+        if x.ndim == 0:
+            return x.copy(), xp.zeros((), np.int64)
+        if x.shape[self.dim] == 0:
+            raise IndexError(f"{self.op_name}(): Expected reduction dim {self.dim} to have non-zero size.")
+        idx = self.arg(xp, x, self.dim)
+        values = xp.take_along_axis(x, idx, axis=self.dim)
+        self.indices = idx
+        if not keepdim:
+            values, idx = values.squeeze(self.dim), idx.squeeze(self.dim)
+        return values, idx.astype(np.int64, copy=False)
+
+    def backward(self, grads):
+        grad = grads[0]
+        xp = xp_of(grad)
+        if len(self.shape) == 0:
+            return (grad,)
+        out = xp.zeros(self.shape, grad.dtype)
+        xp.put_along_axis(out, self.indices, grad.reshape(self.indices.shape), axis=self.dim)
+        return (out,)
+
+
+def _first_arg(fn):
+    def arg(self, xp, x, dim):
+        # NaN wins, as in PyTorch
+        return xp.expand_dims(fn(xp)(x, axis=dim), dim)
+    return arg
+
+
+@op("max_dim", "MaxBackward0")
+class MaxDim(_ExtremeDim):
+    arg = _first_arg(lambda xp: xp.argmax)
+
+
+@op("min_dim", "MinBackward0")
+class MinDim(_ExtremeDim):
+    arg = _first_arg(lambda xp: xp.argmin)
+
+
+@op("amax", "AmaxBackward0")
+class Amax(Reduction):
+    saved = ("x", "out")
+
+    def compute(self, xp, x, axes, keepdim, dtype):
+        self.x = x
+        self.out = self.reduce(xp, x, axis=axes, keepdims=True)
+        return self.out if keepdim else self.out.reshape(_reduced_shape(x.shape, self.axes))
+
+    reduce = staticmethod(lambda xp, x, **kw: xp.max(x, **kw))
+
+    def backward(self, grad):
+        grad = _expand_back(grad, self.shape, self.axes, self.keepdim)
+        mask = self.x == self.out
+        return (grad * mask / mask.sum(axis=self.axes, keepdims=True),)
+
+
+@op("amin", "AminBackward0")
+class Amin(Amax):
+    reduce = staticmethod(lambda xp, x, **kw: xp.min(x, **kw))
+
+
+class _Arg(Op):
+    differentiable = False
+
+    def forward(self, x, dim=None, keepdim=False):
+        xp = xp_of(x)
+        if dim is None:
+            out = self.fn(xp)(x.reshape(-1)) if x.ndim else xp.zeros((), np.int64)
+            if keepdim:
+                out = xp.asarray(out).reshape((1,) * x.ndim)
+            return xp.asarray(out, dtype=np.int64)
+        dim = wrap_dim(dim, x.ndim)
+        out = self.fn(xp)(x, axis=dim) if x.ndim else xp.zeros((), np.int64)
+        if keepdim and x.ndim:
+            out = xp.expand_dims(out, dim)
+        return out.astype(np.int64, copy=False)
+
+
+@op("argmax", differentiable=False)
+class Argmax(_Arg):
+    fn = staticmethod(lambda xp: xp.argmax)
+
+
+@op("argmin", differentiable=False)
+class Argmin(_Arg):
+    fn = staticmethod(lambda xp: xp.argmin)
+
+
+@op("var", "VarBackward0")
+class Var(Reduction):
+    saved = ("x",)
+    saved_inputs = (0,)
+
+    def forward(self, x, dim=None, correction=1, keepdim=False):
+        self.correction = correction
+        return Reduction.forward(self, x, dim, keepdim)
+
+    def compute(self, xp, x, axes, keepdim, dtype):
+        if x.dtype.kind != "f":
+            raise RuntimeError(f"std and var only support floating point and complex dtypes")
+        self.x = x
+        n = _count(x.shape, self.axes)
+        with np.errstate(all="ignore") if xp is np else _nothing():
+            return xp.var(x, axis=axes, ddof=self.correction, keepdims=keepdim) if n - self.correction > 0 else \
+                xp.full(xp.sum(x, axis=axes, keepdims=keepdim).shape, np.nan, x.dtype)
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        grad = _expand_back(grad, self.shape, self.axes, self.keepdim)
+        n = _count(self.shape, self.axes)
+        mean = self.x.mean(axis=self.axes, keepdims=True)
+        return (grad * 2 * (self.x - mean) / (n - self.correction),)
+
+
+@op("std", "StdBackward0")
+class Std(Var):
+    saved = ("x", "out")
+
+    def compute(self, xp, x, axes, keepdim, dtype):
+        self.out = xp.sqrt(Var.compute(self, xp, x, axes, keepdim, dtype))
+        return self.out
+
+    def backward(self, grad):
+        grad = _expand_back(grad, self.shape, self.axes, self.keepdim)
+        out = _expand_back(self.out, self.shape, self.axes, self.keepdim)
+        mean = self.x.mean(axis=self.axes, keepdims=True)
+        with np.errstate(all="ignore") if xp_of(grad) is np else _nothing():
+            return (grad * (self.x - mean) / ((_count(self.shape, self.axes) - self.correction) * out),)
+
+
+@op("logsumexp", "LogsumexpBackward0")
+class LogSumExp(Reduction):
+    saved = ("x", "out")
+    saved_inputs = (0,)
+
+    def compute(self, xp, x, axes, keepdim, dtype):
+        if x.dtype.kind != "f":
+            x = x.astype(dtypes.get_default_dtype().np)
+        self.x = x
+        m = xp.max(x, axis=self.axes, keepdims=True) if x.size else xp.zeros((1,) * x.ndim, x.dtype)
+        m = xp.where(xp.isfinite(m), m, 0)
+        with np.errstate(all="ignore") if xp is np else _nothing():
+            self.out = xp.log(xp.sum(xp.exp(x - m), axis=self.axes, keepdims=True)) + m
+        return self.out if keepdim else self.out.reshape(_reduced_shape(x.shape, self.axes))
+
+    def backward(self, grad):
+        grad = _expand_back(grad, self.shape, self.axes, self.keepdim)
+        return (grad * xp_of(grad).exp(self.x - self.out),)
+
+
+@op("norm", "LinalgVectorNormBackward0")
+class Norm(Reduction):
+    saved = ("x", "out")
+    saved_inputs = (0,)
+
+    def forward(self, x, p=2, dim=None, keepdim=False):
+        self.p = p
+        return Reduction.forward(self, x, dim, keepdim)
+
+    def compute(self, xp, x, axes, keepdim, dtype):
+        self.x = x
+        p, a = self.p, xp.abs(x)
+        if p == float("inf"):
+            out = xp.max(a, axis=self.axes, keepdims=True)
+        elif p == 0:
+            out = xp.sum(a != 0, axis=self.axes, keepdims=True).astype(x.dtype)
+        elif p == 1:
+            out = xp.sum(a, axis=self.axes, keepdims=True)
+        else:
+            out = xp.sum(a ** p, axis=self.axes, keepdims=True) ** (1.0 / p)
+        self.out = out.astype(x.dtype, copy=False)
+        return self.out if keepdim else self.out.reshape(_reduced_shape(x.shape, self.axes))
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        grad = _expand_back(grad, self.shape, self.axes, self.keepdim)
+        x, out, p = self.x, self.out, self.p
+        with np.errstate(all="ignore") if xp is np else _nothing():
+            if p == float("inf"):
+                mask = xp.abs(x) == out
+                g = xp.sign(x) * mask / mask.sum(axis=self.axes, keepdims=True)
+            elif p == 0:
+                g = xp.zeros_like(x)
+            elif p == 1:
+                g = xp.sign(x)
+            else:
+                g = x * xp.abs(x) ** (p - 2) / out ** (p - 1)
+                g = xp.where(out == 0, 0, g)
+        return (grad * g,)
+
+
+@op("cumsum", "CumsumBackward0")
+class Cumsum(Op):
+    def forward(self, x, dim):
+        self.dim = wrap_dim(dim, x.ndim)
+        xp = xp_of(x)
+        if x.ndim == 0:
+            return x.copy()
+        return xp.cumsum(x, axis=self.dim, dtype=np.int64 if x.dtype.kind in "biu" else None)
+
+    def backward(self, grad):
+        if grad.ndim == 0:
+            return (grad,)
+        xp = xp_of(grad)
+        return (xp.flip(xp.cumsum(xp.flip(grad, self.dim), axis=self.dim), self.dim),)
+
+
+class _Logical(Op):
+    differentiable = False
+
+    def forward(self, x, dim=None, keepdim=False):
+        xp = xp_of(x)
+        axes = wrap_dims(dim, x.ndim) if (dim is not None and x.ndim) else None
+        out = self.fn(xp)(x, axis=axes, keepdims=keepdim)
+        return xp.asarray(out, dtype=np.uint8 if x.dtype == np.uint8 else np.bool_)
+
+
+@op("all", differentiable=False)
+class All(_Logical):
+    fn = staticmethod(lambda xp: xp.all)
+
+
+@op("any", differentiable=False)
+class Any(_Logical):
+    fn = staticmethod(lambda xp: xp.any)
+
+
+# ---- public functions ------------------------------------------------------------------------
+
+def sum(input, dim=None, keepdim=False, *, dtype=None):
+    dt = dtype.np if dtype is not None else None
+    return apply(SumDim if dim is not None else Sum, input, dim=dim, keepdim=keepdim, dtype=dt)
+
+
+def mean(input, dim=None, keepdim=False, *, dtype=None):
+    dt = dtype.np if dtype is not None else None
+    return apply(MeanDim if dim is not None else Mean, input, dim=dim, keepdim=keepdim, dtype=dt)
+
+
+def prod(input, dim=None, keepdim=False, *, dtype=None):
+    dt = dtype.np if dtype is not None else None
+    return apply(ProdDim if dim is not None else Prod, input, dim=dim, keepdim=keepdim, dtype=dt)
+
+
+def _return_type(name):
+    base = namedtuple(name, ["values", "indices"])
+
+    def __repr__(self):
+        return f"graphgrad.return_types.{name}(\nvalues={self.values!r},\nindices={self.indices!r})"
+    return type(name, (base,), {"__repr__": __repr__, "__str__": __repr__, "__slots__": ()})
+
+
+return_types = {name: _return_type(name) for name in ("max", "min", "sort", "topk", "kthvalue", "mode", "median")}
+
+
+def _extreme(input, dim, keepdim, other, whole, along, binary_op, name):
+    if isinstance(dim, Tensor) and other is None:
+        dim, other = None, dim
+    if other is not None:
+        from .pointwise import binary
+        return binary(binary_op, input, other)
+    if dim is None:
+        return apply(whole, input)
+    values, indices = apply(along, input, dim=dim, keepdim=keepdim)
+    return return_types[name](values, indices)
+
+
+def max(input, dim=None, keepdim=False, *, other=None):
+    from .pointwise import Maximum
+    return _extreme(input, dim, keepdim, other, Max, MaxDim, Maximum, "max")
+
+
+def min(input, dim=None, keepdim=False, *, other=None):
+    from .pointwise import Minimum
+    return _extreme(input, dim, keepdim, other, Min, MinDim, Minimum, "min")
+
+
+def amax(input, dim=(), keepdim=False):
+    return apply(Amax, input, dim=None if dim == () else dim, keepdim=keepdim)
+
+
+def amin(input, dim=(), keepdim=False):
+    return apply(Amin, input, dim=None if dim == () else dim, keepdim=keepdim)
+
+
+def argmax(input, dim=None, keepdim=False):
+    return apply(Argmax, input, dim=dim, keepdim=keepdim)
+
+
+def argmin(input, dim=None, keepdim=False):
+    return apply(Argmin, input, dim=dim, keepdim=keepdim)
+
+
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    correction = correction if correction is not None else (0 if unbiased is False else 1)
+    return apply(Var, input, dim=dim, correction=correction, keepdim=keepdim)
+
+
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    correction = correction if correction is not None else (0 if unbiased is False else 1)
+    return apply(Std, input, dim=dim, correction=correction, keepdim=keepdim)
+
+
+def logsumexp(input, dim, keepdim=False):
+    return apply(LogSumExp, input, dim=dim, keepdim=keepdim)
+
+
+def norm(input, p="fro", dim=None, keepdim=False):
+    p = 2 if p in ("fro", None) else p
+    return apply(Norm, input, p=p, dim=dim, keepdim=keepdim)
+
+
+def cumsum(input, dim):
+    return apply(Cumsum, input, dim=dim)
+
+
+def all(input, dim=None, keepdim=False):
+    return apply(All, input, dim=dim, keepdim=keepdim)
+
+
+def any(input, dim=None, keepdim=False):
+    return apply(Any, input, dim=dim, keepdim=keepdim)

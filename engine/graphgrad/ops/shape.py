@@ -1,0 +1,513 @@
+"""Shape ops. Views share memory and the version counter with their input (is_view);
+cat, stack, split and friends copy or slice."""
+import numpy as np
+
+from .dispatch import Op, apply, op
+from .util import shape_arg, wrap_dim, xp_of
+
+
+class View(Op):
+    is_view = True
+
+    def backward(self, grad):
+        return (grad.reshape(self.in_shape),)
+
+
+def infer_shape(shape, numel):
+    """Resolve one -1, with PyTorch's errors."""
+    shape = list(shape)
+    unknown = [i for i, s in enumerate(shape) if s == -1]
+    if len(unknown) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    known = 1
+    for s in shape:
+        if s != -1:
+            if s < 0:
+                raise RuntimeError(f"invalid shape dimension {s}")
+            known *= s
+    if unknown:
+        if known == 0 or numel % known:
+            raise RuntimeError(f"shape '{_fmt(shape)}' is invalid for input of size {numel}")
+        shape[unknown[0]] = numel // known
+    elif known != numel:
+        raise RuntimeError(f"shape '{_fmt(shape)}' is invalid for input of size {numel}")
+    return tuple(shape)
+
+
+def _fmt(shape):
+    return "[" + ", ".join(map(str, shape)) + "]"
+
+
+def _view_of(x, shape):
+    """A view of x with a new shape, or None when the strides do not allow one."""
+    if x.flags.c_contiguous:
+        return x.reshape(shape)
+    if type(x) is np.ndarray:
+        try:
+            return np.reshape(x, shape, copy=False)
+        except ValueError:
+            return None
+    return None
+
+
+@op("view", "ViewBackward0")
+class ViewOp(View):
+    def forward(self, x, shape):
+        self.in_shape = x.shape
+        shape = infer_shape(shape, x.size)
+        out = _view_of(x, shape)
+        if out is None:
+            raise RuntimeError("view size is not compatible with input tensor's size and stride (at least one "
+                               "dimension spans across two contiguous subspaces). Use .reshape(...) instead.")
+        return out
+
+
+@op("reshape_copy", "UnsafeViewBackward0")
+class ReshapeCopy(Op):
+    """reshape of memory that cannot be viewed that way: a copy, as PyTorch makes."""
+
+    def forward(self, x, shape):
+        self.in_shape = x.shape
+        return x.copy().reshape(shape)
+
+    backward = View.backward
+
+
+def view(input, *shape):
+    shape = _dtype_or_shape(shape)
+    return apply(ViewOp, input, shape=shape)
+
+
+def _dtype_or_shape(shape):
+    return shape_arg_allow_neg(shape)
+
+
+def shape_arg_allow_neg(shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return tuple(int(s) for s in shape)
+
+
+def reshape(input, *shape):
+    shape = infer_shape(shape_arg_allow_neg(shape), input._data.size)
+    if _view_of(input._data, shape) is not None:
+        return apply(ViewOp, input, shape=shape)
+    return apply(ReshapeCopy, input, shape=shape)
+
+
+def flatten(input, start_dim=0, end_dim=-1):
+    nd = input._data.ndim
+    if nd == 0:
+        return reshape(input, 1)
+    start, end = wrap_dim(start_dim, nd), wrap_dim(end_dim, nd)
+    if start > end:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    if start == end:
+        return input
+    s = input._data.shape
+    return reshape(input, s[:start] + (-1,) + s[end + 1:])
+
+
+def unflatten(input, dim, sizes):
+    dim = wrap_dim(dim, input.ndim)
+    s = input._data.shape
+    return reshape(input, s[:dim] + tuple(sizes) + s[dim + 1:])
+
+
+@op("squeeze", "SqueezeBackward0")
+class Squeeze(View):
+    def forward(self, x, dims=None):
+        self.in_shape = x.shape
+        if dims is None:
+            return x.reshape(tuple(s for s in x.shape if s != 1))
+        return x.reshape(tuple(s for i, s in enumerate(x.shape) if not (i in dims and s == 1)))
+
+
+@op("squeeze_dim", "SqueezeBackward1")
+class SqueezeDim(Squeeze):
+    pass
+
+
+@op("squeeze_dims", "SqueezeBackward2")
+class SqueezeDims(Squeeze):
+    pass
+
+
+def squeeze(input, dim=None):
+    nd = input._data.ndim
+    if dim is None:
+        return apply(Squeeze, input)
+    if isinstance(dim, (tuple, list)):
+        return apply(SqueezeDims, input, dims=tuple(wrap_dim(d, nd) for d in dim))
+    return apply(SqueezeDim, input, dims=(wrap_dim(dim, nd),))
+
+
+@op("unsqueeze", "UnsqueezeBackward0")
+class Unsqueeze(View):
+    def forward(self, x, dim):
+        self.in_shape = x.shape
+        return xp_of(x).expand_dims(x, dim)
+
+
+def unsqueeze(input, dim):
+    return apply(Unsqueeze, input, dim=wrap_dim(dim, input._data.ndim + 1))
+
+
+@op("transpose", "TransposeBackward0")
+class Transpose(View):
+    def forward(self, x, dim0, dim1):
+        self.dims = (dim0, dim1)
+        return xp_of(x).swapaxes(x, dim0, dim1)
+
+    def backward(self, grad):
+        return (xp_of(grad).swapaxes(grad, *self.dims),)
+
+
+def transpose(input, dim0, dim1):
+    nd = input._data.ndim
+    if nd == 0:
+        wrap_dim(dim0, 0), wrap_dim(dim1, 0)
+        return view(input, ())
+    return apply(Transpose, input, dim0=wrap_dim(dim0, nd), dim1=wrap_dim(dim1, nd))
+
+
+swapaxes = swapdims = transpose
+
+
+@op("t", "TBackward0")
+class T(Transpose):
+    pass
+
+
+def t(input):
+    nd = input._data.ndim
+    if nd > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {nd}D")
+    return apply(T, input, dim0=0, dim1=nd - 1 if nd else 0)
+
+
+@op("permute", "PermuteBackward0")
+class Permute(View):
+    def forward(self, x, dims):
+        self.dims = dims
+        return x.transpose(dims)
+
+    def backward(self, grad):
+        return (grad.transpose(np.argsort(self.dims)),)
+
+
+def permute(input, *dims):
+    dims = shape_arg_allow_neg(dims)
+    nd = input._data.ndim
+    if len(dims) != nd:
+        raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
+                           f"length of the desired ordering of dimensions i.e. input.dim() = {nd} is not equal to "
+                           f"len(dims) = {len(dims)}")
+    dims = tuple(wrap_dim(d, nd) for d in dims)
+    if len(set(dims)) != nd:
+        raise RuntimeError("permute(): duplicate dims are not allowed.")
+    return apply(Permute, input, dims=dims)
+
+
+def movedim(input, source, destination):
+    nd = input.ndim
+    src = [wrap_dim(d, nd) for d in (source if isinstance(source, (tuple, list)) else [source])]
+    dst = [wrap_dim(d, nd) for d in (destination if isinstance(destination, (tuple, list)) else [destination])]
+    order = [d for d in range(nd) if d not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return permute(input, order)
+
+
+@op("expand", "ExpandBackward0")
+class Expand(View):
+    def forward(self, x, shape):
+        self.in_shape = x.shape
+        return xp_of(x).broadcast_to(x, shape)
+
+    def backward(self, grad):
+        from .util import sum_to
+        return (sum_to(grad, self.in_shape),)
+
+
+def expand(input, *sizes):
+    sizes = shape_arg_allow_neg(sizes)
+    s = input._data.shape
+    if len(sizes) < len(s):
+        raise RuntimeError(f"expand(torch.FloatTensor{{{list(s)}}}, size={list(sizes)}): the number of sizes "
+                           f"provided ({len(sizes)}) must be greater or equal to the number of dimensions in the "
+                           f"tensor ({len(s)})")
+    lead = len(sizes) - len(s)
+    target = []
+    for i, want in enumerate(sizes):
+        have = s[i - lead] if i >= lead else None
+        if want == -1:
+            if have is None:
+                raise RuntimeError(f"The expanded size of the tensor (-1) isn't allowed in a leading, "
+                                   f"non-existing dimension {i}")
+            want = have
+        elif have is not None and have != want and have != 1:
+            raise RuntimeError(f"The expanded size of the tensor ({want}) must match the existing size ({have}) at "
+                               f"non-singleton dimension {i}.  Target sizes: {list(sizes)}.  Tensor sizes: {list(s)}")
+        target.append(want)
+    return apply(Expand, input, shape=tuple(target))
+
+
+def expand_as(input, other):
+    return expand(input, other.shape)
+
+
+def broadcast_to(input, shape):
+    return expand(input, shape)
+
+
+@op("clone", "CloneBackward0")
+class Clone(Op):
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, grad):
+        return (grad,)
+
+
+def clone(input, *, memory_format=None):
+    return apply(Clone, input)
+
+
+def contiguous(input, memory_format=None):
+    if input._data.flags.c_contiguous:
+        return input
+    return apply(Clone, input)
+
+
+@op("cat", "CatBackward0")
+class Cat(Op):
+    def forward(self, *xs, dim, dtype):
+        self.dim = dim
+        self.shapes = [x.shape for x in xs]
+        self.dtypes = [x.dtype for x in xs]
+        xs = [x.astype(dtype, copy=False) for x in xs if not (x.ndim == 1 and x.shape[0] == 0)] or [xs[0]]
+        return xp_of(xs[0]).concatenate(xs, axis=dim)
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        skipped = [s == (0,) and grad.ndim != 1 for s in self.shapes]  # empty 1-d tensors cat allows
+        bounds = np.cumsum([0 if skip else s[self.dim] for s, skip in zip(self.shapes, skipped)])[:-1].tolist()
+        parts = xp.split(grad, bounds, axis=self.dim)
+        return tuple(xp.zeros((0,), d) if skip else p.astype(d, copy=False)
+                     for p, d, skip in zip(parts, self.dtypes, skipped))
+
+
+def cat(tensors, dim=0):
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+    from .. import dtypes
+    dt = dtypes.result_type(*tensors)
+    ref = next((x for x in tensors if not (x.ndim == 1 and x.shape[0] == 0)), tensors[0])
+    if ref.ndim == 0:
+        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
+    d = wrap_dim(dim, ref.ndim)
+    for i, x in enumerate(tensors):
+        if x.ndim == 1 and x.shape[0] == 0:
+            continue
+        if x.ndim != ref.ndim:
+            raise RuntimeError(f"Tensors must have same number of dimensions: got {ref.ndim} and {x.ndim}")
+        for k in range(ref.ndim):
+            if k != d and x.shape[k] != ref.shape[k]:
+                raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. Expected size "
+                                   f"{ref.shape[k]} but got size {x.shape[k]} for tensor number {i} in the list.")
+    return apply(Cat, *tensors, dim=d, dtype=dt.np)
+
+
+concat = concatenate = cat
+
+
+@op("stack", "StackBackward0")
+class Stack(Op):
+    def forward(self, *xs, dim, dtype):
+        self.dim = dim
+        self.dtypes = [x.dtype for x in xs]
+        return xp_of(xs[0]).stack([x.astype(dtype, copy=False) for x in xs], axis=dim)
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        return tuple(xp.take(grad, i, axis=self.dim).astype(d, copy=False) for i, d in enumerate(self.dtypes))
+
+
+def stack(tensors, dim=0):
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    from .. import dtypes
+    for i, x in enumerate(tensors):
+        if x.shape != tensors[0].shape:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(tensors[0].shape)} at "
+                               f"entry 0 and {list(x.shape)} at entry {i}")
+    return apply(Stack, *tensors, dim=wrap_dim(dim, tensors[0].ndim + 1), dtype=dtypes.result_type(*tensors).np)
+
+
+def hstack(tensors):
+    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors):
+    return cat([x.reshape(1, -1) if x.ndim == 1 else x for x in tensors], 0)
+
+
+@op("split", "SplitBackward0")
+class Split(Op):
+    is_view = "all"
+
+    def forward(self, x, sizes, dim):
+        self.dim, self.shape, self.n_outputs = dim, x.shape, len(sizes)
+        bounds = np.cumsum(sizes)[:-1].tolist()
+        return tuple(xp_of(x).split(x, bounds, axis=dim))
+
+    def backward(self, grads):
+        return (xp_of(grads[0]).concatenate(grads, axis=self.dim),)
+
+
+@op("split_with_sizes", "SplitWithSizesBackward0")
+class SplitWithSizes(Split):
+    pass
+
+
+def split(tensor, split_size_or_sections, dim=0):
+    dim = wrap_dim(dim, tensor.ndim)
+    n = tensor._data.shape[dim]
+    if isinstance(split_size_or_sections, int):
+        step = split_size_or_sections
+        sizes = [min(step, n - i) for i in range(0, n, step)] if step > 0 else [n]
+        cls = Split
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size at "
+                               f"dimension {dim}), but got split_sizes={sizes}")
+        cls = SplitWithSizes
+    return apply(cls, tensor, sizes=sizes or [0], dim=dim)
+
+
+def chunk(input, chunks, dim=0):
+    n = input._data.shape[wrap_dim(dim, input.ndim)]
+    step = -(-n // chunks) if n else 1
+    return split(input, step, dim)
+
+
+@op("unbind", "UnbindBackward0")
+class Unbind(Op):
+    is_view = "all"
+
+    def forward(self, x, dim):
+        self.dim, self.n_outputs = dim, x.shape[dim]
+        return tuple(xp_of(x).moveaxis(x, dim, 0))
+
+    def backward(self, grads):
+        return (xp_of(grads[0]).stack(grads, axis=self.dim),)
+
+
+def unbind(input, dim=0):
+    if input._data.ndim == 0:
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+    return apply(Unbind, input, dim=wrap_dim(dim, input.ndim))
+
+
+@op("narrow", "SliceBackward0")
+class Narrow(View):
+    def forward(self, x, dim, start, length):
+        self.in_shape, self.dim, self.start = x.shape, dim, start
+        index = [slice(None)] * x.ndim
+        index[dim] = slice(start, start + length)
+        self.index = tuple(index)
+        return x[self.index]
+
+    def backward(self, grad):
+        out = xp_of(grad).zeros(self.in_shape, grad.dtype)
+        out[self.index] = grad
+        return (out,)
+
+
+def narrow(input, dim, start, length):
+    dim = wrap_dim(dim, input.ndim)
+    return apply(Narrow, input, dim=dim, start=start % input.shape[dim] if start < 0 else start, length=length)
+
+
+@op("repeat", "RepeatBackward0")
+class Repeat(Op):
+    def forward(self, x, repeats):
+        self.in_shape = x.shape
+        lead = len(repeats) - x.ndim
+        self.shape = (1,) * lead + x.shape
+        return xp_of(x).tile(x.reshape(self.shape), repeats)
+
+    def backward(self, grad):
+        interleaved = []
+        for r, s in zip(grad.shape, self.shape):
+            interleaved += [r // s, s]
+        g = grad.reshape(interleaved).sum(axis=tuple(range(0, len(interleaved), 2)))
+        return (g.reshape(self.in_shape),)
+
+
+def repeat(input, *repeats):
+    repeats = shape_arg(repeats)
+    if len(repeats) < input.ndim:
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of dimensions of "
+                           "tensor")
+    return apply(Repeat, input, repeats=repeats)
+
+
+@op("flip", "FlipBackward0")
+class Flip(Op):
+    def forward(self, x, dims):
+        self.dims = dims
+        return xp_of(x).flip(x, dims).copy()
+
+    def backward(self, grad):
+        return (xp_of(grad).flip(grad, self.dims),)
+
+
+def flip(input, dims):
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    return apply(Flip, input, dims=tuple(wrap_dim(d, input.ndim) for d in dims))
+
+
+@op("tril", "TrilBackward0")
+class Tril(Op):
+    def forward(self, x, diagonal):
+        self.k = diagonal
+        return xp_of(x).tril(x, diagonal)
+
+    def backward(self, grad):
+        return (xp_of(grad).tril(grad, self.k),)
+
+
+@op("triu", "TriuBackward0")
+class Triu(Op):
+    def forward(self, x, diagonal):
+        self.k = diagonal
+        return xp_of(x).triu(x, diagonal)
+
+    def backward(self, grad):
+        return (xp_of(grad).triu(grad, self.k),)
+
+
+def tril(input, diagonal=0):
+    return apply(Tril, input, diagonal=diagonal)
+
+
+def triu(input, diagonal=0):
+    return apply(Triu, input, diagonal=diagonal)
+
+
+def view_as(input, other):
+    return view(input, other.shape)
+
+
+def reshape_as(input, other):
+    return reshape(input, other.shape)
+
+
+def atleast_1d(x):
+    return reshape(x, 1) if x.ndim == 0 else x
+

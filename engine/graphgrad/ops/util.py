@@ -1,0 +1,80 @@
+"""Small helpers shared by the op definitions."""
+import numpy as np
+
+from .. import dtypes
+from ..tensor import Tensor
+
+
+def xp_of(array):
+    """numpy or cupy, whichever owns the array."""
+    if type(array) is np.ndarray:
+        return np
+    import cupy
+    return cupy
+
+
+def sum_to(grad, shape):
+    """Undo broadcasting: sum grad down to `shape`."""
+    if grad.shape == shape:
+        return grad
+    lead = grad.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and grad.shape[i + lead] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape)
+
+
+def wrap_dim(dim, ndim):
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return dim % n
+
+
+def wrap_dims(dim, ndim):
+    """dim as int, tuple, list or None -> sorted tuple of non-negative axes (None -> all)."""
+    if dim is None:
+        return tuple(range(ndim))
+    if isinstance(dim, (int, np.integer)):
+        return (wrap_dim(int(dim), ndim),)
+    dims = tuple(wrap_dim(int(d), ndim) for d in dim)
+    if len(set(dims)) != len(dims):
+        raise RuntimeError(f"dim {dims[0]} appears multiple times in the list of dims")
+    return tuple(sorted(dims))
+
+
+def as_tensor_arg(x, like=None):
+    """Python numbers and lists given where a tensor is expected become tensors."""
+    if isinstance(x, Tensor):
+        return x
+    from ..creation import tensor
+    return tensor(x, device=like.device if like is not None else None)
+
+
+def check_broadcast(a_shape, b_shape):
+    """PyTorch's error for shapes that do not broadcast."""
+    for i in range(1, min(len(a_shape), len(b_shape)) + 1):
+        x, y = a_shape[-i], b_shape[-i]
+        if x != y and x != 1 and y != 1:
+            raise RuntimeError(f"The size of tensor a ({x}) must match the size of tensor b ({y}) at "
+                               f"non-singleton dimension {max(len(a_shape), len(b_shape)) - i}")
+
+
+def shape_arg(size):
+    """zeros(2, 3), zeros((2, 3)), zeros([2, 3]) and zeros(Size) all mean shape (2, 3)."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = size[0]
+    shape = tuple(int(s) for s in size)
+    for s in shape:
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(shape)}")
+    return shape
+
+
+def legacy_name(np_dtype):
+    return {"f": "Float", "d": "Double", "e": "Half", "q": "Long", "l": "Long", "i": "Int", "h": "Short",
+            "b": "Char", "B": "Byte", "?": "Bool"}.get(np.dtype(np_dtype).char, str(np_dtype))
+
+
+def dtype_of(x):
+    return x.dtype if isinstance(x, Tensor) else dtypes.scalar_dtype(x)

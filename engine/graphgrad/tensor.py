@@ -1,0 +1,422 @@
+"""The Tensor: an array (NumPy or CuPy) plus what autograd needs to know about it.
+
+Everything a tensor can compute is an op in graphgrad.ops; the methods here only forward to
+those functions, so operators, methods and `graphgrad.fn(...)` share one definition."""
+import numpy as np
+
+from . import dtypes
+from .device import CPU, array_module, as_device, device_of
+
+
+class Size(tuple):
+    """torch.Size: a tuple that prints as `Size([2, 3])`."""
+
+    def __repr__(self):
+        return f"graphgrad.Size([{', '.join(map(str, self))}])"
+
+    __str__ = __repr__
+
+    def numel(self):
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __getitem__(self, key):
+        result = tuple.__getitem__(self, key)
+        return Size(result) if isinstance(key, slice) else result
+
+    def __add__(self, other):
+        return Size(tuple(self) + tuple(other))
+
+
+class Tensor:
+    __slots__ = ("_data", "requires_grad", "grad", "grad_fn", "_version", "_base", "_output_nr",
+                 "_hooks", "_accum", "_retains_grad", "__dict__", "__weakref__")
+    __array_priority__ = 1000  # so `numpy_scalar * tensor` asks the tensor (reflected ops)
+
+    def __init__(self, *args, dtype=None, device=None):
+        # torch.Tensor(data) or torch.Tensor(*sizes): the legacy constructor, default float dtype
+        from .creation import tensor as _tensor, empty
+        if len(args) == 1 and not isinstance(args[0], int):
+            made = _tensor(args[0], dtype=dtype or dtypes.get_default_dtype(), device=device)
+        else:
+            made = empty(*args, dtype=dtype, device=device)
+        self._init_from(made._data)
+
+    def _init_from(self, array, requires_grad=False):
+        self._data = array
+        self.requires_grad = requires_grad
+        self.grad = None
+        self.grad_fn = None
+        self._version = [0]  # shared with every view of the same memory
+        self._base = None
+        self._output_nr = 0
+        self._hooks = None
+        self._accum = None
+        self._retains_grad = False
+
+    @classmethod
+    def _wrap(cls, array, requires_grad=False):
+        """The fast constructor ops use: no checks, no copies."""
+        t = object.__new__(cls)
+        if type(array) is not np.ndarray and isinstance(array, np.generic):
+            array = np.asarray(array)
+        t._data = array
+        t.requires_grad = requires_grad
+        t.grad = None
+        t.grad_fn = None
+        t._version = [0]
+        t._base = None
+        t._output_nr = 0
+        t._hooks = None
+        t._accum = None
+        t._retains_grad = False
+        return t
+
+    def _xp(self):
+        return np if type(self._data) is np.ndarray else array_module(self.device)
+
+    # ---- attributes -------------------------------------------------------------------
+    @property
+    def shape(self):
+        return Size(self._data.shape)
+
+    def size(self, dim=None):
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[_wrap_dim(dim, self._data.ndim)]
+
+    @property
+    def dtype(self):
+        return dtypes._by_np[self._data.dtype]
+
+    @property
+    def device(self):
+        return CPU if type(self._data) is np.ndarray else device_of(self._data)
+
+    @property
+    def is_cuda(self):
+        return self.device.type == "cuda"
+
+    @property
+    def ndim(self):
+        return self._data.ndim
+
+    def dim(self):
+        return self._data.ndim
+
+    ndimension = dim
+
+    def numel(self):
+        return self._data.size
+
+    nelement = numel
+
+    def element_size(self):
+        return self._data.itemsize
+
+    @property
+    def itemsize(self):
+        return self._data.itemsize
+
+    @property
+    def is_leaf(self):
+        return self.grad_fn is None
+
+    def is_floating_point(self):
+        return self._data.dtype.kind == "f"
+
+    def is_contiguous(self):
+        return bool(self._data.flags.c_contiguous)
+
+    def stride(self, dim=None):
+        strides = tuple(s // self._data.itemsize for s in self._data.strides)
+        return strides if dim is None else strides[_wrap_dim(dim, self.ndim)]
+
+    def data_ptr(self):
+        return self._data.__array_interface__["data"][0] if type(self._data) is np.ndarray else self._data.data.ptr
+
+    @property
+    def data(self):
+        return self.detach()
+
+    @data.setter
+    def data(self, other):
+        self._data = other._data
+
+    @property
+    def T(self):
+        return self.permute(*reversed(range(self.ndim)))
+
+    @property
+    def mT(self):
+        return self.transpose(-2, -1)
+
+    @property
+    def retains_grad(self):
+        return self._retains_grad
+
+    @property
+    def output_nr(self):
+        return self._output_nr
+
+    @property
+    def _version_value(self):
+        return self._version[0]
+
+    def _type_name(self):
+        """'torch.FloatTensor' as PyTorch writes it in autograd errors."""
+        prefix = "torch.cuda." if self.is_cuda else "torch."
+        return prefix + self.dtype._legacy
+
+    def _accumulator(self):
+        from .autograd.node import AccumulateGrad
+        if self._accum is None:
+            self._accum = AccumulateGrad(self)
+        return self._accum
+
+    # ---- autograd ---------------------------------------------------------------------
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        from .autograd import backward
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    def detach(self):
+        t = Tensor._wrap(self._data)
+        t._version = self._version  # detach shares memory, so it shares the version counter
+        t._base = self._base if self._base is not None else self
+        return t
+
+    def detach_(self):
+        self.grad_fn = None
+        self.requires_grad = False
+        return self
+
+    def requires_grad_(self, requires_grad=True):
+        if not self.is_leaf:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to use "
+                               "a computed variable in a subgraph that doesn't require differentiation use "
+                               "var_no_grad = var.detach().")
+        if requires_grad and self._data.dtype.kind != "f":
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def retain_grad(self):
+        if self.grad_fn is None:
+            if not self.requires_grad:
+                raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+            return
+        if self._retains_grad:
+            return
+        self._retains_grad = True
+
+        def keep(grad, tensor=self):
+            if tensor.grad is None:
+                tensor.grad = Tensor._wrap(grad._data.copy())
+            else:
+                tensor.grad._data = tensor.grad._data + grad._data
+        self.grad_fn._add_pre_hook(self._output_nr, keep)
+
+    def register_hook(self, hook):
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            self.grad_fn._add_pre_hook(self._output_nr, hook)
+            hooks = self.grad_fn._pre_hooks[self._output_nr]
+        else:
+            if self._hooks is None:
+                self._hooks = []
+            self._hooks.append(hook)
+            hooks = self._hooks
+        return _RemovableHandle(hooks, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        self.__dict__.setdefault("_post_accumulate_hooks", []).append(hook)
+        return _RemovableHandle(self.__dict__["_post_accumulate_hooks"], hook)
+
+    # ---- conversions ------------------------------------------------------------------
+    def item(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        return self._data.item()
+
+    def tolist(self):
+        return _host(self._data).tolist()
+
+    def numpy(self, force=False):
+        if self.requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        if type(self._data) is not np.ndarray:
+            if not force:
+                raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() to "
+                                "copy the tensor to host memory first.")
+            return self._data.get()
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        array = self.numpy()
+        return array if dtype is None else array.astype(dtype)
+
+    def __dlpack__(self, *args, **kwargs):
+        return self._data.__dlpack__(*args, **kwargs)
+
+    def __float__(self):
+        return float(self._scalar("float"))
+
+    def __int__(self):
+        return int(self._scalar("int"))
+
+    def __bool__(self):
+        if self._data.size != 1:
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self._data.item())
+
+    def __index__(self):
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self._data.item())
+
+    def _scalar(self, kind):
+        if self._data.size != 1:
+            raise ValueError(f"only one element tensors can be converted to Python scalars")
+        return self._data.item()
+
+    def __len__(self):
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+    def __hash__(self):
+        return id(self)
+
+    def __contains__(self, element):
+        return bool((self == element).any())
+
+    def __repr__(self, *, tensor_contents=None):
+        from .printing import tensor_repr
+        suffixes = []
+        if self.grad_fn is not None:
+            suffixes.append(f"grad_fn=<{self.grad_fn.name()}>")
+        elif self.requires_grad:
+            suffixes.append("requires_grad=True")
+        return tensor_repr(_host(self._data), self.dtype.name, dtypes.get_default_dtype().name,
+                           str(self.device), suffixes)
+
+    __str__ = __repr__
+
+    def __format__(self, spec):
+        if self._data.ndim == 0:
+            return format(self._data.item(), spec)
+        return object.__format__(self, spec)
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError("graphgrad tensors are saved with graphgrad.save (a safe format), not pickle")
+
+    def __deepcopy__(self, memo):
+        t = Tensor._wrap(self._data.copy(), self.requires_grad)
+        if self.grad is not None:
+            t.grad = Tensor._wrap(self.grad._data.copy())
+        t.__dict__.update(self.__dict__)
+        if type(self) is not Tensor:
+            t.__class__ = type(self)
+        memo[id(self)] = t
+        return t
+
+    # ---- dtype and device moves ----------------------------------------------------------
+    def to(self, *args, **kwargs):
+        from .ops.convert import to
+        return to(self, *args, **kwargs)
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return self._type_name()
+        return self.to(dtype)
+
+    def float(self):
+        return self.to(dtypes.float32)
+
+    def double(self):
+        return self.to(dtypes.float64)
+
+    def half(self):
+        return self.to(dtypes.float16)
+
+    def long(self):
+        return self.to(dtypes.int64)
+
+    def int(self):
+        return self.to(dtypes.int32)
+
+    def short(self):
+        return self.to(dtypes.int16)
+
+    def char(self):
+        return self.to(dtypes.int8)
+
+    def byte(self):
+        return self.to(dtypes.uint8)
+
+    def bool(self):
+        return self.to(dtypes.bool_)
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self, device=None):
+        return self.to(as_device(device if device is not None else "cuda"))
+
+    def type_as(self, other):
+        return self.to(other.dtype)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        from .creation import tensor
+        return tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        from .creation import zeros
+        return zeros(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        from .creation import ones
+        return ones(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        from .creation import full
+        return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
+                    requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return self.new_zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    # ---- in place ----------------------------------------------------------------------
+    def _inplace(self, fn, *args, **kwargs):
+        """Compute fn(self, ...) out of place, then write it into self's memory: views see the
+        change, the version counter moves, and a tracked result re-bases self's history."""
+        from .ops.inplace import write_inplace
+        return write_inplace(self, fn, *args, **kwargs)
+
+
+class _RemovableHandle:
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+def _host(array):
+    return array if type(array) is np.ndarray else array.get()
+
+
+def _wrap_dim(dim, ndim):
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return dim % n
