@@ -1,0 +1,1 @@
+"""Tracing: every dispatched op recorded into a live graph (see DESIGN §3)."""
