@@ -112,9 +112,11 @@ def empty(*size, dtype=None, device=None, requires_grad=False, out=None, layout=
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False, layout=None):
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"full(): argument 'size' (position 1) must be tuple of ints, not {type(size).__name__}")
     if dtype is None:
         dtype = dtypes.scalar_dtype(fill_value) if not isinstance(fill_value, Tensor) else fill_value.dtype
-    return _filled((size,) if isinstance(size, int) else size, _value(fill_value), dtype, device, requires_grad)
+    return _filled(size, _value(fill_value), dtype, device, requires_grad)
 
 
 def _value(x):
