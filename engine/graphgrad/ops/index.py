@@ -9,6 +9,9 @@ from .util import sum_to, wrap_dim, xp_of
 
 def _key_arrays(key):
     """Tensors inside an index become their arrays."""
+    if type(key) is list and len(key) < 32 and any(isinstance(k, (list, tuple, Tensor, slice)) or k is None
+                                                    or k is Ellipsis for k in key):
+        key = tuple(key)  # x[[[0, 1], [2, 2]]] means x[[0, 1], [2, 2]], as in PyTorch (and old NumPy)
     if isinstance(key, tuple):
         return tuple(_key_part(k) for k in key)
     return _key_part(key)
@@ -89,7 +92,11 @@ class IndexPut(Op):
         self.key = key
         self.v_meta = (getattr(value, "shape", ()), getattr(value, "dtype", None))
         out = x.copy()
-        out[key] = value
+        try:
+            out[key] = value
+        except ValueError:
+            raise RuntimeError(f"shape mismatch: value tensor of shape {list(self.v_meta[0])} cannot be broadcast "
+                               f"to indexing result of shape {list(out[key].shape)}") from None
         return out
 
     def backward(self, grad):
