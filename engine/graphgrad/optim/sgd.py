@@ -1,0 +1,53 @@
+"""Stochastic gradient descent, with momentum, dampening, Nesterov, weight decay and maximize."""
+from ..ops.util import xp_of
+from ..tensor import Tensor
+from .optimizer import Optimizer, check_nonnegative, scalar
+
+
+class SGD(Optimizer):
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
+                 maximize=False, foreach=None, differentiable=False, fused=None):
+        check_nonnegative(lr, "Invalid learning rate: {}")
+        check_nonnegative(momentum, "Invalid momentum value: {}")
+        check_nonnegative(weight_decay, "Invalid weight_decay value: {}")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov,
+                        maximize=maximize, foreach=foreach, differentiable=differentiable, fused=fused)
+        super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        loss = self._closure_loss(closure)
+        for group in self.param_groups:
+            lr, momentum, dampening = scalar(group["lr"]), group["momentum"], group["dampening"]
+            weight_decay, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
+            for p, w, g in self._params_with_grad(group):
+                xp = xp_of(w)
+                (tmp,) = self._scratch_for(p, 1)
+                if maximize:
+                    g = -g
+                if weight_decay != 0:
+                    g = g + weight_decay * w
+                if momentum != 0:
+                    state = self.state[p]
+                    buf = state.get("momentum_buffer")
+                    if buf is None:  # the first step starts the buffer at the gradient itself
+                        state["momentum_buffer"] = Tensor._wrap(g.copy())
+                        b = state["momentum_buffer"]._data
+                    else:
+                        b = buf._data
+                        b *= momentum
+                        if dampening == 0:
+                            b += g
+                        else:
+                            xp.multiply(g, 1 - dampening, out=tmp)
+                            b += tmp
+                    if nesterov:
+                        xp.multiply(b, momentum, out=tmp)
+                        g = xp.add(g, tmp, out=tmp)
+                    else:
+                        g = b
+                xp.multiply(g, lr, out=tmp)
+                w -= tmp
+                p._version[0] += 1
+        return loss
