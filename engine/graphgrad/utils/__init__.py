@@ -1,0 +1,4 @@
+"""graphgrad.utils: data loading (graphgrad.utils.data)."""
+from . import data
+
+__all__ = ["data"]

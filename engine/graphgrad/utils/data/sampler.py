@@ -1,0 +1,143 @@
+"""Samplers: which indices a DataLoader reads, in which order, in which batches.
+
+Samplers yield Python ints (and BatchSampler lists of them) as torch's do. The built-in ones
+also give a whole epoch as one index array (`_index_array`), so BatchSampler can hand the
+DataLoader batches as array slices without a Python loop per index."""
+import numpy as np
+
+from ...random import rng
+
+
+class Sampler:
+    def __init__(self, data_source=None):
+        pass
+
+    def __iter__(self):
+        raise NotImplementedError
+
+
+class SequentialSampler(Sampler):
+    def __init__(self, data_source):
+        self.data_source = data_source
+
+    def _index_array(self):
+        return np.arange(len(self.data_source), dtype=np.int64)
+
+    def __iter__(self):
+        return iter(range(len(self.data_source)))
+
+    def __len__(self):
+        return len(self.data_source)
+
+
+class RandomSampler(Sampler):
+    """A random permutation each epoch (or draws with replacement), from `generator` or the
+    default generator, so `graphgrad.manual_seed` makes the order reproducible."""
+
+    def __init__(self, data_source, replacement=False, num_samples=None, generator=None):
+        self.data_source, self.replacement, self._num_samples, self.generator = (data_source, replacement,
+                                                                                 num_samples, generator)
+        if not isinstance(replacement, bool):
+            raise TypeError(f"replacement should be a boolean value, but got replacement={replacement}")
+        if not isinstance(self.num_samples, int) or self.num_samples <= 0:
+            raise ValueError(f"num_samples should be a positive integer value, but got "
+                             f"num_samples={self.num_samples}")
+
+    @property
+    def num_samples(self):
+        return len(self.data_source) if self._num_samples is None else self._num_samples
+
+    def _index_array(self):
+        n, draw = len(self.data_source), rng(self.generator)
+        if self.replacement:
+            return draw.integers(0, n, self.num_samples, dtype=np.int64)
+        whole, rest = divmod(self.num_samples, n)
+        parts = [draw.permutation(n) for _ in range(whole)] + ([draw.permutation(n)[:rest]] if rest else [])
+        return np.concatenate(parts).astype(np.int64, copy=False)
+
+    def __iter__(self):
+        return iter(self._index_array().tolist())
+
+    def __len__(self):
+        return self.num_samples
+
+
+class SubsetRandomSampler(Sampler):
+    """The given indices in a random order."""
+
+    def __init__(self, indices, generator=None):
+        self.indices, self.generator = indices, generator
+
+    def _index_array(self):
+        return np.asarray(self.indices, dtype=np.int64)[rng(self.generator).permutation(len(self.indices))]
+
+    def __iter__(self):
+        return iter(self._index_array().tolist())
+
+    def __len__(self):
+        return len(self.indices)
+
+
+class WeightedRandomSampler(Sampler):
+    """num_samples indices drawn with probabilities proportional to weights."""
+
+    def __init__(self, weights, num_samples, replacement=True, generator=None):
+        if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples <= 0:
+            raise ValueError(f"num_samples should be a positive integer value, but got num_samples={num_samples}")
+        if not isinstance(replacement, bool):
+            raise ValueError(f"replacement should be a boolean value, but got replacement={replacement}")
+        weights = np.asarray(weights.tolist() if hasattr(weights, "tolist") else weights, dtype=np.float64)
+        if weights.ndim != 1:
+            raise ValueError(f"weights should be a 1d sequence but given weights have shape {tuple(weights.shape)}")
+        self.weights, self.num_samples, self.replacement, self.generator = (weights, num_samples, replacement,
+                                                                            generator)
+
+    def _index_array(self):
+        p = self.weights / self.weights.sum()
+        return rng(self.generator).choice(len(p), self.num_samples, replace=self.replacement, p=p).astype(np.int64)
+
+    def __iter__(self):
+        return iter(self._index_array().tolist())
+
+    def __len__(self):
+        return self.num_samples
+
+
+class BatchSampler(Sampler):
+    """Groups another sampler's indices into lists of batch_size (the last one shorter unless
+    drop_last)."""
+
+    def __init__(self, sampler, batch_size, drop_last):
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
+            raise ValueError(f"batch_size should be a positive integer value, but got batch_size={batch_size}")
+        if not isinstance(drop_last, bool):
+            raise ValueError(f"drop_last should be a boolean value, but got drop_last={drop_last}")
+        self.sampler, self.batch_size, self.drop_last = sampler, batch_size, drop_last
+
+    def _index_batches(self):
+        """The batches as integer arrays: slices of one epoch-long index array when the sampler
+        can give one."""
+        if type(self.sampler) not in (SequentialSampler, RandomSampler, SubsetRandomSampler, WeightedRandomSampler):
+            # a sampler of the user's own: its __iter__ decides
+            for batch in self:
+                yield np.asarray(batch, dtype=np.int64)
+            return
+        indices, size = self.sampler._index_array(), self.batch_size
+        stop = len(indices) - len(indices) % size if self.drop_last else len(indices)
+        for start in range(0, stop, size):
+            yield indices[start:start + size]
+
+    def __iter__(self):
+        batch = []
+        for idx in self.sampler:
+            batch.append(idx)
+            if len(batch) == self.batch_size:
+                yield batch
+                batch = []
+        if batch and not self.drop_last:
+            yield batch
+
+    def __len__(self):
+        if self.drop_last:
+            return len(self.sampler) // self.batch_size
+        return (len(self.sampler) + self.batch_size - 1) // self.batch_size
