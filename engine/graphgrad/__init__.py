@@ -19,6 +19,8 @@ from .random import (Generator, default_generator, get_rng_state, initial_seed, 
                      set_rng_state)
 from .printing import set_printoptions
 from . import autograd, cuda, random
+from . import optim, utils
+from .serialization import load, save
 
 half, float, double = float16, float32, float64
 short, int, long = int16, int32, int64
