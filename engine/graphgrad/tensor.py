@@ -2,6 +2,8 @@
 
 Everything a tensor can compute is an op in graphgrad.ops; the methods here only forward to
 those functions, so operators, methods and `graphgrad.fn(...)` share one definition."""
+import warnings
+
 import numpy as np
 
 from . import dtypes
@@ -31,7 +33,7 @@ class Size(tuple):
 
 
 class Tensor:
-    __slots__ = ("_data", "requires_grad", "grad", "grad_fn", "_version", "_base", "_output_nr",
+    __slots__ = ("_data", "requires_grad", "_grad", "grad_fn", "_version", "_base", "_output_nr",
                  "_hooks", "_accum", "_retains_grad", "__dict__", "__weakref__")
     __array_priority__ = 1000  # so `numpy_scalar * tensor` asks the tensor (reflected ops)
 
@@ -47,7 +49,7 @@ class Tensor:
     def _init_from(self, array, requires_grad=False):
         self._data = array
         self.requires_grad = requires_grad
-        self.grad = None
+        self._grad = None
         self.grad_fn = None
         self._version = [0]  # shared with every view of the same memory
         self._base = None
@@ -64,7 +66,7 @@ class Tensor:
             array = np.asarray(array)
         t._data = array
         t.requires_grad = requires_grad
-        t.grad = None
+        t._grad = None
         t.grad_fn = None
         t._version = [0]
         t._base = None
@@ -154,6 +156,27 @@ class Tensor:
         return self.transpose(-2, -1)
 
     @property
+    def grad(self):
+        if self._grad is None and self.grad_fn is not None and not self._retains_grad:
+            warnings.warn(_NON_LEAF_GRAD, UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, grad):
+        if grad is not None:
+            if not isinstance(grad, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
+                                f"{type(grad).__name__}")
+            if grad._data.shape != self._data.shape:
+                raise RuntimeError(f"attempting to assign a gradient of size '{list(grad.shape)}' to a tensor of "
+                                   f"size '{list(self.shape)}'. Please ensure that the gradient and the tensor are "
+                                   "the same size")
+            if grad._data.dtype != self._data.dtype:
+                raise RuntimeError(f"attempting to assign a gradient with dtype '{grad.dtype._legacy[:-6]}' to a "
+                                   f"tensor with dtype '{self.dtype._legacy[:-6]}'")
+        self._grad = grad
+
+    @property
     def retains_grad(self):
         return self._retains_grad
 
@@ -207,23 +230,16 @@ class Tensor:
             if not self.requires_grad:
                 raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
             return
-        if self._retains_grad:
-            return
-        self._retains_grad = True
-
-        def keep(grad, tensor=self):
-            if tensor.grad is None:
-                tensor.grad = Tensor._wrap(grad._data.copy())
-            else:
-                tensor.grad._data = tensor.grad._data + grad._data
-        self.grad_fn._add_pre_hook(self._output_nr, keep)
+        if not self._retains_grad:
+            self._retains_grad = True
+            self.grad_fn._retain(self._output_nr, self)
 
     def register_hook(self, hook):
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self.grad_fn is not None:
-            self.grad_fn._add_pre_hook(self._output_nr, hook)
-            hooks = self.grad_fn._pre_hooks[self._output_nr]
+            hooks = self.grad_fn._hooks_at(self._output_nr)
+            hooks.append(hook)
         else:
             if self._hooks is None:
                 self._hooks = []
@@ -320,8 +336,8 @@ class Tensor:
 
     def __deepcopy__(self, memo):
         t = Tensor._wrap(self._data.copy(), self.requires_grad)
-        if self.grad is not None:
-            t.grad = Tensor._wrap(self.grad._data.copy())
+        if self._grad is not None:
+            t._grad = Tensor._wrap(self._grad._data.copy())
         t.__dict__.update(self.__dict__)
         if type(self) is not Tensor:
             t.__class__ = type(self)
@@ -400,6 +416,13 @@ class Tensor:
         change, the version counter moves, and a tracked result re-bases self's history."""
         from .ops.inplace import write_inplace
         return write_inplace(self, fn, *args, **kwargs)
+
+
+_NON_LEAF_GRAD = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute won't be "
+    "populated during autograd.backward(). If you indeed want the .grad field to be populated for a non-leaf "
+    "Tensor, use .retain_grad() on the non-leaf Tensor. If you access the non-leaf Tensor by mistake, make sure you "
+    "access the leaf Tensor instead. See github.com/pytorch/pytorch/pull/30531 for more information.")
 
 
 class _RemovableHandle:

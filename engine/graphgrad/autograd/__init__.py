@@ -3,6 +3,7 @@ from ..tensor import Tensor
 from .engine import BackwardPass, Step
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled, state
 from .node import AccumulateGrad, Node
+from .anomaly_mode import detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly
 
 
 def _roots_and_seeds(tensors, grad_tensors, what):
@@ -42,7 +43,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         grads = grad(tensors, inputs, grad_tensors, retain_graph=retain_graph, allow_unused=True)
         for x, g in zip(inputs, grads):
             if g is not None:
-                x.grad = g if x.grad is None else x.grad + g
+                x._grad = g if x._grad is None else Tensor._wrap(x._grad._data + g._data)
         return
     backward_pass(tensors, grad_tensors, retain_graph).run()
 
@@ -62,11 +63,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         capture[key] = i
     run = BackwardPass(roots, seeds, retain_graph=bool(retain_graph), accumulate=False, capture=capture).run()
     results = []
-    for x, g in zip(inputs, run.captured):
+    for i, (x, g) in enumerate(zip(inputs, run.captured)):
         if g is None:
             if not (allow_unused or materialize_grads):
-                raise RuntimeError("One of the differentiated Tensors appears to not have been used in the graph. "
-                                   "Set allow_unused=True if this is the desired behavior.")
+                raise RuntimeError(f"The differentiated Tensor at index {i} appears to not have been used in the "
+                                   "graph. Set allow_unused=True if this is the desired behavior.")
             results.append(x._xp().zeros_like(x._data) if materialize_grads else None)
         else:
             results.append(g)
@@ -74,4 +75,5 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 
 __all__ = ["backward", "grad", "backward_pass", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
-           "is_grad_enabled", "Node", "AccumulateGrad", "BackwardPass", "Step", "state"]
+           "is_grad_enabled", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
+           "is_anomaly_check_nan_enabled", "Node", "AccumulateGrad", "BackwardPass", "Step", "state"]

@@ -1,7 +1,10 @@
 """The backward scheduler: dependency counts and a ready queue, written as a generator that
 yields after every node, so `backward()` drains it and the debugger steps the same code."""
 import heapq
+import time
 
+from .anomaly_mode import check_gradients
+from .grad_mode import state
 from .node import AccumulateGrad
 
 
@@ -58,8 +61,11 @@ class BackwardPass:
         return self.steps()
 
     def steps(self):
+        from ..ops.dispatch import recorders  # here, not at import: ops import autograd
         ready, buffers, deps = self.ready, self.buffers, self.dependencies
         while ready:
+            if recorders:
+                start = time.perf_counter()
             node = heapq.heappop(ready)[2]
             grads = buffers.pop(node, None) or [None] * node.n_outputs
             if node._pre_hooks:
@@ -76,6 +82,8 @@ class BackwardPass:
                 grad_inputs = ()
             else:
                 grad_inputs = self._run(node, grads)
+                if state.anomaly:
+                    check_gradients(node, grad_inputs)
             for (nxt, nr), grad in zip(node.next_functions, grad_inputs):
                 if nxt is None:
                     continue
@@ -85,7 +93,12 @@ class BackwardPass:
                 if left == 0:
                     heapq.heappush(ready, (-nxt._seq, id(nxt), nxt))
             self.done.append(node)
-            yield Step(node, grads, grad_inputs)
+            step = Step(node, grads, grad_inputs)
+            if recorders:
+                seconds = time.perf_counter() - start
+                for recorder in recorders:
+                    recorder.record_backward(step, seconds)
+            yield step
 
     def _run(self, node, grads):
         node.check_saved()
@@ -123,6 +136,7 @@ def _count_dependencies(roots):
 
 
 def _run_pre_hooks(node, grads):
+    """Tensor hooks on the node's outputs (each may replace the gradient), then retain_grad."""
     from ..tensor import Tensor
     grads = list(grads)
     for nr, hooks in node._pre_hooks.items():
@@ -132,6 +146,11 @@ def _run_pre_hooks(node, grads):
             result = hook(Tensor._wrap(grads[nr]))
             if result is not None:
                 grads[nr] = result._data
+    for nr, ref in node.__dict__.get("_retains", {}).items():
+        tensor = ref()
+        if tensor is not None and grads[nr] is not None:
+            old = tensor._grad
+            tensor._grad = Tensor._wrap(grads[nr].copy() if old is None else old._data + grads[nr])
     return grads
 
 

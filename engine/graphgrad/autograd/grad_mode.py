@@ -1,4 +1,5 @@
-"""Whether ops record history: no_grad, enable_grad, set_grad_enabled, inference_mode."""
+"""Whether ops record history: no_grad, enable_grad, set_grad_enabled, inference_mode. Each is a
+context manager and a decorator, as PyTorch's are."""
 import functools
 
 
@@ -13,8 +14,17 @@ def is_grad_enabled():
 
 
 class _GradMode:
-    """A context manager that is also a decorator, as torch's are."""
+    """Sets `state.grad_enabled` to `mode` inside `with`, or around every call of a decorated
+    function. `@no_grad` works with or without parentheses, as in PyTorch."""
     mode = True
+
+    def __new__(cls, orig_func=None):
+        if callable(orig_func):
+            return cls()(orig_func)
+        return super().__new__(cls)
+
+    def __init__(self, orig_func=None):
+        pass
 
     def __enter__(self):
         self._prev = state.grad_enabled
@@ -25,11 +35,19 @@ class _GradMode:
         return False
 
     def __call__(self, fn):
+        mode = self.mode
+
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with self.__class__():
+            prev, state.grad_enabled = state.grad_enabled, mode
+            try:
                 return fn(*args, **kwargs)
+            finally:
+                state.grad_enabled = prev
         return wrapper
+
+    def clone(self):
+        return self.__class__()
 
 
 class no_grad(_GradMode):
@@ -44,19 +62,24 @@ class inference_mode(_GradMode):
     def __init__(self, mode=True):
         self.mode = not mode
 
+    def clone(self):
+        return inference_mode(not self.mode)
+
 
 class set_grad_enabled(_GradMode):
+    """Takes effect when called, not only in `with` (`set_grad_enabled(False)` as a statement)."""
+
     def __init__(self, mode):
         self.mode = bool(mode)
         self._prev = state.grad_enabled
-        state.grad_enabled = self.mode  # like torch: takes effect when called, not only in `with`
+        state.grad_enabled = self.mode
+
+    def __enter__(self):
+        pass  # already set by __init__; __exit__ restores what was there before
 
     def __call__(self, fn):
-        state.grad_enabled = self._prev
-        mode = self.mode
+        state.grad_enabled = self._prev  # as a decorator it only applies inside the function
+        return super().__call__(fn)
 
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with set_grad_enabled(mode):
-                return fn(*args, **kwargs)
-        return wrapper
+    def clone(self):
+        return set_grad_enabled(self.mode)

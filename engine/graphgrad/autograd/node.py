@@ -1,6 +1,8 @@
 """Graph nodes: what `tensor.grad_fn` is. An op's class is its node's class (Chainer style):
 forward and backward side by side, the instance holding what backward needs."""
 import itertools
+import re
+import weakref
 
 _sequence = itertools.count()
 
@@ -33,12 +35,19 @@ class Node:
         self.__dict__.setdefault("_post_hooks", []).append(fn)
 
     def register_prehook(self, fn):
-        self._add_pre_hook(0, lambda g: fn((g,)))
+        """fn(grad_outputs) runs before the node and may return replacements, as in torch."""
+        def hook(grad):
+            result = fn((grad,))
+            return None if result is None else result[0]
+        self._add_pre_hook(0, hook)
 
     def _add_pre_hook(self, output_nr, fn):
+        self._hooks_at(output_nr).append(fn)
+
+    def _hooks_at(self, output_nr):
         if self._pre_hooks is None:
             self._pre_hooks = {}
-        self._pre_hooks.setdefault(output_nr, []).append(fn)
+        return self._pre_hooks.setdefault(output_nr, [])
 
     def release(self):
         """Free saved arrays (backward without retain_graph); a later backward raises."""
@@ -55,16 +64,15 @@ class Node:
                 "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
                 "backward through the graph a second time or if you need to access saved tensors after "
                 "calling backward.")
-        for tensor, box, version in self.__dict__.get("_checks", ()):
+        for saved, box, version in self.__dict__.get("_checks", ()):
             if box[0] != version:
-                made_by = (f", which is output {tensor._output_nr} of {tensor.grad_fn.name()},"
-                           if tensor.grad_fn is not None else "")
-                raise RuntimeError(
-                    "one of the variables needed for gradient computation has been modified by an inplace "
-                    f"operation: [{tensor._type_name()} [{', '.join(map(str, tensor.shape))}]]{made_by} "
-                    f"is at version {box[0]}; expected version {version} instead. Hint: enable anomaly "
-                    "detection to find the operation that failed to compute its gradient, with "
-                    "torch.autograd.set_detect_anomaly(True).")
+                raise RuntimeError(_modified_message(self, saved, box[0], version))
+
+    def _retain(self, output_nr, tensor):
+        """tensor.retain_grad(): its gradient is kept after this node's other pre-hooks ran, as
+        PyTorch does; a weak reference, so the graph does not keep the tensor alive."""
+        self._hooks_at(output_nr)  # so the scheduler's `if node._pre_hooks` is true
+        self.__dict__.setdefault("_retains", {})[output_nr] = weakref.ref(tensor)
 
     def __repr__(self):
         return f"<{self.name()} object at {id(self):#x}>"
@@ -89,15 +97,34 @@ class AccumulateGrad(Node):
             result = hook(Tensor._wrap(grad))
             if result is not None:
                 grad = result._data
-        if leaf.grad is None:
+        if leaf._grad is None:
             # always a fresh array: backward may hand the same array to several inputs
-            leaf.grad = Tensor._wrap(grad.astype(leaf._data.dtype, copy=True))
+            leaf._grad = Tensor._wrap(grad.astype(leaf._data.dtype, copy=True))
         else:
-            leaf.grad._data += grad
-            leaf.grad._version[0] += 1
+            leaf._grad._data += grad
+            leaf._grad._version[0] += 1
         for hook in leaf.__dict__.get("_post_accumulate_hooks", ()):
             hook(leaf)
 
 
 def new_sequence_number():
     return next(_sequence)
+
+
+def _cpp_name(name):
+    """'ExpBackward0' -> 'Exp'; nodes without a 'Backward' name live in torch::autograd (CopySlices)."""
+    stripped = re.sub(r"Backward[0-9]*$", "", name)
+    return stripped if stripped != name else "torch::autograd::" + name
+
+
+def _modified_message(node, saved, now, expected):
+    """PyTorch's error for a saved tensor changed in place before backward. An input is named by
+    the op that made it last (its grad_fn now); the node's own output (saved as its array) by
+    the node. PyTorch names ops here without the 'Backward0' of their grad_fn names."""
+    from ..tensor import Tensor
+    tensor, maker = (saved, saved.grad_fn) if isinstance(saved, Tensor) else (Tensor._wrap(saved), node)
+    made_by = f", which is output {tensor._output_nr} of {_cpp_name(maker.name())}," if maker is not None else ""
+    return ("one of the variables needed for gradient computation has been modified by an inplace operation: "
+            f"[{tensor._type_name()} [{', '.join(map(str, tensor.shape))}]]{made_by} is at version {now}; "
+            f"expected version {expected} instead. Hint: enable anomaly detection to find the operation that "
+            "failed to compute its gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False).")

@@ -27,6 +27,7 @@ def op(name, grad_fn=None, differentiable=True):
 class Op(Node):
     """Base of all ops: forward(*arrays, **attrs) -> array(s); backward(grad) -> grads per input."""
     is_view = False      # the output shares memory (and version counter) with input 0
+    saved_for = {}       # {i: j}: saved input i is needed only for input j's gradient (x * 3 keeps no x)
 
 
 def apply(cls, *inputs, **attrs):
@@ -96,9 +97,12 @@ def _version_checks(cls, inputs, outputs):
     for i in cls.saved_inputs:
         x = inputs[i]
         if isinstance(x, Tensor):
+            other = cls.saved_for.get(i)  # saved only for another input's gradient: a constant needs none
+            if other is not None and not (isinstance(inputs[other], Tensor) and inputs[other].requires_grad):
+                continue
             checks.append((x, x._version, x._version[0]))
-    if cls.saved_output:
-        checks.append((outputs, outputs._version, outputs._version[0]))
+    if cls.saved_output:  # the array, not the tensor: the tensor holds this node (no cycle)
+        checks.append((outputs._data, outputs._version, outputs._version[0]))
     return checks
 
 
