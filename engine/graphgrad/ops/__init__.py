@@ -11,7 +11,7 @@ from .dispatch import REGISTRY, apply
 from .index import (gather, index_select, masked_fill, masked_select, nonzero, scatter, scatter_add, take)
 from .inplace import write_inplace
 from .linalg import bmm, dot, linear, matmul, mm, mv, outer
-from .pointwise import binary, pow, where
+from .pointwise import binary, clamp, clamp_max, clamp_min, pow, where
 from .reduce import (all, amax, amin, any, argmax, argmin, cumsum, logsumexp, max, mean, min, norm, prod, std,
                      sum, var)
 from .shape import (atleast_1d, broadcast_to, cat, chunk, clone, concat, concatenate, contiguous, expand,
@@ -29,7 +29,7 @@ def add(input, other, *, alpha=1):
 
 
 def sub(input, other, *, alpha=1):
-    if isinstance(input, Tensor) and input._data.dtype.kind == "b":
+    if builtins.any(type(x) is bool or isinstance(x, Tensor) and x._data.dtype.kind == "b" for x in (input, other)):
         raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying "
                            "to invert a mask, use the `~` or `logical_not()` operator instead.")
     return binary(P.Sub, input, other if alpha == 1 else other * alpha)
@@ -46,12 +46,12 @@ multiply = mul
 
 
 def div(input, other, *, rounding_mode=None):
-    if rounding_mode == "floor":
-        return binary(P.FloorDivide, input, other)
-    if rounding_mode == "trunc":
-        return binary(P.Div, input, other, true_divide=True).trunc().to(
-            input.dtype if isinstance(input, Tensor) else other.dtype)
-    return binary(P.Div, input, other, true_divide=True)
+    if rounding_mode is None:
+        return binary(P.Div, input, other, true_divide=True)
+    if rounding_mode not in ("trunc", "floor"):
+        raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                           f"'{rounding_mode}'")
+    return binary(P.DivRounding, input, other, mode=rounding_mode)
 
 
 divide = true_divide = div
@@ -65,7 +65,8 @@ def remainder(input, other):
     return binary(P.Remainder, input, other)
 
 
-fmod = remainder
+def fmod(input, other):
+    return binary(P.Fmod, input, other)
 
 
 def maximum(input, other):
@@ -84,26 +85,7 @@ def rsub(input, other, alpha=1):
     return sub(other, input, alpha=alpha)
 
 
-def clamp(input, min=None, max=None):
-    if isinstance(min, Tensor) or isinstance(max, Tensor):
-        out = input
-        if min is not None:
-            out = maximum(out, min)
-        if max is not None:
-            out = minimum(out, max)
-        return out
-    return apply(P.Clamp, input, min=min, max=max)
-
-
 clip = clamp
-
-
-def clamp_min(input, min):
-    return clamp(input, min=min)
-
-
-def clamp_max(input, max):
-    return clamp(input, max=max)
 
 
 def _unary(cls):
@@ -272,14 +254,15 @@ def _reflected(fn):
 
 _METHODS = dict(
     add=add, sub=sub, subtract=sub, mul=mul, multiply=mul, div=div, divide=div, true_divide=div,
-    floor_divide=floor_divide, remainder=remainder, fmod=remainder, pow=pow, neg=neg, negative=neg, abs=abs,
+    floor_divide=floor_divide, remainder=remainder, fmod=fmod, pow=pow, neg=neg, negative=neg, abs=abs,
     absolute=abs, exp=exp, log=log, log2=log2, log1p=log1p, expm1=expm1, sqrt=sqrt, rsqrt=rsqrt, sin=sin, cos=cos,
     tan=tan, tanh=tanh, sigmoid=sigmoid, relu=relu, reciprocal=reciprocal, atan=atan, asin=asin, acos=acos,
     sinh=sinh, cosh=cosh, sign=sign, floor=floor, ceil=ceil, round=round, trunc=trunc, clamp=clamp, clip=clamp,
     clamp_min=clamp_min, clamp_max=clamp_max, maximum=maximum, minimum=minimum, square=square,
     eq=eq, ne=ne, lt=lt, le=le, gt=gt, ge=ge, greater=gt, less=lt, not_equal=ne, equal=equal, allclose=allclose,
     isclose=isclose, logical_not=logical_not, logical_and=logical_and, logical_or=logical_or,
-    logical_xor=logical_xor, bitwise_not=bitwise_not, isnan=isnan, isinf=isinf, isfinite=isfinite,
+    logical_xor=logical_xor, bitwise_not=bitwise_not, bitwise_and=bitwise_and, bitwise_or=bitwise_or,
+    bitwise_xor=bitwise_xor, isnan=isnan, isinf=isinf, isfinite=isfinite,
     where=lambda self, condition, other: where(condition, self, other),
     masked_fill=masked_fill, gather=gather, scatter=scatter, scatter_add=scatter_add, index_select=index_select,
     nonzero=nonzero, masked_select=masked_select, take=take,
@@ -310,7 +293,7 @@ _INPLACE = dict(
     sin_=sin, cos_=cos, tanh_=tanh, sigmoid_=sigmoid, relu_=relu, clamp_=clamp, clip_=clamp, clamp_min_=clamp_min,
     clamp_max_=clamp_max, floor_=floor, ceil_=ceil, round_=round, trunc_=trunc, reciprocal_=reciprocal,
     masked_fill_=masked_fill, scatter_=scatter, scatter_add_=scatter_add, square_=square,
-    remainder_=remainder, fmod_=remainder, floor_divide_=floor_divide,
+    remainder_=remainder, fmod_=fmod, floor_divide_=floor_divide,
     __iadd__=add, __isub__=sub, __imul__=mul, __itruediv__=div, __ipow__=pow, __imod__=remainder,
     __ifloordiv__=floor_divide, __iand__=bitwise_and, __ior__=bitwise_or, __ixor__=bitwise_xor,
 )

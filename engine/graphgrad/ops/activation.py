@@ -48,20 +48,16 @@ def _softmax_args(input, dim, dtype):
         raise RuntimeError(f"\"softmax_lastdim_kernel_impl\" not implemented for '{input.dtype._legacy[:-6]}'")
     if dim is None:
         dim = 0 if input.ndim in (0, 1, 3) else 1  # PyTorch's legacy implicit choice
-    return input, (wrap_dim(dim, input.ndim) if input.ndim else 0)
+    return input, (wrap_dim(dim, input.ndim) if input.ndim else None)  # a 0-d tensor: axis None
 
 
 def softmax(input, dim=None, dtype=None):
     input, dim = _softmax_args(input, dim, dtype)
-    if input.ndim == 0:
-        return apply(Softmax, input.reshape(1), dim=0).reshape(())
     return apply(Softmax, input, dim=dim)
 
 
 def log_softmax(input, dim=None, dtype=None):
     input, dim = _softmax_args(input, dim, dtype)
-    if input.ndim == 0:
-        return apply(LogSoftmax, input.reshape(1), dim=0).reshape(())
     return apply(LogSoftmax, input, dim=dim)
 
 

@@ -1,10 +1,13 @@
 """Indexing: `x[key]` (views for ints and slices, copies for masks and integer tensors),
 `x[key] = v`, gather, scatter, index_select, masked_fill, nonzero."""
+import math
+
 import numpy as np
 
+from ..autograd.grad_mode import state
 from ..tensor import Tensor
 from .dispatch import Op, apply, op
-from .util import sum_to, wrap_dim, xp_of
+from .util import check_broadcast, sum_to, variant, wrap_dim, xp_of
 
 
 def _key_arrays(key):
@@ -30,9 +33,24 @@ def _is_basic(key):
     return all(p is None or p is Ellipsis or type(p) is slice or (type(p) is int) for p in parts)
 
 
-def _has_int(key):
-    parts = key if isinstance(key, tuple) else (key,)
-    return any(type(p) is int for p in parts)
+def _basic_op(key, shape):
+    """The node PyTorch records for a basic index: its last view op (select for an int, slice
+    for a slice that is not the whole dim, unsqueeze for None), or alias when nothing changed."""
+    if not isinstance(key, tuple):
+        return {int: Select, slice: Slice, type(None): IndexUnsqueeze}.get(type(key), Alias)
+    last, dim = Alias, 0
+    for p in key:
+        if p is None:
+            last = IndexUnsqueeze
+        elif p is Ellipsis:
+            dim += len(shape) - sum(q is not None and q is not Ellipsis for q in key)
+        else:
+            if type(p) is int:
+                last = Select
+            elif dim < len(shape) and p.indices(shape[dim]) != (0, shape[dim], 1):
+                last = Slice
+            dim += 1
+    return last
 
 
 def _index(x, key):
@@ -59,9 +77,9 @@ class Slice(Op):
         return (out,)
 
 
-@op("select", "SelectBackward0")
-class Select(Slice):
-    pass
+Select = variant(Slice, "select", "SelectBackward0")
+IndexUnsqueeze = variant(Slice, "index_none", "UnsqueezeBackward0")
+Alias = variant(Slice, "alias", "AliasBackward0")
 
 
 @op("index", "IndexBackward0")
@@ -80,7 +98,7 @@ class Index(Op):
 def getitem(input, key):
     key = _key_arrays(key)
     if _is_basic(key):
-        return apply(Select if _has_int(key) else Slice, input, key=key)
+        return apply(_basic_op(key, input._data.shape), input, key=key)
     return apply(Index, input, key=key)
 
 
@@ -109,6 +127,20 @@ class IndexPut(Op):
         return (gx, gv)
 
 
+@op("copy_slices", "CopySlices")
+class CopySlices(IndexPut):
+    """x[basic key] = v: PyTorch writes through a view of x and names the node CopySlices."""
+
+
+CopyAll = variant(IndexPut, "copy_all", "CopyBackwards")  # x[:] = v, x[...] = v: a copy_ into x itself
+
+
+def _setitem_op(key, shape):
+    if not _is_basic(key):
+        return IndexPut
+    return CopyAll if _basic_op(key if isinstance(key, tuple) else (key,), shape) is Alias else CopySlices
+
+
 def setitem(target, key, value):
     key = _key_arrays(key)
     if isinstance(value, Tensor):
@@ -119,8 +151,11 @@ def setitem(target, key, value):
     else:
         v = value if isinstance(value, (int, float, bool)) else xp_of(target._data).asarray(value,
                                                                                             target._data.dtype)
+    if _is_basic(key) and target.requires_grad and target.grad_fn is None and state.grad_enabled:
+        # x[0] = v writes through the view x[0] in PyTorch, so its error names a view
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
     from .inplace import write_inplace
-    write_inplace(target, lambda t: apply(IndexPut, t, v, key=key))
+    write_inplace(target, lambda t: apply(_setitem_op(key, t._data.shape), t, v, key=key))
 
 
 @op("gather", "GatherBackward0")
@@ -129,15 +164,12 @@ class Gather(Op):
 
     def forward(self, x, index, dim):
         self.in_shape, self.dim, self.index = x.shape, dim, index
-        return xp_of(x).take_along_axis(x, index, axis=dim)
+        return x[_scatter_index(xp_of(x), index, dim)]   # the index may be smaller than x in other dims
 
     def backward(self, grad):
         xp = xp_of(grad)
         out = xp.zeros(self.in_shape, grad.dtype)
-        idx = [xp.arange(s).reshape([-1 if i == k else 1 for k in range(grad.ndim)])
-               for i, s in enumerate(self.index.shape)]
-        idx[self.dim] = self.index
-        xp.add.at(out, tuple(idx), grad)
+        xp.add.at(out, _scatter_index(xp, self.index, self.dim), grad)
         return (out, None)
 
 
@@ -206,9 +238,13 @@ def _scatter_index(xp, index, dim):
     return tuple(idx)
 
 
+ScatterValue = variant(Scatter, "scatter_value", "ScatterBackward1")
+
+
 def scatter(input, dim, index, src=None, value=None, reduce=None):
     src = value if src is None else src
-    return apply(Scatter, input, index, src, dim=wrap_dim(dim, input.ndim), reduce=reduce)
+    cls = Scatter if isinstance(src, Tensor) else ScatterValue
+    return apply(cls, input, index, src, dim=wrap_dim(dim, input.ndim), reduce=reduce)
 
 
 def scatter_add(input, dim, index, src):
@@ -272,10 +308,50 @@ def nonzero(input, *, as_tuple=False):
     return out
 
 
+@op("masked_select", "MaskedSelectBackward0")
+class MaskedSelect(Op):
+    """The elements of x where mask is True, x and mask broadcast together first."""
+    saved = ("mask",)
+
+    def forward(self, x, mask):
+        xp = xp_of(x)
+        shape = xp.broadcast_shapes(x.shape, mask.shape)
+        self.in_shape, self.mask = x.shape, xp.broadcast_to(mask, shape)
+        return xp.broadcast_to(x, shape)[self.mask]
+
+    def backward(self, grad):
+        out = xp_of(grad).zeros(self.mask.shape, grad.dtype)
+        out[self.mask] = grad
+        return (sum_to(out, self.in_shape), None)
+
+
 def masked_select(input, mask):
-    return getitem(input.expand(mask.shape) if input.shape != mask.shape else input, mask)
+    if mask._data.dtype != np.bool_:
+        raise RuntimeError(f"masked_select: expected BoolTensor for mask")
+    check_broadcast(input._data.shape, mask._data.shape)
+    return apply(MaskedSelect, input, mask)
+
+
+@op("take", "TakeBackward0")
+class Take(Op):
+    """input.flatten()[index]"""
+    saved = ("index",)
+
+    def forward(self, x, index):
+        self.in_shape, self.index = x.shape, index
+        return x.reshape(-1)[index]
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        out = xp.zeros(math.prod(self.in_shape), grad.dtype)
+        xp.add.at(out, self.index, grad)
+        return (out.reshape(self.in_shape), None)
 
 
 def take(input, index):
-    return getitem(input.reshape(-1), index)
+    n, i = input._data.size, index._data
+    if i.size and (int(i.max()) >= n or int(i.min()) < -n):
+        bad = int(i.max()) if int(i.max()) >= n else int(i.min())
+        raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} elements.")
+    return apply(Take, input, index)
 

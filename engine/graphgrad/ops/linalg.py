@@ -1,7 +1,9 @@
 """Matrix products: matmul (1-D, 2-D, batched) and the named forms PyTorch records
 (MmBackward0, MvBackward0, DotBackward0, BmmBackward0), plus linear (AddmmBackward0)."""
+import math
+
 from .dispatch import Op, apply, op
-from .util import sum_to, xp_of
+from .util import sum_to, variant, xp_of
 
 
 class _Product(Op):
@@ -34,9 +36,10 @@ class Dot(_Product):
         return grad * self.b, grad * self.a
 
 
-@op("matmul", "BmmBackward0")
+@op("matmul", "UnsafeViewBackward0")
 class BatchedMatmul(_Product):
-    """Batched (and 1-D by N-D) products, broadcasting the batch dimensions."""
+    """Batched (and 1-D by N-D) products, broadcasting the batch dimensions. PyTorch folds the
+    batch into one mm or bmm and views the result back: the node it records is that view."""
 
     def forward(self, a, b):
         self.a_shape, self.b_shape = a.shape, b.shape
@@ -61,6 +64,13 @@ class BatchedMatmul(_Product):
         ga = sum_to(ga, self.a.shape).reshape(self.a_shape)
         gb = sum_to(gb, self.b.shape).reshape(self.b_shape)
         return ga, gb
+
+
+Bmm = variant(BatchedMatmul, "bmm", "BmmBackward0")
+# 1-D @ 2-D: PyTorch computes (1, k) @ (k, n) and squeezes the row away
+VecMat = variant(BatchedMatmul, "vecmat", "SqueezeBackward4")
+# a matrix that needs a gradient @ a batch: PyTorch multiplies the transposes and copies the result
+MatmulCopy = variant(BatchedMatmul, "matmul_copy", "CloneBackward0")
 
 
 def _shape_str(shape):
@@ -105,7 +115,11 @@ def matmul(input, other):
         if x != y and x != 1 and y != 1:
             raise RuntimeError(f"The size of tensor a ({x}) must match the size of tensor b ({y}) at "
                                f"non-singleton dimension {max(len(batch_a), len(batch_b)) - 1}")
-    return apply(BatchedMatmul, input, other)
+    if a.ndim == 1 and b.ndim == 2:
+        return apply(VecMat, input, other)
+    copy = (a.ndim >= 2 and b.ndim >= 3 and input.requires_grad and math.prod(batch_a) == 1
+            and (a.ndim == 2 or math.prod(batch_b) > 1))
+    return apply(MatmulCopy if copy else BatchedMatmul, input, other)
 
 
 def mm(input, mat2):
@@ -117,7 +131,13 @@ def mm(input, mat2):
 def bmm(input, mat2):
     if input.ndim != 3 or mat2.ndim != 3:
         raise RuntimeError(f"batch1 must be a 3D tensor" if input.ndim != 3 else "batch2 must be a 3D tensor")
-    return matmul(input, mat2)
+    (n, _, k), (n2, k2, _) = input.shape, mat2.shape
+    if (n2, k2) != (n, k):
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{n}, {k}] but got: "
+                           f"[{n2}, {k2}].")
+    if input._data.dtype != mat2._data.dtype:
+        raise RuntimeError(f"expected scalar type {input.dtype._legacy[:-6]} but found {mat2.dtype._legacy[:-6]}")
+    return apply(Bmm, input, mat2)
 
 
 def mv(input, vec):
@@ -130,7 +150,7 @@ def dot(input, other):
     return matmul(input, other)
 
 
-@op("outer", "OuterBackward0")
+@op("outer", "MulBackward0")  # PyTorch computes it as a column times a row
 class Outer(_Product):
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -168,6 +188,13 @@ class Linear(Op):
         return gx, gw, gb
 
 
+# PyTorch records linear as the last op of its computation, which depends on the input's rank
+LinearMm = variant(Linear, "linear_mm", "MmBackward0")                        # 2-D, no bias
+LinearVec = variant(Linear, "linear_vec", "SqueezeBackward4")                 # 1-D, no bias
+LinearFold = variant(Linear, "linear_fold", "UnsafeViewBackward0")            # N-D, no bias
+LinearView = variant(Linear, "linear_view", "ViewBackward0")                  # 1-D or N-D with a bias
+
+
 def linear(input, weight, bias=None):
     if input.shape[-1] != weight.shape[-1]:
         rows = input._data.size // max(input.shape[-1], 1) if input.ndim > 1 else 1
@@ -176,7 +203,8 @@ def linear(input, weight, bias=None):
     if input.dtype is not weight.dtype:
         raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {input.dtype._legacy[:-6]} and "
                            f"{weight.dtype._legacy[:-6]}")
+    nd = input.ndim
     if bias is None:
-        return apply(Linear, input, weight)
-    return apply(Linear, input, weight, bias)
+        return apply(LinearMm if nd == 2 else LinearVec if nd == 1 else LinearFold, input, weight)
+    return apply(Linear if nd == 2 else LinearView, input, weight, bias)
 

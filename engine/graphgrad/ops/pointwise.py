@@ -1,12 +1,15 @@
 """Elementwise ops: arithmetic with broadcasting and PyTorch's type promotion, comparisons,
 and the math functions. Each op: forward on arrays, backward beside it."""
+import math
+
 import numpy as np
 
 from .. import dtypes
 from ..tensor import Tensor
 from .dispatch import Op, apply, op
-from .util import check_broadcast, sum_to, xp_of
+from .util import as_tensor_arg, check_broadcast, sum_to, variant, xp_of
 
+_LN2 = math.log(2)  # a Python float: NumPy scalars would promote float32 arrays to float64
 _quiet = dict(all="ignore")  # log(0) is -inf, 0/0 is nan, as in PyTorch: no NumPy warnings
 
 
@@ -27,8 +30,11 @@ class _NoErrstate:
 class Binary(Op):
     """Two operands, broadcast and promoted to a common dtype; grads are summed back to each
     operand's shape and cast back to its dtype."""
+    with_scalar = None   # the variant PyTorch records when b is a Python number (then an attribute)
 
-    def forward(self, a, b, dtype):
+    def forward(self, a, b=None, dtype=None, other=None):
+        if b is None:    # a Python number given as an attribute: the node has one input
+            b = other
         self.a_meta = _meta(a)
         self.b_meta = _meta(b)
         if a.dtype != dtype:
@@ -42,9 +48,21 @@ class Binary(Op):
         grad = sum_to(grad, shape)
         return grad if grad.dtype == dtype else grad.astype(dtype)
 
+    def needs(self, i):
+        """Whether input i takes a gradient (it is a tensor that requires one)."""
+        nf = self.next_functions
+        return i < len(nf) and nf[i][0] is not None
+
     def grads(self, ga, gb):
-        return (None if ga is None or self.next_functions[0][0] is None else self.reduce(ga, self.a_meta),
-                None if gb is None or self.next_functions[1][0] is None else self.reduce(gb, self.b_meta))
+        ga = None if ga is None or not self.needs(0) else self.reduce(ga, self.a_meta)
+        if len(self.next_functions) == 1:
+            return (ga,)
+        return ga, None if gb is None or not self.needs(1) else self.reduce(gb, self.b_meta)
+
+
+def _unless_number(a, b):
+    """a, kept for b's gradient only when b is a tensor: `x * 2` saves no x, as in PyTorch."""
+    return None if type(b) in (int, float, bool) else a
 
 
 def _meta(x):
@@ -73,22 +91,25 @@ class Sub(Binary):
 class Mul(Binary):
     saved = ("a", "b")
     saved_inputs = (0, 1)
+    saved_for = {0: 1, 1: 0}
 
     def compute(self, a, b):
-        self.a, self.b = a, b
+        self.a, self.b = _unless_number(a, b), b
         return a * b
 
     def backward(self, grad):
-        return self.grads(grad * self.b, grad * self.a)
+        gb = grad * self.a if self.next_functions[1][0] is not None else None
+        return self.grads(grad * self.b, gb)
 
 
 @op("div", "DivBackward0")
 class Div(Binary):
     saved = ("a", "b")
     saved_inputs = (0, 1)
+    saved_for = {0: 1}
 
     def compute(self, a, b):
-        self.a, self.b = a, b
+        self.a, self.b = _unless_number(a, b), b
         with _errstate(a):
             return a / b
 
@@ -158,27 +179,72 @@ def _split_ties(grad, winner, loser):
     return xp.where(winner < loser, 0, half), xp.where(winner > loser, 0, half)
 
 
-@op("remainder", "RemainderBackward0")
+@op("remainder", "RemainderBackward1")
 class Remainder(Binary):
+    """a - floor(a / b) * b, the sign of b (Python's %); b's gradient is -floor(a / b)."""
     saved = ("a", "b")
+    fn = staticmethod(lambda xp, a, b: xp.remainder(a, b))
+    quotient = staticmethod(lambda xp, a, b: xp.floor(a / b))
 
     def compute(self, a, b):
         self.a, self.b = a, b
         with _errstate(a):
-            return xp_of(a).remainder(a, b)
+            return self.fn(xp_of(a), a, b)
 
     def backward(self, grad):
         gb = None
-        if self.next_functions[1][0] is not None:
-            gb = -grad * xp_of(grad).floor_divide(self.a, self.b)
+        if self.needs(1):
+            with _errstate(grad):
+                gb = -grad * self.quotient(xp_of(grad), self.a, self.b)
         return self.grads(grad, gb)
+
+
+@op("fmod", "FmodBackward1")
+class Fmod(Remainder):
+    """a - trunc(a / b) * b, the sign of a (C's fmod)."""
+    fn = staticmethod(lambda xp, a, b: xp.fmod(a, b))
+    quotient = staticmethod(lambda xp, a, b: xp.trunc(a / b))
+
+
+# with a Python number for b, PyTorch records another node (the number is no input)
+Remainder.with_scalar = variant(Remainder, "remainder_scalar", "RemainderBackward0")
+Fmod.with_scalar = variant(Fmod, "fmod_scalar", "FmodBackward0")
 
 
 @op("floor_divide", differentiable=False)
 class FloorDivide(Binary):
     def compute(self, a, b):
         with _errstate(a):
-            return xp_of(a).floor_divide(a, b)
+            return _floor_divide(xp_of(a), a, b)
+
+
+def _floor_divide(xp, a, b):
+    if a.dtype.kind in "iu" and (type(b) is int or getattr(b, "dtype", a.dtype).kind in "iu") and not xp.all(b):
+        raise ZeroDivisionError("ZeroDivisionError")
+    return xp.floor_divide(a, b)
+
+
+@op("div_rounding", "DivBackward2")
+class DivRounding(Binary):
+    """div(a, b, rounding_mode="trunc" | "floor"): piecewise constant, so its gradients are zero."""
+
+    def forward(self, a, b, dtype, mode):
+        self.mode = mode
+        return Binary.forward(self, a, b, dtype)
+
+    def compute(self, a, b):
+        xp = xp_of(a)
+        with _errstate(a):
+            if self.mode == "floor":
+                return _floor_divide(xp, a, b)
+            if a.dtype.kind == "f":
+                return xp.trunc(a / b)
+            q = _floor_divide(xp, a, b)   # exact for integers, then rounded toward zero
+            return q + ((q < 0) & (q * b != a))
+
+    def backward(self, grad):
+        zero = xp_of(grad).zeros_like(grad)
+        return self.grads(zero, zero)
 
 
 class _Compare(Binary):
@@ -207,7 +273,7 @@ BitwiseAnd, BitwiseOr, BitwiseXor = (_bitwise(n, u) for n, u in [("bitwise_and",
                                                                    ("bitwise_xor", "bitwise_xor")])
 
 
-def binary(cls, a, b, true_divide=False):
+def binary(cls, a, b, true_divide=False, **attrs):
     """Promote two operands as PyTorch does and apply the op.
 
     The fast path (two tensors of one dtype, the common case) skips the promotion table."""
@@ -224,21 +290,23 @@ def binary(cls, a, b, true_divide=False):
             kind = dt.kind
             if (type(b) is float and kind != "f") or (type(b) is int and kind == "b"):
                 dt = dtypes.result_type(a, b).np
+            if cls.with_scalar is not None:
+                return apply(cls.with_scalar, a, dtype=dt, other=b)
         else:
-            return binary(cls, a, _operand(b, a), true_divide)
+            return binary(cls, a, _operand(b, a), true_divide, **attrs)
     elif isinstance(b, Tensor):
         if type(a) not in (float, int, bool):
             a = _operand(a, b)
             if isinstance(a, Tensor):
-                return binary(cls, a, b, true_divide)
+                return binary(cls, a, b, true_divide, **attrs)
         if cls in _REFLECTED:
-            return binary(_REFLECTED[cls], b, a, true_divide)
+            return binary(_REFLECTED[cls], b, a, true_divide, **attrs)
         return _scalar_first(cls, a, b, true_divide)
     else:
         raise TypeError(f"{cls.op_name}(): expected at least one Tensor argument")
     if true_divide and dt.kind != "f":
         dt = dtypes.get_default_dtype().np
-    return apply(cls, a, b, dtype=dt)
+    return apply(cls, a, b, dtype=dt, **attrs)
 
 
 def _operand(x, like):
@@ -261,26 +329,46 @@ def _scalar_first(cls, a, b, true_divide):
     dt = dtypes.result_type(a, b)
     if true_divide and not dt.is_floating_point:
         dt = dtypes.get_default_dtype()
+    if cls is Div:  # as PyTorch computes it (and records it): reciprocal, then a product
+        return binary(Mul, apply(Reciprocal, b), a)
+    if cls in _SCALAR_FIRST:  # ops of their own in PyTorch, with the number as an attribute
+        return apply(_SCALAR_FIRST[cls], b, dtype=dt.np, other=a)
     constant = xp_of(b._data).asarray(a, dtype=dt.np)
-    return apply(_SCALAR_FIRST.get(cls, cls), constant, b, dtype=dt.np)
+    return apply(cls, constant, b, dtype=dt.np)
 
 
 @op("rsub", "RsubBackward1")
-class Rsub(Sub):
-    pass
+class Rsub(Binary):
+    """number - tensor"""
 
+    def compute(self, a, b):
+        return b - a
 
-@op("rdiv", "DivBackward0")
-class RDiv(Div):
-    pass
+    def backward(self, grad):
+        return self.grads(-grad, None)
 
 
 @op("rpow", "PowBackward2")
-class RPow(Pow):
-    pass
+class RPow(Binary):
+    """number ** tensor"""
+    saved = ("out",)
+    saved_output = True
+
+    def compute(self, a, b):
+        if a.dtype.kind in "iu" and bool((a < 0).any()):
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        with _errstate(a):
+            self.out = b ** a
+        self.base = b
+        return self.out
+
+    def backward(self, grad):
+        b = self.base
+        log_b = math.log(b) if b > 0 else 0.0 if b == 0 else math.nan  # 0 ** x: PyTorch's zero gradient
+        return self.grads(grad * self.out * log_b, None)
 
 
-_SCALAR_FIRST = {Sub: Rsub, Div: RDiv, Pow: RPow}
+_SCALAR_FIRST = {Sub: Rsub, Pow: RPow}
 
 
 @op("pow_scalar", "PowBackward0")
@@ -295,6 +383,8 @@ class PowScalar(Op):
             raise RuntimeError("Integers to negative integer powers are not allowed.")
         if x.dtype.kind in "iub" and type(exponent) is float:
             x = x.astype(dtypes.get_default_dtype().np)
+        elif x.dtype.kind == "b":  # bool ** int counts in int64, as PyTorch promotes
+            x = x.astype(np.int64)
         with _errstate(x):
             if exponent == 2:
                 return x * x
@@ -351,7 +441,7 @@ def _sigmoid(xp, x):
 
 Exp = _unary_class("exp", "ExpBackward0", lambda xp, x: xp.exp(x), lambda xp, out: out, save="out")
 Log = _unary_class("log", "LogBackward0", lambda xp, x: xp.log(x), lambda xp, x: 1 / x)
-Log2 = _unary_class("log2", "Log2Backward0", lambda xp, x: xp.log2(x), lambda xp, x: 1 / (x * np.log(2)))
+Log2 = _unary_class("log2", "Log2Backward0", lambda xp, x: xp.log2(x), lambda xp, x: 1 / (x * _LN2))
 Log1p = _unary_class("log1p", "Log1PBackward0", lambda xp, x: xp.log1p(x), lambda xp, x: 1 / (1 + x))
 Expm1 = _unary_class("expm1", "Expm1Backward0", lambda xp, x: xp.expm1(x), lambda xp, out: out + 1, save="out")
 Sqrt = _unary_class("sqrt", "SqrtBackward0", lambda xp, x: xp.sqrt(x), lambda xp, out: 0.5 / out, save="out")
@@ -424,7 +514,7 @@ def _zero_grad_op(name, grad_fn, fn):
     return op(name, grad_fn)(type(name.capitalize(), (_ZeroGrad,), {"compute": lambda self, xp, x: fn(xp, x)}))
 
 
-Sign = _zero_grad_op("sign", "SignBackward0", lambda xp, x: xp.sign(x))
+Sign = _zero_grad_op("sign", "SignBackward0", lambda xp, x: xp.sign(x) if x.dtype.kind != "b" else x.copy())
 Floor = _zero_grad_op("floor", "FloorBackward0", lambda xp, x: xp.floor(x) if x.dtype.kind == "f" else x.copy())
 Ceil = _zero_grad_op("ceil", "CeilBackward0", lambda xp, x: xp.ceil(x) if x.dtype.kind == "f" else x.copy())
 Round = _zero_grad_op("round", "RoundBackward0", lambda xp, x: xp.round(x) if x.dtype.kind == "f" else x.copy())
@@ -489,6 +579,63 @@ class Clamp(Op):
         if self.max is not None:
             keep = keep & (self.x <= self.max)
         return (grad * keep,)
+
+
+ClampMin = variant(Clamp, "clamp_min", "ClampMinBackward0")
+ClampMax = variant(Clamp, "clamp_max", "ClampMaxBackward0")
+
+
+@op("clamp_tensor", "ClampBackward0")
+class ClampTensor(Op):
+    """clamp with tensor bounds (either may be None): min(max(x, lo), hi), all broadcast."""
+    saved = ("x", "lo", "hi")
+    saved_inputs = (0, 1, 2)
+
+    def forward(self, x, lo, hi, dtype):
+        self.x, self.lo, self.hi = (None if v is None else v.astype(dtype, copy=False) for v in (x, lo, hi))
+        self.metas = [None if v is None else _meta(v) for v in (x, lo, hi)]
+        xp, out = xp_of(x), self.x
+        if lo is not None:
+            out = xp.maximum(out, self.lo)
+        if hi is not None:
+            out = xp.minimum(out, self.hi)
+        return out
+
+    def backward(self, grad):
+        # PyTorch's clamp_backward_min_max: where the bounds cross, max wins
+        xp, x, lo, hi = xp_of(grad), self.x, self.lo, self.hi
+        zero = xp.zeros((), grad.dtype)
+        keep = xp.ones(x.shape, bool)
+        g_lo = g_hi = None
+        if lo is not None:
+            keep = keep & (x >= lo)
+            g_lo = xp.where((x < lo) & (lo < hi) if hi is not None else x < lo, grad, zero)
+        if hi is not None:
+            keep = keep & (x <= hi)
+            g_hi = xp.where((x > hi) | (hi < lo) if lo is not None else x > hi, grad, zero)
+        grads = (xp.where(keep, grad, zero), g_lo, g_hi)
+        return tuple(None if g is None or nxt is None else Binary.reduce(self, g, meta)
+                     for g, meta, (nxt, _) in zip(grads, self.metas, self.next_functions))
+
+
+def clamp(input, min=None, max=None):
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        if min is None and max is None:
+            raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+        min, max = (b if b is None or isinstance(b, Tensor) else as_tensor_arg(b, input) for b in (min, max))
+        bounds = [b for b in (min, max) if b is not None]
+        for b in bounds:
+            check_broadcast(input._data.shape, b.shape)
+        return apply(ClampTensor, input, min, max, dtype=dtypes.result_type(input, *bounds).np)
+    return apply(Clamp, input, min=min, max=max)
+
+
+def clamp_min(input, min):
+    return apply(ClampMin, input, min=min) if not isinstance(min, Tensor) else clamp(input, min=min)
+
+
+def clamp_max(input, max):
+    return apply(ClampMax, input, max=max) if not isinstance(max, Tensor) else clamp(input, max=max)
 
 
 @op("where", "WhereBackward0")

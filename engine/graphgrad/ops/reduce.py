@@ -19,7 +19,7 @@ def _expand_back(grad, shape, axes, keepdim):
 
 class Reduction(Op):
     def forward(self, x, dim=None, keepdim=False, dtype=None):
-        self.shape = x.shape
+        self.shape, self.in_dtype = x.shape, x.dtype
         self.axes = wrap_dims(dim, x.ndim) if x.ndim else ()
         self.keepdim = keepdim
         return self.compute(xp_of(x), x, self.axes if dim is not None else None, keepdim, dtype)
@@ -33,7 +33,7 @@ class Sum(Reduction):
         return xp.sum(x, axis=axes, keepdims=keepdim, dtype=dtype)
 
     def backward(self, grad):
-        grad = _expand_back(grad, self.shape, self.axes, self.keepdim)
+        grad = _expand_back(grad, self.shape, self.axes, self.keepdim).astype(self.in_dtype, copy=False)
         return (xp_of(grad).broadcast_to(grad, self.shape),)
 
 
@@ -53,7 +53,7 @@ class Mean(Reduction):
 
     def backward(self, grad):
         n = _count(self.shape, self.axes)
-        grad = _expand_back(grad, self.shape, self.axes, self.keepdim) / (n or 1)
+        grad = _expand_back(grad, self.shape, self.axes, self.keepdim).astype(self.in_dtype, copy=False) / (n or 1)
         return (xp_of(grad).broadcast_to(grad, self.shape),)
 
 
@@ -133,7 +133,7 @@ class _Extreme(Op):
 
     def backward(self, grad):
         mask = self.x == self.out
-        return (grad * mask / mask.sum(),)
+        return (grad * mask / mask.sum(dtype=grad.dtype),)
 
 
 @op("max", "MaxBackward1")
@@ -209,7 +209,7 @@ class Amax(Reduction):
     def backward(self, grad):
         grad = _expand_back(grad, self.shape, self.axes, self.keepdim)
         mask = self.x == self.out
-        return (grad * mask / mask.sum(axis=self.axes, keepdims=True),)
+        return (grad * mask / mask.sum(axis=self.axes, keepdims=True, dtype=grad.dtype),)
 
 
 @op("amin", "AminBackward0")
@@ -336,7 +336,7 @@ class Norm(Reduction):
         with np.errstate(all="ignore") if xp is np else _nothing():
             if p == float("inf"):
                 mask = xp.abs(x) == out
-                g = xp.sign(x) * mask / mask.sum(axis=self.axes, keepdims=True)
+                g = xp.sign(x) * mask / mask.sum(axis=self.axes, keepdims=True, dtype=x.dtype)
             elif p == 0:
                 g = xp.zeros_like(x)
             elif p == 1:
@@ -352,9 +352,10 @@ class Cumsum(Op):
     def forward(self, x, dim):
         self.dim = wrap_dim(dim, x.ndim)
         xp = xp_of(x)
+        dtype = np.int64 if x.dtype.kind in "biu" else x.dtype
         if x.ndim == 0:
-            return x.copy()
-        return xp.cumsum(x, axis=self.dim, dtype=np.int64 if x.dtype.kind in "biu" else None)
+            return x.astype(dtype)
+        return xp.cumsum(x, axis=self.dim, dtype=dtype)
 
     def backward(self, grad):
         if grad.ndim == 0:

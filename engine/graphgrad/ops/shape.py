@@ -64,11 +64,12 @@ class ViewOp(View):
 
 @op("reshape_copy", "UnsafeViewBackward0")
 class ReshapeCopy(Op):
-    """reshape of memory that cannot be viewed that way: a copy, as PyTorch makes."""
+    """reshape of memory that cannot be viewed that way: PyTorch clones (CloneBackward0), then
+    reshapes the private copy (UnsafeViewBackward0); `reshape` does the same, node for node."""
 
     def forward(self, x, shape):
         self.in_shape = x.shape
-        return x.copy().reshape(shape)
+        return x.reshape(shape)
 
     backward = View.backward
 
@@ -92,7 +93,7 @@ def reshape(input, *shape):
     shape = infer_shape(shape_arg_allow_neg(shape), input._data.size)
     if _view_of(input._data, shape) is not None:
         return apply(ViewOp, input, shape=shape)
-    return apply(ReshapeCopy, input, shape=shape)
+    return apply(ReshapeCopy, apply(Clone, input), shape=shape)
 
 
 def flatten(input, start_dim=0, end_dim=-1):
@@ -157,17 +158,14 @@ def unsqueeze(input, dim):
 class Transpose(View):
     def forward(self, x, dim0, dim1):
         self.dims = (dim0, dim1)
-        return xp_of(x).swapaxes(x, dim0, dim1)
+        return xp_of(x).swapaxes(x, dim0, dim1) if x.ndim else x[...]
 
     def backward(self, grad):
-        return (xp_of(grad).swapaxes(grad, *self.dims),)
+        return (xp_of(grad).swapaxes(grad, *self.dims) if grad.ndim else grad,)
 
 
 def transpose(input, dim0, dim1):
     nd = input._data.ndim
-    if nd == 0:
-        wrap_dim(dim0, 0), wrap_dim(dim1, 0)
-        return view(input, ())
     return apply(Transpose, input, dim0=wrap_dim(dim0, nd), dim1=wrap_dim(dim1, nd))
 
 
@@ -365,6 +363,7 @@ class Split(Op):
         return tuple(xp_of(x).split(x, bounds, axis=dim))
 
     def backward(self, grads):
+        grads = grads if self.n_outputs > 1 else (grads,)  # the scheduler passes one output's grad bare
         return (xp_of(grads[0]).concatenate(grads, axis=self.dim),)
 
 
@@ -404,6 +403,7 @@ class Unbind(Op):
         return tuple(xp_of(x).moveaxis(x, dim, 0))
 
     def backward(self, grads):
+        grads = grads if self.n_outputs > 1 else (grads,)
         return (xp_of(grads[0]).stack(grads, axis=self.dim),)
 
 

@@ -6,8 +6,8 @@ from ..tensor import Tensor
 
 
 def xp_of(array):
-    """numpy or cupy, whichever owns the array."""
-    if type(array) is np.ndarray:
+    """numpy or cupy, whichever owns the array (NumPy's 0-d results are NumPy scalars)."""
+    if type(array) is np.ndarray or isinstance(array, np.generic):
         return np
     import cupy
     return cupy
@@ -69,6 +69,13 @@ def shape_arg(size):
         if s < 0:
             raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(shape)}")
     return shape
+
+
+def variant(cls, name, grad_fn):
+    """The same op registered again under another grad_fn name: PyTorch records one computation
+    as different nodes depending on its arguments (x[0] SelectBackward0, x[1:] SliceBackward0)."""
+    from .dispatch import op
+    return op(name, grad_fn)(type(grad_fn, (cls,), {}))
 
 
 def legacy_name(np_dtype):

@@ -1,0 +1,826 @@
+"""The op table (in the manner of PyTorch's OpInfo): for every op in graphgrad's registry, how
+to call it in graphgrad and in torch, and sample inputs to call it with.
+
+An entry's `fn(lib, *args, **kwargs)` runs with `lib` = graphgrad or torch; the arguments are
+the sample's, with NumPy arrays turned into that library's tensors (floating ones requiring
+grad) and `D("float64")` into its dtype. Samples are drawn for each dtype the entry lists, from
+the `make` helper, which draws arrays of that dtype. test_ops.py generates its tests from here.
+"""
+import numpy as np
+
+FLOAT = ("float32", "float64")
+INT = ("int64", "int32")
+BOOL = ("bool",)
+ALL = FLOAT + INT + BOOL
+
+
+class D:
+    """A dtype named in a sample, e.g. sum(x, dtype=D("float64")); each library gets its own."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return f"D({self.name!r})"
+
+
+class Sample:
+    def __init__(self, args, kwargs, grad=True):
+        self.args, self.kwargs, self.grad = args, kwargs, grad
+
+    def __repr__(self):
+        def show(a):
+            if isinstance(a, np.ndarray):
+                return f"{a.dtype}{list(a.shape)}"
+            if isinstance(a, (list, tuple)):
+                inner = ", ".join(show(x) for x in a)
+                return f"[{inner}]" if isinstance(a, list) else f"({inner})"
+            return repr(a)
+        parts = [show(a) for a in self.args] + [f"{k}={show(v)}" for k, v in self.kwargs.items()]
+        return f"({', '.join(parts)})"
+
+
+def S(*args, _grad=True, **kwargs):
+    """One sample: the call's arguments. _grad=False: compare values only."""
+    return Sample(args, kwargs, _grad)
+
+
+class Make:
+    """Draws arrays of one dtype: normal floats, small integers, random bools."""
+
+    def __init__(self, dtype, seed=0):
+        self.dtype = np.dtype(dtype)
+        self.rng = np.random.default_rng(seed)
+        self.floating = self.dtype.kind == "f"
+
+    def __call__(self, *shape, low=None, high=None, nonzero=False):
+        rng, kind = self.rng, self.dtype.kind
+        if kind == "f":
+            a = rng.uniform(low, high, shape) if low is not None else rng.standard_normal(shape)
+            if nonzero:
+                a = np.where(np.abs(a) < 0.1, 0.5, a)
+        elif kind in "iu":
+            a = rng.integers(-9 if low is None else low, 10 if high is None else high, shape)
+            if nonzero:
+                a = np.where(a == 0, 3, a)
+        else:
+            a = rng.random(shape) < 0.5
+            if nonzero:
+                a = np.ones(shape, bool)
+        return np.asarray(a, self.dtype)
+
+    def positive(self, *shape):
+        return self(*shape, low=0.5, high=2.0) if self.floating else self(*shape, low=1, high=10)
+
+    def distinct(self, *shape):
+        """No ties (for max/min/sort, whose indices are only defined without ties)."""
+        n = int(np.prod(shape))
+        if self.dtype.kind == "b":
+            return self(*shape)
+        values = self.rng.permutation(n) - n // 2
+        return (values * 0.37 if self.floating else values).reshape(shape).astype(self.dtype)
+
+    def index(self, high, *shape):
+        return self.rng.integers(0, high, shape).astype(np.int64)
+
+    def mask(self, *shape):
+        return np.asarray(self.rng.random(shape) < 0.5)
+
+
+class OpInfo:
+    """fn: how to call it (default: lib.<name>); method: the Tensor method that is the same op
+    (default: <name> where the first argument is a tensor); ops: the registry entries it runs."""
+
+    def __init__(self, name, samples, ops=None, fn=None, method="", dtypes=FLOAT, grad=True, gradcheck=True,
+                 atol=None, rtol=None, grad_atol=None, check_grad_fn=True):
+        self.name = name
+        self.samples = samples
+        self.ops = tuple(ops) if ops is not None else (name,)
+        self.fn = fn or (lambda lib, *args, **kwargs: getattr(lib, name)(*args, **kwargs))
+        self.method = (name if fn is None else None) if method == "" else method
+        self.dtypes = dtypes
+        self.grad = grad
+        self.gradcheck = grad and gradcheck
+        self.atol, self.rtol, self.grad_atol = atol, rtol, grad_atol
+        self.check_grad_fn = check_grad_fn
+
+    def __repr__(self):
+        return self.name
+
+
+def method(name):
+    """fn for ops torch has only as a Tensor method (x.view(...), x.expand(...))."""
+    return lambda lib, x, *args, **kwargs: getattr(x, name)(*args, **kwargs)
+
+
+def nnf(lib):
+    """torch.nn.functional, or graphgrad's ops where graphgrad has no nn.functional yet."""
+    if lib.__name__ == "torch":
+        return lib.nn.functional
+    try:
+        from graphgrad.nn import functional
+        return functional
+    except ImportError:
+        return lib
+
+
+# ---- sample generators ---------------------------------------------------------------------------
+
+def unary(make, positive=False, low=None, high=None):
+    draw = make.positive if positive else (lambda *s: make(*s, low=low, high=high))
+    yield S(draw(2, 3))
+    yield S(draw(4))
+    yield S(draw())
+    yield S(draw(2, 1, 3))
+    yield S(draw(0, 3))
+
+
+def binary(make, nonzero=False, positive=False, scalars=(2.5, 3, True)):
+    def draw(*shape):
+        return make.positive(*shape) if positive else make(*shape, nonzero=nonzero)
+    yield S(make(2, 3), draw(2, 3))
+    yield S(make(2, 3), draw(3))              # broadcast one side
+    yield S(make(4, 1, 3), draw(2, 1))        # broadcast both sides
+    yield S(make(2, 3), draw())               # 0-d operand
+    yield S(make(), draw(2, 3))
+    yield S(make(), draw())
+    yield S(make(0, 3), draw(1, 3))           # empty
+    for s in scalars:                         # Python numbers
+        yield S(make(2, 3), s)
+
+
+def reduction(make, all_dims=True, tuple_dims=True):
+    x = make(2, 3, 4)
+    yield S(make(2, 3))
+    yield S(make())
+    yield S(x, 1)
+    yield S(x, -1, keepdim=True)
+    yield S(x, dim=0)
+    if tuple_dims:
+        yield S(x, (0, 2))
+        yield S(x, (-1, 0), keepdim=True)
+    yield S(make(3), 0)
+    yield S(make(), 0)                        # dim 0 of a 0-d tensor is allowed
+    yield S(make(), -1, keepdim=True)
+
+
+def float_only(entry_dtypes):
+    return tuple(d for d in entry_dtypes if d.startswith("float"))
+
+
+# ---- the table ------------------------------------------------------------------------------------
+
+def _unary_entries():
+    spec = [  # name, sample keywords, dtypes
+        ("exp", {}, ALL), ("log", dict(positive=True), ALL), ("log2", dict(positive=True), ALL),
+        ("log1p", dict(positive=True), ALL), ("expm1", {}, ALL), ("sqrt", dict(positive=True), ALL),
+        ("rsqrt", dict(positive=True), ALL), ("sin", {}, ALL), ("cos", {}, ALL), ("tan", dict(low=-1, high=1), ALL),
+        ("tanh", {}, ALL), ("sigmoid", {}, ALL), ("reciprocal", dict(positive=True), ALL),
+        ("atan", {}, ALL), ("asin", dict(low=-0.9, high=0.9), FLOAT), ("acos", dict(low=-0.9, high=0.9), FLOAT),
+        ("sinh", {}, ALL), ("cosh", {}, ALL),
+        ("neg", {}, FLOAT + INT), ("abs", {}, FLOAT + INT), ("relu", {}, FLOAT + INT),
+        ("sign", {}, ALL), ("floor", {}, FLOAT + INT), ("ceil", {}, FLOAT + INT), ("round", {}, FLOAT + INT),
+        ("trunc", {}, FLOAT + INT),
+    ]
+    for name, kw, dts in spec:
+        yield OpInfo(name, lambda make, kw=kw: unary(make, **kw), dtypes=dts)
+
+
+def _special_values(make):
+    x = make(2, 4)
+    if make.floating:
+        x[0, 0], x[0, 1], x[1, 2] = np.inf, np.nan, -np.inf
+    yield S(x)
+    yield S(make())
+
+
+def _getitem_samples(make):
+    x = make(4, 3)
+    yield S(x, 1)
+    yield S(x, -1)
+    yield S(x, (1, 2))
+    yield S(x, (slice(None), 0))
+    yield S(x, (Ellipsis, 1))
+    yield S(x, (slice(1, None), slice(None, None, 2)))
+    yield S(x, (None, slice(0, 2)))
+    yield S(x, (slice(0, 2), None))
+    yield S(x, (slice(None), slice(0, 3)))         # whole dims: PyTorch records an alias
+    yield S(x, Ellipsis)
+    yield S(x, None)
+    yield S(x, slice(None))
+    yield S(x, slice(1, 3))
+    yield S(make(2, 3, 4), (0, slice(None), slice(1, 3)))
+
+
+def _index_samples(make):
+    x = make(4, 3)
+    yield S(x, np.array([0, 2, 2]))                 # repeated index: gradients add up
+    yield S(x, (np.array([0, 3]), np.array([1, 2])))
+    yield S(x, (slice(None), np.array([2, 0])))
+    yield S(x, make.mask(4, 3))
+    yield S(x, make.mask(4))
+    yield S(x, np.array([[0, 1], [3, 3]]))
+    yield S(x, [0, 1])                              # a list is an integer index, as in NumPy
+
+
+def _setitem(lib, x, key, value):
+    y = x.clone()
+    y[key] = value
+    return y
+
+
+def _setitem_samples(make):
+    x = make(4, 3)
+    yield S(x, np.array([0, 2]), make(2, 3))
+    yield S(x, make.mask(4, 3), 7)
+    yield S(x, (np.array([1, 3]), np.array([0, 2])), make(2))
+    yield S(x, np.array([1]), make(3))             # value broadcasts
+
+
+def _basic_setitem_samples(make):
+    x = make(4, 3)
+    yield S(x, 0, make(3))
+    yield S(x, (slice(1, 3), 1), make(2))
+    yield S(x, (Ellipsis, 0), 5)
+    yield S(x, slice(None), make(1, 3))
+
+
+def _matmul_samples(make):
+    yield S(make(3, 4), make(4, 2))     # mm
+    yield S(make(3, 4), make(4))        # mv
+    yield S(make(4), make(4))           # dot
+    yield S(make(2, 3, 4), make(2, 4, 5))
+    yield S(make(2, 3, 4), make(4, 5))
+    yield S(make(3, 4), make(2, 4, 5))
+    yield S(make(1, 3, 4), make(2, 4, 5))
+    yield S(make(2, 1, 3, 4), make(2, 4, 2))
+    yield S(make(4), make(2, 4, 3))
+    yield S(make(2, 3, 4), make(4))
+    yield S(make(4), make(4, 3))
+    yield S(make(0, 4), make(4, 2))
+
+
+def _linear_samples(make):
+    yield S(make(3, 4), make(5, 4), make(5))
+    yield S(make(3, 4), make(5, 4))
+    yield S(make(2, 3, 4), make(5, 4), make(5))
+    yield S(make(2, 3, 4), make(5, 4))
+    yield S(make(4), make(5, 4), make(5))
+    yield S(make(4), make(5, 4))
+
+
+def _cat_samples(make):
+    yield S([make(2, 3), make(1, 3)])
+    yield S([make(2, 3), make(2, 2)], 1)
+    yield S([make(2, 3), make(2, 3), make(2, 3)], dim=-1)
+    yield S([make(2, 3)])
+    yield S([make(2, 3), make(0)])                   # legacy: empty 1-d tensors are skipped
+    yield S([make(0, 3), make(2, 3)])
+
+
+def _stack_samples(make):
+    yield S([make(2, 3), make(2, 3)])
+    yield S([make(2, 3), make(2, 3)], 1)
+    yield S([make(2, 3), make(2, 3), make(2, 3)], dim=-1)
+    yield S([make(), make()])
+
+
+def _split_samples(make):
+    x = make(5, 4)
+    yield S(x, 2)
+    yield S(x, 3, 1)
+    yield S(x, 5, dim=-1)
+    yield S(x, 1)
+
+
+def _split_sizes_samples(make):
+    x = make(5, 4)
+    yield S(x, [2, 3])
+    yield S(x, [1, 0, 3], 1)
+    yield S(x, (4, 1), dim=0)
+
+
+def _view_samples(make):
+    x = make(2, 3, 4)
+    yield S(x, 6, 4)
+    yield S(x, (4, -1))
+    yield S(x, -1)
+    yield S(make(), 1)
+    yield S(make(1), ())
+    yield S(make(0, 3), 3, 0)
+
+
+def _reshape_copy(lib, x, *shape):
+    return x.transpose(0, 1).reshape(*shape)
+
+
+def _squeeze_samples(make):
+    x = make(2, 1, 3, 1)
+    yield S(x)
+    yield S(make())
+    yield S(make(1, 1))
+
+
+def _squeeze_dim_samples(make):
+    x = make(2, 1, 3, 1)
+    yield S(x, 1)
+    yield S(x, -1)
+    yield S(x, 0)                                   # a dim of size > 1 stays
+    yield S(make(), 0)
+
+
+def _permute_samples(make):
+    x = make(2, 3, 4)
+    yield S(x, 2, 0, 1)
+    yield S(x, (1, 0, 2))
+    yield S(x, [-1, -2, -3])
+    yield S(make(), ())
+
+
+def _expand_samples(make):
+    yield S(make(3, 1), 3, 4)
+    yield S(make(3, 1), (2, 3, 4))
+    yield S(make(3, 1), -1, 5)
+    yield S(make(), 2, 2)
+    yield S(make(1), 0)
+
+
+def _reduce_dim_only(make):
+    x = make(2, 3, 4)
+    yield S(x, 1)
+    yield S(x, -1, True)
+    yield S(x, dim=0, keepdim=True)
+    yield S(make(3), 0)
+    yield S(make(), 0)
+
+
+def _extreme_dim_samples(make):
+    x = make.distinct(2, 3, 4)
+    yield S(x, 1)
+    yield S(x, -1, True)
+    yield S(x, dim=0, keepdim=True)
+    yield S(make.distinct(5), 0)
+    yield S(make(), 0)
+
+
+def _extreme_samples(make):
+    yield S(make.distinct(2, 3))
+    yield S(make())
+    if make.floating:
+        tie = make(2, 3)
+        tie[0, 1] = tie[1, 2] = tie.max() + 1       # ties share the gradient evenly
+        yield S(tie)
+
+
+def _amax_samples(make):
+    x = make.distinct(2, 3, 4)
+    yield S(make.distinct(2, 3))
+    yield S(x, 1)
+    yield S(x, (0, 2), True)
+    yield S(x, dim=-1, keepdim=True)
+    yield S(make())
+    if make.floating:
+        tie = make(2, 3)
+        tie[0, 1] = tie[0, 2] = tie.max() + 1
+        yield S(tie, 1)
+
+
+def _arg_samples(make):
+    x = make.distinct(2, 3, 4)
+    yield S(x)
+    yield S(x, 1)
+    yield S(x, -1, True)
+    yield S(x, dim=0)
+    yield S(make())
+    yield S(make(), 0)
+    yield S(x, keepdim=True)
+
+
+def _var_samples(make):
+    x = make(3, 4)
+    yield S(x)
+    yield S(x, 1)
+    yield S(x, (0, 1), keepdim=True)
+    yield S(x, -1, correction=0)
+    yield S(x, 0, unbiased=False)
+    yield S(x, False)
+    yield S(x, dim=None, correction=2)
+    yield S(make(2, 3, 4), (0, 2))
+
+
+def _norm_samples(make):
+    x = make(3, 4)
+    yield S(x)
+    yield S(x, 1)
+    yield S(x, float("inf"))
+    yield S(x, 3, 1)
+    yield S(x, 2, (0, 1), True)
+    yield S(x, p=1, dim=-1, keepdim=True)
+    yield S(make(4), 0.5)
+
+
+def _logical_reduce_samples(make):
+    x = make(2, 3, 4)
+    if make.floating:
+        x[0, 0, 0] = 0
+    yield S(x)
+    yield S(x, 1)
+    yield S(x, -1, True)
+    yield S(make.mask(3, 2) | True)
+    yield S(make(0, 2), 0)
+    yield S(make())
+
+
+def _clamp_samples(make):
+    x = make(3, 4)
+    yield S(x, -0.5, 0.5) if make.floating else S(x, -3, 3)
+    yield S(x, min=0)
+    yield S(x, max=1)
+    yield S(x, -1.5, 2.5)
+    yield S(make(), 0)
+
+
+def _clamp_tensor_samples(make):
+    yield S(make(3, 4), make(4), make(3, 1) + 1)
+    yield S(make(3, 4), min=make(3, 4))
+    yield S(make(3, 4), max=make(4))
+
+
+def _where_samples(make):
+    yield S(make.mask(2, 3), make(2, 3), make(2, 3))
+    yield S(make.mask(2, 3), make(3), make(2, 1))
+    yield S(make.mask(3), make(2, 3), 0.0)
+    yield S(make.mask(2, 3), 1.5, make(2, 3))
+    yield S(make.mask(), make(), make(2))
+
+
+def _softmax_samples(make):
+    x = make(3, 4)
+    yield S(x, 1)
+    yield S(x, 0)
+    yield S(x, -1)
+    yield S(make(2, 3, 4), 1)
+    yield S(make(), 0)
+    yield S(make(0, 3), 1)
+    yield S(x, 1, dtype=D("float64"))
+
+
+def _gather_samples(make):
+    yield S(make(3, 4), 1, make.index(4, 3, 2))
+    yield S(make(3, 4), 0, make.index(3, 2, 4))
+    yield S(make(3, 4), -1, make.index(4, 3, 6))    # repeated indices: gradients add up
+    yield S(make(3, 4), 1, make.index(4, 2, 2))     # index smaller than input in dim 0
+
+
+def _scatter_samples(make):
+    yield S(make(3, 4), 1, np.array([[0, 1], [2, 3], [1, 0]]), make(3, 2))
+    # a src larger than the index: torch's own backward rejects it, so values only
+    yield S(make(3, 4), 0, np.array([[0, 1, 2, 0]]), make(2, 5), _grad=False)
+    yield S(make(3, 4), -1, np.array([[3], [2], [1]]), make(3, 1))
+
+
+def _scatter_value_samples(make):
+    yield S(make(3, 4), 1, np.array([[0, 1], [2, 3], [1, 0]]), value=1.5 if make.floating else 2)
+
+
+def _scatter_add_samples(make):
+    yield S(make(3, 4), 1, np.array([[0, 0], [2, 3], [1, 1]]), make(3, 2))
+    yield S(make(3, 4), 0, np.array([[0, 1, 2, 0], [0, 1, 0, 0]]), make(2, 4))
+    yield S(make(3, 4), 0, np.array([[0, 1, 2, 0], [0, 1, 0, 0]]), make(2, 5), _grad=False)
+
+
+def _index_select_samples(make):
+    yield S(make(3, 4), 0, np.array([2, 0, 2]))
+    yield S(make(3, 4), -1, np.array([1]))
+    yield S(make(3, 4), 1, np.zeros(0, np.int64))
+    yield S(make(5), 0, np.array([4, 1]))
+
+
+def _masked_fill_samples(make):
+    fill = 2.5 if make.floating else 2
+    yield S(make(3, 4), make.mask(3, 4), fill)
+    yield S(make(3, 4), make.mask(4), fill)
+    yield S(make(3, 4), make.mask(3, 1), float("-inf") if make.floating else -7)
+    yield S(make(), make.mask(), fill)
+
+
+def _cumsum_samples(make):
+    x = make(3, 4)
+    yield S(x, 0)
+    yield S(x, 1)
+    yield S(x, -1)
+    yield S(make(), 0)
+    yield S(make(0, 2), 0)
+
+
+def _prod_samples(make):
+    x = make(3, 4)
+    yield S(x)
+    yield S(x, 1)
+    yield S(x, -1, True)
+    yield S(make())
+    zeros = make(3, 4)
+    zeros[0, 1] = zeros[2, 2] = zeros[2, 3] = 0     # one zero, and two zeros in a row
+    yield S(zeros)
+    yield S(zeros, 1)
+    yield S(zeros, 0, keepdim=True)
+
+
+def _transpose_samples(make):
+    x = make(2, 3, 4)
+    yield S(x, 0, 1)
+    yield S(x, -1, 0)
+    yield S(x, 1, 1)
+    yield S(make(), 0, -1)
+
+
+def _narrow_samples(make):
+    x = make(4, 5)
+    yield S(x, 0, 1, 2)
+    yield S(x, -1, 2, 3)
+    yield S(x, 1, -2, 2)
+    yield S(x, 0, 0, 0)
+
+
+def _repeat_samples(make):
+    yield S(make(2, 3), 2, 1)
+    yield S(make(2, 3), (1, 2, 2))
+    yield S(make(3), 2, 3)
+    yield S(make(), 3)
+
+
+def _flip_samples(make):
+    yield S(make(2, 3, 4), (0,))
+    yield S(make(2, 3, 4), (0, 2))
+    yield S(make(2, 3, 4), [-1])
+    yield S(make(), ())
+
+
+def _tri_samples(make):
+    yield S(make(3, 4))
+    yield S(make(3, 4), 1)
+    yield S(make(4, 3), -1)
+    yield S(make(2, 3, 3), diagonal=0)
+
+
+def _unbind_samples(make):
+    yield S(make(3, 2))
+    yield S(make(3, 2), 1)
+    yield S(make(2, 3, 2), -1)
+
+
+def _chunk_samples(make):
+    yield S(make(5, 2), 2)
+    yield S(make(5, 2), 3)
+    yield S(make(6, 4), 2, 1)
+    yield S(make(2, 4), 4, -1)
+
+
+def _to_samples(make):
+    for name in ("float64", "float32", "int64", "bool"):
+        yield S(make(2, 3), D(name), _grad=name.startswith("float"))
+
+
+def _cumsum_like(make):
+    yield from _cumsum_samples(make)
+
+
+def _logsumexp_samples(make):
+    x = make(3, 4)
+    yield S(x, 1)
+    yield S(x, -1, True)
+    yield S(x, (0, 1))
+    yield S(make(), 0)
+    if make.floating:
+        big = make(2, 3) + 200
+        big[0] = -np.inf
+        yield S(big, 1, _grad=False)
+
+
+def _outer_samples(make):
+    yield S(make(3), make(4))
+    yield S(make(1), make(2))
+
+
+def _mm_samples(make):
+    yield S(make(3, 4), make(4, 2))
+    yield S(make(1, 4), make(4, 1))
+    yield S(make(0, 4), make(4, 2))
+
+
+def _bmm_samples(make):
+    yield S(make(2, 3, 4), make(2, 4, 5))
+    yield S(make(1, 1, 4), make(1, 4, 1))
+
+
+def _nonzero_samples(make):
+    x = make(3, 4)
+    yield S(x)
+    yield S(make(5))
+    yield S(make())
+    yield S(make(0, 3))
+
+
+def _comparison(name):
+    return OpInfo(name, binary, dtypes=ALL, grad=False)
+
+
+def _ops(names):
+    return tuple(names.split())
+
+
+def _div_trunc(lib, a, b):
+    return lib.div(a, b, rounding_mode="trunc")
+
+
+def _div_floor(lib, a, b):
+    return lib.div(a, b, rounding_mode="floor")
+
+
+def _rsub(lib, x, s):
+    return s - x
+
+
+def _rdiv(lib, x, s):
+    return s / x
+
+
+def _rpow(lib, x, s):
+    return s ** x
+
+
+def _radd(lib, x, s):
+    return s + x
+
+
+def _rmul(lib, x, s):
+    return s * x
+
+
+def _scalar_pow_samples(make):
+    x = make.positive(2, 3)
+    for e in (2, 3, 0.5, -1, 0, -2.5, 1):
+        if make.floating or e != -1:      # integers to negative integer powers: an error
+            yield S(x, e, _grad=make.floating)
+    yield S(make.positive(), 2)
+
+
+def _pow_samples(make):
+    if make.floating:
+        yield S(make.positive(2, 3), make(2, 3))
+        yield S(make.positive(2, 3), make(3))
+        yield S(make.positive(2, 1), make(1, 3))
+        yield S(make.positive(), make(2))
+    else:
+        yield S(make(2, 3, low=0, high=4), make(2, 3, low=0, high=4))
+
+
+def _reflected_samples(make):
+    x = make.positive(2, 3)
+    for s in (2.5, 3, 0.5):
+        yield S(x, s)
+    yield S(make.positive(), 2)
+
+
+def _eq_scalar(make):
+    yield S(make(2, 3), 1)
+    yield S(make(2, 3), 0.5)
+
+
+TABLE = [
+    *_unary_entries(),
+    OpInfo("logical_not", unary, dtypes=ALL, grad=False),
+    OpInfo("bitwise_not", unary, dtypes=INT + BOOL, grad=False),
+    OpInfo("isnan", _special_values, dtypes=ALL, grad=False),
+    OpInfo("isinf", _special_values, dtypes=ALL, grad=False),
+    OpInfo("isfinite", _special_values, dtypes=ALL, grad=False),
+
+    OpInfo("add", binary, dtypes=ALL),
+    OpInfo("sub", lambda make: binary(make, scalars=(2.5, 3)), dtypes=FLOAT + INT),
+    OpInfo("mul", binary, dtypes=ALL),
+    OpInfo("div", lambda make: binary(make, nonzero=True), dtypes=ALL),
+    OpInfo("div_trunc", lambda make: binary(make, nonzero=True, scalars=(2.5, 3)), ops=("div_rounding",),
+           fn=_div_trunc, dtypes=FLOAT + INT, gradcheck=False),
+    OpInfo("div_floor", lambda make: binary(make, nonzero=True, scalars=(2.5, 3)), ops=("div_rounding",),
+           fn=_div_floor, dtypes=FLOAT + INT, gradcheck=False),
+    OpInfo("floor_divide", lambda make: binary(make, nonzero=True, scalars=(2.5, 3)), dtypes=FLOAT + INT,
+           grad=False),
+    OpInfo("remainder", lambda make: binary(make, nonzero=True, scalars=(2.5, 3)),
+           ops=_ops("remainder remainder_scalar"), dtypes=FLOAT + INT),
+    OpInfo("fmod", lambda make: binary(make, nonzero=True, scalars=(2.5, 3)), ops=_ops("fmod fmod_scalar"),
+           dtypes=FLOAT + INT),
+    OpInfo("pow", _pow_samples, dtypes=FLOAT + INT),
+    OpInfo("pow_scalar", _scalar_pow_samples, ops=("pow_scalar",), fn=lambda lib, x, e: x ** e, dtypes=ALL),
+    OpInfo("maximum", lambda make: binary(make, scalars=()), dtypes=ALL),
+    OpInfo("minimum", lambda make: binary(make, scalars=()), dtypes=ALL),
+    OpInfo("rsub", _reflected_samples, fn=_rsub, dtypes=FLOAT + INT),
+    OpInfo("rdiv", _reflected_samples, ops=("reciprocal", "mul"), fn=_rdiv, dtypes=FLOAT + INT),
+    OpInfo("rpow", _reflected_samples, fn=_rpow, dtypes=FLOAT),
+    OpInfo("radd", _reflected_samples, ops=("add",), fn=_radd, dtypes=FLOAT + INT),
+    OpInfo("rmul", _reflected_samples, ops=("mul",), fn=_rmul, dtypes=FLOAT + INT),
+    *(_comparison(n) for n in ("eq", "ne", "lt", "le", "gt", "ge")),
+    OpInfo("bitwise_and", lambda make: binary(make, scalars=(3, True)), dtypes=INT + BOOL, grad=False),
+    OpInfo("bitwise_or", lambda make: binary(make, scalars=(3, True)), dtypes=INT + BOOL, grad=False),
+    OpInfo("bitwise_xor", lambda make: binary(make, scalars=(3, True)), dtypes=INT + BOOL, grad=False),
+    OpInfo("logical_and", lambda make: binary(make, scalars=()), ops=("bitwise_and", "to"), dtypes=ALL,
+           grad=False),
+    OpInfo("logical_or", lambda make: binary(make, scalars=()), ops=("bitwise_or", "to"), dtypes=ALL, grad=False),
+    OpInfo("logical_xor", lambda make: binary(make, scalars=()), ops=("bitwise_xor", "to"), dtypes=ALL,
+           grad=False),
+    OpInfo("clamp", _clamp_samples, dtypes=FLOAT + INT),
+    OpInfo("clamp_min", lambda make: [S(make(3, 4), 0), S(make(3, 4), -0.5)], dtypes=FLOAT + INT),
+    OpInfo("clamp_max", lambda make: [S(make(3, 4), 0), S(make(3, 4), -0.5)], dtypes=FLOAT + INT),
+    OpInfo("clamp_tensor", _clamp_tensor_samples, fn=lambda lib, *a, **k: lib.clamp(*a, **k)),
+    OpInfo("where", _where_samples, method=None, dtypes=FLOAT + INT),
+
+    OpInfo("sum", lambda make: reduction(make), ops=_ops("sum sum_dim"), dtypes=ALL),
+    OpInfo("sum_dtype", lambda make: [S(make(2, 3), dtype=D("float64")), S(make(2, 3), 1, dtype=D("float64"))],
+           ops=_ops("sum sum_dim"), fn=lambda lib, *a, **k: lib.sum(*a, **k)),
+    OpInfo("mean", lambda make: reduction(make), ops=_ops("mean mean_dim")),
+    OpInfo("prod", _prod_samples, ops=_ops("prod prod_dim"), dtypes=FLOAT + INT),
+    OpInfo("max", _extreme_samples, dtypes=ALL),
+    OpInfo("min", _extreme_samples, dtypes=ALL),
+    OpInfo("max_dim", _extreme_dim_samples, ops=("max_dim",), fn=lambda lib, *a, **k: lib.max(*a, **k),
+           dtypes=FLOAT + INT),
+    OpInfo("min_dim", _extreme_dim_samples, ops=("min_dim",), fn=lambda lib, *a, **k: lib.min(*a, **k),
+           dtypes=FLOAT + INT),
+    OpInfo("max_binary", lambda make: binary(make, scalars=()), ops=("maximum",), fn=lambda lib, a, b: lib.max(a, b),
+           dtypes=FLOAT + INT),
+    OpInfo("amax", _amax_samples, dtypes=FLOAT + INT),
+    OpInfo("amin", _amax_samples, dtypes=FLOAT + INT),
+    OpInfo("argmax", _arg_samples, dtypes=FLOAT + INT, grad=False),
+    OpInfo("argmin", _arg_samples, dtypes=FLOAT + INT, grad=False),
+    OpInfo("var", _var_samples),
+    OpInfo("std", _var_samples),
+    OpInfo("logsumexp", _logsumexp_samples),
+    OpInfo("norm", _norm_samples),
+    OpInfo("cumsum", _cumsum_samples, dtypes=ALL),
+    OpInfo("all", _logical_reduce_samples, dtypes=ALL, grad=False),
+    OpInfo("any", _logical_reduce_samples, dtypes=ALL, grad=False),
+    OpInfo("softmax", _softmax_samples),
+    OpInfo("log_softmax", _softmax_samples),
+
+    OpInfo("to", _to_samples, fn=lambda lib, x, dtype: x.to(dtype), dtypes=ALL),
+    OpInfo("getitem", _getitem_samples, ops=_ops("select slice index_none alias"), fn=lambda lib, x, key: x[key], dtypes=ALL),
+    OpInfo("index", _index_samples, fn=lambda lib, x, key: x[key], dtypes=ALL),
+    OpInfo("index_put", _setitem_samples, fn=_setitem, dtypes=FLOAT + INT),
+    OpInfo("setitem_basic", _basic_setitem_samples, ops=_ops("copy_slices copy_all"), fn=_setitem, dtypes=FLOAT + INT),
+    OpInfo("gather", _gather_samples, dtypes=FLOAT + INT),
+    OpInfo("scatter", _scatter_samples, dtypes=FLOAT + INT),
+    OpInfo("scatter_value", _scatter_value_samples, ops=("scatter_value",),
+           fn=lambda lib, *a, **k: lib.scatter(*a, **k), dtypes=FLOAT + INT),
+    OpInfo("scatter_add", _scatter_add_samples, dtypes=FLOAT + INT),
+    OpInfo("index_select", _index_select_samples, dtypes=ALL),
+    OpInfo("masked_fill", _masked_fill_samples, dtypes=FLOAT + INT),
+    OpInfo("masked_select", lambda make: [S(make(3, 4), make.mask(3, 4)), S(make(4), make.mask(3, 4)),
+                                          S(make(3, 4), make.mask(4)), S(make(), make.mask())], dtypes=ALL),
+    OpInfo("take", lambda make: [S(make(3, 4), np.array([[0, 11], [5, 5]])), S(make(3, 4).T, np.array([1, -1]))],
+           dtypes=ALL),
+    OpInfo("nonzero", _nonzero_samples, dtypes=ALL, grad=False),
+
+    OpInfo("matmul", _matmul_samples, ops=_ops("matmul mm mv dot vecmat matmul_copy")),
+    OpInfo("mm", _mm_samples),
+    OpInfo("mv", lambda make: [S(make(3, 4), make(4))]),
+    OpInfo("dot", lambda make: [S(make(4), make(4)), S(make(0), make(0))]),
+    OpInfo("bmm", _bmm_samples),
+    OpInfo("outer", _outer_samples),
+    OpInfo("linear", _linear_samples, ops=_ops("linear linear_mm linear_vec linear_fold linear_view"),
+           fn=lambda lib, *a: nnf(lib).linear(*a)),
+
+    OpInfo("view", _view_samples, fn=method("view"), method=None, dtypes=ALL),
+    OpInfo("reshape", lambda make: [S(make(2, 3, 4), 4, -1), S(make(2, 3), (6,))], ops=("view",),
+           fn=method("reshape"), method=None, dtypes=ALL),
+    OpInfo("reshape_copy", lambda make: [S(make(2, 3, 4), -1), S(make(2, 3, 4), 3, 8)], fn=_reshape_copy,
+           dtypes=ALL),
+    OpInfo("flatten", lambda make: [S(make(2, 3, 4)), S(make(2, 3, 4), 1), S(make(2, 3, 4), 0, 1), S(make())],
+           ops=("view",), dtypes=ALL),
+    OpInfo("squeeze", _squeeze_samples, dtypes=ALL),
+    OpInfo("squeeze_dim", _squeeze_dim_samples, fn=lambda lib, x, d: x.squeeze(d), dtypes=ALL),
+    OpInfo("squeeze_dims", lambda make: [S(make(2, 1, 3, 1), (1, 3)), S(make(2, 1, 3, 1), (0, -1))],
+           fn=lambda lib, x, d: x.squeeze(d), dtypes=ALL),
+    OpInfo("unsqueeze", lambda make: [S(make(2, 3), 0), S(make(2, 3), -1), S(make(2, 3), 1), S(make(), 0)],
+           dtypes=ALL),
+    OpInfo("transpose", _transpose_samples, dtypes=ALL),
+    OpInfo("t", lambda make: [S(make(2, 3)), S(make(3)), S(make())], dtypes=ALL),
+    OpInfo("permute", _permute_samples, fn=method("permute"), method=None, dtypes=ALL),
+    OpInfo("expand", _expand_samples, fn=method("expand"), method=None, dtypes=ALL),
+    OpInfo("clone", unary, dtypes=ALL),
+    OpInfo("contiguous", lambda make: [S(make(2, 3))], ops=("clone", "transpose"),
+           fn=lambda lib, x: x.transpose(0, 1).contiguous(), dtypes=ALL),
+    OpInfo("cat", _cat_samples, dtypes=ALL),
+    OpInfo("stack", _stack_samples, dtypes=ALL),
+    OpInfo("split", _split_samples, dtypes=ALL),
+    OpInfo("split_with_sizes", _split_sizes_samples, fn=lambda lib, *a, **k: lib.split(*a, **k), dtypes=ALL),
+    OpInfo("chunk", _chunk_samples, ops=("split",), dtypes=ALL),
+    OpInfo("unbind", _unbind_samples, dtypes=ALL),
+    OpInfo("narrow", _narrow_samples, dtypes=ALL),
+    OpInfo("repeat", _repeat_samples, fn=lambda lib, x, *r: x.repeat(*r), dtypes=ALL),
+    OpInfo("flip", _flip_samples, dtypes=ALL),
+    OpInfo("tril", _tri_samples, dtypes=ALL),
+    OpInfo("triu", _tri_samples, dtypes=ALL),
+    OpInfo("movedim", lambda make: [S(make(2, 3, 4), 0, -1), S(make(2, 3, 4), (0, 1), (2, 0))],
+           ops=("permute",), dtypes=ALL),
+]
+
+BY_NAME = {entry.name: entry for entry in TABLE}
+assert len(BY_NAME) == len(TABLE), "two entries share a name"

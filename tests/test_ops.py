@@ -1,0 +1,250 @@
+"""Every op in the table against PyTorch: values and result dtypes, gradients through a random
+upstream gradient, grad_fn names, and finite-difference gradchecks in float64."""
+import zlib
+
+import numpy as np
+import pytest
+
+import graphgrad
+from graphgrad.ops import dispatch
+from op_table import BY_NAME, TABLE, D, Make
+
+torch = pytest.importorskip("torch")
+
+LIBS = (graphgrad, torch)
+TOL = {"float16": (1e-3, 1e-3), "float32": (1e-5, 1.3e-6), "float64": (1e-7, 1e-7)}  # (atol, rtol)
+
+
+# ---- running a sample in either library -----------------------------------------------------------
+
+def to_lib(lib, value, grad, leaves):
+    """NumPy arrays -> tensors of lib (floating ones in positional args and lists require grad)."""
+    if isinstance(value, np.ndarray):
+        t = lib.tensor(value) if lib is graphgrad else torch.from_numpy(value.copy())
+        if grad and value.dtype.kind == "f":
+            t.requires_grad_(True)
+            leaves.append(t)
+        return t
+    if isinstance(value, D):
+        return getattr(lib, value.name)
+    if isinstance(value, list):
+        return [to_lib(lib, v, grad, leaves) for v in value]
+    if isinstance(value, tuple):  # index keys and dims: never leaves
+        return tuple(to_lib(lib, v, False, leaves) for v in value)
+    return value
+
+
+def call(entry, lib, sample, grad=False, method=False):
+    """(result, leaves) of the entry's op on the sample in lib."""
+    leaves = []
+    args = [to_lib(lib, a, grad and sample.grad, leaves) for a in sample.args]
+    kwargs = {k: to_lib(lib, v, grad and sample.grad, leaves) for k, v in sample.kwargs.items()}
+    if method:
+        return getattr(args[0], entry.method)(*args[1:], **kwargs), leaves
+    return entry.fn(lib, *args, **kwargs), leaves
+
+
+def samples(entry, dtype):
+    return list(entry.samples(Make(dtype, seed=zlib.crc32(f"{entry.name}-{dtype}".encode()))))
+
+
+def flat(out):
+    """A result as a flat list of tensors and Python values."""
+    if isinstance(out, (tuple, list)):
+        return [x for o in out for x in flat(o)]
+    return [out]
+
+
+def is_tensor(x):
+    return isinstance(x, (graphgrad.Tensor, torch.Tensor))
+
+
+def dtype_name(x):
+    return str(x.dtype).rsplit(".", 1)[-1]
+
+
+def array(x):
+    return x.detach().numpy() if is_tensor(x) else np.asarray(x)
+
+
+def assert_same(got, want, entry, what, tol=None):
+    """graphgrad's result `got` matches torch's `want`: structure, shapes, dtypes, values."""
+    if isinstance(want, tuple) and hasattr(want, "_fields"):  # torch.return_types: keep the field names
+        assert tuple(got._fields) == tuple(want._fields), f"{what}: fields {got._fields} != {want._fields}"
+    g, w = flat(got), flat(want)
+    assert len(g) == len(w), f"{what}: {len(g)} outputs, torch gives {len(w)}"
+    for i, (a, b) in enumerate(zip(g, w)):
+        where = f"{what} output {i}"
+        if not is_tensor(b):
+            assert not is_tensor(a) and type(a) is type(b), f"{where}: {type(a).__name__} != {type(b).__name__}"
+            np.testing.assert_allclose(a, b, err_msg=where)
+            continue
+        assert isinstance(a, graphgrad.Tensor), f"{where}: {type(a).__name__}, torch gives a tensor"
+        assert tuple(a.shape) == tuple(b.shape), f"{where}: shape {tuple(a.shape)} != {tuple(b.shape)}"
+        assert dtype_name(a) == dtype_name(b), f"{where}: dtype {dtype_name(a)} != {dtype_name(b)}"
+        x, y = array(a), array(b)
+        if y.dtype.kind == "f":
+            atol, rtol = tol or TOL[y.dtype.name]
+            atol, rtol = entry.atol or atol, entry.rtol or rtol
+            np.testing.assert_allclose(x, y, rtol=rtol, atol=atol, equal_nan=True, err_msg=where)
+        else:
+            np.testing.assert_array_equal(x, y, err_msg=where)
+
+
+def dtype_params(float_only=False):
+    return [pytest.param(e, d, id=f"{e.name}-{d}") for e in TABLE for d in e.dtypes
+            if not float_only or d.startswith("float")]
+
+
+# ---- the table covers the registry ---------------------------------------------------------------
+
+def test_every_registered_op_has_an_entry():
+    covered = {op for entry in TABLE for op in entry.ops}
+    missing = sorted(set(dispatch.REGISTRY) - covered)
+    assert not missing, f"ops without an entry in tests/op_table.py: {missing}"
+    unknown = sorted(covered - set(dispatch.REGISTRY))
+    assert not unknown, f"table entries name ops that are not registered: {unknown}"
+
+
+class _Recorder:
+    def __init__(self):
+        self.seen = set()
+
+    def record(self, node, inputs, outputs, attrs, seconds):
+        self.seen.add(node.op_name)
+
+
+@pytest.mark.parametrize("entry", TABLE, ids=str)
+def test_entry_runs_the_ops_it_names(entry):
+    recorder = _Recorder()
+    dispatch.recorders.append(recorder)
+    try:
+        for d in entry.dtypes:
+            for sample in samples(entry, d):
+                call(entry, graphgrad, sample, grad=True)
+    finally:
+        dispatch.recorders.remove(recorder)
+    assert set(entry.ops) <= recorder.seen, f"never ran: {sorted(set(entry.ops) - recorder.seen)}"
+
+
+# ---- values --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("entry,dtype", dtype_params())
+def test_values_match_torch(entry, dtype):
+    for sample in samples(entry, dtype):
+        want, _ = call(entry, torch, sample)
+        got, _ = call(entry, graphgrad, sample)
+        assert_same(got, want, entry, f"{entry.name}{sample}")
+
+
+@pytest.mark.parametrize("entry", [e for e in TABLE if e.method], ids=str)
+def test_method_form_matches_torch(entry):
+    for d in entry.dtypes[:1]:
+        for sample in samples(entry, d):
+            if not isinstance(sample.args[0], np.ndarray):
+                continue
+            want, _ = call(entry, torch, sample, method=True)
+            got, _ = call(entry, graphgrad, sample, method=True)
+            assert_same(got, want, entry, f"x.{entry.method}{sample}")
+
+
+# ---- gradients -----------------------------------------------------------------------------------
+
+def grad_fn_name(t):
+    return type(t.grad_fn).__name__ if is_tensor(t) and t.grad_fn is not None else None
+
+
+def backward(lib, out, leaves, upstream):
+    """Gradients of the leaves through the float outputs, seeded with `upstream` arrays."""
+    outs = [o for o in flat(out) if is_tensor(o) and o.requires_grad]
+    if not outs or not leaves:
+        return []
+    seeds = [(lib.tensor(u) if lib is graphgrad else torch.from_numpy(u.copy())) for u in upstream]
+    if len(outs) > 1:  # several outputs of one node: seed them through one scalar
+        total = sum((o * s).sum() for o, s in zip(outs, seeds))
+        return lib.autograd.grad(total, leaves, allow_unused=True)
+    return lib.autograd.grad(outs, leaves, seeds, allow_unused=True)
+
+
+def upstream_for(out, rng):
+    return [rng.standard_normal(o.shape).astype(array(o).dtype) for o in flat(out)
+            if is_tensor(o) and o.requires_grad]
+
+
+@pytest.mark.parametrize("entry,dtype", [p for p in dtype_params(float_only=True) if p.values[0].grad])
+def test_grads_match_torch(entry, dtype):
+    rng = np.random.default_rng(0)
+    for sample in samples(entry, dtype):
+        want, t_leaves = call(entry, torch, sample, grad=True)
+        got, g_leaves = call(entry, graphgrad, sample, grad=True)
+        what = f"{entry.name}{sample}"
+        flags = [(o.requires_grad, grad_fn_name(o) if entry.check_grad_fn else None) for o in flat(want)
+                 if is_tensor(o)]
+        assert [(o.requires_grad, grad_fn_name(o) if entry.check_grad_fn else None) for o in flat(got)
+                if is_tensor(o)] == flags, f"{what}: (requires_grad, grad_fn) per output"
+        upstream = upstream_for(want, rng)
+        want_grads = backward(torch, want, t_leaves, upstream)
+        got_grads = backward(graphgrad, got, g_leaves, upstream)
+        assert len(got_grads) == len(want_grads)
+        for i, (a, b) in enumerate(zip(got_grads, want_grads)):
+            if b is None:  # torch: the input did not take part; zeros from graphgrad are as good
+                assert a is None or not array(a).any(), f"{what}: grad {i} should be None or zero"
+                continue
+            assert a is not None, f"{what}: grad of input {i} is None, torch computes one"
+            tol = (entry.grad_atol or TOL[dtype][0] * 10, TOL[dtype][1] * 10)
+            assert_same(a, b, entry, f"{what} grad of input {i}", tol)
+
+
+def numeric_grads(entry, sample, leaves_np, upstream, eps=1e-6):
+    """Central differences of sum(out * upstream) in float64, one element at a time."""
+    def f():
+        with graphgrad.no_grad():
+            out, _ = call(entry, graphgrad, sample)
+        outs = [array(o) for o in flat(out) if is_tensor(o) and array(o).dtype.kind == "f"]
+        return sum(float(np.where(np.isfinite(o), o * u, 0).sum()) for o, u in zip(outs, upstream))
+    grads = []
+    for x in leaves_np:
+        g = np.zeros_like(x)
+        for i in np.ndindex(x.shape):
+            old = x[i]
+            x[i] = old + eps
+            plus = f()
+            x[i] = old - eps
+            minus = f()
+            x[i] = old
+            g[i] = (plus - minus) / (2 * eps)
+        grads.append(g)
+    return grads
+
+
+def float_leaves(sample):
+    """The float64 arrays of the sample that become leaves, in the order call() makes them."""
+    found = []
+    for a in list(sample.args) + list(sample.kwargs.values()):
+        for x in (a if isinstance(a, list) else [a]):
+            if isinstance(x, np.ndarray) and x.dtype.kind == "f":
+                found.append(x)
+    return found
+
+
+@pytest.mark.parametrize("entry", [e for e in TABLE if e.gradcheck and "float64" in e.dtypes], ids=str)
+def test_gradcheck_float64(entry):
+    rng = np.random.default_rng(1)
+    checked = 0
+    for sample in samples(entry, "float64"):
+        leaves_np = float_leaves(sample)
+        if not sample.grad or not leaves_np or sum(x.size for x in leaves_np) > 48:
+            continue
+        out, leaves = call(entry, graphgrad, sample, grad=True)
+        upstream = upstream_for(out, rng)
+        if not upstream or any(u.dtype != np.float64 for u in upstream):  # float32 results: too coarse
+            continue
+        analytic = backward(graphgrad, out, leaves, upstream)
+        numeric = numeric_grads(entry, sample, leaves_np, upstream)
+        for i, (a, n) in enumerate(zip(analytic, numeric)):
+            a = np.zeros_like(n) if a is None else array(a)
+            np.testing.assert_allclose(a, n, atol=1e-5, rtol=1e-3, err_msg=f"{entry.name}{sample} input {i}")
+        checked += 1
+        if checked == 4:
+            break
+    assert checked, "no sample small enough to gradcheck"
