@@ -20,6 +20,7 @@ from .random import (Generator, default_generator, get_rng_state, initial_seed, 
 from .printing import set_printoptions
 from . import autograd, cuda, random
 from . import optim, utils
+from . import models, nn
 from .serialization import load, save
 
 half, float, double = float16, float32, float64

@@ -1,0 +1,544 @@
+"""graphgrad.nn.functional: the functions behind the layers, with PyTorch's signatures, checks
+and error messages. The differentiable work happens in ops (ops/nn.py and the core ops); what
+PyTorch itself composes from smaller ops (l1_loss, label smoothing, dropout's mask) is composed
+here the same way, so the graph shows the same nodes."""
+import math
+import warnings
+
+import numpy as np
+
+from .. import dtypes, ops
+from ..autograd.grad_mode import no_grad
+from ..ops import nn as N
+from ..ops.activation import log_softmax, softmax
+from ..ops.convert import _move
+from ..ops.dispatch import apply
+from ..ops.linalg import linear
+from ..ops.util import wrap_dim
+from ..random import rng
+from ..tensor import Tensor
+
+__all__ = []  # filled at the bottom: every public function here
+
+
+def _pair(v, n=2):
+    if isinstance(v, (tuple, list)):
+        return tuple(int(x) for x in v) if len(v) != 1 else (int(v[0]),) * n
+    return (int(v),) * n
+
+
+def _size_str(shape):
+    return f"graphgrad.Size([{', '.join(map(str, shape))}])"
+
+
+# ---- activations ------------------------------------------------------------------------------
+
+def _maybe_inplace(input, out, inplace):
+    """f(x, inplace=True) writes the result into x, as PyTorch's in-place activations do."""
+    if not inplace:
+        return out
+    from ..ops.inplace import write_inplace
+    return write_inplace(input, lambda t: out)
+
+
+def relu(input, inplace=False):
+    return _maybe_inplace(input, ops.relu(input), inplace)
+
+
+def relu_(input):
+    return relu(input, inplace=True)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    return _maybe_inplace(input, apply(N.LeakyRelu, input, negative_slope=negative_slope), inplace)
+
+
+def gelu(input, approximate="none"):
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError(f"approximate argument must be either none or tanh.")
+    return apply(N.Gelu, input, approximate=approximate)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    return _maybe_inplace(input, apply(N.Elu, input, alpha=alpha, scale=1.0, input_scale=1.0), inplace)
+
+
+_SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+
+def selu(input, inplace=False):
+    return _maybe_inplace(input, apply(N.Elu, input, alpha=_SELU_ALPHA, scale=_SELU_SCALE, input_scale=1.0), inplace)
+
+
+def celu(input, alpha=1.0, inplace=False):
+    return _maybe_inplace(input, apply(N.Elu, input, alpha=alpha, scale=1.0, input_scale=1.0 / alpha), inplace)
+
+
+def silu(input, inplace=False):
+    return _maybe_inplace(input, apply(N.Silu, input), inplace)
+
+
+def mish(input, inplace=False):
+    return _maybe_inplace(input, apply(N.Mish, input), inplace)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    return apply(N.Softplus, input, beta=beta, threshold=threshold)
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    return _maybe_inplace(input, apply(N.Hardtanh, input, min_val=min_val, max_val=max_val), inplace)
+
+
+def relu6(input, inplace=False):
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def hardswish(input, inplace=False):
+    return _maybe_inplace(input, apply(N.Hardswish, input), inplace)
+
+
+def hardsigmoid(input, inplace=False):
+    return _maybe_inplace(input, apply(N.Hardsigmoid, input), inplace)
+
+
+def logsigmoid(input):
+    return apply(N.LogSigmoid, input)
+
+
+def sigmoid(input):
+    return ops.sigmoid(input)
+
+
+def tanh(input):
+    return ops.tanh(input)
+
+
+def softsign(input):
+    return input / (input.abs() + 1)
+
+
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    return softmax(-input, dim, dtype)
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    return input / ops.norm(input, p, dim, keepdim=True).clamp_min(eps).expand_as(input)
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    n1 = ops.norm(x1, 2, dim, keepdim=True).clamp_min(eps)
+    n2 = ops.norm(x2, 2, dim, keepdim=True).clamp_min(eps)
+    return ((x1 / n1) * (x2 / n2)).sum(dim)
+
+
+def one_hot(tensor, num_classes=-1):
+    if tensor.dtype is not dtypes.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    if num_classes == -1:
+        num_classes = int(tensor.max().item()) + 1 if tensor.numel() else 0
+    xp = tensor._xp()
+    out = (tensor._data[..., None] == xp.arange(num_classes)).astype(np.int64)
+    return Tensor._wrap(out)
+
+
+# ---- linear, convolution, pooling -------------------------------------------------------------
+
+def _check_same_dtype(input, weight, bias):
+    if weight.dtype is not input.dtype:
+        raise RuntimeError(f"expected scalar type {_scalar_name(input)} but found {_scalar_name(weight)}")
+    if bias is not None and bias.dtype is not input.dtype:
+        raise RuntimeError(f"Input type ({input.dtype.name.replace('float32', 'float').replace('float64', 'double')})"
+                           f" and bias type ({bias.dtype.name.replace('float32', 'float').replace('float64', 'double')})"
+                           " should be the same")
+
+
+def _scalar_name(t):
+    return t.dtype._legacy[:-6]
+
+
+def _same_padding(kernel, dilation):
+    """padding='same': total d*(k-1) per dim; PyTorch puts the odd one on the right."""
+    total = [d * (k - 1) for k, d in zip(kernel, dilation)]
+    return [t // 2 for t in total], [t - t // 2 for t in total]
+
+
+def _conv(input, weight, bias, stride, padding, dilation, groups, dims):
+    name = f"conv{dims}d"
+    if input.ndim not in (dims + 1, dims + 2):
+        raise RuntimeError(f"Expected {dims + 1}D (unbatched) or {dims + 2}D (batched) input to {name}, but got "
+                           f"input of size: [{', '.join(map(str, input.shape))}]")
+    if input.ndim == dims + 1:
+        return _conv(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups, dims).squeeze(0)
+    stride, dilation = _pair(stride, dims), _pair(dilation, dims)
+    if isinstance(padding, str):
+        if padding not in ("same", "valid"):
+            raise ValueError(f"Invalid padding string '{padding}', should be one of ['valid', 'same']")
+        if padding == "same" and any(s != 1 for s in stride):
+            raise RuntimeError("padding='same' is not supported for strided convolutions")
+        before, after = _same_padding(weight.shape[2:], dilation) if padding == "same" else ([0] * dims, [0] * dims)
+        if before != after:
+            pads = []
+            for b, a in zip(reversed(before), reversed(after)):
+                pads += [b, a]
+            input, before = pad(input, pads), [0] * dims
+        padding = before
+    padding = _pair(padding, dims)
+    c = input.shape[1]
+    if weight.shape[1] * groups != c:
+        raise RuntimeError(f"Given groups={groups}, weight of size [{', '.join(map(str, weight.shape))}], expected "
+                           f"input[{', '.join(map(str, input.shape))}] to have {weight.shape[1] * groups} channels, "
+                           f"but got {c} channels instead")
+    _check_same_dtype(input, weight, bias)
+    spatial = input.shape[2:]
+    padded = [s + 2 * p for s, p in zip(spatial, padding)]
+    effective = [d * (k - 1) + 1 for k, d in zip(weight.shape[2:], dilation)]
+    if any(p < k for p, k in zip(padded, effective)):
+        raise RuntimeError(f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). Kernel size: "
+                           f"({' x '.join(map(str, effective))}). Kernel size can't be greater than actual input size")
+    if dims == 1:
+        stride, padding, dilation = (1,) + stride, (0,) + padding, (1,) + dilation
+    return apply(N.Convolution, input, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 2)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 1)
+
+
+def _pool_args(input, kernel_size, stride, padding, dilation, name):
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"non-empty 3D or 4D (batch mode) tensor expected for input")
+    kernel = _pair(kernel_size)
+    stride = kernel if stride is None or (isinstance(stride, (tuple, list)) and not stride) else _pair(stride)
+    padding, dilation = _pair(padding), _pair(dilation)
+    for p, k, d in zip(padding, kernel, dilation):
+        if p > (d * (k - 1) + 1) // 2:
+            raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={p}, kernel_size={k}"
+                               f" and dilation={d}")
+    return kernel, stride, padding, dilation
+
+
+def _check_pool_output(input, kernel, stride, padding, dilation, ceil_mode):
+    out = [N.pool_output_size(input.shape[-2 + d], kernel[d], padding[d], stride[d], dilation[d], ceil_mode)
+           for d in (0, 1)]
+    if min(out) < 1:
+        c = input.shape[-3]
+        raise RuntimeError(f"Given input size: ({c}x{input.shape[-2]}x{input.shape[-1]}). Calculated output size: "
+                           f"({c}x{out[0]}x{out[1]}). Output size is too small")
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    kernel, stride, padding, dilation = _pool_args(input, kernel_size, stride, padding, dilation, "max_pool2d")
+    _check_pool_output(input, kernel, stride, padding, dilation, ceil_mode)
+    return apply(N.MaxPool2d, input, kernel_size=kernel, stride=stride, padding=padding, dilation=dilation,
+                 ceil_mode=ceil_mode, return_indices=return_indices)
+
+
+max_pool2d_with_indices = max_pool2d
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    kernel, stride, padding, _ = _pool_args(input, kernel_size, stride, padding, 1, "avg_pool2d")
+    _check_pool_output(input, kernel, stride, padding, (1, 1), ceil_mode)
+    return apply(N.AvgPool2d, input, kernel_size=kernel, stride=stride, padding=padding, ceil_mode=ceil_mode,
+                 count_include_pad=count_include_pad, divisor_override=divisor_override)
+
+
+def _one_d(fn, input, kernel_size, stride, padding, *rest, **kwargs):
+    """A 1-d pool is the 2-d pool over a height of 1."""
+    k, s, p = _pair(kernel_size, 1), None if stride is None else _pair(stride, 1), _pair(padding, 1)
+    out = fn(input.unsqueeze(-2), (1,) + k, None if s is None else (1,) + s, (0,) + p, *rest, **kwargs)
+    if isinstance(out, tuple):
+        return out[0].squeeze(-2), out[1].squeeze(-2)
+    return out.squeeze(-2)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    return _one_d(max_pool2d, input, kernel_size, stride, padding, (1,) + _pair(dilation, 1), ceil_mode,
+                  return_indices)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    return _one_d(avg_pool2d, input, kernel_size, stride, padding, ceil_mode, count_include_pad)
+
+
+def adaptive_avg_pool2d(input, output_size):
+    size = _pair(output_size) if not isinstance(output_size, (tuple, list)) else tuple(output_size)
+    size = tuple(input.shape[-2 + d] if s is None else int(s) for d, s in enumerate(size))
+    if size == (1, 1):  # PyTorch takes a mean here (MeanBackward1)
+        return input.mean((-2, -1), keepdim=True)
+    return apply(N.AdaptiveAvgPool2d, input, output_size=size)
+
+
+def adaptive_avg_pool1d(input, output_size):
+    return adaptive_avg_pool2d(input.unsqueeze(-2), (1, _pair(output_size, 1)[0])).squeeze(-2)
+
+
+# ---- normalisation, dropout, embedding, padding -----------------------------------------------
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
+    if training:
+        n = input.numel() // input.shape[1] if input.ndim > 1 else 1
+        if n <= 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got input size "
+                             f"{_size_str(input.shape)}")
+    return apply(N.BatchNorm, input, weight, bias, running_mean=running_mean, running_var=running_var,
+                 training=training or running_mean is None, momentum=momentum, eps=eps)
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if tuple(input.shape[input.ndim - len(shape):]) != shape or input.ndim < len(shape):
+        raise RuntimeError(f"Given normalized_shape=[{', '.join(map(str, shape))}], expected input with shape "
+                           f"[*, {', '.join(map(str, shape))}], but got input of size"
+                           f"[{', '.join(map(str, input.shape))}]")
+    return apply(N.LayerNorm, input, weight, bias, ndims=len(shape), eps=eps)
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    n, c = input.shape[:2]
+    if c % num_groups:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input of "
+                           f"shape {_size_str(input.shape)} and num_groups={num_groups}")
+    grouped = input.reshape(n, num_groups, -1)
+    out = apply(N.LayerNorm, grouped, None, None, ndims=1, eps=eps).reshape(input.shape)
+    affine = (1, c) + (1,) * (input.ndim - 2)
+    if weight is not None:
+        out = out * weight.reshape(affine)
+    return out if bias is None else out + bias.reshape(affine)
+
+
+def _dropout_mask(input, p, shape):
+    """Keep each element with probability 1 - p, scaled by 1/(1 - p); drawn from graphgrad's
+    default generator on the host, so a seed gives the same mask on every device."""
+    keep = rng().random(shape) >= p
+    scale = 1.0 / (1.0 - p) if p < 1 else 0.0
+    return Tensor._wrap(_move((keep * scale).astype(input._data.dtype), input.device))
+
+
+def _check_p(p):
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    _check_p(p)
+    if not training or p == 0:
+        return input
+    mask = _dropout_mask(input, p, input.shape)
+    return input.mul_(mask) if inplace else input * mask
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels: one draw per (sample, channel)."""
+    _check_p(p)
+    if not training or p == 0:
+        return input
+    mask = _dropout_mask(input, p, tuple(input.shape[:-2]) + (1, 1))
+    return input.mul_(mask) if inplace else input * mask
+
+
+dropout1d = dropout2d
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False, sparse=False):
+    if input._data.dtype.kind not in "iu":
+        raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the following scalar types: "
+                           f"Long, Int; but got {input._type_name()} instead (while checking arguments for embedding)")
+    num = weight.shape[0]
+    if input.numel() and (int(input.max()) >= num or int(input.min()) < 0):
+        raise IndexError("index out of range in self")
+    if padding_idx is not None and padding_idx < 0:
+        padding_idx += num
+    if max_norm is not None:
+        with no_grad():  # rows looked up are renormalised in place, as PyTorch does
+            rows = weight._data[input._data.reshape(-1)]
+            norms = weight._xp().linalg.norm(rows, ord=norm_type, axis=1, keepdims=True)
+            weight._data[input._data.reshape(-1)] = rows * np.minimum(1, max_norm / (norms + 1e-7))
+    return apply(N.Embedding, weight, input, padding_idx=padding_idx)
+
+
+def pad(input, pad, mode="constant", value=None):
+    if len(pad) % 2 or len(pad) // 2 > input.ndim:
+        raise RuntimeError(f"Padding length must be divisible by 2" if len(pad) % 2 else
+                           f"Padding length should be less than or equal to two times the input dimension but got "
+                           f"padding length {len(pad)} and input of dimension {input.ndim}")
+    pairs = [(int(pad[i]), int(pad[i + 1])) for i in range(0, len(pad), 2)][::-1]  # first padded dim first
+    if mode == "constant":
+        full = [(0, 0)] * (input.ndim - len(pairs)) + pairs
+        return apply(N.ConstantPad, input, pads=full, value=0 if value is None else value)
+    if mode not in ("reflect", "replicate", "circular"):
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    return apply(N.index_pads[mode, len(pairs)], input, pads=pairs)
+
+
+# ---- losses -----------------------------------------------------------------------------------
+
+def _reduction(reduction, size_average=None, reduce=None):
+    if size_average is not None or reduce is not None:  # the legacy arguments still mean something
+        size_average = True if size_average is None else size_average
+        reduce = True if reduce is None else reduce
+        reduction = "mean" if size_average and reduce else ("sum" if reduce else "none")
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return reduction
+
+
+def _reduce(loss, reduction):
+    return loss.mean() if reduction == "mean" else (loss.sum() if reduction == "sum" else loss)
+
+
+def _warn_broadcast(input, target):
+    if target.shape != input.shape:
+        warnings.warn(f"Using a target size ({_size_str(target.shape)}) that is different to the input size "
+                      f"({_size_str(input.shape)}). This will likely lead to incorrect results due to broadcasting. "
+                      "Please ensure they have the same size.", stacklevel=3)
+
+
+def _as_input_dtype(target, input):
+    return target if target.dtype is input.dtype else target.to(input.dtype)
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    _warn_broadcast(input, target)
+    reduction = _reduction(reduction, size_average, reduce)
+    if weight is not None:
+        return _reduce(weight * (input - target) ** 2, reduction)
+    return apply(N.MseLoss, input, _as_input_dtype(target, input), reduction=reduction)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    _warn_broadcast(input, target)
+    loss = (input - target).abs()
+    return _reduce(loss if weight is None else loss * weight, _reduction(reduction, size_average, reduce))
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    _warn_broadcast(input, target)
+    reduction = _reduction(reduction, size_average, reduce)
+    if beta == 0:
+        return l1_loss(input, target, reduction=reduction)
+    return apply(N.SmoothL1Loss, input, _as_input_dtype(target, input), reduction=reduction, delta=beta,
+                 scale=1.0 / beta)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    _warn_broadcast(input, target)
+    return apply(N.HuberLoss, input, _as_input_dtype(target, input), reduction=_reduction(reduction), delta=delta,
+                 scale=1.0)
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    reduction = _reduction(reduction, size_average, reduce)
+    if target.shape != input.shape:
+        raise ValueError(f"Using a target size ({_size_str(target.shape)}) that is different to the input size "
+                         f"({_size_str(input.shape)}) is deprecated. Please ensure they have the same size.")
+    x = input._data
+    if x.size and bool(((x < 0) | (x > 1)).any()):
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    w = None if weight is None else weight.expand(input.shape)
+    return apply(N.BinaryCrossEntropy, input, _as_input_dtype(target, input), w, reduction=reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction="mean",
+                                     pos_weight=None):
+    reduction = _reduction(reduction, size_average, reduce)
+    if target.shape != input.shape:
+        raise ValueError(f"Target size ({_size_str(target.shape)}) must be the same as input size "
+                         f"({_size_str(input.shape)})")
+    return apply(N.BinaryCrossEntropyWithLogits, input, _as_input_dtype(target, input), weight, pos_weight,
+                 reduction=reduction)
+
+
+def _check_target(input, target):
+    if target._data.dtype.kind not in "iu" or target._data.dtype.itemsize < 8 and target._data.dtype != np.uint8:
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {_scalar_name(target)}")
+    batched = input.ndim >= 2
+    if batched and (target.ndim == 0 or input.shape[0] != target.shape[0]):
+        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
+                         f"({target.shape[0] if target.ndim else 0}).")
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
+    reduction = _reduction(reduction, size_average, reduce)
+    _check_target(input, target)
+    classes = input.shape[1] if input.ndim > 1 else input.shape[0]
+    if weight is not None and weight.shape != (classes,):
+        raise RuntimeError(f"weight tensor should be defined either for all {classes} classes or no classes but got "
+                           f"weight tensor of shape: [{', '.join(map(str, weight.shape))}]")
+    t = target._data
+    bad = ((t < 0) | (t >= classes)) & (t != ignore_index)
+    if bool(bad.any()):
+        raise IndexError(f"Target {int(t[bad].reshape(-1)[0])} is out of bounds.")
+    op_class = N.NllLoss2d if input.ndim >= 3 else N.NllLoss
+    return apply(op_class, input, target, weight, reduction=reduction, ignore_index=ignore_index)
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
+                  label_smoothing=0.0):
+    reduction = _reduction(reduction, size_average, reduce)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    class_dim = 1 if input.ndim > 1 else 0
+    logp = log_softmax(input, class_dim)
+    if target.is_floating_point() and target.shape == input.shape:
+        return _soft_cross_entropy(logp, target, weight, reduction, label_smoothing, class_dim)
+    loss = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
+    if label_smoothing == 0:
+        return loss
+    return _smoothed(loss, logp, target, weight, ignore_index, reduction, label_smoothing, class_dim)
+
+
+def _class_shape(input, class_dim):
+    return [-1 if d == class_dim else 1 for d in range(input.ndim)]
+
+
+def _soft_cross_entropy(logp, target, weight, reduction, label_smoothing, class_dim):
+    """Targets that are class probabilities: -sum(target * log p) per sample."""
+    classes = logp.shape[class_dim]
+    if label_smoothing > 0:
+        target = target * (1 - label_smoothing) + label_smoothing / classes
+    prod = logp * target
+    if weight is not None:
+        prod = prod * weight.reshape(_class_shape(logp, class_dim))
+    loss = -prod.sum(class_dim)
+    if reduction == "mean":
+        return loss.sum() / (logp.numel() // classes) if logp.numel() else loss.sum() / 0.0
+    return _reduce(loss, reduction)
+
+
+def _smoothed(loss, logp, target, weight, ignore_index, reduction, label_smoothing, class_dim):
+    """(1 - eps) * nll + eps/C * (-sum over classes of log p): PyTorch's label smoothing."""
+    classes = logp.shape[class_dim]
+    per_class = logp if weight is None else logp * weight.reshape(_class_shape(logp, class_dim))
+    ignored = target == ignore_index
+    smooth = (-per_class.sum(class_dim)).masked_fill(ignored, 0.0)
+    if reduction == "mean":
+        if weight is None:
+            smooth = smooth.sum() / (~ignored).sum()
+        else:
+            smooth = smooth.sum() / weight[target.masked_select(~ignored)].sum()
+    else:
+        smooth = _reduce(smooth, reduction)
+    return (1 - label_smoothing) * loss + smooth * (label_smoothing / classes)
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    reduction = "batchmean" if reduction == "batchmean" else _reduction(reduction, size_average, reduce)
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:  # 0 * log 0 counts as 0
+        loss = ops.where(target > 0, target * (target.log() - input), 0.0)
+    if reduction == "batchmean":
+        return loss.sum() / (input.shape[0] if input.ndim else 1)
+    return _reduce(loss, reduction)
+
+
+__all__ = [name for name, value in dict(globals()).items()
+           if callable(value) and not name.startswith("_") and getattr(value, "__module__", None) == __name__]
+__all__ += ["softmax", "log_softmax", "linear"]

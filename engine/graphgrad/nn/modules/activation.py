@@ -1,0 +1,198 @@
+"""Activation layers: each is its nn.functional function plus the arguments it prints."""
+from ... import ops
+from ...creation import empty
+from ...ops.activation import log_softmax, softmax
+from .. import functional as F, init
+from ..module import Module
+from ..parameter import Parameter
+
+
+class _Inplace(Module):
+    """A layer whose only option is `inplace`, printed as PyTorch prints it."""
+    fn = None
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input):
+        return type(self).fn(input, inplace=self.inplace)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
+
+
+class ReLU(_Inplace):
+    fn = F.relu
+
+
+class SiLU(_Inplace):
+    fn = F.silu
+
+
+class Mish(_Inplace):
+    fn = F.mish
+
+
+class SELU(_Inplace):
+    fn = F.selu
+
+
+class Hardswish(_Inplace):
+    fn = F.hardswish
+
+    def extra_repr(self):
+        return ""
+
+
+class Hardsigmoid(Hardswish):
+    fn = F.hardsigmoid
+
+
+class _Stateless(Module):
+    fn = None
+
+    def forward(self, input):
+        return type(self).fn(input)
+
+
+class Sigmoid(_Stateless):
+    fn = ops.sigmoid
+
+
+class Tanh(_Stateless):
+    fn = ops.tanh
+
+
+class LogSigmoid(_Stateless):
+    fn = F.logsigmoid
+
+
+class Softsign(_Stateless):
+    fn = F.softsign
+
+
+class LeakyReLU(Module):
+    def __init__(self, negative_slope=0.01, inplace=False):
+        super().__init__()
+        self.negative_slope, self.inplace = negative_slope, inplace
+
+    def forward(self, input):
+        return F.leaky_relu(input, self.negative_slope, self.inplace)
+
+    def extra_repr(self):
+        return f"negative_slope={self.negative_slope}{', inplace=True' if self.inplace else ''}"
+
+
+class ELU(Module):
+    fn = F.elu
+
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__()
+        self.alpha, self.inplace = alpha, inplace
+
+    def forward(self, input):
+        return type(self).fn(input, self.alpha, self.inplace)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}{', inplace=True' if self.inplace else ''}"
+
+
+class CELU(ELU):
+    fn = F.celu
+
+
+class Hardtanh(Module):
+    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
+        super().__init__()
+        if max_val <= min_val:
+            raise ValueError("max_val must be greater than min_val")
+        self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
+
+    def forward(self, input):
+        return F.hardtanh(input, self.min_val, self.max_val, self.inplace)
+
+    def extra_repr(self):
+        return f"min_val={self.min_val}, max_val={self.max_val}{', inplace=True' if self.inplace else ''}"
+
+
+class ReLU6(Hardtanh):
+    def __init__(self, inplace=False):
+        super().__init__(0.0, 6.0, inplace)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
+
+
+class GELU(Module):
+    def __init__(self, approximate="none"):
+        super().__init__()
+        self.approximate = approximate
+
+    def forward(self, input):
+        return F.gelu(input, approximate=self.approximate)
+
+    def extra_repr(self):
+        return f"approximate={self.approximate!r}"
+
+
+class Softplus(Module):
+    def __init__(self, beta=1.0, threshold=20.0):
+        super().__init__()
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, input):
+        return F.softplus(input, self.beta, self.threshold)
+
+    def extra_repr(self):
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class _SoftmaxBase(Module):
+    fn = None
+
+    def __init__(self, dim=None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input):
+        return type(self).fn(input, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class Softmax(_SoftmaxBase):
+    fn = softmax
+
+
+class LogSoftmax(_SoftmaxBase):
+    fn = log_softmax
+
+
+class Softmin(_SoftmaxBase):
+    fn = F.softmin
+
+
+class PReLU(Module):
+    """max(0, x) + weight * min(0, x), one learned slope (or one per channel)."""
+
+    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
+        super().__init__()
+        self.num_parameters, self.init = num_parameters, init
+        self.weight = Parameter(empty(num_parameters, device=device, dtype=dtype))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init.constant_(self.weight, self.init)
+
+    def forward(self, input):
+        shape = [1] * input.ndim
+        if input.ndim > 1:
+            shape[1] = -1
+        w = self.weight.reshape(shape) if self.num_parameters > 1 else self.weight
+        return ops.where(input > 0, input, w * input)
+
+    def extra_repr(self):
+        return f"num_parameters={self.num_parameters}"
+

@@ -1,0 +1,627 @@
+"""The ops behind graphgrad.nn: convolution, pooling, normalisation, embedding, activations and
+losses. Each is one node with PyTorch's grad_fn name; argument checking and defaults live in
+nn.functional, so these forwards take arrays and already-normalised attributes.
+
+Convolution and pooling work on windows: a window offset (i, j) of the kernel picks the strided
+slice x[:, :, i*dh::sh, j*dw::sw] of the padded input. Convolution views all offsets at once
+(as_strided) and does one batched matmul; pooling and every backward loop over the kh*kw
+offsets (never over pixels)."""
+import math
+
+import numpy as np
+
+from .dispatch import Op, op
+from .pointwise import _errstate, _sigmoid
+from .util import sum_to, xp_of
+
+
+# ---- windows ----------------------------------------------------------------------------------
+
+def _offset_slice(offset, dilation, stride, out):
+    start = offset * dilation
+    return slice(start, start + stride * (out - 1) + 1, stride)
+
+
+def _offsets(kernel, dilation, stride, out_hw):
+    """(index, (rows, cols) slices) for each kernel offset, in row-major kernel order."""
+    (kh, kw), (dh, dw), (sh, sw), (oh, ow) = kernel, dilation, stride, out_hw
+    for i in range(kh):
+        for j in range(kw):
+            yield i * kw + j, (Ellipsis, _offset_slice(i, dh, sh, oh), _offset_slice(j, dw, sw, ow))
+
+
+def _pad_hw(x, before, after, value=0):
+    """Pad the last two dims (before/after are (h, w) pairs), or return x when nothing to pad."""
+    if not any(before) and not any(after):
+        return x
+    widths = [(0, 0)] * (x.ndim - 2) + [(before[0], after[0]), (before[1], after[1])]
+    return xp_of(x).pad(x, widths, constant_values=value)
+
+
+def _unpad_hw(g, shape, before):
+    return g[..., before[0]:before[0] + shape[-2], before[1]:before[1] + shape[-1]]
+
+
+def _as_strided(x):
+    xp = xp_of(x)
+    return np.lib.stride_tricks.as_strided if xp is np else xp.lib.stride_tricks.as_strided
+
+
+# ---- padding ----------------------------------------------------------------------------------
+
+@op("constant_pad_nd", "ConstantPadNdBackward0")
+class ConstantPad(Op):
+    """pads: (before, after) per dim, first dim first; negative amounts crop."""
+
+    def forward(self, x, pads, value=0):
+        xp = xp_of(x)
+        self.in_shape, self.pads = x.shape, pads
+        grow = [(max(b, 0), max(a, 0)) for b, a in pads]
+        out = xp.pad(x, grow, constant_values=value) if any(b or a for b, a in grow) else x.copy()
+        return out[self._crop(out.shape)]
+
+    def _crop(self, shape):
+        return tuple(slice(max(-b, 0), n - max(-a, 0)) for (b, a), n in zip(self.pads, shape))
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        # the input's place in the output is the output's place in a grad padded the other way
+        full = xp.pad(grad, [(max(-b, 0), max(-a, 0)) for b, a in self.pads])
+        return (full[tuple(slice(max(b, 0), max(b, 0) + n) for (b, _), n in zip(self.pads, self.in_shape))],)
+
+
+class _IndexPad(Op):
+    """Reflect, replicate or circular padding of the last dims, one dim at a time: each output
+    position reads one input position (an index map); backward adds back through the same map."""
+    mode = None
+
+    def forward(self, x, pads):
+        xp = xp_of(x)
+        self.maps = []
+        for d, (b, a) in zip(range(x.ndim - len(pads), x.ndim), pads):
+            index = np.pad(np.arange(x.shape[d]), (b, a), mode=self.mode)
+            self.maps.append((d, x.shape[d], index))
+            x = xp.take(x, xp.asarray(index), axis=d)
+        return x
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        for d, n, index in reversed(self.maps):
+            onehot = xp.asarray((index[:, None] == np.arange(n)).astype(grad.dtype))
+            grad = xp.moveaxis(xp.moveaxis(grad, d, -1) @ onehot, -1, d)
+        return (grad,)
+
+
+_PAD_MODES = {"reflect": ("reflect", "Reflection"), "replicate": ("edge", "Replication"), "circular": ("wrap", None)}
+index_pads = {}
+for _mode, (_np_mode, _torch_name) in _PAD_MODES.items():
+    for _dims in (1, 2, 3):
+        _name = f"{_torch_name}Pad{_dims}DBackward0" if _torch_name else "CopySlices"
+        index_pads[_mode, _dims] = op(f"{_mode}_pad{_dims}d", _name)(
+            type(f"{_mode.title()}Pad{_dims}d", (_IndexPad,), {"mode": _np_mode}))
+
+
+# ---- convolution ------------------------------------------------------------------------------
+
+@op("conv2d", "ConvolutionBackward0")
+class Convolution(Op):
+    """2-d (and, through a height of 1, 1-d) convolution with stride, padding, dilation, groups.
+
+    im2col is a strided view (N, C, kh, kw, Ho, Wo) of the padded input, copied once into
+    (N, G, C/G*kh*kw, Ho*Wo) and multiplied by the (G, O/G, C/G*kh*kw) weight: the result is
+    already N, O, Ho, Wo in memory order. col2im adds the column gradient back per offset."""
+    saved = ("x", "w")
+    saved_inputs = (0, 1)
+
+    def forward(self, x, w, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1):
+        self.one_d = x.ndim == 3
+        if self.one_d:
+            x, w = x[:, :, None], w[:, :, None]
+        self.in_shape = x.shape
+        self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
+        x = _pad_hw(x, padding, padding)
+        self.x, self.w = x, w
+        n, o = x.shape[0], w.shape[0]
+        kh, kw = w.shape[2:]
+        self.out_hw = tuple((x.shape[2 + d] - dilation[d] * ((kh, kw)[d] - 1) - 1) // stride[d] + 1 for d in (0, 1))
+        out = w.reshape(groups, o // groups, -1) @ self._columns()
+        out = out.reshape((n, o) + self.out_hw)
+        if b is not None:
+            out += b.reshape(1, -1, 1, 1)
+        return out[:, :, 0] if self.one_d else out
+
+    def _columns(self):
+        x, (kh, kw), (oh, ow) = self.x, self.w.shape[2:], self.out_hw
+        n, c = x.shape[:2]
+        s = x.strides
+        view = _as_strided(x)(x, (n, c, kh, kw, oh, ow), (s[0], s[1], s[2] * self.dilation[0], s[3] * self.dilation[1],
+                                                         s[2] * self.stride[0], s[3] * self.stride[1]))
+        return view.reshape(n, self.groups, -1, oh * ow)
+
+    def backward(self, grad):
+        if self.one_d:
+            grad = grad[:, :, None]
+        x, w, g = self.x, self.w, self.groups
+        n, o = grad.shape[:2]
+        gout = grad.reshape(n, g, o // g, -1)
+        gx = gw = gb = None
+        if self.next_functions[0][0] is not None:
+            gcols = xp_of(w).swapaxes(w.reshape(g, o // g, -1), 1, 2) @ gout      # (N, G, C/G*kh*kw, L)
+            gcols = gcols.reshape((n, x.shape[1]) + w.shape[2:] + self.out_hw)
+            gx = xp_of(x).zeros(x.shape, grad.dtype)
+            for k, where in _offsets(w.shape[2:], self.dilation, self.stride, self.out_hw):
+                gx[where] += gcols[:, :, k // w.shape[3], k % w.shape[3]]
+            gx = _unpad_hw(gx, self.in_shape, self.padding)
+        if self.next_functions[1][0] is not None:
+            cols = self._columns()
+            gw = (gout @ xp_of(x).swapaxes(cols, 2, 3)).sum(0).reshape(w.shape)
+        if len(self.next_functions) > 2 and self.next_functions[2][0] is not None:
+            gb = grad.sum(axis=(0, 2, 3))
+        if self.one_d:
+            gx = None if gx is None else gx[:, :, 0]
+            gw = None if gw is None else gw[:, :, 0]
+        return gx, gw, gb
+
+
+# ---- pooling ----------------------------------------------------------------------------------
+
+def pool_output_size(size, kernel, pad, stride, dilation, ceil_mode):
+    """PyTorch's pooling_output_shape: a last window that starts inside the padded input counts."""
+    out = (size + 2 * pad - dilation * (kernel - 1) - 1 + (stride - 1 if ceil_mode else 0)) // stride + 1
+    if ceil_mode and (out - 1) * stride >= size + pad:
+        out -= 1
+    return out
+
+
+class _Pool(Op):
+    def _setup(self, x, kernel, stride, padding, dilation, ceil_mode, fill):
+        """Pad x so every window of the output lies inside it (ceil_mode may need more on the right)."""
+        self.in_shape, self.kernel, self.stride, self.padding, self.dilation = x.shape, kernel, stride, padding, dilation
+        self.out_hw = tuple(pool_output_size(x.shape[-2 + d], kernel[d], padding[d], stride[d], dilation[d], ceil_mode)
+                            for d in (0, 1))
+        after = tuple(max(padding[d], (self.out_hw[d] - 1) * stride[d] + dilation[d] * (kernel[d] - 1) + 1
+                          - x.shape[-2 + d] - padding[d]) for d in (0, 1))
+        self.after = after
+        return _pad_hw(x, padding, after, fill)
+
+    def _windows(self):
+        return _offsets(self.kernel, self.dilation, self.stride, self.out_hw)
+
+    def _scatter(self, parts, dtype, xp):
+        """col2im for pooling: sum the per-offset gradients back into the input's shape."""
+        padded = self.in_shape[:-2] + tuple(self.in_shape[-2 + d] + self.padding[d] + self.after[d] for d in (0, 1))
+        gx = xp.zeros(padded, dtype)
+        for (k, where) in self._windows():
+            gx[where] += parts(k)
+        return _unpad_hw(gx, self.in_shape, self.padding)
+
+
+@op("max_pool2d", "MaxPool2DWithIndicesBackward0")
+class MaxPool2d(_Pool):
+    """Max over each window; the first maximum wins and NaN propagates, as in PyTorch."""
+    saved = ("arg",)
+
+    def forward(self, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices=False):
+        xp = xp_of(x)
+        x = self._setup(x, kernel_size, stride, padding, dilation, ceil_mode, -np.inf)
+        best = arg = None
+        for k, where in self._windows():
+            v = x[where]
+            if best is None:
+                best, arg = v.copy(), xp.zeros(v.shape, np.int32)
+                continue
+            take = (v > best) | (v != v)
+            best = xp.where(take, v, best)
+            arg = xp.where(take, k, arg)
+        self.arg = arg
+        if not return_indices:
+            return best
+        self.n_outputs = 2
+        return best, self._flat_indices(xp, arg)
+
+    def _flat_indices(self, xp, arg):
+        """The window offset as PyTorch's index into the flattened (unpadded) input plane."""
+        (kh, kw), (sh, sw), (ph, pw), (dh, dw) = self.kernel, self.stride, self.padding, self.dilation
+        oh, ow = self.out_hw
+        rows = xp.arange(oh).reshape(-1, 1) * sh - ph + (arg // kw) * dh
+        cols = xp.arange(ow) * sw - pw + (arg % kw) * dw
+        return (rows * self.in_shape[-1] + cols).astype(np.int64)
+
+    def backward(self, grad):
+        if type(grad) is tuple:
+            grad = grad[0]
+        xp = xp_of(grad)
+        zero = grad.dtype.type(0)
+        return (self._scatter(lambda k: xp.where(self.arg == k, grad, zero), grad.dtype, xp),)
+
+
+@op("avg_pool2d", "AvgPool2DBackward0")
+class AvgPool2d(_Pool):
+    def forward(self, x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
+        xp = xp_of(x)
+        h, w = x.shape[-2:]
+        x = self._setup(x, kernel_size, stride, padding, (1, 1), ceil_mode, 0)
+        total = None
+        for _, where in self._windows():
+            total = x[where].copy() if total is None else total + x[where]
+        if divisor_override:
+            self.divisor = divisor_override
+        else:
+            rows = self._counts(xp, 0, h, count_include_pad)
+            cols = self._counts(xp, 1, w, count_include_pad)
+            self.divisor = (rows.reshape(-1, 1) * cols).astype(x.dtype)
+        return total / self.divisor
+
+    def _counts(self, xp, d, size, count_include_pad):
+        """Window lengths along one dim: padding counts (inside the padded border) or not."""
+        start = xp.arange(self.out_hw[d]) * self.stride[d] - self.padding[d]
+        end = xp.minimum(start + self.kernel[d], size + self.padding[d])
+        if count_include_pad:
+            return end - start
+        return xp.minimum(end, size) - xp.maximum(start, 0)
+
+    def backward(self, grad):
+        share = grad / self.divisor
+        return (self._scatter(lambda k: share, grad.dtype, xp_of(grad)),)
+
+
+def _adaptive_bins(xp, size, out, dtype):
+    """(out, size) matrix averaging each adaptive bin [floor(i*size/out), ceil((i+1)*size/out))."""
+    i = np.arange(out)
+    start, end = (i * size) // out, -((-(i + 1) * size) // out)
+    cols = np.arange(size)
+    m = ((cols >= start[:, None]) & (cols < end[:, None])) / (end - start)[:, None]
+    return xp.asarray(m.astype(dtype))
+
+
+@op("adaptive_avg_pool2d", "AdaptiveAvgPool2DBackward0")
+class AdaptiveAvgPool2d(Op):
+    """Each output is the mean of its bin: out = Rows @ x @ Cols.T with bin-averaging matrices."""
+
+    def forward(self, x, output_size):
+        xp = xp_of(x)
+        self.rows = _adaptive_bins(xp, x.shape[-2], output_size[0], x.dtype)
+        self.cols = _adaptive_bins(xp, x.shape[-1], output_size[1], x.dtype)
+        return self.rows @ x @ self.cols.T
+
+    def backward(self, grad):
+        return (self.rows.T @ grad @ self.cols,)
+
+
+# ---- normalisation ----------------------------------------------------------------------------
+
+@op("batch_norm", "NativeBatchNormBackward0")
+class BatchNorm(Op):
+    """Normalise over every dim but the channels (dim 1). In training the batch statistics are
+    used and the running ones (Tensors, updated in place) move towards them."""
+    saved = ("xhat", "w", "invstd")
+    saved_inputs = (0, 1)
+
+    def forward(self, x, w, b, running_mean, running_var, training, momentum, eps):
+        xp = xp_of(x)
+        self.axes = (0,) + tuple(range(2, x.ndim))
+        shape = (1, -1) + (1,) * (x.ndim - 2)
+        self.training = training
+        if training:
+            mean, var = x.mean(axis=self.axes), x.var(axis=self.axes)
+            if running_mean is not None:
+                n = x.size // x.shape[1]
+                _update_running(running_mean, mean, momentum)
+                _update_running(running_var, var * (n / max(n - 1, 1)), momentum)
+        else:
+            mean, var = running_mean._data, running_var._data
+        self.invstd = (1 / xp.sqrt(var + eps)).astype(x.dtype, copy=False).reshape(shape)
+        self.xhat = (x - mean.reshape(shape)) * self.invstd
+        self.w = None if w is None else w.reshape(shape)
+        out = self.xhat if w is None else self.xhat * self.w
+        return out if b is None else out + b.reshape(shape)
+
+    def backward(self, grad):
+        gw = gb = None
+        if len(self.next_functions) > 1 and self.next_functions[1][0] is not None:
+            gw = (grad * self.xhat).sum(axis=self.axes)
+        if len(self.next_functions) > 2 and self.next_functions[2][0] is not None:
+            gb = grad.sum(axis=self.axes)
+        scale = self.invstd if self.w is None else self.invstd * self.w
+        if not self.training:
+            return grad * scale, gw, gb
+        n = grad.size // grad.shape[1]
+        sum_g = grad.sum(axis=self.axes, keepdims=True)
+        sum_gx = (grad * self.xhat).sum(axis=self.axes, keepdims=True)
+        return scale * (grad - sum_g / n - self.xhat * (sum_gx / n)), gw, gb
+
+
+def _update_running(stat, value, momentum):
+    stat._data *= 1 - momentum
+    stat._data += momentum * value.astype(stat._data.dtype, copy=False)
+    stat._version[0] += 1
+
+
+@op("layer_norm", "NativeLayerNormBackward0")
+class LayerNorm(Op):
+    """Normalise over the last len(normalized_shape) dims; weight and bias have that shape."""
+    saved = ("xhat", "w", "invstd")
+    saved_inputs = (0, 1)
+
+    def forward(self, x, w, b, ndims, eps):
+        xp = xp_of(x)
+        self.axes = tuple(range(x.ndim - ndims, x.ndim))
+        self.lead = tuple(range(x.ndim - ndims))
+        mean, var = x.mean(axis=self.axes, keepdims=True), x.var(axis=self.axes, keepdims=True)
+        self.invstd = (1 / xp.sqrt(var + eps)).astype(x.dtype, copy=False)
+        self.xhat = (x - mean) * self.invstd
+        self.w = w
+        out = self.xhat if w is None else self.xhat * w
+        return out if b is None else out + b
+
+    def backward(self, grad):
+        gw = gb = None
+        if len(self.next_functions) > 1 and self.next_functions[1][0] is not None:
+            gw = (grad * self.xhat).sum(axis=self.lead)
+        if len(self.next_functions) > 2 and self.next_functions[2][0] is not None:
+            gb = grad.sum(axis=self.lead)
+        g = grad if self.w is None else grad * self.w
+        mean_g = g.mean(axis=self.axes, keepdims=True)
+        mean_gx = (g * self.xhat).mean(axis=self.axes, keepdims=True)
+        return self.invstd * (g - mean_g - self.xhat * mean_gx), gw, gb
+
+
+# ---- embedding --------------------------------------------------------------------------------
+
+@op("embedding", "EmbeddingBackward0")
+class Embedding(Op):
+    saved = ("indices",)
+
+    def forward(self, weight, indices, padding_idx=None):
+        self.indices, self.num, self.padding_idx = indices, weight.shape[0], padding_idx
+        return weight[indices]
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        gw = xp.zeros((self.num, grad.shape[-1]), grad.dtype)
+        xp.add.at(gw, self.indices.reshape(-1), grad.reshape(-1, grad.shape[-1]))
+        if self.padding_idx is not None:
+            gw[self.padding_idx] = 0
+        return gw, None
+
+
+# ---- activations ------------------------------------------------------------------------------
+
+class _Activation(Op):
+    """y = f(x; params) elementwise, with its derivative df(x; params) beside it."""
+    saved = ("x",)
+    saved_inputs = (0,)
+
+    def forward(self, x, **params):
+        self.x, self.params = x, params
+        with _errstate(x):
+            return self.f(xp_of(x), x, **params).astype(x.dtype, copy=False)
+
+    def backward(self, grad):
+        with _errstate(grad):
+            return ((grad * self.df(xp_of(grad), self.x, **self.params)).astype(grad.dtype, copy=False),)
+
+
+def _activation(name, grad_fn, f, df):
+    cls = type(name.title().replace("_", ""), (_Activation,), {"f": staticmethod(f), "df": staticmethod(df)})
+    return op(name, grad_fn)(cls)
+
+
+def _erf(xp, x):
+    if xp is not np:
+        from cupyx.scipy.special import erf
+        return erf(x)
+    try:
+        from scipy.special import erf
+    except ImportError:  # NumPy has no erf; math.erf is exact, one element at a time
+        return np.vectorize(math.erf, otypes=[x.dtype])(x)
+    return erf(x)
+
+
+def _gelu(xp, x, approximate):
+    if approximate == "tanh":
+        return 0.5 * x * (1 + xp.tanh(_GELU_K * (x + 0.044715 * x ** 3)))
+    return 0.5 * x * (1 + _erf(xp, x * (1 / math.sqrt(2))))
+
+
+def _gelu_grad(xp, x, approximate):
+    if approximate == "tanh":
+        t = xp.tanh(_GELU_K * (x + 0.044715 * x ** 3))
+        return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _GELU_K * (1 + 3 * 0.044715 * x * x)
+    return 0.5 * (1 + _erf(xp, x * (1 / math.sqrt(2)))) + x * xp.exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi))
+
+
+_GELU_K = math.sqrt(2 / math.pi)
+
+
+def _softplus(xp, x, beta=1.0, threshold=20.0):
+    return xp.where(x * beta > threshold, x, xp.logaddexp(0, x * beta) / beta)
+
+
+LeakyRelu = _activation("leaky_relu", "LeakyReluBackward0",
+                        lambda xp, x, negative_slope: xp.where(x > 0, x, x * negative_slope),
+                        lambda xp, x, negative_slope: xp.where(x > 0, 1.0, negative_slope))
+Gelu = _activation("gelu", "GeluBackward0", _gelu, _gelu_grad)
+Elu = _activation("elu", "EluBackward0",
+                  lambda xp, x, alpha, scale, input_scale:
+                  scale * xp.where(x > 0, x, alpha * xp.expm1(xp.minimum(x, 0) * input_scale)),
+                  lambda xp, x, alpha, scale, input_scale:
+                  scale * xp.where(x > 0, 1.0, alpha * input_scale * xp.exp(xp.minimum(x, 0) * input_scale)))
+Silu = _activation("silu", "SiluBackward0",
+                   lambda xp, x: x * _sigmoid(xp, x),
+                   lambda xp, x: _sigmoid(xp, x) * (1 + x * (1 - _sigmoid(xp, x))))
+Softplus = _activation("softplus", "SoftplusBackward0", _softplus,
+                       lambda xp, x, beta, threshold: xp.where(x * beta > threshold, 1.0, _sigmoid(xp, x * beta)))
+Hardtanh = _activation("hardtanh", "HardtanhBackward0",
+                       lambda xp, x, min_val, max_val: xp.clip(x, min_val, max_val),
+                       lambda xp, x, min_val, max_val: (x > min_val) & (x < max_val))
+Mish = _activation("mish", "MishBackward0",
+                   lambda xp, x: x * xp.tanh(_softplus(xp, x)),
+                   lambda xp, x: xp.tanh(_softplus(xp, x)) + x * _sigmoid(xp, x) * (1 - xp.tanh(_softplus(xp, x)) ** 2))
+LogSigmoid = _activation("log_sigmoid", "LogSigmoidBackward0",
+                         lambda xp, x: -xp.logaddexp(0, -x),
+                         lambda xp, x: _sigmoid(xp, -x))
+Hardswish = _activation("hardswish", "HardswishBackward0",
+                        lambda xp, x: x * xp.clip(x + 3, 0, 6) / 6,
+                        lambda xp, x: xp.where(x < -3, 0.0, xp.where(x <= 3, x / 3 + 0.5, 1.0)))
+Hardsigmoid = _activation("hardsigmoid", "HardsigmoidBackward0",
+                          lambda xp, x: xp.clip(x + 3, 0, 6) / 6,
+                          lambda xp, x: ((x > -3) & (x < 3)) / 6)
+
+
+# ---- losses -----------------------------------------------------------------------------------
+
+def _reduce(losses, reduction):
+    if reduction == "mean":
+        return losses.mean()
+    if reduction == "sum":
+        return losses.sum()
+    return losses
+
+
+def _reduced_grad(grad, reduction, n):
+    """The gradient that reaches each element of an unreduced loss."""
+    return grad / n if reduction == "mean" else grad
+
+
+class _PairLoss(Op):
+    """loss(input, target) elementwise (broadcast), then reduced; backward sums each grad to its
+    operand's shape."""
+    saved = ("x", "t")
+    saved_inputs = (0, 1)
+
+    def forward(self, x, t, reduction, **params):
+        self.x, self.t, self.reduction, self.params = x, t, reduction, params
+        with _errstate(x):
+            losses = self.loss(xp_of(x), x, t, **params)
+        self.n = losses.size
+        return _reduce(losses, reduction)
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        g = _reduced_grad(grad, self.reduction, self.n)
+        with _errstate(grad):
+            gx, gt = self.grads(xp, g, self.x, self.t, **self.params)
+        return (None if gx is None or self.next_functions[0][0] is None else sum_to(gx, self.x.shape),
+                None if gt is None or self.next_functions[1][0] is None else sum_to(gt, self.t.shape))
+
+
+def _pair_loss(name, grad_fn, loss, grads):
+    cls = type(grad_fn, (_PairLoss,), {"loss": staticmethod(loss), "grads": staticmethod(grads)})
+    return op(name, grad_fn)(cls)
+
+
+def _huber(xp, x, t, delta, scale):
+    """Huber loss; smooth L1 is Huber divided by beta (scale = 1/beta)."""
+    d = xp.abs(x - t)
+    return xp.where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta)) * scale
+
+
+def _huber_grads(xp, g, x, t, delta, scale):
+    d = x - t
+    gx = g * xp.clip(d, -delta, delta) * scale
+    return gx, -gx
+
+
+MseLoss = _pair_loss("mse_loss", "MseLossBackward0",
+                     lambda xp, x, t: (x - t) ** 2,
+                     lambda xp, g, x, t: (2 * g * (x - t), -2 * g * (x - t)))
+HuberLoss = _pair_loss("huber_loss", "HuberLossBackward0", _huber, _huber_grads)
+SmoothL1Loss = _pair_loss("smooth_l1_loss", "SmoothL1LossBackward0", _huber, _huber_grads)
+
+
+@op("binary_cross_entropy", "BinaryCrossEntropyBackward0")
+class BinaryCrossEntropy(Op):
+    """-(t log x + (1 - t) log(1 - x)), each log clamped at -100 as PyTorch does."""
+    saved = ("x", "t", "w")
+    saved_inputs = (0, 1)
+
+    def forward(self, x, t, w, reduction):
+        xp = xp_of(x)
+        self.x, self.t, self.w, self.reduction = x, t, w, reduction
+        with _errstate(x):
+            losses = -(t * xp.maximum(xp.log(x), -100) + (1 - t) * xp.maximum(xp.log1p(-x), -100))
+        return _reduce(losses if w is None else losses * w, reduction)
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        x, t = self.x, self.t
+        g = _reduced_grad(grad, self.reduction, x.size)
+        with _errstate(grad):
+            gx = g * (x - t) / xp.maximum((1 - x) * x, 1e-12)
+            gt = None
+            if self.next_functions[1][0] is not None:
+                gt = g * (xp.maximum(xp.log1p(-x), -100) - xp.maximum(xp.log(x), -100))
+        if self.w is not None:
+            gx = gx * self.w
+            gt = None if gt is None else gt * self.w
+        return gx, gt, None
+
+
+@op("binary_cross_entropy_with_logits", "BinaryCrossEntropyWithLogitsBackward0")
+class BinaryCrossEntropyWithLogits(Op):
+    """(1 - t) x + (1 + (pos_weight - 1) t) softplus(-x): the stable form of BCE(sigmoid(x), t)."""
+    saved = ("x", "t", "w", "pw")
+    saved_inputs = (0, 1)
+
+    def forward(self, x, t, w, pw, reduction):
+        xp = xp_of(x)
+        self.x, self.t, self.w, self.pw, self.reduction = x, t, w, pw, reduction
+        softplus_neg = xp.logaddexp(0, -x)
+        coef = 1 if pw is None else 1 + (pw - 1) * t
+        losses = (1 - t) * x + coef * softplus_neg
+        self.n = losses.size
+        return _reduce(losses if w is None else losses * w, reduction)
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        x, t, pw = self.x, self.t, self.pw
+        g = _reduced_grad(grad, self.reduction, self.n)
+        if self.w is not None:
+            g = g * self.w
+        sig = _sigmoid(xp, x)
+        if pw is None:
+            gx, gt = g * (sig - t), (-g * x if self.next_functions[1][0] is not None else None)
+        else:
+            gx = g * ((1 - t) - (1 + (pw - 1) * t) * (1 - sig))
+            gt = None
+            if self.next_functions[1][0] is not None:
+                gt = g * (-x + (pw - 1) * xp.logaddexp(0, -x))
+        return (sum_to(gx, x.shape), None if gt is None else sum_to(gt, t.shape), None, None)
+
+
+@op("nll_loss", "NllLossBackward0")
+class NllLoss(Op):
+    """-logp[target] (times the class weight), skipping ignore_index; "mean" divides by the summed
+    weights of the counted targets. Classes are dim 1 (dim 0 for one unbatched sample)."""
+    saved = ("pick", "weights")
+
+    def forward(self, logp, target, weight, reduction, ignore_index):
+        xp = xp_of(logp)
+        self.shape, self.reduction = logp.shape, reduction
+        lp = xp.moveaxis(logp, 1, -1) if logp.ndim > 1 else logp
+        keep = target != ignore_index
+        self.pick = xp.where(keep, target, 0)[..., None]
+        weights = keep.astype(logp.dtype) if weight is None else weight[self.pick[..., 0]] * keep
+        losses = -xp.take_along_axis(lp, self.pick, -1)[..., 0] * weights
+        if reduction == "mean":
+            self.total = weights.sum()
+            with _errstate(logp):
+                out = losses.sum() / self.total
+        else:
+            out = _reduce(losses, reduction)
+        self.weights = weights
+        return out
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        scale = -self.weights * (grad / self.total if self.reduction == "mean" else grad)
+        shape = self.shape[:1] + self.shape[2:] + self.shape[1:2] if len(self.shape) > 1 else self.shape
+        g = xp.zeros(shape, grad.dtype)
+        xp.put_along_axis(g, self.pick, scale[..., None].astype(grad.dtype, copy=False), -1)
+        return (xp.moveaxis(g, -1, 1) if g.ndim > 1 else g), None, None
+
+
+@op("nll_loss2d", "NllLoss2DBackward0")
+class NllLoss2d(NllLoss):
+    pass
