@@ -435,9 +435,7 @@ STRUCTURES = {
     "views": lambda L, a, b: a.t().reshape(-1)[1:].sum() + a[0].unsqueeze(0).sum(),
     "reductions": lambda L, a, b: a.max(dim=0)[0].sigmoid().pow(2).log().neg().sum(0),
     "reflected": lambda L, a, b: (a ** b) - a / b + (b - 1),
-    "scalar_first": pytest.param(lambda L, a, b: (1 - a) + (2 ** b) + 2 / a, marks=pytest.mark.xfail(
-        strict=True, reason="ops/pointwise: torch's RsubBackward1/PowBackward2 take only the tensor (the number is "
-                            "no input), and 2 / a is MulBackward0 over ReciprocalBackward0")),
+    "scalar_first": lambda L, a, b: (1 - a) + (2 ** b) + 2 / a + a * 3,
     "multi_output": lambda L, a, b: a.split(2, dim=1)[1] * a.unbind(1)[2].unsqueeze(1),
     "shared": lambda L, a, b: (lambda s: s * s)(a.exp()),
     "to_dtype": lambda L, a, b: a.double().sum(),

@@ -76,6 +76,8 @@ def _wrap_output(cls, node, array, nr, needs_grad, first):
     if cls.is_view and nr < 1 or cls.is_view == "all":
         t._version = first._version
         t._base = first._base if first._base is not None else first
+        if first.requires_grad and not needs_grad:  # a view made under no_grad, as PyTorch marks it
+            t.requires_grad = True
     if needs_grad and array.dtype.kind == "f":  # integer results never require grad
         t.requires_grad = True
         t.grad_fn = node
