@@ -248,3 +248,74 @@ def test_gradcheck_float64(entry):
         if checked == 4:
             break
     assert checked, "no sample small enough to gradcheck"
+
+
+# ---- type promotion ------------------------------------------------------------------------------
+
+PROMOTION_DTYPES = ("bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64")
+PROMOTION_OPS = {
+    "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / b, "floor_divide": lambda a, b: a // b, "remainder": lambda a, b: a % b,
+    "pow": lambda a, b: a ** b, "eq": lambda a, b: a == b, "lt": lambda a, b: a < b,
+    "maximum": lambda a, b: a.maximum(b) if is_tensor(a) and is_tensor(b) else a + 0 * b,
+    "where": lambda a, b: (torch if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor) else graphgrad
+                           ).where(_true_mask(a, b), a, b),
+}
+
+
+def _true_mask(a, b):
+    lib = torch if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor) else graphgrad
+    return lib.tensor(True)
+
+
+def _operand(lib, kind, dtype):
+    """One operand: a 1-d tensor, a 0-d tensor, or a Python number standing for that dtype."""
+    if kind == "number":
+        return {"bool": True, "int64": 2, "float32": 2.5}[dtype]
+    values = np.array([1, 2, 3] if kind == "1d" else 2).astype(dtype)
+    return lib.tensor(values) if lib is graphgrad else torch.from_numpy(values)
+
+
+def _promotion_cases():
+    kinds = [("1d", "1d"), ("1d", "0d"), ("0d", "1d"), ("0d", "0d")]
+    for ka, kb in kinds:
+        for a in PROMOTION_DTYPES:
+            for b in PROMOTION_DTYPES:
+                yield (ka, a), (kb, b)
+    for a in PROMOTION_DTYPES:
+        for number in ("bool", "int64", "float32"):
+            yield ("1d", a), ("number", number)
+            yield ("number", number), ("0d", a)
+
+
+@pytest.mark.parametrize("name", PROMOTION_OPS)
+def test_type_promotion_matches_torch(name):
+    """torch.result_type's rules: dimensioned tensors over 0-d tensors over Python numbers, unless a
+    lower rank brings a higher category (int32 + int64 0-d -> int32, int + 2.5 -> float32)."""
+    fn = PROMOTION_OPS[name]
+    for (ka, da), (kb, db) in _promotion_cases():
+        what = f"{name}({ka} {da}, {kb} {db})"
+        try:
+            want = fn(_operand(torch, ka, da), _operand(torch, kb, db))
+        except (RuntimeError, TypeError) as e:
+            with pytest.raises(type(e)):
+                fn(_operand(graphgrad, ka, da), _operand(graphgrad, kb, db))
+            continue
+        got = fn(_operand(graphgrad, ka, da), _operand(graphgrad, kb, db))
+        assert_same(got, want, BY_NAME["add"], what, tol=(1e-3, 1e-3))
+
+
+@pytest.mark.parametrize("a,b,expected", [
+    ("int64[2]", 2.5, "float32"), ("int32[2]", "int64[]", "int32"), ("float16[2]", "float64[]", "float16"),
+    ("bool[2]", 3, "int64"), ("uint8[2]", "int8[]", "uint8"), ("int8[2]", "float16[]", "float16"),
+])
+def test_promotion_examples(a, b, expected):
+    def make(spec, lib):
+        if not isinstance(spec, str):
+            return spec
+        dtype, shape = spec.rstrip("]").split("[")
+        values = np.ones((2,) if shape else (), dtype)
+        return lib.tensor(values) if lib is graphgrad else torch.from_numpy(values)
+    assert dtype_name(make(a, torch) + make(b, torch)) == expected  # the oracle agrees with the example
+    assert dtype_name(make(a, graphgrad) + make(b, graphgrad)) == expected
+    assert dtype_name(make(a, graphgrad) / make(b, graphgrad)) == dtype_name(make(a, torch) / make(b, torch))

@@ -31,10 +31,13 @@ class Binary(Op):
     """Two operands, broadcast and promoted to a common dtype; grads are summed back to each
     operand's shape and cast back to its dtype."""
     with_scalar = None   # the variant PyTorch records when b is a Python number (then an attribute)
+    bool_kernel = None   # PyTorch's kernel name where it has no bool kernel (the error names it)
 
     def forward(self, a, b=None, dtype=None, other=None):
         if b is None:    # a Python number given as an attribute: the node has one input
             b = other
+        if self.bool_kernel and dtype == np.bool_:
+            raise NotImplementedError(f"\"{self.bool_kernel}\" not implemented for 'Bool'")
         self.a_meta = _meta(a)
         self.b_meta = _meta(b)
         if a.dtype != dtype:
@@ -123,6 +126,7 @@ class Div(Binary):
 @op("pow", "PowBackward1")
 class Pow(Binary):
     """tensor ** tensor"""
+    bool_kernel = "pow"
     saved = ("a", "b", "out")
     saved_inputs = (0, 1)
     saved_output = True
@@ -183,6 +187,7 @@ def _split_ties(grad, winner, loser):
 class Remainder(Binary):
     """a - floor(a / b) * b, the sign of b (Python's %); b's gradient is -floor(a / b)."""
     saved = ("a", "b")
+    bool_kernel = "remainder_cpu"
     fn = staticmethod(lambda xp, a, b: xp.remainder(a, b))
     quotient = staticmethod(lambda xp, a, b: xp.floor(a / b))
 
@@ -202,6 +207,7 @@ class Remainder(Binary):
 @op("fmod", "FmodBackward1")
 class Fmod(Remainder):
     """a - trunc(a / b) * b, the sign of a (C's fmod)."""
+    bool_kernel = "fmod_cpu"
     fn = staticmethod(lambda xp, a, b: xp.fmod(a, b))
     quotient = staticmethod(lambda xp, a, b: xp.trunc(a / b))
 
@@ -213,6 +219,8 @@ Fmod.with_scalar = variant(Fmod, "fmod_scalar", "FmodBackward0")
 
 @op("floor_divide", differentiable=False)
 class FloorDivide(Binary):
+    bool_kernel = "div_floor_cpu"
+
     def compute(self, a, b):
         with _errstate(a):
             return _floor_divide(xp_of(a), a, b)
@@ -351,6 +359,7 @@ class Rsub(Binary):
 @op("rpow", "PowBackward2")
 class RPow(Binary):
     """number ** tensor"""
+    bool_kernel = "pow"
     saved = ("out",)
     saved_output = True
 
@@ -378,6 +387,10 @@ class PowScalar(Op):
     saved_inputs = (0,)
 
     def forward(self, x, exponent):
+        if type(exponent) is bool:  # x ** True is x, x ** False is ones, in x's own dtype
+            exponent = int(exponent)
+            if x.dtype.kind == "b":
+                return x.copy() if exponent else xp_of(x).ones_like(x)
         self.x, self.exponent = x, exponent
         if x.dtype.kind in "iub" and type(exponent) is int and exponent < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
@@ -399,7 +412,7 @@ class PowScalar(Op):
 
 
 def pow(x, exponent):
-    if isinstance(x, Tensor) and type(exponent) in (int, float):
+    if isinstance(x, Tensor) and type(exponent) in (int, float, bool):
         return apply(PowScalar, x, exponent=exponent)
     return binary(Pow, x, exponent)
 
