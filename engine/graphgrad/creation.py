@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from . import dtypes
-from .device import CPU, array_module, as_device
+from .device import CPU, as_device
 from .ops.util import shape_arg
 from .random import rng
 from .tensor import Tensor
@@ -88,15 +88,10 @@ def from_numpy(ndarray):
 
 
 def _filled(size, fill, dtype, device, requires_grad):
-    shape = shape_arg(size)
     d = dtype or dtypes.get_default_dtype()
-    xp = array_module(as_device(device))
-    if xp is np:
-        array = np.zeros(shape, d.np) if fill == 0 else np.full(shape, fill, d.np)
-        return _finish(array, device, requires_grad)
-    t = _finish(np.zeros((), d.np), CPU, requires_grad)
-    t._data = xp.full(shape, fill, d.np)
-    return t
+    shape = shape_arg(size)
+    array = np.zeros(shape, d.np) if fill == 0 else np.full(shape, fill, d.np)
+    return _finish(array, device, requires_grad)
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None):

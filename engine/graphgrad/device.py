@@ -9,10 +9,15 @@ class device:
         if isinstance(type, device):
             type, index = type.type, type.index
         elif ":" in type:
+            text = type
             type, _, idx = type.partition(":")
+            if not idx.isdigit():
+                raise RuntimeError(f"Invalid device string: '{text}'")
             index = int(idx)
         if type not in ("cpu", "cuda"):
             raise RuntimeError("Expected one of cpu, cuda device type at start of device string: " + type)
+        if index is not None and index < 0:
+            raise RuntimeError("Device index must not be negative")
         self.type, self.index = type, index
 
     def __repr__(self):
@@ -23,9 +28,7 @@ class device:
     def __str__(self):
         return self.type if self.index is None else f"{self.type}:{self.index}"
 
-    def __eq__(self, other):
-        if isinstance(other, str):
-            other = device(other)
+    def __eq__(self, other):  # never equal to a string, as in PyTorch
         return isinstance(other, device) and self.type == other.type and self.index == other.index
 
     def __hash__(self):
