@@ -1,0 +1,80 @@
+"""The widget protocol, Python half (the browser half is js/protocol.ts; tests/viz_protocol.json is
+the written-down spec both halves are checked against: `python -m graphgrad.viz.protocol` rewrites it).
+
+Synced traits carry state a newly opened view needs (the graph structure, the stepper's position);
+custom messages carry requests, replies and numbers. Numbers never travel as JSON lists: they go
+as binary buffers beside a small JSON header, one buffer per array listed in BUFFERS."""
+import json
+import pathlib
+
+VERSION = 1
+GRAPH_SCHEMA = 1
+
+# Summary statistics of a tensor, in this order, as one float64 buffer.
+STATS = ("numel", "min", "max", "mean", "std", "norm", "nan", "inf", "zeros")
+HIST_BINS = 32
+PREVIEW_KINDS = ("none", "values", "heatmap", "images")
+
+# Browser -> Python messages and their fields.
+TO_PYTHON = {
+    "hello": ("version",),                      # a view opened: resend what traits don't carry (curves)
+    "inspect": ("request", "node", "what"),     # what: "value" | "grad"
+    "command": ("cmd", "node"),                 # a stepper command (COMMANDS); node for run_to
+    "breakpoint": ("node", "on"),
+}
+COMMANDS = ("first", "prev", "next", "last", "run_to", "continue", "forward", "backward")
+
+# Python -> browser messages, their fields and the binary buffers that follow them.
+TO_BROWSER = {
+    "tensor": ("request", "node", "what", "available", "reason", "shape", "dtype", "device",
+               "preview_kind", "preview_shape", "truncated"),
+    "points": ("reset", "series"),              # series: [{name, chart, count}]
+    "error": ("message",),
+}
+BUFFERS = {
+    "tensor": ("stats:float64", "hist:float64", "preview:float32"),
+    "points": ("xy:float64*",),                 # one buffer per series: x0, y0, x1, y1, ...
+}
+
+# Synced traits (state) and the fields of the stepper's state.
+TRAITS = ("protocol_version", "graph", "steps", "panels", "fold_depth", "height", "title")
+STEP_FIELDS = ("mode", "available", "position", "total", "current", "done", "ready", "finished",
+               "breakpoints", "message", "flagged")
+
+SPEC_PATH = pathlib.Path(__file__).resolve().parents[3] / "tests" / "viz_protocol.json"
+
+
+def spec():
+    """Everything both halves must agree on, as JSON."""
+    return {"version": VERSION, "graph_schema": GRAPH_SCHEMA, "stats": list(STATS), "hist_bins": HIST_BINS,
+            "preview_kinds": list(PREVIEW_KINDS), "commands": list(COMMANDS),
+            "to_python": {k: list(v) for k, v in TO_PYTHON.items()},
+            "to_browser": {k: list(v) for k, v in TO_BROWSER.items()},
+            "buffers": {k: list(v) for k, v in BUFFERS.items()},
+            "traits": list(TRAITS), "step_fields": list(STEP_FIELDS)}
+
+
+def message(kind, **fields):
+    """A Python -> browser header; a missing or unknown field is a bug in the caller."""
+    expected = TO_BROWSER[kind]
+    if set(fields) != set(expected):
+        raise ValueError(f"{kind} message needs fields {sorted(expected)}, got {sorted(fields)}")
+    return {"type": kind, **fields}
+
+
+def check_request(content):
+    """Validate a browser -> Python message; returns its type or raises ValueError."""
+    kind = content.get("type") if isinstance(content, dict) else None
+    if kind not in TO_PYTHON:
+        raise ValueError(f"unknown widget message {kind!r}")
+    missing = [f for f in TO_PYTHON[kind] if f not in content]
+    if missing:
+        raise ValueError(f"{kind} message lacks {missing}")
+    if kind == "command" and content["cmd"] not in COMMANDS:
+        raise ValueError(f"unknown stepper command {content['cmd']!r}")
+    return kind
+
+
+if __name__ == "__main__":
+    SPEC_PATH.write_text(json.dumps(spec(), indent=2) + "\n")
+    print(f"wrote {SPEC_PATH}")

@@ -1,0 +1,156 @@
+"""The widget's step controls: a cursor over a backward pass that runs one real node per "next"
+(the scheduler's own generator, not a replay), or over the recorded forward ops.
+
+Steps already run are kept as history, so "prev"/"first" move the cursor back to look at an
+earlier moment; "next" at the frontier runs the next node for real."""
+import numpy as np
+
+from .tensors import to_numpy
+
+
+class Stepper:
+    def __init__(self, source, root=None, backward=None):
+        """root: the tensor to run backward from (created lazily on the first step), or backward:
+        a scheduler already made (graphgrad.autograd.backward_pass or the debugger's)."""
+        self.source = source
+        self.root = root
+        self._pass = backward
+        self._steps = None
+        self.history = []     # (node id, grad arriving at the node, ready ids after it, non-finite?)
+        self.finished = False
+        self.message = ""
+        self.mode = "backward" if (root is not None or backward is not None) else "forward"
+        self.forward_order = [n["id"] for n in source.graph["nodes"] if n.get("phase", "forward") == "forward"]
+        self.position = {"backward": 0, "forward": 0}
+        self.breakpoints = set()
+
+    # ---- state the browser draws --------------------------------------------------------
+    def state(self):
+        pos = self.position[self.mode]
+        if self.mode == "backward":
+            shown = self.history[:pos]
+            done = [h[0] for h in shown]
+            ready = list(shown[-1][2]) if shown else self._ready_ids()
+            total = len(self.history) if self.finished else None
+            flagged = [h[0] for h in shown if h[3]]
+        else:
+            done = self.forward_order[:pos]
+            ready, total, flagged = [], len(self.forward_order), []
+        return {"mode": self.mode, "available": True, "position": pos, "total": total,
+                "current": done[-1] if done else None, "done": done, "ready": ready,
+                "finished": self.finished if self.mode == "backward" else pos == total,
+                "breakpoints": sorted(self.breakpoints), "message": self.message, "flagged": flagged}
+
+    def grad(self, node_id):
+        """The gradient that reached node_id in the backward pass up to the cursor, if it has."""
+        for nid, grad, _, _ in self.history[:self.position["backward"]]:
+            if nid == node_id:
+                return grad
+        return None
+
+    # ---- commands ---------------------------------------------------------------------
+    def command(self, cmd, node=None):
+        self.message = ""
+        if cmd in ("forward", "backward"):
+            self.mode = cmd
+            return
+        if self.mode == "forward":
+            return self._forward(cmd, node)
+        pos = self.position["backward"]
+        try:
+            if cmd == "first":
+                self._move(0)
+            elif cmd == "prev":
+                self._move(max(pos - 1, 0))
+            elif cmd == "next":
+                self._advance(pos + 1)
+            elif cmd == "last":
+                self._run(lambda: False)
+                self._move(len(self.history))
+            elif cmd == "run_to":
+                self._to_node(node)
+            elif cmd == "continue":
+                self._continue(pos)
+        except RuntimeError as e:   # e.g. backward already ran and freed the graph: say so, keep going
+            self.message = str(e)
+            self.finished = True
+
+    def _move(self, pos):
+        self.position["backward"] = pos
+
+    def _advance(self, pos):
+        while len(self.history) < pos and self._step():
+            pass
+        self._move(min(pos, len(self.history)))
+
+    def _to_node(self, node):
+        for i, h in enumerate(self.history):
+            if h[0] == node:
+                return self._move(i + 1)
+        if self._run(lambda: self.history[-1][0] == node):
+            return self._move(len(self.history))
+        self.message = f"node {node} is not run by this backward pass"
+        self._move(len(self.history))
+
+    def _continue(self, pos):
+        hit = lambda h: h[0] in self.breakpoints or h[3]
+        for i in range(pos, len(self.history)):
+            if hit(self.history[i]):
+                return self._move(i + 1)
+        self._run(lambda: hit(self.history[-1]))
+        self._move(len(self.history))
+        last = self.history[-1] if self.history else None
+        if last and last[3]:
+            self.message = f"stopped: the gradient at node {last[0]} has NaN or Inf"
+
+    def _run(self, stop):
+        """Run real steps until stop() after one of them; True when it stopped, False at the end."""
+        while self._step():
+            if stop():
+                return True
+        return False
+
+    def _step(self):
+        if self.finished:
+            return False
+        if self._steps is None:
+            if self._pass is None:
+                from ..autograd import backward_pass
+                self._pass = backward_pass(self.root)
+            self._steps = iter(self._pass.steps())
+        step = next(self._steps, None)
+        if step is None:
+            self.finished = True
+            return False
+        grad = step.grad_outputs[0] if step.grad_outputs else None
+        bad = any(g is not None and not np.isfinite(to_numpy(g)).all()
+                  for g in (*step.grad_outputs, *step.grad_inputs))
+        ids = self.source.backward_id
+        ready = tuple(i for i in (ids(n) for n in self._pass.ready_nodes) if i is not None)
+        self.history.append((ids(step.node), grad, ready, bad))
+        return True
+
+    def _ready_ids(self):
+        if self._pass is None:
+            root = getattr(self.root, "grad_fn", None)
+            rid = self.source.backward_id(root) if root is not None else None
+            return [rid] if rid is not None else []
+        return [i for i in (self.source.backward_id(n) for n in self._pass.ready_nodes) if i is not None]
+
+    def _forward(self, cmd, node):
+        order, pos = self.forward_order, self.position["forward"]
+        if cmd == "first":
+            pos = 0
+        elif cmd == "prev":
+            pos = max(pos - 1, 0)
+        elif cmd == "next":
+            pos = min(pos + 1, len(order))
+        elif cmd == "last":
+            pos = len(order)
+        elif cmd == "run_to" and node in order:
+            pos = order.index(node) + 1
+        elif cmd == "continue":
+            flagged = {n["id"] for n in self.source.graph["nodes"] if any(n["flags"].values())}
+            stops = [i + 1 for i in range(pos, len(order)) if order[i] in self.breakpoints | flagged]
+            pos = stops[0] if stops else len(order)
+        self.position["forward"] = pos

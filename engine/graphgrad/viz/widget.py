@@ -1,0 +1,176 @@
+"""The anywidget classes: GraphWidget (graph, inspector, step controls) and Monitor (live training
+curves, per-layer gradient norms and the latest iteration's graph). Messages: see protocol.py."""
+import math
+import pathlib
+
+import anywidget
+import numpy as np
+import traitlets
+
+from . import protocol
+from .sources import source_of
+from .stepper import Stepper
+from .tensors import summarize
+from .throttle import Throttle
+
+STATIC = pathlib.Path(__file__).parent / "static"
+_UNBUILT = ("export default { render({ el }) { el.textContent = 'graphgrad: the widget bundle is not built; "
+            "run `npm run build` (or pip install -e .) in the graphgrad checkout.'; } }")
+
+
+def _asset(name, fallback):
+    path = STATIC / name
+    return path if path.exists() else fallback
+
+
+class GraphWidget(anywidget.AnyWidget):
+    _esm = _asset("widget.js", _UNBUILT)
+    _css = _asset("widget.css", "")
+
+    protocol_version = traitlets.Int(protocol.VERSION).tag(sync=True)
+    graph = traitlets.Dict().tag(sync=True)
+    steps = traitlets.Dict().tag(sync=True)
+    panels = traitlets.List(["graph", "inspector", "steps"]).tag(sync=True)
+    fold_depth = traitlets.Int(0).tag(sync=True)   # see viz.show
+    height = traitlets.Int(560).tag(sync=True)
+    title = traitlets.Unicode("").tag(sync=True)
+
+    def __init__(self, source=None, stepper=None, **kwargs):
+        super().__init__(**kwargs)
+        self.source, self.stepper = source, stepper
+        if source is not None:
+            self.graph = source.graph
+        self._sync_steps()
+        self.on_msg(self._on_message)
+
+    def _sync_steps(self):
+        self.steps = self.stepper.state() if self.stepper else {"available": False, "mode": "none"}
+
+    # ---- browser -> Python ----------------------------------------------------------------
+    def _on_message(self, _widget, content, _buffers):
+        try:
+            kind = protocol.check_request(content)
+            getattr(self, "_on_" + kind)(content)
+        except Exception as e:  # a bad request must not kill the kernel's comm handling: report it
+            self.send(protocol.message("error", message=f"{type(e).__name__}: {e}"))
+
+    def _on_hello(self, content):
+        if content["version"] != protocol.VERSION:
+            raise ValueError(f"the browser speaks widget protocol {content['version']}, Python "
+                             f"{protocol.VERSION}: rebuild the front end (npm run build)")
+
+    def _on_inspect(self, content):
+        node, what = content["node"], content["what"]
+        tensor, reason = self.tensor(node, what)
+        header = dict(request=content["request"], node=node, what=what, available=tensor is not None,
+                      reason=reason or "", device=str(getattr(tensor, "device", "cpu")))
+        if tensor is None:
+            header.update(shape=None, dtype=None, device=None, preview_kind="none", preview_shape=[],
+                          truncated=False)
+            return self.send(protocol.message("tensor", **header), [])
+        fields, buffers = summarize(tensor)
+        self.send(protocol.message("tensor", **header, **fields), [b.tobytes() for b in buffers])
+
+    def _on_command(self, content):
+        if self.stepper is None:
+            raise ValueError("this view has no stepper: show a loss tensor or a debugger to step")
+        self.stepper.command(content["cmd"], content.get("node"))
+        self._sync_steps()
+
+    def _on_breakpoint(self, content):
+        if self.stepper is not None:
+            (self.stepper.breakpoints.add if content["on"] else self.stepper.breakpoints.discard)(content["node"])
+            self._sync_steps()
+
+    def tensor(self, node, what):
+        """(tensor or None, why not) for a node's value or gradient at the stepper's cursor."""
+        if what == "grad" and self.stepper is not None and self.stepper.history:
+            grad = self.stepper.grad(node)
+            if grad is not None:
+                return grad, None
+            if not self.stepper.finished:
+                return None, "backward has not reached this node yet"
+        if self.source is None:
+            return None, "nothing to inspect yet"
+        return self.source.tensor(node, what)
+
+
+class Monitor(GraphWidget):
+    """Training curves (several series, log scale, smoothing), per-layer gradient norms and the latest
+    iteration's graph. `log()` is cheap: points are batched and sent at most 1/interval times a second."""
+
+    def __init__(self, model=None, interval=0.05, clock=None, timer=None, graph=True, **kwargs):
+        super().__init__(panels=["charts", "graph", "inspector"] if graph else ["charts"], **kwargs)
+        self.model = model
+        self.series = {}          # name -> {"chart", "x": [], "y": [], "sent": int}
+        self.count = 0
+        self._root = None         # the latest loss tensor whose graph to show
+        extra = {k: v for k, v in (("clock", clock), ("timer", timer)) if v is not None}
+        self.throttle = Throttle(self._flush, interval, **extra)
+
+    def log(self, step=None, **metrics):
+        """Record metrics (numbers or scalar tensors) at `step` (default: the number of calls so far)."""
+        x = float(self.count if step is None else step)
+        self.count += 1
+        for name, value in metrics.items():
+            if getattr(value, "grad_fn", None) is not None and self._root is None:
+                self._root = value
+            self._add(name, "loss" if "loss" in name else "metrics", x, _number(value))
+        if self.model is not None:
+            for layer, norm in grad_norms(self.model).items():
+                self._add(f"grad_norm/{layer}", "grad norms", x, norm)
+        self.throttle.poke()
+
+    def flush(self):
+        """Send everything logged so far now (also happens by itself shortly after the last log)."""
+        self.throttle.flush()
+
+    def _add(self, name, chart, x, y):
+        s = self.series.get(name)
+        if s is None:
+            s = self.series[name] = {"chart": chart, "x": [], "y": [], "sent": 0}
+        s["x"].append(x)
+        s["y"].append(y)
+
+    def _points(self, reset):
+        meta, buffers = [], []
+        for name, s in self.series.items():
+            start = 0 if reset else s["sent"]
+            xy = np.empty(2 * (len(s["x"]) - start))
+            xy[0::2], xy[1::2] = s["x"][start:], s["y"][start:]
+            s["sent"] = len(s["x"])
+            meta.append({"name": name, "chart": s["chart"], "count": len(xy) // 2})
+            buffers.append(xy.tobytes())
+        return protocol.message("points", reset=reset, series=meta), buffers
+
+    def _flush(self):
+        header, buffers = self._points(reset=False)
+        if any(s["count"] for s in header["series"]):
+            self.send(header, buffers)
+        root, self._root = self._root, None
+        if root is not None and "graph" in self.panels:
+            params = dict(self.model.named_parameters()) if hasattr(self.model, "named_parameters") else None
+            self.source = source_of(root, params)
+            if self.source.graph["structure_hash"] != self.graph.get("structure_hash"):
+                self.graph = self.source.graph
+
+    def _on_hello(self, content):
+        super()._on_hello(content)
+        with self.throttle._lock:
+            header, buffers = self._points(reset=True)
+            self.send(header, buffers)
+
+
+def grad_norms(model):
+    """The L2 norm of each layer's gradient (a layer: the module that owns the parameters)."""
+    squares = {}
+    for name, p in model.named_parameters():
+        if p.grad is not None:
+            g = p.grad._data
+            layer = name.rsplit(".", 1)[0] if "." in name else name
+            squares[layer] = squares.get(layer, 0.0) + float((g * g).sum())
+    return {layer: math.sqrt(v) for layer, v in squares.items()}
+
+
+def _number(value):
+    return float(value.item() if hasattr(value, "item") else value)

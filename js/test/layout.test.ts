@@ -1,0 +1,59 @@
+/// <reference types="node" />
+import { readFileSync } from "node:fs";
+import ELK from "elkjs/lib/elk.bundled.js";
+import { describe, expect, it } from "vitest";
+import { Layouter, quickLayout, type Box, type ElkLike } from "../layout";
+import { moduleTree, visibleGraph } from "../model";
+import type { GraphJSON } from "../protocol";
+
+const graph: GraphJSON = JSON.parse(readFileSync(new URL("../../tests/fixtures/viz_transformer2.json", import.meta.url), "utf8"));
+const vg = visibleGraph(graph, new Set(moduleTree(graph).keys()));
+const inside = (a: Box, b: Box) => a.x >= b.x - 0.5 && a.y >= b.y - 0.5 && a.x + a.width <= b.x + b.width + 0.5 && a.y + a.height <= b.y + b.height + 0.5;
+const overlap = (a: Box, b: Box) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+
+describe("ELK layout", () => {
+  it("places every node inside its module, edges downward, in absolute coordinates", async () => {
+    const layouter = new Layouter(() => new ELK() as unknown as ElkLike);
+    const layout = await layouter.layout(vg);
+    expect(layout.engine).toBe("elk");
+    expect(layout.nodes.size).toBe(vg.nodes.length);
+    for (const n of vg.nodes) if (n.parent) expect(inside(layout.nodes.get(n.id)!, layout.groups.get(n.parent)!)).toBe(true);
+    for (const g of vg.groups) if (g.parent) expect(inside(layout.groups.get(g.id)!, layout.groups.get(g.parent)!)).toBe(true);
+    const boxes = [...layout.nodes.values()];
+    for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) expect(overlap(boxes[i], boxes[j])).toBe(false);
+    for (const e of vg.edges) {
+      const pts = layout.edges.get(e.id)!;
+      const src = layout.nodes.get(e.source)!, dst = layout.nodes.get(e.target)!;
+      expect(pts[1]).toBeCloseTo(src.y + src.height, 0);        // leaves the bottom of its source
+      expect(pts[pts.length - 1]).toBeCloseTo(dst.y, 0);        // enters the top of its target
+    }
+  });
+
+  it("lays each structure out once (cached by key)", async () => {
+    let calls = 0;
+    const elk = new ELK();
+    const layouter = new Layouter(() => ({ layout: (g) => { calls++; return elk.layout(g as never) as never; } }));
+    const first = await layouter.layout(vg);
+    const again = await layouter.layout(visibleGraph(graph, new Set(moduleTree(graph).keys())));
+    expect(again).toBe(first);
+    expect(calls).toBe(1);
+  });
+
+  it("falls back to the quick layout when ELK fails or the graph is large", async () => {
+    const broken = new Layouter(() => ({ layout: () => Promise.reject(new Error("stack overflow")) }));
+    expect((await broken.layout(vg)).engine).toBe("quick");
+    const small = new Layouter(() => new ELK() as unknown as ElkLike, 10);
+    expect((await small.layout(vg)).engine).toBe("quick");
+  });
+});
+
+describe("quick layout", () => {
+  it("puts every edge's target below its source without overlaps", () => {
+    const layout = quickLayout(vg);
+    expect(layout.nodes.size).toBe(vg.nodes.length);
+    for (const e of vg.edges) expect(layout.nodes.get(e.target)!.y).toBeGreaterThan(layout.nodes.get(e.source)!.y);
+    const boxes = [...layout.nodes.values()];
+    for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) expect(overlap(boxes[i], boxes[j])).toBe(false);
+    for (const n of vg.nodes) if (n.parent) expect(inside(layout.nodes.get(n.id)!, layout.groups.get(n.parent)!)).toBe(true);
+  });
+});

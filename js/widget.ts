@@ -1,0 +1,266 @@
+// The anywidget entry point: wires the synced traits and custom messages (protocol.ts) to the graph
+// view, inspector, step controls and charts. One App per rendered view.
+import ELK from "elkjs/lib/elk-api.js";
+import workerSource from "elk-worker-source";
+import { ChartsPanel } from "./charts";
+import { button, h } from "./dom";
+import { Inspector } from "./inspector";
+import { Layouter, type ElkLike } from "./layout";
+import { defaultExpanded, foldedAround, search, visibleGraph, type VisibleGraph, type VisibleNode } from "./model";
+import { decodePoints, decodeTensor, VERSION, type Command, type GraphJSON, type StepState, type ToPython } from "./protocol";
+import { GraphView } from "./render";
+
+export interface WidgetModel {
+  get(name: string): any;
+  on(event: string, cb: (...args: any[]) => void): void;
+  off(event?: string | null, cb?: ((...args: any[]) => void) | null): void;
+  send(content: unknown, callbacks?: unknown, buffers?: ArrayBuffer[]): void;
+}
+
+let workerUrl: string | null = null;
+function elkInWorker(): ElkLike {
+  workerUrl ??= URL.createObjectURL(new Blob([workerSource], { type: "text/javascript" }));
+  return new ELK({ workerUrl, workerFactory: (url?: string) => new Worker(url ?? workerUrl!) }) as unknown as ElkLike;
+}
+// One layouter per page: views of the same structure share cached layouts.
+const layouter = new Layouter(typeof Worker !== "undefined" ? elkInWorker : null);
+
+let requests = Math.floor(Math.random() * 1e6) * 1000;
+
+export class App {
+  readonly root: HTMLElement;
+  private graph: GraphJSON | null = null;
+  private vg: VisibleGraph | null = null;
+  private expanded = new Set<string>();
+  private selected: VisibleNode | null = null;
+  private matches: number[] = [];
+  private matchAt = -1;
+  private pending = new Set<number>();
+  private view: GraphView | null = null;
+  private inspector: Inspector | null = null;
+  private charts: ChartsPanel | null = null;
+  private stepBar: HTMLElement | null = null;
+  private status: HTMLElement;
+  private drawn = 0;
+  private listeners: [string, (...a: any[]) => void][] = [];
+  timings: Record<string, number> = {};
+
+  constructor(private model: WidgetModel, host: HTMLElement) {
+    const panels: string[] = model.get("panels") ?? ["graph", "inspector", "steps"];
+    this.status = h("span", "gg-status gg-muted");
+    this.root = h("div", "gg-root");
+    this.root.style.setProperty("--gg-height", `${model.get("height") ?? 560}px`);
+    const title = model.get("title");
+    if (title) this.root.append(h("div", "gg-title", String(title)));
+    if (panels.includes("charts")) {
+      this.charts = new ChartsPanel();
+      this.root.append(this.charts.el);
+    }
+    if (panels.includes("graph")) this.buildGraphArea(panels);
+    host.append(this.root);
+    this.listen("msg:custom", (msg: Record<string, unknown>, buffers: DataView[]) => this.onMessage(msg, buffers ?? []));
+    this.listen("change:graph", () => this.setGraph(model.get("graph")));
+    this.listen("change:steps", () => this.onSteps());
+    if (model.get("protocol_version") !== VERSION)
+      this.status.textContent = `widget protocol mismatch: Python ${model.get("protocol_version")}, browser ${VERSION}; rebuild the front end`;
+    this.send({ type: "hello", version: VERSION });
+    if (this.view) this.setGraph(model.get("graph"));
+  }
+
+  private listen(event: string, cb: (...a: any[]) => void) {
+    this.model.on(event, cb);
+    this.listeners.push([event, cb]);
+  }
+
+  private send(msg: ToPython) { this.model.send(msg); }
+
+  private buildGraphArea(panels: string[]) {
+    const searchBox = h("input", "gg-search") as HTMLInputElement;
+    searchBox.type = "search";
+    searchBox.placeholder = "search op or module";
+    searchBox.addEventListener("input", () => this.search(searchBox.value));
+    searchBox.addEventListener("keydown", (ev) => { if (ev.key === "Enter") this.nextMatch(); });
+    const tools = h("div", "gg-toolbar",
+      searchBox,
+      button("fit", "Fit the graph in view", () => this.view?.fit()),
+      button("+", "Zoom in", () => this.view?.zoom(1.25)),
+      button("−", "Zoom out", () => this.view?.zoom(0.8)),
+      button("unfold all", "Unfold every module", () => this.setExpanded(new Set(this.graph?.modules.map((m) => m.path) ?? []))),
+      button("fold", "Fold modules below the default depth", () => this.graph && this.setExpanded(defaultExpanded(this.graph, this.model.get("fold_depth") ?? 0))));
+    if (panels.includes("steps")) {
+      this.stepBar = h("div", "gg-steps");
+      tools.append(this.stepBar);
+    }
+    tools.append(this.status);
+    const canvas = h("div", "gg-canvas");
+    this.view = new GraphView(canvas);
+    this.view.onNode = (v) => (v.node ? this.select(v) : this.unfold(v.module!));
+    this.view.onGroup = (path) => { const e = new Set(this.expanded); e.delete(path); this.setExpanded(e); };
+    const main = h("div", "gg-main", canvas);
+    if (panels.includes("inspector")) {
+      this.inspector = new Inspector();
+      this.inspector.onBreakpoint = (node, on) => this.send({ type: "breakpoint", node, on });
+      this.inspector.onRunTo = (node) => this.command("run_to", node);
+      main.append(this.inspector.el);
+    }
+    this.root.append(tools, main);
+    this.renderSteps();
+  }
+
+  // ---- graph ------------------------------------------------------------------------
+  private setGraph(graph: GraphJSON | null) {
+    if (!this.view || !graph || !graph.nodes) return;
+    const sameStructure = this.graph?.structure_hash === graph.structure_hash;
+    this.graph = graph;
+    if (!sameStructure) this.expanded = defaultExpanded(graph, this.model.get("fold_depth") ?? 0);
+    this.redraw(!sameStructure);
+  }
+
+  private setExpanded(expanded: Set<string>) { this.expanded = expanded; this.redraw(false); }
+
+  private unfold(path: string) {
+    const e = new Set(this.expanded);
+    e.add(path);
+    this.setExpanded(e);
+  }
+
+  private async redraw(fit: boolean) {
+    const graph = this.graph!;
+    const t0 = performance.now();
+    const vg = visibleGraph(graph, this.expanded);
+    this.status.textContent = "laying out…";
+    const layout = await layouter.layout(vg);
+    if (graph !== this.graph || vg.key !== visibleGraph(graph, this.expanded).key) return;   // superseded
+    const t1 = performance.now();
+    this.vg = vg;
+    this.view!.draw(vg, layout);
+    if (fit || !this.drawn) this.view!.overview();
+    this.drawn++;
+    this.mark();
+    this.root.dataset.drawn = String(this.drawn);
+    this.timings = { layout: t1 - t0, draw: performance.now() - t1, nodes: vg.nodes.length, edges: vg.edges.length };
+    this.status.textContent = `${graph.nodes.length} nodes${vg.nodes.length !== graph.nodes.length ? ` (${vg.nodes.length} shown)` : ""} · ${layout.engine} layout`;
+    if (this.selected?.node && !vg.owner.has(this.selected.node.id)) this.selected = null;
+  }
+
+  private mark() {
+    if (!this.vg || !this.view) return;
+    const own = (ids: number[] | undefined | null) => new Set((ids ?? []).map((i) => this.vg!.owner.get(i)).filter((x): x is string => !!x));
+    const s: StepState = this.model.get("steps") ?? { available: false, mode: "none" };
+    const current = s.current != null ? this.vg.owner.get(s.current) ?? null : null;
+    this.view.mark({ selected: this.selected?.id ?? null, current, done: own(s.done), ready: own(s.ready),
+      matches: own(this.matches), flagged: own(s.flagged), breakpoints: own(s.breakpoints) });
+  }
+
+  private search(q: string) {
+    this.matches = this.graph ? search(this.graph, q) : [];
+    this.matchAt = -1;
+    this.mark();
+    this.status.textContent = q ? `${this.matches.length} match${this.matches.length === 1 ? "" : "es"}` : "";
+    if (this.matches.length) this.nextMatch();
+  }
+
+  private nextMatch() {
+    if (!this.matches.length || !this.graph) return;
+    this.matchAt = (this.matchAt + 1) % this.matches.length;
+    this.reveal(this.matches[this.matchAt]);
+  }
+
+  /** Unfold what hides a node, then centre it. */
+  private async reveal(id: number) {
+    const node = this.graph!.nodes.find((n) => n.id === id);
+    if (!node) return;
+    const hidden = foldedAround(node, this.expanded);
+    if (hidden.length) {
+      this.expanded = new Set([...this.expanded, ...hidden]);
+      await this.redraw(false);
+    }
+    const vid = this.vg?.owner.get(id);
+    if (vid) this.view!.focus(vid);
+  }
+
+  // ---- selection and inspector ----------------------------------------------------------
+  private select(v: VisibleNode) {
+    this.selected = v;
+    this.mark();
+    const s: StepState = this.model.get("steps") ?? {};
+    this.inspector?.show(v, (s.breakpoints ?? []).includes(v.node!.id), s.mode === "backward" && !!s.available);
+    this.renderSteps();
+    this.inspect("value");
+    this.inspect("grad");
+  }
+
+  private inspect(what: "value" | "grad") {
+    const node = this.selected?.node;
+    if (!node || !this.inspector) return;
+    const request = ++requests;
+    this.pending.add(request);
+    this.send({ type: "inspect", request, node: node.id, what });
+  }
+
+  private onMessage(msg: Record<string, unknown>, buffers: DataView[]) {
+    if (msg.type === "tensor") {
+      const t = decodeTensor(msg, buffers);
+      if (!this.pending.delete(t.request) || t.node !== this.selected?.node?.id) return;
+      this.inspector?.tensor(t);
+    } else if (msg.type === "points") {
+      const p = decodePoints(msg, buffers);
+      this.charts?.add(p.series, p.reset);
+    } else if (msg.type === "error") {
+      this.status.textContent = String(msg.message);
+    }
+  }
+
+  // ---- stepping --------------------------------------------------------------------
+  private command(cmd: Command, node: number | null = null) { this.send({ type: "command", cmd, node }); }
+
+  private onSteps() {
+    this.renderSteps();
+    this.mark();
+    const s: StepState = this.model.get("steps") ?? {};
+    if (s.current != null && this.vg) {
+      const vid = this.vg.owner.get(s.current);
+      if (vid) this.view?.focus(vid);
+    }
+    if (this.selected?.node) this.select(this.selected);   // its gradient may have just arrived
+  }
+
+  private renderSteps() {
+    if (!this.stepBar) return;
+    const s: StepState = this.model.get("steps") ?? { available: false, mode: "none" };
+    if (!s.available) { this.stepBar.replaceChildren(); return; }
+    const sel = () => this.selected?.node?.id ?? null;
+    const mode = h("select", "gg-mode") as HTMLSelectElement;
+    for (const m of ["backward", "forward"]) {
+      const o = h("option", "", m) as HTMLOptionElement;
+      o.value = m; o.selected = s.mode === m;
+      mode.append(o);
+    }
+    mode.addEventListener("change", () => this.command(mode.value as Command));
+    const pos = h("span", "gg-step-pos", `${s.position ?? 0}${s.total != null ? " / " + s.total : ""}`);
+    const run = button("⇥ selected", "Run to the selected node", () => { const n = sel(); if (n != null) this.command("run_to", n); });
+    run.disabled = sel() == null;
+    this.stepBar.replaceChildren(mode,
+      button("⏮", "First step", () => this.command("first")),
+      button("◀", "Previous step", () => this.command("prev")),
+      button("▶", s.mode === "backward" ? "Next: run one backward node" : "Next forward op", () => this.command("next"), "gg-btn gg-next"),
+      button("⏭", "Last step (run to the end)", () => this.command("last")),
+      run,
+      button("⏩", "Continue to a breakpoint or NaN/Inf", () => this.command("continue")),
+      pos);
+    if (s.message) this.stepBar.append(h("span", "gg-step-msg", s.message));
+  }
+
+  dispose() {
+    for (const [e, cb] of this.listeners) this.model.off(e, cb);
+    this.charts?.dispose();
+  }
+}
+
+export default {
+  render({ model, el }: { model: WidgetModel; el: HTMLElement }) {
+    const app = new App(model, el);
+    (el as any).__graphgrad = app;   // for tests and benchmarks: timings, state
+    return () => app.dispose();
+  },
+};
