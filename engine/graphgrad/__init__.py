@@ -19,7 +19,7 @@ from .random import (Generator, default_generator, get_rng_state, initial_seed, 
                      set_rng_state)
 from .printing import set_printoptions
 from . import autograd, cuda, random
-from . import datasets, optim, utils
+from . import datasets, jit, optim, utils
 from . import models, nn
 from .serialization import load, save
 

@@ -1,0 +1,417 @@
+"""Tracing a model into a replayable program of ops.
+
+A program is a list of steps `(op name, input refs, attrs)`. A ref names where a value comes
+from: ("input", i) a program input, ("op", k, j) output j of step k, ("const", c) a tensor or
+array captured by reference (the weights), ("none",) no tensor. Replaying runs each step with
+`dispatch.apply(REGISTRY[name], *inputs, **attrs)`, the same path every op takes, so a replay
+builds autograd graphs and shows up in traces like any other run.
+
+The batch dimension may change between trace and replay: a `shape` attribute (view, reshape,
+expand) whose leading size was the input's leading size follows the new input's leading size,
+as torch's traced `flatten(1)` does."""
+import json
+import math
+import warnings
+
+import numpy as np
+
+from .. import dtypes
+from ..device import device
+from ..ops.dispatch import REGISTRY, apply, recorders
+from ..tensor import Tensor
+
+FORMAT, VERSION = "graphgrad.jit", 1
+
+
+class _Recorder:
+    """Records dispatched ops into steps (one of `dispatch.recorders` while tracing)."""
+
+    def __init__(self, inputs, module_names):
+        self.steps = []          # [op name, input refs, attrs (refs in place of tensors), lead, scope]
+        self.constants = []      # captured tensors and arrays
+        self._const_ids = {}     # id -> const index
+        self._refs = {}          # id(tensor) -> (ref, tensor, version when recorded)
+        self._arrays = {}        # id(array) -> ref of the tensor holding it
+        self._batched = set()    # refs whose values depend on the inputs
+        self._outputs = []       # every recorded output, latest last (for in-place writes)
+        self._scopes, self._module_names = [], module_names
+        for i, t in enumerate(inputs):
+            self._bind(("input", i), t)
+            self._batched.add(("input", i))
+
+    def _bind(self, ref, t):
+        self._refs[id(t)] = (ref, t, t._version[0])
+        self._arrays[id(t._data)] = ref
+
+    def ref(self, x):
+        if x is None:
+            return ("none",)
+        if isinstance(x, Tensor):
+            known = self._refs.get(id(x))
+            if known is not None:
+                ref, _, version = known
+                if x._version[0] == version:
+                    return ref
+                written = self._written_value(x)  # changed in place since it was recorded
+                if written is not None:
+                    self._bind(written, x)
+                    return written
+                warnings.warn("graphgrad.jit.trace: a tensor the model computed was changed in place in a way the "
+                              "trace cannot follow (through a view?); its value at trace time is kept as a constant",
+                              stacklevel=4)
+            return self.constant(x)
+        if isinstance(x, np.ndarray) or hasattr(x, "__cuda_array_interface__"):
+            return self.constant(x)
+        if isinstance(x, (bool, int, float, np.generic)):
+            return ("value", x)  # a Python number operand (x * 2)
+        raise TypeError(f"graphgrad.jit.trace: an op got an input of type {type(x).__name__}")
+
+    def _written_value(self, x):
+        """The step whose output was written into x by an in-place op (relu_, x[...] = v): the
+        latest output, other than x, that holds exactly x's values."""
+        for ref, out in reversed(self._outputs):
+            if out is not x and out._data.shape == x._data.shape and out._data.dtype == x._data.dtype \
+                    and bool((out._data == x._data).all()):
+                return ref
+        return None
+
+    def constant(self, x):
+        key = id(x)
+        if key not in self._const_ids:
+            self._const_ids[key] = len(self.constants)
+            self.constants.append(x)
+        return ("const", self._const_ids[key])
+
+    def attr(self, value):
+        """Attributes keep their Python values; tensors and arrays in them become refs."""
+        if isinstance(value, Tensor):
+            return _Ref(self.ref(value), tensor=True)
+        if isinstance(value, np.ndarray) or hasattr(value, "__cuda_array_interface__"):
+            known = self._arrays.get(id(value))
+            return _Ref(known if known is not None else self.constant(value), tensor=False)
+        if isinstance(value, tuple):
+            return tuple(self.attr(v) for v in value)
+        if isinstance(value, list):
+            return [self.attr(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self.attr(v) for k, v in value.items()}
+        return value
+
+    def record(self, node, inputs, outputs, attrs, seconds):
+        k = len(self.steps)
+        refs = [self.ref(x) for x in inputs]
+        lead = None
+        shape = attrs.get("shape")
+        first = inputs[0] if inputs else None
+        if (isinstance(shape, tuple) and shape and isinstance(first, Tensor) and first.ndim
+                and refs[0] in self._batched and shape[0] == first.shape[0]):
+            lead = first.shape[0]
+        scope = self._module_names.get(id(self._scopes[-1]), "") if self._scopes else ""
+        self.steps.append([type(node).op_name, refs, {k_: self.attr(v) for k_, v in attrs.items()}, lead, scope])
+        batched = any(r in self._batched for r in refs)
+        for j, out in enumerate(outputs if type(outputs) is tuple else (outputs,)):
+            ref = ("op", k, j)
+            self._bind(ref, out)
+            self._outputs.append((ref, out))
+            if batched:
+                self._batched.add(ref)
+
+    def record_backward(self, step, seconds):
+        pass
+
+    def enter_module(self, module):
+        self._scopes.append(module)
+
+    def exit_module(self, module):
+        self._scopes.pop()
+
+    def enter_phase(self, phase, owner=None):
+        pass
+
+    def exit_phase(self, phase, owner=None):
+        pass
+
+
+class _Ref:
+    """A tensor (or the array of one) inside an op's attributes."""
+    __slots__ = ("ref", "tensor")
+
+    def __init__(self, ref, tensor):
+        self.ref, self.tensor = ref, tensor
+
+
+def trace(func, example_inputs=None, optimize=None, check_trace=True, check_inputs=None, check_tolerance=1e-5,
+          strict=True, _force_outplace=False, _module_class=None, _compilation_unit=None, example_kwarg_inputs=None,
+          _store_inputs=True):
+    """Run func (a Module or a function of tensors) on example_inputs (a tensor or a tuple of
+    them), recording every op, and return a TracedModule that replays them."""
+    inputs = example_inputs if isinstance(example_inputs, tuple) else (example_inputs,)
+    if not all(isinstance(x, Tensor) for x in inputs):
+        raise TypeError("graphgrad.jit.trace: example_inputs must be a tensor or a tuple of tensors, got "
+                        + ", ".join(type(x).__name__ for x in inputs))
+    names = {}
+    if hasattr(func, "named_modules"):
+        names = {id(m): name for name, m in func.named_modules()}
+    recorder = _Recorder(inputs, names)
+    recorders.append(recorder)
+    try:
+        result = func(*inputs)
+    finally:
+        recorders.remove(recorder)
+    program = _Program(recorder.steps, recorder.constants, len(inputs), _output_refs(recorder, result),
+                       [(tuple(x.shape), x.dtype.name) for x in inputs])
+    return TracedModule(program, type(func).__name__ if hasattr(func, "named_modules") else
+                        getattr(func, "__name__", "function"), getattr(func, "training", False))
+
+
+def _output_refs(recorder, value):
+    if isinstance(value, Tensor):
+        return _Ref(recorder.ref(value), tensor=True)
+    if isinstance(value, (tuple, list)):
+        return type(value)(_output_refs(recorder, v) for v in value)
+    if isinstance(value, dict):
+        return {k: _output_refs(recorder, v) for k, v in value.items()}
+    return value
+
+
+class _Program:
+    def __init__(self, steps, constants, n_inputs, outputs, input_meta):
+        self.steps, self.constants, self.n_inputs = steps, constants, n_inputs
+        self.outputs, self.input_meta = outputs, input_meta
+
+    def run(self, inputs):
+        results = []
+
+        def value(ref):
+            kind = ref[0]
+            if kind == "op":
+                return results[ref[1]][ref[2]]
+            if kind == "input":
+                return inputs[ref[1]]
+            if kind == "const":
+                return self.constants[ref[1]]
+            return ref[1] if kind == "value" else None
+
+        def resolve(attr):
+            if isinstance(attr, _Ref):
+                v = value(attr.ref)
+                return v if attr.tensor or not isinstance(v, Tensor) else v._data
+            if isinstance(attr, tuple):
+                return tuple(resolve(a) for a in attr)
+            if isinstance(attr, list):
+                return [resolve(a) for a in attr]
+            if isinstance(attr, dict):
+                return {k: resolve(v) for k, v in attr.items()}
+            return attr
+
+        for name, refs, attrs, lead, _ in self.steps:
+            args = [value(r) for r in refs]
+            kwargs = {k: resolve(v) for k, v in attrs.items()}
+            if lead is not None and args[0].shape[0] != lead:  # a new batch size
+                kwargs["shape"] = (args[0].shape[0],) + tuple(kwargs["shape"][1:])
+            out = apply(REGISTRY[name], *args, **kwargs)
+            results.append(out if type(out) is tuple else (out,))
+        return resolve(self.outputs)
+
+    # ---- the saved form ------------------------------------------------------------------------
+    def to_json(self):
+        return {"format": FORMAT, "version": VERSION, "n_inputs": self.n_inputs,
+                "input_meta": [[list(shape), dtype] for shape, dtype in self.input_meta],
+                "steps": [{"op": name, "in": [[r[0], _encode(r[1])] if r[0] == "value" else list(r) for r in refs], "attrs": {k: _encode(v) for k, v in attrs.items()},
+                           "lead": lead, "scope": scope} for name, refs, attrs, lead, scope in self.steps],
+                "outputs": _encode(self.outputs)}
+
+    @classmethod
+    def from_json(cls, data, constants, where):
+        def fail(what):
+            raise RuntimeError(f"graphgrad.jit.load({where!r}): {what}")
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            fail("not a traced program (save one with traced_module.save(path))")
+        if data.get("version", 0) > VERSION:
+            fail(f"written in program format version {data['version']}; this graphgrad reads up to {VERSION}")
+        steps = []
+        for k, step in enumerate(data["steps"]):
+            if step["op"] not in REGISTRY:
+                fail(f"step {k} runs op {step['op']!r}, which this graphgrad does not have")
+            refs = [("value", _decode(r[1], fail)) if r[0] == "value" and len(r) == 2 else
+                    _check_ref(tuple(r), k, len(constants), data["n_inputs"], fail) for r in step["in"]]
+            attrs = {key: _decode(v, fail) for key, v in step["attrs"].items()}
+            steps.append([step["op"], refs, attrs, step.get("lead"), step.get("scope", "")])
+        meta = [(tuple(shape), dtype) for shape, dtype in data.get("input_meta", [])]
+        return cls(steps, constants, data["n_inputs"], _decode(data["outputs"], fail), meta)
+
+
+def _check_ref(ref, step, n_constants, n_inputs, fail):
+    ok = (ref == ("none",) or (len(ref) == 2 and ref[0] == "input" and 0 <= ref[1] < n_inputs)
+          or (len(ref) == 2 and ref[0] == "const" and 0 <= ref[1] < n_constants)
+          or (len(ref) == 3 and ref[0] == "op" and 0 <= ref[1] < step))
+    if not ok:
+        fail(f"step {step} refers to {list(ref)}, which does not exist")
+    return ref
+
+
+def _encode(value):
+    """Attribute values as JSON: tagged objects for what JSON lacks (tuples, slices, dtypes, ...)."""
+    if value is None or isinstance(value, (bool, str)) or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else {"$": "float", "v": repr(value)}
+    if isinstance(value, _Ref):
+        return {"$": "ref" if value.tensor else "array", "v": list(value.ref)}
+    if isinstance(value, tuple):
+        return {"$": "tuple", "v": [_encode(v) for v in value]}
+    if isinstance(value, list):
+        return [_encode(v) for v in value]
+    if isinstance(value, dict):
+        return {"$": "dict", "v": [[_encode(k), _encode(v)] for k, v in value.items()]}
+    if isinstance(value, slice):
+        return {"$": "slice", "v": [_encode(value.start), _encode(value.stop), _encode(value.step)]}
+    if value is Ellipsis:
+        return {"$": "ellipsis"}
+    if isinstance(value, dtypes.dtype):
+        return {"$": "dtype", "v": value.name}
+    if isinstance(value, np.dtype):
+        return {"$": "np_dtype", "v": value.name}
+    if isinstance(value, type) and issubclass(value, np.generic):
+        return {"$": "np_type", "v": np.dtype(value).name}
+    if isinstance(value, np.generic):
+        return {"$": "np_scalar", "dtype": value.dtype.name, "v": _encode(value.item())}
+    if isinstance(value, device):
+        return {"$": "device", "v": str(value)}
+    raise TypeError(f"graphgrad.jit: cannot save an op attribute of type {type(value).__name__} ({value!r})")
+
+
+def _decode(node, fail):
+    if node is None or isinstance(node, (bool, int, float, str)):
+        return node
+    if isinstance(node, list):
+        return [_decode(v, fail) for v in node]
+    tag, v = node.get("$"), node.get("v")
+    if tag in ("ref", "array"):
+        return _Ref(tuple(v), tensor=tag == "ref")
+    if tag == "tuple":
+        return tuple(_decode(x, fail) for x in v)
+    if tag == "dict":
+        return {_decode(k, fail): _decode(x, fail) for k, x in v}
+    if tag == "slice":
+        return slice(*(_decode(x, fail) for x in v))
+    if tag == "ellipsis":
+        return Ellipsis
+    if tag == "float":
+        return float(v)
+    if tag == "dtype":
+        return dtypes.from_name(v)
+    if tag == "np_dtype":
+        return np.dtype(v)
+    if tag == "np_type":
+        return np.dtype(v).type
+    if tag == "np_scalar":
+        return np.dtype(node["dtype"]).type(_decode(v, fail))
+    if tag == "device":
+        return device(v)
+    fail(f"the program holds a value of unknown kind {tag!r}")
+
+
+class TracedModule:
+    """A traced program: call it like the model. It shares the traced model's weights (changes
+    to them show in its results) until saved; a loaded one owns the weights from the file."""
+
+    def __init__(self, program, original_name="Module", training=False):
+        self._program, self.original_name, self.training = program, original_name, training
+
+    def __call__(self, *inputs):
+        return self.forward(*inputs)
+
+    def forward(self, *inputs):
+        program = self._program
+        if len(inputs) != program.n_inputs:
+            raise TypeError(f"forward() takes {program.n_inputs} input(s) (as traced) but {len(inputs)} were given")
+        for i, (x, (shape, dtype)) in enumerate(zip(inputs, program.input_meta)):
+            if not isinstance(x, Tensor):
+                raise TypeError(f"input {i} must be a Tensor, got {type(x).__name__}")
+            if x.ndim != len(shape) or tuple(x.shape[1:]) != shape[1:] or x.dtype.name != dtype:
+                raise RuntimeError(f"input {i} has shape {list(x.shape)} and dtype {x.dtype.name}; the program was "
+                                   f"traced with shape {list(shape)} and dtype {dtype} (only the first, batch, "
+                                   "dimension may differ)")
+        return program.run(inputs)
+
+    def eval(self):
+        return self.train(False)
+
+    def train(self, mode=True):
+        self.training = mode  # the recorded ops are what ran at trace time, in either mode
+        return self
+
+    def parameters(self):
+        return [c for c in self._program.constants if isinstance(c, Tensor) and c.requires_grad]
+
+    def save(self, f):
+        save(self, f)
+
+    @property
+    def code(self):
+        """The program, one op per line."""
+        def show(ref):
+            return {"input": lambda: f"input{ref[1]}", "op": lambda: f"%{ref[1]}" + (f".{ref[2]}" if ref[2] else ""),
+                    "const": lambda: f"const{ref[1]}", "value": lambda: repr(ref[1]), "none": lambda: "None"}[ref[0]]()
+
+        def show_attr(v):
+            if isinstance(v, _Ref):
+                return show(v.ref)
+            if isinstance(v, tuple):
+                return "(" + ", ".join(show_attr(x) for x in v) + ("," if len(v) == 1 else "") + ")"
+            return repr(v)
+
+        n = self._program.n_inputs
+        lines = [f"def forward({', '.join(f'input{i}' for i in range(n))}):"]
+        for k, (name, refs, attrs, _, scope) in enumerate(self._program.steps):
+            args = [show(r) for r in refs] + [f"{key}={show_attr(v)}" for key, v in attrs.items()]
+            lines.append(f"    %{k} = {name}({', '.join(args)})" + (f"  # {scope}" if scope else ""))
+        lines.append(f"    return {_show_outputs(self._program.outputs, show)}")
+        return "\n".join(lines)
+
+    graph = code
+
+    def __repr__(self):
+        return f"TracedModule(original_name={self.original_name}, ops={len(self._program.steps)})"
+
+
+ScriptModule = TracedModule
+
+
+def _show_outputs(value, show):
+    if isinstance(value, _Ref):
+        return show(value.ref)
+    if isinstance(value, (tuple, list)):
+        return "(" + ", ".join(_show_outputs(v, show) for v in value) + ")"
+    return repr(value)
+
+
+def save(m, f, _extra_files=None):
+    """Write a traced module: the program as JSON and its constants, in graphgrad.save's format."""
+    from ..serialization import save as save_file
+    if not isinstance(m, TracedModule):
+        raise TypeError(f"graphgrad.jit.save expects a module from graphgrad.jit.trace, got {type(m).__name__}")
+    program = m._program
+    text = json.dumps(dict(program.to_json(), original_name=m.original_name, training=m.training), allow_nan=False)
+    save_file({"graphgrad.jit": text, "constants": list(program.constants)}, f)
+
+
+def load(f, map_location=None, _extra_files=None):
+    """Read what TracedModule.save wrote: a TracedModule that owns the saved weights."""
+    from ..serialization import _name_of, load as load_file
+    where = _name_of(f)
+    saved = load_file(f, map_location=map_location)
+    if not isinstance(saved, dict) or "graphgrad.jit" not in saved:
+        raise RuntimeError(f"graphgrad.jit.load({where!r}): not a traced program (this file holds something saved "
+                           "with graphgrad.save; read it with graphgrad.load)")
+    try:
+        data = json.loads(saved["graphgrad.jit"])
+    except ValueError as e:
+        raise RuntimeError(f"graphgrad.jit.load({where!r}): the program cannot be read ({e})") from None
+    try:
+        program = _Program.from_json(data, list(saved["constants"]), where)
+    except (KeyError, TypeError, ValueError, IndexError) as e:
+        raise RuntimeError(f"graphgrad.jit.load({where!r}): the program is malformed ({type(e).__name__}: {e})") \
+            from None
+    return TracedModule(program, data.get("original_name", "Module"), data.get("training", False))
