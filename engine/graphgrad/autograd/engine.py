@@ -3,7 +3,6 @@ yields after every node, so `backward()` drains it and the debugger steps the sa
 import heapq
 import time
 
-from .anomaly_mode import check_gradients
 from .grad_mode import state
 from .node import AccumulateGrad
 
@@ -62,46 +61,59 @@ class BackwardPass:
 
     def steps(self):
         from ..ops.dispatch import recorders  # here, not at import: ops import autograd
-        ready, buffers, deps = self.ready, self.buffers, self.dependencies
+        ready, buffers, deps, capture = self.ready, self.buffers, self.dependencies, self.capture
+        heappop, heappush, perf_counter = heapq.heappop, heapq.heappush, time.perf_counter
         while ready:
             if recorders:
-                start = time.perf_counter()
-            node = heapq.heappop(ready)[2]
+                start = perf_counter()
+            node = heappop(ready)[2]
             grads = buffers.pop(node, None) or [None] * node.n_outputs
             if node._pre_hooks:
                 grads = _run_pre_hooks(node, grads)
-            for nr, grad in enumerate(grads):
-                slot = self.capture.get((node, nr))
-                if slot is not None and grad is not None:
-                    self.captured[slot] = grad if self.captured[slot] is None else self.captured[slot] + grad
-            if all(g is None for g in grads):
-                grad_inputs = (None,) * len(node.next_functions)
-            elif type(node) is AccumulateGrad:
-                if self.accumulate:
+            if capture:
+                self._capture(node, grads)
+            if type(node) is AccumulateGrad:
+                if self.accumulate and grads[0] is not None:
                     node.accumulate(grads[0])
                 grad_inputs = ()
+            elif grads[0] is None and all(g is None for g in grads):  # nothing arrived: nothing to send
+                grad_inputs = (None,) * len(node.next_functions)
             else:
                 grad_inputs = self._run(node, grads)
                 if state.anomaly:
+                    from .anomaly_mode import check_gradients
                     check_gradients(node, grad_inputs)
             for (nxt, nr), grad in zip(node.next_functions, grad_inputs):
                 if nxt is None:
                     continue
-                self._add(nxt, nr, grad)
+                if grad is not None:  # summed into the buffer (never in place: arrays may be shared)
+                    buf = buffers.get(nxt)
+                    if buf is None:
+                        buf = buffers[nxt] = [None] * nxt.n_outputs
+                    old = buf[nr]
+                    buf[nr] = grad if old is None else old + grad
                 left = deps[nxt] - 1
                 deps[nxt] = left
-                if left == 0:
-                    heapq.heappush(ready, (-nxt._seq, id(nxt), nxt))
+                if not left:
+                    heappush(ready, (-nxt._seq, id(nxt), nxt))
             self.done.append(node)
             step = Step(node, grads, grad_inputs)
             if recorders:
-                seconds = time.perf_counter() - start
+                seconds = perf_counter() - start
                 for recorder in recorders:
                     recorder.record_backward(step, seconds)
             yield step
 
+    def _capture(self, node, grads):
+        """autograd.grad: keep the gradients arriving at the requested inputs."""
+        for nr, grad in enumerate(grads):
+            slot = self.capture.get((node, nr))
+            if slot is not None and grad is not None:
+                self.captured[slot] = grad if self.captured[slot] is None else self.captured[slot] + grad
+
     def _run(self, node, grads):
-        node.check_saved()
+        if node._freed or "_checks" in node.__dict__:
+            node.check_saved()
         if node.n_outputs == 1:
             grad_inputs = node.backward(grads[0])
         else:

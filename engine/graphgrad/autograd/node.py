@@ -91,24 +91,33 @@ class AccumulateGrad(Node):
         return ()
 
     def accumulate(self, grad):
-        from ..tensor import Tensor
         leaf = self.variable
-        for hook in leaf._hooks or ():
-            result = hook(Tensor._wrap(grad))
-            if result is not None:
-                grad = result._data
+        if leaf._hooks:
+            for hook in leaf._hooks:
+                result = hook(_Tensor()._wrap(grad))
+                if result is not None:
+                    grad = result._data
         if leaf._grad is None:
             # always a fresh array: backward may hand the same array to several inputs
-            leaf._grad = Tensor._wrap(grad.astype(leaf._data.dtype, copy=True))
+            leaf._grad = _Tensor()._wrap(grad.astype(leaf._data.dtype, copy=True))
         else:
             leaf._grad._data += grad
             leaf._grad._version[0] += 1
-        for hook in leaf.__dict__.get("_post_accumulate_hooks", ()):
-            hook(leaf)
+        if leaf.__dict__:
+            for hook in leaf.__dict__.get("_post_accumulate_hooks", ()):
+                hook(leaf)
 
 
 def new_sequence_number():
     return next(_sequence)
+
+
+def _Tensor():
+    """graphgrad.Tensor (tensor.py imports this module, so it is looked up when first needed)."""
+    global _Tensor
+    from ..tensor import Tensor
+    _Tensor = lambda: Tensor  # noqa: E731  later calls skip the import machinery
+    return Tensor
 
 
 def _cpp_name(name):
