@@ -71,7 +71,7 @@ def selu(input, inplace=False):
 
 
 def celu(input, alpha=1.0, inplace=False):
-    return _maybe_inplace(input, apply(N.Elu, input, alpha=alpha, scale=1.0, input_scale=1.0 / alpha), inplace)
+    return _maybe_inplace(input, apply(N.Celu, input, alpha=alpha, scale=1.0, input_scale=1.0 / alpha), inplace)
 
 
 def silu(input, inplace=False):
@@ -112,6 +112,10 @@ def sigmoid(input):
 
 def tanh(input):
     return ops.tanh(input)
+
+
+def prelu(input, weight):
+    return apply(N.Prelu, input, weight)
 
 
 def softsign(input):
@@ -305,12 +309,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     if c % num_groups:
         raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input of "
                            f"shape {_size_str(input.shape)} and num_groups={num_groups}")
-    grouped = input.reshape(n, num_groups, -1)
-    out = apply(N.LayerNorm, grouped, None, None, ndims=1, eps=eps).reshape(input.shape)
-    affine = (1, c) + (1,) * (input.ndim - 2)
-    if weight is not None:
-        out = out * weight.reshape(affine)
-    return out if bias is None else out + bias.reshape(affine)
+    return apply(N.GroupNorm, input, weight, bias, groups=num_groups, eps=eps)
 
 
 def _dropout_mask(input, p, shape):
@@ -532,8 +531,13 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     reduction = "batchmean" if reduction == "batchmean" else _reduction(reduction, size_average, reduce)
     if log_target:
         loss = target.exp() * (target - input)
-    else:  # 0 * log 0 counts as 0
-        loss = ops.where(target > 0, target * (target.log() - input), 0.0)
+    else:  # 0 * log 0 counts as 0: log is taken of 1 where the target is 0
+        loss = target * (ops.where(target > 0, target, 1.0).log() - input)
+    if reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
+                      "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+                      "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
+                      stacklevel=2)
     if reduction == "batchmean":
         return loss.sum() / (input.shape[0] if input.ndim else 1)
     return _reduce(loss, reduction)

@@ -290,12 +290,43 @@ class AdaptiveAvgPool2d(Op):
 
 # ---- normalisation ----------------------------------------------------------------------------
 
-@op("batch_norm", "NativeBatchNormBackward0")
-class BatchNorm(Op):
-    """Normalise over every dim but the channels (dim 1). In training the batch statistics are
-    used and the running ones (Tensors, updated in place) move towards them."""
+def _standardize(x, axes, eps):
+    """(x - mean) / sqrt(var + eps) over axes (biased variance); also the statistics (kept dims)."""
+    xp = xp_of(x)
+    mean, var = x.mean(axis=axes, keepdims=True), x.var(axis=axes, keepdims=True)
+    invstd = (1 / xp.sqrt(var + eps)).astype(x.dtype, copy=False)
+    return (x - mean) * invstd, invstd, mean, var
+
+
+def _standardize_grad(g, xhat, invstd, axes):
+    """The gradient through _standardize (statistics included) from g, the gradient at xhat."""
+    return invstd * (g - g.mean(axis=axes, keepdims=True) - xhat * (g * xhat).mean(axis=axes, keepdims=True))
+
+
+class _Norm(Op):
+    """Normalise, then scale by weight and shift by bias (each optional, shaped to broadcast)."""
     saved = ("xhat", "w", "invstd")
     saved_inputs = (0, 1)
+
+    def _affine(self, xhat, w, b, shape):
+        self.xhat, self.w = xhat, (None if w is None else w.reshape(shape))
+        out = xhat if w is None else xhat * self.w
+        return out if b is None else out + b.reshape(shape)
+
+    def _param_grads(self, grad, axes):
+        """(grad at xhat, weight grad, bias grad); the parameter grads sum over `axes`."""
+        gw = gb = None
+        if len(self.next_functions) > 1 and self.next_functions[1][0] is not None:
+            gw = (grad * self.xhat).sum(axis=axes)
+        if len(self.next_functions) > 2 and self.next_functions[2][0] is not None:
+            gb = grad.sum(axis=axes)
+        return (grad if self.w is None else grad * self.w), gw, gb
+
+
+@op("batch_norm", "NativeBatchNormBackward0")
+class BatchNorm(_Norm):
+    """Over every dim but the channels (dim 1). Training uses the batch statistics and moves the
+    running ones (Tensors, updated in place) towards them; eval uses the running ones."""
 
     def forward(self, x, w, b, running_mean, running_var, training, momentum, eps):
         xp = xp_of(x)
@@ -303,32 +334,21 @@ class BatchNorm(Op):
         shape = (1, -1) + (1,) * (x.ndim - 2)
         self.training = training
         if training:
-            mean, var = x.mean(axis=self.axes), x.var(axis=self.axes)
+            xhat, self.invstd, mean, var = _standardize(x, self.axes, eps)
             if running_mean is not None:
                 n = x.size // x.shape[1]
-                _update_running(running_mean, mean, momentum)
-                _update_running(running_var, var * (n / max(n - 1, 1)), momentum)
+                _update_running(running_mean, mean.reshape(-1), momentum)
+                _update_running(running_var, var.reshape(-1) * (n / max(n - 1, 1)), momentum)
         else:
-            mean, var = running_mean._data, running_var._data
-        self.invstd = (1 / xp.sqrt(var + eps)).astype(x.dtype, copy=False).reshape(shape)
-        self.xhat = (x - mean.reshape(shape)) * self.invstd
-        self.w = None if w is None else w.reshape(shape)
-        out = self.xhat if w is None else self.xhat * self.w
-        return out if b is None else out + b.reshape(shape)
+            self.invstd = (1 / xp.sqrt(running_var._data + eps)).astype(x.dtype, copy=False).reshape(shape)
+            xhat = (x - running_mean._data.reshape(shape)) * self.invstd
+        return self._affine(xhat, w, b, shape)
 
     def backward(self, grad):
-        gw = gb = None
-        if len(self.next_functions) > 1 and self.next_functions[1][0] is not None:
-            gw = (grad * self.xhat).sum(axis=self.axes)
-        if len(self.next_functions) > 2 and self.next_functions[2][0] is not None:
-            gb = grad.sum(axis=self.axes)
-        scale = self.invstd if self.w is None else self.invstd * self.w
-        if not self.training:
-            return grad * scale, gw, gb
-        n = grad.size // grad.shape[1]
-        sum_g = grad.sum(axis=self.axes, keepdims=True)
-        sum_gx = (grad * self.xhat).sum(axis=self.axes, keepdims=True)
-        return scale * (grad - sum_g / n - self.xhat * (sum_gx / n)), gw, gb
+        g, gw, gb = self._param_grads(grad, self.axes)
+        if self.training:
+            return _standardize_grad(g, self.xhat, self.invstd, self.axes), gw, gb
+        return g * self.invstd, gw, gb
 
 
 def _update_running(stat, value, momentum):
@@ -338,32 +358,33 @@ def _update_running(stat, value, momentum):
 
 
 @op("layer_norm", "NativeLayerNormBackward0")
-class LayerNorm(Op):
-    """Normalise over the last len(normalized_shape) dims; weight and bias have that shape."""
-    saved = ("xhat", "w", "invstd")
-    saved_inputs = (0, 1)
+class LayerNorm(_Norm):
+    """Over the last `ndims` dims; weight and bias have those dims' shape."""
 
     def forward(self, x, w, b, ndims, eps):
-        xp = xp_of(x)
         self.axes = tuple(range(x.ndim - ndims, x.ndim))
-        self.lead = tuple(range(x.ndim - ndims))
-        mean, var = x.mean(axis=self.axes, keepdims=True), x.var(axis=self.axes, keepdims=True)
-        self.invstd = (1 / xp.sqrt(var + eps)).astype(x.dtype, copy=False)
-        self.xhat = (x - mean) * self.invstd
-        self.w = w
-        out = self.xhat if w is None else self.xhat * w
-        return out if b is None else out + b
+        xhat, self.invstd, _, _ = _standardize(x, self.axes, eps)
+        return self._affine(xhat, w, b, x.shape[x.ndim - ndims:])
 
     def backward(self, grad):
-        gw = gb = None
-        if len(self.next_functions) > 1 and self.next_functions[1][0] is not None:
-            gw = (grad * self.xhat).sum(axis=self.lead)
-        if len(self.next_functions) > 2 and self.next_functions[2][0] is not None:
-            gb = grad.sum(axis=self.lead)
-        g = grad if self.w is None else grad * self.w
-        mean_g = g.mean(axis=self.axes, keepdims=True)
-        mean_gx = (g * self.xhat).mean(axis=self.axes, keepdims=True)
-        return self.invstd * (g - mean_g - self.xhat * mean_gx), gw, gb
+        g, gw, gb = self._param_grads(grad, tuple(range(grad.ndim - len(self.axes))))
+        return _standardize_grad(g, self.xhat, self.invstd, self.axes), gw, gb
+
+
+@op("group_norm", "NativeGroupNormBackward0")
+class GroupNorm(_Norm):
+    """Over each group of channels (and all positions) of each sample; a weight per channel."""
+
+    def forward(self, x, w, b, groups, eps):
+        self.groups = groups
+        xhat, self.invstd, _, _ = _standardize(x.reshape(x.shape[0], groups, -1), (2,), eps)
+        return self._affine(xhat.reshape(x.shape), w, b, (1, -1) + (1,) * (x.ndim - 2))
+
+    def backward(self, grad):
+        g, gw, gb = self._param_grads(grad, (0,) + tuple(range(2, grad.ndim)))
+        grouped = (grad.shape[0], self.groups, -1)
+        gx = _standardize_grad(g.reshape(grouped), self.xhat.reshape(grouped), self.invstd, (2,))
+        return gx.reshape(grad.shape), gw, gb
 
 
 # ---- embedding --------------------------------------------------------------------------------
@@ -447,6 +468,7 @@ Elu = _activation("elu", "EluBackward0",
                   scale * xp.where(x > 0, x, alpha * xp.expm1(xp.minimum(x, 0) * input_scale)),
                   lambda xp, x, alpha, scale, input_scale:
                   scale * xp.where(x > 0, 1.0, alpha * input_scale * xp.exp(xp.minimum(x, 0) * input_scale)))
+Celu = op("celu", "CeluBackward0")(type("Celu", (Elu,), {}))
 Silu = _activation("silu", "SiluBackward0",
                    lambda xp, x: x * _sigmoid(xp, x),
                    lambda xp, x: _sigmoid(xp, x) * (1 + x * (1 - _sigmoid(xp, x))))
@@ -467,6 +489,26 @@ Hardswish = _activation("hardswish", "HardswishBackward0",
 Hardsigmoid = _activation("hardsigmoid", "HardsigmoidBackward0",
                           lambda xp, x: xp.clip(x + 3, 0, 6) / 6,
                           lambda xp, x: ((x > -3) & (x < 3)) / 6)
+
+
+@op("prelu", "PreluKernelBackward0")
+class Prelu(Op):
+    """max(0, x) + w * min(0, x): one slope, or one per channel (dim 1)."""
+    saved = ("x", "w")
+    saved_inputs = (0, 1)
+
+    def forward(self, x, w):
+        self.x, self.w_shape = x, w.shape
+        self.per_channel = w.size > 1
+        self.w = w.reshape((1, -1) + (1,) * (x.ndim - 2)) if self.per_channel else w.reshape(())
+        return xp_of(x).where(x > 0, x, self.w * x)
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        positive = self.x > 0
+        gw = xp.where(positive, 0, grad * self.x)
+        gw = gw.sum(axis=(0,) + tuple(range(2, gw.ndim))) if self.per_channel else gw.sum()
+        return xp.where(positive, grad, self.w * grad), gw.reshape(self.w_shape)
 
 
 # ---- losses -----------------------------------------------------------------------------------

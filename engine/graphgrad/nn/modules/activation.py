@@ -187,11 +187,7 @@ class PReLU(Module):
         init.constant_(self.weight, self.init)
 
     def forward(self, input):
-        shape = [1] * input.ndim
-        if input.ndim > 1:
-            shape[1] = -1
-        w = self.weight.reshape(shape) if self.num_parameters > 1 else self.weight
-        return ops.where(input > 0, input, w * input)
+        return F.prelu(input, self.weight)
 
     def extra_repr(self):
         return f"num_parameters={self.num_parameters}"

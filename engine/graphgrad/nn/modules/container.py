@@ -2,7 +2,7 @@
 import operator
 from collections import OrderedDict
 
-from ..module import Module, _addindent
+from ..module import Module, _addindent, _typename
 from ..parameter import Parameter
 
 
@@ -267,13 +267,17 @@ class ParameterList(Module):
         return self
 
     def extra_repr(self):
-        lines = []
-        for k, p in enumerate(self):
-            device = "" if p.device.type == "cpu" else f" ({p.device})"
-            kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
-            lines.append(f"  ({k}): {kind} containing: [{p.dtype} of size "
-                         f"{'x'.join(map(str, p.shape))}{device}]")
-        return "\n".join(lines)
+        return _describe(enumerate(self), lambda p: p.dtype)
+
+
+def _describe(items, type_text):
+    """The lines ParameterList and ParameterDict print for their tensors."""
+    lines = []
+    for key, p in items:
+        device = "" if p.device.type == "cpu" else f" ({p.device})"
+        kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
+        lines.append(f"  ({key}): {kind} containing: [{type_text(p)} of size {'x'.join(map(str, p.shape))}{device}]")
+    return "\n".join(lines)
 
 
 class ParameterDict(Module):
@@ -312,3 +316,6 @@ class ParameterDict(Module):
     def update(self, parameters):
         for key, value in (parameters.items() if hasattr(parameters, "items") else parameters):
             self[key] = value
+
+    def extra_repr(self):
+        return _describe(self.items(), _typename)
