@@ -192,3 +192,18 @@ def test_tensor_dataset_errors_and_items():
     ds = _tensor_dataset(gg, 4)
     x, y = ds[1]
     assert x.tolist() == [3.0, 4.0, 5.0] and y.item() == 1 and len(ds) == 4
+
+
+@pytest.mark.cuda
+def test_cuda_tensor_dataset_batches_stay_on_the_gpu():
+    cpu = _tensor_dataset(gg, 20)
+    gpu = gdata.TensorDataset(*(t.cuda() for t in cpu.tensors))
+    for kwargs in (dict(batch_size=6), dict(batch_size=6, shuffle=True, generator=gg.Generator().manual_seed(0))):
+        if "generator" in kwargs:
+            expected = list(gdata.DataLoader(cpu, **dict(kwargs, generator=gg.Generator().manual_seed(0))))
+        else:
+            expected = list(gdata.DataLoader(cpu, **kwargs))
+        got = list(gdata.DataLoader(gpu, **kwargs))
+        assert all(t.device.type == "cuda" for batch in got for t in batch)
+        assert [plain([t.cpu() for t in b]) for b in got] == [plain(b) for b in expected]
+    assert gdata.default_collate([gpu[0][0], gpu[1][0]]).device.type == "cuda"

@@ -152,3 +152,14 @@ def test_input_passed_through_and_constant_outputs():
     traced = reload(jit.trace(lambda x: (x, x.sum(), 3), gg.arange(3.0)))
     a, s, three = traced(gg.ones(3))
     assert a.tolist() == [1.0, 1.0, 1.0] and s.item() == 3.0 and three == 3
+
+
+@pytest.mark.cuda
+def test_cuda_model_traces_and_replays():
+    gg.manual_seed(0)
+    model = _cnn().eval().cuda()
+    x = gg.randn(3, 1, 8, 8, device="cuda")
+    loaded = reload(jit.trace(model, x))
+    with gg.no_grad():
+        assert close(loaded(x), model(x), 1e-5)
+    assert loaded(x).device.type == "cuda"

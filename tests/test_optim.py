@@ -269,3 +269,25 @@ def test_scheduler_errors():
         optim.lr_scheduler.StepLR(object(), 2)
     with pytest.raises(ValueError, match="Factor should be < 1.0."):
         optim.lr_scheduler.ReduceLROnPlateau(optim.SGD([gg.zeros(1, requires_grad=True)]), factor=2)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("name,kwargs", [("SGD", dict(lr=0.1, momentum=0.9, nesterov=True)),
+                                         ("Adam", dict(lr=0.01, amsgrad=True)), ("AdamW", dict(lr=0.01)),
+                                         ("RMSprop", dict(lr=0.01, centered=True, momentum=0.5))])
+def test_cuda_parameters_match_cpu(name, kwargs):
+    arrays = _problem()
+    cpu = _params(gg, arrays)
+    gpu = [p.detach().cuda().requires_grad_() for p in cpu]
+    copt, gopt = getattr(optim, name)(cpu, **kwargs), getattr(optim, name)(gpu, **kwargs)
+    for _ in range(5):
+        for params, opt in ((cpu, copt), (gpu, gopt)):
+            opt.zero_grad()
+            for p in params:
+                p.grad = (p.detach() * 0.5 + 0.1).sin()
+            opt.step()
+    for c, g in zip(cpu, gpu):
+        assert g.device.type == "cuda"
+        np.testing.assert_allclose(g.detach().cpu().numpy(), c.detach().numpy(), rtol=1e-9, atol=1e-12)
+    state = gopt.state_dict()["state"][0]
+    assert all(v.device.type == ("cpu" if k == "step" else "cuda") for k, v in state.items())

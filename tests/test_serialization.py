@@ -190,3 +190,13 @@ def test_unsupported_objects():
     for obj in (object(), {1, 2}, np.array(["a"]), lambda: 0):
         with pytest.raises(TypeError, match="graphgrad.save cannot store"):
             save(obj, io.BytesIO())
+
+
+@pytest.mark.cuda
+def test_cuda_tensors_keep_or_change_device():
+    t = gg.arange(6.0).reshape(2, 3).cuda()
+    assert roundtrip(t).device == gg.device("cuda:0")
+    assert roundtrip(t, map_location="cpu").device == gg.device("cpu")
+    assert roundtrip(t, map_location={"cuda:0": "cpu"}).device == gg.device("cpu")
+    assert roundtrip(gg.ones(2), map_location="cuda").device == gg.device("cuda:0")
+    assert roundtrip(t.t()).tolist() == t.t().tolist()
