@@ -102,6 +102,8 @@ def test_optimizer_state_dict_roundtrip():
 
 def test_paths_and_file_objects(tmp_path):
     t = gg.arange(5)
+    with pytest.raises(RuntimeError, match="Parent directory .* does not exist."):
+        save(t, str(tmp_path / "missing" / "x.pt"))
     for target in (str(tmp_path / "a.pt"), tmp_path / "b.pth"):
         save(t, target)
         assert load(target).tolist() == [0, 1, 2, 3, 4]
@@ -169,6 +171,7 @@ def test_bad_files_raise_clear_errors(tmp_path):
     check(_rewrite(io.BytesIO(raw), replace={"graphgrad/manifest.json": b"{not json"}), "manifest cannot be read")
     check(_rewrite(io.BytesIO(raw), drop="graphgrad/manifest.json"), "no graphgrad/manifest.json")
     check(_rewrite(io.BytesIO(raw), lambda m: m["tensors"][0].update(dtype="object")), "malformed")
+    check(_rewrite(io.BytesIO(raw), lambda m: m["tensors"][0].update(shape=[2 ** 32, 2 ** 32])), "should have")
     check(_rewrite(io.BytesIO(raw), lambda m: m.update(object={"$": "pickle", "v": "cos\nsystem"})), "unknown kind")
     check(_rewrite(io.BytesIO(raw), lambda m: m.update(object={"$": "tensor", "id": 7})), "does not list")
     check(_rewrite(io.BytesIO(raw), lambda m: m.update(version=99)), "format version 99")

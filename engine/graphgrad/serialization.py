@@ -100,6 +100,8 @@ def save(obj, f, pickle_module=None, pickle_protocol=None, _use_new_zipfile_seri
     manifest = {"format": FORMAT, "version": VERSION, "object": writer.encode(obj), "tensors": writer.entries}
     text = json.dumps(manifest, allow_nan=False)
     target = os.fspath(f) if isinstance(f, (str, os.PathLike)) else f
+    if isinstance(target, str) and not os.path.isdir(os.path.dirname(os.path.abspath(target))):
+        raise RuntimeError(f"Parent directory {os.path.dirname(os.path.abspath(target))} does not exist.")
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
         zf.writestr(MANIFEST, text)
         for entry, array in zip(writer.entries, writer.arrays):
@@ -135,17 +137,23 @@ class _Reader:
                 raise ValueError
         except (KeyError, TypeError, ValueError):
             self.fail(f"tensor entry {index} is malformed: {entry!r}")
+        expected = math.prod(shape) * dtype.itemsize  # Python ints: no overflow to fool the size check
         try:
-            raw = self.zf.read(entry["file"])
+            size = self.zf.getinfo(str(entry.get("file"))).file_size
         except KeyError:
             self.fail(f"the archive has no {entry['file']!r} (the data of tensor {index}): the file is incomplete")
-        except (zipfile.BadZipFile, EOFError, OSError) as e:
-            self.fail(f"the data of tensor {index} cannot be read ({e}): the file is truncated or corrupted")
-        expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-        if len(raw) != expected:
+        if size != expected:  # checked before allocating: a manifest cannot make us allocate what is not there
             self.fail(f"tensor {index} ({entry['dtype']} of shape {list(shape)}) should have {expected} bytes but "
-                      f"has {len(raw)}: the file is truncated or corrupted")
-        return np.frombuffer(raw, dtype).astype(dtype.newbyteorder("="), copy=True).reshape(shape), entry
+                      f"has {size}: the file is truncated or corrupted")
+        array = np.empty(shape, dtype)
+        try:
+            with self.zf.open(entry["file"]) as src:
+                got = src.readinto(memoryview(array.reshape(-1)).cast("B")) if expected else 0
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
+            self.fail(f"the data of tensor {index} cannot be read ({e}): the file is truncated or corrupted")
+        if got != expected:
+            self.fail(f"the data of tensor {index} ends after {got} of {expected} bytes: the file is truncated")
+        return (array if dtype.isnative else array.astype(dtype.newbyteorder("="))), entry
 
     def tensor(self, index):
         if index in self.loaded:
