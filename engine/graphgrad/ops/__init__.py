@@ -29,13 +29,20 @@ def add(input, other, *, alpha=1):
 
 
 def sub(input, other, *, alpha=1):
-    if builtins.any(type(x) is bool or isinstance(x, Tensor) and x._data.dtype.kind == "b" for x in (input, other)):
+    if _is_bool(input) or _is_bool(other):
+        if _is_bool(input) and _is_bool(other):
+            raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` "
+                               "or `logical_xor()` operator instead.")
         raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying "
                            "to invert a mask, use the `~` or `logical_not()` operator instead.")
     return binary(P.Sub, input, other if alpha == 1 else other * alpha)
 
 
 subtract = sub
+
+
+def _is_bool(x):
+    return type(x) is bool or isinstance(x, Tensor) and x._data.dtype.kind == "b"
 
 
 def mul(input, other):

@@ -41,23 +41,25 @@ class LogSoftmax(Op):
         return (grad - xp.exp(self.out) * grad.sum(axis=self.dim, keepdims=True),)
 
 
-def _softmax_args(input, dim, dtype):
+def _softmax_args(input, dim, dtype, name):
     if dtype is not None:
         input = input.to(dtype)
-    if input._data.dtype.kind != "f":
-        raise RuntimeError(f"\"softmax_lastdim_kernel_impl\" not implemented for '{input.dtype._legacy[:-6]}'")
     if dim is None:
         dim = 0 if input.ndim in (0, 1, 3) else 1  # PyTorch's legacy implicit choice
-    return input, (wrap_dim(dim, input.ndim) if input.ndim else None)  # a 0-d tensor: axis None
+    dim = wrap_dim(dim, input.ndim) if input.ndim else None  # a 0-d tensor: axis None
+    if input._data.dtype.kind != "f":
+        kernel = f"{name}_lastdim_kernel_impl" if dim is None or dim == input.ndim - 1 else f"{name}_kernel_impl"
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{input.dtype._legacy[:-6]}'")
+    return input, dim
 
 
 def softmax(input, dim=None, dtype=None):
-    input, dim = _softmax_args(input, dim, dtype)
+    input, dim = _softmax_args(input, dim, dtype, "softmax")
     return apply(Softmax, input, dim=dim)
 
 
 def log_softmax(input, dim=None, dtype=None):
-    input, dim = _softmax_args(input, dim, dtype)
+    input, dim = _softmax_args(input, dim, dtype, "log_softmax")
     return apply(LogSoftmax, input, dim=dim)
 
 

@@ -5,7 +5,7 @@ is needed, and offers the op to active recorders (one check when there are none)
 import time
 
 from ..autograd.grad_mode import state
-from ..autograd.node import Node, new_sequence_number
+from ..autograd.node import Node, _sequence
 from ..tensor import Tensor
 
 REGISTRY = {}      # op name -> op class: the op table that the tests are generated from
@@ -31,17 +31,20 @@ class Op(Node):
 
 
 def apply(cls, *inputs, **attrs):
-    """inputs are Tensors, or arrays taken as constants (a Python number promoted already)."""
+    """inputs are Tensors, or arrays taken as constants (a Python number promoted already).
+
+    This runs for every op, so it is written for speed: no helper calls on the common path."""
     arrays = []
     needs_grad = False
     first = None
     for x in inputs:
         if isinstance(x, Tensor):
+            data = x._data
             if first is None:
-                first = x
-            elif type(x._data) is not type(first._data):
+                first, kind = x, type(data)
+            elif type(data) is not kind:
                 _device_mismatch(first, x)
-            arrays.append(x._data)
+            arrays.append(data)
             if x.requires_grad:
                 needs_grad = True
         else:
@@ -58,17 +61,35 @@ def apply(cls, *inputs, **attrs):
         outputs = tuple(_wrap_output(cls, node, o, i, needs_grad, first) for i, o in enumerate(out))
         if needs_grad:
             node._out_meta = [(o.shape, o.dtype, _xp(o)) for o in out]
-    else:
+    elif cls.is_view:
         outputs = _wrap_output(cls, node, out, 0, needs_grad, first)
+    else:
+        outputs = Tensor._wrap(out)
+        if needs_grad and out.dtype.kind == "f":  # integer results never require grad
+            outputs.requires_grad = True
+            outputs.grad_fn = node
     if needs_grad:
-        node.next_functions = tuple(_edge(x) for x in inputs)
-        node._seq = new_sequence_number()
+        edges = []
+        for x in inputs:
+            if isinstance(x, Tensor) and x.requires_grad:
+                fn = x.grad_fn
+                if fn is not None:
+                    edges.append((fn, x._output_nr))
+                else:
+                    edges.append((x._accum or x._accumulator(), 0))
+            else:
+                edges.append(_NO_EDGE)
+        node.next_functions = tuple(edges)
+        node._seq = next(_sequence)
         if cls.saved_inputs or cls.saved_output:
             node._checks = _version_checks(cls, inputs, outputs)
     if recorders:
         for recorder in recorders:
             recorder.record(node, inputs, outputs, attrs, seconds)
     return outputs
+
+
+_NO_EDGE = (None, 0)  # what PyTorch puts in next_functions for an input that takes no gradient
 
 
 def _wrap_output(cls, node, array, nr, needs_grad, first):
@@ -83,15 +104,6 @@ def _wrap_output(cls, node, array, nr, needs_grad, first):
         t.grad_fn = node
         t._output_nr = nr
     return t
-
-
-def _edge(x):
-    """The (node, output_nr) pair that a gradient for input x flows to."""
-    if not isinstance(x, Tensor) or not x.requires_grad:
-        return (None, 0)
-    if x.grad_fn is not None:
-        return (x.grad_fn, x._output_nr)
-    return (x._accumulator(), 0)
 
 
 def _version_checks(cls, inputs, outputs):

@@ -7,7 +7,7 @@ import numpy as np
 from ..autograd.grad_mode import state
 from ..tensor import Tensor
 from .dispatch import Op, apply, op
-from .util import check_broadcast, sum_to, variant, wrap_dim, xp_of
+from .util import c10_name, check_broadcast, legacy_name, sum_to, variant, wrap_dim, xp_of
 
 
 def _key_arrays(key):
@@ -57,7 +57,40 @@ def _index(x, key):
     try:
         return x[key]
     except IndexError as e:
-        raise IndexError(str(e).replace("axis", "dimension")) from None
+        raise IndexError(_index_error(x, key, str(e))) from None
+
+
+def _index_error(x, key, message):
+    """NumPy's indexing complaint in PyTorch's words."""
+    if message.startswith("too many indices"):
+        return f"too many indices for tensor of dimension {x.ndim}"
+    if message.startswith("boolean index did not match"):
+        parts, dim = (key if isinstance(key, tuple) else (key,)), 0
+        for p in parts:
+            if p is Ellipsis:
+                dim += x.ndim - sum(1 if q is None or q is Ellipsis or getattr(q, "dtype", None) != bool
+                                    else q.ndim for q in parts if q is not None and q is not Ellipsis)
+            elif getattr(p, "dtype", None) == bool:
+                for j, size in enumerate(p.shape):
+                    if size != x.shape[dim + j]:
+                        return (f"The shape of the mask {list(p.shape)} at index {j} does not match the shape of "
+                                f"the indexed tensor {list(x.shape)} at index {dim + j}")
+                dim += p.ndim
+            elif p is not None:
+                dim += 1
+    if message.startswith("shape mismatch: indexing arrays could not be broadcast"):
+        shapes = [list(p.shape) for p in (key if isinstance(key, tuple) else (key,)) if hasattr(p, "shape")]
+        return ("shape mismatch: indexing tensors could not be broadcast together with shapes "
+                + ", ".join(map(str, shapes)))
+    return message.replace("axis", "dimension")
+
+
+def check_bounds(index, n, dim):
+    """gather and scatter: every index in [0, n); the error names the first one that is not."""
+    bad = (index < 0) | (index >= n)
+    if bool(bad.any()):
+        first = int(index.reshape(-1)[bad.reshape(-1)][0])
+        raise RuntimeError(f"index {first} is out of bounds for dimension {dim} with size {n}")
 
 
 @op("slice", "SliceBackward0")
@@ -113,8 +146,12 @@ class IndexPut(Op):
         try:
             out[key] = value
         except ValueError:
+            target = _index(out, key).shape
+            if _is_basic(key):  # PyTorch copies into the view x[key]: expand's error
+                from .shape import expanded_shape
+                expanded_shape(self.v_meta[0], target, "torch." + legacy_name(self.v_meta[1]) + "Tensor")
             raise RuntimeError(f"shape mismatch: value tensor of shape {list(self.v_meta[0])} cannot be broadcast "
-                               f"to indexing result of shape {list(out[key].shape)}") from None
+                               f"to indexing result of shape {list(target)}") from None
         return out
 
     def backward(self, grad):
@@ -174,19 +211,21 @@ class Gather(Op):
 
 
 def gather(input, dim, index):
-    if index._data.dtype != np.int64:
-        raise RuntimeError("gather(): Expected dtype int64 for index")
+    _check_index_dtype("gather(): Expected dtype int32/int64 for index", index)
     dim = wrap_dim(dim, input.ndim)
     if index.ndim != input.ndim:
         raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
     for k in range(input.ndim):
         if k != dim and index.shape[k] > input.shape[k]:
             raise RuntimeError(f"Size does not match at dimension {k} expected index {list(index.shape)} to be "
-                               f"smaller than self {list(input.shape)} apart from dimension {dim}")
-    n = input.shape[dim]
-    if index._data.size and (int(index._data.max()) >= n or int(index._data.min()) < -n):
-        raise RuntimeError(f"index {int(index._data.max())} is out of bounds for dimension {dim} with size {n}")
+                               f"no larger than self {list(input.shape)} apart from dimension {dim}")
+    check_bounds(index._data, input._data.shape[dim], dim)
     return apply(Gather, input, index, dim=dim)
+
+
+def _check_index_dtype(message, index):
+    if index._data.dtype not in (np.int64, np.int32):
+        raise RuntimeError(message)
 
 
 @op("scatter", "ScatterBackward0")
@@ -241,14 +280,33 @@ def _scatter_index(xp, index, dim):
 ScatterValue = variant(Scatter, "scatter_value", "ScatterBackward1")
 
 
+def _scatter_checks(input, dim, index, src):
+    """PyTorch's checks for scatter and scatter_add; returns the wrapped dim."""
+    _check_index_dtype("scatter(): Expected dtype int64 for index", index)
+    dim = wrap_dim(dim, input.ndim)
+    if index.ndim != input.ndim:
+        raise RuntimeError("Index tensor must have the same number of dimensions as self tensor")
+    tensor_src = isinstance(src, Tensor)
+    if tensor_src and src._data.dtype != input._data.dtype:
+        raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
+    if any(k != dim and index.shape[k] > input.shape[k] for k in range(input.ndim)) or tensor_src and any(
+            i > s for i, s in zip(index.shape, src.shape)):
+        more = f" and to be no larger size than src {list(src.shape)}" if tensor_src else ""
+        raise RuntimeError(f"Expected index {list(index.shape)} to be no larger than self {list(input.shape)} "
+                           f"apart from dimension {dim}{more}")
+    check_bounds(index._data, input._data.shape[dim], dim)
+    return dim
+
+
 def scatter(input, dim, index, src=None, value=None, reduce=None):
     src = value if src is None else src
+    dim = _scatter_checks(input, dim, index, src)
     cls = Scatter if isinstance(src, Tensor) else ScatterValue
-    return apply(cls, input, index, src, dim=wrap_dim(dim, input.ndim), reduce=reduce)
+    return apply(cls, input, index, src, dim=dim, reduce=reduce)
 
 
 def scatter_add(input, dim, index, src):
-    return apply(ScatterAdd, input, index, src, dim=wrap_dim(dim, input.ndim))
+    return apply(ScatterAdd, input, index, src, dim=_scatter_checks(input, dim, index, src))
 
 
 @op("index_select", "IndexSelectBackward0")
@@ -269,7 +327,14 @@ class IndexSelect(Op):
 
 
 def index_select(input, dim, index):
-    return apply(IndexSelect, input, index, dim=wrap_dim(dim, input.ndim))
+    _check_index_dtype("index_select(): Expected dtype int32 or int64 for index", index)
+    if index.ndim > 1:
+        raise IndexError("index_select(): Index is supposed to be a vector")
+    dim = wrap_dim(dim, input.ndim)
+    i, n = index._data, input._data.shape[dim] if input.ndim else 1
+    if bool(((i < 0) | (i >= n)).any()):
+        raise IndexError("index out of range in self")
+    return apply(IndexSelect, input, index, dim=dim)
 
 
 @op("masked_fill", "MaskedFillBackward0")
@@ -287,7 +352,8 @@ class MaskedFill(Op):
 
 def masked_fill(input, mask, value):
     if mask._data.dtype != np.bool_:
-        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype}")
+        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype "
+                           f"{c10_name(mask._data.dtype)}")
     if isinstance(value, Tensor):
         value = value.item()
     return apply(MaskedFill, input, mask, value=value)

@@ -3,7 +3,7 @@
 import math
 
 from .dispatch import Op, apply, op
-from .util import sum_to, variant, xp_of
+from .util import broadcast_shapes, sum_to, variant, xp_of
 
 
 class _Product(Op):
@@ -100,26 +100,31 @@ def matmul(input, other):
             raise RuntimeError(f"size mismatch, got input ({a.shape[0]}), mat ({_shape_str(a.shape)}), vec "
                                f"({b.shape[0]})")
         return apply(Mv, input, other)
-    k_a = a.shape[-1]
-    k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
-    if k_a != k_b:
-        if a.ndim == 1 or b.ndim == 1:
-            raise RuntimeError(f"size mismatch, got input ({k_a}), mat ({_shape_str(b.shape)}), vec ({k_a})"
-                               if a.ndim == 1 else f"mat1 and mat2 shapes cannot be multiplied "
-                               f"({_shape_str(a.shape[:-1])}x{k_a} and {k_b}x1)")
-        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
-                           f"[{a.shape[0] if a.ndim > 2 else 1}, {k_a}] but got: "
-                           f"[{b.shape[0] if b.ndim > 2 else 1}, {k_b}].")
+    # the rest fold into one mm/mv or broadcast into one bmm, as PyTorch does; a size mismatch is
+    # reported by whichever of them PyTorch runs, so the message depends on the path
     batch_a, batch_b = a.shape[:-2], b.shape[:-2]
-    for x, y in zip(reversed(batch_a), reversed(batch_b)):
-        if x != y and x != 1 and y != 1:
-            raise RuntimeError(f"The size of tensor a ({x}) must match the size of tensor b ({y}) at "
-                               f"non-singleton dimension {max(len(batch_a), len(batch_b)) - 1}")
-    if a.ndim == 1 and b.ndim == 2:
-        return apply(VecMat, input, other)
+    k_a, k_b = a.shape[-1], (b.shape[0] if b.ndim == 1 else b.shape[-2])
     copy = (a.ndim >= 2 and b.ndim >= 3 and input.requires_grad and math.prod(batch_a) == 1
             and (a.ndim == 2 or math.prod(batch_b) > 1))
-    return apply(MatmulCopy if copy else BatchedMatmul, input, other)
+    if b.ndim <= 2:                              # 1-D @ matrix, or a batch folded into rows
+        if k_a != k_b:
+            rows = math.prod(a.shape[:-1])
+            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{k_a} and {_shape_str(b.shape)})"
+                               if b.ndim == 2 else f"size mismatch, got input ({rows}), mat ({rows}x{k_a}), vec "
+                               f"({k_b})")
+        return apply(VecMat if a.ndim == 1 else BatchedMatmul, input, other)
+    if copy or a.ndim == 1 and input.requires_grad:  # b's batch folded, transposed
+        if k_a != k_b:
+            rows = math.prod(batch_b) * b.shape[-1]
+            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{k_b} and {k_a}x{a.shape[-2]})"
+                               if a.ndim > 1 else f"size mismatch, got input ({rows}), mat ({rows}x{k_b}), vec "
+                               f"({k_a})")
+        return apply(MatmulCopy if copy else BatchedMatmul, input, other)
+    batch = math.prod(broadcast_shapes(batch_a, batch_b))
+    if k_a != k_b:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{batch}, {k_a}] but "
+                           f"got: [{batch}, {k_b}].")
+    return apply(BatchedMatmul, input, other)
 
 
 def mm(input, mat2):

@@ -7,7 +7,7 @@ import numpy as np
 from .. import dtypes
 from ..tensor import Tensor
 from .dispatch import Op, apply, op
-from .util import as_tensor_arg, check_broadcast, sum_to, variant, xp_of
+from .util import as_tensor_arg, broadcast_shapes, check_broadcast, sum_to, variant, xp_of
 
 _LN2 = math.log(2)  # a Python float: NumPy scalars would promote float32 arrays to float64
 _quiet = dict(all="ignore")  # log(0) is -inf, 0/0 is nan, as in PyTorch: no NumPy warnings
@@ -38,12 +38,17 @@ class Binary(Op):
             b = other
         if self.bool_kernel and dtype == np.bool_:
             raise NotImplementedError(f"\"{self.bool_kernel}\" not implemented for 'Bool'")
-        self.a_meta = _meta(a)
-        self.b_meta = _meta(b)
-        if a.dtype != dtype:
+        a_dtype = a.dtype
+        self.a_meta = (a.shape, a_dtype)
+        if a_dtype != dtype:
             a = a.astype(dtype)
-        if type(b) is not float and type(b) is not int and type(b) is not bool and b.dtype != dtype:
-            b = b.astype(dtype)
+        if type(b) is float or type(b) is int or type(b) is bool:
+            self.b_meta = _NUMBER_META
+        else:
+            b_dtype = b.dtype
+            self.b_meta = (b.shape, b_dtype)
+            if b_dtype != dtype:
+                b = b.astype(dtype)
         return self.compute(a, b)
 
     def reduce(self, grad, meta):
@@ -69,7 +74,10 @@ def _unless_number(a, b):
 
 
 def _meta(x):
-    return (x.shape, x.dtype) if hasattr(x, "shape") else ((), None)
+    return (x.shape, x.dtype) if hasattr(x, "shape") else _NUMBER_META
+
+
+_NUMBER_META = ((), None)
 
 
 @op("add", "AddBackward0")
@@ -271,7 +279,7 @@ Eq, Ne, Lt, Le, Gt, Ge = (_compare(n, u) for n, u in [("eq", "equal"), ("ne", "n
 def _bitwise(name, ufunc):
     def compute(self, a, b):
         if a.dtype.kind == "f":
-            raise RuntimeError(f"\"{ufunc}_cpu\" not implemented for '{dtypes.from_numpy(a.dtype)._legacy[:-6]}'")
+            raise NotImplementedError(f"\"{ufunc}_cpu\" not implemented for '{dtypes.from_numpy(a.dtype)._legacy[:-6]}'")
         return getattr(xp_of(a), ufunc)(a, b)
     return op(name, differentiable=False)(type(name, (_Compare,), {"compute": compute}))
 
@@ -681,7 +689,6 @@ def where(condition, input=None, other=None):
     if condition._data.dtype.kind != "b":
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
                            f"{condition.dtype._legacy[:-6]}")
-    like = input if isinstance(input, Tensor) else other
     dt = dtypes.result_type(input, other).np
     args = []
     for x in (input, other):
@@ -691,5 +698,5 @@ def where(condition, input=None, other=None):
             args.append(x)
         else:
             args.append(x)
-    check_broadcast(condition._data.shape, like._data.shape)
+    broadcast_shapes(*(x._data.shape for x in (condition, input, other) if isinstance(x, Tensor)))
     return apply(Where, condition, args[0], args[1], dtype=dt)

@@ -20,7 +20,9 @@ def _expand_back(grad, shape, axes, keepdim):
 class Reduction(Op):
     def forward(self, x, dim=None, keepdim=False, dtype=None):
         self.shape, self.in_dtype = x.shape, x.dtype
-        self.axes = wrap_dims(dim, x.ndim) if x.ndim else ()
+        self.axes = wrap_dims(dim, x.ndim)   # checked even for a 0-d tensor, which takes dim 0 or -1
+        if not x.ndim:
+            self.axes = ()
         self.keepdim = keepdim
         return self.compute(xp_of(x), x, self.axes if dim is not None else None, keepdim, dtype)
 
@@ -160,7 +162,7 @@ class _ExtremeDim(Op):
         if x.ndim == 0:
             return x.copy(), xp.zeros((), np.int64)
         if x.shape[self.dim] == 0:
-            raise IndexError(f"{self.op_name}(): Expected reduction dim {self.dim} to have non-zero size.")
+            raise IndexError(f"{self.op_name[:3]}(): Expected reduction dim {self.dim} to have non-zero size.")
         idx = self.arg(xp, x, self.dim)
         values = xp.take_along_axis(x, idx, axis=self.dim)
         self.indices = idx
@@ -222,6 +224,10 @@ class _Arg(Op):
 
     def forward(self, x, dim=None, keepdim=False):
         xp = xp_of(x)
+        if x.size == 0 and (dim is None or x.ndim and x.shape[wrap_dim(dim, x.ndim)] == 0):
+            what = "to be specified for input.numel() == 0" if dim is None else \
+                f"{wrap_dim(dim, x.ndim)} to have non-zero size"
+            raise IndexError(f"{self.op_name}(): Expected reduction dim {what}.")
         if dim is None:
             out = self.fn(xp)(x.reshape(-1)) if x.ndim else xp.zeros((), np.int64)
             if keepdim:
@@ -369,7 +375,9 @@ class _Logical(Op):
 
     def forward(self, x, dim=None, keepdim=False):
         xp = xp_of(x)
-        axes = wrap_dims(dim, x.ndim) if (dim is not None and x.ndim) else None
+        axes = wrap_dims(dim, x.ndim) if dim is not None else None
+        if not x.ndim:
+            axes = None
         out = self.fn(xp)(x, axis=axes, keepdims=keepdim)
         return xp.asarray(out, dtype=np.uint8 if x.dtype == np.uint8 else np.bool_)
 

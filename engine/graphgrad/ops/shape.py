@@ -23,7 +23,7 @@ def infer_shape(shape, numel):
     for s in shape:
         if s != -1:
             if s < 0:
-                raise RuntimeError(f"invalid shape dimension {s}")
+                raise RuntimeError(f"invalid shape dimension {s} at index {shape.index(s)} of shape {_fmt(shape)}")
             known *= s
     if unknown:
         if known == 0 or numel % known:
@@ -229,10 +229,14 @@ class Expand(View):
 
 
 def expand(input, *sizes):
-    sizes = shape_arg_allow_neg(sizes)
-    s = input._data.shape
+    return apply(Expand, input, shape=expanded_shape(input._data.shape, shape_arg_allow_neg(sizes),
+                                                     input._type_name()))
+
+
+def expanded_shape(s, sizes, type_name):
+    """The shape `expand(sizes)` gives a tensor of shape s (-1 keeps a size), with PyTorch's errors."""
     if len(sizes) < len(s):
-        raise RuntimeError(f"expand(torch.FloatTensor{{{list(s)}}}, size={list(sizes)}): the number of sizes "
+        raise RuntimeError(f"expand({type_name}{{{list(s)}}}, size={list(sizes)}): the number of sizes "
                            f"provided ({len(sizes)}) must be greater or equal to the number of dimensions in the "
                            f"tensor ({len(s)})")
     lead = len(sizes) - len(s)
@@ -248,7 +252,7 @@ def expand(input, *sizes):
             raise RuntimeError(f"The expanded size of the tensor ({want}) must match the existing size ({have}) at "
                                f"non-singleton dimension {i}.  Target sizes: {list(sizes)}.  Tensor sizes: {list(s)}")
         target.append(want)
-    return apply(Expand, input, shape=tuple(target))
+    return tuple(target)
 
 
 def expand_as(input, other):
@@ -299,7 +303,7 @@ class Cat(Op):
 def cat(tensors, dim=0):
     tensors = list(tensors)
     if not tensors:
-        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     from .. import dtypes
     dt = dtypes.result_type(*tensors)
     ref = next((x for x in tensors if not (x.ndim == 1 and x.shape[0] == 0)), tensors[0])
@@ -389,6 +393,8 @@ def split(tensor, split_size_or_sections, dim=0):
 
 
 def chunk(input, chunks, dim=0):
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     n = input._data.shape[wrap_dim(dim, input.ndim)]
     step = -(-n // chunks) if n else 1
     return split(input, step, dim)
@@ -430,7 +436,15 @@ class Narrow(View):
 
 def narrow(input, dim, start, length):
     dim = wrap_dim(dim, input.ndim)
-    return apply(Narrow, input, dim=dim, start=start % input.shape[dim] if start < 0 else start, length=length)
+    n = input._data.shape[dim]
+    if not -n <= start <= n:
+        raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], but got {start})")
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
+    start = start % n if start < 0 else start
+    if start + length > n:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
+    return apply(Narrow, input, dim=dim, start=start, length=length)
 
 
 @op("repeat", "RepeatBackward0")

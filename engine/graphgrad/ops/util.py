@@ -60,6 +60,15 @@ def check_broadcast(a_shape, b_shape):
                                f"non-singleton dimension {max(len(a_shape), len(b_shape)) - i}")
 
 
+def broadcast_shapes(*shapes):
+    """The shape shapes broadcast to, with PyTorch's error for the first pair that does not."""
+    out = shapes[0]
+    for s in shapes[1:]:
+        check_broadcast(out, s)
+        out = np.broadcast_shapes(out, s)   # shapes are host tuples, whatever the device
+    return out
+
+
 def shape_arg(size):
     """zeros(2, 3), zeros((2, 3)), zeros([2, 3]) and zeros(Size) all mean shape (2, 3)."""
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
@@ -81,6 +90,12 @@ def variant(cls, name, grad_fn):
 def legacy_name(np_dtype):
     return {"f": "Float", "d": "Double", "e": "Half", "q": "Long", "l": "Long", "i": "Int", "h": "Short",
             "b": "Char", "B": "Byte", "?": "Bool"}.get(np.dtype(np_dtype).char, str(np_dtype))
+
+
+def c10_name(np_dtype):
+    """The C++ type name PyTorch's kernels print ("long int" for int64)."""
+    return {"?": "bool", "B": "unsigned char", "b": "signed char", "h": "short int", "i": "int", "l": "long int",
+            "q": "long int", "e": "c10::Half", "f": "float", "d": "double"}.get(np.dtype(np_dtype).char, str(np_dtype))
 
 
 def dtype_of(x):
