@@ -148,6 +148,19 @@ def test_recorder_is_removed_after_tracing_even_on_error():
     assert recorders == before
 
 
+def test_aliases_and_whole_flattening_follow_the_batch():
+    w = gg.randn(3, 2)
+
+    def f(x):
+        flat = x.detach().view(-1)          # an alias made without an op, then (B*3,)
+        return (flat.reshape(-1, 3) @ w).relu_(), flat.sum()
+
+    loaded = reload(jit.trace(f, gg.randn(4, 3)))
+    x = gg.randn(7, 3)
+    (a, s), (b, t) = loaded(x), f(x)
+    assert close(a, b) and close(s, t, 1e-5)
+
+
 def test_input_passed_through_and_constant_outputs():
     traced = reload(jit.trace(lambda x: (x, x.sum(), 3), gg.arange(3.0)))
     a, s, three = traced(gg.ones(3))

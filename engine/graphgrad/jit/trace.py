@@ -6,9 +6,9 @@ array captured by reference (the weights), ("none",) no tensor. Replaying runs e
 `dispatch.apply(REGISTRY[name], *inputs, **attrs)`, the same path every op takes, so a replay
 builds autograd graphs and shows up in traces like any other run.
 
-The batch dimension may change between trace and replay: a `shape` attribute (view, reshape,
-expand) whose leading size was the input's leading size follows the new input's leading size,
-as torch's traced `flatten(1)` does."""
+The batch dimension may change between trace and replay: the `shape` attribute of a view or
+reshape of input-dependent values scales its leading size with the element count, and an
+expand's leading size follows its input's (as torch's traced `flatten(1)`, `view(-1)` do)."""
 import json
 import math
 import warnings
@@ -59,6 +59,11 @@ class _Recorder:
                 warnings.warn("graphgrad.jit.trace: a tensor the model computed was changed in place in a way the "
                               "trace cannot follow (through a view?); its value at trace time is kept as a constant",
                               stacklevel=4)
+            else:
+                alias = self._arrays.get(id(x._data))  # x.detach(), x.data: a new tensor on a known array
+                if alias is not None:
+                    self._bind(alias, x)
+                    return alias
             return self.constant(x)
         if isinstance(x, np.ndarray) or hasattr(x, "__cuda_array_interface__"):
             return self.constant(x)
@@ -103,9 +108,8 @@ class _Recorder:
         lead = None
         shape = attrs.get("shape")
         first = inputs[0] if inputs else None
-        if (isinstance(shape, tuple) and shape and isinstance(first, Tensor) and first.ndim
-                and refs[0] in self._batched and shape[0] == first.shape[0]):
-            lead = first.shape[0]
+        if isinstance(shape, tuple) and shape and isinstance(first, Tensor) and first.ndim and refs[0] in self._batched:
+            lead = (first.shape[0], first.numel())
         scope = self._module_names.get(id(self._scopes[-1]), "") if self._scopes else ""
         self.steps.append([type(node).op_name, refs, {k_: self.attr(v) for k_, v in attrs.items()}, lead, scope])
         batched = any(r in self._batched for r in refs)
@@ -207,8 +211,8 @@ class _Program:
         for name, refs, attrs, lead, _ in self.steps:
             args = [value(r) for r in refs]
             kwargs = {k: resolve(v) for k, v in attrs.items()}
-            if lead is not None and args[0].shape[0] != lead:  # a new batch size
-                kwargs["shape"] = (args[0].shape[0],) + tuple(kwargs["shape"][1:])
+            if lead is not None:
+                kwargs["shape"] = _follow_batch(tuple(kwargs["shape"]), args[0], *lead)
             out = apply(REGISTRY[name], *args, **kwargs)
             results.append(out if type(out) is tuple else (out,))
         return resolve(self.outputs)
@@ -236,9 +240,27 @@ class _Program:
             refs = [("value", _decode(r[1], fail)) if r[0] == "value" and len(r) == 2 else
                     _check_ref(tuple(r), k, len(constants), data["n_inputs"], fail) for r in step["in"]]
             attrs = {key: _decode(v, fail) for key, v in step["attrs"].items()}
-            steps.append([step["op"], refs, attrs, step.get("lead"), step.get("scope", "")])
+            lead = step.get("lead")
+            if lead is not None:
+                lead = tuple(int(v) for v in lead)
+                if len(lead) != 2:
+                    fail(f"step {k} has a malformed batch record {step['lead']!r}")
+            steps.append([step["op"], refs, attrs, lead, str(step.get("scope", ""))])
         meta = [(tuple(shape), dtype) for shape, dtype in data.get("input_meta", [])]
         return cls(steps, constants, data["n_inputs"], _decode(data["outputs"], fail), meta)
+
+
+def _follow_batch(shape, x, traced_lead, traced_numel):
+    """A traced `shape` attribute for input x, whose batch may differ from the traced one."""
+    numel = x.numel()
+    if numel == traced_numel or not traced_numel:
+        return shape
+    if math.prod(shape) == traced_numel:  # view/reshape keep the element count: scale the leading size
+        if shape[0] * numel % traced_numel == 0:
+            return (shape[0] * numel // traced_numel,) + shape[1:]
+    elif x.ndim and shape[0] == traced_lead:  # expand: the leading size was the input's
+        return (x.shape[0],) + shape[1:]
+    return shape
 
 
 def _check_ref(ref, step, n_constants, n_inputs, fail):
