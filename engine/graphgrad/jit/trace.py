@@ -18,6 +18,7 @@ import numpy as np
 from .. import dtypes
 from ..device import device
 from ..ops.dispatch import REGISTRY, apply, recorders
+from ..ops.util import xp_of
 from ..tensor import Tensor
 
 FORMAT, VERSION = "graphgrad.jit", 1
@@ -74,9 +75,10 @@ class _Recorder:
     def _written_value(self, x):
         """The step whose output was written into x by an in-place op (relu_, x[...] = v): the
         latest output, other than x, that holds exactly x's values."""
+        data = x._data
         for ref, out in reversed(self._outputs):
-            if out is not x and out._data.shape == x._data.shape and out._data.dtype == x._data.dtype \
-                    and bool((out._data == x._data).all()):
+            if out is not x and out._data.shape == data.shape and out._data.dtype == data.dtype and \
+                    bool(xp_of(data).array_equal(out._data, data, equal_nan=data.dtype.kind == "f")):
                 return ref
         return None
 
