@@ -33,8 +33,16 @@ class Size(tuple):
 
 
 class Tensor:
-    __slots__ = ("_data", "requires_grad", "_grad", "grad_fn", "_version", "_base", "_output_nr",
-                 "_hooks", "_accum", "_retains_grad", "__dict__", "__weakref__")
+    # The four attributes every op reads are slots; the rest are class defaults that a tensor
+    # overrides in its __dict__ only when it needs to (a leaf's grad, a view's base, hooks), so
+    # making a tensor, which every op does, sets four fields.
+    __slots__ = ("_data", "requires_grad", "grad_fn", "_version", "__dict__", "__weakref__")
+    _grad = None          # .grad (a property: it warns on non-leaves, as PyTorch does)
+    _base = None          # the tensor whose memory a view shares
+    _output_nr = 0        # which output of grad_fn this tensor is
+    _hooks = None         # register_hook on a leaf
+    _accum = None         # the leaf's AccumulateGrad node, made on first use
+    _retains_grad = False
     __array_priority__ = 1000  # so `numpy_scalar * tensor` asks the tensor (reflected ops)
 
     def __init__(self, *args, dtype=None, device=None):
@@ -49,14 +57,8 @@ class Tensor:
     def _init_from(self, array, requires_grad=False):
         self._data = array
         self.requires_grad = requires_grad
-        self._grad = None
         self.grad_fn = None
         self._version = [0]  # shared with every view of the same memory
-        self._base = None
-        self._output_nr = 0
-        self._hooks = None
-        self._accum = None
-        self._retains_grad = False
 
     @classmethod
     def _wrap(cls, array, requires_grad=False):
@@ -66,14 +68,8 @@ class Tensor:
             array = np.asarray(array)
         t._data = array
         t.requires_grad = requires_grad
-        t._grad = None
         t.grad_fn = None
         t._version = [0]
-        t._base = None
-        t._output_nr = 0
-        t._hooks = None
-        t._accum = None
-        t._retains_grad = False
         return t
 
     def _xp(self):
@@ -194,8 +190,9 @@ class Tensor:
         return prefix + self.dtype._legacy
 
     def _accumulator(self):
-        from .autograd.node import AccumulateGrad
+        """The leaf's AccumulateGrad node: one per leaf, made when the leaf is first used."""
         if self._accum is None:
+            from .autograd.node import AccumulateGrad
             self._accum = AccumulateGrad(self)
         return self._accum
 
@@ -338,7 +335,7 @@ class Tensor:
         t = Tensor._wrap(self._data.copy(), self.requires_grad)
         if self._grad is not None:
             t._grad = Tensor._wrap(self._grad._data.copy())
-        t.__dict__.update(self.__dict__)
+        t.__dict__.update((k, v) for k, v in self.__dict__.items() if k not in _OWN_AUTOGRAD_STATE)
         if type(self) is not Tensor:
             t.__class__ = type(self)
         memo[id(self)] = t
@@ -417,6 +414,8 @@ class Tensor:
         from .ops.inplace import write_inplace
         return write_inplace(self, fn, *args, **kwargs)
 
+
+_OWN_AUTOGRAD_STATE = {"_grad", "_base", "_output_nr", "_hooks", "_accum", "_retains_grad", "_post_accumulate_hooks"}
 
 _NON_LEAF_GRAD = (
     "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute won't be "
