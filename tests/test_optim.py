@@ -218,7 +218,10 @@ def test_custom_optimizer_subclass_and_step_hooks():
 
 SCHEDULERS = [("StepLR", dict(step_size=3, gamma=0.5)), ("MultiStepLR", dict(milestones=[2, 5, 5, 9], gamma=0.3)),
               ("ExponentialLR", dict(gamma=0.9)), ("CosineAnnealingLR", dict(T_max=7, eta_min=0.001)),
-              ("LambdaLR", dict(lr_lambda=lambda epoch: 1 / (epoch + 1)))]
+              ("LambdaLR", dict(lr_lambda=lambda epoch: 1 / (epoch + 1))),
+              ("MultiplicativeLR", dict(lr_lambda=[lambda epoch: 0.9, lambda epoch: 0.95])),
+              ("ConstantLR", dict(factor=0.5, total_iters=4)), ("LinearLR", dict(start_factor=0.25, total_iters=6)),
+              ("PolynomialLR", dict(total_iters=10, power=2.0))]
 
 
 def _sched_pair(name, kwargs):
@@ -242,9 +245,16 @@ def test_schedulers_match_torch(name, kwargs):
         ts.step()
     state = gs.state_dict()
     assert state["last_epoch"] == 25 and state["base_lrs"] == [0.1, 0.5]
+    if hasattr(ts, "_get_closed_form_lr"):  # step(epoch): the closed form
+        for epoch in (3, 7, 12):
+            with pytest.warns(UserWarning, match="epoch parameter"):
+                gs.step(epoch)
+            with pytest.warns(UserWarning):
+                ts.step(epoch)
+            assert gs.get_last_lr() == pytest.approx(ts.get_last_lr(), rel=1e-12)
     gopt2, gs2, _, _ = _sched_pair(name, kwargs)
     gopt2.load_state_dict(gopt.state_dict())  # the lr lives in the optimizer's state, as in torch
-    gs2.load_state_dict(state)
+    gs2.load_state_dict(gs.state_dict())
     gs2.step()
     gs.step()
     assert gs2.last_epoch == gs.last_epoch and gs2.get_last_lr() == pytest.approx(gs.get_last_lr())
