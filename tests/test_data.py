@@ -161,7 +161,8 @@ def test_dataloader_options_and_errors_match_torch():
     loader = gdata.DataLoader(ds, batch_size=2, collate_fn=lambda batch: sum(batch), num_workers=2)
     assert list(loader) == [1, 5, 4]
     for kwargs in (dict(sampler=gdata.SequentialSampler(ds), shuffle=True), dict(batch_size=None, drop_last=True),
-                   dict(batch_sampler=[[0]], batch_size=2), dict(num_workers=-1)):
+                   dict(batch_sampler=[[0]], batch_size=2), dict(num_workers=-1), dict(prefetch_factor=2),
+                   dict(persistent_workers=True)):
         tkwargs = dict(kwargs)
         if "sampler" in kwargs:
             tkwargs["sampler"] = tdata.SequentialSampler(ds)
