@@ -12,8 +12,8 @@ from .util import wrap_dim, wrap_dims, xp_of
 
 def _expand_back(grad, shape, axes, keepdim):
     """A reduced gradient, reshaped so it broadcasts against the input again."""
-    if not keepdim and axes:
-        grad = xp_of(grad).expand_dims(grad, axes)
+    if not keepdim and axes:  # a reshape puts the size-1 dims back (cheaper than expand_dims)
+        grad = xp_of(grad).reshape(grad, tuple(1 if i in axes else s for i, s in enumerate(shape)))
     return grad
 
 
@@ -289,7 +289,8 @@ class Std(Var):
         out = _expand_back(self.out, self.shape, self.axes, self.keepdim)
         mean = self.x.mean(axis=self.axes, keepdims=True)
         with np.errstate(all="ignore") if xp_of(grad) is np else _nothing():
-            return (grad * (self.x - mean) / ((_count(self.shape, self.axes) - self.correction) * out),)
+            g = grad * (self.x - mean) / ((_count(self.shape, self.axes) - self.correction) * out)
+        return (xp_of(g).where(out == 0, 0, g),)  # a constant input: PyTorch's zero, not 0/0
 
 
 @op("logsumexp", "LogsumexpBackward0")
