@@ -70,7 +70,8 @@ def _tensor_dataset(lib, n=10):
     return lib.utils.data.TensorDataset(lib.tensor(x), lib.tensor(np.arange(n)))
 
 
-@pytest.mark.parametrize("batch_size,drop_last", [(1, False), (3, False), (3, True), (4, True), (10, False), (32, False)])
+@pytest.mark.parametrize("batch_size,drop_last", [(1, False), (3, False), (3, True), (4, True), (10, False),
+                                                   (32, False)])
 def test_sequential_batches_match_torch(batch_size, drop_last):
     g = gdata.DataLoader(_tensor_dataset(gg), batch_size=batch_size, drop_last=drop_last)
     t = tdata.DataLoader(_tensor_dataset(torch), batch_size=batch_size, drop_last=drop_last)

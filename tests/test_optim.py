@@ -67,8 +67,8 @@ ADAM_OPTIONS = [dict(lr=0.01), dict(lr=0.01, amsgrad=True), dict(lr=0.01, weight
 RMSPROP_OPTIONS = [dict(lr=0.01), dict(lr=0.01, momentum=0.9), dict(lr=0.01, centered=True),
                    dict(lr=0.01, centered=True, momentum=0.5), dict(lr=0.01, weight_decay=0.1, alpha=0.9),
                    dict(lr=0.01, maximize=True, eps=1e-4)]
-CASES = ([("SGD", o) for o in SGD_OPTIONS] + [("Adam", o) for o in ADAM_OPTIONS]
-         + [("AdamW", o) for o in ADAM_OPTIONS] + [("AdamW", dict(lr=0.01))] + [("RMSprop", o) for o in RMSPROP_OPTIONS])
+CASES = ([("SGD", o) for o in SGD_OPTIONS] + [("Adam", o) for o in ADAM_OPTIONS] + [("AdamW", o) for o in ADAM_OPTIONS]
+         + [("AdamW", dict(lr=0.01))] + [("RMSprop", o) for o in RMSPROP_OPTIONS])
 
 
 @pytest.mark.parametrize("name,kwargs", CASES, ids=[f"{n}-{'-'.join(map(str, o.items()))}" for n, o in CASES])

@@ -234,7 +234,8 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
         zf = zipfile.ZipFile(source, "r")
     except zipfile.BadZipFile as e:
         raise RuntimeError(f"graphgrad.load({name!r}): not a graphgrad file ({e}). A graphgrad file is a zip archive "
-                           "written by graphgrad.save; this one is truncated, corrupted or of another format.") from None
+                           "written by graphgrad.save; this one is truncated, corrupted or of another format.") \
+            from None
     with zf:
         reader = _Reader(zf, name, map_location)
         names = zf.namelist()

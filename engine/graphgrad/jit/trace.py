@@ -221,11 +221,12 @@ class _Program:
 
     # ---- the saved form ------------------------------------------------------------------------
     def to_json(self):
+        def step(name, refs, attrs, lead, scope):
+            return {"op": name, "in": [[r[0], _encode(r[1])] if r[0] == "value" else list(r) for r in refs],
+                    "attrs": {k: _encode(v) for k, v in attrs.items()}, "lead": lead, "scope": scope}
         return {"format": FORMAT, "version": VERSION, "n_inputs": self.n_inputs,
                 "input_meta": [[list(shape), dtype] for shape, dtype in self.input_meta],
-                "steps": [{"op": name, "in": [[r[0], _encode(r[1])] if r[0] == "value" else list(r) for r in refs], "attrs": {k: _encode(v) for k, v in attrs.items()},
-                           "lead": lead, "scope": scope} for name, refs, attrs, lead, scope in self.steps],
-                "outputs": _encode(self.outputs)}
+                "steps": [step(*s) for s in self.steps], "outputs": _encode(self.outputs)}
 
     @classmethod
     def from_json(cls, data, constants, where):
