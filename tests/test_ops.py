@@ -1,5 +1,6 @@
 """Every op in the table against PyTorch: values and result dtypes, gradients through a random
 upstream gradient, grad_fn names, and finite-difference gradchecks in float64."""
+import sys
 import zlib
 
 import numpy as np
@@ -11,7 +12,7 @@ from op_table import BY_NAME, TABLE, D, Make
 
 torch = pytest.importorskip("torch")
 
-LIBS = (graphgrad, torch)
+DEVICE = "cpu"   # where graphgrad's inputs live; the cuda tests set "cuda"
 TOL = {"float16": (1e-3, 1e-3), "float32": (1e-5, 1.3e-6), "float64": (1e-7, 1e-7)}  # (atol, rtol)
 
 
@@ -20,7 +21,7 @@ TOL = {"float16": (1e-3, 1e-3), "float32": (1e-5, 1.3e-6), "float64": (1e-7, 1e-
 def to_lib(lib, value, grad, leaves):
     """NumPy arrays -> tensors of lib (floating ones in positional args and lists require grad)."""
     if isinstance(value, np.ndarray):
-        t = lib.tensor(value) if lib is graphgrad else torch.from_numpy(value.copy())
+        t = lib.tensor(value, device=DEVICE) if lib is graphgrad else torch.from_numpy(value.copy())
         if grad and value.dtype.kind == "f":
             t.requires_grad_(True)
             leaves.append(t)
@@ -64,7 +65,7 @@ def dtype_name(x):
 
 
 def array(x):
-    return x.detach().numpy() if is_tensor(x) else np.asarray(x)
+    return x.detach().cpu().numpy() if is_tensor(x) else np.asarray(x)
 
 
 def assert_same(got, want, entry, what, tol=None):
@@ -159,7 +160,7 @@ def backward(lib, out, leaves, upstream):
     outs = [o for o in flat(out) if is_tensor(o) and o.requires_grad]
     if not outs or not leaves:
         return []
-    seeds = [(lib.tensor(u) if lib is graphgrad else torch.from_numpy(u.copy())) for u in upstream]
+    seeds = [(lib.tensor(u, device=DEVICE) if lib is graphgrad else torch.from_numpy(u.copy())) for u in upstream]
     if len(outs) > 1:  # several outputs of one node: seed them through one scalar
         total = sum((o * s).sum() for o, s in zip(outs, seeds))
         return lib.autograd.grad(total, leaves, allow_unused=True)
@@ -248,6 +249,22 @@ def test_gradcheck_float64(entry):
         if checked == 4:
             break
     assert checked, "no sample small enough to gradcheck"
+
+
+# ---- on a GPU: the same table, graphgrad's inputs on cuda ------------------------------------------
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("entry", TABLE, ids=str)
+def test_values_and_grads_on_cuda(entry, monkeypatch):
+    monkeypatch.setattr(sys.modules[__name__], "DEVICE", "cuda")
+    for dtype in [d for d in entry.dtypes if d != "float64"]:
+        for sample in samples(entry, dtype):
+            want, _ = call(entry, torch, sample)
+            got, _ = call(entry, graphgrad, sample)
+            assert all(o.device.type == "cuda" for o in flat(got) if is_tensor(o)), "a result left the GPU"
+            assert_same(got, want, entry, f"cuda {entry.name}{sample}", tol=(1e-4, 1e-4))
+    if entry.grad and "float32" in entry.dtypes:
+        test_grads_match_torch(entry, "float32")
 
 
 # ---- type promotion ------------------------------------------------------------------------------
