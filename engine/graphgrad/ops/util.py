@@ -1,4 +1,6 @@
 """Small helpers shared by the op definitions."""
+import math
+
 import numpy as np
 
 from .. import dtypes
@@ -22,6 +24,18 @@ def sum_to(grad, shape):
     if axes:
         grad = grad.sum(axis=axes, keepdims=True)
     return grad.reshape(shape)
+
+
+def expand_to(grad, shape):
+    """A reduced gradient spread back over `shape`. Small CPU ones are filled in (NumPy's
+    broadcast_to spends microseconds in Python, more than filling 4096 numbers); others are a
+    view, as torch's expand is."""
+    xp = xp_of(grad)
+    if xp is np and math.prod(shape) <= 4096:
+        out = xp.empty(shape, grad.dtype)
+        out[...] = grad
+        return out
+    return xp.broadcast_to(grad, shape)
 
 
 def wrap_dim(dim, ndim):
