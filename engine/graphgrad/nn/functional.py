@@ -471,11 +471,15 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         raise RuntimeError(f"weight tensor should be defined either for all {classes} classes or no classes but got "
                            f"weight tensor of shape: [{', '.join(map(str, weight.shape))}]")
     t = target._data
-    bad = ((t < 0) | (t >= classes)) & (t != ignore_index)
-    if bool(bad.any()):
-        raise IndexError(f"Target {int(t[bad].reshape(-1)[0])} is out of bounds.")
+    in_range = t.size == 0 or (int(t.min()) >= 0 and int(t.max()) < classes)
+    if not in_range:
+        bad = ((t < 0) | (t >= classes)) & (t != ignore_index)
+        if bool(bad.any()):
+            raise IndexError(f"Target {int(t[bad].reshape(-1)[0])} is out of bounds.")
+    any_ignored = not in_range or 0 <= ignore_index < classes
     op_class = N.NllLoss2d if input.ndim >= 3 else N.NllLoss
-    return apply(op_class, input, target, weight, reduction=reduction, ignore_index=ignore_index)
+    return apply(op_class, input, target, weight, reduction=reduction, ignore_index=ignore_index,
+                 any_ignored=any_ignored)
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",

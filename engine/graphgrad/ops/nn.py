@@ -198,26 +198,46 @@ class _Pool(Op):
 
 @op("max_pool2d", "MaxPool2DWithIndicesBackward0")
 class MaxPool2d(_Pool):
-    """Max over each window; the first maximum wins and NaN propagates, as in PyTorch."""
-    saved = ("arg",)
+    """Max over each window (NaN propagates). Backward gives each window's gradient to its first
+    maximum in kernel order, as PyTorch's index does; the winners are found again from the saved
+    input and output, so the forward is only kh*kw-1 elementwise maxima."""
+    saved = ("x", "out")
+    saved_inputs = (0,)
 
     def forward(self, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices=False):
         xp = xp_of(x)
-        x = self._setup(x, kernel_size, stride, padding, dilation, ceil_mode, -np.inf)
-        best = arg = None
-        for k, where in self._windows():
-            v = x[where]
-            if best is None:
-                best, arg = v.copy(), xp.zeros(v.shape, np.int32)
-                continue
-            take = (v > best) | (v != v)
-            best = xp.where(take, v, best)
-            arg = xp.where(take, k, arg)
-        self.arg = arg
+        self.x = x = self._setup(x, kernel_size, stride, padding, dilation, ceil_mode, -np.inf)
+        windows = [x[where] for _, where in self._windows()]
+        out = windows[0].copy() if len(windows) == 1 else xp.maximum(windows[0], windows[1])
+        for v in windows[2:]:
+            xp.maximum(out, v, out=out)
+        self.out = out
         if not return_indices:
-            return best
+            return out
         self.n_outputs = 2
-        return best, self._flat_indices(xp, arg)
+        arg = xp.zeros(out.shape, np.int64)
+        for k, _, hit in self._winners(xp):
+            if k:
+                arg[hit] = k
+        return out, self._flat_indices(xp, arg)
+
+    def _winners(self, xp):
+        """(offset index, window slices, mask of the windows whose first maximum sits there)."""
+        out = self.out
+        nan = out != out
+        any_nan = bool(nan.any())
+        taken = None
+        for k, where in self._windows():
+            v = self.x[where]
+            hit = v == out
+            if any_nan:
+                hit |= nan & (v != v)
+            if taken is None:
+                taken = hit.copy()
+            else:
+                hit &= ~taken
+                taken |= hit
+            yield k, where, hit
 
     def _flat_indices(self, xp, arg):
         """The window offset as PyTorch's index into the flattened (unpadded) input plane."""
@@ -225,14 +245,22 @@ class MaxPool2d(_Pool):
         oh, ow = self.out_hw
         rows = xp.arange(oh).reshape(-1, 1) * sh - ph + (arg // kw) * dh
         cols = xp.arange(ow) * sw - pw + (arg % kw) * dw
-        return (rows * self.in_shape[-1] + cols).astype(np.int64)
+        return rows * self.in_shape[-1] + cols
 
     def backward(self, grad):
         if type(grad) is tuple:
             grad = grad[0]
         xp = xp_of(grad)
-        zero = grad.dtype.type(0)
-        return (self._scatter(lambda k: xp.where(self.arg == k, grad, zero), grad.dtype, xp),)
+        gx = xp.zeros(self.x.shape, grad.dtype)
+        disjoint = all(s >= d * (k - 1) + 1 for k, s, d in zip(self.kernel, self.stride, self.dilation))
+        for _, where, hit in self._winners(xp):
+            # grad * hit, not where(hit, grad, 0): several times faster (a NaN grad reaches the
+            # window's other positions too); disjoint windows write without reading back
+            if disjoint:
+                gx[where] = grad * hit
+            else:
+                gx[where] += grad * hit
+        return (_unpad_hw(gx, self.in_shape, self.padding),)
 
 
 @op("avg_pool2d", "AvgPool2DBackward0")
@@ -635,33 +663,44 @@ class BinaryCrossEntropyWithLogits(Op):
 @op("nll_loss", "NllLossBackward0")
 class NllLoss(Op):
     """-logp[target] (times the class weight), skipping ignore_index; "mean" divides by the summed
-    weights of the counted targets. Classes are dim 1 (dim 0 for one unbatched sample)."""
-    saved = ("pick", "weights")
+    weights of the counted targets. Classes are dim 1 (dim 0 for one unbatched sample); other
+    dims are flattened into rows. any_ignored=False (the caller checked) skips the masking."""
+    saved = ("t", "weights")
 
-    def forward(self, logp, target, weight, reduction, ignore_index):
+    def forward(self, logp, target, weight, reduction, ignore_index, any_ignored=True):
         xp = xp_of(logp)
         self.shape, self.reduction = logp.shape, reduction
-        lp = xp.moveaxis(logp, 1, -1) if logp.ndim > 1 else logp
-        keep = target != ignore_index
-        self.pick = xp.where(keep, target, 0)[..., None]
-        weights = keep.astype(logp.dtype) if weight is None else weight[self.pick[..., 0]] * keep
-        losses = -xp.take_along_axis(lp, self.pick, -1)[..., 0] * weights
-        if reduction == "mean":
-            self.total = weights.sum()
-            with _errstate(logp):
-                out = losses.sum() / self.total
-        else:
-            out = _reduce(losses, reduction)
+        classes = logp.shape[1] if logp.ndim > 1 else logp.shape[0]
+        lp = (xp.moveaxis(logp, 1, -1) if logp.ndim > 2 else logp).reshape(-1, classes)
+        t = target.reshape(-1)
+        if any_ignored:
+            keep = t != ignore_index
+            t = xp.where(keep, t, 0)
+        self.rows, self.t = xp.arange(t.shape[0]), t
+        weights = None if weight is None else weight[t]
+        if any_ignored:
+            weights = keep.astype(logp.dtype) if weights is None else weights * keep
         self.weights = weights
-        return out
+        losses = -lp[self.rows, t] if weights is None else -lp[self.rows, t] * weights
+        if reduction == "none":
+            return losses.reshape(target.shape)
+        if reduction == "sum":
+            return losses.sum()
+        self.total = t.shape[0] if weights is None else weights.sum()
+        with _errstate(logp):
+            return losses.sum() / self.total
 
     def backward(self, grad):
         xp = xp_of(grad)
-        scale = -self.weights * (grad / self.total if self.reduction == "mean" else grad)
-        shape = self.shape[:1] + self.shape[2:] + self.shape[1:2] if len(self.shape) > 1 else self.shape
-        g = xp.zeros(shape, grad.dtype)
-        xp.put_along_axis(g, self.pick, scale[..., None].astype(grad.dtype, copy=False), -1)
-        return (xp.moveaxis(g, -1, 1) if g.ndim > 1 else g), None, None
+        scale = grad.reshape(-1) if self.reduction == "none" else grad
+        if self.reduction == "mean":
+            scale = scale / self.total
+        g = xp.zeros((self.t.shape[0], self.shape[1] if len(self.shape) > 1 else self.shape[0]), grad.dtype)
+        g[self.rows, self.t] = -scale if self.weights is None else -scale * self.weights
+        if len(self.shape) <= 2:
+            return g.reshape(self.shape), None, None
+        moved = self.shape[:1] + self.shape[2:] + self.shape[1:2]
+        return xp.moveaxis(g.reshape(moved), -1, 1), None, None
 
 
 @op("nll_loss2d", "NllLoss2DBackward0")
