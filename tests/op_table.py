@@ -822,5 +822,180 @@ TABLE = [
            ops=("permute",), dtypes=ALL),
 ]
 
+
+# ---- ops beyond the first set ----------------------------------------------------------------------
+
+def _lerp_samples(make):
+    yield S(make(2, 3), make(2, 3), 0.3)
+    yield S(make(2, 3), make(3), 0.7)
+    yield S(make(), make(2), -0.5)
+
+
+def _lerp_tensor_samples(make):
+    yield S(make(2, 3), make(2, 3), make(2, 3))
+    yield S(make(2, 3), make(3), make(2, 1))
+
+
+def _addc_samples(make, nonzero=False):
+    yield S(make(2, 3), make(2, 3), make(2, 3, nonzero=nonzero))
+    yield S(make(2, 3), make(3), make(2, 1, nonzero=nonzero), value=0.5)
+    yield S(make(), make(2), make(2, nonzero=nonzero), value=-2)
+
+
+def _addmm_samples(make):
+    yield S(make(3, 5), make(3, 4), make(4, 5))
+    yield S(make(5), make(3, 4), make(4, 5))
+    yield S(make(3, 5), make(3, 4), make(4, 5), beta=0.5, alpha=2)
+
+
+def _sort_samples(make):
+    x = make.distinct(3, 4)
+    yield S(x)
+    yield S(x, 0)
+    yield S(x, -1, True)
+    yield S(x, dim=0, descending=True)
+    yield S(make())
+
+
+def _topk_samples(make):
+    x = make.distinct(3, 4)
+    yield S(x, 2)
+    yield S(x, 1, 0)
+    yield S(x, 3, largest=False)
+    yield S(x, 2, dim=0, largest=True, sorted=True)
+
+
+def _median_samples(make):
+    yield S(make.distinct(3, 4))
+    yield S(make.distinct(2, 3))
+    yield S(make())
+    if make.floating:
+        tie = make.distinct(5)
+        tie[[1, 3]] = np.median(tie)  # the median value twice: the gradient is shared
+        yield S(tie)
+
+
+def _median_dim_samples(make):
+    x = make.distinct(3, 4)
+    yield S(x, 1)
+    yield S(x, 0, True)
+    yield S(x, dim=-1)
+
+
+def _nan_samples(make):
+    x = make(3, 4)
+    x[0, 1] = x[2, 2] = np.nan
+    yield S(x)
+    yield S(x, 1)
+    yield S(x, (0, 1), keepdim=True)
+    yield S(make(2, 3), 0)
+
+
+def _roll_samples(make):
+    x = make(3, 4)
+    yield S(x, 1)
+    yield S(x, 1, 0)
+    yield S(x, (1, -2), (0, 1))
+    yield S(x, -1, -1)
+
+
+def _diagonal_samples(make):
+    yield S(make(3, 4))
+    yield S(make(3, 4), 1)
+    yield S(make(3, 4), -2)
+    yield S(make(2, 3, 4), 0, 1, 2)
+    yield S(make(2, 3, 4), 1, -1, 0)
+
+
+def _diag_samples(make):
+    yield S(make(3))
+    yield S(make(3), 1)
+    yield S(make(3), -2)
+    yield S(make(3, 4))
+    yield S(make(3, 4), -1)
+
+
+def _index_add_samples(make):
+    yield S(make(4, 3), 0, np.array([0, 2, 0]), make(3, 3))
+    yield S(make(4, 3), 1, np.array([2]), make(4, 1), alpha=2)
+
+
+def _unique_samples(make):
+    x = make(3, 4, low=0, high=4) if not make.floating else np.round(make(3, 4)).astype(make.dtype)
+    yield S(x)
+    yield S(x, return_inverse=True)
+    yield S(x, return_counts=True)
+    yield S(x, return_inverse=True, return_counts=True)
+    yield S(x, dim=0)
+
+
+TABLE += [
+    OpInfo("log10", lambda make: unary(make, positive=True), dtypes=ALL),
+    OpInfo("exp2", unary, dtypes=ALL),
+    OpInfo("erf", unary, dtypes=ALL),
+    OpInfo("frac", unary),
+    OpInfo("sgn", unary, dtypes=ALL),
+    OpInfo("logit", lambda make: [S(make(2, 3, low=0.05, high=0.95)), S(make(2, 3, low=0.05, high=0.95), 0.2),
+                                  S(make(4, low=0.1, high=0.9), eps=0.3)]),
+    OpInfo("nan_to_num", lambda make: [S(x.args[0]) for x in _special_values(make)] + [
+        S(next(_special_values(make)).args[0], 0.5, 10.0, -10.0)], dtypes=ALL),
+    OpInfo("atan2", lambda make: binary(make, scalars=()), dtypes=FLOAT + INT),
+    OpInfo("logaddexp", lambda make: binary(make, scalars=())),
+    OpInfo("xlogy", lambda make: [S(make(2, 3), make.positive(2, 3)), S(make(2, 1), make.positive(3)),
+                                  S(np.zeros((2, 3), make.dtype), make.positive(2, 3))]),
+    OpInfo("lerp", _lerp_samples),
+    OpInfo("lerp_tensor", _lerp_tensor_samples, fn=lambda lib, *a: lib.lerp(*a)),
+    OpInfo("addcmul", _addc_samples),
+    OpInfo("addcdiv", lambda make: _addc_samples(make, nonzero=True)),
+    OpInfo("addmm", _addmm_samples),
+    OpInfo("sort", _sort_samples, dtypes=FLOAT + INT),
+    OpInfo("argsort", _sort_samples, ops=("sort",), dtypes=FLOAT + INT, grad=False),
+    OpInfo("msort", lambda make: [S(make.distinct(3, 4))], ops=("sort",), dtypes=FLOAT + INT),
+    OpInfo("topk", _topk_samples, dtypes=FLOAT + INT),
+    OpInfo("cumprod", lambda make: [*_cumsum_samples(make), *(S(x.args[0], d) for x in _prod_samples(make)
+                                                              if x.args[0].ndim == 2 for d in (0, 1))],
+           dtypes=ALL),
+    OpInfo("median", _median_samples, dtypes=FLOAT + INT),
+    OpInfo("median_dim", _median_dim_samples, fn=lambda lib, *a, **k: lib.median(*a, **k), dtypes=FLOAT + INT),
+    OpInfo("var_mean", _var_samples, method=None),
+    OpInfo("std_mean", _var_samples, method=None),
+    OpInfo("nansum", _nan_samples),
+    OpInfo("nanmean", _nan_samples, ops=_ops("nansum sum div")),
+    OpInfo("count_nonzero", lambda make: [S(make(3, 4)), S(make(3, 4), 1), S(make(2, 3, 4), (0, 2))],
+           ops=_ops("ne sum_dim"), dtypes=ALL, grad=False),
+    OpInfo("roll", _roll_samples, dtypes=ALL),
+    OpInfo("diagonal", _diagonal_samples, dtypes=ALL),
+    OpInfo("diag", _diag_samples, ops=_ops("diag diag_embed"), dtypes=ALL),
+    # graphgrad.trace is the graph tracer, so the matrix trace is called as a method here
+    OpInfo("trace", lambda make: [S(make(3, 4)), S(make(3, 3)), S(make(4, 2))], fn=method("trace"),
+           dtypes=FLOAT + INT),
+    OpInfo("tile", lambda make: [S(make(2, 3), (2,)), S(make(2, 3), (2, 1, 2)), S(make(3), (2, 2))],
+           ops=("repeat",), dtypes=ALL),
+    OpInfo("ravel", lambda make: [S(make(2, 3))], ops=("view",), dtypes=ALL),
+    OpInfo("ravel_transposed", lambda make: [S(make(2, 3))], ops=_ops("t clone view"),
+           fn=lambda lib, x: x.t().ravel(), dtypes=ALL),
+    OpInfo("moveaxis", lambda make: [S(make(2, 3, 4), 0, -1), S(make(2, 3, 4), (0, 1), (2, 0))],
+           ops=("permute",), dtypes=ALL),
+    OpInfo("select", lambda make: [S(make(3, 4), 0, 1), S(make(3, 4), -1, -2), S(make(2, 3, 4), 1, 0)],
+           ops=("select",), dtypes=ALL),
+    OpInfo("repeat_interleave", lambda make: [S(make(2, 3), 2), S(make(2, 3), 2, 0), S(make(2, 3), 3, dim=-1),
+                                              S(make(3, 2), np.array([1, 0, 2]), 0)],
+           ops=_ops("repeat_interleave index_select view"), dtypes=ALL),
+    OpInfo("take_along_dim", lambda make: [S(make(3, 4), np.array([[0, 3], [1, 1], [2, 0]]), 1),
+                                           S(make(3, 4), np.array([5, 0, 11]))], ops=_ops("gather view"),
+           dtypes=ALL),
+    OpInfo("index_add", _index_add_samples, dtypes=FLOAT + INT),
+    OpInfo("index_fill", lambda make: [S(make(4, 3), 0, np.array([0, 2]), -1.5 if make.floating else 7),
+                                       S(make(4, 3), -1, np.array([1]), 2)], dtypes=FLOAT + INT),
+    OpInfo("argwhere", _nonzero_samples, ops=("nonzero",), dtypes=ALL, grad=False),
+    OpInfo("unique", _unique_samples, dtypes=FLOAT + INT + BOOL, grad=False),
+    OpInfo("isin", lambda make: [S(make(3, 4), make(5)), S(make(3, 4), make(2, 2))], ops=_ops("eq any"),
+           method=None, dtypes=FLOAT + INT, grad=False),
+    OpInfo("broadcast_tensors", lambda make: [S(make(2, 3), make(3)), S(make(2, 1), make(1, 3), make())],
+           ops=("expand",), method=None, dtypes=ALL),
+    OpInfo("meshgrid", lambda make: [S(make(2), make(3), indexing="ij"), S(make(2), make(3), make(4), indexing="xy"),
+                                     S(make(3), indexing="ij")], ops=_ops("view expand"), method=None, dtypes=ALL),
+]
+
 BY_NAME = {entry.name: entry for entry in TABLE}
 assert len(BY_NAME) == len(TABLE), "two entries share a name"

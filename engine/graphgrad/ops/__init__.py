@@ -8,16 +8,20 @@ from ..tensor import Tensor
 from . import activation, convert, index, linalg, pointwise, reduce, shape
 from .activation import log_softmax, softmax
 from .dispatch import REGISTRY, apply
-from .index import (gather, index_select, masked_fill, masked_select, nonzero, scatter, scatter_add, take)
+from .index import (argwhere, gather, index_add, index_fill, index_select, isin, masked_fill, masked_select, nonzero,
+                    repeat_interleave, scatter, scatter_add, take, take_along_dim, unique)
 from .inplace import write_inplace
-from .linalg import bmm, dot, linear, matmul, mm, mv, outer
-from .pointwise import binary, clamp, clamp_max, clamp_min, pow, where
-from .reduce import (all, amax, amin, any, argmax, argmin, cumsum, logsumexp, max, mean, min, norm, prod, std,
-                     sum, var)
-from .shape import (atleast_1d, broadcast_to, cat, chunk, clone, concat, concatenate, contiguous, expand,
-                    expand_as, flatten, flip, hstack, movedim, narrow, permute, repeat, reshape, reshape_as, split,
-                    squeeze, stack, swapaxes, swapdims, t, transpose, tril, triu, unbind, unflatten, unsqueeze,
-                    view, view_as, vstack)
+from .linalg import addmm, bmm, dot, linear, matmul, mm, mv, outer
+from .pointwise import (addcdiv, addcmul, atan2, binary, clamp, clamp_max, clamp_min, lerp, logaddexp, logit,
+                        nan_to_num, pow, where, xlogy)
+from .reduce import (all, amax, amin, any, argmax, argmin, argsort, count_nonzero, cumprod, cumsum, logsumexp, max,
+                     mean, median, min, msort, nanmean, nansum, norm, prod, sort, std, std_mean, sum, topk, var,
+                     var_mean)
+from .shape import (atleast_1d, broadcast_tensors, broadcast_to, cat, chunk, clone, concat, concatenate, contiguous,
+                    diag, diagonal, expand, expand_as, flatten, flip, hstack, meshgrid, moveaxis, movedim, narrow,
+                    permute, ravel, repeat, reshape, reshape_as, roll, select, split, squeeze, stack, swapaxes,
+                    swapdims, t, tile, trace, transpose, tril, triu, unbind, unflatten, unsqueeze, view, view_as,
+                    vstack)
 
 P = pointwise
 
@@ -108,6 +112,8 @@ exp, log, log2, log1p, expm1, sqrt, rsqrt, sin, cos, tan, tanh, sigmoid, recipro
 neg, abs, relu, sign, floor, ceil, trunc, isnan, isinf, isfinite = (
     _unary(c) for c in (P.Neg, P.Abs, P.Relu, P.Sign, P.Floor, P.Ceil, P.Trunc, P.IsNan, P.IsInf, P.IsFinite))
 negative, absolute, arctan = neg, abs, atan
+log10, exp2, erf, frac, sgn = (_unary(c) for c in (P.Log10, P.Exp2, P.Erf, P.Frac, P.Sgn))
+arctan2 = atan2
 
 
 def round(input, decimals=0):
@@ -281,6 +287,12 @@ _METHODS = dict(
     contiguous=contiguous, clone=clone, split=split, chunk=chunk, unbind=unbind, narrow=narrow, repeat=repeat,
     flip=flip, tril=tril, triu=triu,
     matmul=matmul, mm=mm, bmm=bmm, mv=mv, dot=dot, outer=outer, softmax=softmax, log_softmax=log_softmax,
+    addmm=addmm, addcmul=addcmul, addcdiv=addcdiv, lerp=lerp, atan2=atan2, arctan2=atan2, logaddexp=logaddexp,
+    xlogy=xlogy, logit=logit, nan_to_num=nan_to_num, log10=log10, exp2=exp2, erf=erf, frac=frac, sgn=sgn,
+    sort=sort, argsort=argsort, msort=msort, topk=topk, cumprod=cumprod, median=median, nansum=nansum, nanmean=nanmean, count_nonzero=count_nonzero, roll=roll, diag=diag,
+    diagonal=diagonal, trace=trace, tile=tile, ravel=ravel, moveaxis=moveaxis, select=select,
+    repeat_interleave=repeat_interleave, take_along_dim=take_along_dim, index_add=index_add,
+    index_fill=index_fill, argwhere=argwhere, unique=unique,
     zero_=zero_, fill_=fill_, copy_=copy_, uniform_=uniform_, normal_=normal_, bernoulli_=bernoulli_,
     random_=random_,
     __getitem__=index.getitem, __setitem__=index.setitem,
@@ -300,7 +312,11 @@ _INPLACE = dict(
     sin_=sin, cos_=cos, tanh_=tanh, sigmoid_=sigmoid, relu_=relu, clamp_=clamp, clip_=clamp, clamp_min_=clamp_min,
     clamp_max_=clamp_max, floor_=floor, ceil_=ceil, round_=round, trunc_=trunc, reciprocal_=reciprocal,
     masked_fill_=masked_fill, scatter_=scatter, scatter_add_=scatter_add, square_=square,
-    remainder_=remainder, fmod_=fmod, floor_divide_=floor_divide,
+    remainder_=remainder, fmod_=fmod, floor_divide_=floor_divide, addcmul_=addcmul, addcdiv_=addcdiv, lerp_=lerp,
+    index_add_=index_add, index_fill_=index_fill, addmm_=addmm, nan_to_num_=nan_to_num, sign_=sign, sgn_=sgn,
+    expm1_=expm1, log1p_=log1p, log2_=log2, log10_=log10, exp2_=exp2, erf_=erf, frac_=frac, rsqrt_=rsqrt,
+    tan_=tan, atan_=atan, sinh_=sinh, cosh_=cosh, asin_=asin, acos_=acos, logit_=logit, atan2_=atan2,
+    logaddexp_=logaddexp, xlogy_=xlogy,
     __iadd__=add, __isub__=sub, __imul__=mul, __itruediv__=div, __ipow__=pow, __imod__=remainder,
     __ifloordiv__=floor_divide, __iand__=bitwise_and, __ior__=bitwise_or, __ixor__=bitwise_xor,
 )

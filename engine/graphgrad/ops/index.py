@@ -7,7 +7,7 @@ import numpy as np
 from ..autograd.grad_mode import state
 from ..tensor import Tensor
 from .dispatch import Op, apply, op
-from .util import c10_name, check_broadcast, legacy_name, sum_to, variant, wrap_dim, xp_of
+from .util import as_tensor_arg, c10_name, check_broadcast, legacy_name, sum_to, variant, wrap_dim, xp_of
 
 
 def _key_arrays(key):
@@ -421,3 +421,110 @@ def take(input, index):
         raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} elements.")
     return apply(Take, input, index)
 
+
+
+def take_along_dim(input, indices, dim=None):
+    if dim is None:
+        return gather(input.reshape(-1), 0, indices.reshape(-1))
+    return gather(input, dim, indices)
+
+
+def argwhere(input):
+    return nonzero(input)
+
+
+@op("index_add", "IndexAddBackward0")
+class IndexAdd(Op):
+    """x with alpha * source added at `index` along dim (repeated indices add up)."""
+    saved = ("index",)
+
+    def forward(self, x, index, source, dim, alpha=1):
+        xp = xp_of(x)
+        self.dim, self.index, self.alpha = dim, index, alpha
+        out = x.copy()
+        xp.add.at(xp.moveaxis(out, dim, 0), index, xp.moveaxis(source, dim, 0) * alpha)
+        return out
+
+    def backward(self, grad):
+        gs = None
+        if self.next_functions[2][0] is not None:
+            gs = xp_of(grad).take(grad, self.index, axis=self.dim) * self.alpha
+        return (grad, None, gs)
+
+
+def index_add(input, dim, index, source, *, alpha=1):
+    dim = wrap_dim(dim, input.ndim)
+    _check_index_dtype("index_add_(): Expected dtype int32/int64 for index", index)
+    if source._data.dtype != input._data.dtype:
+        raise RuntimeError(f"index_add_(): self ({input.dtype._legacy[:-6]}) and source "
+                           f"({source.dtype._legacy[:-6]}) must have the same scalar type")
+    return apply(IndexAdd, input, index, source, dim=dim, alpha=alpha)
+
+
+@op("index_fill", "IndexFillBackward0")
+class IndexFill(Op):
+    saved = ("index",)
+
+    def forward(self, x, index, dim, value):
+        self.key = (slice(None),) * dim + (index,)
+        out = x.copy()
+        out[self.key] = value
+        return out
+
+    def backward(self, grad):
+        gx = grad.copy()
+        gx[self.key] = 0
+        return (gx, None)
+
+
+def index_fill(input, dim, index, value):
+    value = value.item() if isinstance(value, Tensor) else value
+    return apply(IndexFill, input, index, dim=wrap_dim(dim, input.ndim), value=value)
+
+
+# repeat_interleave is an index_select with each index repeated; PyTorch records the int form
+# as a view of an expanded tensor
+RepeatInterleave = variant(IndexSelect, "repeat_interleave", "ViewBackward0")
+
+
+def repeat_interleave(input, repeats, dim=None, *, output_size=None):
+    xp = xp_of(input._data)
+    if dim is None:
+        input, dim = input.reshape(-1), 0
+    dim = wrap_dim(dim, input.ndim)
+    n = input._data.shape[dim]
+    counts = repeats._data if isinstance(repeats, Tensor) else repeats
+    if isinstance(repeats, Tensor) and repeats.numel() not in (1, n):
+        raise RuntimeError("repeats must have the same size as input along dim, but got repeats.size(0) = "
+                           f"{repeats.numel()} and input.size({dim}) = {n}")
+    index = xp.repeat(xp.arange(n), counts.reshape(-1) if isinstance(repeats, Tensor) else counts)
+    cls = IndexSelect if isinstance(repeats, Tensor) and repeats.numel() > 1 else RepeatInterleave
+    return apply(cls, input, index, dim=dim)
+
+
+@op("unique", differentiable=False)
+class Unique(Op):
+    def forward(self, x, return_inverse, return_counts, dim):
+        xp = xp_of(x)
+        out = xp.unique(x, return_inverse=return_inverse, return_counts=return_counts, axis=dim)
+        if not isinstance(out, tuple):
+            return out
+        values, *rest = out
+        rest = [r.astype(np.int64) for r in rest]
+        if return_inverse:  # one index per input element, in the input's shape
+            rest[0] = rest[0].reshape(x.shape if dim is None else -1)
+        return (values, *rest)
+
+
+def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
+    d = None if dim is None else wrap_dim(dim, input.ndim)
+    return apply(Unique, input, return_inverse=return_inverse, return_counts=return_counts, dim=d)
+
+
+def isin(elements, test_elements, *, assume_unique=False, invert=False):
+    if not isinstance(elements, Tensor):
+        elements = as_tensor_arg(elements, test_elements)
+    test = test_elements.reshape(-1) if isinstance(test_elements, Tensor) else as_tensor_arg(
+        test_elements, elements).reshape(-1)
+    found = (elements.unsqueeze(-1) == test).any(-1)
+    return ~found if invert else found

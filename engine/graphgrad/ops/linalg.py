@@ -213,3 +213,35 @@ def linear(input, weight, bias=None):
         return apply(LinearMm if nd == 2 else LinearVec if nd == 1 else LinearFold, input, weight)
     return apply(Linear if nd == 2 else LinearView, input, weight, bias)
 
+
+
+@op("addmm", "AddmmBackward0")
+class Addmm(Op):
+    """beta * input + alpha * (mat1 @ mat2), input broadcast to the product's shape."""
+    saved = ("m1", "m2")
+    saved_inputs = (1, 2)
+
+    def forward(self, x, m1, m2, beta=1, alpha=1):
+        self.m1, self.m2, self.beta, self.alpha, self.in_shape = m1, m2, beta, alpha, x.shape
+        product = m1 @ m2
+        if alpha != 1:
+            product *= alpha
+        return product + (x if beta == 1 else beta * x) if beta != 0 else product
+
+    def backward(self, grad):
+        nf, a = self.next_functions, self.alpha
+        gx = sum_to(grad * self.beta if self.beta != 1 else grad, self.in_shape) if nf[0][0] is not None else None
+        g1 = (grad @ self.m2.T) * a if nf[1][0] is not None else None
+        g2 = (self.m1.T @ grad) * a if nf[2][0] is not None else None
+        return gx, g1, g2
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    if mat1.ndim != 2 or mat2.ndim != 2:
+        raise RuntimeError("mat1 must be a matrix, got %d-D tensor" % mat1.ndim if mat1.ndim != 2 else
+                           "mat2 must be a matrix, got %d-D tensor" % mat2.ndim)
+    if mat1.shape[1] != mat2.shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_shape_str(mat1.shape)} and "
+                           f"{_shape_str(mat2.shape)})")
+    broadcast_shapes(input._data.shape, (mat1.shape[0], mat2.shape[1]))
+    return apply(Addmm, input, mat1, mat2, beta=beta, alpha=alpha)

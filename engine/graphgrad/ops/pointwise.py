@@ -1,6 +1,7 @@
 """Elementwise ops: arithmetic with broadcasting and PyTorch's type promotion, comparisons,
 and the math functions. Each op: forward on arrays, backward beside it."""
 import math
+import warnings
 
 import numpy as np
 
@@ -10,19 +11,25 @@ from .dispatch import Op, apply, op
 from .util import as_tensor_arg, broadcast_shapes, check_broadcast, sum_to, variant, xp_of
 
 _LN2 = math.log(2)  # a Python float: NumPy scalars would promote float32 arrays to float64
-_quiet = dict(all="ignore")  # log(0) is -inf, 0/0 is nan, as in PyTorch: no NumPy warnings
+# log(0) is -inf, 0/0 is nan, as in PyTorch: no NumPy warnings. One filter silences NumPy's
+# floating-point RuntimeWarnings raised from graphgrad's own code (an np.errstate around each op
+# cost about a microsecond per op); `_errstate` stays as the marker of where they can arise.
+warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"graphgrad\.")
 
 
 def _errstate(array):
-    return np.errstate(**_quiet) if type(array) is np.ndarray else _NoErrstate()
+    return _QUIET
 
 
-class _NoErrstate:
+class _Quiet:
     def __enter__(self):
         pass
 
     def __exit__(self, *exc):
         return False
+
+
+_QUIET = _Quiet()
 
 
 # ---- binary arithmetic --------------------------------------------------------------------
@@ -223,6 +230,171 @@ class Fmod(Remainder):
 # with a Python number for b, PyTorch records another node (the number is no input)
 Remainder.with_scalar = variant(Remainder, "remainder_scalar", "RemainderBackward0")
 Fmod.with_scalar = variant(Fmod, "fmod_scalar", "FmodBackward0")
+
+
+class _FloatBinary(Binary):
+    """Binary ops that compute in floating point (integer operands are promoted, as in torch)."""
+    saved = ("a", "b")
+    saved_inputs = (0, 1)
+
+    def compute(self, a, b):
+        self.a, self.b = a, b
+        with _errstate(a):
+            return self.fn(xp_of(a), a, b)
+
+    def backward(self, grad):
+        with _errstate(grad):
+            return self.grads(*self.derivatives(xp_of(grad), grad, self.a, self.b))
+
+
+@op("atan2", "Atan2Backward0")
+class Atan2(_FloatBinary):
+    fn = staticmethod(lambda xp, a, b: xp.arctan2(a, b))
+
+    @staticmethod
+    def derivatives(xp, g, a, b):
+        r = a * a + b * b
+        return g * b / r, -g * a / r
+
+
+@op("logaddexp", "LogaddexpBackward0")
+class LogAddExp(_FloatBinary):
+    fn = staticmethod(lambda xp, a, b: xp.logaddexp(a, b))
+
+    @staticmethod
+    def derivatives(xp, g, a, b):
+        return g / (1 + xp.exp(b - a)), g / (1 + xp.exp(a - b))
+
+
+@op("xlogy", "XlogyBackward0")
+class Xlogy(_FloatBinary):
+    """a * log(b), and 0 where a is 0 (unless b is nan)."""
+    fn = staticmethod(lambda xp, a, b: xp.where((a == 0) & ~xp.isnan(b), 0, a * xp.log(b)))
+
+    @staticmethod
+    def derivatives(xp, g, a, b):
+        return g * xp.log(b), g * a / b
+
+
+@op("lerp", "LerpBackward0")
+class Lerp(Binary):
+    """start + weight * (end - start), computed from the nearer end as PyTorch does."""
+
+    def forward(self, a, b, dtype, weight):
+        self.weight = weight
+        return Binary.forward(self, a, b, dtype)
+
+    def compute(self, a, b):
+        w = self.weight
+        return a + w * (b - a) if abs(w) < 0.5 else b - (b - a) * (1 - w)
+
+    def backward(self, grad):
+        return self.grads(grad * (1 - self.weight), grad * self.weight)
+
+
+class Ternary(Op):
+    """Three operands broadcast together in one dtype; grads summed back to each one's shape."""
+
+    def forward(self, a, b, c, dtype, value=1):
+        self.metas = [_meta(v) for v in (a, b, c)]
+        self.value = value
+        return self.compute(*(v.astype(dtype, copy=False) for v in (a, b, c)))
+
+    def grads(self, *grads):
+        return tuple(None if g is None or nxt is None else Binary.reduce(self, g, meta)
+                     for g, meta, (nxt, _) in zip(grads, self.metas, self.next_functions))
+
+
+@op("lerp_tensor", "LerpBackward1")
+class LerpTensor(Ternary):
+    saved = ("a", "b", "w")
+    saved_inputs = (0, 1, 2)
+
+    def compute(self, a, b, w):
+        self.a, self.b, self.w = a, b, w
+        return xp_of(a).where(abs(w) < 0.5, a + w * (b - a), b - (b - a) * (1 - w))
+
+    def backward(self, grad):
+        return self.grads(grad * (1 - self.w), grad * self.w, grad * (self.b - self.a))
+
+
+@op("addcmul", "AddcmulBackward0")
+class Addcmul(Ternary):
+    """input + value * t1 * t2"""
+    saved = ("t1", "t2")
+    saved_inputs = (1, 2)
+
+    def compute(self, x, t1, t2):
+        self.t1, self.t2 = t1, t2
+        return x + self.value * t1 * t2
+
+    def backward(self, grad):
+        v = self.value
+        return self.grads(grad, grad * v * self.t2, grad * v * self.t1)
+
+
+@op("addcdiv", "AddcdivBackward0")
+class Addcdiv(Ternary):
+    """input + value * t1 / t2"""
+    saved = ("t1", "t2")
+    saved_inputs = (1, 2)
+
+    def compute(self, x, t1, t2):
+        self.t1, self.t2 = t1, t2
+        with _errstate(x):
+            return x + self.value * t1 / t2
+
+    def backward(self, grad):
+        v, t1, t2 = self.value, self.t1, self.t2
+        with _errstate(grad):
+            return self.grads(grad, grad * v / t2, -grad * v * t1 / (t2 * t2))
+
+
+def _ternary(cls, a, b, c, **attrs):
+    broadcast_shapes(a._data.shape, b._data.shape, c._data.shape)
+    dt = dtypes.result_type(a, b, c).np
+    return apply(cls, a, b, c, dtype=dt, **attrs)
+
+
+def atan2(input, other):
+    return binary(Atan2, input, other, true_divide=True)
+
+
+def logaddexp(input, other):
+    return binary(LogAddExp, input, other, true_divide=True)
+
+
+def xlogy(input, other):
+    return binary(Xlogy, input, other, true_divide=True)
+
+
+def lerp(input, end, weight):
+    if isinstance(weight, Tensor):
+        return _ternary(LerpTensor, input, end, weight)
+    return binary(Lerp, input, end, weight=weight)
+
+
+def addcmul(input, tensor1, tensor2, *, value=1):
+    return _ternary(Addcmul, input, tensor1, tensor2, value=value)
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1):
+    if not any(t._data.dtype.kind == "f" for t in (tensor1, tensor2)):
+        raise RuntimeError("Integer division with addcdiv is no longer supported, and in a future release addcdiv "
+                           "will perform a true division of tensor1 and tensor2. The historic addcdiv behavior can "
+                           "be implemented as (input + value * torch.trunc(tensor1 / tensor2)).to(input.dtype) for "
+                           "integer inputs and as (input + value * tensor1 / tensor2) for float inputs. The future "
+                           "addcdiv behavior is just the latter implementation: (input + value * tensor1 / tensor2), "
+                           "for all dtypes.")
+    return _ternary(Addcdiv, input, tensor1, tensor2, value=value)
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+    return apply(NanToNum, input, nan=nan, posinf=posinf, neginf=neginf)
+
+
+def logit(input, eps=None):
+    return apply(Logit, input, eps=eps)
 
 
 @op("floor_divide", differentiable=False)
@@ -480,6 +652,63 @@ Asin = _unary_class("asin", "AsinBackward0", lambda xp, x: xp.arcsin(x), lambda 
 Acos = _unary_class("acos", "AcosBackward0", lambda xp, x: xp.arccos(x), lambda xp, x: -1 / xp.sqrt(1 - x * x))
 Sinh = _unary_class("sinh", "SinhBackward0", lambda xp, x: xp.sinh(x), lambda xp, x: xp.cosh(x))
 Cosh = _unary_class("cosh", "CoshBackward0", lambda xp, x: xp.cosh(x), lambda xp, x: xp.sinh(x))
+Log10 = _unary_class("log10", "Log10Backward0", lambda xp, x: xp.log10(x), lambda xp, x: 1 / (x * _LN10))
+Exp2 = _unary_class("exp2", "Exp2Backward0", lambda xp, x: xp.exp2(x), lambda xp, out: out * _LN2, save="out")
+Erf = _unary_class("erf", "ErfBackward0", lambda xp, x: erf_array(xp, x),
+                   lambda xp, x: _TWO_OVER_SQRT_PI * xp.exp(-x * x))
+Frac = _unary_class("frac", "FracBackward0", lambda xp, x: x - xp.trunc(x), lambda xp, x: 1)
+_LN10 = math.log(10)
+_TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
+
+
+def erf_array(xp, x):
+    """erf, which NumPy lacks: SciPy's where installed, else math.erf element by element (exact,
+    slow); cupyx on a GPU."""
+    if xp is not np:
+        from cupyx.scipy.special import erf
+        return erf(x)
+    try:
+        from scipy.special import erf
+    except ImportError:
+        return np.vectorize(math.erf, otypes=[x.dtype])(x)
+    return erf(x).astype(x.dtype, copy=False)
+
+
+@op("logit", "LogitBackward0")
+class Logit(Unary):
+    """log(x / (1 - x)), x first clamped to [eps, 1 - eps] when eps is given."""
+    saved = ("x",)
+    saved_inputs = (0,)
+
+    def forward(self, x, eps=None):
+        self.eps = eps
+        return Unary.forward(self, x)
+
+    def compute(self, xp, x):
+        self.x = x
+        if self.eps is not None:
+            x = xp.clip(x, self.eps, 1 - self.eps)
+        return xp.log(x / (1 - x))
+
+    def backward(self, grad):
+        x, eps = self.x, self.eps
+        with _errstate(grad):
+            g = grad / (x * (1 - x))
+        if eps is not None:  # flat where clamped
+            g = xp_of(g).where((x < eps) | (x > 1 - eps), 0, g)
+        return (g,)
+
+
+@op("nan_to_num", "NanToNumBackward0")
+class NanToNum(Op):
+    saved = ("x",)
+
+    def forward(self, x, nan=0.0, posinf=None, neginf=None):
+        self.x = x
+        return xp_of(x).nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
+
+    def backward(self, grad):
+        return (grad * xp_of(grad).isfinite(self.x),)
 
 
 class _SameDtype(Unary):
@@ -540,6 +769,7 @@ Floor = _zero_grad_op("floor", "FloorBackward0", lambda xp, x: xp.floor(x) if x.
 Ceil = _zero_grad_op("ceil", "CeilBackward0", lambda xp, x: xp.ceil(x) if x.dtype.kind == "f" else x.copy())
 Round = _zero_grad_op("round", "RoundBackward0", lambda xp, x: xp.round(x) if x.dtype.kind == "f" else x.copy())
 Trunc = _zero_grad_op("trunc", "TruncBackward0", lambda xp, x: xp.trunc(x) if x.dtype.kind == "f" else x.copy())
+Sgn = _zero_grad_op("sgn", "SgnBackward0", lambda xp, x: xp.sign(x) if x.dtype.kind != "b" else x.copy())
 
 
 @op("logical_not", differentiable=False)

@@ -7,7 +7,7 @@ import numpy as np
 from .. import dtypes
 from ..tensor import Tensor
 from .dispatch import Op, apply, op
-from .util import wrap_dim, wrap_dims, xp_of
+from .util import expand_to, variant, wrap_dim, wrap_dims, xp_of
 
 
 def _expand_back(grad, shape, axes, keepdim):
@@ -36,7 +36,7 @@ class Sum(Reduction):
 
     def backward(self, grad):
         grad = _expand_back(grad, self.shape, self.axes, self.keepdim).astype(self.in_dtype, copy=False)
-        return (xp_of(grad).broadcast_to(grad, self.shape),)
+        return (expand_to(grad, self.shape),)
 
 
 @op("sum_dim", "SumBackward1")
@@ -56,7 +56,7 @@ class Mean(Reduction):
     def backward(self, grad):
         n = _count(self.shape, self.axes)
         grad = _expand_back(grad, self.shape, self.axes, self.keepdim).astype(self.in_dtype, copy=False) / (n or 1)
-        return (xp_of(grad).broadcast_to(grad, self.shape),)
+        return (expand_to(grad, self.shape),)
 
 
 @op("mean_dim", "MeanBackward1")
@@ -197,6 +197,52 @@ class MinDim(_ExtremeDim):
     arg = _first_arg(lambda xp: xp.argmin)
 
 
+@op("median", "MedianBackward0")
+class Median(_Extreme):
+    """The lower of the two middle values, as PyTorch picks; ties share the gradient."""
+    def reduce(self, xp, x):
+        return xp.sort(x.reshape(-1))[(x.size - 1) // 2]
+
+
+@op("median_dim", "MedianBackward1")
+class MedianDim(_ExtremeDim):
+    def arg(self, xp, x, dim):
+        order = xp.argsort(x, axis=dim, kind="stable")
+        return xp.take(order, [(x.shape[dim] - 1) // 2], axis=dim)
+
+
+@op("sort", "SortBackward0")
+class Sort(Op):
+    """(values, indices) along dim; the gradient of the values goes back to where they came from.
+    topk is the first k of the same order."""
+    n_outputs = 2
+    saved = ("indices",)
+
+    def forward(self, x, dim, descending=False, k=None):
+        xp = xp_of(x)
+        self.shape, self.dim = x.shape, dim
+        if x.ndim == 0:
+            self.indices = xp.zeros((), np.int64)
+            return x.copy(), self.indices
+        key = x if not descending else -x if x.dtype.kind in "fi" else -x.astype(np.int16)
+        order = xp.argsort(key, axis=dim, kind="stable")
+        if k is not None:
+            order = xp.take(order, xp.arange(k), axis=dim)
+        self.indices = order.astype(np.int64, copy=False)
+        return xp.take_along_axis(x, order, axis=dim), self.indices
+
+    def backward(self, grads):
+        grad = grads[0]
+        if not self.shape:
+            return (grad,)
+        out = xp_of(grad).zeros(self.shape, grad.dtype)
+        xp_of(grad).put_along_axis(out, self.indices, grad, axis=self.dim)
+        return (out,)
+
+
+Topk = variant(Sort, "topk", "TopkBackward0")
+
+
 @op("amax", "AmaxBackward0")
 class Amax(Reduction):
     saved = ("x", "out")
@@ -293,6 +339,50 @@ class Std(Var):
         return (xp_of(g).where(out == 0, 0, g),)  # a constant input: PyTorch's zero, not 0/0
 
 
+def _mean_backward(self, grad):
+    """The gradient of the mean over self.axes, broadcast back to the input."""
+    grad = _expand_back(grad, self.shape, self.axes, self.keepdim) / (_count(self.shape, self.axes) or 1)
+    return expand_to(grad, self.shape)
+
+
+@op("var_mean", "VarMeanBackward0")
+class VarMean(Var):
+    """(var, mean) in one node, as torch.var_mean records them."""
+    n_outputs = 2
+
+    def compute(self, xp, x, axes, keepdim, dtype):
+        return Var.compute(self, xp, x, axes, keepdim, dtype), xp.mean(x, axis=axes, keepdims=keepdim)
+
+    def backward(self, grads):
+        return (Var.backward(self, grads[0])[0] + _mean_backward(self, grads[1]),)
+
+
+@op("std_mean", "StdMeanBackward0")
+class StdMean(Std):
+    n_outputs = 2
+
+    def compute(self, xp, x, axes, keepdim, dtype):
+        return Std.compute(self, xp, x, axes, keepdim, dtype), xp.mean(x, axis=axes, keepdims=keepdim)
+
+    def backward(self, grads):
+        return (Std.backward(self, grads[0])[0] + _mean_backward(self, grads[1]),)
+
+
+@op("nansum", "NansumBackward0")
+class NanSum(Reduction):
+    saved = ("x",)
+
+    def compute(self, xp, x, axes, keepdim, dtype):
+        self.x = x
+        if dtype is None and x.dtype.kind in "biu":
+            dtype = np.int64
+        return xp.nansum(x, axis=axes, keepdims=keepdim, dtype=dtype)
+
+    def backward(self, grad):
+        grad = _expand_back(grad, self.shape, self.axes, self.keepdim)
+        return (grad * ~xp_of(grad).isnan(self.x),)
+
+
 @op("logsumexp", "LogsumexpBackward0")
 class LogSumExp(Reduction):
     saved = ("x", "out")
@@ -369,6 +459,34 @@ class Cumsum(Op):
             return (grad,)
         xp = xp_of(grad)
         return (xp.flip(xp.cumsum(xp.flip(grad, self.dim), axis=self.dim), self.dim),)
+
+
+@op("cumprod", "CumprodBackward0")
+class Cumprod(Op):
+    saved = ("x", "out")
+    saved_inputs = (0,)
+
+    def forward(self, x, dim):
+        self.dim = wrap_dim(dim, x.ndim)
+        dtype = np.int64 if x.dtype.kind in "biu" else x.dtype
+        self.x = x
+        self.out = x.astype(dtype) if x.ndim == 0 else xp_of(x).cumprod(x, axis=self.dim, dtype=dtype)
+        return self.out
+
+    def backward(self, grad):
+        xp, x = xp_of(grad), self.x
+        if grad.ndim == 0:
+            return (grad,)
+        if not bool((x == 0).any()):  # sum over j >= i of grad_j * out_j / x_i
+            rev = xp.flip(xp.cumsum(xp.flip(grad * self.out, self.dim), axis=self.dim), self.dim)
+            return (rev / x,)
+        # with zeros, no division: products that leave x_i out, for every i and every j >= i
+        xm, gm = xp.moveaxis(x, self.dim, -1), xp.moveaxis(grad, self.dim, -1)
+        n = xm.shape[-1]
+        eye = xp.eye(n, dtype=bool)
+        left_out = xp.where(eye, xp.ones((), x.dtype), xm[..., None, :])        # [..., i, k]
+        partial = xp.cumprod(left_out, axis=-1) * xp.triu(xp.ones((n, n), x.dtype))  # [..., i, j], j >= i
+        return (xp.moveaxis((partial * gm[..., None, :]).sum(-1), -1, self.dim),)
 
 
 class _Logical(Op):
@@ -460,16 +578,12 @@ def argmin(input, dim=None, keepdim=False):
 
 
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    if isinstance(dim, bool):
-        dim, unbiased = None, dim
-    correction = correction if correction is not None else (0 if unbiased is False else 1)
+    dim, correction = _correction(dim, unbiased, correction)
     return apply(Var, input, dim=dim, correction=correction, keepdim=keepdim)
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    if isinstance(dim, bool):
-        dim, unbiased = None, dim
-    correction = correction if correction is not None else (0 if unbiased is False else 1)
+    dim, correction = _correction(dim, unbiased, correction)
     return apply(Std, input, dim=dim, correction=correction, keepdim=keepdim)
 
 
@@ -482,8 +596,69 @@ def norm(input, p="fro", dim=None, keepdim=False):
     return apply(Norm, input, p=p, dim=dim, keepdim=keepdim)
 
 
-def cumsum(input, dim):
-    return apply(Cumsum, input, dim=dim)
+def cumsum(input, dim, *, dtype=None):
+    return apply(Cumsum, input if dtype is None else input.to(dtype), dim=dim)
+
+
+def cumprod(input, dim, *, dtype=None):
+    return apply(Cumprod, input if dtype is None else input.to(dtype), dim=dim)
+
+
+def _correction(dim, unbiased, correction):
+    """var(x, True), var(x, dim, unbiased=False), var(x, dim, correction=0): the correction."""
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    return dim, correction if correction is not None else (0 if unbiased is False else 1)
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    dim, correction = _correction(dim, unbiased, correction)
+    return apply(VarMean, input, dim=dim, correction=correction, keepdim=keepdim)
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    dim, correction = _correction(dim, unbiased, correction)
+    return apply(StdMean, input, dim=dim, correction=correction, keepdim=keepdim)
+
+
+def median(input, dim=None, keepdim=False):
+    if dim is None:
+        return apply(Median, input)
+    return return_types["median"](*apply(MedianDim, input, dim=dim, keepdim=keepdim))
+
+
+def sort(input, dim=-1, descending=False, stable=False):
+    d = wrap_dim(dim, input.ndim)
+    return return_types["sort"](*apply(Sort, input, dim=d, descending=descending))
+
+
+def argsort(input, dim=-1, descending=False, stable=False):
+    return sort(input, dim, descending, stable).indices
+
+
+def msort(input):
+    return sort(input, 0).values
+
+
+def topk(input, k, dim=-1, largest=True, sorted=True):
+    d = wrap_dim(dim, input.ndim)
+    if not 0 <= k <= (input.shape[d] if input.ndim else 1):
+        raise RuntimeError("selected index k out of range")
+    return return_types["topk"](*apply(Topk, input, dim=d, descending=largest, k=k))
+
+
+def nansum(input, dim=None, keepdim=False, *, dtype=None):
+    return apply(NanSum, input, dim=dim, keepdim=keepdim, dtype=dtype.np if dtype is not None else None)
+
+
+def nanmean(input, dim=None, keepdim=False, *, dtype=None):
+    """nansum over the count of numbers, as PyTorch computes it (its node is the division)."""
+    counted = (input == input).sum(dim, keepdim=keepdim) if dim is not None else (input == input).sum()
+    return nansum(input, dim, keepdim, dtype=dtype) / counted
+
+
+def count_nonzero(input, dim=None):
+    return (input != 0).sum(dim) if dim is not None else (input != 0).sum()
 
 
 def all(input, dim=None, keepdim=False):

@@ -3,7 +3,7 @@ cat, stack, split and friends copy or slice."""
 import numpy as np
 
 from .dispatch import Op, apply, op
-from .util import shape_arg, wrap_dim, xp_of
+from .util import shape_arg, variant, wrap_dim, xp_of
 
 
 class View(Op):
@@ -525,3 +525,149 @@ def reshape_as(input, other):
 def atleast_1d(x):
     return reshape(x, 1) if x.ndim == 0 else x
 
+
+
+def ravel(input):
+    return view(contiguous(input), -1)  # PyTorch's ravel: a contiguous copy if needed, then a view
+
+
+def tile(input, dims):
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    return repeat(input, (1,) * (input.ndim - len(dims)) + dims)
+
+
+moveaxis = movedim
+
+
+def broadcast_tensors(*tensors):
+    from .util import broadcast_shapes
+    shape = broadcast_shapes(*(t._data.shape for t in tensors))
+    return tuple(t if t._data.shape == shape else expand(t, shape) for t in tensors)
+
+
+def meshgrid(*tensors, indexing="ij"):
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(f"torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but received: {indexing}")
+    sizes = [t.numel() for t in tensors]
+    swap = indexing == "xy" and len(tensors) >= 2   # xy: the first two axes trade places
+    if swap:
+        sizes[0], sizes[1] = sizes[1], sizes[0]
+    out = []
+    for i, t in enumerate(tensors):
+        axis = {0: 1, 1: 0}.get(i, i) if swap else i
+        out.append(expand(reshape(t, [-1 if k == axis else 1 for k in range(len(sizes))]), sizes))
+    return tuple(out)
+
+
+@op("roll", "RollBackward0")
+class Roll(Op):
+    def forward(self, x, shifts, dims):
+        self.shifts, self.dims = shifts, dims
+        return xp_of(x).roll(x, shifts, axis=dims)
+
+    def backward(self, grad):
+        back = tuple(-s for s in self.shifts) if isinstance(self.shifts, tuple) else -self.shifts
+        return (xp_of(grad).roll(grad, back, axis=self.dims),)
+
+
+def roll(input, shifts, dims=None):
+    if dims is None:
+        return apply(Roll, input, shifts=shifts, dims=None)
+    shifts = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)
+    dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+    if len(shifts) != len(dims):
+        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
+    return apply(Roll, input, shifts=shifts, dims=tuple(wrap_dim(d, input.ndim) for d in dims))
+
+
+def _diagonal_index(xp, shape, offset, dim1, dim2):
+    """(rows, cols) of the diagonal `offset` of the (dim1, dim2) planes of an array of `shape`."""
+    n = max(0, min(shape[dim1] + min(offset, 0), shape[dim2] - max(offset, 0)))
+    i = xp.arange(n)
+    return i - min(offset, 0), i + max(offset, 0)
+
+
+@op("diagonal", "DiagonalBackward0")
+class Diagonal(Op):
+    """The diagonal of each (dim1, dim2) plane, as the last dim."""
+
+    def forward(self, x, offset, dim1, dim2):
+        self.args, self.in_shape = (offset, dim1, dim2), x.shape
+        rows, cols = _diagonal_index(xp_of(x), x.shape, offset, dim1, dim2)
+        return xp_of(x).moveaxis(x, (dim1, dim2), (-2, -1))[..., rows, cols]
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        offset, dim1, dim2 = self.args
+        out = xp.zeros(self.in_shape, grad.dtype)
+        rows, cols = _diagonal_index(xp, self.in_shape, offset, dim1, dim2)
+        xp.moveaxis(out, (dim1, dim2), (-2, -1))[..., rows, cols] = grad
+        return (out,)
+
+
+DiagCopy = variant(Diagonal, "diag", "DiagonalBackward0_copy")  # torch.diag of a matrix
+
+
+def diagonal(input, offset=0, dim1=0, dim2=1):
+    nd = input.ndim
+    d1, d2 = wrap_dim(dim1, nd), wrap_dim(dim2, nd)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return apply(Diagonal, input, offset=offset, dim1=d1, dim2=d2)
+
+
+@op("diag_embed", "DiagEmbedBackward0")
+class DiagEmbed(Op):
+    """A vector as the diagonal `offset` of a square matrix (torch.diag of a vector)."""
+
+    def forward(self, x, offset):
+        xp = xp_of(x)
+        n = x.shape[0] + abs(offset)
+        self.offset, self.index = offset, _diagonal_index(xp, (n, n), offset, 0, 1)
+        out = xp.zeros((n, n), x.dtype)
+        out[self.index] = x
+        return out
+
+    def backward(self, grad):
+        return (grad[self.index],)
+
+
+def diag(input, diagonal=0):
+    if input.ndim == 1:
+        return apply(DiagEmbed, input, offset=diagonal)
+    if input.ndim != 2:
+        raise RuntimeError("diag(): Supports 1D or 2D tensors. Got %dD" % input.ndim)
+    return apply(DiagCopy, input, offset=diagonal, dim1=0, dim2=1)
+
+
+@op("trace", "TraceBackward0")
+class Trace(Op):
+    def forward(self, x):
+        self.in_shape = x.shape
+        dtype = np.int64 if x.dtype.kind in "biu" else x.dtype
+        return xp_of(x).trace(x).astype(dtype)
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        out = xp.zeros(self.in_shape, grad.dtype)
+        rows, cols = _diagonal_index(xp, self.in_shape, 0, 0, 1)
+        out[rows, cols] = grad
+        return (out,)
+
+
+def trace(input):
+    if input.ndim != 2:
+        raise RuntimeError("trace: expected a matrix, but got tensor with dim %d" % input.ndim)
+    return apply(Trace, input)
+
+
+def select(input, dim, index):
+    d = wrap_dim(dim, input.ndim)
+    n = input._data.shape[d] if input.ndim else 0
+    if not -n <= index < n:
+        raise IndexError(f"select(): index {index} out of range for tensor of size {list(input.shape)} at "
+                         f"dimension {dim}")
+    from .index import getitem
+    return getitem(input, (slice(None),) * d + (index,))
