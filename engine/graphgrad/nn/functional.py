@@ -2,7 +2,6 @@
 and error messages. The differentiable work happens in ops (ops/nn.py and the core ops); what
 PyTorch itself composes from smaller ops (l1_loss, label smoothing, dropout's mask) is composed
 here the same way, so the graph shows the same nodes."""
-import math
 import warnings
 
 import numpy as np
@@ -14,7 +13,6 @@ from ..ops.activation import log_softmax, softmax
 from ..ops.convert import _move
 from ..ops.dispatch import apply
 from ..ops.linalg import linear
-from ..ops.util import wrap_dim
 from ..random import rng
 from ..tensor import Tensor
 
@@ -55,7 +53,7 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
 
 def gelu(input, approximate="none"):
     if approximate not in ("none", "tanh"):
-        raise RuntimeError(f"approximate argument must be either none or tanh.")
+        raise RuntimeError("approximate argument must be either none or tanh.")
     return apply(N.Gelu, input, approximate=approximate)
 
 
@@ -213,9 +211,9 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _conv(input, weight, bias, stride, padding, dilation, groups, 1)
 
 
-def _pool_args(input, kernel_size, stride, padding, dilation, name):
+def _pool_args(input, kernel_size, stride, padding, dilation):
     if input.ndim not in (3, 4):
-        raise RuntimeError(f"non-empty 3D or 4D (batch mode) tensor expected for input")
+        raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
     kernel = _pair(kernel_size)
     stride = kernel if stride is None or (isinstance(stride, (tuple, list)) and not stride) else _pair(stride)
     padding, dilation = _pair(padding), _pair(dilation)
@@ -236,7 +234,7 @@ def _check_pool_output(input, kernel, stride, padding, dilation, ceil_mode):
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
-    kernel, stride, padding, dilation = _pool_args(input, kernel_size, stride, padding, dilation, "max_pool2d")
+    kernel, stride, padding, dilation = _pool_args(input, kernel_size, stride, padding, dilation)
     _check_pool_output(input, kernel, stride, padding, dilation, ceil_mode)
     return apply(N.MaxPool2d, input, kernel_size=kernel, stride=stride, padding=padding, dilation=dilation,
                  ceil_mode=ceil_mode, return_indices=return_indices)
@@ -247,7 +245,7 @@ max_pool2d_with_indices = max_pool2d
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):
-    kernel, stride, padding, _ = _pool_args(input, kernel_size, stride, padding, 1, "avg_pool2d")
+    kernel, stride, padding, _ = _pool_args(input, kernel_size, stride, padding, 1)
     _check_pool_output(input, kernel, stride, padding, (1, 1), ceil_mode)
     return apply(N.AvgPool2d, input, kernel_size=kernel, stride=stride, padding=padding, ceil_mode=ceil_mode,
                  count_include_pad=count_include_pad, divisor_override=divisor_override)
@@ -364,7 +362,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
 
 def pad(input, pad, mode="constant", value=None):
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
-        raise RuntimeError(f"Padding length must be divisible by 2" if len(pad) % 2 else
+        raise RuntimeError("Padding length must be divisible by 2" if len(pad) % 2 else
                            f"Padding length should be less than or equal to two times the input dimension but got "
                            f"padding length {len(pad)} and input of dimension {input.ndim}")
     pairs = [(int(pad[i]), int(pad[i + 1])) for i in range(0, len(pad), 2)][::-1]  # first padded dim first

@@ -241,7 +241,7 @@ class MaxPool2d(_Pool):
 
     def _flat_indices(self, xp, arg):
         """The window offset as PyTorch's index into the flattened (unpadded) input plane."""
-        (kh, kw), (sh, sw), (ph, pw), (dh, dw) = self.kernel, self.stride, self.padding, self.dilation
+        kw, (sh, sw), (ph, pw), (dh, dw) = self.kernel[1], self.stride, self.padding, self.dilation
         oh, ow = self.out_hw
         rows = xp.arange(oh).reshape(-1, 1) * sh - ph + (arg // kw) * dh
         cols = xp.arange(ow) * sw - pw + (arg % kw) * dw
