@@ -191,6 +191,35 @@ def test_forward_hooks_like_torch():
     assert log[0] == log[1] == ["first", ("post", "Linear"), "first"]
 
 
+def test_full_backward_hooks_like_torch():
+    logs = []
+    for lib in (gg, torch):
+        lin = lib.nn.Linear(3, 2).double()
+        with lib.no_grad():
+            lin.weight.copy_(lib.arange(6, dtype=lib.float64).reshape(2, 3))
+        log = []
+        lin.register_full_backward_pre_hook(lambda m, go: log.append(("pre", [g.tolist() for g in go])))
+        handle = lin.register_full_backward_hook(
+            lambda m, gi, go: log.append(("full", [None if g is None else g.tolist() for g in gi],
+                                          [g.tolist() for g in go])) or (None if gi[0] is None else (gi[0] * 2,)))
+        x = lib.ones(1, 3, dtype=lib.float64, requires_grad=True)
+        out = lin(x)
+        log.append(out.grad_fn.name())
+        (out * lib.tensor([[1.0, 3.0]], dtype=lib.float64)).sum().backward()
+        log.append(x.grad.tolist())
+        with pytest.warns(UserWarning, match="Full backward hook is firing when gradients are computed with respect "
+                                             "to module outputs since no inputs require gradients"):
+            lin(lib.ones(1, 3, dtype=lib.float64)).sum().backward()
+        handle.remove()
+        lin(x).sum().backward()
+        relu = lib.nn.ReLU()
+        relu.register_full_backward_pre_hook(lambda m, go: (go[0] * 10,))
+        y = lib.tensor([1.0, -1.0], requires_grad=True)
+        relu(y).sum().backward()
+        logs.append(log + [y.grad.tolist()])
+    assert logs[0] == logs[1]
+
+
 def test_hook_handle_as_context_manager():
     lin = gg.nn.Linear(2, 2)
     seen = []

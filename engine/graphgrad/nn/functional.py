@@ -150,9 +150,12 @@ def _check_same_dtype(input, weight, bias):
     if weight.dtype is not input.dtype:
         raise RuntimeError(f"expected scalar type {_scalar_name(input)} but found {_scalar_name(weight)}")
     if bias is not None and bias.dtype is not input.dtype:
-        raise RuntimeError(f"Input type ({input.dtype.name.replace('float32', 'float').replace('float64', 'double')})"
-                           f" and bias type ({bias.dtype.name.replace('float32', 'float').replace('float64', 'double')})"
-                           " should be the same")
+        raise RuntimeError(f"Input type ({_c_name(input)}) and bias type ({_c_name(bias)}) should be the same")
+
+
+def _c_name(t):
+    """The C type name PyTorch's convolution errors use."""
+    return {"float32": "float", "float64": "double", "float16": "c10::Half"}.get(t.dtype.name, t.dtype.name)
 
 
 def _scalar_name(t):

@@ -6,10 +6,11 @@ state_dict(), to() and printing walk. Every call goes through __call__: it runs 
 are any and enters the module's tracing scope only while a recorder listens, so a plain call
 costs one check."""
 import itertools
+import warnings
 from collections import OrderedDict, namedtuple
 
 from .. import dtypes
-from ..autograd.grad_mode import no_grad
+from ..autograd.grad_mode import no_grad, state
 from ..ops.dispatch import recorders
 from ..tensor import Tensor
 from ..tracing.scope import module_scope
@@ -83,13 +84,16 @@ class Module:
         set_(self, "_forward_pre_hooks_with_kwargs", set())
         set_(self, "_forward_hooks", OrderedDict())
         set_(self, "_forward_hooks_with_kwargs", set())
+        set_(self, "_backward_pre_hooks", OrderedDict())
+        set_(self, "_backward_hooks", OrderedDict())
 
     # ---- calling --------------------------------------------------------------------------------
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args, **kwargs):
-        if self._forward_pre_hooks or self._forward_hooks or recorders:
+        if self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks \
+                or recorders:
             return self._call_slow(args, kwargs)
         return self.forward(*args, **kwargs)
 
@@ -112,6 +116,10 @@ class Module:
                 result = hook(self, args)
                 if result is not None:
                     args = result if isinstance(result, tuple) else (result,)
+        backward_hooks = None
+        if (self._backward_hooks or self._backward_pre_hooks) and state.grad_enabled:
+            backward_hooks = _BackwardHooks(self)
+            args = backward_hooks.wrap_inputs(args)
         output = self.forward(*args, **kwargs)
         for hook_id, hook in list(self._forward_hooks.items()):
             if hook_id in self._forward_hooks_with_kwargs:
@@ -120,7 +128,7 @@ class Module:
                 result = hook(self, args, output)
             if result is not None:
                 output = result
-        return output
+        return output if backward_hooks is None else backward_hooks.wrap_outputs(output)
 
     def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
         handle = RemovableHandle(self._forward_pre_hooks, self._forward_pre_hooks_with_kwargs)
@@ -134,6 +142,20 @@ class Module:
         _add_hook(self._forward_hooks, handle.id, hook, prepend)
         if with_kwargs:
             self._forward_hooks_with_kwargs.add(handle.id)
+        return handle
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """hook(module, grad_input, grad_output) -> new grad_input or None, run once the gradients
+        of the module's positional tensor inputs are known."""
+        handle = RemovableHandle(self._backward_hooks)
+        _add_hook(self._backward_hooks, handle.id, hook, prepend)
+        return handle
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """hook(module, grad_output) -> new grad_output or None, run when the gradients of the
+        module's outputs arrive."""
+        handle = RemovableHandle(self._backward_pre_hooks)
+        _add_hook(self._backward_pre_hooks, handle.id, hook, prepend)
         return handle
 
     # ---- registration ---------------------------------------------------------------------------
@@ -509,6 +531,76 @@ class Module:
             else:
                 main += "\n  " + "\n  ".join(lines) + "\n"
         return main + ")"
+
+
+class _BackwardHooks:
+    """One call's full backward hooks: the module's tensor inputs and outputs pass through a
+    BackwardHookFunction node each way, whose backward reports the gradients here."""
+
+    def __init__(self, module):
+        self.module, self.n_args, self.inputs_at, self.grad_outputs = module, 0, [], None
+
+    def wrap_inputs(self, args):
+        self.n_args = len(args)
+        self.inputs_at = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
+        if not self.inputs_at:
+            return args
+        wrapped = _through_hook(self._on_input_grads, [args[i] for i in self.inputs_at])
+        args = list(args)
+        for i, t in zip(self.inputs_at, wrapped):
+            args[i] = t
+        return tuple(args)
+
+    def wrap_outputs(self, output):
+        outputs = list(output) if isinstance(output, tuple) else [output]
+        tracked = [i for i, o in enumerate(outputs) if isinstance(o, Tensor) and o.requires_grad]
+        if not tracked:
+            return output
+        for i, t in zip(tracked, _through_hook(self._on_output_grads, [outputs[i] for i in tracked])):
+            outputs[i] = t
+        return tuple(outputs) if isinstance(output, tuple) else outputs[0]
+
+    def _on_output_grads(self, grads):
+        grads = _tensors(grads)
+        for hook in list(self.module._backward_pre_hooks.values()):
+            result = hook(self.module, grads)
+            if result is not None:
+                grads = tuple(result) if isinstance(result, (tuple, list)) else (result,)
+        self.grad_outputs = grads
+        if not self.inputs_at and self.module._backward_hooks:  # no input gradient will come: run now
+            warnings.warn("Full backward hook is firing when gradients are computed with respect to module outputs "
+                          "since no inputs require gradients.")
+            self._run_hooks((None,) * self.n_args)
+        return _arrays(grads)
+
+    def _on_input_grads(self, grads):
+        grad_input = [None] * self.n_args
+        for i, g in zip(self.inputs_at, _tensors(grads)):
+            grad_input[i] = g
+        grad_input = self._run_hooks(tuple(grad_input))
+        return _arrays(grad_input[i] for i in self.inputs_at)
+
+    def _run_hooks(self, grad_input):
+        for hook in list(self.module._backward_hooks.values()):
+            result = hook(self.module, grad_input, self.grad_outputs)
+            if result is not None:
+                grad_input = tuple(result)
+        return grad_input
+
+
+def _through_hook(callback, tensors):
+    from ..ops import nn as nn_ops
+    from ..ops.dispatch import apply
+    out = apply(nn_ops.BackwardHookFunction, *tensors, callback=callback)
+    return out if isinstance(out, tuple) else (out,)
+
+
+def _tensors(arrays):
+    return tuple(None if a is None else Tensor._wrap(a) for a in arrays)
+
+
+def _arrays(tensors):
+    return tuple(None if t is None else t._data for t in tensors)
 
 
 def _add_hook(hooks, hook_id, hook, prepend):

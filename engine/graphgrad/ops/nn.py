@@ -539,6 +539,21 @@ class Prelu(Op):
         return xp.where(positive, grad, self.w * grad), gw.reshape(self.w_shape)
 
 
+# ---- module backward hooks ----------------------------------------------------------------------
+
+@op("backward_hook", "BackwardHookFunctionBackward")
+class BackwardHookFunction(Op):
+    """Identity on a module's input or output tensors, whose backward hands the gradients to
+    `callback` (arrays in, arrays out): how Module's full backward hooks see and replace them."""
+
+    def forward(self, *arrays, callback):
+        self.callback, self.n_outputs = callback, len(arrays)
+        return arrays if len(arrays) > 1 else arrays[0]
+
+    def backward(self, grads):
+        return tuple(self.callback(grads if type(grads) is tuple else (grads,)))
+
+
 # ---- losses -----------------------------------------------------------------------------------
 
 def _reduce(losses, reduction):
