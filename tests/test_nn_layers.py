@@ -292,3 +292,25 @@ def test_layers_keep_float32_and_default_init_ranges():
     assert np.abs(conv.weight.detach().numpy()).max() <= 1 / np.sqrt(36)
     assert conv(gg.randn(1, 4, 5, 5)).dtype is gg.float32
     assert gg.nn.Linear(3, 2, dtype=gg.float64).weight.dtype is gg.float64
+
+
+@pytest.mark.parametrize("name, build, arrays", CASES, ids=[c[0] for c in CASES])
+def test_layer_keeps_float32(name, build, arrays):
+    """No float64 leaks: in float32, outputs and every gradient stay float32."""
+    module = build(gg.nn)
+    inputs = [gg.tensor(a.astype(np.float32) if a.dtype.kind == "f" else a, requires_grad=a.dtype.kind == "f")
+              for a in arrays]
+    outs = [o for o in _flat(module(*inputs)) if o.requires_grad]
+    for o in outs:
+        assert o.dtype is gg.float32, f"output is {o.dtype}"
+    sum(o.sum() for o in outs).backward()
+    for t in inputs:
+        assert t.grad is None or t.grad.dtype is gg.float32
+    for n, p in module.named_parameters():
+        assert p.grad is None or p.grad.dtype is gg.float32, f"{n}.grad is {p.grad.dtype}"
+    for n, b in module.named_buffers():
+        assert b.dtype in (gg.float32, gg.int64), f"{n} is {b.dtype}"
+
+
+def _flat(out):
+    return [o for item in out for o in _flat(item)] if isinstance(out, (tuple, list)) else [out]

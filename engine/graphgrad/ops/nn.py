@@ -554,6 +554,7 @@ class BackwardHookFunction(Op):
         return tuple(self.callback(grads if type(grads) is tuple else (grads,)))
 
 
+
 # ---- losses -----------------------------------------------------------------------------------
 
 def _reduce(losses, reduction):
