@@ -25,8 +25,8 @@ class D:
 
 
 class Sample:
-    def __init__(self, args, kwargs, grad=True):
-        self.args, self.kwargs, self.grad = args, kwargs, grad
+    def __init__(self, args, kwargs, grad=True, const=()):
+        self.args, self.kwargs, self.grad, self.const = args, kwargs, grad, const
 
     def __repr__(self):
         def show(a):
@@ -40,9 +40,10 @@ class Sample:
         return f"({', '.join(parts)})"
 
 
-def S(*args, _grad=True, **kwargs):
-    """One sample: the call's arguments. _grad=False: compare values only."""
-    return Sample(args, kwargs, _grad)
+def S(*args, _grad=True, _const=(), **kwargs):
+    """One sample: the call's arguments. _grad=False: compare values only; _const: positions or
+    names of float arguments that take no gradient (running statistics, targets)."""
+    return Sample(args, kwargs, _grad, _const)
 
 
 class Make:
@@ -996,6 +997,185 @@ TABLE += [
     OpInfo("meshgrid", lambda make: [S(make(2), make(3), indexing="ij"), S(make(2), make(3), make(4), indexing="xy"),
                                      S(make(3), indexing="ij")], ops=_ops("view expand"), method=None, dtypes=ALL),
 ]
+
+
+# ---- nn.functional ---------------------------------------------------------------------------------
+
+def F(name):
+    """fn calling nn.functional.<name> in either library."""
+    return lambda lib, *args, **kwargs: getattr(nnf(lib), name)(*args, **kwargs)
+
+
+def _nn(name, samples, ops=None, fn=None, **kw):
+    return OpInfo(name, samples, ops=ops, fn=fn or F(name), method=None, **kw)
+
+
+def _conv_samples(make):
+    yield S(make(1, 1, 3, 3), make(1, 1, 2, 2), make(1))                  # small enough to gradcheck
+    yield S(make(2, 3, 5, 5), make(4, 3, 3, 3), make(4))
+    yield S(make(2, 3, 5, 5), make(4, 3, 3, 3), None, stride=2, padding=1)
+    yield S(make(1, 4, 6, 5), make(4, 2, 2, 3), make(4), stride=(1, 2), padding=(2, 0), dilation=(2, 1), groups=2)
+    yield S(make(3, 5, 5), make(2, 3, 3, 3), make(2), padding="same")
+
+
+def _pool_samples(make):
+    yield S(make.distinct(1, 1, 4, 4), 2)
+    yield S(make.distinct(2, 2, 5, 5), 3, stride=1, padding=1)
+    yield S(make.distinct(1, 2, 5, 4), (2, 3), stride=(2, 1))
+    yield S(make.distinct(2, 4, 4), 2, ceil_mode=True)
+
+
+def _avg_pool_samples(make):
+    yield S(make(1, 1, 4, 4), 2)
+    yield S(make(2, 2, 5, 5), 3, stride=1, padding=1)
+    yield S(make(2, 2, 5, 5), 3, stride=2, padding=1, count_include_pad=False)
+    yield S(make(1, 2, 5, 4), (2, 3), stride=(2, 1), ceil_mode=True)
+
+
+def _adaptive_samples(make):
+    yield S(make(1, 1, 4, 4), 2)
+    yield S(make(2, 2, 5, 7), (2, 3))
+    yield S(make(2, 3, 3), 1)
+
+
+def _batch_norm_samples(make):
+    x = make(4, 3, 2)
+    yield S(make(4, 2), None, None, make(2), make(2), training=True)
+    yield S(x, None, None, make(3), make(3), training=True)
+    yield S(x, make(3), make.positive(3), make(3), make(3), training=False, _const=(1, 2))
+    yield S(make(2, 3, 2, 2), None, None, None, None, True, 0.1, 1e-3)
+
+
+def _norm_samples_nn(make):
+    yield S(make(2, 3, 4), (4,), make(4), make(4))
+    yield S(make(2, 3, 4), (3, 4))
+    yield S(make(2, 4), [4], make(4), None, eps=1e-3)
+
+
+def _group_norm_samples(make):
+    yield S(make(2, 4, 3), 2, make(4), make(4))
+    yield S(make(2, 4, 2, 2), 4)
+    yield S(make(1, 6, 2), 3, make(6), make(6), eps=1e-3)
+
+
+def _embedding_samples(make):
+    yield S(make.index(5, 2, 3), make(5, 4))
+    yield S(make.index(5, 4), make(5, 3), padding_idx=0)
+    yield S(np.array([[1, 1], [4, 1]]), make(5, 2), padding_idx=-1)
+
+
+def _pad_samples(mode):
+    def samples(make):
+        if mode == "constant":
+            yield S(make(1, 2, 3, 3), (1, 2), value=0.5)
+            yield S(make(2, 3), (1, 1, 2, 0))
+            yield S(make(1, 2, 4), (-1, 2))                          # negative: crops
+            yield S(make(1, 2, 3, 3), (0, 1, 1, 0, 1, 1), mode="constant")
+            return
+        yield S(make(1, 2, 4), (1, 2), mode=mode)
+        yield S(make(1, 2, 4, 3), (1, 1, 2, 0), mode=mode)
+        yield S(make(1, 1, 3, 3, 3), (1, 1, 1, 0, 0, 2), mode=mode)
+        yield S(make(2, 4), (2, 1), mode=mode)
+    return samples
+
+
+def _activation(name, *extra, **kw):
+    def samples(make):
+        yield S(make(2, 3), *extra, **kw)
+        yield S(make(4), *extra, **kw)
+        yield S(make(), *extra, **kw)
+        yield S(make(2, 3, 2) * 4, *extra, **kw)
+    return samples
+
+
+def _loss_samples(make, target=None, const=(), **extra):
+    target = target or (lambda *shape: make(*shape))
+    yield S(make(3, 4), target(3, 4), _const=const, **extra)
+    yield S(make(3, 4), target(3, 4), reduction="sum", _const=const, **extra)
+    yield S(make(2, 3), target(2, 3), reduction="none", _const=const, **extra)
+    yield S(make(), target(), _const=const, **extra)
+
+
+def _bce_samples(make):
+    def prob(*shape):
+        return make(*shape, low=0.05, high=0.95)
+    yield S(prob(3, 4), prob(3, 4), _const=(1,))
+    yield S(prob(3, 4), prob(3, 4), reduction="sum", _const=(1,))
+    yield S(prob(2, 3), prob(2, 3), reduction="none", _const=(1,))
+    yield S(prob(3, 4), prob(3, 4), make.positive(3, 4), _const=(1, 2))
+
+
+def _bce_logits_samples(make):
+    yield from _loss_samples(make, target=lambda *s: make(*s, low=0, high=1), const=(1,))
+    yield S(make(3, 4), make(3, 4, low=0, high=1), pos_weight=make.positive(4), _const=(1, "pos_weight"))
+    yield S(make(3, 4), make(3, 4, low=0, high=1), weight=make.positive(3, 1), _const=(1, "weight"))
+
+
+def _nll_samples(make):
+    logp = lambda *s: make(*s) - 2
+    yield S(logp(3, 5), make.index(5, 3))
+    yield S(logp(3, 5), make.index(5, 3), reduction="sum")
+    yield S(logp(4, 5), np.array([1, -100, 4, 1]), reduction="none")
+    yield S(logp(4, 5), np.array([1, 2, 4, 1]), make.positive(5), ignore_index=2, _const=(2,))
+    yield S(logp(5), np.array(3))
+
+
+def _nll2d_samples(make):
+    yield S(make(2, 3, 2, 2), make.index(3, 2, 2, 2))
+    yield S(make(1, 4, 2, 3), make.index(4, 1, 2, 3), make.positive(4), reduction="sum", _const=(2,))
+
+
+def _cross_entropy_samples(make):
+    yield S(make(3, 5), make.index(5, 3))
+    yield S(make(3, 5), make.index(5, 3), label_smoothing=0.1)
+    yield S(make(2, 3, 2), make.index(3, 2, 2), reduction="sum")
+
+
+TABLE += [
+    _nn("conv2d", _conv_samples, atol=1e-4, rtol=1e-4),
+    _nn("max_pool2d", _pool_samples),
+    _nn("avg_pool2d", _avg_pool_samples),
+    _nn("adaptive_avg_pool2d", _adaptive_samples),
+    _nn("batch_norm", _batch_norm_samples, atol=1e-4, rtol=1e-4),
+    _nn("layer_norm", _norm_samples_nn, atol=1e-4, rtol=1e-4),
+    _nn("group_norm", _group_norm_samples, atol=1e-4, rtol=1e-4),
+    _nn("embedding", _embedding_samples, gradcheck=False),  # the padding row's gradient is zero by design
+    _nn("constant_pad_nd", _pad_samples("constant"), fn=F("pad")),
+    _nn("reflect_pad", _pad_samples("reflect"), ops=_ops("reflect_pad1d reflect_pad2d reflect_pad3d"), fn=F("pad")),
+    _nn("replicate_pad", _pad_samples("replicate"), ops=_ops("replicate_pad1d replicate_pad2d replicate_pad3d"),
+        fn=F("pad")),
+    _nn("circular_pad", _pad_samples("circular"), ops=_ops("circular_pad1d circular_pad2d circular_pad3d"),
+        fn=F("pad")),
+    _nn("leaky_relu", _activation("leaky_relu", 0.2)),
+    _nn("gelu", lambda make: [*_activation("gelu")(make), *_activation("gelu", approximate="tanh")(make)]),
+    _nn("elu", _activation("elu", alpha=1.5)),
+    _nn("celu", _activation("celu", 0.7)),
+    _nn("silu", _activation("silu")),
+    _nn("softplus", _activation("softplus", beta=2, threshold=5)),
+    _nn("hardtanh", _activation("hardtanh", -0.5, 0.5)),
+    _nn("mish", _activation("mish")),
+    _nn("log_sigmoid", _activation("logsigmoid"), fn=F("logsigmoid")),
+    _nn("hardswish", _activation("hardswish")),
+    _nn("hardsigmoid", _activation("hardsigmoid")),
+    _nn("prelu", lambda make: [S(make(2, 3, 4), make(3)), S(make(2, 3), make(1)), S(make(4), make(1))]),
+    _nn("mse_loss", _loss_samples),
+    _nn("huber_loss", lambda make: _loss_samples(make, delta=0.5)),
+    _nn("smooth_l1_loss", lambda make: _loss_samples(make, beta=0.5)),
+    _nn("binary_cross_entropy", _bce_samples),
+    _nn("binary_cross_entropy_with_logits", _bce_logits_samples),
+    _nn("nll_loss", _nll_samples),
+    _nn("nll_loss2d", _nll2d_samples, fn=F("nll_loss")),
+    _nn("cross_entropy", _cross_entropy_samples, ops=_ops("log_softmax nll_loss")),
+    OpInfo("full_backward_hook", lambda make: [S(make(2, 3)), S(make(4))], ops=("backward_hook",),
+           fn=lambda lib, x: _hooked_tanh(lib)(x), method=None, gradcheck=False),  # the hook changes the grad
+]
+
+
+def _hooked_tanh(lib):
+    """A module with a full backward hook that doubles the gradient of its input."""
+    module = lib.nn.Tanh()
+    module.register_full_backward_hook(lambda mod, grad_input, grad_output: (grad_input[0] * 2,))
+    return module
 
 BY_NAME = {entry.name: entry for entry in TABLE}
 assert len(BY_NAME) == len(TABLE), "two entries share a name"
