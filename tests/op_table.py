@@ -849,6 +849,15 @@ def _addmm_samples(make):
     yield S(make(3, 5), make(3, 4), make(4, 5), beta=0.5, alpha=2)
 
 
+def _einsum_samples(make):
+    for equation, shapes in [("ij,jk->ik", [(3, 4), (4, 2)]), ("ij,j->i", [(3, 4), (4,)]), ("ii->", [(3, 3)]),
+                             ("ii->i", [(3, 3)]), ("ij->ji", [(3, 4)]), ("bij,bjk->bik", [(2, 3, 4), (2, 4, 2)]),
+                             ("...ij,...jk", [(2, 3, 4), (4, 2)]), ("i,j->ij", [(3,), (4,)]), ("ij,kj", [(3, 4), (2, 4)]),
+                             ("iij->j", [(3, 3, 2)]), ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 2)]),
+                             ("...i,...i->...", [(2, 3, 4), (3, 4)])]:
+        yield S(equation, *(make(*shape) for shape in shapes))
+
+
 def _sort_samples(make):
     x = make.distinct(3, 4)
     yield S(x)
@@ -949,6 +958,8 @@ TABLE += [
     OpInfo("addcmul", _addc_samples),
     OpInfo("addcdiv", lambda make: _addc_samples(make, nonzero=True)),
     OpInfo("addmm", _addmm_samples),
+    # one node where PyTorch records the permutes, views and bmm einsum is made of: its name differs
+    OpInfo("einsum", _einsum_samples, method=None, check_grad_fn=False),
     OpInfo("sort", _sort_samples, dtypes=FLOAT + INT),
     OpInfo("argsort", _sort_samples, ops=("sort",), dtypes=FLOAT + INT, grad=False),
     OpInfo("msort", lambda make: [S(make.distinct(3, 4))], ops=("sort",), dtypes=FLOAT + INT),

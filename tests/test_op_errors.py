@@ -72,6 +72,11 @@ CASES = [
     Case("matmul_0d", [f32(), f32(3)], lambda L, a, b: a @ b),
     Case("matmul_dtypes", [f32(2, 3), f64(3, 2)], lambda L, a, b: a @ b),
     Case("mm_3d", [f32(2, 3, 4), f32(4, 5)], _mm),
+    Case("einsum_fewer", [f32(3, 4)], lambda L, x: L.einsum("ij,jk->ik", x)),
+    Case("einsum_more", [f32(3, 4)], lambda L, x: L.einsum("ij->ij", x, x)),
+    Case("einsum_subscripts", [f32(3, 4)], lambda L, x: L.einsum("ijk->ij", x)),
+    Case("einsum_sizes", [f32(3, 4), f32(5, 2)], lambda L, a, b: L.einsum("ij,jk->ik", a, b)),
+    Case("einsum_output", [f32(3)], lambda L, x: L.einsum("i->ij", x)),
     Case("linear_shapes", [f32(2, 3), f32(4, 5)], lambda L, x, w: _linear(L)(x, w)),
     # views and reshapes
     Case("view_noncontiguous", [f32(2, 3)], lambda L, x: x.t().view(6)),

@@ -11,7 +11,7 @@ from .dispatch import REGISTRY, apply
 from .index import (argwhere, gather, index_add, index_fill, index_select, isin, masked_fill, masked_select, nonzero,
                     repeat_interleave, scatter, scatter_add, take, take_along_dim, unique)
 from .inplace import write_inplace
-from .linalg import addmm, bmm, dot, linear, matmul, mm, mv, outer
+from .linalg import addmm, bmm, dot, einsum, linear, matmul, mm, mv, outer
 from .pointwise import (addcdiv, addcmul, atan2, binary, clamp, clamp_max, clamp_min, lerp, logaddexp, logit,
                         nan_to_num, pow, where, xlogy)
 from .reduce import (all, amax, amin, any, argmax, argmin, argsort, count_nonzero, cumprod, cumsum, logsumexp, max,
@@ -296,7 +296,7 @@ _METHODS = dict(
     zero_=zero_, fill_=fill_, copy_=copy_, uniform_=uniform_, normal_=normal_, bernoulli_=bernoulli_,
     random_=random_,
     __getitem__=index.getitem, __setitem__=index.setitem,
-    __add__=add, __radd__=_reflected(add), __sub__=sub, __rsub__=_reflected(sub), __mul__=mul,
+    __add__=lambda self, other: binary(P.Add, self, other), __radd__=_reflected(add), __sub__=sub, __rsub__=_reflected(sub), __mul__=mul,
     __rmul__=_reflected(mul), __truediv__=div, __rtruediv__=_reflected(div), __floordiv__=floor_divide,
     __rfloordiv__=_reflected(floor_divide), __mod__=remainder, __rmod__=_reflected(remainder), __pow__=pow,
     __rpow__=_reflected(pow), __matmul__=matmul, __rmatmul__=_reflected(matmul), __neg__=neg,

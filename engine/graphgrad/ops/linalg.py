@@ -245,3 +245,95 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
                            f"{_shape_str(mat2.shape)})")
     broadcast_shapes(input._data.shape, (mat1.shape[0], mat2.shape[1]))
     return apply(Addmm, input, mat1, mat2, beta=beta, alpha=alpha)
+
+
+def _einsum_parse(equation, shapes):
+    """'ij,jk->ik' (with ... and an implicit output) -> ([subscripts per operand], output), each
+    ... spelt out as capital letters, one per broadcast dim."""
+    equation = equation.replace(" ", "")
+    lhs, arrow, out = equation.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(shapes):
+        raise RuntimeError(f"einsum(): more operands were provided than specified in the equation"
+                           if len(shapes) > len(terms) else
+                           "einsum(): fewer operands were provided than specified in the equation")
+    n_ell = max((len(s) - len(t.replace("...", "")) for t, s in zip(terms, shapes) if "..." in t), default=0)
+    ell = "".join(chr(ord("Z") - i) for i in reversed(range(n_ell)))
+    spelt = []
+    for term, shape in zip(terms, shapes):
+        if "..." in term:
+            k = len(shape) - len(term.replace("...", ""))
+            term = term.replace("...", ell[n_ell - k:] if k else "")
+        if len(term) != len(shape):
+            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({len(term)}) does not match "
+                               f"the number of dimensions ({len(shape)}) for operand {len(spelt)}"
+                               + ("" if "..." in equation else " and no ellipsis was given"))
+        spelt.append(term)
+    seen = {}
+    for i, (term, shape) in enumerate(zip(spelt, shapes)):
+        for c, n in zip(term, shape):
+            if seen.get(c, n) != n and 1 not in (n, seen[c]):
+                raise RuntimeError(f"einsum(): subscript {c} has size {n} for operand {i} which does not broadcast "
+                                   f"with previously seen size {seen[c]}")
+            seen[c] = n if seen.get(c, 1) == 1 else seen[c]
+    if arrow:
+        out = out.replace("...", ell)
+        for c in out:
+            if c not in seen:
+                raise RuntimeError(f"einsum(): output subscript {c} does not appear in the equation for any input "
+                                   "operand")
+    else:  # implicit: the broadcast dims, then the letters used once, in order
+        counts = {}
+        for term in spelt:
+            for c in term:
+                counts[c] = counts.get(c, 0) + 1
+        out = ell + "".join(sorted(c for c, n in counts.items() if n == 1 and c not in ell))
+    return spelt, out
+
+
+@op("einsum", "EinsumBackward0")
+class Einsum(Op):
+    """One node for the whole contraction (PyTorch records the permutes, views and bmm it is
+    made of; here the gradient of each operand is the contraction of the others with grad)."""
+
+    def forward(self, *arrays, terms, out):
+        self.arrays, self.terms, self.out = arrays, terms, out
+        return xp_of(arrays[0]).einsum(",".join(terms) + "->" + out, *arrays)
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        sizes = {c: n for term, a in zip(self.terms, self.arrays) for c, n in zip(term, a.shape)}
+        grads = []
+        for i, (term, (nxt, _)) in enumerate(zip(self.terms, self.next_functions)):
+            if nxt is None:
+                grads.append(None)
+                continue
+            others = [(t, a) for j, (t, a) in enumerate(zip(self.terms, self.arrays)) if j != i]
+            letters = "".join(dict.fromkeys(term))               # each letter once
+            seen = set(self.out).union(*(t for t, _ in others))
+            made = "".join(c for c in letters if c in seen)
+            g = xp.einsum(",".join([self.out] + [t for t, _ in others]) + "->" + made, grad,
+                          *(a for _, a in others))
+            # letters only this operand has were summed away: the gradient is constant along them
+            g = xp.broadcast_to(g.reshape([sizes[c] if c in made else 1 for c in letters]),
+                                [sizes[c] for c in letters])
+            if len(letters) == len(term):
+                grads.append(g if made == letters else xp.ascontiguousarray(g))
+                continue
+            # a repeated letter is a diagonal: the gradient lands on it, zero elsewhere
+            full = xp.zeros([sizes[c] for c in term], grad.dtype)
+            index = tuple(xp.arange(sizes[c]).reshape([-1 if k == letters.index(c) else 1
+                                                       for k in range(len(letters))]) for c in term)
+            full[index] = g
+            grads.append(full)
+        return tuple(grads)
+
+
+def einsum(equation, *operands):
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    terms, out = _einsum_parse(equation, [o.shape for o in operands])
+    from .. import dtypes
+    dt = dtypes.result_type(*operands)
+    operands = [o if o.dtype is dt else o.to(dt) for o in operands]
+    return apply(Einsum, *operands, terms=tuple(terms), out=out)
