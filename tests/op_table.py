@@ -165,8 +165,6 @@ def reduction(make, all_dims=True, tuple_dims=True):
     yield S(make(), -1, keepdim=True)
 
 
-def float_only(entry_dtypes):
-    return tuple(d for d in entry_dtypes if d.startswith("float"))
 
 
 # ---- the table ------------------------------------------------------------------------------------
@@ -346,13 +344,6 @@ def _expand_samples(make):
     yield S(make(1), 0)
 
 
-def _reduce_dim_only(make):
-    x = make(2, 3, 4)
-    yield S(x, 1)
-    yield S(x, -1, True)
-    yield S(x, dim=0, keepdim=True)
-    yield S(make(3), 0)
-    yield S(make(), 0)
 
 
 def _extreme_dim_samples(make):
@@ -582,8 +573,6 @@ def _to_samples(make):
         yield S(make(2, 3), D(name), _grad=name.startswith("float"))
 
 
-def _cumsum_like(make):
-    yield from _cumsum_samples(make)
 
 
 def _logsumexp_samples(make):
@@ -683,9 +672,6 @@ def _reflected_samples(make):
     yield S(make.positive(), 2)
 
 
-def _eq_scalar(make):
-    yield S(make(2, 3), 1)
-    yield S(make(2, 3), 0.5)
 
 
 TABLE = [

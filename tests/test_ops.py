@@ -158,8 +158,10 @@ def test_method_form_matches_torch(entry):
 
 # ---- gradients -----------------------------------------------------------------------------------
 
-def grad_fn_name(t):
-    return type(t.grad_fn).__name__ if is_tensor(t) and t.grad_fn is not None else None
+def nodes(out, entry):
+    """(requires_grad, grad_fn name) per output tensor, as PyTorch users see them printed."""
+    return [(o.requires_grad, type(o.grad_fn).__name__ if o.grad_fn is not None and entry.check_grad_fn else None)
+            for o in flat(out) if is_tensor(o)]
 
 
 def backward(lib, out, leaves, upstream):
@@ -186,10 +188,7 @@ def test_grads_match_torch(entry, dtype):
         want, t_leaves = call(entry, torch, sample, grad=True)
         got, g_leaves = call(entry, graphgrad, sample, grad=True)
         what = f"{entry.name}{sample}"
-        flags = [(o.requires_grad, grad_fn_name(o) if entry.check_grad_fn else None) for o in flat(want)
-                 if is_tensor(o)]
-        assert [(o.requires_grad, grad_fn_name(o) if entry.check_grad_fn else None) for o in flat(got)
-                if is_tensor(o)] == flags, f"{what}: (requires_grad, grad_fn) per output"
+        assert nodes(got, entry) == nodes(want, entry), f"{what}: (requires_grad, grad_fn) per output"
         upstream = upstream_for(want, rng)
         want_grads = backward(torch, want, t_leaves, upstream)
         got_grads = backward(graphgrad, got, g_leaves, upstream)
