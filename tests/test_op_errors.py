@@ -173,6 +173,10 @@ CASES = [
     Case("where_condition", [f32(3), f32(3), f32(3)], lambda L, c, a, b: L.where(c, a, b)),
     Case("masked_fill_mask", [f32(3), i64(3)], lambda L, x, m: x.masked_fill(m, 0.0)),
     Case("int_negative_power", [i64(3)], lambda L, a: a ** -1),
+    Case("int_floor_divide_zero", [i64(3), i64(3) * 0], lambda L, a, b: a // b),
+    Case("int_remainder_zero", [i64(3)], lambda L, a: a % 0),
+    Case("int_fmod_zero", [i64(3), i64(3) * 0], lambda L, a, b: a.fmod(b)),
+    Case("int_div_trunc_zero", [i64(3)], lambda L, a: a.div(0, rounding_mode="trunc")),
     Case("requires_grad_long", [i64(3)], lambda L, a: a.requires_grad_()),
     # reductions of nothing, missing arguments
     Case("max_empty", [f32(0, 3)], lambda L, x: x.max()),

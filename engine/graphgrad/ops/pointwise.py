@@ -208,6 +208,7 @@ class Remainder(Binary):
 
     def compute(self, a, b):
         self.a, self.b = a, b
+        _check_int_divisor(a, b)
         with _errstate(a):
             return self.fn(xp_of(a), a, b)
 
@@ -407,9 +408,15 @@ class FloorDivide(Binary):
 
 
 def _floor_divide(xp, a, b):
-    if a.dtype.kind in "iu" and (type(b) is int or getattr(b, "dtype", a.dtype).kind in "iu") and not xp.all(b):
-        raise ZeroDivisionError("ZeroDivisionError")
+    _check_int_divisor(a, b)
     return xp.floor_divide(a, b)
+
+
+def _check_int_divisor(a, b):
+    """Integer division by zero: PyTorch's error, where NumPy silently gives 0."""
+    if a.dtype.kind in "iu" and (b == 0 if type(b) in (int, bool) else
+                                 type(b) is not float and b.dtype.kind in "iub" and bool((b == 0).any())):
+        raise RuntimeError("ZeroDivisionError")
 
 
 @op("div_rounding", "DivBackward2")
@@ -494,7 +501,9 @@ def binary(cls, a, b, true_divide=False, **attrs):
         raise TypeError(f"{cls.op_name}(): expected at least one Tensor argument")
     if true_divide and dt.kind != "f":
         dt = dtypes.get_default_dtype().np
-    return apply(cls, a, b, dtype=dt, **attrs)
+    if attrs:
+        return apply(cls, a, b, dtype=dt, **attrs)
+    return apply(cls, a, b, dtype=dt)
 
 
 def _operand(x, like):

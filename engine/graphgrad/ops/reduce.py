@@ -207,8 +207,8 @@ class Median(_Extreme):
 @op("median_dim", "MedianBackward1")
 class MedianDim(_ExtremeDim):
     def arg(self, xp, x, dim):
-        order = xp.argsort(x, axis=dim, kind="stable")
-        return xp.take(order, [(x.shape[dim] - 1) // 2], axis=dim)
+        k = (x.shape[dim] - 1) // 2
+        return xp.argsort(x, axis=dim, kind="stable")[(slice(None),) * dim + (slice(k, k + 1),)]
 
 
 @op("sort", "SortBackward0")
