@@ -5,6 +5,13 @@ An entry's `fn(lib, *args, **kwargs)` runs with `lib` = graphgrad or torch; the 
 the sample's, with NumPy arrays turned into that library's tensors (floating ones requiring
 grad) and `D("float64")` into its dtype. Samples are drawn for each dtype the entry lists, from
 the `make` helper, which draws arrays of that dtype. test_ops.py generates its tests from here.
+
+A new op (`@op(...)` anywhere in the engine) fails test_every_registered_op_has_an_entry until an
+entry here names it in `ops`; the entry's samples are then checked against torch for values and
+result dtypes, gradients, grad_fn names and float64 finite differences. For example:
+
+    OpInfo("hypot", lambda make: binary(make, scalars=()))         # graphgrad.hypot vs torch.hypot
+    OpInfo("log_sigmoid", activation_samples, fn=F("logsigmoid"))  # nn.functional.logsigmoid
 """
 import numpy as np
 
