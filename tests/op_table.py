@@ -11,7 +11,7 @@ entry here names it in `ops`; the entry's samples are then checked against torch
 result dtypes, gradients, grad_fn names and float64 finite differences. For example:
 
     OpInfo("hypot", lambda make: binary(make, scalars=()))         # graphgrad.hypot vs torch.hypot
-    OpInfo("log_sigmoid", activation_samples, fn=F("logsigmoid"))  # nn.functional.logsigmoid
+    _nn("log_sigmoid", _activation("logsigmoid"), fn=F("logsigmoid"))  # nn.functional.logsigmoid
 """
 import numpy as np
 
