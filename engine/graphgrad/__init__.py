@@ -45,3 +45,5 @@ def can_cast(from_, to):
 
 
 __version__ = "0.1.0"
+from . import debug, tracing  # noqa: E402
+from .tracing import trace  # noqa: E402

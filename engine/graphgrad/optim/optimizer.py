@@ -10,8 +10,10 @@ from copy import deepcopy
 from itertools import chain
 
 from ..autograd.grad_mode import enable_grad
+from ..ops.dispatch import recorders
 from ..ops.util import xp_of
 from ..tensor import Tensor
+from ..tracing.scope import phase_scope
 
 
 class _RequiredParameter:
@@ -60,7 +62,11 @@ def _with_hooks(step):
                 result = hook(self, args, kwargs)
                 if result is not None:
                     args, kwargs = result
-        out = step(self, *args, **kwargs)
+        if recorders:  # a trace sees the step as its iteration's optimizer phase
+            with phase_scope("optimizer", self):
+                out = step(self, *args, **kwargs)
+        else:
+            out = step(self, *args, **kwargs)
         if _global_post_hooks or self._step_post_hooks:
             for hook in chain(_global_post_hooks.values(), self._step_post_hooks.values()):
                 hook(self, args, kwargs)

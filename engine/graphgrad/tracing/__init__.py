@@ -1,1 +1,14 @@
-"""Tracing: every dispatched op recorded into a live graph (see DESIGN §3)."""
+"""Tracing: every dispatched op recorded into a live graph (see DESIGN §3).
+
+    with graphgrad.trace() as t: ...      # t.graph, t.value(node), t.grad(node), t.stats(node)
+    graphgrad.tracing.live()              # the session-wide trace, growing as cells run
+"""
+from .graph import GNode, Graph, SCHEMA
+from .monitor import Curve, Monitor, Series
+from .recorder import Recorder
+from .scope import in_phase, module_scope, phase_scope
+from .stats import histogram, preview, stats
+from .trace import Iteration, Trace, find_node, live, trace
+
+__all__ = ["trace", "live", "Trace", "Graph", "GNode", "Iteration", "Monitor", "Series", "Curve", "Recorder",
+           "module_scope", "phase_scope", "in_phase", "stats", "histogram", "preview", "find_node", "SCHEMA"]

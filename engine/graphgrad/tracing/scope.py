@@ -1,20 +1,69 @@
-"""Where in the model an op runs: Module.__call__ pushes the module it enters, so recorders can
-name ops by module path. Kept only while a recorder is active (dispatch.recorders)."""
-import contextlib
+"""Where in the model and in the training step an op runs, told to active recorders:
+
+- `module_scope(module)`: Module.__call__ enters it, so ops are named by module path;
+- `phase_scope("optimizer")`: an optimizer's step runs in it, so its ops are not forward ops.
+
+Both are entered only while a recorder is active (`if recorders:` at the call site), so they
+cost nothing otherwise. Plain classes rather than contextlib generators: no extra frames, and
+recorders that look for the user's frame need not skip contextlib's."""
+import functools
+import sys
 
 from ..ops.dispatch import recorders
+from .source import boundaries, location_from
 
 module_stack = []  # the modules being called, outermost first
 
 
-@contextlib.contextmanager
-def module_scope(module):
-    module_stack.append(module)
-    for recorder in recorders:
-        recorder.enter_module(module)
-    try:
-        yield
-    finally:
-        module_stack.pop()
+class module_scope:
+    """Also remembers where the module was called from, so finding the user's line for each op
+    inside stops there (tracing.source.location)."""
+    __slots__ = ("module",)
+
+    def __init__(self, module):
+        self.module = module
+
+    def __enter__(self):
+        module_stack.append(self.module)
+        caller = sys._getframe(1)
+        boundaries.append((caller, location_from(caller)))
         for recorder in recorders:
-            recorder.exit_module(module)
+            recorder.enter_module(self.module)
+
+    def __exit__(self, *exc):
+        module_stack.pop()
+        boundaries.pop()
+        for recorder in recorders:
+            recorder.exit_module(self.module)
+        return False
+
+
+class phase_scope:
+    """`owner` is what runs the phase (the optimizer), for recorders that describe it."""
+    __slots__ = ("phase", "owner")
+
+    def __init__(self, phase, owner=None):
+        self.phase, self.owner = phase, owner
+
+    def __enter__(self):
+        for recorder in recorders:
+            recorder.enter_phase(self.phase, self.owner)
+
+    def __exit__(self, *exc):
+        for recorder in recorders:
+            recorder.exit_phase(self.phase, self.owner)
+        return False
+
+
+def in_phase(phase):
+    """Decorator: run the function inside phase_scope(phase) when a recorder is active, e.g.
+    `Optimizer.step`. Without recorders it costs one check."""
+    def decorate(fn):
+        @functools.wraps(fn)
+        def run(*args, **kwargs):
+            if not recorders:
+                return fn(*args, **kwargs)
+            with phase_scope(phase):
+                return fn(*args, **kwargs)
+        return run
+    return decorate

@@ -1,0 +1,30 @@
+"""What a debugger reports when it stops: why, where, and the value that made it stop."""
+
+
+class Break:
+    """A breakpoint hit. reason: "node" (the node asked for), "nan" / "inf" (the first
+    non-finite value or gradient), "grad_norm" (a gradient above the threshold).
+    `step` is the debugger's step (DebugStep or ReplayStep); `message` says it in words."""
+
+    def __init__(self, reason, message, step=None, value=None):
+        self.reason, self.message, self.step, self.value = reason, message, step, value
+
+    def __str__(self):
+        return self.message
+
+    def __repr__(self):
+        return f"Break({self.reason!r}: {self.message})"
+
+
+def nonfinite_kind(array):
+    """"nan", "inf" or None for one array (cheap when finite: one sum)."""
+    from ..tracing.stats import has_nonfinite
+    if not has_nonfinite(array):
+        return None
+    from ..ops.util import xp_of
+    return "nan" if bool(xp_of(array).isnan(array).any()) else "inf"
+
+
+def norm(array):
+    from ..ops.util import xp_of
+    return float(xp_of(array).linalg.norm(array.reshape(-1)))

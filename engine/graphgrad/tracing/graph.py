@@ -1,0 +1,239 @@
+"""The recorded graph of one iteration: its nodes, edges and module tree, as JSON (schema v1,
+shared with the widget: /tmp/graph_schema.md), as networkx, or folded to a module depth."""
+import hashlib
+
+import numpy as np
+
+from . import source as _source
+from .stats import has_nonfinite
+
+SCHEMA = 1
+
+
+class GNode:
+    """One node of a traced graph: an op that ran ("op", or "optimizer" inside an optimizer
+    step), a leaf it read ("param", "input", "const"), or a backward step ("backward").
+
+    inputs   ((source node id, output slot) or None for an input not given, ...) in input
+             order; for a backward node, the nodes whose gradients it received (slot = position
+             in the sender's grad_inputs)
+    outputs  forward: the output arrays; leaf: its array (or Python number); backward: the
+             gradients it received, one per output of its forward op (None where none came)
+    grad_inputs  backward only: the gradients it sent on, one per input of its forward op
+    """
+    __slots__ = ("id", "kind", "op", "grad_fn", "name", "module", "phase", "iteration", "source", "attrs",
+                 "seconds", "forward_id", "inputs", "outputs", "grad_inputs", "fn")
+
+    def __init__(self, id, kind, op, grad_fn, name, module, phase, iteration, source, attrs, seconds,
+                 forward_id, inputs, outputs, grad_inputs=None, fn=None):
+        self.id, self.kind, self.op, self.grad_fn, self.name = id, kind, op, grad_fn, name
+        self.module, self.phase, self.iteration, self.source, self.attrs = module, phase, iteration, source, attrs
+        self.seconds, self.forward_id, self.inputs, self.outputs = seconds, forward_id, inputs, outputs
+        self.grad_inputs, self.fn = grad_inputs, fn  # fn: a backward step's autograd node
+
+    @property
+    def array(self):
+        """What the node shows: its (first) output, the value of a leaf, the gradient received."""
+        return self.outputs[0] if self.outputs else None
+
+    def output(self, slot):
+        """The array that flows out of this node at `slot` (an edge's source slot)."""
+        arrays = self.grad_inputs if self.kind == "backward" else self.outputs
+        return arrays[slot] if arrays is not None and slot < len(arrays) else None
+
+    @property
+    def shape(self):
+        a = self.array
+        return list(a.shape) if hasattr(a, "shape") else ([] if a is not None else None)
+
+    @property
+    def dtype(self):
+        a = self.array
+        return str(a.dtype) if hasattr(a, "dtype") else (type(a).__name__ if a is not None else None)
+
+    @property
+    def device(self):
+        a = self.array
+        if a is None or type(a) is np.ndarray or not hasattr(a, "device"):
+            return "cpu"
+        return f"cuda:{a.device.id}"
+
+    @property
+    def label(self):
+        if self.kind == "backward":
+            return self.grad_fn
+        if self.kind in ("param", "input"):
+            return self.name.rpartition(".")[2] if self.name else self.kind
+        if self.kind == "optimizer" and self.op == "step":
+            return f"{self.attrs.get('optimizer', 'optimizer')}.step"
+        if self.kind == "const":
+            a = self.array
+            return repr(a) if not hasattr(a, "shape") else "const"
+        return self.op
+
+    @property
+    def code(self):
+        """The line of user code that ran this node ('' if unknown)."""
+        return _source.code_line(self.source)
+
+    def produced(self):
+        """The arrays this node made: outputs (forward, leaves) or the gradients it sent (backward)."""
+        return self.grad_inputs if self.kind == "backward" else self.outputs
+
+    def flags(self):
+        nan = inf = False
+        xp = None
+        for a in self.produced() or ():
+            if has_nonfinite(a):
+                from ..ops.util import xp_of
+                xp = xp_of(a)
+                nan = nan or bool(xp.isnan(a).any())
+                inf = inf or bool(xp.isinf(a).any())
+        return {"nan": nan, "inf": inf}
+
+    def to_json(self):
+        return {"id": self.id, "kind": self.kind, "op": self.op, "grad_fn": self.grad_fn, "label": self.label,
+                "name": self.name, "module": self.module, "phase": self.phase, "shape": self.shape,
+                "dtype": self.dtype, "device": self.device, "source": _source.as_json(self.source),
+                "attrs": jsonable(self.attrs or {}), "seconds": self.seconds, "forward_id": self.forward_id,
+                "flags": self.flags()}
+
+    def __repr__(self):
+        where = f" {self.module}" if self.module else ""
+        grad_fn = f" ({self.grad_fn})" if self.grad_fn and self.kind != "backward" else ""
+        return f"<{self.kind} {self.id}: {self.label}{grad_fn}{where} {self.shape}>"
+
+
+def jsonable(value):
+    """Op attributes as JSON: numbers, strings, lists and dicts as they are, dtypes by name,
+    anything else as its repr."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.dtype):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, type) and issubclass(value, np.generic):
+        return np.dtype(value).name
+    return repr(value)
+
+
+class Graph:
+    """A view of one recorded iteration: `nodes`, `edges`, `modules`; `to_json()`,
+    `to_networkx()`, `fold(depth)`; `node(id)` and `find(...)` to look nodes up."""
+
+    def __init__(self, iteration):
+        self._it = iteration
+
+    @property
+    def iteration(self):
+        return self._it.number
+
+    @property
+    def nodes(self):
+        return list(self._it.nodes)
+
+    def __len__(self):
+        return len(self._it.nodes)
+
+    def __iter__(self):
+        return iter(self.nodes)
+
+    def node(self, id):
+        node = self._it.node(id)
+        if node is None:
+            raise KeyError(f"no node {id} in iteration {self.iteration}")
+        return node
+
+    def find(self, op=None, kind=None, name=None, module=None, phase=None):
+        """The nodes matching every criterion given (module matches the path and below)."""
+        return [n for n in self.nodes
+                if (op is None or n.op == op) and (kind is None or n.kind == kind)
+                and (name is None or n.name == name) and (phase is None or n.phase == phase)
+                and (module is None or n.module == module or n.module.startswith(module + "."))]
+
+    @property
+    def edges(self):
+        """(source id, target id, input position, source slot) for every edge."""
+        return [(edge[0], n.id, i, edge[1]) for n in self.nodes for i, edge in enumerate(n.inputs) if edge]
+
+    @property
+    def modules(self):
+        return [{"path": path, "type": type_name, "parent": parent}
+                for path, (type_name, parent) in self._it.modules.items()]
+
+    @property
+    def structure_hash(self):
+        return self._it.structure_hash()
+
+    def to_json(self):
+        nodes = self.nodes
+        index = self._it.index
+        edges = []
+        for src, dst, i, slot in self.edges:
+            a = index[src].output(slot) if src in index else None
+            edges.append({"source": src, "target": dst, "input": i,
+                          "shape": list(a.shape) if hasattr(a, "shape") else None,
+                          "dtype": str(a.dtype) if hasattr(a, "dtype") else None})
+        return {"schema": SCHEMA, "structure_hash": self.structure_hash, "iteration": self.iteration,
+                "nodes": [n.to_json() for n in nodes], "edges": edges, "modules": self.modules}
+
+    def to_networkx(self):
+        """A networkx.DiGraph: node attributes as in to_json (less the id), edge attributes
+        input/shape/dtype; graph attributes iteration and structure_hash."""
+        import networkx as nx
+        data = self.to_json()
+        g = nx.DiGraph(iteration=data["iteration"], structure_hash=data["structure_hash"], modules=data["modules"])
+        for n in data["nodes"]:
+            g.add_node(n["id"], **{k: v for k, v in n.items() if k != "id"})
+        for e in data["edges"]:
+            g.add_edge(e["source"], e["target"], input=e["input"], shape=e["shape"], dtype=e["dtype"])
+        return g
+
+    def fold(self, depth, phase="forward"):
+        """A networkx.DiGraph of the `phase` nodes with every module deeper than `depth` path
+        components (`model` is 1, `model.fc1` is 2) collapsed into one node named by its path
+        (attributes kind="module", type, ops = how many nodes it holds)."""
+        import networkx as nx
+        types = {m["path"]: m["type"] for m in self.modules}
+        full = self.to_networkx()
+        g = nx.DiGraph(iteration=self.iteration, depth=depth)
+        group = {}
+        for id, attrs in full.nodes(data=True):
+            if phase is not None and attrs["phase"] != phase:
+                continue
+            parts = attrs["module"].split(".") if attrs["module"] else []
+            if len(parts) <= depth:
+                group[id] = id
+                g.add_node(id, **attrs)
+                continue
+            path = ".".join(parts[:max(depth, 1)]) if parts else ""
+            group[id] = path
+            if path not in g:
+                g.add_node(path, kind="module", type=types.get(path), module=path, label=path, ops=0)
+            g.nodes[path]["ops"] += attrs["kind"] in ("op", "optimizer")
+        for src, dst, attrs in full.edges(data=True):
+            a, b = group.get(src), group.get(dst)
+            if a is None or b is None or a == b:
+                continue
+            if g.has_edge(a, b):
+                g.edges[a, b]["count"] += 1
+            else:
+                g.add_edge(a, b, count=1, **attrs)
+        return g
+
+
+def structure_signature(nodes):
+    """A hash of what the graph is (ops, kinds, names, modules, shapes, dtypes, wiring), not of
+    ids, values or times: iterations with the same structure share it."""
+    position = {n.id: i for i, n in enumerate(nodes)}
+    h = hashlib.blake2b(digest_size=12)
+    for n in nodes:
+        wiring = tuple(edge and (position.get(edge[0], -1), edge[1]) for edge in n.inputs)
+        h.update(repr((n.kind, n.op, n.name, n.module, n.phase, n.shape, n.dtype, wiring,
+                       position.get(n.forward_id, -1), jsonable(n.attrs or {}))).encode())
+    return h.hexdigest()

@@ -1,0 +1,274 @@
+"""Training monitor: the numbers a live chart wants, per iteration — loss, user metrics,
+per-parameter gradient norms and update/weight ratios — and diagnostics by name (parameters
+that got no gradient, dead ReLU units, vanishing or exploding gradients by layer).
+
+Each iteration's scalars are taken when it closes (so they outlive the iteration's graph), and
+the open iteration's on demand. Curves are NumPy arrays of bounded size."""
+import math
+import time
+
+import numpy as np
+
+from ..autograd.node import AccumulateGrad
+
+
+
+class Series:
+    """(step, value) points in growing float64 arrays. Past `capacity` points it keeps every
+    other one and from then on takes every second point (then fourth, ...), so a chart of a
+    million steps stays `capacity` points long and evenly spaced."""
+
+    def __init__(self, capacity=100_000):
+        self.capacity = capacity
+        self._steps = np.empty(64, np.float64)
+        self._values = np.empty(64, np.float64)
+        self._n = 0
+        self._stride = 1
+        self._seen = 0
+
+    def append(self, step, value):
+        take = self._seen % self._stride == 0
+        self._seen += 1
+        if not take:
+            return
+        if self._n == self.capacity:
+            half = self._n // 2
+            self._steps[:half] = self._steps[:self._n:2][:half]
+            self._values[:half] = self._values[:self._n:2][:half]
+            self._n, self._stride = half, self._stride * 2
+        elif self._n == len(self._steps):
+            size = min(2 * self._n, self.capacity)
+            self._steps = np.resize(self._steps, size)
+            self._values = np.resize(self._values, size)
+        self._steps[self._n] = step
+        self._values[self._n] = value
+        self._n += 1
+
+    @property
+    def steps(self):
+        return self._steps[:self._n].copy()
+
+    @property
+    def values(self):
+        return self._values[:self._n].copy()
+
+    def __len__(self):
+        return self._n
+
+    def __repr__(self):
+        return f"Series({self._n} points)"
+
+
+class Curve:
+    """A snapshot of a series: `steps` and `values` arrays (plain, ready to send or plot)."""
+    __slots__ = ("steps", "values")
+
+    def __init__(self, steps, values):
+        self.steps, self.values = steps, values
+
+    @property
+    def last(self):
+        return float(self.values[-1]) if len(self.values) else None
+
+    def __len__(self):
+        return len(self.values)
+
+    def __repr__(self):
+        return f"Curve({len(self)} points, last={self.last})"
+
+
+class Budget:
+    """Keeps optional measurements (gradient norms, update ratios) under `fraction` of the
+    training time: it times them and the iterations, and when measuring every iteration would
+    cost more, measures every k-th one (a curve's steps say which). fraction=None: always."""
+
+    def __init__(self, fraction=0.02):
+        self.fraction = fraction
+        self.every = 1
+        self._cost = 0.0        # seconds one iteration's measurements take (smoothed)
+        self._period = None     # seconds between iterations (smoothed)
+        self._last = None
+
+    def due(self, number):
+        return number % self.every == 0
+
+    def spent(self, seconds):
+        self._cost = seconds if not self._cost else 0.8 * self._cost + 0.2 * seconds
+
+    def tick(self):
+        """An iteration ended: update how often measuring fits in the budget."""
+        now = time.perf_counter()
+        if self._last is not None and self.fraction:
+            period = now - self._last
+            self._period = period if self._period is None else 0.8 * self._period + 0.2 * period
+            self.every = max(1, math.ceil(self._cost / (self.fraction * self._period)))
+        self._last = now
+
+
+class Monitor:
+    """Reads a Trace's iterations. `loss`, `metrics`, `grad_norms`, `update_ratios` are Curves
+    over every iteration so far (closed ones and the open one); `diagnostics()` looks at the
+    latest iterations kept whole."""
+
+    def __init__(self, trace, capacity=100_000, budget=0.02):
+        self._trace = trace
+        self._capacity = capacity
+        self._series = {}  # (group, name) -> Series
+        self.budget = Budget(budget)
+
+    def log(self, **metrics):
+        """Scalars of the current iteration (tensors or numbers): `t.log(accuracy=acc)`."""
+        for name, value in metrics.items():
+            self._trace._current.metrics[name] = value
+
+    def absorb(self, it):
+        """Keep a closing iteration's scalars (gradient norms when the budget allows)."""
+        values = scalars(it)
+        if self.budget.due(it.number):
+            start = time.perf_counter()
+            values.update((("grad_norm", name), v) for name, v in grad_norms(it).items())
+            self.budget.spent(time.perf_counter() - start + it.measure_seconds)
+        self.budget.tick()
+        for key, value in values.items():
+            series = self._series.get(key)
+            if series is None:
+                series = self._series[key] = Series(self._capacity)
+            series.append(it.number, value)
+
+    def _curves(self, group):
+        current = self._trace._current
+        values = scalars(current)
+        if group == "grad_norm":
+            values.update((("grad_norm", name), v) for name, v in grad_norms(current).items())
+        tail = {name: v for (g, name), v in values.items() if g == group}
+        curves = {}
+        for (g, name), series in self._series.items():
+            if g == group:
+                steps, values = series.steps, series.values
+                if name in tail:
+                    steps, values = np.append(steps, current.number), np.append(values, tail.pop(name))
+                curves[name] = Curve(steps, values)
+        for name, v in tail.items():
+            curves[name] = Curve(np.array([current.number], np.float64), np.array([v], np.float64))
+        return curves
+
+    @property
+    def loss(self):
+        return self._curves("loss").get(None, Curve(np.zeros(0), np.zeros(0)))
+
+    @property
+    def metrics(self):
+        return self._curves("metric")
+
+    @property
+    def grad_norms(self):
+        return self._curves("grad_norm")
+
+    @property
+    def update_ratios(self):
+        return self._curves("update_ratio")
+
+    def layer_grad_norms(self, it=None):
+        """{module path: norm of all its parameters' gradients} for one iteration (the latest
+        with a backward by default)."""
+        it = it or self._trace._last_with_backward()
+        layers = {}
+        for name, norm in (grad_norms(it) if it else {}).items():
+            layer = name.rpartition(".")[0]
+            layers[layer] = layers.get(layer, 0.0) + norm * norm
+        return {layer: math.sqrt(s) for layer, s in layers.items()}
+
+    def diagnostics(self, vanishing=1e-7, exploding=1e3, relative=1e-4):
+        """What looks wrong in the latest iteration with a backward pass, by name:
+
+        no_gradient  parameters of the traced modules that require grad but got no gradient
+        dead_relu    {relu node label: {"module", "node", "dead", "units", "fraction"}} for relu
+                     outputs with units that are zero across the whole batch
+        vanishing    layers whose gradient norm is below `vanishing`, or below `relative` times
+                     the largest layer's
+        exploding    layers whose gradient norm is above `exploding`
+        """
+        it = self._trace._last_with_backward()
+        norms = self.layer_grad_norms(it) if it else {}
+        top = max(norms.values(), default=0.0)
+        got = set(grad_norms(it)) if it else set()
+        wanted = [name for name, p in self._trace._named_parameters() if p.requires_grad]
+        return {
+            "no_gradient": [name for name in wanted if name not in got] if it else [],
+            "dead_relu": dead_relu(it or self._trace._current),
+            "vanishing": sorted(layer for layer, n in norms.items() if n < vanishing or n < relative * top),
+            "exploding": sorted(layer for layer, n in norms.items() if n > exploding),
+            "layer_grad_norms": norms,
+        }
+
+
+def _norm(array):
+    flat = array.reshape(-1)
+    if flat.dtype.itemsize < 4:  # float16 squares overflow
+        flat = flat.astype(np.float32)
+    return math.sqrt(float(flat @ flat))
+
+
+def _scalar(value):
+    data = getattr(value, "_data", value)
+    return float(data.item() if hasattr(data, "item") else data)
+
+
+def grad_norms(it):
+    """{parameter name: norm of the gradient it received} in an iteration's backward passes
+    (read from the records: no graph is built for it)."""
+    grads = {}
+    for r in it.records:
+        if r.kind == "backward" and type(r.fn) is AccumulateGrad and r.outputs[0] is not None:
+            leaf = it.leaves.get(id(r.fn.variable))
+            name = leaf[3] if leaf is not None else None
+            if name:
+                grads[name] = r.outputs[0] if name not in grads else grads[name] + r.outputs[0]
+    return {name: _norm(g) for name, g in grads.items()}
+
+
+def scalars(it):
+    """{(group, name): float} of one iteration: loss, metrics, update ratios."""
+    out = {}
+    loss = it.metrics.get("loss", it.loss)
+    if loss is not None:
+        out[("loss", None)] = _scalar(loss)
+    for name, value in it.metrics.items():
+        if name != "loss":
+            out[("metric", name)] = _scalar(value)
+    for name, ratio in it.update_ratios.items():
+        out[("update_ratio", name)] = ratio
+    return out
+
+
+def dead_relu(it):
+    """relu outputs with units (dimension 1, or the only dimension) that are zero across the batch."""
+    found = {}
+    for n in it.nodes:
+        if n.op != "relu" or n.phase != "forward" or not hasattr(n.array, "ndim") or n.array.ndim < 2:
+            continue
+        out = n.array
+        axes = tuple(a for a in range(out.ndim) if a != 1)
+        dead = int((out == 0).all(axis=axes).sum())
+        if dead:
+            units = out.shape[1]
+            label = f"{n.module}.relu#{n.id}" if n.module else f"relu#{n.id}"
+            found[label] = {"module": n.module, "node": n.id, "dead": dead, "units": units,
+                            "fraction": dead / units}
+    return found
+
+
+def sample(array, limit=16384):
+    """Evenly spaced elements of an array (all of a small one): what an update ratio is measured
+    on, so a step costs a copy of at most `limit` elements per parameter."""
+    flat = array.reshape(-1)
+    return flat[::-(-flat.size // limit) if flat.size else 1]
+
+
+def update_ratio(before, after):
+    """|after - before| / |after| over a parameter's `sample`: how far one optimizer step moved
+    it, relative to its size. `before` is a copy taken before the step (reused for the difference)."""
+    after = sample(after)
+    before -= after
+    scale = _norm(after)
+    return _norm(before) / scale if scale else math.inf

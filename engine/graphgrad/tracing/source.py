@@ -1,0 +1,84 @@
+"""Where an op was called from: the first frame outside the graphgrad package.
+
+Recorders call `location()` once per op, so it only walks frames and keeps (file, line); the
+code line is looked up when someone reads it (linecache, itself a cache)."""
+import linecache
+import os
+import sys
+
+PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def user_frame(depth=1):
+    """The innermost frame, above the caller's, whose code is not graphgrad's (or None)."""
+    f = sys._getframe(depth + 1)
+    while f is not None and f.f_code.co_filename.startswith(PACKAGE_DIR):
+        f = f.f_back
+    return f
+
+
+_package_code = set()  # code objects known to be graphgrad's: most frames walked are these
+boundaries = []        # (frame that called a module, its location): pushed by tracing.module_scope
+
+
+def location():
+    """(file, line) of the user code running now, or None. Called once per recorded op, so the
+    walk is kept short: it stops at the frame that called the innermost module (whose line
+    cannot change while the module runs, so it was looked up once), the file name is checked
+    once per code object."""
+    return location_from(sys._getframe(1))
+
+
+def location_from(f):
+    stop, known = boundaries[-1] if boundaries else (None, None)
+    package = _package_code
+    try:
+        while f is not stop:
+            code = f.f_code
+            if code not in package:
+                if not code.co_filename.startswith(PACKAGE_DIR):
+                    return code.co_filename, f.f_lineno
+                package.add(code)
+            f = f.f_back
+        return known
+    except AttributeError:  # ran out of frames: all of them graphgrad's
+        return None
+
+
+def code_line(loc):
+    """The source text at (file, line), stripped ('' where the file cannot be read)."""
+    return linecache.getline(loc[0], loc[1]).strip() if loc else ""
+
+
+def display_file(filename):
+    """The file as a person reads it: relative to the working directory when inside it."""
+    try:
+        rel = os.path.relpath(filename)
+    except ValueError:  # another drive (Windows)
+        return filename
+    return filename if rel.startswith("..") else rel
+
+
+def as_json(loc):
+    if loc is None:
+        return None
+    return {"file": display_file(loc[0]), "line": loc[1], "code": code_line(loc)}
+
+
+def describe(loc):
+    """'train.py:12: `x = self.fc1(x)`' for messages."""
+    if loc is None:
+        return "an unknown place"
+    code = code_line(loc)
+    return f"{display_file(loc[0])}:{loc[1]}" + (f": `{code}`" if code else "")
+
+
+def variable_name(value, frame):
+    """The name a user's frame binds to `value` (locals first, then globals), or None."""
+    if frame is None:
+        return None
+    for scope in (frame.f_locals, frame.f_globals):
+        for name, v in scope.items():
+            if v is value and not name.startswith("_"):
+                return name
+    return None

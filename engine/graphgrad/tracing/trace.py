@@ -1,0 +1,430 @@
+"""`graphgrad.trace()`: a recorder that turns everything run inside it — forward ops, module
+calls, backward steps, optimizer steps — into a graph per training iteration (DESIGN §3).
+
+    with gg.trace() as t:
+        loss = loss_fn(model(x), y)
+        loss.backward()
+    t.graph.to_json(); t.value(node); t.grad(node); t.stats(node)
+
+Cheap on the hot path: per op it keeps references (no copies) and the caller's (file, line);
+everything else (shapes, statistics, hashes, JSON) is computed when asked. Bounded: only the
+last `keep` iterations are kept whole; older ones leave their scalars in `t.monitor`."""
+import collections
+import itertools
+import time as _time
+import weakref
+
+from ..autograd.node import AccumulateGrad
+from ..ops.dispatch import recorders
+from ..tensor import Tensor
+from . import source as _source
+from .graph import GNode, Graph
+from .iteration import Iteration, record as _record
+from .source import location as _location
+from .monitor import Monitor, sample, update_ratio
+from .recorder import Recorder
+from .stats import preview, stats
+
+_ids = itertools.count(1)       # node ids, unique across traces: a Node.forward_id names one node
+_traces = weakref.WeakSet()     # every trace alive, to find the node behind an id
+
+
+def find_node(id):
+    """The recorded node with this id in any live trace (None if none keeps it)."""
+    for trace in list(_traces):
+        node = trace.node(id, None)
+        if node is not None:
+            return node
+    return None
+
+
+def forward_of(node):
+    """(recorded forward op GNode or None, (file, line) or None) of an autograd node: where the
+    op that made it ran, from a trace or from anomaly mode."""
+    forward = find_node(node.forward_id) if getattr(node, "forward_id", None) is not None else None
+    loc = forward.source if forward is not None else node.__dict__.get("anomaly_source")
+    return forward, loc
+
+
+def describe_forward(node):
+    """"the forward op 'log' in module model.fc1 at train.py:14: `y = x.log()`" for an autograd node."""
+    forward, loc = forward_of(node)
+    op = forward.op if forward is not None and forward.op else node.op_name
+    module = f" in module {forward.module}" if forward is not None and forward.module else ""
+    where = (f" at {_source.describe(loc)}" if loc is not None else
+             ", which ran while neither a trace nor anomaly detection was on to say where")
+    return f"the forward op '{op}'{module}{where}"
+
+
+class Trace(Recorder):
+    """Records the ops run while it is active (`with trace:` or `start()`/`stop()`).
+
+    modules     root modules to name: positional (named after the caller's variable) or by
+                keyword (`gg.trace(net=model)`); roots called inside are found by themselves
+    keep        iterations kept whole (graph, values, gradients); older ones keep scalars only
+    max_nodes   an iteration longer than this is closed and a new one begun (a notebook that
+                only runs forward cells still stays bounded)
+    update_ratios  measure |Δw|/|w| per parameter at each optimizer step (a copy of the weights)
+    """
+
+    def __init__(self, *modules, keep=2, max_nodes=100_000, live=False, update_ratios=True, monitor_budget=0.02,
+                 **named_modules):
+        if keep < 1:
+            raise ValueError(f"keep must be at least 1, got {keep}")
+        self.keep, self.max_nodes, self.live, self.measure_updates = keep, max_nodes, live, update_ratios
+        self.iterations = collections.deque()
+        self.monitor = Monitor(self, budget=monitor_budget)
+        self.phase = "forward"
+        self.module_path = ""
+        self._phases = []
+        self._path_stack = []
+        self._roots = {}        # id(module) -> (module, name)
+        self._module_paths = {} # id(module) -> (module, path)
+        self._params = {}       # id(tensor) -> (tensor, name, kind): parameters and buffers of named roots
+        self._stepped = False   # a backward or optimizer step ran in the current iteration
+        self._before_step = None
+        self._step_params = ()
+        self._input_names = {}  # (file, line, n-th input read there) -> variable name: looked up once
+        self._current = None
+        self._start_iteration(0)
+        caller = _source.user_frame()
+        for m in modules:
+            self.name_module(m, _source.variable_name(m, caller) or "model")
+        for name, m in named_modules.items():
+            self.name_module(m, name)
+        _traces.add(self)
+
+    # ---- activation ------------------------------------------------------------------------
+    def start(self):
+        if self not in recorders:
+            recorders.append(self)
+        return self
+
+    def stop(self):
+        if self in recorders:
+            recorders.remove(self)
+        return self
+
+    @property
+    def active(self):
+        return self in recorders
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        if not self.live:  # the session-wide trace stays on until stopped
+            self.stop()
+        return False
+
+    # ---- iterations --------------------------------------------------------------------------
+    def _start_iteration(self, number):
+        self._current = Iteration(number)
+        self.iterations.append(self._current)
+        while len(self.iterations) > self.keep:
+            self.iterations.popleft()
+
+    def next_iteration(self):
+        """Close the current iteration (its scalars go to the monitor) and begin the next."""
+        it = self._current
+        self.monitor.absorb(it)
+        self._stepped = False
+        self._start_iteration(it.number + 1)
+
+    @property
+    def iteration(self):
+        """The number of the current iteration (0 first)."""
+        return self._current.number
+
+    def _last_with_backward(self):
+        for it in reversed(self.iterations):
+            if it.has_backward:
+                return it
+        return None
+
+    def log(self, **metrics):
+        """Record scalars for the current iteration (loss is found by itself)."""
+        self.monitor.log(**metrics)
+
+    # ---- the recorder hooks ------------------------------------------------------------------
+    def record(self, node, inputs, outputs, attrs, seconds):
+        if self._stepped and self.phase == "forward":  # the first forward op after a step
+            self.next_iteration()
+        it = self._current
+        link = self._link
+        sources = tuple([link(x, it) for x in inputs])
+        nid = next(_ids)
+        produced = it.produced
+        if type(outputs) is tuple:
+            arrays = tuple([o._data for o in outputs])
+            for nr, o in enumerate(outputs):
+                produced[id(o)] = (o, nid, nr)
+            first = outputs[0] if outputs else None
+        else:
+            arrays = (outputs._data,)
+            produced[id(outputs)] = (outputs, nid, 0)
+            first = outputs
+        node.forward_id = nid
+        grad_fn = None
+        if first is not None and first.grad_fn is node:
+            it.op_of[node] = nid
+            grad_fn = type(node).__name__
+        phase = self.phase
+        it.records.append(_record((nid, "op" if phase != "optimizer" else "optimizer", node.op_name, grad_fn, None,
+                                   self.module_path, phase, it.number, _location(), attrs, seconds, None, sources,
+                                   arrays, None, None)))
+        if len(it.records) > self.max_nodes:
+            self.next_iteration()
+
+    def _link(self, x, it):
+        """(source node id, output slot) for one input of an op (None for an input not given)."""
+        if isinstance(x, Tensor):
+            fn = x.grad_fn
+            if fn is not None:  # first: an in-place op moves a tensor's grad_fn to the op that wrote it
+                nid = it.op_of.get(fn)
+                if nid is not None:
+                    return nid, x._output_nr
+            entry = it.produced.get(id(x)) or it.leaves.get(id(x)) or self._add_leaf(x, it)
+            return entry[1], entry[2]
+        return None if x is None else self._add_const(x, it)
+
+    def _add_leaf(self, x, it):
+        """A node for a tensor no recorded op made: a parameter (named by the traced modules), the
+        gradient an optimizer reads, or an input (named after the user's variable, if any)."""
+        entry = self._params.get(id(x))
+        if entry is not None:  # where a parameter was read is not interesting: no source
+            _, name, kind = entry
+            module, loc = name.rpartition(".")[0], None
+        else:
+            kind, module, loc = "input", "", _location()
+            owner = self._grad_owner(x) if self.phase == "optimizer" else None
+            name = owner + ".grad" if owner else self._input_name(x, loc, it)
+        nid = next(_ids)
+        it.records.append(_record((nid, kind, None, None, name, module, self.phase, it.number, loc, None, None, None,
+                                   (), (x._data,), None, None)))
+        it.leaves[id(x)] = entry = (x, nid, 0, name)
+        accumulator = x._accum
+        if accumulator is not None:  # the leaf's gradient sink: its backward step links to this node
+            it.op_of[accumulator] = nid
+            accumulator.forward_id = nid
+        return entry
+
+    def _input_name(self, x, loc, it):
+        """The user's name for an input tensor: looked up in their frame the first time the n-th
+        input is read at that line, then remembered (a notebook's globals are long to search)."""
+        n = it.inputs_read[loc] = it.inputs_read.get(loc, -1) + 1
+        key = (loc, n)
+        name = self._input_names.get(key, key)
+        if name is key:
+            name = self._input_names[key] = _source.variable_name(x, _source.user_frame())
+        return name
+
+    def _grad_owner(self, x):
+        for p, name, _ in self._params.values():
+            if p.grad is x:
+                return name
+        return None
+
+    def _add_const(self, x, it):
+        nid = next(_ids)
+        it.records.append(_record((nid, "const", None, None, None, self.module_path, self.phase, it.number, None, None,
+                                   None, None, (), (x,), None, None)))
+        return nid, 0
+
+    def record_backward(self, step, seconds):
+        it = self._current
+        node = step.node
+        self._stepped = True
+        # who sent it gradients, its module and source line: worked out when read (Iteration.nodes)
+        it.records.append(_record((next(_ids), "backward", node.op_name, node.name(), None, "", "backward", it.number,
+                                   None, None, seconds, it.op_of.get(node, node.forward_id), None, step.grad_outputs,
+                                   step.grad_inputs, node)))
+
+    def enter_module(self, module):
+        if self._stepped and self.phase == "forward":  # a module call begins the next forward pass
+            self.next_iteration()
+        stack = self._path_stack
+        entry = self._module_paths.get(id(module))
+        if entry is None and not stack:  # a root seen for the first time: name it as the user does
+            self.name_module(module, _source.variable_name(module, _source.user_frame()) or "model")
+            entry = self._module_paths[id(module)]
+        elif entry is None:  # added to the model since it was named: name its root again
+            root = self._roots.get(id(self._root_of_stack()))
+            if root is not None:
+                self.name_module(*root)
+            entry = self._module_paths.get(id(module)) or (module, f"{stack[-1]}.{type(module).__name__.lower()}")
+        path = entry[1]
+        parent = stack[-1] if stack else None
+        stack.append(path)
+        self.module_path = path
+        modules = self._current.modules
+        if path not in modules:
+            modules[path] = (type(module).__name__, parent)
+
+    def _root_of_stack(self):
+        from .scope import module_stack
+        return module_stack[0] if module_stack else None
+
+    def exit_module(self, module):
+        stack = self._path_stack
+        if stack:
+            stack.pop()
+        self.module_path = stack[-1] if stack else ""
+
+    def enter_phase(self, phase, owner=None):
+        start = _time.perf_counter()
+        self._phases.append((phase, start))
+        self.phase = phase
+        if phase == "optimizer":
+            self._step_params = self._stepped_parameters(owner)
+            if self.measure_updates and self.monitor.budget.due(self._current.number):
+                self._before_step = [(name, p, sample(p._data).copy()) for name, p in self._step_params]
+                self._current.measure_seconds += _time.perf_counter() - start
+
+    def exit_phase(self, phase, owner=None):
+        started = self._phases.pop()[1] if self._phases else None
+        self.phase = self._phases[-1][0] if self._phases else "forward"
+        if phase != "optimizer":
+            return
+        self._stepped = True
+        it = self._current
+        if self._before_step:
+            start = _time.perf_counter()
+            for name, p, before in self._before_step:
+                it.update_ratios[name] = update_ratio(before, p._data)
+            self._before_step = None
+            it.measure_seconds += _time.perf_counter() - start
+        if owner is not None:  # one node for the step, fed by the parameters it updated
+            sources = tuple([self._link(p, it) for _, p in self._step_params])
+            attrs = {k: v for k, v in owner.param_groups[0].items() if k != "params"} if owner.param_groups else {}
+            attrs["optimizer"] = type(owner).__name__
+            it.records.append(_record((next(_ids), "optimizer", "step", None, None, "", "optimizer", it.number,
+                                       _location(), attrs, _time.perf_counter() - started if started else None,
+                                       None, sources, (), None, None)))
+
+    def _stepped_parameters(self, owner):
+        """(name, parameter) for each parameter with a gradient that the optimizer `owner` (or,
+        without one, the named modules) holds."""
+        if owner is None:
+            return [(name, p) for name, p in self._named_parameters() if p.grad is not None]
+        params = [p for group in owner.param_groups for p in group["params"] if p.grad is not None]
+        return [(self._params[id(p)][1] if id(p) in self._params else f"param{i}", p) for i, p in enumerate(params)]
+
+    # ---- naming ------------------------------------------------------------------------------
+    def name_module(self, module, name):
+        """Name a root module (and so its submodules, parameters and buffers: `name.fc1.weight`)."""
+        self._roots[id(module)] = (module, name)
+        for sub, m in getattr(module, "named_modules", lambda: [("", module)])():
+            self._module_paths[id(m)] = (m, f"{name}.{sub}" if sub else name)
+        for kind, named in (("param", "named_parameters"), ("const", "named_buffers")):
+            for sub, t in getattr(module, named, lambda: [])():
+                self._params[id(t)] = (t, f"{name}.{sub}", kind)
+
+    def _named_parameters(self):
+        return [(name, t) for t, name, kind in self._params.values() if kind == "param"]
+
+    # ---- reading -----------------------------------------------------------------------------
+    @property
+    def graph(self):
+        """The current (latest) iteration's graph."""
+        return Graph(self._current)
+
+    @property
+    def graphs(self):
+        """The graphs of every iteration kept whole, oldest first."""
+        return [Graph(it) for it in self.iterations]
+
+    def node(self, id, *default):
+        for it in self.iterations:
+            node = it.node(id)
+            if node is not None:
+                return node
+        if default:
+            return default[0]
+        raise KeyError(f"node {id} is not in the iterations this trace keeps "
+                       f"({', '.join(str(it.number) for it in self.iterations)})")
+
+    def _resolve(self, ref):
+        """(GNode, output slot) for a node, node id, Tensor or leaf name."""
+        if isinstance(ref, GNode):
+            return ref, 0
+        if isinstance(ref, int):
+            return self.node(ref), 0
+        it = self._current
+        if isinstance(ref, str):
+            for n in it.nodes:
+                if n.name == ref and n.kind != "backward":
+                    return n, 0
+            raise KeyError(f"no parameter or input named {ref!r} in iteration {it.number}")
+        if isinstance(ref, Tensor):
+            for iteration in reversed(self.iterations):
+                nid = iteration.op_of.get(ref.grad_fn) if ref.grad_fn is not None else None
+                if nid is not None:
+                    return iteration.node(nid), ref._output_nr
+                entry = iteration.produced.get(id(ref)) or iteration.leaves.get(id(ref))
+                if entry is not None:
+                    return iteration.node(entry[1]), entry[2]
+            raise KeyError("this tensor was not made or read by an op recorded in the iterations kept")
+        raise TypeError(f"expected a node, node id, tensor or name, got {type(ref).__name__}")
+
+    def value(self, ref):
+        """The tensor a node made (a leaf's value; for a backward node, the gradient it got)."""
+        node, nr = self._resolve(ref)
+        a = node.outputs[nr] if nr < len(node.outputs) else None
+        return _tensor(a)
+
+    def grad(self, ref):
+        """The gradient that flowed to a node's output (None if no backward reached it)."""
+        node, nr = self._resolve(ref)
+        if node.kind == "backward":
+            return _tensor(node.outputs[nr])
+        it = next((i for i in self.iterations if i.number == node.iteration), None)
+        back = it.nodes and it.backward_of.get(node.id) if it is not None else None
+        if back is not None and nr < len(back.outputs):
+            return _tensor(back.outputs[nr])
+        return None
+
+    def stats(self, ref, grad=False, bins=32):
+        t = self.grad(ref) if grad else self.value(ref)
+        return None if t is None else stats(t._data, bins)
+
+    def preview(self, ref, grad=False, max_elements=4096):
+        t = self.grad(ref) if grad else self.value(ref)
+        return None if t is None else preview(t._data, max_elements)[0]
+
+    def __repr__(self):
+        state = "recording" if self.active else "stopped"
+        return f"<Trace {state}: iteration {self.iteration}, {len(self._current.nodes)} nodes>"
+
+
+def _tensor(array):
+    if array is None:
+        return None
+    if not hasattr(array, "shape"):
+        import numpy as np
+        array = np.asarray(array)
+    return Tensor._wrap(array)
+
+
+def trace(*modules, live=False, **options):
+    """Record every op run inside `with gg.trace() as t:` (forward, backward, optimizer); the
+    options are Trace's. `live=True` returns the session-wide trace instead (see `live()`)."""
+    if live:
+        return globals()["live"](**options)
+    return Trace(*modules, **options)
+
+
+_live = None
+
+
+def live(enable=True, **options):
+    """The session-wide trace: records from now on (notebook cells included) until
+    `live(False)`, bounded like any trace. Returns it."""
+    global _live
+    if not enable:
+        if _live is not None:
+            _live.stop()
+        return _live
+    if _live is None:
+        _live = Trace(live=True, **options)
+    return _live.start()
