@@ -7,9 +7,8 @@ on a node, or where the first NaN/Inf appeared.
     r.reset(); r.break_on_nan(); hit = r.cont()   # hit.message names the op and its source line
 """
 from ..tensor import Tensor
-from ..tracing import source as _source
 from ..tracing.graph import GNode
-from .report import Break, nonfinite_kind
+from .report import Break, gradient_break, nonfinite_kind
 
 
 def _tensor(a):
@@ -19,15 +18,6 @@ def _tensor(a):
         import numpy as np
         a = np.asarray(a)
     return Tensor._wrap(a)
-
-
-def describe(node):
-    """"'log' (LogBackward0) in module model at train.py:14: `y = x.log()`" for a recorded node."""
-    what = f"'{node.op}'" + (f" ({node.grad_fn})" if node.grad_fn else "") if node.kind in ("op", "optimizer") \
-        else f"{node.kind} '{node.name or node.label}'"
-    module = f" in module {node.module}" if node.module else ""
-    where = f" at {_source.describe(node.source)}" if node.source is not None else ""
-    return f"{what}{module}{where}"
 
 
 class ReplayStep:
@@ -50,7 +40,7 @@ class ReplayStep:
         return self.node.code
 
     def describe(self):
-        return f"op {self.index}: {describe(self.node)}"
+        return f"op {self.index}: {self.node.describe()}"
 
     def __repr__(self):
         return f"<ReplayStep {self.index}: {self.node.op} {self.node.shape}>"
@@ -138,9 +128,9 @@ class Replay:
                 for n, x in zip(s.input_nodes, s.inputs):
                     if n is not None and n.kind in ("param", "input", "const") and x is not None \
                             and nonfinite_kind(x._data):
-                        return Break(kind, f"{kind} came in through {describe(n)}, read by {describe(s.node)}",
+                        return Break(kind, f"{kind} came in through {n.describe()}, read by {s.node.describe()}",
                                      s, x)
-                return Break(kind, f"{kind} first appeared in the output of {describe(s.node)}", s, _tensor(out))
+                return Break(kind, f"{kind} first appeared in the output of {s.node.describe()}", s, _tensor(out))
             return None
         self._breakpoints.append(check)
         return self
@@ -172,8 +162,7 @@ def find_nan(trace, iteration=None):
         for i, g in enumerate(n.grad_inputs or ()):
             kind = nonfinite_kind(g) if g is not None else None
             if kind:
-                forward = it.index.get(n.forward_id)
-                origin = describe(forward) if forward is not None else f"'{n.op}'"
-                return Break(kind, f"{kind} first appeared in a gradient at {n.grad_fn} (its {i}th output), "
-                                   f"the backward of {origin}", n, _tensor(g))
+                forward = it.node(n.forward_id)
+                origin = f"the forward op {forward.describe()}" if forward is not None else f"the forward op '{n.op}'"
+                return gradient_break(kind, n.grad_fn, i, origin, n, _tensor(g))
     return None

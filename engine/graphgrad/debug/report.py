@@ -16,6 +16,13 @@ class Break:
         return f"Break({self.reason!r}: {self.message})"
 
 
+def gradient_break(kind, grad_fn, i, origin, step, value):
+    """The Break for the first NaN/Inf in a gradient: computed by `grad_fn` (its i-th output),
+    the backward of `origin` (words for the forward op, with its source line)."""
+    return Break(kind, f"{kind} first appeared in a gradient at {grad_fn} (its {i}th output), the backward of "
+                       f"{origin}", step, value)
+
+
 def nonfinite_kind(array):
     """"nan", "inf" or None for one array (cheap when finite: one sum)."""
     from ..tracing.stats import has_nonfinite

@@ -10,7 +10,7 @@ from ..autograd.node import AccumulateGrad
 from ..tensor import Tensor
 from ..tracing.graph import GNode
 from ..tracing.trace import describe_forward, forward_of
-from .report import Break, nonfinite_kind, norm
+from .report import Break, gradient_break, nonfinite_kind, norm
 
 
 def _tensors(arrays):
@@ -151,8 +151,7 @@ class BackwardDebugger:
             for i, g in enumerate(s.grad_inputs):
                 kind = nonfinite_kind(None if g is None else g._data)
                 if kind:
-                    return Break(kind, f"{kind} first appeared in a gradient at {s.name} (its {i}th output), "
-                                       f"the backward of {describe_forward(s.node)}", s, g)
+                    return gradient_break(kind, s.name, i, describe_forward(s.node), s, g)
             return None
         self._breakpoints.append(check)
         return self

@@ -76,6 +76,17 @@ class GNode:
         """The line of user code that ran this node ('' if unknown)."""
         return _source.code_line(self.source)
 
+    def describe(self):
+        """"'sqrt' (SqrtBackward0) in module model.fc1 at train.py:14: `y = x.sqrt()`", or
+        "param 'model.fc1.weight'" for a leaf: the words messages use for a node."""
+        if self.kind in ("op", "optimizer", "backward"):
+            what = f"'{self.op}'" + (f" ({self.grad_fn})" if self.grad_fn else "")
+        else:
+            what = f"{self.kind} '{self.name or self.label}'"
+        module = f" in module {self.module}" if self.module else ""
+        where = f" at {_source.describe(self.source)}" if self.source is not None else ""
+        return what + module + where
+
     def produced(self):
         """The arrays this node made: outputs (forward, leaves) or the gradients it sent (backward)."""
         return self.grad_inputs if self.kind == "backward" else self.outputs
@@ -195,10 +206,12 @@ class Graph:
         return g
 
     def fold(self, depth, phase="forward"):
-        """A networkx.DiGraph of the `phase` nodes with every module deeper than `depth` path
-        components (`model` is 1, `model.fc1` is 2) collapsed into one node named by its path
-        (attributes kind="module", type, ops = how many nodes it holds)."""
+        """A networkx.DiGraph of the `phase` nodes with every module `depth` path components deep
+        (`model` is 1, `model.fc1` 2) collapsed into one node named by its path, attributes
+        kind="module", type, ops (how many ops it holds); nodes outside such modules stay."""
         import networkx as nx
+        if depth < 1:
+            raise ValueError(f"depth must be at least 1, got {depth}")
         types = {m["path"]: m["type"] for m in self.modules}
         full = self.to_networkx()
         g = nx.DiGraph(iteration=self.iteration, depth=depth)
@@ -207,12 +220,11 @@ class Graph:
             if phase is not None and attrs["phase"] != phase:
                 continue
             parts = attrs["module"].split(".") if attrs["module"] else []
-            if len(parts) <= depth:
+            if len(parts) < depth:
                 group[id] = id
                 g.add_node(id, **attrs)
                 continue
-            path = ".".join(parts[:max(depth, 1)]) if parts else ""
-            group[id] = path
+            path = group[id] = ".".join(parts[:depth])
             if path not in g:
                 g.add_node(path, kind="module", type=types.get(path), module=path, label=path, ops=0)
             g.nodes[path]["ops"] += attrs["kind"] in ("op", "optimizer")

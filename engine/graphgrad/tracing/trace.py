@@ -47,33 +47,37 @@ def forward_of(node):
 
 
 def describe_forward(node):
-    """"the forward op 'log' in module model.fc1 at train.py:14: `y = x.log()`" for an autograd node."""
+    """"the forward op 'sqrt' (SqrtBackward0) at train.py:14: `y = x.sqrt()`" for an autograd node."""
     forward, loc = forward_of(node)
-    op = forward.op if forward is not None and forward.op else node.op_name
-    module = f" in module {forward.module}" if forward is not None and forward.module else ""
+    if forward is not None:
+        return f"the forward op {forward.describe()}"
     where = (f" at {_source.describe(loc)}" if loc is not None else
              ", which ran while neither a trace nor anomaly detection was on to say where")
-    return f"the forward op '{op}'{module}{where}"
+    return f"the forward op '{node.op_name}' ({node.name()}){where}"
 
 
 class Trace(Recorder):
     """Records the ops run while it is active (`with trace:` or `start()`/`stop()`).
 
-    modules     root modules to name: positional (named after the caller's variable) or by
-                keyword (`gg.trace(net=model)`); roots called inside are found by themselves
-    keep        iterations kept whole (graph, values, gradients); older ones keep scalars only
-    max_nodes   an iteration longer than this is closed and a new one begun (a notebook that
-                only runs forward cells still stays bounded)
-    update_ratios  measure |Δw|/|w| per parameter at each optimizer step (a copy of the weights)
+    modules        root modules to name: positional (named after the caller's variable) or by
+                   keyword (`gg.trace(net=model)`); roots called inside are named the same way
+    keep           iterations kept whole (graph, values, gradients); older ones keep scalars only
+    max_nodes      an iteration longer than this is closed and a new one begun (a notebook that
+                   only runs forward cells stays bounded too)
+    update_ratios  measure |Δw|/|w| per parameter at optimizer steps
+    monitor_budget at most this fraction of the training time goes to gradient norms and update
+                   ratios (measured every k-th iteration when every one would cost more);
+                   None: every iteration
+    history        points kept per monitor curve (older ones are thinned evenly past it)
     """
 
     def __init__(self, *modules, keep=2, max_nodes=100_000, live=False, update_ratios=True, monitor_budget=0.02,
-                 **named_modules):
+                 history=100_000, **named_modules):
         if keep < 1:
             raise ValueError(f"keep must be at least 1, got {keep}")
         self.keep, self.max_nodes, self.live, self.measure_updates = keep, max_nodes, live, update_ratios
         self.iterations = collections.deque()
-        self.monitor = Monitor(self, budget=monitor_budget)
+        self.monitor = Monitor(self, capacity=history, budget=monitor_budget)
         self.phase = "forward"
         self.module_path = ""
         self._phases = []

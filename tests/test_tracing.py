@@ -1,0 +1,400 @@
+"""Tracing (DESIGN §3): every dispatched op recorded into a graph per iteration, with module
+paths, source lines, phases, values by reference, bounded memory, and its JSON / networkx views.
+PyTorch is the oracle for grad_fn names, gradients and gradient norms."""
+import gc
+import json
+import linecache
+import tracemalloc
+import weakref
+
+import numpy as np
+import pytest
+import torch
+
+import graphgrad as gg
+from graphgrad import nn
+from graphgrad.ops.dispatch import recorders
+
+HERE = __file__
+
+
+def line_of(text):
+    """The line number of the (first) line of this file containing `text`."""
+    return next(i for i, line in enumerate(open(HERE), 1) if text in line)
+
+
+def mlp(seed=0, hidden=8):
+    gg.manual_seed(seed)
+    return nn.Sequential(nn.Linear(4, hidden), nn.ReLU(), nn.Linear(hidden, 3))
+
+
+def torch_twin(model):
+    """The same MLP in torch, with the same weights."""
+    twin = torch.nn.Sequential(torch.nn.Linear(4, model[0].out_features), torch.nn.ReLU(),
+                               torch.nn.Linear(model[0].out_features, 3))
+    with torch.no_grad():
+        for (_, p), (_, q) in zip(model.named_parameters(), twin.named_parameters()):
+            q.copy_(torch.from_numpy(p.detach().numpy().copy()))
+    return twin
+
+
+def train(model, steps, t=None, lr=0.1, seed=1):
+    gg.manual_seed(seed)
+    opt = gg.optim.SGD(model.parameters(), lr=lr)
+    loss_fn = nn.CrossEntropyLoss()
+    x, y = gg.randn(16, 4), gg.randint(0, 3, (16,))
+    losses = []
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)  # TRAIN-LOSS-LINE
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses
+
+
+@pytest.fixture(autouse=True)
+def no_recorder_left():
+    yield
+    assert not recorders, "a test left a recorder active"
+
+
+# ---- 1. a node for every dispatched op ---------------------------------------------------------
+
+def test_every_op_is_a_node_with_torch_grad_fn_names():
+    x = gg.tensor([[1.0, -2.0], [3.0, 4.0]], requires_grad=True)
+    with gg.trace() as t:
+        y = (x * 2).relu().sum()
+        i = x.argmax()                 # not differentiable: recorded too
+        with gg.no_grad():
+            z = x.exp()                # no grad_fn: recorded, grad_fn None
+    ops = [n for n in t.graph.nodes if n.kind == "op"]
+    assert [n.op for n in ops] == ["mul", "relu", "sum", "argmax", "exp"]
+    tx = torch.tensor([[1.0, -2.0], [3.0, 4.0]], requires_grad=True)
+    expected = [(tx * 2).grad_fn.name(), (tx * 2).relu().grad_fn.name(), (tx * 2).relu().sum().grad_fn.name()]
+    assert [n.grad_fn for n in ops[:3]] == expected
+    assert ops[3].grad_fn is None and ops[4].grad_fn is None
+    assert y.grad_fn.forward_id == ops[2].id       # autograd nodes link back to their forward op
+    assert t.value(i).item() == 3 and np.array_equal(t.value(z)._data, np.exp(x._data))
+    leaf = t.graph.find(kind="input")
+    assert len(leaf) == 1 and leaf[0].name == "x"  # named after the user's variable
+    const = t.graph.find(kind="const")
+    assert [c.label for c in const] == ["2"]
+
+
+def test_edges_follow_the_data():
+    a = gg.randn(3, requires_grad=True)
+    with gg.trace() as t:
+        b = a * a
+        c = b + a
+    g = t.graph
+    mul, add = g.find(op="mul")[0], g.find(op="add")[0]
+    leaf = g.find(kind="input")[0]
+    assert mul.inputs == ((leaf.id, 0), (leaf.id, 0)) and add.inputs == ((mul.id, 0), (leaf.id, 0))
+    assert (mul.id, add.id, 0, 0) in g.edges
+
+
+def test_in_place_op_moves_the_producer():
+    a = gg.randn(3, requires_grad=True)
+    with gg.trace() as t:
+        b = a * 1
+        b.relu_()
+        c = b.sum()
+    relu, total = t.graph.find(op="relu")[0], t.graph.find(op="sum")[0]
+    assert total.inputs[0][0] == relu.id
+
+
+def test_module_paths_params_and_tree():
+    model = mlp()
+    x = gg.randn(5, 4)
+    with gg.trace() as t:
+        model(x).sum()
+    g = t.graph
+    params = {n.name: n for n in g.find(kind="param")}
+    assert set(params) == {"model.0.weight", "model.0.bias", "model.2.weight", "model.2.bias"}
+    assert params["model.0.weight"].module == "model.0" and params["model.0.weight"].label == "weight"
+    assert params["model.0.weight"].array is model[0].weight._data
+    assert [n.module for n in g.find(kind="op")] == ["model.0", "model.1", "model.2", ""]
+    assert g.modules == [{"path": "model", "type": "Sequential", "parent": None},
+                         {"path": "model.0", "type": "Linear", "parent": "model"},
+                         {"path": "model.1", "type": "ReLU", "parent": "model"},
+                         {"path": "model.2", "type": "Linear", "parent": "model"}]
+
+
+def test_root_named_explicitly():
+    model = mlp()
+    with gg.trace(net=model) as t:
+        model(gg.randn(2, 4))
+    assert {n.name for n in t.graph.find(kind="param")} == {"net.0.weight", "net.0.bias", "net.2.weight",
+                                                            "net.2.bias"}
+
+
+def test_source_location_is_the_user_line():
+    model = mlp()
+    x = gg.randn(2, 4)
+    with gg.trace() as t:
+        h = model(x)  # SOURCE-MODEL-LINE
+        y = h.tanh()  # SOURCE-TANH-LINE
+    linear = t.graph.find(op="linear")[0]
+    tanh = t.graph.find(op="tanh")[0]
+    assert linear.source == (HERE, line_of("# SOURCE-MODEL-LINE"))
+    assert tanh.source == (HERE, line_of("# SOURCE-TANH-LINE"))
+    assert tanh.code == "y = h.tanh()  # SOURCE-TANH-LINE"
+    js = tanh.to_json()["source"]
+    assert js["line"] == tanh.source[1] and js["code"] == tanh.code and js["file"].endswith("test_tracing.py")
+
+
+def test_json_follows_the_schema():
+    model = mlp()
+    with gg.trace() as t:
+        loss = model(gg.randn(6, 4)).logsumexp(1).mean()
+        loss.backward()
+    data = t.graph.to_json()
+    json.dumps(data)  # JSON-able as is
+    assert data["schema"] == 1 and data["iteration"] == 0 and isinstance(data["structure_hash"], str)
+    keys = {"id", "kind", "op", "grad_fn", "label", "name", "module", "phase", "shape", "dtype", "device", "source",
+            "attrs", "seconds", "forward_id", "flags"}
+    ids = {n["id"] for n in data["nodes"]}
+    for n in data["nodes"]:
+        assert set(n) == keys
+        assert n["kind"] in ("op", "input", "param", "const", "backward", "optimizer")
+        assert n["phase"] in ("forward", "backward", "optimizer") and set(n["flags"]) == {"nan", "inf"}
+        if n["kind"] == "backward":
+            assert n["forward_id"] in ids
+    for e in data["edges"]:
+        assert set(e) == {"source", "target", "input", "shape", "dtype"} and {e["source"], e["target"]} <= ids
+    lse = next(n for n in data["nodes"] if n["op"] == "logsumexp" and n["kind"] == "op")
+    assert lse["attrs"]["dim"] in (1, [1]) and lse["shape"] == [6] and lse["dtype"] == "float32"
+    assert lse["device"] == "cpu" and lse["seconds"] > 0
+
+
+def test_flags_mark_nan_and_inf():
+    x = gg.tensor([1.0, -1.0, 0.0])
+    with gg.trace() as t:
+        x.log()
+    flags = t.graph.find(op="log")[0].to_json()["flags"]
+    assert flags == {"nan": True, "inf": True}
+
+
+# ---- phases, iterations, backward nodes ------------------------------------------------------------
+
+def test_phases_and_iterations_of_a_training_loop():
+    model = mlp()
+    with gg.trace(model) as t:
+        losses = train(model, 3)
+    assert t.iteration == 2 and [g.iteration for g in t.graphs] == [1, 2]
+    g = t.graph
+    phases = [n.phase for n in g.nodes]
+    first_back, first_opt = phases.index("backward"), phases.index("optimizer")
+    assert set(phases[:first_back]) == {"forward"} and set(phases[first_back:first_opt]) == {"backward"}
+    step = g.find(kind="optimizer")
+    assert len(step) == 1 and step[0].label == "SGD.step" and step[0].attrs["lr"] == 0.1
+    assert {g.node(src).name for src, _ in step[0].inputs} == {"model.0.weight", "model.0.bias", "model.2.weight",
+                                                                 "model.2.bias"}
+    assert t.monitor.loss.values.tolist() == pytest.approx(losses)
+
+
+def test_next_iteration_explicit():
+    with gg.trace() as t:
+        gg.ones(2) * 2
+        t.next_iteration()
+        gg.ones(2) + 1
+    assert t.iteration == 1 and [n.op for n in t.graph.find(kind="op")] == ["add"]
+
+
+def test_backward_nodes_link_to_forward_and_grads_match_torch():
+    model = mlp()
+    twin = torch_twin(model)
+    x = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
+    with gg.trace() as t:
+        loss = model(gg.tensor(x)).square().mean()
+        loss.backward()
+    tl = twin(torch.from_numpy(x)).square().mean()
+    tl.backward()
+    g = t.graph
+    back = g.find(kind="backward")
+    assert [b.grad_fn for b in back[:3]] == ["MeanBackward0", "PowBackward0", "AddmmBackward0"]
+    for b in back:
+        forward = g.node(b.forward_id)
+        if b.grad_fn == "AccumulateGrad":
+            assert forward.kind == "param" and b.name == forward.name
+        else:
+            assert forward.kind == "op" and forward.grad_fn == b.grad_fn and b.module == forward.module
+    # a backward node is wired to the nodes that sent it gradients
+    relu_back = g.find(op="relu", kind="backward")[0]
+    assert [g.node(src).grad_fn for src, _ in relu_back.inputs] == ["AddmmBackward0"]
+    # gradients of forward nodes and parameters, as torch computes them
+    for (name, p), (_, q) in zip(model.named_parameters(), twin.named_parameters()):
+        np.testing.assert_allclose(t.grad(f"model.{name}")._data, q.grad.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(t.grad(g.find(op="relu")[0])._data, t.value(relu_back)._data)
+
+
+# ---- values and statistics ----------------------------------------------------------------------
+
+def test_values_are_kept_by_reference():
+    x = gg.randn(3, 3)
+    with gg.trace() as t:
+        y = x @ x
+    assert t.value(y)._data is y._data and t.value(t.graph.find(kind="input")[0])._data is x._data
+
+
+def test_stats_histogram_and_preview():
+    data = np.array([0.0, 1.0, 2.0, np.nan, np.inf, -3.0, 0.0], np.float32)
+    x = gg.tensor(data)
+    with gg.trace() as t:
+        y = x * 1
+    s = t.stats(y)
+    finite = np.array([0.0, 1.0, 2.0, -3.0, 0.0])
+    assert s["nan"] == 1 and s["inf"] == 1 and s["zero_fraction"] == pytest.approx(2 / 7)
+    assert s["min"] == -3.0 and s["max"] == 2.0
+    assert s["mean"] == pytest.approx(finite.mean()) and s["std"] == pytest.approx(finite.std())
+    counts, edges = np.histogram(finite, bins=32)
+    np.testing.assert_array_equal(s["histogram"]["counts"], counts)
+    np.testing.assert_allclose(s["histogram"]["edges"], edges)
+    big = gg.randn(300, 500)
+    with gg.trace() as t:
+        z = big * 1
+    p = t.preview(z, max_elements=4096)
+    assert p.size <= 4096 and p.ndim == 2
+    np.testing.assert_array_equal(p[0, :], big._data[0, ::-(-500 // p.shape[1])][:p.shape[1]])
+
+
+# ---- bounded memory, structure hash ---------------------------------------------------------------
+
+def test_memory_stays_flat_over_2000_steps():
+    gg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1))
+    opt = gg.optim.SGD(model.parameters(), lr=0.01)
+    x, y = gg.randn(16, 8), gg.randn(16, 1)
+    first = []
+
+    def step():
+        opt.zero_grad()
+        loss = ((model(x) - y) ** 2).mean()
+        loss.backward()
+        opt.step()
+        return loss
+
+    with gg.trace(model, keep=2, history=64) as t:
+        first.append(weakref.ref(step()))  # a tensor of iteration 0 (dropped once 2 newer are kept)
+        for _ in range(199):
+            step()
+        gc.collect()
+        tracemalloc.start()
+        before = tracemalloc.take_snapshot()
+        for _ in range(1800):
+            step()
+        gc.collect()
+        after = tracemalloc.take_snapshot()
+        tracemalloc.stop()
+    growth = sum(s.size_diff for s in after.compare_to(before, "filename"))
+    assert growth < 64 * 1024, f"memory grew by {growth} bytes over 1800 traced steps"
+    assert len(t.iterations) == 2 and t.iteration == 1999 and first[0]() is None
+    assert len(t.monitor.loss) <= 64 + 1 and t.monitor.loss.steps[-1] == 1999
+
+
+def test_structure_hash_is_shared_by_identical_iterations():
+    model = mlp()
+    with gg.trace(model) as t:
+        train(model, 3)
+    hashes = [g.structure_hash for g in t.graphs]
+    assert len(set(hashes)) == 1
+    with gg.trace(model) as t2:
+        model(gg.randn(7, 4)).sum()  # another batch size: another structure
+    assert t2.graph.structure_hash != hashes[0]
+
+
+# ---- views --------------------------------------------------------------------------------------
+
+def test_networkx_and_fold():
+    import networkx as nx
+    model = mlp()
+    with gg.trace(model) as t:
+        train(model, 1)
+    g = t.graph
+    d = g.to_networkx()
+    data = g.to_json()
+    assert d.number_of_nodes() == len(data["nodes"]) and d.number_of_edges() == len(data["edges"])
+    assert nx.is_directed_acyclic_graph(d)
+    some = g.find(op="linear")[0]
+    assert d.nodes[some.id]["module"] == "model.0" and d.nodes[some.id]["grad_fn"] == "AddmmBackward0"
+    folded = g.fold(1)
+    assert "model" in folded and folded.nodes["model"]["kind"] == "module" and folded.nodes["model"]["ops"] == 3
+    assert folded.nodes["model"]["type"] == "Sequential"
+    layers = g.fold(2)
+    assert {"model.0", "model.1", "model.2"} <= set(layers) and layers.has_edge("model.0", "model.1")
+    assert nx.is_directed_acyclic_graph(layers)
+
+
+def test_live_trace_grows_and_stays_bounded():
+    live = gg.tracing.live(max_nodes=50, keep=2)
+    try:
+        assert gg.trace(live=True) is live and live.active
+        for _ in range(40):
+            gg.ones(3) * 2  # a "cell" with no backward: the iteration is bounded by max_nodes
+        with live:
+            pass
+        assert live.active  # leaving `with` does not stop the session-wide trace
+        assert len(live.iterations) <= 2 and all(len(it.records) <= 51 for it in live.iterations)
+        assert live.iteration >= 1
+    finally:
+        gg.tracing.live(False)
+    assert not live.active
+
+
+# ---- monitor ------------------------------------------------------------------------------------
+
+def test_monitor_loss_metrics_grad_norms_update_ratios():
+    model = mlp()
+    with gg.trace(model, monitor_budget=None) as t:
+        gg.manual_seed(1)
+        opt = gg.optim.SGD(model.parameters(), lr=0.1)
+        x, y = gg.randn(16, 4), gg.randint(0, 3, (16,))
+        norms, ratios = [], []
+        for i in range(3):
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            before = model[0].weight._data.copy()
+            norms.append(np.linalg.norm(model[0].weight.grad._data))
+            opt.step()
+            ratios.append(np.linalg.norm(model[0].weight._data - before) / np.linalg.norm(model[0].weight._data))
+            t.log(accuracy=0.5 + i / 10)
+    m = t.monitor
+    assert m.loss.steps.tolist() == [0, 1, 2]
+    assert m.metrics["accuracy"].values.tolist() == pytest.approx([0.5, 0.6, 0.7])
+    assert m.grad_norms["model.0.weight"].values.tolist() == pytest.approx(norms, rel=1e-5)
+    assert m.update_ratios["model.0.weight"].values.tolist() == pytest.approx(ratios, rel=1e-4)
+    assert set(m.grad_norms) == {"model.0.weight", "model.0.bias", "model.2.weight", "model.2.bias"}
+
+
+def test_diagnostics_name_what_is_wrong():
+    gg.manual_seed(0)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1, self.unused, self.fc2 = nn.Linear(4, 6), nn.Linear(6, 6), nn.Linear(6, 1)
+
+        def forward(self, x):
+            return self.fc2(self.fc1(x).relu())
+
+    net = Net()
+    with gg.no_grad():
+        net.fc1.bias[:3] = -100.0  # units 0..2 never fire: dead across any batch
+        net.fc2.weight.mul_(1e5)   # and a huge last layer: exploding gradients at fc1
+    with gg.trace(net) as t:
+        net(gg.randn(32, 4)).sum().backward()
+    d = t.monitor.diagnostics()
+    assert d["no_gradient"] == ["net.unused.weight", "net.unused.bias"]
+    (label, dead), = d["dead_relu"].items()
+    assert dead["dead"] == 3 and dead["units"] == 6 and dead["fraction"] == 0.5
+    assert "net.fc1" in d["exploding"]
+    assert d["layer_grad_norms"]["net.fc1"] > 1e3
+
+
+def test_anomaly_recorder_and_traces_leave_no_recorder():
+    with gg.trace():
+        with gg.autograd.detect_anomaly():
+            assert len(recorders) == 2
+        assert len(recorders) == 1
