@@ -2,17 +2,19 @@
 yields after every node, so `backward()` drains it and the debugger steps the same code."""
 import heapq
 import time
+from operator import itemgetter
 
 from .grad_mode import state
 from .node import AccumulateGrad
 
 
-class Step:
-    """What one scheduler step did: the node, the gradients it received and produced."""
-    __slots__ = ("node", "grad_outputs", "grad_inputs")
-
-    def __init__(self, node, grad_outputs, grad_inputs):
-        self.node, self.grad_outputs, self.grad_inputs = node, grad_outputs, grad_inputs
+class Step(tuple):
+    """What one scheduler step did: (node, grad_outputs, grad_inputs). A tuple, since backward
+    makes one per node: cheaper than an object with an __init__."""
+    __slots__ = ()
+    node = property(itemgetter(0))
+    grad_outputs = property(itemgetter(1))   # the gradients the node received, one per output
+    grad_inputs = property(itemgetter(2))    # what it sent on, one per next_functions entry
 
     def __repr__(self):
         return f"Step({self.node.name()})"
@@ -32,24 +34,22 @@ class BackwardPass:
         self.captured = [None] * len(self.capture)
         self.dependencies = _count_dependencies([node for node, _ in roots])
         self.buffers = {}   # node -> [grad per output], filled as gradients arrive
-        self.ready = []     # heap of (-sequence number, node): latest-created runs first
+        self.ready = []     # heap of (-sequence number, id, node): latest-created runs first
         self.done = []      # nodes already run, in order
         for (node, nr), seed in zip(roots, seeds):
             self._add(node, nr, seed)
+        queued = set()
         for node, _ in roots:
-            if self.dependencies.get(node, 0) == 0 and node not in self._queued():
+            if node not in self.dependencies and node not in queued:
+                queued.add(node)
                 heapq.heappush(self.ready, (-node._seq, id(node), node))
-
-    def _queued(self):
-        return [entry[2] for entry in self.ready]
 
     def _add(self, node, nr, grad):
         buf = self.buffers.get(node)
         if buf is None:
             buf = self.buffers[node] = [None] * node.n_outputs
-        if grad is None:
-            return
-        buf[nr] = grad if buf[nr] is None else buf[nr] + grad
+        if grad is not None:
+            buf[nr] = grad if buf[nr] is None else buf[nr] + grad
 
     @property
     def ready_nodes(self):
@@ -60,9 +60,11 @@ class BackwardPass:
         return self.steps()
 
     def steps(self):
+        """Run the graph one node per step. Written for speed: this loop is Tensor.backward()."""
         from ..ops.dispatch import recorders  # here, not at import: ops import autograd
-        ready, buffers, deps, capture = self.ready, self.buffers, self.dependencies, self.capture
-        heappop, heappush, perf_counter = heapq.heappop, heapq.heappush, time.perf_counter
+        ready, buffers, deps, capture, done = self.ready, self.buffers, self.dependencies, self.capture, self.done
+        heappop, heappush, perf_counter, Accumulate = heapq.heappop, heapq.heappush, time.perf_counter, AccumulateGrad
+        free = not self.retain_graph
         while ready:
             if recorders:
                 start = perf_counter()
@@ -72,14 +74,24 @@ class BackwardPass:
                 grads = _run_pre_hooks(node, grads)
             if capture:
                 self._capture(node, grads)
-            if type(node) is AccumulateGrad:
+            if type(node) is Accumulate:
                 if self.accumulate and grads[0] is not None:
                     node.accumulate(grads[0])
                 grad_inputs = ()
             elif grads[0] is None and all(g is None for g in grads):  # nothing arrived: nothing to send
                 grad_inputs = (None,) * len(node.next_functions)
             else:
-                grad_inputs = self._run(node, grads)
+                extra = node.__dict__  # what only some nodes have: version checks, post hooks
+                if node._freed or "_checks" in extra:
+                    node.check_saved()
+                if node.n_outputs == 1:
+                    grad_inputs = node.backward(grads[0])
+                else:
+                    grad_inputs = node.backward(tuple(_zeros_if_none(node, i, g) for i, g in enumerate(grads)))
+                if "_post_hooks" in extra:
+                    _run_post_hooks(node, grad_inputs, grads)
+                if free and node.saved:
+                    node.release()
                 if state.anomaly:
                     from .anomaly_mode import check_gradients
                     check_gradients(node, grad_inputs)
@@ -96,8 +108,8 @@ class BackwardPass:
                 deps[nxt] = left
                 if not left:
                     heappush(ready, (-nxt._seq, id(nxt), nxt))
-            self.done.append(node)
-            step = Step(node, grads, grad_inputs)
+            done.append(node)
+            step = Step((node, grads, grad_inputs))
             if recorders:
                 seconds = perf_counter() - start
                 for recorder in recorders:
@@ -111,27 +123,17 @@ class BackwardPass:
             if slot is not None and grad is not None:
                 self.captured[slot] = grad if self.captured[slot] is None else self.captured[slot] + grad
 
-    def _run(self, node, grads):
-        if node._freed or "_checks" in node.__dict__:
-            node.check_saved()
-        if node.n_outputs == 1:
-            grad_inputs = node.backward(grads[0])
-        else:
-            grad_inputs = node.backward(tuple(_zeros_if_none(node, i, g) for i, g in enumerate(grads)))
-        post = node.__dict__.get("_post_hooks")
-        if post:
-            from ..tensor import Tensor
-            wrap = lambda gs: tuple(None if g is None else Tensor._wrap(g) for g in gs)
-            for hook in post:
-                hook(wrap(grad_inputs), wrap(grads))
-        if not self.retain_graph:
-            node.release()
-        return grad_inputs
-
     def run(self):
         for _ in self.steps():
             pass
         return self
+
+
+def _run_post_hooks(node, grad_inputs, grads):
+    from ..tensor import Tensor
+    wrap = lambda gs: tuple(None if g is None else Tensor._wrap(g) for g in gs)  # noqa: E731
+    for hook in node._post_hooks:
+        hook(wrap(grad_inputs), wrap(grads))
 
 
 def _count_dependencies(roots):
