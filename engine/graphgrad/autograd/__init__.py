@@ -17,7 +17,8 @@ def _roots_and_seeds(tensors, grad_tensors, what):
         if g is None:
             if t._data.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            seed = t._xp().ones(t._data.shape, t._data.dtype)
+            seed = t._xp().empty(t._data.shape, t._data.dtype)
+            seed.fill(1)  # np.ones is a Python function over these two calls
         else:
             if tuple(g.shape) != tuple(t.shape):
                 raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and output[{i}] "

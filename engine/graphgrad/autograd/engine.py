@@ -4,7 +4,8 @@ import heapq
 import time
 from operator import itemgetter
 
-from .grad_mode import state
+from ..tensor import Tensor
+from .grad_mode import recorders, state
 from .node import AccumulateGrad
 
 
@@ -61,7 +62,6 @@ class BackwardPass:
 
     def steps(self):
         """Run the graph one node per step. Written for speed: this loop is Tensor.backward()."""
-        from ..ops.dispatch import recorders  # here, not at import: ops import autograd
         ready, buffers, deps, capture, done = self.ready, self.buffers, self.dependencies, self.capture, self.done
         heappop, heappush, perf_counter, Accumulate = heapq.heappop, heapq.heappush, time.perf_counter, AccumulateGrad
         free = not self.retain_graph
@@ -130,7 +130,6 @@ class BackwardPass:
 
 
 def _run_post_hooks(node, grad_inputs, grads):
-    from ..tensor import Tensor
     wrap = lambda gs: tuple(None if g is None else Tensor._wrap(g) for g in gs)  # noqa: E731
     for hook in node._post_hooks:
         hook(wrap(grad_inputs), wrap(grads))
@@ -151,7 +150,6 @@ def _count_dependencies(roots):
 
 def _run_pre_hooks(node, grads):
     """Tensor hooks on the node's outputs (each may replace the gradient), then retain_grad."""
-    from ..tensor import Tensor
     grads = list(grads)
     for nr, hooks in node._pre_hooks.items():
         for hook in hooks:

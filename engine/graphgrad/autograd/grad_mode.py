@@ -3,6 +3,9 @@ context manager and a decorator, as PyTorch's are."""
 import functools
 
 
+recorders = []  # active tracers, offered every op and backward step (ops.dispatch.recorders is this list)
+
+
 class state:
     """Read by every op dispatch, so it is one class attribute, not a lookup chain."""
     grad_enabled = True

@@ -4,6 +4,8 @@ import itertools
 import re
 import weakref
 
+from ..tensor import Tensor
+
 _sequence = itertools.count()
 
 
@@ -94,12 +96,12 @@ class AccumulateGrad(Node):
         leaf = self.variable
         if leaf._hooks:
             for hook in leaf._hooks:
-                result = hook(_Tensor()._wrap(grad))
+                result = hook(Tensor._wrap(grad))
                 if result is not None:
                     grad = result._data
         if leaf._grad is None:
             # always a fresh array: backward may hand the same array to several inputs
-            leaf._grad = _Tensor()._wrap(grad.astype(leaf._data.dtype, copy=True))
+            leaf._grad = Tensor._wrap(grad.astype(leaf._data.dtype, copy=True))
         else:
             leaf._grad._data += grad
             leaf._grad._version[0] += 1
@@ -112,12 +114,7 @@ def new_sequence_number():
     return next(_sequence)
 
 
-def _Tensor():
-    """graphgrad.Tensor (tensor.py imports this module, so it is looked up when first needed)."""
-    global _Tensor
-    from ..tensor import Tensor
-    _Tensor = lambda: Tensor  # noqa: E731  later calls skip the import machinery
-    return Tensor
+
 
 
 def _cpp_name(name):
@@ -130,7 +127,6 @@ def _modified_message(node, saved, now, expected):
     """PyTorch's error for a saved tensor changed in place before backward. An input is named by
     the op that made it last (its grad_fn now); the node's own output (saved as its array) by
     the node. PyTorch names ops here without the 'Backward0' of their grad_fn names."""
-    from ..tensor import Tensor
     tensor, maker = (saved, saved.grad_fn) if isinstance(saved, Tensor) else (Tensor._wrap(saved), node)
     made_by = f", which is output {tensor._output_nr} of {_cpp_name(maker.name())}," if maker is not None else ""
     return ("one of the variables needed for gradient computation has been modified by an inplace operation: "

@@ -4,12 +4,13 @@ It runs the op's forward on arrays, wraps the result, links the backward node wh
 is needed, and offers the op to active recorders (one check when there are none)."""
 import time
 
-from ..autograd.grad_mode import state
+from ..autograd.grad_mode import recorders, state
 from ..autograd.node import Node, _sequence
 from ..tensor import Tensor
 
 REGISTRY = {}      # op name -> op class: the op table that the tests are generated from
-recorders = []     # active tracers; each has .record(node, inputs, outputs, attrs, seconds)
+# recorders: the active tracers; each has .record(node, inputs, outputs, attrs, seconds) (the list
+# lives in autograd.grad_mode, where the backward scheduler reads it too)
 
 
 def op(name, grad_fn=None, differentiable=True):
@@ -33,9 +34,12 @@ class Op(Node):
 def apply(cls, *inputs, **attrs):
     """inputs are Tensors, or arrays taken as constants (a Python number promoted already).
 
-    This runs for every op, so it is written for speed: no helper calls on the common path."""
+    This runs for every op, so it is written for speed: one pass over the inputs collects their
+    arrays and, when a gradient will be needed, the graph edges; no helper calls on that path."""
     arrays = []
+    edges = []
     needs_grad = False
+    record = state.grad_enabled and cls.differentiable
     first = None
     for x in inputs:
         if isinstance(x, Tensor):
@@ -45,11 +49,15 @@ def apply(cls, *inputs, **attrs):
             elif type(data) is not kind:
                 _device_mismatch(first, x)
             arrays.append(data)
-            if x.requires_grad:
+            if record and x.requires_grad:
                 needs_grad = True
+                fn = x.grad_fn
+                edges.append((fn, x._output_nr) if fn is not None else (x._accum or x._accumulator(), 0))
+            else:
+                edges.append(_NO_EDGE)
         else:
             arrays.append(x)
-    needs_grad = needs_grad and state.grad_enabled and cls.differentiable
+            edges.append(_NO_EDGE)
     node = cls()
     if recorders:
         start = time.perf_counter()
@@ -69,16 +77,6 @@ def apply(cls, *inputs, **attrs):
             outputs.requires_grad = True
             outputs.grad_fn = node
     if needs_grad:
-        edges = []
-        for x in inputs:
-            if isinstance(x, Tensor) and x.requires_grad:
-                fn = x.grad_fn
-                if fn is not None:
-                    edges.append((fn, x._output_nr))
-                else:
-                    edges.append((x._accum or x._accumulator(), 0))
-            else:
-                edges.append(_NO_EDGE)
         node.next_functions = tuple(edges)
         node._seq = next(_sequence)
         if cls.saved_inputs or cls.saved_output:

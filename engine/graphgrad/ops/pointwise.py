@@ -13,11 +13,12 @@ from .util import as_tensor_arg, broadcast_shapes, check_broadcast, sum_to, vari
 _LN2 = math.log(2)  # a Python float: NumPy scalars would promote float32 arrays to float64
 # log(0) is -inf, 0/0 is nan, as in PyTorch: no NumPy warnings. One filter silences NumPy's
 # floating-point RuntimeWarnings raised from graphgrad's own code (an np.errstate around each op
-# cost about a microsecond per op); `_errstate` stays as the marker of where they can arise.
+# cost about a microsecond per op).
 warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"graphgrad\.")
 
 
 def _errstate(array):
+    """A no-op context (ops/nn.py still wraps its math in it; the filter above does the work)."""
     return _QUIET
 
 
@@ -30,6 +31,7 @@ class _Quiet:
 
 
 _QUIET = _Quiet()
+
 
 
 # ---- binary arithmetic --------------------------------------------------------------------
@@ -59,9 +61,7 @@ class Binary(Op):
         return self.compute(a, b)
 
     def reduce(self, grad, meta):
-        shape, dtype = meta
-        grad = sum_to(grad, shape)
-        return grad if grad.dtype == dtype else grad.astype(dtype)
+        return _reduced(grad, meta)
 
     def needs(self, i):
         """Whether input i takes a gradient (it is a tensor that requires one)."""
@@ -69,10 +69,21 @@ class Binary(Op):
         return i < len(nf) and nf[i][0] is not None
 
     def grads(self, ga, gb):
-        ga = None if ga is None or not self.needs(0) else self.reduce(ga, self.a_meta)
-        if len(self.next_functions) == 1:
+        """Each operand's gradient (None where it takes none), back to its shape and dtype.
+        Spelled out without helper calls: it runs for every binary node of every backward."""
+        nf = self.next_functions
+        ga = None if ga is None or nf[0][0] is None else _reduced(ga, self.a_meta)
+        if len(nf) == 1:
             return (ga,)
-        return ga, None if gb is None or not self.needs(1) else self.reduce(gb, self.b_meta)
+        return ga, None if gb is None or nf[1][0] is None else _reduced(gb, self.b_meta)
+
+
+def _reduced(grad, meta):
+    """grad summed back to an operand's shape (undoing broadcasting) and cast to its dtype."""
+    shape, dtype = meta
+    if grad.shape != shape:
+        grad = sum_to(grad, shape)
+    return grad if grad.dtype == dtype else grad.astype(dtype)
 
 
 def _unless_number(a, b):
@@ -128,13 +139,11 @@ class Div(Binary):
 
     def compute(self, a, b):
         self.a, self.b = _unless_number(a, b), b
-        with _errstate(a):
-            return a / b
+        return a / b
 
     def backward(self, grad):
-        with _errstate(grad):
-            ga = grad / self.b
-            gb = -grad * self.a / (self.b * self.b) if self.next_functions[1][0] is not None else None
+        ga = grad / self.b
+        gb = -grad * self.a / (self.b * self.b) if self.next_functions[1][0] is not None else None
         return self.grads(ga, gb)
 
 
@@ -150,18 +159,16 @@ class Pow(Binary):
         self.a, self.b = a, b
         if a.dtype.kind in "iu" and bool((b < 0).any()):
             raise RuntimeError("Integers to negative integer powers are not allowed.")
-        with _errstate(a):
-            self.out = a ** b
+        self.out = a ** b
         return self.out
 
     def backward(self, grad):
         a, b = self.a, self.b
-        with _errstate(grad):
-            ga = grad * b * a ** (b - 1)
-            gb = None
-            if self.next_functions[1][0] is not None:
-                xp = xp_of(grad)
-                gb = grad * xp.where((a == 0) & (b >= 0), 0, self.out * xp.log(a))
+        ga = grad * b * a ** (b - 1)
+        gb = None
+        if self.next_functions[1][0] is not None:
+            xp = xp_of(grad)
+            gb = grad * xp.where((a == 0) & (b >= 0), 0, self.out * xp.log(a))
         return self.grads(ga, gb)
 
 
@@ -209,14 +216,12 @@ class Remainder(Binary):
     def compute(self, a, b):
         self.a, self.b = a, b
         _check_int_divisor(a, b)
-        with _errstate(a):
-            return self.fn(xp_of(a), a, b)
+        return self.fn(xp_of(a), a, b)
 
     def backward(self, grad):
         gb = None
         if self.needs(1):
-            with _errstate(grad):
-                gb = -grad * self.quotient(xp_of(grad), self.a, self.b)
+            gb = -grad * self.quotient(xp_of(grad), self.a, self.b)
         return self.grads(grad, gb)
 
 
@@ -240,12 +245,10 @@ class _FloatBinary(Binary):
 
     def compute(self, a, b):
         self.a, self.b = a, b
-        with _errstate(a):
-            return self.fn(xp_of(a), a, b)
+        return self.fn(xp_of(a), a, b)
 
     def backward(self, grad):
-        with _errstate(grad):
-            return self.grads(*self.derivatives(xp_of(grad), grad, self.a, self.b))
+        return self.grads(*self.derivatives(xp_of(grad), grad, self.a, self.b))
 
 
 @op("atan2", "Atan2Backward0")
@@ -342,13 +345,11 @@ class Addcdiv(Ternary):
 
     def compute(self, x, t1, t2):
         self.t1, self.t2 = t1, t2
-        with _errstate(x):
-            return x + self.value * t1 / t2
+        return x + self.value * t1 / t2
 
     def backward(self, grad):
         v, t1, t2 = self.value, self.t1, self.t2
-        with _errstate(grad):
-            return self.grads(grad, grad * v / t2, -grad * v * t1 / (t2 * t2))
+        return self.grads(grad, grad * v / t2, -grad * v * t1 / (t2 * t2))
 
 
 def _ternary(cls, a, b, c, **attrs):
@@ -403,8 +404,7 @@ class FloorDivide(Binary):
     bool_kernel = "div_floor_cpu"
 
     def compute(self, a, b):
-        with _errstate(a):
-            return _floor_divide(xp_of(a), a, b)
+        return _floor_divide(xp_of(a), a, b)
 
 
 def _floor_divide(xp, a, b):
@@ -429,13 +429,12 @@ class DivRounding(Binary):
 
     def compute(self, a, b):
         xp = xp_of(a)
-        with _errstate(a):
-            if self.mode == "floor":
-                return _floor_divide(xp, a, b)
-            if a.dtype.kind == "f":
-                return xp.trunc(a / b)
-            q = _floor_divide(xp, a, b)   # exact for integers, then rounded toward zero
-            return q + ((q < 0) & (q * b != a))
+        if self.mode == "floor":
+            return _floor_divide(xp, a, b)
+        if a.dtype.kind == "f":
+            return xp.trunc(a / b)
+        q = _floor_divide(xp, a, b)   # exact for integers, then rounded toward zero
+        return q + ((q < 0) & (q * b != a))
 
     def backward(self, grad):
         zero = xp_of(grad).zeros_like(grad)
@@ -555,8 +554,7 @@ class RPow(Binary):
     def compute(self, a, b):
         if a.dtype.kind in "iu" and bool((a < 0).any()):
             raise RuntimeError("Integers to negative integer powers are not allowed.")
-        with _errstate(a):
-            self.out = b ** a
+        self.out = b ** a
         self.base = b
         return self.out
 
@@ -587,17 +585,15 @@ class PowScalar(Op):
             x = x.astype(dtypes.get_default_dtype().np)
         elif x.dtype.kind == "b":  # bool ** int counts in int64, as PyTorch promotes
             x = x.astype(np.int64)
-        with _errstate(x):
-            if exponent == 2:
-                return x * x
-            return x ** exponent
+        if exponent == 2:
+            return x * x
+        return x ** exponent
 
     def backward(self, grad):
         c = self.exponent
         if c == 0:
             return (grad * 0,)
-        with _errstate(grad):
-            return ((grad * (c * self.x ** (c - 1))).astype(grad.dtype, copy=False),)
+        return ((grad * (c * self.x ** (c - 1))).astype(grad.dtype, copy=False),)
 
 
 def pow(x, exponent):
@@ -615,8 +611,7 @@ class Unary(Op):
     def forward(self, x):
         if self.promote_int and x.dtype.kind != "f":
             x = x.astype(dtypes.get_default_dtype().np)
-        with _errstate(x):
-            return self.compute(xp_of(x), x)
+        return self.compute(np if type(x) is np.ndarray else xp_of(x), x)
 
 
 def _unary_class(name, grad_fn, compute, grad, save="x"):
@@ -629,8 +624,7 @@ def _unary_class(name, grad_fn, compute, grad, save="x"):
         return out
 
     def backward(self, g):
-        with _errstate(g):
-            return (g * grad(xp_of(g), getattr(self, save)),)
+        return (g * grad(xp_of(g), getattr(self, save)),)
 
     attrs = {"compute": forward, "backward": backward, "saved": (save,)}
     attrs["saved_inputs" if save == "x" else "saved_output"] = (0,) if save == "x" else True
@@ -701,8 +695,7 @@ class Logit(Unary):
 
     def backward(self, grad):
         x, eps = self.x, self.eps
-        with _errstate(grad):
-            g = grad / (x * (1 - x))
+        g = grad / (x * (1 - x))
         if eps is not None:  # flat where clamped
             g = xp_of(g).where((x < eps) | (x > 1 - eps), 0, g)
         return (g,)
