@@ -40,6 +40,7 @@ export class App {
   private inspector: Inspector | null = null;
   private charts: ChartsPanel | null = null;
   private stepBar: HTMLElement | null = null;
+  private graphArea: HTMLElement[] = [];
   private status: HTMLElement;
   private drawn = 0;
   private listeners: [string, (...a: any[]) => void][] = [];
@@ -103,12 +104,14 @@ export class App {
       this.inspector.onRunTo = (node) => this.command("run_to", node);
       main.append(this.inspector.el);
     }
+    this.graphArea = [tools, main];
     this.root.append(tools, main);
     this.renderSteps();
   }
 
   // ---- graph ------------------------------------------------------------------------
   private setGraph(graph: GraphJSON | null) {
+    for (const e of this.graphArea) e.hidden = !graph?.nodes?.length;   // a monitor before its first graph
     if (!this.view || !graph || !graph.nodes) return;
     const sameStructure = this.graph?.structure_hash === graph.structure_hash;
     this.graph = graph;
@@ -241,12 +244,12 @@ export class App {
     const run = button("⇥ selected", "Run to the selected node", () => { const n = sel(); if (n != null) this.command("run_to", n); });
     run.disabled = sel() == null;
     this.stepBar.replaceChildren(mode,
-      button("⏮", "First step", () => this.command("first")),
+      button("|◀", "First step", () => this.command("first")),
       button("◀", "Previous step", () => this.command("prev")),
       button("▶", s.mode === "backward" ? "Next: run one backward node" : "Next forward op", () => this.command("next"), "gg-btn gg-next"),
-      button("⏭", "Last step (run to the end)", () => this.command("last")),
+      button("▶|", "Last step (run to the end)", () => this.command("last")),
       run,
-      button("⏩", "Continue to a breakpoint or NaN/Inf", () => this.command("continue")),
+      button("▶▶", "Continue to a breakpoint or NaN/Inf", () => this.command("continue")),
       pos);
     if (s.message) this.stepBar.append(h("span", "gg-step-msg", s.message));
   }

@@ -1,0 +1,128 @@
+"""The widget in a real JupyterLab in Chromium: a notebook runs, the graph appears, a click
+inspects a node (its shape), backward "next" moves the cursor and a gradient appears, the loss
+chart gains points while a loop runs, and a module named like an HTML tag is shown as text."""
+import json
+import time
+
+from conftest import SCREENSHOTS
+
+EVIL = "<img src=x onerror=alert(1)>"
+CELLS = [
+    # 1: a tiny MLP by hand; one parameter's module is named like an HTML tag
+    f"""import time
+import graphgrad as gg
+from graphgrad import viz
+gg.manual_seed(0)
+params = {{"fc1.weight": gg.randn(4, 3, requires_grad=True), "fc1.bias": gg.zeros(4, requires_grad=True),
+          "fc2.weight": gg.randn(1, 4, requires_grad=True), {EVIL!r} + ".bias": gg.zeros(1, requires_grad=True)}}
+x = gg.randn(5, 3)
+h = (x @ params["fc1.weight"].t() + params["fc1.bias"]).relu()
+loss = (h @ params["fc2.weight"].t() + params[{EVIL!r} + ".bias"]).pow(2).mean()
+viz.show(loss, params=params, title="MLP", height=480)""",
+    # 2: a training-like loop feeding the monitor
+    """mon = viz.monitor(interval=0.05)
+for i in range(1500):
+    mon.log(loss=1.0 / (1 + 0.01 * i), acc=min(1.0, i / 1000))
+    time.sleep(0.01)
+print("loop done")""",
+]
+
+
+def notebook(cells):
+    return {"cells": [{"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {}, "outputs": [],
+                       "source": src} for i, src in enumerate(cells)],
+            "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+                         "language_info": {"name": "python"}},
+            "nbformat": 4, "nbformat_minor": 5}
+
+
+def shot(page, name):
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+def test_notebook_widget_end_to_end(lab, page):
+    (lab["root"] / "widget.ipynb").write_text(json.dumps(notebook(CELLS)))
+    page.goto(f"{lab['url']}/lab/tree/widget.ipynb")
+    page.wait_for_function("window.jupyterapp && document.querySelector('.jp-Notebook')", timeout=60_000)
+    try:   # JupyterLab may still ask which kernel to start: take the one offered (the notebook's)
+        page.locator(".jp-Dialog button.jp-mod-accept").click(timeout=8_000)
+    except Exception:
+        pass
+    page.wait_for_function("document.querySelector('.jp-Notebook-ExecutionIndicator')?.dataset.status === 'idle' && "
+                           "!document.body.textContent.includes('No Kernel')", timeout=60_000)
+    page.evaluate("() => { jupyterapp.commands.execute('notebook:run-all-cells'); }")   # don't wait for it
+    shot(page, "0-started")
+
+    # the loss chart gains points while the loop still runs, and the last point arrives after it
+    chart = page.locator(".gg-chart[data-chart='loss']")
+    chart.wait_for(timeout=60_000)
+    counts = []
+    for _ in range(6):
+        counts.append(int(chart.get_attribute("data-points") or 0))
+        time.sleep(0.3)
+    shot(page, "1-monitor-running")
+    assert counts[-1] > counts[0] > 0, counts
+    assert counts[0] < 1500, counts          # seen before the loop finished
+    page.locator(".jp-OutputArea-output pre", has_text="loop done").wait_for(timeout=60_000)
+    page.wait_for_function("document.querySelector(\".gg-chart[data-chart='loss']\").dataset.points === '1500'",
+                           timeout=10_000)
+    page.locator(".gg-chart[data-chart='metrics']").wait_for()
+    charts = page.locator(".gg-charts")
+    charts.scroll_into_view_if_needed()
+    charts.screenshot(path=str(SCREENSHOTS / "1b-charts.png"))
+
+    # the graph is drawn
+    graph = page.locator(".gg-root").first
+    graph.locator(".gg-node").first.wait_for(timeout=30_000)
+    graph.scroll_into_view_if_needed()
+    assert graph.locator(".gg-node").count() >= 10
+    shot(page, "2-graph")
+
+    # HTML-looking names are text: the module box's title shows the tag literally, no <img> exists
+    evil_group = graph.locator(".gg-group-title", has_text=EVIL)
+    assert evil_group.count() == 1
+    assert page.locator(".gg-root img").count() == 0
+    assert page.dialogs == []
+
+    # search for a parameter, click it, read its shape in the inspector
+    graph.locator(".gg-search").fill("fc1.weight")
+    match = graph.locator(".gg-node.gg-match")
+    match.wait_for()
+    match.click()
+    inspector = graph.locator(".gg-inspector")
+    assert inspector.locator("tr[data-prop='shape'] td").inner_text() == "[4, 3]"
+    inspector.locator(".gg-tensor[data-what='value'] .gg-stats").wait_for()
+    assert "no gradient yet" in inspector.locator(".gg-tensor[data-what='grad']").inner_text()
+    shot(page, "3-inspect-param")
+
+    # backward "next": one real node runs; the cursor moves onto it; its gradient appears
+    graph.locator(".gg-next").click()
+    current = graph.locator(".gg-node.gg-current")
+    current.wait_for()
+    first = current.get_attribute("data-node")
+    assert graph.locator(".gg-step-pos").inner_text().startswith("1")
+    current.click()
+    inspector.locator(".gg-tensor[data-what='grad'] .gg-stats").wait_for()
+    assert "mean" in inspector.locator(".gg-props").inner_text()   # the loss's node: MeanBackward0
+    shot(page, "4-step-1")
+    graph.locator(".gg-next").click()
+    page.wait_for_function(
+        f"document.querySelector('.gg-node.gg-current')?.getAttribute('data-node') !== '{first}'")
+    # run to the end: the parameter's gradient is there
+    graph.locator("button[title='Last step (run to the end)']").click()
+    page.wait_for_function("document.querySelector('.gg-step-pos').textContent.includes('/')")
+    graph.locator(".gg-search").fill("fc1.weight")
+    graph.locator(".gg-node.gg-match").click()
+    grad = inspector.locator(".gg-tensor[data-what='grad']")
+    grad.locator(".gg-stats").wait_for()
+    assert "[4, 3]" in grad.inner_text()
+    shot(page, "5-backward-done")
+
+    # the dark theme restyles the widget through JupyterLab's CSS variables
+    page.evaluate("jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})")
+    page.wait_for_function("document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
+    time.sleep(1)
+    bg = graph.evaluate("e => getComputedStyle(e).backgroundColor")
+    assert bg not in ("rgb(255, 255, 255)", "rgba(0, 0, 0, 0)"), bg
+    shot(page, "6-dark")
+    assert page.errors == [], page.errors
