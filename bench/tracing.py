@@ -64,7 +64,7 @@ def main(rounds=40, batch=64, inner=5):
         print(f"  {label:17s}: {med[name] * 1e3:7.3f} ms ({best[name] * 1e3:.3f})   ratio {med[name] / med['plain']:.3f}x "
               f"({best[name] / best['plain']:.3f}x){target}")
     print(f"  nodes per iteration: {len(trace.graph)}; gradient norms measured every "
-          f"{trace.monitor.budget.every} iteration(s) (2% budget)")
+          f"{trace.monitor.budget.every} iteration(s) (1% budget)")
     return med["traced"] / med["plain"], med["anomaly"] / med["plain"]
 
 

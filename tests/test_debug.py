@@ -118,11 +118,11 @@ def test_break_on_the_first_nan_in_a_gradient_names_the_forward_op_and_line():
         loss = (r * 2).sum()
         dbg = gg.debug.backward(loss).break_on_nan()
         hit = dbg.cont()
+        dbg.finish()
     assert hit.reason == "inf" and hit.step.name == "SqrtBackward0"
     assert f"test_debug.py:{line_of('# GRAD-NAN-LINE')}" in hit.message and "'sqrt'" in hit.message
     assert hit.step.forward.op == "sqrt"
-    assert gg.debug.find_nan(t).message == hit.message
-    dbg.finish()
+    assert gg.debug.find_nan(t).message == hit.message  # found again in the trace, after the fact
 
 
 def test_break_on_grad_norm_and_on_node():

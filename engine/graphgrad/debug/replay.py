@@ -159,7 +159,11 @@ def find_nan(trace, iteration=None):
     for n in it.nodes:
         if n.kind != "backward":
             continue
-        for i, g in enumerate(n.grad_inputs or ()):
+        sent = list(enumerate(n.grad_inputs or ()))
+        if n.grad_fn == "AccumulateGrad" and n.inputs:  # a leaf's gradient: blame the node that sent it
+            (src, slot), = n.inputs[:1]
+            sent, n = [(slot, n.outputs[0])], it.node(src)
+        for i, g in sent:
             kind = nonfinite_kind(g) if g is not None else None
             if kind:
                 forward = it.node(n.forward_id)

@@ -30,8 +30,3 @@ def nonfinite_kind(array):
         return None
     from ..ops.util import xp_of
     return "nan" if bool(xp_of(array).isnan(array).any()) else "inf"
-
-
-def norm(array):
-    from ..ops.util import xp_of
-    return float(xp_of(array).linalg.norm(array.reshape(-1)))

@@ -10,7 +10,8 @@ from ..autograd.node import AccumulateGrad
 from ..tensor import Tensor
 from ..tracing.graph import GNode
 from ..tracing.trace import describe_forward, forward_of
-from .report import Break, gradient_break, nonfinite_kind, norm
+from ..tracing.monitor import norm
+from .report import Break, gradient_break, nonfinite_kind
 
 
 def _tensors(arrays):

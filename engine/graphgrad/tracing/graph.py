@@ -88,8 +88,9 @@ class GNode:
         return what + module + where
 
     def produced(self):
-        """The arrays this node made: outputs (forward, leaves) or the gradients it sent (backward)."""
-        return self.grad_inputs if self.kind == "backward" else self.outputs
+        """The arrays this node made: outputs (forward, leaves), the gradients it sent (backward;
+        for a leaf's AccumulateGrad, the gradient it holds)."""
+        return self.grad_inputs if self.kind == "backward" and self.grad_inputs else self.outputs
 
     def flags(self):
         nan = inf = False
@@ -187,6 +188,8 @@ class Graph:
         edges = []
         for src, dst, i, slot in self.edges:
             a = index[src].output(slot) if src in index else None
+            if a is None:  # a gradient to a leaf: its .grad has the shape
+                a = index[dst].array
             edges.append({"source": src, "target": dst, "input": i,
                           "shape": list(a.shape) if hasattr(a, "shape") else None,
                           "dtype": str(a.dtype) if hasattr(a, "dtype") else None})

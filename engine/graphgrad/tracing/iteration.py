@@ -1,23 +1,48 @@
 """One training iteration as recorded: a list of Records (plain tuples, cheap to make while the
-model runs), turned into GNodes — with the backward wiring worked out — when someone reads them."""
+model runs) and, for backward steps, what the scheduler's Step held; both turned into GNodes —
+with the backward wiring worked out — when someone reads them.
+
+What a backward step keeps: the gradients the node received and those it sent on, except those
+sent to a leaf's AccumulateGrad (parameter-sized: the leaf's .grad holds them). Keeping every
+parameter gradient of an iteration alive until the next one would make each backward pass write
+its weight gradients to fresh, cold memory instead of reusing the last one's."""
 import collections
 import functools
+import itertools
 
+from ..autograd.node import AccumulateGrad
 from .graph import GNode, structure_signature
 
 Record = collections.namedtuple("Record", GNode.__slots__)
 record = functools.partial(tuple.__new__, Record)  # Record((...)) without a Python-level __new__
+ids = itertools.count(1)  # node ids, unique across traces: a Node.forward_id names one node
+
+
+def is_step(entry):
+    """A backward step as recorded: (autograd node, received, sent, seconds), not yet a Record."""
+    return type(entry) is tuple
+
+
+def without_leaf_grads(node, sent):
+    """The gradients a backward node sent, less those to leaves (their .grad keeps them)."""
+    for nxt, _ in node.next_functions:
+        if type(nxt) is AccumulateGrad:
+            return tuple([None if type(f) is AccumulateGrad else g for (f, _), g in zip(node.next_functions, sent)])
+    return sent
 
 
 class Iteration:
     def __init__(self, number):
         self.number = number
-        self.records = []      # one Record per node, in the order they ran (what recording appends)
+        self.records = []      # per node, in the order they ran: a Record, or a backward step (is_step)
         self.modules = {}      # module path -> (type name, parent path)
         self.metrics = {}      # Trace.log(...) values
         self.update_ratios = {}
         self.measure_seconds = 0.0  # time the monitor spent while this iteration ran
         self.inputs_read = {}       # (file, line) -> inputs read there so far (to name them)
+        self.first_step = None      # where in `records` the first backward step is
+        self.measuring = False      # whether the monitor measures this iteration (its budget says when)
+        self.grad_norms = {}        # name -> norm of the gradient a named leaf received (while measuring)
         # what recording looks up; these hold the objects they map (tensors, autograd nodes), so
         # an id() stays unique while it is a key here
         self.op_of = {}        # autograd node -> id of the node that made it (an op, or a leaf's sink)
@@ -40,9 +65,13 @@ class Iteration:
     def _materialize(self):
         """GNodes for the records not read yet. A backward node learns here which backward nodes
         sent it gradients and, from its forward op, its name, module and source line."""
-        index, pending = self.index, self._pending
-        for r in self.records[len(self._nodes):]:
+        index, pending, records = self.index, self._pending, self.records
+        for i in range(len(self._nodes), len(records)):
+            r = records[i]
+            if is_step(r):
+                r = records[i] = self._backward_record(*r)
             n = GNode(*r)
+            n.iteration = self.number  # a parameter's record is shared by the iterations
             self._nodes.append(n)
             index[n.id] = n
             if n.kind != "backward":
@@ -55,8 +84,27 @@ class Iteration:
                 if forward.kind in ("param", "input"):
                     n.name = forward.name
             for slot, ((nxt, _), grad) in enumerate(zip(n.fn.next_functions, n.grad_inputs)):
-                if nxt is not None and grad is not None:
+                if grad is not None or type(nxt) is AccumulateGrad:
                     pending.setdefault(nxt, []).append((n.id, slot))
+
+    def _backward_record(self, node, received, sent, seconds):
+        if type(node) is AccumulateGrad:  # what it received is in the leaf's .grad (now)
+            grad = node.variable.grad
+            received, sent = (None if grad is None else grad._data,), ()
+        return record((next(ids), "backward", node.op_name, node.name(), None, "", "backward", self.number, None,
+                       None, seconds, self.forward_id(node), None, received, sent, node))
+
+    def forward_id(self, node):
+        """The id of the node that made an autograd node (its op, or the leaf of an AccumulateGrad)."""
+        return self.op_of.get(node, node.forward_id)
+
+    def steps(self):
+        """The autograd nodes of the backward steps recorded, in the order they ran."""
+        for r in self.records:
+            if is_step(r):
+                yield r[0]
+            elif r.kind == "backward":
+                yield r.fn
 
     def node(self, id):
         """The GNode with this id, or None."""
@@ -66,15 +114,17 @@ class Iteration:
 
     @property
     def has_backward(self):
-        return any(r.kind == "backward" for r in self.records)
+        return self.first_step is not None
 
     @property
     def loss(self):
         """What the first backward pass started from, when it is one number (else None)."""
-        first = next((r for r in self.records if r.kind == "backward"), None)
-        if first is None or first.forward_id is None:
+        if self.first_step is None:
             return None
-        made = next((r for r in self.records if r.id == first.forward_id), None)
+        first = self.records[self.first_step]
+        fid = self.forward_id(first[0] if is_step(first) else first.fn)
+        # the op is most likely the last before the backward pass: look back from there
+        made = next((r for r in reversed(self.records[:self.first_step]) if not is_step(r) and r.id == fid), None)
         out = made.outputs[0] if made is not None and made.kind == "op" and made.outputs else None
         return out if getattr(out, "size", 0) == 1 else None
 

@@ -11,6 +11,8 @@ import numpy as np
 
 from ..autograd.node import AccumulateGrad
 
+from ..ops.util import xp_of
+
 
 
 class Series:
@@ -82,18 +84,28 @@ class Budget:
     training time: it times them and the iterations, and when measuring every iteration would
     cost more, measures every k-th one (a curve's steps say which). fraction=None: always."""
 
-    def __init__(self, fraction=0.02):
+    def __init__(self, fraction=0.01):
         self.fraction = fraction
         self.every = 1
         self._cost = 0.0        # seconds one iteration's measurements take (smoothed)
         self._period = None     # seconds between iterations (smoothed)
         self._last = None
+        self._paused = None
 
     def due(self, number):
         return number % self.every == 0
 
     def spent(self, seconds):
         self._cost = seconds if not self._cost else 0.8 * self._cost + 0.2 * seconds
+
+    def pause(self):
+        """Recording stopped: the time until resume() is not the iterations'."""
+        self._paused = time.perf_counter()
+
+    def resume(self):
+        if self._paused is not None and self._last is not None:
+            self._last += time.perf_counter() - self._paused
+        self._paused = None
 
     def tick(self):
         """An iteration ended: update how often measuring fits in the budget."""
@@ -110,10 +122,11 @@ class Monitor:
     over every iteration so far (closed ones and the open one); `diagnostics()` looks at the
     latest iterations kept whole."""
 
-    def __init__(self, trace, capacity=100_000, budget=0.02):
+    def __init__(self, trace, capacity=100_000, budget=0.01):
         self._trace = trace
         self._capacity = capacity
         self._series = {}  # (group, name) -> Series
+        self._waiting = [] # closed iterations' scalars not in the series yet
         self.budget = Budget(budget)
 
     def log(self, **metrics):
@@ -122,25 +135,31 @@ class Monitor:
             self._trace._current.metrics[name] = value
 
     def absorb(self, it):
-        """Keep a closing iteration's scalars (gradient norms when the budget allows)."""
-        values = scalars(it)
-        if self.budget.due(it.number):
-            start = time.perf_counter()
-            values.update((("grad_norm", name), v) for name, v in grad_norms(it).items())
-            self.budget.spent(time.perf_counter() - start + it.measure_seconds)
+        """Keep a closing iteration's scalars (gradient norms when the budget allowed measuring
+        it). Turning them into floats waits until someone reads a curve (or 64 are waiting):
+        a float() of a GPU scalar waits for the GPU."""
+        if it.measuring:
+            self.budget.spent(it.measure_seconds)
         self.budget.tick()
-        for key, value in values.items():
-            series = self._series.get(key)
-            if series is None:
-                series = self._series[key] = Series(self._capacity)
-            series.append(it.number, value)
+        self._waiting.append((it.number, it.metrics.get("loss", it.loss), it.metrics, it.update_ratios,
+                              it.grad_norms))
+        if len(self._waiting) >= 64:
+            self._flush()
+
+    def _flush(self):
+        for number, *values in self._waiting:
+            for key, value in scalars(*values):
+                series = self._series.get(key)
+                if series is None:
+                    series = self._series[key] = Series(self._capacity)
+                series.append(number, value)
+        self._waiting.clear()
 
     def _curves(self, group):
+        self._flush()
         current = self._trace._current
-        values = scalars(current)
-        if group == "grad_norm":
-            values.update((("grad_norm", name), v) for name, v in grad_norms(current).items())
-        tail = {name: v for (g, name), v in values.items() if g == group}
+        tail = {name: v for (g, name), v in scalars(current.metrics.get("loss", current.loss), current.metrics,
+                                                     current.update_ratios, current.grad_norms) if g == group}
         curves = {}
         for (g, name), series in self._series.items():
             if g == group:
@@ -170,10 +189,14 @@ class Monitor:
 
     def layer_grad_norms(self, it=None):
         """{module path: norm of all its parameters' gradients} for one iteration (the latest
-        with a backward by default)."""
+        with a backward by default; its measured gradients, or else the parameters' .grad now)."""
         it = it or self._trace._last_with_backward()
+        if it is None:
+            return {}
+        norms = it.grad_norms or {
+            name: norm(p.grad._data) for name, p in self._trace._named_parameters() if p.grad is not None}
         layers = {}
-        for name, norm in (grad_norms(it) if it else {}).items():
+        for name, norm in norms.items():
             layer = name.rpartition(".")[0]
             layers[layer] = layers.get(layer, 0.0) + norm * norm
         return {layer: math.sqrt(s) for layer, s in layers.items()}
@@ -189,12 +212,12 @@ class Monitor:
         exploding    layers whose gradient norm is above `exploding`
         """
         it = self._trace._last_with_backward()
-        norms = self.layer_grad_norms(it) if it else {}
+        norms = self.layer_grad_norms(it)
         top = max(norms.values(), default=0.0)
-        got = set(grad_norms(it)) if it else set()
-        wanted = [name for name, p in self._trace._named_parameters() if p.requires_grad]
+        reached = {id(node.variable) for node in it.steps() if type(node) is AccumulateGrad} if it else set()
         return {
-            "no_gradient": [name for name in wanted if name not in got] if it else [],
+            "no_gradient": [name for name, p in self._trace._named_parameters()
+                            if p.requires_grad and id(p) not in reached] if it else [],
             "dead_relu": dead_relu(it or self._trace._current),
             "vanishing": sorted(layer for layer, n in norms.items() if n < vanishing or n < relative * top),
             "exploding": sorted(layer for layer, n in norms.items() if n > exploding),
@@ -202,7 +225,8 @@ class Monitor:
         }
 
 
-def _norm(array):
+def norm(array):
+    """The 2-norm of a whole array, as a float."""
     flat = array.reshape(-1)
     if flat.dtype.itemsize < 4:  # float16 squares overflow
         flat = flat.astype(np.float32)
@@ -214,31 +238,17 @@ def _scalar(value):
     return float(data.item() if hasattr(data, "item") else data)
 
 
-def grad_norms(it):
-    """{parameter name: norm of the gradient it received} in an iteration's backward passes
-    (read from the records: no graph is built for it)."""
-    grads = {}
-    for r in it.records:
-        if r.kind == "backward" and type(r.fn) is AccumulateGrad and r.outputs[0] is not None:
-            leaf = it.leaves.get(id(r.fn.variable))
-            name = leaf[3] if leaf is not None else None
-            if name:
-                grads[name] = r.outputs[0] if name not in grads else grads[name] + r.outputs[0]
-    return {name: _norm(g) for name, g in grads.items()}
-
-
-def scalars(it):
-    """{(group, name): float} of one iteration: loss, metrics, update ratios."""
-    out = {}
-    loss = it.metrics.get("loss", it.loss)
+def scalars(loss, metrics, update_ratios, grad_norms):
+    """((group, name), float) for one iteration's loss, metrics, update ratios, gradient norms."""
     if loss is not None:
-        out[("loss", None)] = _scalar(loss)
-    for name, value in it.metrics.items():
+        yield ("loss", None), _scalar(loss)
+    for name, value in metrics.items():
         if name != "loss":
-            out[("metric", name)] = _scalar(value)
-    for name, ratio in it.update_ratios.items():
-        out[("update_ratio", name)] = ratio
-    return out
+            yield ("metric", name), _scalar(value)
+    for name, ratio in update_ratios.items():
+        yield ("update_ratio", name), ratio
+    for name, value in grad_norms.items():
+        yield ("grad_norm", name), value
 
 
 def dead_relu(it):
@@ -258,17 +268,22 @@ def dead_relu(it):
     return found
 
 
-def sample(array, limit=16384):
-    """Evenly spaced elements of an array (all of a small one): what an update ratio is measured
-    on, so a step costs a copy of at most `limit` elements per parameter."""
+def sample(array, limit=16384, blocks=16):
+    """What an update ratio is measured on: the whole array when small, else `blocks` evenly
+    spaced contiguous runs of it (a copy of at most `limit` elements per parameter per step,
+    read as whole cache lines)."""
     flat = array.reshape(-1)
-    return flat[::-(-flat.size // limit) if flat.size else 1]
+    if flat.size <= limit:
+        return flat.copy()
+    run = limit // blocks
+    step = (flat.size - run) // (blocks - 1)
+    return xp_of(array).concatenate([flat[i * step:i * step + run] for i in range(blocks)])
 
 
 def update_ratio(before, after):
     """|after - before| / |after| over a parameter's `sample`: how far one optimizer step moved
     it, relative to its size. `before` is a copy taken before the step (reused for the difference)."""
     after = sample(after)
-    before -= after
-    scale = _norm(after)
-    return _norm(before) / scale if scale else math.inf
+    before -= after  # both are copies
+    scale = norm(after)
+    return norm(before) / scale if scale else math.inf

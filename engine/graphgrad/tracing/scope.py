@@ -10,7 +10,7 @@ import functools
 import sys
 
 from ..ops.dispatch import recorders
-from .source import boundaries, location_from
+from .source import boundaries, enter_module as enter_source_module
 
 module_stack = []  # the modules being called, outermost first
 
@@ -25,8 +25,7 @@ class module_scope:
 
     def __enter__(self):
         module_stack.append(self.module)
-        caller = sys._getframe(1)
-        boundaries.append((caller, location_from(caller)))
+        enter_source_module(self.module, sys._getframe(1))
         for recorder in recorders:
             recorder.enter_module(self.module)
 

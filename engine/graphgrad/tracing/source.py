@@ -7,6 +7,7 @@ import os
 import sys
 
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+PACKAGE_NAME = __name__.split(".")[0] + "."
 
 
 def user_frame(depth=1):
@@ -18,19 +19,25 @@ def user_frame(depth=1):
 
 
 _package_code = set()  # code objects known to be graphgrad's: most frames walked are these
-boundaries = []        # (frame that called a module, its location): pushed by tracing.module_scope
+# (frame that called a module, that call's location, whether the module is one of graphgrad's):
+# pushed by tracing.module_scope while a recorder is active
+boundaries = []
 
 
 def location():
-    """(file, line) of the user code running now, or None. Called once per recorded op, so the
-    walk is kept short: it stops at the frame that called the innermost module (whose line
-    cannot change while the module runs, so it was looked up once), the file name is checked
-    once per code object."""
+    """(file, line) of the user code running now, or None. Called once per recorded op, so it
+    is kept cheap: inside one of graphgrad's own modules (nn.Linear, ...) it is the line that
+    called the module, found once per call; elsewhere a walk up the frames that stops at the
+    innermost module's caller, checking each code object's file name once."""
+    if boundaries:
+        top = boundaries[-1]
+        if top[2]:
+            return top[1]
     return location_from(sys._getframe(1))
 
 
 def location_from(f):
-    stop, known = boundaries[-1] if boundaries else (None, None)
+    stop, known, _ = boundaries[-1] if boundaries else (None, None, None)
     package = _package_code
     try:
         while f is not stop:
@@ -43,6 +50,14 @@ def location_from(f):
         return known
     except AttributeError:  # ran out of frames: all of them graphgrad's
         return None
+
+
+def enter_module(module, caller):
+    """A module is being called from frame `caller` (see tracing.module_scope)."""
+    own = type(module).__module__.startswith(PACKAGE_NAME)
+    top = boundaries[-1] if boundaries else None
+    loc = top[1] if top is not None and top[2] else location_from(caller)
+    boundaries.append((caller, loc, own))
 
 
 def code_line(loc):

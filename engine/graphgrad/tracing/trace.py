@@ -10,7 +10,6 @@ Cheap on the hot path: per op it keeps references (no copies) and the caller's (
 everything else (shapes, statistics, hashes, JSON) is computed when asked. Bounded: only the
 last `keep` iterations are kept whole; older ones leave their scalars in `t.monitor`."""
 import collections
-import itertools
 import time as _time
 import weakref
 
@@ -19,13 +18,12 @@ from ..ops.dispatch import recorders
 from ..tensor import Tensor
 from . import source as _source
 from .graph import GNode, Graph
-from .iteration import Iteration, record as _record
+from .iteration import Iteration, ids as _ids, record as _record, without_leaf_grads
 from .source import location as _location
-from .monitor import Monitor, sample, update_ratio
+from .monitor import Monitor, norm, sample, update_ratio
 from .recorder import Recorder
 from .stats import preview, stats
 
-_ids = itertools.count(1)       # node ids, unique across traces: a Node.forward_id names one node
 _traces = weakref.WeakSet()     # every trace alive, to find the node behind an id
 
 
@@ -71,7 +69,7 @@ class Trace(Recorder):
     history        points kept per monitor curve (older ones are thinned evenly past it)
     """
 
-    def __init__(self, *modules, keep=2, max_nodes=100_000, live=False, update_ratios=True, monitor_budget=0.02,
+    def __init__(self, *modules, keep=2, max_nodes=100_000, live=False, update_ratios=True, monitor_budget=0.01,
                  history=100_000, **named_modules):
         if keep < 1:
             raise ValueError(f"keep must be at least 1, got {keep}")
@@ -89,6 +87,7 @@ class Trace(Recorder):
         self._before_step = None
         self._step_params = ()
         self._input_names = {}  # (file, line, n-th input read there) -> variable name: looked up once
+        self._param_records = {}  # id(parameter) -> its leaf Record, shared by the iterations
         self._current = None
         self._start_iteration(0)
         caller = _source.user_frame()
@@ -102,11 +101,13 @@ class Trace(Recorder):
     def start(self):
         if self not in recorders:
             recorders.append(self)
+            self.monitor.budget.resume()
         return self
 
     def stop(self):
         if self in recorders:
             recorders.remove(self)
+            self.monitor.budget.pause()
         return self
 
     @property
@@ -124,6 +125,7 @@ class Trace(Recorder):
     # ---- iterations --------------------------------------------------------------------------
     def _start_iteration(self, number):
         self._current = Iteration(number)
+        self._current.measuring = self.monitor.budget.due(number)
         self.iterations.append(self._current)
         while len(self.iterations) > self.keep:
             self.iterations.popleft()
@@ -155,8 +157,7 @@ class Trace(Recorder):
         if self._stepped and self.phase == "forward":  # the first forward op after a step
             self.next_iteration()
         it = self._current
-        link = self._link
-        sources = tuple([link(x, it) for x in inputs])
+        sources = self._sources(inputs, it)
         nid = next(_ids)
         produced = it.produced
         if type(outputs) is tuple:
@@ -180,32 +181,43 @@ class Trace(Recorder):
         if len(it.records) > self.max_nodes:
             self.next_iteration()
 
-    def _link(self, x, it):
-        """(source node id, output slot) for one input of an op (None for an input not given)."""
-        if isinstance(x, Tensor):
-            fn = x.grad_fn
-            if fn is not None:  # first: an in-place op moves a tensor's grad_fn to the op that wrote it
-                nid = it.op_of.get(fn)
-                if nid is not None:
-                    return nid, x._output_nr
-            entry = it.produced.get(id(x)) or it.leaves.get(id(x)) or self._add_leaf(x, it)
-            return entry[1], entry[2]
-        return None if x is None else self._add_const(x, it)
+    def _sources(self, inputs, it):
+        """(source node id, output slot) for each input of an op (None for an input not given)."""
+        sources = []
+        op_of, produced, leaves = it.op_of, it.produced, it.leaves
+        for x in inputs:
+            if isinstance(x, Tensor):
+                fn = x.grad_fn
+                if fn is not None:  # first: an in-place op moves a tensor's grad_fn to the op that wrote it
+                    nid = op_of.get(fn)
+                    if nid is not None:
+                        sources.append((nid, x._output_nr))
+                        continue
+                entry = produced.get(id(x)) or leaves.get(id(x)) or self._add_leaf(x, it)
+                sources.append((entry[1], entry[2]))
+            else:
+                sources.append(None if x is None else self._add_const(x, it))
+        return tuple(sources)
 
     def _add_leaf(self, x, it):
         """A node for a tensor no recorded op made: a parameter (named by the traced modules), the
         gradient an optimizer reads, or an input (named after the user's variable, if any)."""
         entry = self._params.get(id(x))
-        if entry is not None:  # where a parameter was read is not interesting: no source
+        if entry is not None:  # a parameter: one record (and id) for every iteration it is read in
             _, name, kind = entry
-            module, loc = name.rpartition(".")[0], None
+            rec = self._param_records.get(id(x))
+            if rec is None or rec.outputs[0] is not x._data or rec.phase != self.phase:
+                rec = self._param_records[id(x)] = _record((next(_ids), kind, None, None, name, name.rpartition(".")[0],
+                                                            self.phase, it.number, None, None, None, None, (),
+                                                            (x._data,), None, None))
         else:
-            kind, module, loc = "input", "", _location()
+            loc = _location()
             owner = self._grad_owner(x) if self.phase == "optimizer" else None
             name = owner + ".grad" if owner else self._input_name(x, loc, it)
-        nid = next(_ids)
-        it.records.append(_record((nid, kind, None, None, name, module, self.phase, it.number, loc, None, None, None,
-                                   (), (x._data,), None, None)))
+            rec = _record((next(_ids), "input", None, None, name, "", self.phase, it.number, loc, None, None, None, (),
+                           (x._data,), None, None))
+        it.records.append(rec)
+        nid = rec.id
         it.leaves[id(x)] = entry = (x, nid, 0, name)
         accumulator = x._accum
         if accumulator is not None:  # the leaf's gradient sink: its backward step links to this node
@@ -237,12 +249,26 @@ class Trace(Recorder):
 
     def record_backward(self, step, seconds):
         it = self._current
+        if not self._stepped:
+            self._stepped = True
+            it.first_step = len(it.records)
         node = step.node
-        self._stepped = True
-        # who sent it gradients, its module and source line: worked out when read (Iteration.nodes)
-        it.records.append(_record((next(_ids), "backward", node.op_name, node.name(), None, "", "backward", it.number,
-                                   None, None, seconds, it.op_of.get(node, node.forward_id), None, step.grad_outputs,
-                                   step.grad_inputs, node)))
+        if type(node) is AccumulateGrad:
+            if it.measuring:
+                self._leaf_grad(it, node.variable, step.grad_outputs[0])
+            it.records.append((node, None, None, seconds))  # made a Record when read (Iteration.nodes)
+        else:
+            it.records.append((node, step.grad_outputs, without_leaf_grads(node, step.grad_inputs), seconds))
+
+    def _leaf_grad(self, it, leaf, grad):
+        """The monitor's gradient norm for a named leaf, taken while the gradient is still in cache.
+        A second backward pass in the iteration: the norm of what the leaf's .grad has summed."""
+        start = _time.perf_counter()
+        entry = it.leaves.get(id(leaf))
+        name = entry[3] if entry is not None else None
+        if name and grad is not None:
+            it.grad_norms[name] = norm(grad if name not in it.grad_norms or leaf._grad is None else leaf._grad._data)
+        it.measure_seconds += _time.perf_counter() - start
 
     def enter_module(self, module):
         if self._stepped and self.phase == "forward":  # a module call begins the next forward pass
@@ -281,8 +307,8 @@ class Trace(Recorder):
         self.phase = phase
         if phase == "optimizer":
             self._step_params = self._stepped_parameters(owner)
-            if self.measure_updates and self.monitor.budget.due(self._current.number):
-                self._before_step = [(name, p, sample(p._data).copy()) for name, p in self._step_params]
+            if self.measure_updates and self._current.measuring:
+                self._before_step = [(name, p, sample(p._data)) for name, p in self._step_params]
                 self._current.measure_seconds += _time.perf_counter() - start
 
     def exit_phase(self, phase, owner=None):
@@ -299,7 +325,7 @@ class Trace(Recorder):
             self._before_step = None
             it.measure_seconds += _time.perf_counter() - start
         if owner is not None:  # one node for the step, fed by the parameters it updated
-            sources = tuple([self._link(p, it) for _, p in self._step_params])
+            sources = self._sources([p for _, p in self._step_params], it)
             attrs = {k: v for k, v in owner.param_groups[0].items() if k != "params"} if owner.param_groups else {}
             attrs["optimizer"] = type(owner).__name__
             it.records.append(_record((next(_ids), "optimizer", "step", None, None, "", "optimizer", it.number,
@@ -310,9 +336,10 @@ class Trace(Recorder):
         """(name, parameter) for each parameter with a gradient that the optimizer `owner` (or,
         without one, the named modules) holds."""
         if owner is None:
-            return [(name, p) for name, p in self._named_parameters() if p.grad is not None]
-        params = [p for group in owner.param_groups for p in group["params"] if p.grad is not None]
-        return [(self._params[id(p)][1] if id(p) in self._params else f"param{i}", p) for i, p in enumerate(params)]
+            return [(name, p) for name, p in self._named_parameters() if p._grad is not None]
+        named = self._params
+        return [(named[id(p)][1] if id(p) in named else f"param{i}", p)
+                for i, p in enumerate(p for group in owner.param_groups for p in group["params"]) if p._grad is not None]
 
     # ---- naming ------------------------------------------------------------------------------
     def name_module(self, module, name):
@@ -339,7 +366,8 @@ class Trace(Recorder):
         return [Graph(it) for it in self.iterations]
 
     def node(self, id, *default):
-        for it in self.iterations:
+        """The node with this id (a parameter's: in the latest iteration that read it)."""
+        for it in reversed(self.iterations):
             node = it.node(id)
             if node is not None:
                 return node
