@@ -144,6 +144,31 @@ def test_source_location_is_the_user_line():
     assert js["line"] == tanh.source[1] and js["code"] == tanh.code and js["file"].endswith("test_tracing.py")
 
 
+def test_ops_in_a_user_module_get_their_own_lines():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 2)
+
+        def forward(self, x):
+            h = self.fc(x)  # USER-FC-LINE
+            return h.tanh()  # USER-TANH-LINE
+
+    net = Net()
+    with gg.trace() as t:
+        net(gg.randn(3, 4))
+    g = t.graph
+    assert g.find(op="linear")[0].source == (HERE, line_of("# USER-FC-LINE"))
+    assert g.find(op="linear")[0].module == "net.fc"
+    assert g.find(op="tanh")[0].source == (HERE, line_of("# USER-TANH-LINE"))
+    assert g.find(op="tanh")[0].module == "net"
+
+
+def test_torch_trace_of_a_matrix_still_works():
+    data = [[1.0, 2.0], [3.0, 4.0]]
+    assert gg.trace(gg.tensor(data)).item() == torch.trace(torch.tensor(data)).item()
+
+
 def test_json_follows_the_schema():
     model = mlp()
     with gg.trace() as t:

@@ -440,7 +440,12 @@ def _tensor(array):
 
 def trace(*modules, live=False, **options):
     """Record every op run inside `with gg.trace() as t:` (forward, backward, optimizer); the
-    options are Trace's. `live=True` returns the session-wide trace instead (see `live()`)."""
+    options are Trace's. `live=True` returns the session-wide trace instead (see `live()`).
+
+    Given one tensor, it is torch.trace: the sum of a matrix's diagonal."""
+    if len(modules) == 1 and isinstance(modules[0], Tensor) and not options and not live:
+        from ..ops import shape
+        return shape.trace(modules[0])
     if live:
         return globals()["live"](**options)
     return Trace(*modules, **options)
