@@ -47,7 +47,7 @@ export class Inspector {
     const actions = h("div", "gg-actions",
       button(breakpoint ? "● breakpoint" : "○ breakpoint", "Toggle a breakpoint on this node", () => this.onBreakpoint(n.id, !breakpoint)));
     if (stepping) actions.append(button("run to here", "Run backward until this node has run", () => this.onRunTo(n.id)));
-    this.body.replaceChildren(...[h("h3", "gg-insp-title", n.label || n.op), table, source(n), actions, this.panels.value, this.panels.grad].filter((e): e is HTMLElement => e !== null));
+    this.body.replaceChildren(...[h("h3", "gg-insp-title", n.label || n.op || n.kind), table, source(n), actions, this.panels.value, this.panels.grad].filter((e): e is HTMLElement => e !== null));
     this.panels.value.replaceChildren(h("p", "gg-muted", "loading value…"));
     this.panels.grad.replaceChildren(h("p", "gg-muted", "loading gradient…"));
   }

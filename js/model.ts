@@ -38,7 +38,7 @@ const CATEGORY: Map<string, string> = new Map(
 export function category(node: GraphNode): string {
   if (node.kind === "param" || node.kind === "input" || node.kind === "const") return "leaf";
   if (node.kind === "optimizer" || node.phase === "optimizer") return "optimizer";
-  const op = node.op.replace(/^_+|_+$/g, "");
+  const op = (node.op ?? "").replace(/^_+|_+$/g, "");
   return CATEGORY.get(op) ?? (op.endsWith("loss") ? "loss" : node.kind === "backward" ? "backward" : "pointwise");
 }
 
@@ -133,8 +133,8 @@ export function visibleGraph(graph: GraphJSON, expanded: Set<string>): VisibleGr
     const id = "n:" + n.id;
     owner.set(n.id, id);
     const sub = shapeText(n.shape);
-    nodes.push({ id, node: n, parent: groupOf(n.module), label: n.label || n.op, sub, category: category(n),
-      width: boxWidth(n.label || n.op, sub), height: NODE_H });
+    nodes.push({ id, node: n, parent: groupOf(n.module), label: n.label || n.op || n.kind, sub, category: category(n),
+      width: boxWidth(n.label || n.op || n.kind, sub), height: NODE_H });
   }
   for (const v of folded.values()) {
     v.sub = `${folds.get(v.id)} ops ▸`;

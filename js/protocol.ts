@@ -39,7 +39,7 @@ export function spec() {
 // ---- graph structure (schema v1) ----------------------------------------------------------
 export type NodeKind = "op" | "input" | "param" | "const" | "backward" | "optimizer";
 export interface GraphNode {
-  id: number; kind: NodeKind; op: string; grad_fn: string | null; label: string; name: string | null;
+  id: number; kind: NodeKind; op: string | null; grad_fn: string | null; label: string; name: string | null;
   module: string; phase: string; shape: number[] | null; dtype: string | null; device: string | null;
   source: { file: string; line: number; code: string } | null; attrs: Record<string, unknown>;
   seconds: number | null; forward_id: number | null; flags: { nan: boolean; inf: boolean };

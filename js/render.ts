@@ -87,7 +87,7 @@ export class GraphView {
         el.append(sub);
       }
       const tip = svg("title");
-      tip.textContent = v.node ? `${v.node.op}${v.node.grad_fn ? " · " + v.node.grad_fn : ""}${v.node.module ? " · " + v.node.module : ""}` : `${v.module} (folded: click to unfold)`;
+      tip.textContent = v.node ? `${v.node.op ?? v.node.kind}${v.node.grad_fn ? " · " + v.node.grad_fn : ""}${v.node.module ? " · " + v.node.module : ""}` : `${v.module} (folded: click to unfold)`;
       el.append(tip);
       el.addEventListener("click", (ev) => { ev.stopPropagation(); this.onNode(v); });
       this.nodeEls.set(v.id, el);

@@ -172,3 +172,64 @@ def test_html_in_names_stays_data():
     assert w.graph["nodes"][3]["module"] == evil
     with pytest.raises(ValueError, match="schema"):
         StaticSource({"schema": 99})
+
+
+def traced_mlp():
+    from graphgrad import nn
+    gg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
+    x = gg.randn(5, 3)
+    with gg.trace(model) as t:
+        loss = model(x).pow(2).mean()
+    return t, loss, model, x
+
+
+def test_trace_stepped_by_the_debugger_lights_up_forward_ops():
+    t, loss, model, x = traced_mlp()
+    w = viz.show(t, backward=loss)
+    graph = w.graph
+    by_id = {n["id"]: n for n in graph["nodes"]}
+    assert any(n["op"] == "linear" and n["module"] == "model.0" for n in graph["nodes"])
+    sent = []
+    w.send = lambda content, buffers=None: sent.append((content, buffers))
+    w._on_message(w, {"type": "command", "cmd": "next", "node": None}, [])
+    assert by_id[w.steps["current"]]["op"] == "mean"       # the backward of mean ran first
+    w._on_message(w, {"type": "command", "cmd": "last", "node": None}, [])
+    assert w.steps["finished"]
+    weight = next(n["id"] for n in graph["nodes"] if n["name"] == "model.0.weight")
+    assert weight in w.steps["done"]
+    # inspector: the traced value of the weight, and the gradient the stepper delivered, as torch has them
+    tw = torch.tensor(model[0].weight._data, requires_grad=True)
+    tb, tw2, tb2 = (torch.tensor(p._data, requires_grad=True) for p in (model[0].bias, model[2].weight, model[2].bias))
+    (torch.relu(torch.tensor(x._data) @ tw.t() + tb) @ tw2.t() + tb2).pow(2).mean().backward()
+    for what, expected in (("value", tw.detach().numpy()), ("grad", tw.grad.numpy())):
+        w._on_message(w, {"type": "inspect", "request": 1, "node": weight, "what": what}, [])
+        header, buffers = sent[-1]
+        assert header["available"], header
+        got = np.frombuffer(buffers[2], np.float32).reshape(header["preview_shape"])
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_show_a_debugger_stepped_in_python_picks_up_where_it_is():
+    loss, params, _ = mlp()
+    dbg = gg.debug.backward(loss)
+    dbg.step(2)
+    w = viz.show(dbg, params=params)
+    assert w.steps["position"] == 2 and len(w.steps["done"]) == 2
+    w._on_message(w, {"type": "command", "cmd": "next", "node": None}, [])
+    assert len(dbg.history) == 3 and w.steps["position"] == 3
+
+
+def test_live_trace_view_refreshes():
+    t = gg.tracing.live()
+    try:
+        a = gg.ones(2, requires_grad=True)
+        (a * 2).sum()
+        w = viz.show()
+        before = len(w.graph["nodes"])
+        (a.exp() + 1).sum()
+        w.refresh()
+        assert len(w.graph["nodes"]) >= before and w.graph["schema"] == 1
+    finally:
+        gg.tracing.live(False)
+    assert t is not None

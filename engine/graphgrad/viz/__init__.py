@@ -11,25 +11,54 @@ from .stepper import Stepper
 from .widget import GraphWidget, Monitor
 
 
-def show(x, params=None, title="", height=560, fold_depth=0):
-    """A live, clickable view of `x`: a Tensor (its autograd graph, with a backward stepper when x
-    needs a gradient), a trace, a backward debugger, or a graph dict (schema v1).
+def show(x=None, params=None, backward=None, title="", height=560, fold_depth=0):
+    """A live, clickable view of `x`:
 
-    params: {name: tensor} (model.named_parameters()) to name leaves and group them by module.
+    - a Tensor: its autograd graph (like torchviz's make_dot); a scalar one can be stepped backward;
+    - a trace (`with graphgrad.trace(model) as t: ...`): its latest iteration, every value and gradient;
+    - a backward debugger (`graphgrad.debug.backward(loss)`): the graph it runs, stepped from the widget;
+    - a graph dict (schema v1); nothing: the session's live trace (graphgrad.tracing.live()), redrawn
+      after every cell.
+
+    params: {name: tensor} (model.named_parameters()) names a tensor graph's leaves and groups them by
+    module. backward: a loss tensor or debugger to step beside a trace (else a trace replays forward).
     fold_depth: 0 unfolds modules outermost first while about 200 boxes are shown; n > 0 unfolds at
     most n levels; -1 unfolds everything. Click a folded module to unfold it, its title to fold it."""
-    backward = None
-    if hasattr(x, "steps") and hasattr(x, "ready_nodes"):      # a backward scheduler / debugger
-        backward, x = x, getattr(x, "trace", None) or getattr(x, "root", None)
+    from ..debug import BackwardDebugger
+    live = x is None
+    if live:
+        from ..tracing import live as live_trace
+        x = live_trace()
+    if isinstance(x, BackwardDebugger):
+        x, backward = _root_of(x), x
     source = source_of(x, params)
-    stepper = None
-    if backward is not None:
-        stepper = Stepper(source, backward=backward)
+    if isinstance(backward, BackwardDebugger):
+        stepper = Stepper(source, debugger=backward)
+    elif backward is not None:
+        stepper = Stepper(source, root=backward)
     elif getattr(x, "grad_fn", None) is not None and x.numel() == 1:
         stepper = Stepper(source, root=x)
     else:
         stepper = Stepper(source)   # forward replay over the recorded ops
-    return GraphWidget(source, stepper, title=title, height=height, fold_depth=fold_depth)
+    widget = GraphWidget(source, stepper, title=title, height=height, fold_depth=fold_depth)
+    if live:
+        _after_each_cell(widget.refresh)
+    return widget
+
+
+def _root_of(debugger):
+    """The autograd node a debugger's backward pass starts from."""
+    return debugger.history[0].node if debugger.history else debugger.ready[0]
+
+
+def _after_each_cell(callback):
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None:
+        shell.events.register("post_run_cell", lambda *_: callback())
 
 
 def monitor(model=None, display=True, interval=0.05, **kwargs):

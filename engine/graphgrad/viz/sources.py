@@ -52,12 +52,15 @@ class StaticSource:
 
 
 class TensorSource:
-    """The autograd graph behind a tensor: one node per grad_fn, leaves as params or inputs."""
+    """The autograd graph behind a tensor (or an autograd node): one node per grad_fn, leaves as
+    params or inputs."""
 
     def __init__(self, root, params=None):
-        self.root = root
+        from ..tensor import Tensor
+        self.root = root if isinstance(root, Tensor) else None
+        start = root.grad_fn if self.root is not None else root
         names = {id(p): n for n, p in (dict(params) if params is not None else {}).items()}
-        found = _walk(root.grad_fn) if root.grad_fn is not None else []
+        found = _walk(start) if start is not None else []
         found.sort(key=lambda node: node._seq)  # creation order = forward order
         self.ids = {node: i for i, node in enumerate(found)}
         self.nodes = found
@@ -68,7 +71,7 @@ class TensorSource:
                 if nxt is not None and nxt in self.ids:
                     shape = list(nxt.variable.shape) if hasattr(nxt, "variable") else None
                     edges.append({"source": self.ids[nxt], "target": i, "input": k, "shape": shape, "dtype": None})
-        if root.grad_fn is not None:
+        if self.root is not None and root.grad_fn is not None:
             top = nodes[self.ids[root.grad_fn]]
             top.update(shape=list(root.shape), dtype=_dtype_name(root), device=str(root.device))
         module_paths = {n["module"] for n in nodes if n["module"]}
@@ -94,7 +97,7 @@ class TensorSource:
         if what == "value":
             if variable is not None:
                 return variable, None
-            if node is self.root.grad_fn:
+            if self.root is not None and node is self.root.grad_fn:
                 return self.root, None
             return None, "intermediate values are kept only while tracing (graphgrad.tracing)"
         if variable is not None and variable.grad is not None:
@@ -121,8 +124,9 @@ def _dtype_name(t):
 
 def source_of(x, params=None):
     """The source for whatever viz.show was given."""
+    from ..autograd.node import Node
     from ..tensor import Tensor
-    if isinstance(x, Tensor):
+    if isinstance(x, (Tensor, Node)):
         return TensorSource(x, params)
     if isinstance(x, dict):
         return StaticSource(x)
@@ -133,21 +137,26 @@ def source_of(x, params=None):
 
 
 class TraceSource:
-    """A graphgrad.tracing Trace: structure from trace.graph.to_json(), tensors kept by the trace."""
+    """A graphgrad.tracing Trace: structure from trace.graph.to_json() (its latest iteration),
+    values and gradients as the trace keeps them (by reference, for the last few iterations)."""
 
     def __init__(self, trace):
         self.trace = trace
-        self.graph = trace.graph.to_json()
+        self.refresh()
+
+    def refresh(self):
+        self.graph = self.trace.graph.to_json()
+        return self.graph
 
     def tensor(self, node_id, what):
-        get = getattr(self.trace, "grad" if what == "grad" else "value", None)
-        if get is None:
-            return None, "this trace does not keep tensors"
         try:
-            t = get(node_id)
-        except (KeyError, IndexError, LookupError) as e:
-            return None, str(e)
-        return (t, None) if t is not None else (None, f"no {what} kept for node {node_id}")
+            t = self.trace.grad(node_id) if what == "grad" else self.trace.value(node_id)
+        except LookupError as e:
+            return None, str(e).strip("'\"")
+        if t is not None:
+            return t, None
+        return None, ("no gradient reached this node (yet)" if what == "grad" else
+                      "this value is no longer kept (only the last iterations are)")
 
     def backward_id(self, node):
         return getattr(node, "forward_id", None)

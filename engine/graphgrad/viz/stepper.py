@@ -1,5 +1,6 @@
 """The widget's step controls: a cursor over a backward pass that runs one real node per "next"
-(the scheduler's own generator, not a replay), or over the recorded forward ops.
+(graphgrad.debug's BackwardDebugger on the scheduler's own generator, not a replay), or over the
+recorded forward ops.
 
 Steps already run are kept as history, so "prev"/"first" move the cursor back to look at an
 earlier moment; "next" at the frontier runs the next node for real."""
@@ -9,23 +10,25 @@ from .tensors import to_numpy
 
 
 class Stepper:
-    def __init__(self, source, root=None, backward=None):
-        """root: the tensor to run backward from (created lazily on the first step), or backward:
-        a scheduler already made (graphgrad.autograd.backward_pass or the debugger's)."""
+    def __init__(self, source, root=None, debugger=None):
+        """root: the tensor to run backward from (its debugger is made on the first step), or
+        debugger: a graphgrad.debug.backward(...) already made (perhaps already stepped)."""
         self.source = source
         self.root = root
-        self._pass = backward
-        self._steps = None
+        self.debugger = debugger
         self.history = []     # (node id, grad arriving at the node, ready ids after it, non-finite?)
         self.finished = False
         self.message = ""
-        self.mode = "backward" if (root is not None or backward is not None) else "forward"
+        self.mode = "backward" if (root is not None or debugger is not None) else "forward"
         self.forward_order = [n["id"] for n in source.graph["nodes"] if n.get("phase", "forward") == "forward"]
         self.position = {"backward": 0, "forward": 0}
         self.breakpoints = set()
 
     # ---- state the browser draws --------------------------------------------------------
     def state(self):
+        if self.debugger is not None and len(self.debugger.history) > len(self.history):
+            self._sync()   # stepped from Python since: show where it is now
+            self.position["backward"] = len(self.history)
         pos = self.position[self.mode]
         if self.mode == "backward":
             shown = self.history[:pos]
@@ -113,29 +116,33 @@ class Stepper:
     def _step(self):
         if self.finished:
             return False
-        if self._steps is None:
-            if self._pass is None:
-                from ..autograd import backward_pass
-                self._pass = backward_pass(self.root)
-            self._steps = iter(self._pass.steps())
-        step = next(self._steps, None)
-        if step is None:
+        if self.debugger is None:
+            from ..debug import backward
+            self.debugger = backward(self.root)
+        ran = len(self.debugger.history)
+        self.debugger.step()
+        if len(self.debugger.history) == ran:
             self.finished = True
             return False
-        grad = step.grad_outputs[0] if step.grad_outputs else None
-        bad = any(g is not None and not np.isfinite(to_numpy(g)).all()
-                  for g in (*step.grad_outputs, *step.grad_inputs))
-        ids = self.source.backward_id
-        ready = tuple(i for i in (ids(n) for n in self._pass.ready_nodes) if i is not None)
-        self.history.append((ids(step.node), grad, ready, bad))
+        self._sync()
         return True
 
+    def _sync(self):
+        """Take the debugger's new steps into the history, as graph node ids."""
+        ids = self.source.backward_id
+        for s in self.debugger.history[len(self.history):]:
+            grad = s.grad_outputs[0] if s.grad_outputs else None
+            bad = any(g is not None and not np.isfinite(to_numpy(g)).all() for g in (*s.grad_outputs, *s.grad_inputs))
+            ready = tuple(i for i in (ids(n) for n in s.ready) if i is not None)
+            self.history.append((ids(s.node), grad, ready, bad))
+        self.finished = self.finished or self.debugger.finished
+
     def _ready_ids(self):
-        if self._pass is None:
+        if self.debugger is None:
             root = getattr(self.root, "grad_fn", None)
             rid = self.source.backward_id(root) if root is not None else None
             return [rid] if rid is not None else []
-        return [i for i in (self.source.backward_id(n) for n in self._pass.ready_nodes) if i is not None]
+        return [i for i in (self.source.backward_id(n) for n in self.debugger.ready) if i is not None]
 
     def _forward(self, cmd, node):
         order, pos = self.forward_order, self.position["forward"]

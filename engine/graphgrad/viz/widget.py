@@ -43,6 +43,17 @@ class GraphWidget(anywidget.AnyWidget):
         self._sync_steps()
         self.on_msg(self._on_message)
 
+    def refresh(self):
+        """Redraw from the source again (a trace that went on recording); the layout is kept when
+        the structure is the same."""
+        if hasattr(self.source, "refresh"):
+            graph = self.source.refresh()
+            if graph.get("structure_hash") != self.graph.get("structure_hash") or graph != self.graph:
+                self.graph = graph
+            if self.stepper is not None and self.stepper.mode == "forward":
+                self.stepper.forward_order = [n["id"] for n in graph["nodes"] if n.get("phase") == "forward"]
+        self._sync_steps()
+
     def _sync_steps(self):
         self.steps = self.stepper.state() if self.stepper else {"available": False, "mode": "none"}
 
