@@ -53,6 +53,20 @@ def test_cuda_tensor_without_a_gpu_is_a_clear_error():
             make()
 
 
+def test_without_cupy_every_query_answers_and_a_gpu_tensor_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "cupy", None)  # `import cupy` now fails
+    gg.cuda._cupy.cache_clear()
+    try:
+        assert gg.cuda.is_available() is False and gg.cuda.device_count() == 0
+        gg.cuda.empty_cache()
+        gg.cuda.synchronize()
+        with pytest.raises(AssertionError, match=r"Torch not compiled with CUDA enabled \(graphgrad: install"):
+            gg.zeros(2, device="cuda")
+    finally:
+        monkeypatch.undo()
+        gg.cuda._cupy.cache_clear()
+
+
 # ---- on a GPU ---------------------------------------------------------------------------
 
 cuda = pytest.mark.cuda

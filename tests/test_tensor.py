@@ -15,6 +15,7 @@ def grid(*shape, dtype="float32"):
 
 # ---- attributes ---------------------------------------------------------------------------
 
+@pytest.mark.filterwarnings("ignore:Tensor.T is deprecated on 0-D tensors")
 def test_attributes():
     g, t = grid(2, 3)
     assert isinstance(g.shape, gg.Size) and isinstance(g.shape, tuple)
@@ -110,6 +111,7 @@ KEYS = [
 
 
 @pytest.mark.parametrize("key", KEYS, ids=repr)
+@pytest.mark.filterwarnings("ignore:Using a non-tuple sequence for multidimensional indexing")
 def test_getitem(key):
     g, t = grid(3, 4, 5)
     assert_same(g[key], t[key])
