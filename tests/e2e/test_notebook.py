@@ -2,6 +2,7 @@
 inspects a node (its shape), backward "next" moves the cursor and a gradient appears, the loss
 chart gains points while a loop runs, and a module named like an HTML tag is shown as text."""
 import json
+import pathlib
 import time
 
 from conftest import SCREENSHOTS
@@ -125,4 +126,32 @@ def test_notebook_widget_end_to_end(lab, page):
     bg = graph.evaluate("e => getComputedStyle(e).backgroundColor")
     assert bg not in ("rgb(255, 255, 255)", "rgba(0, 0, 0, 0)"), bg
     shot(page, "6-dark")
+    assert page.errors == [], page.errors
+
+
+def open_and_run(lab, page, name):
+    page.goto(f"{lab['url']}/lab/tree/{name}")
+    page.wait_for_function("window.jupyterapp && document.querySelector('.jp-Notebook')", timeout=60_000)
+    try:
+        page.locator(".jp-Dialog button.jp-mod-accept").click(timeout=8_000)
+    except Exception:
+        pass
+    page.wait_for_function("document.querySelector('.jp-Notebook-ExecutionIndicator')?.dataset.status === 'idle' && "
+                           "!document.body.textContent.includes('No Kernel')", timeout=60_000)
+    page.evaluate("() => { jupyterapp.commands.execute('notebook:run-all-cells'); }")   # don't wait for it
+
+
+def test_example_tour_draws_every_widget(lab, page):
+    import shutil
+    src = pathlib.Path(__file__).resolve().parents[2] / "examples" / "widget_tour.ipynb"
+    shutil.copy(src, lab["root"] / "tour.ipynb")
+    open_and_run(lab, page, "tour.ipynb")
+    page.locator(".jp-OutputArea-output pre", has_text="final loss").wait_for(timeout=90_000)
+    roots = page.locator(".gg-root")
+    page.wait_for_function("[...document.querySelectorAll('.gg-root')].filter(r => r.dataset.drawn).length === 3",
+                           timeout=30_000)
+    for i in range(3):
+        roots.nth(i).scroll_into_view_if_needed()
+        roots.nth(i).screenshot(path=str(SCREENSHOTS / f"tour-{i}.png"))
+    assert page.locator(".gg-chart[data-chart='grad norms']").count() == 1
     assert page.errors == [], page.errors
