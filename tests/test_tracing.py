@@ -219,6 +219,24 @@ def test_phases_and_iterations_of_a_training_loop():
     assert t.monitor.loss.values.tolist() == pytest.approx(losses)
 
 
+def test_ops_during_backward_stay_in_the_iteration():
+    model = mlp()
+    for p in model.parameters():
+        p.register_hook(lambda g: g.clamp(-1, 1))  # an op inside the backward pass
+    with gg.trace(model) as t:
+        loss = model(gg.randn(4, 4)).sum()
+        loss.backward()
+        dbg = gg.debug.backward(model(gg.randn(4, 4)).sum())  # a new iteration: its forward pass
+        dbg.step()
+        dbg.current.grad_outputs[0] * 2                        # inspecting between steps
+        dbg.finish()
+    assert t.iteration == 1
+    clamps = t.graph.find(op="clamp")
+    assert len(clamps) == 4 and {c.phase for c in clamps} == {"backward"}
+    assert t.graph.find(op="mul")[0].phase == "backward"
+    assert len(t.graphs[0].find(op="clamp")) == 4
+
+
 def test_next_iteration_explicit():
     with gg.trace() as t:
         gg.ones(2) * 2

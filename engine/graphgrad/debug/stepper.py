@@ -9,6 +9,7 @@ exactly what `loss.backward()` gives.
 from ..autograd.node import AccumulateGrad
 from ..tensor import Tensor
 from ..tracing.graph import GNode
+from ..tracing.scope import open_debuggers
 from ..tracing.trace import describe_forward, forward_of
 from ..tracing.monitor import norm
 from .report import Break, gradient_break, nonfinite_kind
@@ -47,6 +48,7 @@ class BackwardDebugger:
         self._nodes = set(self.backward_pass.dependencies) | set(self.backward_pass.ready_nodes)
         self.history = []       # every DebugStep so far
         self.finished = False
+        open_debuggers.add(self)  # ops run between steps belong to this iteration (tracing)
         self.hit = None         # the last Break
         self._breakpoints = []
 
@@ -94,6 +96,9 @@ class BackwardDebugger:
         except StopIteration:
             self.finished = True
             return None
+        except BaseException:  # an anomaly, a freed graph: the pass cannot go on
+            self.finished = True
+            raise
         s = DebugStep(len(self.history), step, self.ready)
         self.history.append(s)
         return s

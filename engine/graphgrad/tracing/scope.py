@@ -8,11 +8,13 @@ cost nothing otherwise. Plain classes rather than contextlib generators: no extr
 recorders that look for the user's frame need not skip contextlib's."""
 import functools
 import sys
+import weakref
 
 from ..ops.dispatch import recorders
 from .source import boundaries, enter_module as enter_source_module
 
 module_stack = []  # the modules being called, outermost first
+open_debuggers = weakref.WeakSet()  # backward debuggers (graphgrad.debug) not run to the end yet
 
 
 class module_scope:

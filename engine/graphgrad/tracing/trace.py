@@ -10,9 +10,11 @@ Cheap on the hot path: per op it keeps references (no copies) and the caller's (
 everything else (shapes, statistics, hashes, JSON) is computed when asked. Bounded: only the
 last `keep` iterations are kept whole; older ones leave their scalars in `t.monitor`."""
 import collections
+import sys
 import time as _time
 import weakref
 
+from ..autograd.engine import BackwardPass
 from ..autograd.node import AccumulateGrad
 from ..ops.dispatch import recorders
 from ..tensor import Tensor
@@ -22,9 +24,11 @@ from .iteration import Iteration, ids as _ids, record as _record, without_leaf_g
 from .source import location as _location
 from .monitor import Monitor, norm, sample, update_ratio
 from .recorder import Recorder
+from .scope import open_debuggers
 from .stats import preview, stats
 
 _traces = weakref.WeakSet()     # every trace alive, to find the node behind an id
+_SCHEDULER = BackwardPass.steps.__code__
 
 
 def find_node(id):
@@ -52,6 +56,19 @@ def describe_forward(node):
     where = (f" at {_source.describe(loc)}" if loc is not None else
              ", which ran while neither a trace nor anomaly detection was on to say where")
     return f"the forward op '{node.op_name}' ({node.name()}){where}"
+
+
+def _in_backward():
+    """Whether a backward pass is under way: the scheduler is on the stack (an op from a tensor
+    hook) or a debugger is between steps. Asked once per iteration, when its first op may have come."""
+    if any(not d.finished for d in open_debuggers):
+        return True
+    f = sys._getframe(2)
+    while f is not None:
+        if f.f_code is _SCHEDULER:
+            return True
+        f = f.f_back
+    return False
 
 
 class Trace(Recorder):
@@ -154,8 +171,12 @@ class Trace(Recorder):
 
     # ---- the recorder hooks ------------------------------------------------------------------
     def record(self, node, inputs, outputs, attrs, seconds):
-        if self._stepped and self.phase == "forward":  # the first forward op after a step
-            self.next_iteration()
+        phase = self.phase
+        if self._stepped and phase == "forward":  # the first forward op after a step...
+            if _in_backward():
+                phase = "backward"   # ...unless a gradient hook or a debugger's user runs it
+            else:
+                self.next_iteration()
         it = self._current
         sources = self._sources(inputs, it)
         nid = next(_ids)
@@ -174,7 +195,6 @@ class Trace(Recorder):
         if first is not None and first.grad_fn is node:
             it.op_of[node] = nid
             grad_fn = type(node).__name__
-        phase = self.phase
         it.records.append(_record((nid, "op" if phase != "optimizer" else "optimizer", node.op_name, grad_fn, None,
                                    self.module_path, phase, it.number, _location(), attrs, seconds, None, sources,
                                    arrays, None, None)))
@@ -271,7 +291,7 @@ class Trace(Recorder):
         it.measure_seconds += _time.perf_counter() - start
 
     def enter_module(self, module):
-        if self._stepped and self.phase == "forward":  # a module call begins the next forward pass
+        if self._stepped and self.phase == "forward" and not _in_backward():  # the next forward pass begins
             self.next_iteration()
         stack = self._path_stack
         entry = self._module_paths.get(id(module))
@@ -312,7 +332,7 @@ class Trace(Recorder):
                 self._current.measure_seconds += _time.perf_counter() - start
 
     def exit_phase(self, phase, owner=None):
-        started = self._phases.pop()[1] if self._phases else None
+        started = self._phases.pop()[1] if self._phases and self._phases[-1][0] == phase else None
         self.phase = self._phases[-1][0] if self._phases else "forward"
         if phase != "optimizer":
             return
