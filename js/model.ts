@@ -48,6 +48,8 @@ export const shapeText = (shape: number[] | null | undefined): string =>
 const CHAR_W = 7.6, NODE_H = 34;   // bold 12px label: about 7.5px a character
 const boxWidth = (...lines: string[]) => Math.max(56, Math.min(260, 16 + CHAR_W * Math.max(...lines.map((l) => l.length))));
 
+export const hasPhase = (graph: GraphJSON, phase: string) => graph.nodes.some((n) => n.phase === phase);
+
 export function moduleDepth(path: string): number { return path ? path.split(".").length : 0; }
 
 /** Every module path with its ancestors (the graph's list may leave some out). */
@@ -97,8 +99,9 @@ function ancestors(path: string): string[] {
   return parts.map((_, i) => parts.slice(0, i + 1).join("."));
 }
 
-/** What to draw: graph nodes inside unfolded modules, one box per outermost folded module. */
-export function visibleGraph(graph: GraphJSON, expanded: Set<string>): VisibleGraph {
+/** What to draw: graph nodes inside unfolded modules, one box per outermost folded module;
+ *  nodes of a hidden phase (a trace's backward nodes mirror its forward ops) are left out. */
+export function visibleGraph(graph: GraphJSON, expanded: Set<string>, hidePhases: ReadonlySet<string> = new Set()): VisibleGraph {
   const mods = moduleTree(graph);
   const groups = new Map<string, VisibleGroup>();
   const folded = new Map<string, VisibleNode>();
@@ -116,6 +119,7 @@ export function visibleGraph(graph: GraphJSON, expanded: Set<string>): VisibleGr
     return "g:" + path;
   };
   for (const n of graph.nodes) {
+    if (hidePhases.has(n.phase)) continue;
     const chain = ancestors(n.module);
     const firstFolded = chain.find((p) => !expanded.has(p));
     if (firstFolded !== undefined) {
@@ -143,7 +147,7 @@ export function visibleGraph(graph: GraphJSON, expanded: Set<string>): VisibleGr
   }
   const edges = new Map<string, VisibleEdge>();
   for (const e of graph.edges) addEdge(edges, owner, e);
-  const key = `${graph.structure_hash}|${[...expanded].filter((p) => mods.has(p)).sort().join(",")}`;
+  const key = `${graph.structure_hash}|${[...expanded].filter((p) => mods.has(p)).sort().join(",")}|${[...hidePhases].sort()}`;
   return { key, nodes, groups: [...groups.values()], edges: [...edges.values()], owner };
 }
 

@@ -6,7 +6,7 @@ import { ChartsPanel } from "./charts";
 import { button, h } from "./dom";
 import { Inspector } from "./inspector";
 import { Layouter, type ElkLike } from "./layout";
-import { defaultExpanded, foldedAround, search, visibleGraph, type VisibleGraph, type VisibleNode } from "./model";
+import { defaultExpanded, foldedAround, hasPhase, search, visibleGraph, type VisibleGraph, type VisibleNode } from "./model";
 import { decodePoints, decodeTensor, VERSION, type Command, type GraphJSON, type StepState, type ToPython } from "./protocol";
 import { GraphView } from "./render";
 
@@ -32,6 +32,8 @@ export class App {
   private graph: GraphJSON | null = null;
   private vg: VisibleGraph | null = null;
   private expanded = new Set<string>();
+  private hidden = new Set<string>(["backward"]);   // phases not drawn (toggle: "backward nodes")
+  private backwardToggle: HTMLInputElement | null = null;
   private selected: VisibleNode | null = null;
   private matches: number[] = [];
   private matchAt = -1;
@@ -88,6 +90,14 @@ export class App {
       button("−", "Zoom out", () => this.view?.zoom(0.8)),
       button("unfold all", "Unfold every module", () => this.setExpanded(new Set(this.graph?.modules.map((m) => m.path) ?? []))),
       button("fold", "Fold modules below the default depth", () => this.graph && this.setExpanded(defaultExpanded(this.graph, this.model.get("fold_depth") ?? 0))));
+    const toggle = h("input") as HTMLInputElement;
+    toggle.type = "checkbox";
+    toggle.addEventListener("change", () => {
+      this.hidden = toggle.checked ? new Set() : new Set(["backward"]);
+      this.redraw(true);
+    });
+    this.backwardToggle = toggle;
+    tools.append(h("label", "gg-small gg-backward-toggle", toggle, " backward nodes"));
     if (panels.includes("steps")) {
       this.stepBar = h("div", "gg-steps");
       tools.append(this.stepBar);
@@ -116,6 +126,11 @@ export class App {
     const sameStructure = this.graph?.structure_hash === graph.structure_hash;
     this.graph = graph;
     if (!sameStructure) this.expanded = defaultExpanded(graph, this.model.get("fold_depth") ?? 0);
+    // a trace's backward nodes mirror its forward ops: offer them only when there is a forward to show
+    const both = hasPhase(graph, "backward") && hasPhase(graph, "forward");
+    this.backwardToggle!.parentElement!.hidden = !both;
+    if (!both) this.hidden = new Set();
+    else if (!sameStructure) this.hidden = new Set(this.backwardToggle!.checked ? [] : ["backward"]);
     this.redraw(!sameStructure);
   }
 
@@ -130,10 +145,10 @@ export class App {
   private async redraw(fit: boolean) {
     const graph = this.graph!;
     const t0 = performance.now();
-    const vg = visibleGraph(graph, this.expanded);
+    const vg = visibleGraph(graph, this.expanded, this.hidden);
     this.status.textContent = "laying out…";
     const layout = await layouter.layout(vg);
-    if (graph !== this.graph || vg.key !== visibleGraph(graph, this.expanded).key) return;   // superseded
+    if (graph !== this.graph || vg.key !== visibleGraph(graph, this.expanded, this.hidden).key) return;   // superseded
     const t1 = performance.now();
     this.vg = vg;
     this.view!.draw(vg, layout);

@@ -74,3 +74,18 @@ describe("search and colours", () => {
     expect(category(graph.nodes.find((n) => n.kind === "param")!)).toBe("leaf");
   });
 });
+
+describe("phases", () => {
+  it("leaves out hidden phases and their edges", () => {
+    const g: GraphJSON = JSON.parse(JSON.stringify(graph));
+    const last = g.nodes[g.nodes.length - 1];
+    g.nodes.push({ ...last, id: 999, kind: "backward", phase: "backward", forward_id: last.id });
+    g.edges.push({ source: last.id, target: 999, input: 0, shape: null, dtype: null });
+    const all = allModules();
+    expect(visibleGraph(g, all).nodes.length).toBe(g.nodes.length);
+    const vg = visibleGraph(g, all, new Set(["backward"]));
+    expect(vg.nodes.length).toBe(graph.nodes.length);
+    expect(vg.edges.length).toBe(graph.edges.length);
+    expect(vg.key).not.toBe(visibleGraph(g, all).key);
+  });
+});
