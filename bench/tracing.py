@@ -1,16 +1,23 @@
 """Recording overhead: one MLP training step (forward, backward, SGD step) with a trace
-recording vs without, in one process, interleaved, medians (and best-of, which shared
-machines disturb least). Target: <= 1.10x.
+recording vs without, in one process, interleaved, medians (best-of in brackets: shared
+machines disturb it least). Target: <= 1.10x.
 
-    .venv/bin/python bench/tracing.py [--rounds 40] [--batch 64]
+    .venv/bin/python bench/tracing.py [--rounds 30] [--batch 64]
 
-Also measures anomaly mode (gg.autograd.detect_anomaly) on the same step."""
+To say where the time goes it also runs the step under two stand-in recorders — one that does
+nothing (the cost of the hooks: dispatch timing each op, module and backward notifications)
+and one that only keeps what a trace keeps alive (the last iterations' outputs and gradients),
+so the rest is the recording itself — and under anomaly mode (gg.autograd.detect_anomaly)."""
 import argparse
+import collections
 import statistics
 import time
 
 import graphgrad as gg
 from graphgrad import nn
+from graphgrad.autograd.node import AccumulateGrad
+from graphgrad.ops.dispatch import recorders
+from graphgrad.tracing import Recorder
 
 
 def make(batch, seed=0):
@@ -29,19 +36,48 @@ def make(batch, seed=0):
     return step
 
 
+class Keeper(Recorder):
+    """Keeps alive what a trace keeps (outputs, gradients received, for `keep` iterations) and
+    nothing else."""
+
+    def __init__(self, keep=2):
+        self.iterations = collections.deque([[]], maxlen=keep)
+        self.stepped = False
+
+    def record(self, node, inputs, outputs, attrs, seconds):
+        if self.stepped:
+            self.iterations.append([])
+            self.stepped = False
+        self.iterations[-1].append(outputs)
+
+    def record_backward(self, step, seconds):
+        self.stepped = True
+        if type(step.node) is not AccumulateGrad:
+            self.iterations[-1].append(step.grad_outputs)
+
+
 def timed(step, n):
+    step()  # the first step after switching: not timed
     start = time.perf_counter()
     for _ in range(n):
         step()
     return (time.perf_counter() - start) / n
 
 
-def main(rounds=40, batch=64, inner=5):
+def main(rounds=30, batch=64, inner=5):
     step = make(batch)
     for _ in range(20):  # warm up: first-touch allocations, BLAS threads
         step()
     trace = gg.trace()
-    modes = {"plain": lambda: timed(step, inner)}
+
+    def under(recorder):
+        def run():
+            recorders.append(recorder)
+            try:
+                return timed(step, inner)
+            finally:
+                recorders.remove(recorder)
+        return run
 
     def traced():
         with trace:
@@ -50,27 +86,31 @@ def main(rounds=40, batch=64, inner=5):
     def anomaly():
         with gg.autograd.detect_anomaly():
             return timed(step, inner)
-    modes.update(traced=traced, anomaly=anomaly)
+
+    modes = {"plain": lambda: timed(step, inner), "hooks": under(Recorder()), "keeping": under(Keeper()),
+             "traced": traced, "anomaly": anomaly}
     times = {name: [] for name in modes}
-    for r in range(rounds):  # interleaved (order rotating), so drifts in machine load hit all alike
-        names = list(modes)
-        for name in names[r % 3:] + names[:r % 3]:
+    names = list(modes)
+    for r in range(rounds):  # interleaved, order rotating, so drifts in machine load hit all alike
+        for name in names[r % len(names):] + names[:r % len(names)]:
             times[name].append(modes[name]())
     med = {k: statistics.median(v) for k, v in times.items()}
     best = {k: min(v) for k, v in times.items()}
     print(f"MLP 784-256-128-10, batch {batch}, SGD step: {rounds} rounds x {inner} steps, median (best)")
-    print(f"  without recorder : {med['plain'] * 1e3:7.3f} ms ({best['plain'] * 1e3:.3f})")
-    for name, label, target in (("traced", "with gg.trace()", "  target <= 1.10x"), ("anomaly", "anomaly mode", "")):
-        print(f"  {label:17s}: {med[name] * 1e3:7.3f} ms ({best[name] * 1e3:.3f})   ratio {med[name] / med['plain']:.3f}x "
-              f"({best[name] / best['plain']:.3f}x){target}")
-    print(f"  nodes per iteration: {len(trace.graph)}; gradient norms measured every "
-          f"{trace.monitor.budget.every} iteration(s) (1% budget)")
+    print(f"  without recorder          : {med['plain'] * 1e3:7.3f} ms ({best['plain'] * 1e3:.3f})")
+    rows = (("traced", "with gg.trace()", "   target <= 1.10x"), ("hooks", "  a do-nothing recorder", ""),
+            ("keeping", "  one keeping its tensors", ""), ("anomaly", "anomaly mode", ""))
+    for name, label, note in rows:
+        print(f"  {label:26s}: {med[name] * 1e3:7.3f} ms ({best[name] * 1e3:.3f})   ratio "
+              f"{med[name] / med['plain']:.3f}x ({best[name] / best['plain']:.3f}x){note}")
+    print(f"  nodes per iteration: {len(trace.graph)}; gradient norms and update ratios measured every "
+          f"{trace.monitor.budget.every} iteration(s) (1% time budget)")
     return med["traced"] / med["plain"], med["anomaly"] / med["plain"]
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--batch", type=int, default=64)
     args = parser.parse_args()
     main(args.rounds, args.batch)

@@ -180,21 +180,22 @@ class Trace(Recorder):
         it = self._current
         sources = self._sources(inputs, it)
         nid = next(_ids)
-        produced = it.produced
+        node.forward_id = nid
+        grad_fn = None
+        # outputs are found again by their grad_fn (it.op_of), the others by identity (it.produced)
         if type(outputs) is tuple:
             arrays = tuple([o._data for o in outputs])
             for nr, o in enumerate(outputs):
-                produced[id(o)] = (o, nid, nr)
-            first = outputs[0] if outputs else None
+                if o.grad_fn is node:
+                    it.op_of[node], grad_fn = nid, type(node).__name__
+                else:
+                    it.produced[id(o)] = (o, nid, nr)
         else:
             arrays = (outputs._data,)
-            produced[id(outputs)] = (outputs, nid, 0)
-            first = outputs
-        node.forward_id = nid
-        grad_fn = None
-        if first is not None and first.grad_fn is node:
-            it.op_of[node] = nid
-            grad_fn = type(node).__name__
+            if outputs.grad_fn is node:
+                it.op_of[node], grad_fn = nid, type(node).__name__
+            else:
+                it.produced[id(outputs)] = (outputs, nid, 0)
         it.records.append(_record((nid, "op" if phase != "optimizer" else "optimizer", node.op_name, grad_fn, None,
                                    self.module_path, phase, it.number, _location(), attrs, seconds, None, sources,
                                    arrays, None, None)))
@@ -483,5 +484,6 @@ def live(enable=True, **options):
             _live.stop()
         return _live
     if _live is None:
+        options.setdefault("max_nodes", 10_000)  # cells that only run forward: a smaller bound
         _live = Trace(live=True, **options)
     return _live.start()
