@@ -233,3 +233,14 @@ def test_live_trace_view_refreshes():
     finally:
         gg.tracing.live(False)
     assert t is not None
+
+
+def test_save_and_load_round_trip(tmp_path):
+    t, loss, _, _ = traced_mlp()
+    viz.save(t, tmp_path / "mlp.json")
+    graph = viz.load(tmp_path / "mlp.json")
+    assert graph == t.graph.to_json()
+    assert viz.show(graph).graph == graph
+    (tmp_path / "other.json").write_text('{"format": "something"}')
+    with pytest.raises(ValueError, match="not a graphgrad graph file"):
+        viz.load(tmp_path / "other.json")

@@ -46,6 +46,28 @@ def show(x=None, params=None, backward=None, title="", height=560, fold_depth=0)
     return widget
 
 
+FILE_FORMAT = "graphgrad.graph"
+
+
+def save(x, path):
+    """Write the graph of a trace, tensor, widget or graph dict to a JSON file:
+    {"format": "graphgrad.graph", "version": 1, "graph": <schema v1>} (structure only, no tensors)."""
+    import json
+    graph = x.graph if isinstance(x, GraphWidget) else source_of(x).graph
+    with open(path, "w") as f:
+        json.dump({"format": FILE_FORMAT, "version": 1, "graph": graph}, f)
+
+
+def load(path):
+    """The graph dict in a file written by save(); viz.show(viz.load(path)) draws it again."""
+    import json
+    with open(path) as f:
+        data = json.load(f)
+    if data.get("format") != FILE_FORMAT:
+        raise ValueError(f"{path} is not a graphgrad graph file (format {data.get('format')!r})")
+    return data["graph"]
+
+
 def _root_of(debugger):
     """The autograd node a debugger's backward pass starts from."""
     return debugger.history[0].node if debugger.history else debugger.ready[0]
@@ -75,4 +97,4 @@ def monitor(model=None, display=True, interval=0.05, **kwargs):
     return widget
 
 
-__all__ = ["show", "monitor", "GraphWidget", "Monitor", "Stepper", "PROTOCOL_VERSION"]
+__all__ = ["show", "monitor", "save", "load", "GraphWidget", "Monitor", "Stepper", "PROTOCOL_VERSION"]
