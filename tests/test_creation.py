@@ -169,7 +169,9 @@ def test_arange_keywords_and_dtype():
     assert_same(gg.arange(0, 10, step=2), torch.arange(0, 10, step=2))
     assert_same(gg.arange(5, dtype=gg.float64), torch.arange(5, dtype=torch.float64))
     assert_same(gg.arange(gg.tensor(4)), torch.arange(torch.tensor(4)))
-    raises_like(lambda: gg.arange(0, 5, 0), lambda: torch.arange(0, 5, 0))
+    for args in [(0, 5, 0), (0, 5, -1), (5, 0)]:
+        got, expected = raises_like(lambda: gg.arange(*args), lambda: torch.arange(*args))
+        assert got == expected
 
 
 @pytest.mark.parametrize("args", [(0, 1, 5), (-1, 1, 4), (2, 2, 1), (0, 10, 0), (0.0, 1.0, 11), (1, 0, 3)],
@@ -244,3 +246,27 @@ def test_generator_is_independent_of_the_global_seed():
 def test_legacy_constructor():
     assert_same(gg.Tensor([1, 2]), torch.Tensor([1, 2]))
     assert tuple(gg.Tensor(2, 3).shape) == (2, 3) and gg.Tensor(2, 3).dtype is gg.float32
+
+
+ERRORS = {
+    "zeros_negative": lambda L: L.zeros(2, -3),
+    "empty_negative": lambda L: L.empty(-1),
+    "ones_negative": lambda L: L.ones((-1,)),
+    "ragged_longer": lambda L: L.tensor([[1, 2], [3, 4, 5]]),
+    "ragged_deeper": lambda L: L.tensor([[[1], [2]], [[3]]]),
+    "scalar_then_list": lambda L: L.tensor([1, [2]]),
+    "list_then_scalar": lambda L: L.tensor([[1], 2]),
+    "eye_negative": lambda L: L.eye(2, -1),
+    "linspace_negative": lambda L: L.linspace(0, 1, -1),
+    "rand_int": lambda L: L.rand(2, dtype=L.int64),
+    "randn_int": lambda L: L.randn(2, dtype=L.int32),
+    "default_dtype_int": lambda L: L.set_default_dtype(L.int64),
+    "requires_grad_int": lambda L: L.tensor([1, 2], requires_grad=True),
+    "randint_empty_range": lambda L: L.randint(5, 5, (2,)),
+}
+
+
+@pytest.mark.parametrize("case", ERRORS)
+def test_errors_match_torch(case):
+    got, expected = raises_like(lambda: ERRORS[case](gg), lambda: ERRORS[case](torch))
+    assert got == expected

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import graphgrad as gg
-from core_helpers import assert_same, both, dtype_name, raises_like
+from core_helpers import assert_same, both, raises_like
 
 
 def grid(*shape, dtype="float32"):

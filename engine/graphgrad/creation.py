@@ -46,13 +46,40 @@ def _from_data(data):
     if isinstance(data, (np.ndarray, np.generic)):
         array = np.asarray(data)
         return array, dtypes.from_numpy(array.dtype).np
+    data = _unwrap(data)
     try:
-        array = np.array(_unwrap(data))
-    except ValueError as e:
-        raise ValueError(f"expected sequences of equal lengths ({e})") from None
+        array = np.array(data)
+    except ValueError:
+        _check_lengths(data, _first_shape(data))
+        raise
+
     if array.dtype == object:
         raise TypeError(f"Could not infer dtype of {type(data).__name__}")
     return array, _infer_dtype(array)
+
+
+def _first_shape(data):
+    """The shape nested lists claim along their first elements (how PyTorch reads them)."""
+    shape = []
+    while isinstance(data, (list, tuple)):
+        shape.append(len(data))
+        if not data:
+            break
+        data = data[0]
+    return shape
+
+
+def _check_lengths(data, shape, dim=0):
+    """PyTorch's error for ragged nested lists: the first sequence whose length is off."""
+    if len(data) != shape[dim]:
+        raise ValueError(f"expected sequence of length {shape[dim]} at dim {dim} (got {len(data)})")
+    for item in data:
+        if dim + 1 < len(shape):
+            if not isinstance(item, (list, tuple)):
+                raise TypeError("not a sequence")
+            _check_lengths(item, shape, dim + 1)
+        elif isinstance(item, (list, tuple)):
+            raise TypeError(f"'{type(item).__name__}' object cannot be interpreted as an integer")
 
 
 def _unwrap(x):
@@ -95,6 +122,9 @@ def _filled(size, fill, dtype, device, requires_grad):
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+    if any(isinstance(n, int) and n < 0 for n in (size[0] if len(size) == 1 and isinstance(size[0], (tuple, list))
+                                                  else size)):
+        raise RuntimeError("zeros: Dimension size must be non-negative.")  # zeros words it its own way
     return _filled(size, 0, dtype, device, requires_grad)
 
 
@@ -139,8 +169,12 @@ def full_like(input, fill_value, dtype=None, device=None, requires_grad=False, m
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    m = n if m is None else m
+    for name, value in (("n", n), ("m", m)):
+        if value < 0:
+            raise RuntimeError(f"{name} must be greater or equal to 0, got {value}")
     d = dtype or dtypes.get_default_dtype()
-    return _finish(np.eye(n, n if m is None else m, dtype=d.np), device, requires_grad)
+    return _finish(np.eye(n, m, dtype=d.np), device, requires_grad)
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
@@ -150,7 +184,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     if step == 0:
         raise RuntimeError("step must be nonzero")
     if (end - start) * step < 0:
-        raise RuntimeError(f"upper bound and larger bound inconsistent with step sign")
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     if dtype is None:
         dtype = dtypes.get_default_dtype() if any(isinstance(v, float) for v in (start, end, step)) else dtypes.int64
     n = max(math.ceil((end - start) / step), 0)
@@ -160,6 +194,8 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
 
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
     d = dtype or dtypes.get_default_dtype()
     return _finish(np.linspace(_value(start), _value(end), steps).astype(d.np), device, requires_grad)
 
@@ -171,25 +207,21 @@ def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_gra
 
 # ---- random --------------------------------------------------------------------------------
 
-def _random(draw, size, dtype, device, requires_grad, generator):
+def _random(method, kernel, size, dtype, device, requires_grad, generator):
+    """Draw with the generator's `method` (NumPy draws float32 or float64; half is cast)."""
     d = dtype or dtypes.get_default_dtype()
     if not d.is_floating_point:
-        raise RuntimeError(f"\"check_uniform_bounds\" not implemented for '{d._legacy[:-6]}'")
-    shape = shape_arg(size)
-    array = draw(rng(generator), shape).astype(d.np, copy=False)
-    return _finish(array, device, requires_grad)
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{d._legacy[:-6]}'")
+    draw = getattr(rng(generator), method)(shape_arg(size), dtype=np.float32 if d is dtypes.float32 else np.float64)
+    return _finish(draw.astype(d.np, copy=False), device, requires_grad)
 
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
-    return _random(lambda r, s: r.random(s, dtype=np.float32 if (dtype or dtypes.get_default_dtype()) is
-                                         dtypes.float32 else np.float64),
-                   size, dtype, device, requires_grad, generator)
+    return _random("random", "check_uniform_bounds", size, dtype, device, requires_grad, generator)
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
-    return _random(lambda r, s: r.standard_normal(s, dtype=np.float32 if (dtype or dtypes.get_default_dtype()) is
-                                                  dtypes.float32 else np.float64),
-                   size, dtype, device, requires_grad, generator)
+    return _random("standard_normal", "normal_kernel_cpu", size, dtype, device, requires_grad, generator)
 
 
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):

@@ -291,7 +291,7 @@ class Tensor:
 
     def _scalar(self, kind):
         if self._data.size != 1:
-            raise ValueError(f"only one element tensors can be converted to Python scalars")
+            raise ValueError("only one element tensors can be converted to Python scalars")
         return self._data.item()
 
     def __len__(self):

@@ -59,7 +59,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     capture = {}
     for i, x in enumerate(inputs):
         if not x.requires_grad:
-            raise RuntimeError(f"One of the differentiated Tensors does not require grad")
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
         key = (x.grad_fn, x._output_nr) if x.grad_fn is not None else (x._accumulator(), 0)
         capture[key] = i
     run = BackwardPass(roots, seeds, retain_graph=bool(retain_graph), accumulate=False, capture=capture).run()
