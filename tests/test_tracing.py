@@ -434,6 +434,14 @@ def test_diagnostics_name_what_is_wrong():
     assert dead["dead"] == 3 and dead["units"] == 6 and dead["fraction"] == 0.5
     assert "net.fc1" in d["exploding"]
     assert d["layer_grad_norms"]["net.fc1"] > 1e3
+    # an iteration the monitor did not measure: the norms come from the parameters' .grad
+    with gg.trace(net, monitor_budget=1e-12) as t:
+        for _ in range(3):
+            net.zero_grad()
+            net(gg.randn(32, 4)).sum().backward()
+    assert not t._current.grad_norms
+    expected = np.sqrt(sum(np.sum(p.grad._data.astype(np.float64) ** 2) for p in net.fc1.parameters()))
+    assert t.monitor.diagnostics()["layer_grad_norms"]["net.fc1"] == pytest.approx(expected, rel=1e-5)
 
 
 def test_anomaly_recorder_and_traces_leave_no_recorder():

@@ -175,8 +175,17 @@ class Graph:
 
     @property
     def modules(self):
-        return [{"path": path, "type": type_name, "parent": parent}
-                for path, (type_name, parent) in self._it.modules.items()]
+        """The module tree of the modules whose ops ran, parents first (in the order they ran)."""
+        types, seen = self._it.module_types, {}
+        for n in self.nodes:
+            path, missing = n.module, []
+            while path and path not in seen:
+                missing.append(path)
+                path = path.rpartition(".")[0]
+            for path in reversed(missing):
+                type_name, parent = types.get(path, (None, path.rpartition(".")[0] or None))
+                seen[path] = {"path": path, "type": type_name, "parent": parent}
+        return list(seen.values())
 
     @property
     def structure_hash(self):

@@ -32,10 +32,10 @@ def without_leaf_grads(node, sent):
 
 
 class Iteration:
-    def __init__(self, number):
+    def __init__(self, number, module_types):
         self.number = number
+        self.module_types = module_types  # the trace's: path -> (type name, parent path)
         self.records = []      # per node, in the order they ran: a Record, or a backward step (is_step)
-        self.modules = {}      # module path -> (type name, parent path)
         self.metrics = {}      # Trace.log(...) values
         self.update_ratios = {}
         self.measure_seconds = 0.0  # time the monitor spent while this iteration ran

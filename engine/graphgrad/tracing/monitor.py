@@ -196,9 +196,9 @@ class Monitor:
         norms = it.grad_norms or {
             name: norm(p.grad._data) for name, p in self._trace._named_parameters() if p.grad is not None}
         layers = {}
-        for name, norm in norms.items():
+        for name, value in norms.items():
             layer = name.rpartition(".")[0]
-            layers[layer] = layers.get(layer, 0.0) + norm * norm
+            layers[layer] = layers.get(layer, 0.0) + value * value
         return {layer: math.sqrt(s) for layer, s in layers.items()}
 
     def diagnostics(self, vanishing=1e-7, exploding=1e3, relative=1e-4):

@@ -12,16 +12,20 @@ PACKAGE_NAME = __name__.split(".")[0] + "."
 
 def user_frame(depth=1):
     """The innermost frame, above the caller's, whose code is not graphgrad's (or None)."""
-    f = sys._getframe(depth + 1)
-    while f is not None and f.f_code.co_filename.startswith(PACKAGE_DIR):
-        f = f.f_back
-    return f
+    return user_frame_from(sys._getframe(depth + 1))
 
 
 _package_code = set()  # code objects known to be graphgrad's: most frames walked are these
 # (frame that called a module, that call's location, whether the module is one of graphgrad's):
 # pushed by tracing.module_scope while a recorder is active
 boundaries = []
+
+
+def user_frame_from(f):
+    """The first frame, from f outwards, whose code is not graphgrad's (or None)."""
+    while f is not None and f.f_code.co_filename.startswith(PACKAGE_DIR):
+        f = f.f_back
+    return f
 
 
 def location():

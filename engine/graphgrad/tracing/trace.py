@@ -24,7 +24,8 @@ from .iteration import Iteration, ids as _ids, record as _record, without_leaf_g
 from .source import location as _location
 from .monitor import Monitor, norm, sample, update_ratio
 from .recorder import Recorder
-from .scope import open_debuggers
+from .scope import module_stack, open_debuggers
+from .source import boundaries
 from .stats import preview, stats
 
 _traces = weakref.WeakSet()     # every trace alive, to find the node behind an id
@@ -94,11 +95,10 @@ class Trace(Recorder):
         self.iterations = collections.deque()
         self.monitor = Monitor(self, capacity=history, budget=monitor_budget)
         self.phase = "forward"
-        self.module_path = ""
         self._phases = []
-        self._path_stack = []
         self._roots = {}        # id(module) -> (module, name)
         self._module_paths = {} # id(module) -> (module, path)
+        self._module_types = {} # path -> (type name, parent path): the module tree
         self._params = {}       # id(tensor) -> (tensor, name, kind): parameters and buffers of named roots
         self._stepped = False   # a backward or optimizer step ran in the current iteration
         self._before_step = None
@@ -141,7 +141,7 @@ class Trace(Recorder):
 
     # ---- iterations --------------------------------------------------------------------------
     def _start_iteration(self, number):
-        self._current = Iteration(number)
+        self._current = Iteration(number, self._module_types)
         self._current.measuring = self.monitor.budget.due(number)
         self.iterations.append(self._current)
         while len(self.iterations) > self.keep:
@@ -178,6 +178,7 @@ class Trace(Recorder):
             else:
                 self.next_iteration()
         it = self._current
+        module = self._module_path()  # first: it names a model seen for the first time (its parameters)
         sources = self._sources(inputs, it)
         nid = next(_ids)
         node.forward_id = nid
@@ -197,7 +198,7 @@ class Trace(Recorder):
             else:
                 it.produced[id(outputs)] = (outputs, nid, 0)
         it.records.append(_record((nid, "op" if phase != "optimizer" else "optimizer", node.op_name, grad_fn, None,
-                                   self.module_path, phase, it.number, _location(), attrs, seconds, None, sources,
+                                   module, phase, it.number, _location(), attrs, seconds, None, sources,
                                    arrays, None, None)))
         if len(it.records) > self.max_nodes:
             self.next_iteration()
@@ -264,7 +265,7 @@ class Trace(Recorder):
 
     def _add_const(self, x, it):
         nid = next(_ids)
-        it.records.append(_record((nid, "const", None, None, None, self.module_path, self.phase, it.number, None, None,
+        it.records.append(_record((nid, "const", None, None, None, self._module_path(), self.phase, it.number, None, None,
                                    None, None, (), (x,), None, None)))
         return nid, 0
 
@@ -291,36 +292,32 @@ class Trace(Recorder):
             it.grad_norms[name] = norm(grad if name not in it.grad_norms or leaf._grad is None else leaf._grad._data)
         it.measure_seconds += _time.perf_counter() - start
 
-    def enter_module(self, module):
-        if self._stepped and self.phase == "forward" and not _in_backward():  # the next forward pass begins
-            self.next_iteration()
-        stack = self._path_stack
+    def _module_path(self):
+        """The path of the module whose forward is running ("" outside any), read from the stack
+        module_scope keeps: per op, not per module call."""
+        if not module_stack:
+            return ""
+        entry = self._module_paths.get(id(module_stack[-1]))
+        return entry[1] if entry is not None else self._name_new(len(module_stack) - 1)
+
+    def _name_new(self, depth):
+        """Path for module_stack[depth], seen for the first time: a root is named after the user's
+        variable (in the frame that called it); a module added to a named model since, by reading
+        the root's modules again; else by its type under its caller."""
+        module, root = module_stack[depth], module_stack[0]
+        known = self._roots.get(id(root))
+        if known is not None:
+            self.name_module(*known)
+        elif id(root) not in self._module_paths:
+            caller = _source.user_frame_from(boundaries[0][0]) if boundaries else None
+            self.name_module(root, _source.variable_name(root, caller) or "model")
         entry = self._module_paths.get(id(module))
-        if entry is None and not stack:  # a root seen for the first time: name it as the user does
-            self.name_module(module, _source.variable_name(module, _source.user_frame()) or "model")
-            entry = self._module_paths[id(module)]
-        elif entry is None:  # added to the model since it was named: name its root again
-            root = self._roots.get(id(self._root_of_stack()))
-            if root is not None:
-                self.name_module(*root)
-            entry = self._module_paths.get(id(module)) or (module, f"{stack[-1]}.{type(module).__name__.lower()}")
-        path = entry[1]
-        parent = stack[-1] if stack else None
-        stack.append(path)
-        self.module_path = path
-        modules = self._current.modules
-        if path not in modules:
-            modules[path] = (type(module).__name__, parent)
-
-    def _root_of_stack(self):
-        from .scope import module_stack
-        return module_stack[0] if module_stack else None
-
-    def exit_module(self, module):
-        stack = self._path_stack
-        if stack:
-            stack.pop()
-        self.module_path = stack[-1] if stack else ""
+        if entry is None:
+            parent = self._module_paths[id(module_stack[depth - 1])][1] if depth else ""
+            path = f"{parent}.{type(module).__name__.lower()}" if parent else type(module).__name__.lower()
+            entry = self._module_paths[id(module)] = (module, path)
+            self._module_types[path] = (type(module).__name__, parent or None)
+        return entry[1]
 
     def enter_phase(self, phase, owner=None):
         start = _time.perf_counter()
@@ -367,7 +364,9 @@ class Trace(Recorder):
         """Name a root module (and so its submodules, parameters and buffers: `name.fc1.weight`)."""
         self._roots[id(module)] = (module, name)
         for sub, m in getattr(module, "named_modules", lambda: [("", module)])():
-            self._module_paths[id(m)] = (m, f"{name}.{sub}" if sub else name)
+            path = f"{name}.{sub}" if sub else name
+            self._module_paths[id(m)] = (m, path)
+            self._module_types[path] = (type(m).__name__, path.rpartition(".")[0] if sub else None)
         for kind, named in (("param", "named_parameters"), ("const", "named_buffers")):
             for sub, t in getattr(module, named, lambda: [])():
                 self._params[id(t)] = (t, f"{name}.{sub}", kind)
