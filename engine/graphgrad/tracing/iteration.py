@@ -32,6 +32,8 @@ def without_leaf_grads(node, sent):
 
 
 class Iteration:
+    """One iteration of a Trace: its records, the lookups recording needs, the nodes made of them."""
+
     def __init__(self, number, module_types):
         self.number = number
         self.module_types = module_types  # the trace's: path -> (type name, parent path)

@@ -6,7 +6,6 @@
 Both are entered only while a recorder is active (`if recorders:` at the call site), so they
 cost nothing otherwise. Plain classes rather than contextlib generators: no extra frames, and
 recorders that look for the user's frame need not skip contextlib's."""
-import functools
 import sys
 import weakref
 
@@ -54,17 +53,3 @@ class phase_scope:
         for recorder in recorders:
             recorder.exit_phase(self.phase, self.owner)
         return False
-
-
-def in_phase(phase):
-    """Decorator: run the function inside phase_scope(phase) when a recorder is active, e.g.
-    `Optimizer.step`. Without recorders it costs one check."""
-    def decorate(fn):
-        @functools.wraps(fn)
-        def run(*args, **kwargs):
-            if not recorders:
-                return fn(*args, **kwargs)
-            with phase_scope(phase):
-                return fn(*args, **kwargs)
-        return run
-    return decorate

@@ -9,16 +9,15 @@ import sys
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 PACKAGE_NAME = __name__.split(".")[0] + "."
 
-
-def user_frame(depth=1):
-    """The innermost frame, above the caller's, whose code is not graphgrad's (or None)."""
-    return user_frame_from(sys._getframe(depth + 1))
-
-
 _package_code = set()  # code objects known to be graphgrad's: most frames walked are these
 # (frame that called a module, that call's location, whether the module is one of graphgrad's):
 # pushed by tracing.module_scope while a recorder is active
 boundaries = []
+
+
+def user_frame(depth=1):
+    """The innermost frame, above the caller's, whose code is not graphgrad's (or None)."""
+    return user_frame_from(sys._getframe(depth + 1))
 
 
 def user_frame_from(f):
@@ -41,6 +40,7 @@ def location():
 
 
 def location_from(f):
+    """location() from frame f outwards."""
     stop, known, _ = boundaries[-1] if boundaries else (None, None, None)
     package = _package_code
     try:
