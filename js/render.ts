@@ -4,6 +4,7 @@ import type { Box, Layout } from "./layout";
 import type { VisibleGraph, VisibleNode } from "./model";
 
 const SVG = "http://www.w3.org/2000/svg";
+const EDGE_LABELS_UP_TO = 1500;   // boxes; beyond that, shape labels on every edge cost more than they tell
 const svg = <K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number> = {}, cls?: string) => {
   const e = document.createElementNS(SVG, tag);
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
@@ -23,6 +24,7 @@ export class GraphView {
   private t = { x: 0, y: 0, k: 1 };
   private layout: Layout | null = null;
   private marked = new Map<string, string>();   // element id -> classes added by mark()
+  private visible = new Map<string, VisibleNode>();
   onNode: (v: VisibleNode) => void = () => {};
   onGroup: (path: string) => void = () => {};
 
@@ -36,11 +38,25 @@ export class GraphView {
     this.svg.append(defs, this.viewport);
     host.append(this.svg);
     this.bindPanZoom();
+    // one listener for all nodes (thousands of them): find the node under the pointer
+    const nodeAt = (ev: Event) => {
+      const el = (ev.target as Element).closest?.(".gg-node");
+      return el ? this.visible.get(el.getAttribute("data-id")!) : undefined;
+    };
+    this.svg.addEventListener("click", (ev) => { const v = nodeAt(ev); if (v) this.onNode(v); });
+    this.svg.addEventListener("pointerover", (ev) => {
+      const v = nodeAt(ev), el = v && this.nodeEls.get(v.id);
+      if (!v || !el || el.querySelector("title")) return;
+      const tip = svg("title");
+      tip.textContent = v.node ? `${v.node.op ?? v.node.kind}${v.node.grad_fn ? " · " + v.node.grad_fn : ""}${v.node.module ? " · " + v.node.module : ""}` : `${v.module} (folded: click to unfold)`;
+      el.append(tip);
+    });
   }
 
   draw(vg: VisibleGraph, layout: Layout): void {
     this.layout = layout;
     this.nodeEls.clear();
+    this.visible.clear();
     this.marked.clear();
     const groups = svg("g", {}, "gg-groups"), edges = svg("g", {}, "gg-edges"), nodes = svg("g", {}, "gg-nodes");
     const depth = (id: string | null): number => { let d = 0; for (let g = id; g; g = vg.groups.find((x) => x.id === g)?.parent ?? null) d++; return d; };
@@ -57,6 +73,7 @@ export class GraphView {
       el.addEventListener("click", (ev) => { ev.stopPropagation(); this.onGroup(g.path); });
       groups.append(el);
     }
+    const labelled = vg.nodes.length <= EDGE_LABELS_UP_TO;
     for (const e of vg.edges) {
       const pts = layout.edges.get(e.id);
       if (!pts || pts.length < 4) continue;
@@ -65,7 +82,7 @@ export class GraphView {
       const path = svg("path", { d, "marker-end": "url(#gg-arrow)", "data-edge": e.id }, "gg-edge");
       edges.append(path);
       const label = e.count > 1 ? `${e.label} ×${e.count}`.trim() : e.label;
-      if (label) {
+      if (label && labelled) {
         const [x, y] = midpoint(pts);
         const text = svg("text", { x: x + 4, y: y + 3 }, "gg-edge-label");
         text.textContent = label;
@@ -86,11 +103,8 @@ export class GraphView {
         sub.textContent = v.sub;
         el.append(sub);
       }
-      const tip = svg("title");
-      tip.textContent = v.node ? `${v.node.op ?? v.node.kind}${v.node.grad_fn ? " · " + v.node.grad_fn : ""}${v.node.module ? " · " + v.node.module : ""}` : `${v.module} (folded: click to unfold)`;
-      el.append(tip);
-      el.addEventListener("click", (ev) => { ev.stopPropagation(); this.onNode(v); });
       this.nodeEls.set(v.id, el);
+      this.visible.set(v.id, v);
       nodes.append(el);
     }
     this.viewport.replaceChildren(groups, edges, nodes);
