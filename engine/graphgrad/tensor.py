@@ -10,6 +10,9 @@ from . import dtypes
 from .device import CPU, array_module, as_device, device_of
 
 
+_new, _ndarray, _generic = object.__new__, np.ndarray, np.generic  # Tensor._wrap runs for every op
+
+
 class Size(tuple):
     """torch.Size: a tuple that prints as `Size([2, 3])`."""
 
@@ -63,8 +66,8 @@ class Tensor:
     @classmethod
     def _wrap(cls, array, requires_grad=False):
         """The fast constructor ops use: no checks, no copies."""
-        t = object.__new__(cls)
-        if type(array) is not np.ndarray and isinstance(array, np.generic):
+        t = _new(cls)
+        if type(array) is not _ndarray and isinstance(array, _generic):  # NumPy's 0-d results are scalars
             array = np.asarray(array)
         t._data = array
         t.requires_grad = requires_grad
