@@ -84,7 +84,6 @@ def test_each_step_shows_node_gradients_and_ready_queue():
         assert dbg.current is s and s.ready == dbg.ready
         assert dbg.ready == [loss.grad_fn.next_functions[0][0]]  # LogSoftmaxBackward0 is next
         assert s.forward is not None and s.forward.op == "nll_loss" and s.forward.id == loss.grad_fn.forward_id
-        hidden = model[1]
         # run_to a module's output tensor, a leaf by name, a recorded node
         relu_node = t.graph.find(op="relu")[0]
         s = dbg.run_to(relu_node)
@@ -160,7 +159,7 @@ def test_replay_breaks_where_a_nan_was_born():
     with gg.trace() as t:
         a = x * 2
         b = a.log()  # VALUE-NAN-LINE
-        c = b + 1
+        b + 1
     hit = gg.debug.replay(t).break_on_nan().cont()
     assert hit.reason == "nan" and hit.step.node.op == "log"
     assert f"test_debug.py:{line_of('# VALUE-NAN-LINE')}" in hit.message and "b = a.log()" in hit.message
@@ -194,7 +193,7 @@ def test_anomaly_mode_names_the_forward_op_and_line_as_well_as_torch_does():
             loss.backward()
     message = str(err.value)
     assert message.startswith(expected)
-    assert f"'sqrt' (SqrtBackward0) at " in message and f"test_debug.py:{line_of('# ANOMALY-LINE')}" in message
+    assert "'sqrt' (SqrtBackward0) at " in message and f"test_debug.py:{line_of('# ANOMALY-LINE')}" in message
     assert isinstance(err.value, gg.debug.AnomalyError) and err.value.node.name() == "SqrtBackward0"
     assert not gg.autograd.is_anomaly_enabled() and not recorders
 

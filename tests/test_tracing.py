@@ -3,7 +3,6 @@ paths, source lines, phases, values by reference, bounded memory, and its JSON /
 PyTorch is the oracle for grad_fn names, gradients and gradient norms."""
 import gc
 import json
-import linecache
 import tracemalloc
 import weakref
 
@@ -86,7 +85,7 @@ def test_edges_follow_the_data():
     a = gg.randn(3, requires_grad=True)
     with gg.trace() as t:
         b = a * a
-        c = b + a
+        b + a
     g = t.graph
     mul, add = g.find(op="mul")[0], g.find(op="add")[0]
     leaf = g.find(kind="input")[0]
@@ -99,7 +98,7 @@ def test_in_place_op_moves_the_producer():
     with gg.trace() as t:
         b = a * 1
         b.relu_()
-        c = b.sum()
+        b.sum()
     relu, total = t.graph.find(op="relu")[0], t.graph.find(op="sum")[0]
     assert total.inputs[0][0] == relu.id
 

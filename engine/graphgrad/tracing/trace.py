@@ -265,8 +265,8 @@ class Trace(Recorder):
 
     def _add_const(self, x, it):
         nid = next(_ids)
-        it.records.append(_record((nid, "const", None, None, None, self._module_path(), self.phase, it.number, None, None,
-                                   None, None, (), (x,), None, None)))
+        it.records.append(_record((nid, "const", None, None, None, self._module_path(), self.phase, it.number, None,
+                                   None, None, None, (), (x,), None, None)))
         return nid, 0
 
     def record_backward(self, step, seconds):
@@ -356,8 +356,8 @@ class Trace(Recorder):
         if owner is None:
             return [(name, p) for name, p in self._named_parameters() if p._grad is not None]
         named = self._params
-        return [(named[id(p)][1] if id(p) in named else f"param{i}", p)
-                for i, p in enumerate(p for group in owner.param_groups for p in group["params"]) if p._grad is not None]
+        params = enumerate(p for group in owner.param_groups for p in group["params"])
+        return [(named[id(p)][1] if id(p) in named else f"param{i}", p) for i, p in params if p._grad is not None]
 
     # ---- naming ------------------------------------------------------------------------------
     def name_module(self, module, name):
