@@ -389,6 +389,39 @@ OK_INPLACE_CASES = {
 }
 
 
+VIEW_INPLACE_CASES = {
+    "augmented_assign_column": lambda L, x: (lambda y: (y[:, 0].__iadd__(1), y.__setitem__((slice(None), 0), y[:, 0]),
+                                                        y))(x * 2)[2],
+    "iadd_through_getitem": lambda L, x: (lambda y: (y.__setitem__(1, y[1].__iadd__(x[0])), y))(x * 2)[1],
+    "mul_on_row_view": lambda L, x: (lambda y: (y[1].mul_(3), y))(x * 2)[1],
+    "the_view_after": lambda L, x: (lambda y: (lambda v: (v.mul_(3), v * v)[1])(y[1]))(x * 2),
+    "transposed_view": lambda L, x: (lambda y: (y.t()[0].add_(1), y))(x * 2)[1],
+    "stepped_flat_view": lambda L, x: (lambda y: (y.view(-1)[::2].mul_(2), y))(x * 2)[1],
+    "constant_buffer_gets_grad": lambda L, x: (lambda buf: (buf[1:].add_(x[0] * 5), buf))(L.zeros(3, 4))[1],
+    "copy_into_buffer_slice": lambda L, x: (lambda buf: (buf[:, 1:3].copy_(x[:, :2] ** 2), buf))(L.ones(3, 4))[1],
+}
+
+
+def test_inplace_on_a_view_of_a_saved_tensor_raises_as_torch():
+    def run(L):
+        y = L.tensor(A, requires_grad=True).exp()   # exp saves its output, y
+        y.view(-1)[::2].mul_(2)
+        y.sum().backward()
+    got, expected = raises_like(lambda: run(gg), lambda: run(torch))
+    assert got.split(", which is output")[0] == expected.split(", which is output")[0]
+
+
+@pytest.mark.parametrize("case", VIEW_INPLACE_CASES)
+def test_inplace_on_views_rebases_the_base_as_torch(case):
+    g, t = gg.tensor(A, requires_grad=True), torch.tensor(A, requires_grad=True)
+    out_g, out_t = VIEW_INPLACE_CASES[case](gg, g), VIEW_INPLACE_CASES[case](torch, t)
+    assert_same(out_g, out_t, exact=False, rtol=1e-5)
+    assert graph(out_g.grad_fn)[0] == graph(out_t.grad_fn)[0]
+    (out_g * out_g).sum().backward()
+    (out_t * out_t).sum().backward()
+    assert_same(g.grad, t.grad, exact=False, rtol=1e-5)
+
+
 @pytest.mark.parametrize("case", OK_INPLACE_CASES)
 def test_inplace_where_torch_allows_it(case):
     g, t = gg.tensor(A, requires_grad=True), torch.tensor(A, requires_grad=True)

@@ -2,6 +2,8 @@
 the tensor's own memory, so views see the change and saved copies are caught by the version
 counter, as in PyTorch."""
 from ..autograd.grad_mode import state
+from ..autograd.node import Node, _sequence
+from .util import xp_of
 
 
 def write_inplace(target, fn, *args, **kwargs):
@@ -16,18 +18,81 @@ def write_inplace(target, fn, *args, **kwargs):
         raise RuntimeError(f"output with shape [{', '.join(map(str, data.shape))}] doesn't match the broadcast "
                            f"shape [{', '.join(map(str, new.shape))}]")
     base = target._base
-    if result.grad_fn is not None and base is not None and base.requires_grad:
-        if base.grad_fn is None:
-            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
-                               "operation.")
-        raise RuntimeError("graphgrad does not record in-place ops on a view of a tensor that requires grad "
-                           "(PyTorch's CopySlices); write `base = base.clone()` and modify that instead.")
+    rebase = result.grad_fn is not None and base is not None
+    if rebase and base.requires_grad and base.grad_fn is None:
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
     if new is not data:
         data[...] = new
     target._version[0] += 1
-    if result.grad_fn is not None:
+    if rebase:
+        _copy_slices(target, base, result)
+    elif result.grad_fn is not None:
         target.grad_fn, target._output_nr, target.requires_grad = result.grad_fn, result._output_nr, True
     return target
+
+
+# ---- in-place ops on views: the base's history changes too ------------------------------------
+
+def _copy_slices(view, base, result):
+    """After an op wrote `result` into `view`, the base holds new values there: its history
+    becomes CopySlices (the old base outside the view, the op's result inside), and the view
+    becomes a view of that new base (AsStridedBackward0), as PyTorch records them."""
+    if not base._data.flags.c_contiguous:
+        raise RuntimeError("graphgrad records in-place ops on views of C-contiguous tensors only; write "
+                           "`base = base.contiguous()` first")
+    region = _Region(view, base)
+    old = ((base.grad_fn, base._output_nr) if base.grad_fn is not None
+           else (base._accumulator(), 0) if base.requires_grad else (None, 0))
+    node = CopySlices(region, old, (result.grad_fn, result._output_nr))
+    base.grad_fn, base._output_nr, base.requires_grad = node, 0, True
+    view.grad_fn, view._output_nr, view.requires_grad = AsStridedBackward0(region, node), 0, True
+
+
+class _Region:
+    """Where a view lies in its (C-contiguous) base: the same window of any base-shaped array."""
+
+    def __init__(self, view, base):
+        self.base_shape = base._data.shape
+        self.offset = (view.data_ptr() - base.data_ptr()) // base._data.itemsize
+        self.shape, self.strides = view._data.shape, view._data.strides
+        self.itemsize = base._data.itemsize
+
+    def of(self, array):
+        """The window in a C-contiguous, base-shaped array (writable)."""
+        flat = array.reshape(-1)[self.offset:]
+        strides = tuple(s // self.itemsize * array.itemsize for s in self.strides)
+        return xp_of(array).lib.stride_tricks.as_strided(flat, self.shape, strides)
+
+
+class CopySlices(Node):
+    """The base after an in-place op on one of its views. Backward: the gradient outside the
+    view goes to the old base; inside it, to the op's result (whose graph leads back to the
+    view's old values, and so to the old base, itself)."""
+
+    def __init__(self, region, old_base, result):
+        self.region = region
+        self.next_functions = (old_base, result)
+        self._seq = next(_sequence)
+
+    def backward(self, grad):
+        outside = grad.copy()
+        inside = self.region.of(outside).copy()
+        self.region.of(outside)[...] = 0
+        return outside, inside
+
+
+class AsStridedBackward0(Node):
+    """A view taken again from its base's new history (after an in-place op on it)."""
+
+    def __init__(self, region, base_node):
+        self.region = region
+        self.next_functions = ((base_node, 0),)
+        self._seq = next(_sequence)
+
+    def backward(self, grad):
+        out = xp_of(grad).zeros(self.region.base_shape, grad.dtype)
+        self.region.of(out)[...] = grad
+        return (out,)
 
 
 def _category(np_dtype):
