@@ -155,6 +155,11 @@ def test_detach_shares_memory_and_version():
     assert g[0].item() == 100 and g._version_value == d._version_value == 1
     y = (g * 2).detach()
     assert y.is_leaf and not y.requires_grad
+    w = gg.ones(4, requires_grad=True)
+    mid = g * 2
+    d = mid.detach()
+    d.add_(w)   # the detached tensor gets its own history; mid's is untouched, as in torch
+    assert d.grad_fn.name() == "AddBackward0" and mid.grad_fn.name() == "MulBackward0" and d._base is None
     z = g * 2
     z.detach_()
     assert z.is_leaf and z.grad_fn is None and not z.requires_grad

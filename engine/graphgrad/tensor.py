@@ -205,8 +205,7 @@ class Tensor:
 
     def detach(self):
         t = Tensor._wrap(self._data)
-        t._version = self._version  # detach shares memory, so it shares the version counter
-        t._base = self._base if self._base is not None else self
+        t._version = self._version  # same memory, so the same version counter; not a view for autograd
         return t
 
     def detach_(self):
