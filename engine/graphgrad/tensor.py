@@ -46,6 +46,7 @@ class Tensor:
     _hooks = None         # register_hook on a leaf
     _accum = None         # the leaf's AccumulateGrad node, made on first use
     _retains_grad = False
+    _post_accumulate_hooks = None
     __array_priority__ = 1000  # so `numpy_scalar * tensor` asks the tensor (reflected ops)
 
     def __init__(self, *args, dtype=None, device=None):
@@ -246,8 +247,10 @@ class Tensor:
         return _RemovableHandle(hooks, hook)
 
     def register_post_accumulate_grad_hook(self, hook):
-        self.__dict__.setdefault("_post_accumulate_hooks", []).append(hook)
-        return _RemovableHandle(self.__dict__["_post_accumulate_hooks"], hook)
+        if self._post_accumulate_hooks is None:
+            self._post_accumulate_hooks = []
+        self._post_accumulate_hooks.append(hook)
+        return _RemovableHandle(self._post_accumulate_hooks, hook)
 
     # ---- conversions ------------------------------------------------------------------
     def item(self):

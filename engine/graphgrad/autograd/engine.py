@@ -82,8 +82,11 @@ class BackwardPass:
                 grad_inputs = (None,) * len(node.next_functions)
             else:
                 extra = node.__dict__  # what only some nodes have: version checks, post hooks
-                if node._freed or "_checks" in extra:
-                    node.check_saved()
+                if node._freed:
+                    node.check_saved()  # raises: the saved arrays are gone
+                for _, box, version in extra.get("_checks", ()):
+                    if box[0] != version:
+                        node.check_saved()  # raises, naming the modified tensor
                 if node.n_outputs == 1:
                     grad_inputs = node.backward(grads[0])
                 else:
@@ -136,15 +139,19 @@ def _run_post_hooks(node, grad_inputs, grads):
 
 
 def _count_dependencies(roots):
-    deps, seen, stack = {}, set(roots), list(roots)
+    """How many edges lead into each node reachable from the roots (a root reached from
+    another root counts too; a node is walked once, when first reached)."""
+    deps, stack = {}, list(roots)
     while stack:
         for nxt, _ in stack.pop().next_functions:
             if nxt is None:
                 continue
-            deps[nxt] = deps.get(nxt, 0) + 1
-            if nxt not in seen:
-                seen.add(nxt)
-                stack.append(nxt)
+            if nxt in deps:
+                deps[nxt] += 1
+            else:
+                deps[nxt] = 1
+                if nxt not in roots:
+                    stack.append(nxt)
     return deps
 
 

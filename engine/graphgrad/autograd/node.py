@@ -105,8 +105,8 @@ class AccumulateGrad(Node):
         else:
             leaf._grad._data += grad
             leaf._grad._version[0] += 1
-        if leaf.__dict__:
-            for hook in leaf.__dict__.get("_post_accumulate_hooks", ()):
+        if leaf._post_accumulate_hooks:
+            for hook in leaf._post_accumulate_hooks:
                 hook(leaf)
 
 
