@@ -12,10 +12,10 @@ class Throttle:
         self._flush, self.interval, self._clock, self._timer_factory = flush, interval, clock, timer
         self._last = None       # clock() at the last flush
         self._timer = None      # the pending trailing flush, if any
-        self._lock = threading.RLock()
+        self.lock = threading.RLock()
 
     def poke(self):
-        with self._lock:
+        with self.lock:
             now = self._clock()
             if self._last is None or now - self._last >= self.interval:
                 self._cancel()
@@ -27,12 +27,12 @@ class Throttle:
 
     def flush(self):
         """Send what is pending now (the end of a loop, a closing context manager)."""
-        with self._lock:
+        with self.lock:
             self._cancel()
             self._run(self._clock())
 
     def _trailing(self):
-        with self._lock:
+        with self.lock:
             self._timer = None
             self._run(self._clock())
 

@@ -167,7 +167,7 @@ class Monitor(GraphWidget):
 
     def _on_hello(self, content):
         super()._on_hello(content)
-        with self.throttle._lock:
+        with self.throttle.lock:
             header, buffers = self._points(reset=True)
             self.send(header, buffers)
 
