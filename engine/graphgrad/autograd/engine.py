@@ -141,6 +141,7 @@ def _run_post_hooks(node, grad_inputs, grads):
 def _count_dependencies(roots):
     """How many edges lead into each node reachable from the roots (a root reached from
     another root counts too; a node is walked once, when first reached)."""
+    roots = list(dict.fromkeys(roots))  # outputs of one node share it: walk it once
     deps, stack = {}, list(roots)
     while stack:
         for nxt, _ in stack.pop().next_functions:
