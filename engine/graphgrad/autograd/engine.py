@@ -4,6 +4,8 @@ import heapq
 import time
 from operator import itemgetter
 
+_first = itemgetter(0)
+
 from ..tensor import Tensor
 from .grad_mode import recorders, state
 from .node import AccumulateGrad
@@ -35,7 +37,7 @@ class BackwardPass:
         self.captured = [None] * len(self.capture)
         self.dependencies = _count_dependencies([node for node, _ in roots])
         self.buffers = {}   # node -> [grad per output], filled as gradients arrive
-        self.ready = []     # heap of (-sequence number, id, node): latest-created runs first
+        self.ready = []     # heap of (-sequence number, node): latest-created runs first
         self.done = []      # nodes already run, in order
         for (node, nr), seed in zip(roots, seeds):
             self._add(node, nr, seed)
@@ -43,7 +45,7 @@ class BackwardPass:
         for node, _ in roots:
             if node not in self.dependencies and node not in queued:
                 queued.add(node)
-                heapq.heappush(self.ready, (-node._seq, id(node), node))
+                heapq.heappush(self.ready, (-node._seq, node))
 
     def _add(self, node, nr, grad):
         buf = self.buffers.get(node)
@@ -55,66 +57,53 @@ class BackwardPass:
     @property
     def ready_nodes(self):
         """The ready queue in the order it will run."""
-        return [entry[2] for entry in sorted(self.ready)]
+        return [entry[1] for entry in sorted(self.ready, key=_first)]
 
     def __iter__(self):
         return self.steps()
 
     def steps(self):
-        """Run the graph one node per step. Written for speed: this loop is Tensor.backward()."""
-        ready, buffers, deps, capture, done = self.ready, self.buffers, self.dependencies, self.capture, self.done
-        heappop, heappush, perf_counter, Accumulate = heapq.heappop, heapq.heappush, time.perf_counter, AccumulateGrad
-        free = not self.retain_graph
+        """Run the graph one node per step. Written for speed: this loop is Tensor.backward().
+        What only some nodes have (hooks, version checks, multiple outputs) costs one test each."""
+        ready, buffers, deps, done = self.ready, self.buffers, self.dependencies, self.done
+        heappop, heappush, Accumulate = heapq.heappop, heapq.heappush, AccumulateGrad
+        accumulate, free, capture = self.accumulate, not self.retain_graph, self.capture
         while ready:
             if recorders:
-                start = perf_counter()
-            node = heappop(ready)[2]
+                start = time.perf_counter()
+            node = heappop(ready)[1]
             grads = buffers.pop(node, None) or [None] * node.n_outputs
             if node._pre_hooks:
                 grads = _run_pre_hooks(node, grads)
             if capture:
                 self._capture(node, grads)
             if type(node) is Accumulate:
-                if self.accumulate and grads[0] is not None:
+                if accumulate and grads[0] is not None:
                     node.accumulate(grads[0])
                 grad_inputs = ()
-            elif grads[0] is None and all(g is None for g in grads):  # nothing arrived: nothing to send
-                grad_inputs = (None,) * len(node.next_functions)
+            elif grads[0] is None and (node.n_outputs == 1 or all(g is None for g in grads)):
+                grad_inputs = (None,) * len(node.next_functions)  # nothing arrived: nothing to send
             else:
-                extra = node.__dict__  # what only some nodes have: version checks, post hooks
-                if node._freed:
-                    node.check_saved()  # raises: the saved arrays are gone
-                for _, box, version in extra.get("_checks", ()):
-                    if box[0] != version:
-                        node.check_saved()  # raises, naming the modified tensor
-                if node.n_outputs == 1:
-                    grad_inputs = node.backward(grads[0])
-                else:
-                    grad_inputs = node.backward(tuple(_zeros_if_none(node, i, g) for i, g in enumerate(grads)))
-                if "_post_hooks" in extra:
-                    _run_post_hooks(node, grad_inputs, grads)
-                if free and node.saved:
-                    node.release()
-                if state.anomaly:
-                    from .anomaly_mode import check_gradients
-                    check_gradients(node, grad_inputs)
+                grad_inputs = _run_node(node, grads, free)
             for (nxt, nr), grad in zip(node.next_functions, grad_inputs):
                 if nxt is None:
                     continue
                 if grad is not None:  # summed into the buffer (never in place: arrays may be shared)
                     buf = buffers.get(nxt)
                     if buf is None:
-                        buf = buffers[nxt] = [None] * nxt.n_outputs
-                    old = buf[nr]
-                    buf[nr] = grad if old is None else old + grad
+                        buffers[nxt] = buf = [None] * nxt.n_outputs
+                        buf[nr] = grad
+                    else:
+                        old = buf[nr]
+                        buf[nr] = grad if old is None else old + grad
                 left = deps[nxt] - 1
                 deps[nxt] = left
                 if not left:
-                    heappush(ready, (-nxt._seq, id(nxt), nxt))
+                    heappush(ready, (-nxt._seq, nxt))  # sequence numbers are unique: no ties
             done.append(node)
             step = Step((node, grads, grad_inputs))
             if recorders:
-                seconds = perf_counter() - start
+                seconds = time.perf_counter() - start
                 for recorder in recorders:
                     recorder.record_backward(step, seconds)
             yield step
@@ -130,6 +119,30 @@ class BackwardPass:
         for _ in self.steps():
             pass
         return self
+
+
+def _run_node(node, grads, free):
+    """A node's backward, with the checks PyTorch makes around it."""
+    extra = node.__dict__  # what only some nodes have: version checks, post hooks
+    if node._freed:
+        node.check_saved()  # raises: the saved arrays are gone
+    checks = extra.get("_checks")
+    if checks:
+        for _, box, version in checks:
+            if box[0] != version:
+                node.check_saved()  # raises, naming the modified tensor
+    if node.n_outputs == 1:
+        grad_inputs = node.backward(grads[0])
+    else:
+        grad_inputs = node.backward(tuple(_zeros_if_none(node, i, g) for i, g in enumerate(grads)))
+    if "_post_hooks" in extra:
+        _run_post_hooks(node, grad_inputs, grads)
+    if free and node.saved:
+        node.release()
+    if state.anomaly:
+        from .anomaly_mode import check_gradients
+        check_gradients(node, grad_inputs)
+    return grad_inputs
 
 
 def _run_post_hooks(node, grad_inputs, grads):
