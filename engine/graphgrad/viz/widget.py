@@ -7,7 +7,7 @@ import anywidget
 import numpy as np
 import traitlets
 
-from . import protocol
+from . import protocol, snapshot
 from .sources import source_of
 from .stepper import Stepper
 from .tensors import summarize
@@ -42,6 +42,15 @@ class GraphWidget(anywidget.AnyWidget):
             self.graph = source.graph
         self._sync_steps()
         self.on_msg(self._on_message)
+
+    def _repr_mimebundle_(self, **kwargs):
+        # beside the live view, a static picture (text/html) that a saved notebook keeps showing
+        # where the widget cannot run: reopened without its kernel, nbconvert, nbviewer
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is None or not self.graph.get("nodes"):
+            return bundle
+        data, metadata = bundle
+        return {**data, "text/html": snapshot.html(self.graph, self.title)}, metadata
 
     def refresh(self):
         """Redraw from the source again (a trace that went on recording); the layout is kept when

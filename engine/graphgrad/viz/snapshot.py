@@ -1,0 +1,91 @@
+"""A static picture of a graph (schema v1) as HTML with an inline SVG, drawn in Python: the widget adds
+it to its mimebundle as text/html, so a saved notebook still shows the graph where no kernel or widget
+manager runs it (reopened without the kernel, nbconvert, nbviewer, GitHub). Simple layered layout, top
+down like the widget's ELK layout: a node's layer is its longest path from a leaf, and one barycenter
+pass orders each layer. Every string from the graph (names come from Python) is escaped."""
+from html import escape
+
+MAX_NODES = 300        # beyond this the picture says how many more there are rather than growing
+BOX_H, LAYER_GAP, COL_GAP, PAD = 34, 26, 12, 8
+CHAR_W, MAX_CHARS = 7, 28
+COLORS = {"param": "#eab308", "input": "#eab308", "op": "#3b82f6"}
+
+
+def html(graph, title=""):
+    """The <div> (with an <svg>) showing `graph`; the widget replaces it when it renders."""
+    nodes = [n for n in graph.get("nodes", []) if n.get("phase") != "backward"] or graph.get("nodes", [])
+    shown, hidden = nodes[:MAX_NODES], len(nodes) - MAX_NODES
+    ids = {n["id"] for n in shown}
+    edges = [(e["source"], e["target"]) for e in graph.get("edges", []) if e["source"] in ids and e["target"] in ids]
+    rows = _layers(shown, edges)
+    boxes, width = _place(rows)
+    height = PAD + len(rows) * (BOX_H + LAYER_GAP)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">']
+    for s, t in edges:
+        (x1, y1, w1), (x2, y2, w2) = boxes[s], boxes[t]
+        parts.append(f'<line x1="{x1 + w1 / 2:.0f}" y1="{y1 + BOX_H}" x2="{x2 + w2 / 2:.0f}" y2="{y2}" '
+                     'stroke="#888" stroke-width="1.1"/>')
+    for n in shown:
+        x, y, w = boxes[n["id"]]
+        color = COLORS.get(n.get("kind"), COLORS["op"])
+        sub = "[" + ", ".join(map(str, n["shape"])) + "]" if n.get("shape") is not None else ""
+        tip = " · ".join(str(v) for v in (n.get("name") or n.get("label"), n.get("grad_fn"), n.get("module"), sub) if v)
+        parts.append(f'<g class="gg-static-node" data-node="{escape(str(n["id"]))}"><title>{escape(tip)}</title>'
+                     f'<rect x="{x}" y="{y}" width="{w}" height="{BOX_H}" rx="4" fill="{color}" fill-opacity="0.2" '
+                     f'stroke="{color}"/><text x="{x + w / 2:.0f}" y="{y + 14}" text-anchor="middle" '
+                     f'fill="currentColor">{escape(_clip(_text(n)))}</text><text x="{x + w / 2:.0f}" y="{y + 27}" '
+                     f'text-anchor="middle" fill="currentColor" fill-opacity="0.6" font-size="10">{escape(sub)}</text></g>')
+    parts.append("</svg>")
+    note = f" ({hidden} more nodes not drawn)" if hidden > 0 else ""
+    caption = (f"<div style=\"font-size: 11px; opacity: 0.7\">graphgrad graph{': ' + escape(title) if title else ''}"
+               f" — a static snapshot{note}; run the cell for the live widget</div>")
+    return f'<div class="gg-static">{caption}{"".join(parts)}</div>'
+
+
+def _text(n):
+    return n.get("name") or n.get("label") or n.get("op") or ""
+
+
+def _clip(s):
+    return s if len(s) <= MAX_CHARS else s[:MAX_CHARS - 1] + "…"
+
+
+def _layers(nodes, edges):
+    """Nodes per layer, a node one layer below its lowest input (Kahn's order; ids in a cycle go last)."""
+    preds = {n["id"]: [] for n in nodes}
+    succs = {n["id"]: [] for n in nodes}
+    for s, t in edges:
+        preds[t].append(s)
+        succs[s].append(t)
+    waiting = {i: len(p) for i, p in preds.items()}
+    order = [i for i, k in waiting.items() if k == 0]
+    layer = dict.fromkeys(preds, 0)
+    for i in order:                       # order grows while it is walked
+        for t in succs[i]:
+            layer[t] = max(layer[t], layer[i] + 1)
+            waiting[t] -= 1
+            if waiting[t] == 0:
+                order.append(t)
+    rows = [[] for _ in range(max(layer.values(), default=-1) + 1)]
+    for n in nodes:
+        rows[layer[n["id"]]].append(n)
+    # one top-down barycenter pass: sit each node under the mean place of its inputs
+    place = {}
+    for row in rows:
+        row.sort(key=lambda n: sum(place[p] for p in preds[n["id"]]) / len(preds[n["id"]]) if preds[n["id"]] else 0)
+        place.update((n["id"], k) for k, n in enumerate(row))
+    return rows
+
+
+def _place(rows):
+    """{id: (x, y, width)} with every layer centred, and the picture's width."""
+    widths = [[min(len(_text(n)), MAX_CHARS) * CHAR_W + 16 for n in row] for row in rows]
+    total = max((sum(w) + COL_GAP * (len(w) - 1) for w in widths), default=0) + 2 * PAD
+    boxes = {}
+    for k, (row, ws) in enumerate(zip(rows, widths)):
+        x = (total - sum(ws) - COL_GAP * (len(ws) - 1)) / 2
+        for n, w in zip(row, ws):
+            boxes[n["id"]] = (round(x), PAD + k * (BOX_H + LAYER_GAP), w)
+            x += w + COL_GAP
+    return boxes, round(total)
