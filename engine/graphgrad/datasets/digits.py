@@ -3,8 +3,7 @@ images, no download), as 1x8x8 float32 images in [0, 1] with int64 labels."""
 import numpy as np
 
 from ..tensor import Tensor
-from ..utils.data.dataset import take_rows
-from .vision import VisionDataset
+from .vision import LabelledImages
 
 TRAIN_SIZE = 1438  # a fixed split, about 80/20: the first 1,438 images train, the other 359 test
 SPLIT_SEED = 0
@@ -20,7 +19,7 @@ def _load():
     return bunch.images, bunch.target
 
 
-class Digits(VisionDataset):
+class Digits(LabelledImages):
     """Items are (image, label): a 1x8x8 float32 tensor in [0, 1] and an int. The split is the
     same on every machine: a permutation seeded with SPLIT_SEED, its first TRAIN_SIZE images
     for training."""
@@ -35,24 +34,8 @@ class Digits(VisionDataset):
         self.data = Tensor._wrap((images[order] / 16).astype(np.float32)[:, None])
         self.targets = Tensor._wrap(labels[order].astype(np.int64))
 
-    def __getitem__(self, index):
-        image, target = Tensor._wrap(self.data._data[index].copy()), int(self.targets._data[index])
-        if self.transform is not None:
-            image = self.transform(image)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return image, target
-
-    def __len__(self):
-        return len(self.data)
-
-    def _collated(self, indices):
-        if self.transform is not None or self.target_transform is not None:
-            return None
-        return [take_rows(self.data, indices), take_rows(self.targets, indices)]
-
-    def extra_repr(self):
-        return f"Split: {'Train' if self.train else 'Test'}"
+    def _image(self, index):
+        return Tensor._wrap(self.data._data[index].copy())
 
 
 def digits(train=True, transform=None, target_transform=None):

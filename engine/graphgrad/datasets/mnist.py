@@ -10,8 +10,7 @@ import urllib.request
 import numpy as np
 
 from ..tensor import Tensor
-from ..utils.data.dataset import take_rows
-from .vision import VisionDataset
+from .vision import LabelledImages
 
 # IDX type codes -> big-endian dtypes (the format: 0, 0, type code, ndim, then ndim uint32 sizes)
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -45,7 +44,7 @@ def read_idx(path):
     return np.frombuffer(data, dtype, offset=start).reshape(shape).astype(dtype.newbyteorder("="))
 
 
-class MNIST(VisionDataset):
+class MNIST(LabelledImages):
     """60,000 training and 10,000 test 28x28 grayscale digits. Items are (image, label): the
     image an HxW uint8 array (what transforms.ToTensor takes), the label an int."""
     mirrors = ["https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"]
@@ -115,25 +114,6 @@ class MNIST(VisionDataset):
                 raise RuntimeError(f"Downloading {type(self).__name__} failed:\n" + "\n".join(
                     "    " + f for f in failures) + "\nWithout a connection, " + self._where(missing))
             missing.remove(name)
-
-    def __getitem__(self, index):
-        image, target = self.data._data[index].copy(), int(self.targets._data[index])
-        if self.transform is not None:
-            image = self.transform(image)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return image, target
-
-    def __len__(self):
-        return len(self.data)
-
-    def _collated(self, indices):
-        if self.transform is not None or self.target_transform is not None:
-            return None
-        return [take_rows(self.data, indices), take_rows(self.targets, indices)]
-
-    def extra_repr(self):
-        return f"Split: {'Train' if self.train else 'Test'}"
 
 
 class FashionMNIST(MNIST):

@@ -1,5 +1,6 @@
 """The base of image data sets: transforms applied per item, and torchvision's repr."""
 from ..utils.data import Dataset
+from ..utils.data.dataset import take_rows
 
 
 class StandardTransform:
@@ -41,3 +42,27 @@ class VisionDataset(Dataset):
         if self.transform is not None or self.target_transform is not None:
             body.append(repr(self.transforms))
         return "\n".join(["Dataset " + type(self).__name__] + [" " * self._repr_indent + line for line in body])
+
+
+class LabelledImages(VisionDataset):
+    """A split held as two tensors, `data` (images) and `targets` (labels): items by index,
+    transforms per item, and whole batches by one indexing when there are no transforms."""
+    train = True
+
+    def _image(self, index):
+        """One image as the data set hands it out (before the transform)."""
+        return self.data._data[index].copy()
+
+    def __getitem__(self, index):
+        return self.transforms(self._image(index), int(self.targets._data[index]))
+
+    def __len__(self):
+        return len(self.data)
+
+    def _collated(self, indices):
+        if self.transform is not None or self.target_transform is not None:
+            return None
+        return [take_rows(self.data, indices), take_rows(self.targets, indices)]
+
+    def extra_repr(self):
+        return f"Split: {'Train' if self.train else 'Test'}"
