@@ -1,9 +1,7 @@
 """Conv1d and Conv2d."""
-from ...creation import empty
 from .. import functional as F
 from ..module import Module
-from ..parameter import Parameter
-from .linear import reset_uniform
+from .linear import add_weight_and_bias, reset_uniform
 
 _PADDING_MODES = ["zeros", "reflect", "replicate", "circular"]
 
@@ -34,13 +32,7 @@ class _ConvNd(Module):
         self.dilation = F._pair(dilation, n)
         self.transposed, self.output_padding = False, (0,) * n
         self.groups, self.padding_mode = groups, padding_mode
-        self.weight = Parameter(empty((out_channels, in_channels // groups) + self.kernel_size, device=device,
-                                      dtype=dtype))
-        if bias:
-            self.bias = Parameter(empty(out_channels, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        add_weight_and_bias(self, (out_channels, in_channels // groups) + self.kernel_size, bias, device, dtype)
 
     def reset_parameters(self):
         reset_uniform(self.weight, self.bias)
