@@ -345,27 +345,21 @@ def _mean_backward(self, grad):
     return expand_to(grad, self.shape)
 
 
-@op("var_mean", "VarMeanBackward0")
-class VarMean(Var):
-    """(var, mean) in one node, as torch.var_mean records them."""
-    n_outputs = 2
+def _with_mean(base, name, grad_fn):
+    """(statistic, mean) in one node, as torch.var_mean and torch.std_mean record them."""
+    class WithMean(base):
+        n_outputs = 2
 
-    def compute(self, xp, x, axes, keepdim, dtype):
-        return Var.compute(self, xp, x, axes, keepdim, dtype), xp.mean(x, axis=axes, keepdims=keepdim)
+        def compute(self, xp, x, axes, keepdim, dtype):
+            return base.compute(self, xp, x, axes, keepdim, dtype), xp.mean(x, axis=axes, keepdims=keepdim)
 
-    def backward(self, grads):
-        return (Var.backward(self, grads[0])[0] + _mean_backward(self, grads[1]),)
+        def backward(self, grads):
+            return (base.backward(self, grads[0])[0] + _mean_backward(self, grads[1]),)
+    return op(name, grad_fn)(WithMean)
 
 
-@op("std_mean", "StdMeanBackward0")
-class StdMean(Std):
-    n_outputs = 2
-
-    def compute(self, xp, x, axes, keepdim, dtype):
-        return Std.compute(self, xp, x, axes, keepdim, dtype), xp.mean(x, axis=axes, keepdims=keepdim)
-
-    def backward(self, grads):
-        return (Std.backward(self, grads[0])[0] + _mean_backward(self, grads[1]),)
+VarMean = _with_mean(Var, "var_mean", "VarMeanBackward0")
+StdMean = _with_mean(Std, "std_mean", "StdMeanBackward0")
 
 
 @op("nansum", "NansumBackward0")
