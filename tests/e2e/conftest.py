@@ -1,5 +1,6 @@
-"""JupyterLab on localhost for the browser tests: a random free port, no token, a temporary root
-folder; stopped after the tests. Runs only with GRAPHGRAD_E2E=1 (scripts/test sets it)."""
+"""JupyterLab 4 and Notebook 7 on localhost for the browser tests: a random free port, no token, a
+temporary root folder; stopped after the tests. Runs only with GRAPHGRAD_E2E=1 (scripts/test sets it)."""
+import contextlib
 import os
 import pathlib
 import signal
@@ -30,29 +31,65 @@ def pytest_collection_modifyitems(items):
                 item.add_marker(pytest.mark.skip(reason=reason))
 
 
+EVIL = "<img src=x onerror=alert(1)>"
+# a tiny MLP by hand whose graph the widget shows; one parameter's module is named like an HTML tag
+MLP_CELL = f"""import time
+import graphgrad as gg
+from graphgrad import viz
+gg.manual_seed(0)
+params = {{"fc1.weight": gg.randn(4, 3, requires_grad=True), "fc1.bias": gg.zeros(4, requires_grad=True),
+          "fc2.weight": gg.randn(1, 4, requires_grad=True), {EVIL!r} + ".bias": gg.zeros(1, requires_grad=True)}}
+x = gg.randn(5, 3)
+h = (x @ params["fc1.weight"].t() + params["fc1.bias"]).relu()
+loss = (h @ params["fc2.weight"].t() + params[{EVIL!r} + ".bias"]).pow(2).mean()
+viz.show(loss, params=params, title="MLP", height=480)"""
+
+
+def notebook(cells):
+    """An .ipynb (as a dict) with these code cells, not run."""
+    return {"cells": [{"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {}, "outputs": [],
+                       "source": src} for i, src in enumerate(cells)],
+            "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+                         "language_info": {"name": "python"}},
+            "nbformat": 4, "nbformat_minor": 5}
+
+
+def shot(page, name):
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def lab(tmp_path_factory):
-    root = tmp_path_factory.mktemp("lab")
+# the two front ends users run: each server started as its own command line
+APPS = {
+    "lab": ["jupyterlab", "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+    "notebook": ["notebook", "--JupyterNotebookApp.expose_app_in_browser=True"],
+}
+
+
+@contextlib.contextmanager
+def jupyter(app, tmp_path_factory):
+    """A Jupyter server (`python -m <app>`) on localhost: {"url", "root", "home"}."""
+    root = tmp_path_factory.mktemp(app)
     home = tmp_path_factory.mktemp("home")
     port = free_port()
     env = dict(os.environ, HOME=str(home), JUPYTER_CONFIG_DIR=str(home / "config"),
                JUPYTER_RUNTIME_DIR=str(home / "runtime"), JUPYTERLAB_SETTINGS_DIR=str(home / "settings"),
                JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"))
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+    module, *app_args = APPS[app]
+    cmd = [sys.executable, "-m", module, "--no-browser", f"--port={port}", "--ip=127.0.0.1",
            "--allow-root", "--IdentityProvider.token=", "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
-           f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
-           "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
-    # no "news?" toast over the page, and a notebook's kernel starts without asking
-    settings = home / "settings" / "@jupyterlab"
-    (settings / "apputils-extension").mkdir(parents=True)
-    (settings / "apputils-extension" / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
-    log = open(home / "lab.log", "w")
+           f"--ServerApp.root_dir={root}", *app_args]
+    if app == "lab":   # no "news?" toast over the page (Notebook 7 asks nothing)
+        settings = home / "settings" / "@jupyterlab" / "apputils-extension"
+        settings.mkdir(parents=True)
+        (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
+    log = open(home / "server.log", "w")
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -63,9 +100,9 @@ def lab(tmp_path_factory):
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("JupyterLab did not start:\n" + (home / "lab.log").read_text()[-3000:])
+                    raise RuntimeError(f"{module} did not start:\n" + (home / "server.log").read_text()[-3000:])
                 time.sleep(0.3)
-        yield {"url": url, "root": root}
+        yield {"url": url, "root": root, "home": home}
     finally:   # the server and the kernels it started: their own process group
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -78,6 +115,20 @@ def lab(tmp_path_factory):
             pass
         proc.wait()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory):
+    """JupyterLab 4."""
+    with jupyter("lab", tmp_path_factory) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def nb7(tmp_path_factory):
+    """Jupyter Notebook 7."""
+    with jupyter("notebook", tmp_path_factory) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
@@ -94,7 +145,7 @@ def page(chromium):
     page.on("dialog", lambda d: (page.dialogs.append(d.message), d.accept()))
     page.dialogs = []
     page.errors = []
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.on("pageerror", lambda e: page.errors.append(f"{e}\n{e.stack}"))
     SCREENSHOTS.mkdir(exist_ok=True)
     yield page
     context.close()

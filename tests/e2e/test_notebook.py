@@ -5,21 +5,10 @@ import json
 import pathlib
 import time
 
-from conftest import SCREENSHOTS
+from conftest import EVIL, MLP_CELL, SCREENSHOTS, notebook, shot
 
-EVIL = "<img src=x onerror=alert(1)>"
 CELLS = [
-    # 1: a tiny MLP by hand; one parameter's module is named like an HTML tag
-    f"""import time
-import graphgrad as gg
-from graphgrad import viz
-gg.manual_seed(0)
-params = {{"fc1.weight": gg.randn(4, 3, requires_grad=True), "fc1.bias": gg.zeros(4, requires_grad=True),
-          "fc2.weight": gg.randn(1, 4, requires_grad=True), {EVIL!r} + ".bias": gg.zeros(1, requires_grad=True)}}
-x = gg.randn(5, 3)
-h = (x @ params["fc1.weight"].t() + params["fc1.bias"]).relu()
-loss = (h @ params["fc2.weight"].t() + params[{EVIL!r} + ".bias"]).pow(2).mean()
-viz.show(loss, params=params, title="MLP", height=480)""",
+    MLP_CELL,
     # 2: a training-like loop feeding the monitor
     """mon = viz.monitor(interval=0.05)
 for i in range(1500):
@@ -27,18 +16,6 @@ for i in range(1500):
     time.sleep(0.01)
 print("loop done")""",
 ]
-
-
-def notebook(cells):
-    return {"cells": [{"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {}, "outputs": [],
-                       "source": src} for i, src in enumerate(cells)],
-            "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-                         "language_info": {"name": "python"}},
-            "nbformat": 4, "nbformat_minor": 5}
-
-
-def shot(page, name):
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
 
 def test_notebook_widget_end_to_end(lab, page):
