@@ -46,6 +46,14 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
             if g is not None:
                 x._grad = g if x._grad is None else Tensor._wrap(x._grad._data + g._data)
         return
+    if grad_tensors is None and type(tensors) is Tensor and tensors.requires_grad and tensors._data.size == 1:
+        # loss.backward(): the common call, without the general argument handling
+        seed = tensors._xp().empty(tensors._data.shape, tensors._data.dtype)
+        seed.fill(1)
+        fn = tensors.grad_fn
+        root = (fn, tensors._output_nr) if fn is not None else (tensors._accumulator(), 0)
+        BackwardPass((root,), (seed,), retain_graph=bool(retain_graph)).run()
+        return
     backward_pass(tensors, grad_tensors, retain_graph).run()
 
 

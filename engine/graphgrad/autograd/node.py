@@ -51,12 +51,15 @@ class Node:
             self._pre_hooks = {}
         return self._pre_hooks.setdefault(output_nr, [])
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # what release() writes over the saved arrays, made once per class: one dict update per node
+        cls._released = dict.fromkeys(cls.saved, None) | {"_freed": True}
+
     def release(self):
         """Free saved arrays (backward without retain_graph); a later backward raises."""
         if self.saved:
-            for attr in self.saved:
-                setattr(self, attr, None)
-            self._freed = True
+            self.__dict__.update(self._released)
 
     def check_saved(self):
         if self._freed:
