@@ -58,7 +58,11 @@ class Binary(Op):
             self.b_meta = (b.shape, b_dtype)
             if b_dtype != dtype:
                 b = b.astype(dtype)
-        return self.compute(a, b)
+        try:
+            return self.compute(a, b)
+        except ValueError:  # NumPy's broadcasting error: raise PyTorch's, which names the sizes
+            check_broadcast(a.shape, getattr(b, "shape", ()))
+            raise
 
     def reduce(self, grad, meta):
         return _reduced(grad, meta)
@@ -473,8 +477,6 @@ def binary(cls, a, b, true_divide=False, **attrs):
     The fast path (two tensors of one dtype, the common case) skips the promotion table."""
     if isinstance(a, Tensor):
         if isinstance(b, Tensor):
-            if a._data.shape != b._data.shape:
-                check_broadcast(a._data.shape, b._data.shape)
             if a._data.dtype == b._data.dtype:
                 dt = a._data.dtype
             else:

@@ -508,6 +508,8 @@ class Any(_Logical):
 # ---- public functions ------------------------------------------------------------------------
 
 def sum(input, dim=None, keepdim=False, *, dtype=None):
+    if dim is None and dtype is None and not keepdim:
+        return apply(Sum, input)  # x.sum(): the common loss reduction, without keyword plumbing
     dt = dtype.np if dtype is not None else None
     return apply(SumDim if dim is not None else Sum, input, dim=dim, keepdim=keepdim, dtype=dt)
 
