@@ -1,0 +1,21 @@
+"""The example scripts run as a user runs them, and print what they promise."""
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_example(name):
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "examples", name)], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_train_digits_learns_and_shows_the_recorded_step():
+    stdout = run_example("train_digits.py")
+    accuracy = float(stdout.split("test accuracy ")[-1].split()[0])
+    assert accuracy > 0.93
+    assert "linear         model.1    [64, 128]  AddmmBackward0" in stdout
+    assert "nll_loss       loss_fn" in stdout
