@@ -1,5 +1,8 @@
-"""The static picture a graph widget adds to its mimebundle (text/html), which saved notebooks keep
-showing without a kernel: present beside the live view, every node drawn in layers, names escaped."""
+"""The static picture a graph widget adds to its mimebundle (text/html with an SVG image), which saved
+notebooks keep showing without a kernel: present beside the live view, every node drawn in layers top
+down, names escaped (in the HTML and inside the SVG, which must stay well-formed XML)."""
+import base64
+import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
 import graphgrad as gg
@@ -8,6 +11,7 @@ from graphgrad.viz import snapshot, synthetic
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 EVIL = "<img src=x onerror=alert(1)>"
+SVG = "{http://www.w3.org/2000/svg}"
 
 
 def evil_mlp():
@@ -18,24 +22,35 @@ def evil_mlp():
     return (h @ params["fc2.weight"].t() + params[EVIL + ".bias"]).pow(2).mean(), params
 
 
-class Parsed(HTMLParser):
-    """Tags, node groups (data-node -> their <rect>) and all text, as a browser would see them."""
+class Page(HTMLParser):
+    """The HTML as a browser reads it: its tags (with attributes) and its text."""
 
     def __init__(self, html):
         super().__init__()
-        self.tags, self.rects, self.text, self._node = [], {}, [], None
+        self.tags, self.text = [], []
         self.feed(html)
 
     def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        self.tags.append(tag)
-        if tag == "g" and "data-node" in attrs:
-            self._node = int(attrs["data-node"])
-        if tag == "rect" and self._node is not None:
-            self.rects[self._node] = {k: float(attrs[k]) for k in ("x", "y", "width", "height")}
+        self.tags.append((tag, dict(attrs)))
 
     def handle_data(self, data):
         self.text.append(data)
+
+
+def picture(html):
+    """(the page, the SVG in its one <img> parsed as XML)."""
+    page = Page(html)
+    imgs = [attrs for tag, attrs in page.tags if tag == "img"]
+    assert len(imgs) == 1
+    prefix = "data:image/svg+xml;base64,"
+    assert imgs[0]["src"].startswith(prefix)
+    return page, ET.fromstring(base64.b64decode(imgs[0]["src"][len(prefix):]))
+
+
+def boxes(svg):
+    """{node id: its rectangle (x, y, width, height)}."""
+    return {int(g.get("data-node")): tuple(float(g.find(SVG + "rect").get(k)) for k in ("x", "y", "width", "height"))
+            for g in svg.iter(SVG + "g") if g.get("class") == "gg-static-node"}
 
 
 def test_widget_bundle_has_the_live_view_and_an_escaped_static_picture():
@@ -44,27 +59,25 @@ def test_widget_bundle_has_the_live_view_and_an_escaped_static_picture():
     data, _ = widget._repr_mimebundle_()
     assert set(data) == {"text/plain", WIDGET_VIEW, "text/html"}
     assert data[WIDGET_VIEW]["model_id"] == widget.model_id
-    html = data["text/html"]
-    assert "<img" not in html and "<b>" not in html
-    assert "&lt;img src=x onerror=alert(1)&gt;" in html
-    page = Parsed(html)
-    assert set(page.tags) <= {"div", "svg", "g", "title", "rect", "text", "line"}
-    text = "".join(page.text)
-    assert EVIL in text and "MLP <b>" in text            # shown literally once parsed
-    assert set(page.rects) == {n["id"] for n in widget.graph["nodes"]}
-    assert "fc1.weight" in text and "[4, 3]" in text and "MeanBackward0" in text
+    page, svg = picture(data["text/html"])
+    assert [tag for tag, _ in page.tags] == ["div", "div", "img"]           # the title made no <b>
+    assert "MLP <b>" in "".join(page.text)
+    assert {el.tag.removeprefix(SVG) for el in svg.iter()} == {"svg", "rect", "line", "g", "title", "text"}
+    svg_text = "".join(svg.itertext())
+    assert EVIL + ".bias" in svg_text                                        # shown literally, as text
+    assert "fc1.weight" in svg_text and "[4, 3]" in svg_text and "MeanBackward0" in svg_text
+    assert set(boxes(svg)) == {n["id"] for n in widget.graph["nodes"]}
 
 
 def test_layers_run_top_down_and_boxes_never_overlap():
     graph = synthetic.transformer(2)
-    page = Parsed(snapshot.html(graph))
-    rects = page.rects
+    rects = boxes(ET.fromstring(snapshot.svg(graph)[0]))
     assert len(rects) == len(graph["nodes"])
     for e in graph["edges"]:       # every input sits in a higher layer than what consumes it
-        assert rects[e["source"]]["y"] < rects[e["target"]]["y"]
+        assert rects[e["source"]][1] < rects[e["target"]][1]
     rows = {}
-    for r in rects.values():
-        rows.setdefault(r["y"], []).append((r["x"], r["x"] + r["width"]))
+    for x, y, w, _ in rects.values():
+        rows.setdefault(y, []).append((x, x + w))
     for spans in rows.values():
         spans.sort()
         assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:]))
@@ -73,12 +86,12 @@ def test_layers_run_top_down_and_boxes_never_overlap():
 def test_big_graphs_are_cut_and_say_so_and_backward_mirrors_are_left_out():
     graph = synthetic.transformer(20)
     assert len(graph["nodes"]) > snapshot.MAX_NODES
-    html = snapshot.html(graph)
-    assert len(Parsed(html).rects) == snapshot.MAX_NODES
-    assert f"{len(graph['nodes']) - snapshot.MAX_NODES} more nodes not drawn" in html
+    page, svg = picture(snapshot.html(graph))
+    assert len(boxes(svg)) == snapshot.MAX_NODES
+    assert f"{len(graph['nodes']) - snapshot.MAX_NODES} more nodes not drawn" in "".join(page.text)
     small = synthetic.transformer(1)
     mirrored = dict(small, nodes=small["nodes"] + [dict(small["nodes"][-1], id=10_000, phase="backward")])
-    assert len(Parsed(snapshot.html(mirrored)).rects) == len(small["nodes"])
+    assert len(boxes(ET.fromstring(snapshot.svg(mirrored)[0]))) == len(small["nodes"])
 
 
 def test_no_picture_before_there_is_a_graph():

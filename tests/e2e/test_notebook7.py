@@ -1,6 +1,10 @@
 """The widget in Jupyter Notebook 7 (its own server and page, not JupyterLab's): the graph draws and a
-click fills the inspector."""
+click fills the inspector; a notebook saved with its outputs and opened without running shows the static
+picture the widget left beside its live view."""
 import json
+
+import nbformat
+from nbclient import NotebookClient
 
 from conftest import EVIL, MLP_CELL, SCREENSHOTS, notebook, shot
 
@@ -26,6 +30,21 @@ def test_notebook7_draws_and_inspects(nb7, page):
     assert inspector.locator("tr[data-prop='shape'] td").inner_text() == "[4, 3]"
     inspector.locator(".gg-tensor[data-what='value'] .gg-stats").wait_for()
     shot(page, "nb7-inspect")
+    assert own_errors(page) == [], page.errors
+
+
+def test_saved_outputs_show_the_static_graph_without_a_kernel(nb7, page):
+    # run elsewhere (nbclient) and saved: this server never ran it, so it opens as an untrusted file does
+    nb = nbformat.from_dict(notebook([MLP_CELL]))
+    NotebookClient(nb, kernel_name="python3", timeout=60).execute()
+    nbformat.write(nb, str(nb7["root"] / "saved.ipynb"))
+    page.goto(f"{nb7['url']}/notebooks/saved.ipynb")
+    picture = page.locator(".jp-OutputArea-output .gg-static img")
+    picture.wait_for(timeout=60_000)
+    page.wait_for_function("document.querySelector('.gg-static img').naturalWidth > 100")   # the SVG decoded
+    assert "static snapshot" in page.locator(".gg-static").inner_text()
+    assert page.locator(".gg-root").count() == 0 and page.dialogs == []
+    shot(page, "nb7-saved-static")
     assert own_errors(page) == [], page.errors
 
 

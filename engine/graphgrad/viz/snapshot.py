@@ -1,8 +1,10 @@
-"""A static picture of a graph (schema v1) as HTML with an inline SVG, drawn in Python: the widget adds
-it to its mimebundle as text/html, so a saved notebook still shows the graph where no kernel or widget
-manager runs it (reopened without the kernel, nbconvert, nbviewer, GitHub). Simple layered layout, top
-down like the widget's ELK layout: a node's layer is its longest path from a leaf, and one barycenter
-pass orders each layer. Every string from the graph (names come from Python) is escaped."""
+"""A static picture of a graph (schema v1), an SVG drawn in Python inside a bit of HTML: the widget adds
+it to its mimebundle as text/html, so a saved notebook still shows the graph where no widget manager
+runs it (an untrusted or shared notebook opened without running, nbconvert, nbviewer). Simple layered
+layout, top down like the widget's ELK layout: an op's layer is its longest path from a leaf, a leaf
+sits just above its first consumer, one barycenter pass orders each layer. Every string from the graph
+(names come from Python) is escaped."""
+import base64
 from html import escape
 
 MAX_NODES = 300        # beyond this the picture says how many more there are rather than growing
@@ -12,16 +14,29 @@ COLORS = {"param": "#eab308", "input": "#eab308", "op": "#3b82f6"}
 
 
 def html(graph, title=""):
-    """The <div> (with an <svg>) showing `graph`; the widget replaces it when it renders."""
+    """A <div> with a caption and the picture as an <img> of a data: URL: notebook front ends keep
+    an <img> when they sanitize untrusted HTML (JupyterLab drops inline <svg>), and an SVG shown
+    as an image runs no script. Used where the live widget cannot render."""
+    picture, hidden = svg(graph)
+    note = f" ({hidden} more nodes not drawn)" if hidden else ""
+    caption = f"graphgrad graph{': ' + title if title else ''} — a static snapshot{note}; run the cell for the live widget"
+    data = base64.b64encode(picture.encode()).decode()
+    return (f'<div class="gg-static"><div style="font-size: 11px; opacity: 0.7">{escape(caption)}</div>'
+            f'<img style="max-width: 100%" alt="{escape(caption)}" src="data:image/svg+xml;base64,{data}"></div>')
+
+
+def svg(graph):
+    """(the SVG document, how many nodes were left out)."""
     nodes = [n for n in graph.get("nodes", []) if n.get("phase") != "backward"] or graph.get("nodes", [])
-    shown, hidden = nodes[:MAX_NODES], len(nodes) - MAX_NODES
+    shown, hidden = nodes[:MAX_NODES], max(0, len(nodes) - MAX_NODES)
     ids = {n["id"] for n in shown}
     edges = [(e["source"], e["target"]) for e in graph.get("edges", []) if e["source"] in ids and e["target"] in ids]
     rows = _layers(shown, edges)
     boxes, width = _place(rows)
     height = PAD + len(rows) * (BOX_H + LAYER_GAP)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">']
+             f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
+             f'<rect width="{width}" height="{height}" fill="#fff"/>']   # an image: readable on dark themes too
     for s, t in edges:
         (x1, y1, w1), (x2, y2, w2) = boxes[s], boxes[t]
         parts.append(f'<line x1="{x1 + w1 / 2:.0f}" y1="{y1 + BOX_H}" x2="{x2 + w2 / 2:.0f}" y2="{y2}" '
@@ -33,14 +48,11 @@ def html(graph, title=""):
         tip = " · ".join(str(v) for v in (n.get("name") or n.get("label"), n.get("grad_fn"), n.get("module"), sub) if v)
         parts.append(f'<g class="gg-static-node" data-node="{escape(str(n["id"]))}"><title>{escape(tip)}</title>'
                      f'<rect x="{x}" y="{y}" width="{w}" height="{BOX_H}" rx="4" fill="{color}" fill-opacity="0.2" '
-                     f'stroke="{color}"/><text x="{x + w / 2:.0f}" y="{y + 14}" text-anchor="middle" '
-                     f'fill="currentColor">{escape(_clip(_text(n)))}</text><text x="{x + w / 2:.0f}" y="{y + 27}" '
-                     f'text-anchor="middle" fill="currentColor" fill-opacity="0.6" font-size="10">{escape(sub)}</text></g>')
+                     f'stroke="{color}"/><text x="{x + w / 2:.0f}" y="{y + (14 if sub else 21)}" text-anchor="middle" '
+                     f'fill="#333">{escape(_clip(_text(n)))}</text><text x="{x + w / 2:.0f}" y="{y + 27}" '
+                     f'text-anchor="middle" fill="#333" fill-opacity="0.6" font-size="10">{escape(sub)}</text></g>')
     parts.append("</svg>")
-    note = f" ({hidden} more nodes not drawn)" if hidden > 0 else ""
-    caption = (f"<div style=\"font-size: 11px; opacity: 0.7\">graphgrad graph{': ' + escape(title) if title else ''}"
-               f" — a static snapshot{note}; run the cell for the live widget</div>")
-    return f'<div class="gg-static">{caption}{"".join(parts)}</div>'
+    return "".join(parts), hidden
 
 
 def _text(n):
@@ -67,6 +79,9 @@ def _layers(nodes, edges):
             waiting[t] -= 1
             if waiting[t] == 0:
                 order.append(t)
+    for i, p in preds.items():            # a leaf sits just above its first consumer, not all at the top
+        if not p and succs[i]:
+            layer[i] = min(layer[t] for t in succs[i]) - 1
     rows = [[] for _ in range(max(layer.values(), default=-1) + 1)]
     for n in nodes:
         rows[layer[n["id"]]].append(n)
@@ -80,7 +95,7 @@ def _layers(nodes, edges):
 
 def _place(rows):
     """{id: (x, y, width)} with every layer centred, and the picture's width."""
-    widths = [[min(len(_text(n)), MAX_CHARS) * CHAR_W + 16 for n in row] for row in rows]
+    widths = [[max(min(len(_text(n)), MAX_CHARS) * CHAR_W + 16, 44) for n in row] for row in rows]
     total = max((sum(w) + COL_GAP * (len(w) - 1) for w in widths), default=0) + 2 * PAD
     boxes = {}
     for k, (row, ws) in enumerate(zip(rows, widths)):
