@@ -58,6 +58,12 @@ def shot(page, name):
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
 
+def own_errors(page):
+    """The page's uncaught errors less one Notebook 7.6 throws by itself at load (its shortcuts plugin;
+    a plain `1+1` notebook shows it too)."""
+    return [e for e in page.errors if "/static/notebook/notebook_core." not in e]
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
