@@ -97,3 +97,16 @@ def test_big_graphs_are_cut_and_say_so_and_backward_mirrors_are_left_out():
 def test_no_picture_before_there_is_a_graph():
     data, _ = viz.monitor(display=False)._repr_mimebundle_()
     assert "text/html" not in data and WIDGET_VIEW in data
+
+
+def test_nbconvert_html_export_shows_the_picture():
+    # a widget output saved without widget state: the export falls back to the bundle's text/html
+    import nbformat
+    from nbconvert import HTMLExporter
+    loss, params = evil_mlp()
+    data, metadata = viz.show(loss, params=params)._repr_mimebundle_()
+    output = nbformat.v4.new_output("display_data", data=data, metadata=metadata)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("viz.show(loss)", outputs=[output])])
+    body, _ = HTMLExporter(template_name="classic").from_notebook_node(nb)
+    svg_url = Page(data["text/html"]).tags[-1][1]["src"]
+    assert 'class="gg-static"' in body and svg_url in body
