@@ -48,8 +48,8 @@ class Iteration:
         # what recording looks up; these hold the objects they map (tensors, autograd nodes), so
         # an id() stays unique while it is a key here
         self.op_of = {}        # autograd node -> id of the node that made it (an op, or a leaf's sink)
-        self.produced = {}     # id(tensor) -> (tensor, node id, output nr)
-        self.leaves = {}       # id(tensor) -> (tensor, node id, 0, name)
+        self.tensors = {}      # id(tensor) -> (tensor, node id, output nr, leaf name[, leaf Record]): leaves,
+                               # and outputs that op_of cannot find (no grad_fn)
         # made from the records when read
         self._nodes = []
         self.index = {}        # node id -> GNode
@@ -126,7 +126,9 @@ class Iteration:
         first = self.records[self.first_step]
         fid = self.forward_id(first[0] if is_step(first) else first.fn)
         # the op is most likely the last before the backward pass: look back from there
-        made = next((r for r in reversed(self.records[:self.first_step]) if not is_step(r) and r.id == fid), None)
+        made = self.records[self.first_step - 1] if self.first_step else None
+        if made is None or is_step(made) or made.id != fid:
+            made = next((r for r in reversed(self.records[:self.first_step]) if not is_step(r) and r.id == fid), None)
         out = made.outputs[0] if made is not None and made.kind == "op" and made.outputs else None
         return out if getattr(out, "size", 0) == 1 else None
 

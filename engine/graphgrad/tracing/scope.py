@@ -6,7 +6,6 @@
 Both are entered only while a recorder is active (`if recorders:` at the call site), so they
 cost nothing otherwise. Plain classes rather than contextlib generators: no extra frames, and
 recorders that look for the user's frame need not skip contextlib's."""
-import sys
 import weakref
 
 from ..ops.dispatch import recorders
@@ -25,10 +24,11 @@ class module_scope:
         self.module = module
 
     def __enter__(self):
-        module_stack.append(self.module)
-        enter_source_module(self.module, sys._getframe(1))
+        module = self.module
+        module_stack.append(module)
+        enter_source_module(module)
         for recorder in recorders:
-            recorder.enter_module(self.module)
+            recorder.enter_module(module)
 
     def __exit__(self, *exc):
         module_stack.pop()

@@ -61,8 +61,9 @@ def describe_forward(node):
 
 def _in_backward():
     """Whether a backward pass is under way: the scheduler is on the stack (an op from a tensor
-    hook) or a debugger is between steps. Asked once per iteration, when its first op may have come."""
-    if any(not d.finished for d in open_debuggers):
+    hook) or a debugger is between steps. Asked once per iteration, when its first op may have
+    come after a backward pass (after an optimizer step it is not asked)."""
+    if open_debuggers and any(not d.finished for d in open_debuggers):  # iterating a WeakSet is slow
         return True
     f = sys._getframe(2)
     while f is not None:
@@ -100,11 +101,10 @@ class Trace(Recorder):
         self._module_paths = {} # id(module) -> (module, path)
         self._module_types = {} # path -> (type name, parent path): the module tree
         self._params = {}       # id(tensor) -> (tensor, name, kind): parameters and buffers of named roots
-        self._stepped = False   # a backward or optimizer step ran in the current iteration
+        self._stepped = None    # "backward" or "optimizer": the last step run in the current iteration
         self._before_step = None
-        self._step_params = ()
         self._input_names = {}  # (file, line, n-th input read there) -> variable name: looked up once
-        self._param_records = {}  # id(parameter) -> its leaf Record, shared by the iterations
+        self._param_records = {}  # id(parameter) -> its (tensor, id, 0, name, Record), shared by the iterations
         self._current = None
         self._start_iteration(0)
         caller = _source.user_frame()
@@ -151,7 +151,7 @@ class Trace(Recorder):
         """Close the current iteration (its scalars go to the monitor) and begin the next."""
         it = self._current
         self.monitor.absorb(it)
-        self._stepped = False
+        self._stepped = None
         self._start_iteration(it.number + 1)
 
     @property
@@ -173,40 +173,40 @@ class Trace(Recorder):
     def record(self, node, inputs, outputs, attrs, seconds):
         phase = self.phase
         if self._stepped and phase == "forward":  # the first forward op after a step...
-            if _in_backward():
+            if self._stepped == "backward" and _in_backward():
                 phase = "backward"   # ...unless a gradient hook or a debugger's user runs it
             else:
                 self.next_iteration()
         it = self._current
         module = self._module_path()  # first: it names a model seen for the first time (its parameters)
         sources = self._sources(inputs, it)
-        nid = next(_ids)
-        node.forward_id = nid
+        nid = node.forward_id = next(_ids)
         grad_fn = None
-        # outputs are found again by their grad_fn (it.op_of), the others by identity (it.produced)
+        # outputs are found again by their grad_fn (it.op_of), the others by identity (it.tensors)
         if type(outputs) is tuple:
             arrays = tuple([o._data for o in outputs])
             for nr, o in enumerate(outputs):
                 if o.grad_fn is node:
                     it.op_of[node], grad_fn = nid, type(node).__name__
                 else:
-                    it.produced[id(o)] = (o, nid, nr)
+                    it.tensors[id(o)] = (o, nid, nr, None)
         else:
             arrays = (outputs._data,)
             if outputs.grad_fn is node:
                 it.op_of[node], grad_fn = nid, type(node).__name__
             else:
-                it.produced[id(outputs)] = (outputs, nid, 0)
+                it.tensors[id(outputs)] = (outputs, nid, 0, None)
+        top = boundaries[-1] if boundaries else None  # inside one of graphgrad's modules: the line that called it
         it.records.append(_record((nid, "op" if phase != "optimizer" else "optimizer", node.op_name, grad_fn, None,
-                                   module, phase, it.number, _location(), attrs, seconds, None, sources,
-                                   arrays, None, None)))
+                                   module, phase, it.number, top[1] if top is not None and top[2] else _location(),
+                                   attrs, seconds, None, sources, arrays, None, None)))
         if len(it.records) > self.max_nodes:
             self.next_iteration()
 
     def _sources(self, inputs, it):
         """(source node id, output slot) for each input of an op (None for an input not given)."""
         sources = []
-        op_of, produced, leaves = it.op_of, it.produced, it.leaves
+        op_of, tensors = it.op_of, it.tensors
         for x in inputs:
             if isinstance(x, Tensor):
                 fn = x.grad_fn
@@ -215,7 +215,7 @@ class Trace(Recorder):
                     if nid is not None:
                         sources.append((nid, x._output_nr))
                         continue
-                entry = produced.get(id(x)) or leaves.get(id(x)) or self._add_leaf(x, it)
+                entry = tensors.get(id(x)) or self._add_leaf(x, it)
                 sources.append((entry[1], entry[2]))
             else:
                 sources.append(None if x is None else self._add_const(x, it))
@@ -224,28 +224,32 @@ class Trace(Recorder):
     def _add_leaf(self, x, it):
         """A node for a tensor no recorded op made: a parameter (named by the traced modules), the
         gradient an optimizer reads, or an input (named after the user's variable, if any)."""
-        entry = self._params.get(id(x))
-        if entry is not None:  # a parameter: one record (and id) for every iteration it is read in
-            _, name, kind = entry
-            rec = self._param_records.get(id(x))
-            if rec is None or rec.outputs[0] is not x._data or rec.phase != self.phase:
-                rec = self._param_records[id(x)] = _record((next(_ids), kind, None, None, name, name.rpartition(".")[0],
-                                                            self.phase, it.number, None, None, None, None, (),
-                                                            (x._data,), None, None))
-        else:
-            loc = _location()
-            owner = self._grad_owner(x) if self.phase == "optimizer" else None
-            name = owner + ".grad" if owner else self._input_name(x, loc, it)
-            rec = _record((next(_ids), "input", None, None, name, "", self.phase, it.number, loc, None, None, None, (),
-                           (x._data,), None, None))
-        it.records.append(rec)
-        nid = rec.id
-        it.leaves[id(x)] = entry = (x, nid, 0, name)
+        # a parameter: one record (and id) for every iteration it is read in, while its data and phase stay
+        entry = self._param_records.get(id(x))
+        if entry is None or entry[4].outputs[0] is not x._data or entry[4].phase != self.phase:
+            entry = self._new_leaf(x, it)
+        it.records.append(entry[4])
+        it.tensors[id(x)] = entry
         accumulator = x._accum
         if accumulator is not None:  # the leaf's gradient sink: its backward step links to this node
-            it.op_of[accumulator] = nid
-            accumulator.forward_id = nid
+            it.op_of[accumulator] = accumulator.forward_id = entry[1]
         return entry
+
+    def _new_leaf(self, x, it):
+        """(x, node id, 0, name, Record) of a leaf read for the first time (a parameter: in this phase)."""
+        param = self._params.get(id(x))
+        if param is not None:
+            _, name, kind = param
+            rec = _record((next(_ids), kind, None, None, name, name.rpartition(".")[0], self.phase, it.number, None,
+                           None, None, None, (), (x._data,), None, None))
+            entry = self._param_records[id(x)] = (x, rec.id, 0, name, rec)
+            return entry
+        loc = _location()
+        owner = self._grad_owner(x) if self.phase == "optimizer" else None
+        name = owner + ".grad" if owner else self._input_name(x, loc, it)
+        rec = _record((next(_ids), "input", None, None, name, "", self.phase, it.number, loc, None, None, None, (),
+                       (x._data,), None, None))
+        return x, rec.id, 0, name, rec
 
     def _input_name(self, x, loc, it):
         """The user's name for an input tensor: looked up in their frame the first time the n-th
@@ -271,9 +275,10 @@ class Trace(Recorder):
 
     def record_backward(self, step, seconds):
         it = self._current
-        if not self._stepped:
-            self._stepped = True
-            it.first_step = len(it.records)
+        if self._stepped != "backward":
+            if not self._stepped:
+                it.first_step = len(it.records)
+            self._stepped = "backward"
         node = step.node
         if type(node) is AccumulateGrad:
             if it.measuring:
@@ -286,7 +291,7 @@ class Trace(Recorder):
         """The monitor's gradient norm for a named leaf, taken while the gradient is still in cache.
         A second backward pass in the iteration: the norm of what the leaf's .grad has summed."""
         start = _time.perf_counter()
-        entry = it.leaves.get(id(leaf))
+        entry = it.tensors.get(id(leaf))
         name = entry[3] if entry is not None else None
         if name and grad is not None:
             it.grad_norms[name] = norm(grad if name not in it.grad_norms or leaf._grad is None else leaf._grad._data)
@@ -323,18 +328,16 @@ class Trace(Recorder):
         start = _time.perf_counter()
         self._phases.append((phase, start))
         self.phase = phase
-        if phase == "optimizer":
-            self._step_params = self._stepped_parameters(owner)
-            if self.measure_updates and self._current.measuring:
-                self._before_step = [(name, p, sample(p._data)) for name, p in self._step_params]
-                self._current.measure_seconds += _time.perf_counter() - start
+        if phase == "optimizer" and self.measure_updates and self._current.measuring:
+            self._before_step = [(name, p, sample(p._data)) for name, p in self._stepped_parameters(owner)]
+            self._current.measure_seconds += _time.perf_counter() - start
 
     def exit_phase(self, phase, owner=None):
         started = self._phases.pop()[1] if self._phases and self._phases[-1][0] == phase else None
         self.phase = self._phases[-1][0] if self._phases else "forward"
         if phase != "optimizer":
             return
-        self._stepped = True
+        self._stepped = "optimizer"  # the next forward op begins an iteration: no backward is under way
         it = self._current
         if self._before_step:
             start = _time.perf_counter()
@@ -343,8 +346,10 @@ class Trace(Recorder):
             self._before_step = None
             it.measure_seconds += _time.perf_counter() - start
         if owner is not None:  # one node for the step, fed by the parameters it updated
-            sources = self._sources([p for _, p in self._step_params], it)
-            attrs = {k: v for k, v in owner.param_groups[0].items() if k != "params"} if owner.param_groups else {}
+            sources = self._sources([p for group in owner.param_groups for p in group["params"] if p._grad is not None],
+                                    it)
+            attrs = dict(owner.param_groups[0]) if owner.param_groups else {}
+            attrs.pop("params", None)
             attrs["optimizer"] = type(owner).__name__
             it.records.append(_record((next(_ids), "optimizer", "step", None, None, "", "optimizer", it.number,
                                        _location(), attrs, _time.perf_counter() - started if started else None,
@@ -413,7 +418,7 @@ class Trace(Recorder):
                 nid = iteration.op_of.get(ref.grad_fn) if ref.grad_fn is not None else None
                 if nid is not None:
                     return iteration.node(nid), ref._output_nr
-                entry = iteration.produced.get(id(ref)) or iteration.leaves.get(id(ref))
+                entry = iteration.tensors.get(id(ref))
                 if entry is not None:
                     return iteration.node(entry[1]), entry[2]
             raise KeyError("this tensor was not made or read by an op recorded in the iterations kept")
