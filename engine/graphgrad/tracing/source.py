@@ -11,8 +11,7 @@ PACKAGE_NAME = __name__.split(".")[0] + "."
 
 _package_code = set()  # code objects known to be graphgrad's: most frames walked are these
 # (frame that called a module, that call's location, whether the module is one of graphgrad's):
-# pushed by tracing.module_scope while a recorder is active (the frame is None for one of
-# graphgrad's modules called by another: its location is the outer one's, nothing walks to it)
+# pushed by tracing.module_scope while a recorder is active
 boundaries = []
 
 
@@ -59,12 +58,12 @@ def location_from(f):
 
 def enter_module(module):
     """A module is being called (by tracing.module_scope, from the frame two above this one).
-    One of graphgrad's called inside another (nn.Sequential's layers) only inherits the line of
-    the outer call; the frame, needed to stop walks and name roots, is taken for the others."""
+    One of graphgrad's called inside another (nn.Sequential's layers) shares the outer call's
+    entry: nothing walks to its frame; the frame is taken for the others (to stop walks there)."""
     own = type(module).__module__.startswith(PACKAGE_NAME)
     top = boundaries[-1] if boundaries else None
     if top is not None and top[2]:
-        boundaries.append((None if own else sys._getframe(2), top[1], own))
+        boundaries.append(top if own else (sys._getframe(2), top[1], False))
     else:
         caller = sys._getframe(2)
         boundaries.append((caller, location_from(caller), own))

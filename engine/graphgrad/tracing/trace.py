@@ -279,13 +279,13 @@ class Trace(Recorder):
             if not self._stepped:
                 it.first_step = len(it.records)
             self._stepped = "backward"
-        node = step.node
+        node, received, sent = step
         if type(node) is AccumulateGrad:
             if it.measuring:
-                self._leaf_grad(it, node.variable, step.grad_outputs[0])
+                self._leaf_grad(it, node.variable, received[0])
             it.records.append((node, None, None, seconds))  # made a Record when read (Iteration.nodes)
         else:
-            it.records.append((node, step.grad_outputs, without_leaf_grads(node, step.grad_inputs), seconds))
+            it.records.append((node, received, without_leaf_grads(node, sent), seconds))
 
     def _leaf_grad(self, it, leaf, grad):
         """The monitor's gradient norm for a named leaf, taken while the gradient is still in cache.
