@@ -271,6 +271,20 @@ def test_backward_nodes_link_to_forward_and_grads_match_torch():
     np.testing.assert_array_equal(t.grad(g.find(op="relu")[0])._data, t.value(relu_back)._data)
 
 
+def test_parameter_nodes_are_shared_by_iterations_until_their_data_changes():
+    model = mlp()
+    with gg.trace(model) as t:
+        train(model, 2)
+        first = [g.find(name="model.0.weight", kind="param")[0].id for g in t.graphs]
+        model[0].weight.data = model[0].weight.data * 1  # new data: a new node from its next read
+        train(model, 1)
+        last = [g.find(name="model.0.weight", kind="param")[0].id for g in t.graphs]
+    assert first[0] == first[1] and last[0] == first[1] and last[1] != first[1]
+    for g in t.graphs:  # each iteration's gradient sink links to the node that iteration read
+        sink = g.find(name="model.0.weight", kind="backward")[0]
+        assert sink.grad_fn == "AccumulateGrad" and sink.forward_id == g.find(name="model.0.weight", kind="param")[0].id
+
+
 # ---- values and statistics ----------------------------------------------------------------------
 
 def test_values_are_kept_by_reference():
