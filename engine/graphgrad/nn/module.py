@@ -92,9 +92,11 @@ class Module:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args, **kwargs):
-        if self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks \
-                or recorders:
+        if self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks:
             return self._call_slow(args, kwargs)
+        if recorders:  # a tracer names ops by the module running them
+            with module_scope(self):
+                return self.forward(*args, **kwargs)
         return self.forward(*args, **kwargs)
 
     def _call_slow(self, args, kwargs):
