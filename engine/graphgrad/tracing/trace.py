@@ -29,6 +29,7 @@ from .source import boundaries
 from .stats import preview, stats
 
 _traces = weakref.WeakSet()     # every trace alive, to find the node behind an id
+_latest = None                  # the last trace stopped, kept alive for find_node
 _SCHEDULER = BackwardPass.steps.__code__
 
 
@@ -122,9 +123,13 @@ class Trace(Recorder):
         return self
 
     def stop(self):
+        global _latest
         if self in recorders:
             recorders.remove(self)
             self.monitor.budget.pause()
+        # `with gg.trace(model):` keeps no name for the trace; a debugger opened after it still
+        # finds its nodes (parameter names, source lines). One trace, bounded like any other.
+        _latest = self
         return self
 
     @property
