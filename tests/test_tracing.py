@@ -462,3 +462,23 @@ def test_anomaly_recorder_and_traces_leave_no_recorder():
         with gg.autograd.detect_anomaly():
             assert len(recorders) == 2
         assert len(recorders) == 1
+
+
+def test_a_debugger_left_half_way_elsewhere_does_not_relabel_a_later_trace():
+    model = mlp()
+    stale = gg.debug.backward(model(gg.randn(4, 4)).sum())  # a stepper left mid-pass (another cell)
+    stale.step()
+    with gg.trace(model) as t:
+        for _ in range(2):
+            model(gg.randn(4, 4)).sum().backward()
+    assert {n.phase for n in t.graph.find(op="linear") if n.kind == "op"} == {"forward"}
+    stale.finish()
+
+
+def test_live_with_new_options_starts_a_new_session_trace():
+    first = gg.tracing.live(max_nodes=100)
+    try:
+        second = gg.tracing.live(max_nodes=50)
+        assert second is not first and not first.active and second.active and gg.tracing.live() is second
+    finally:
+        gg.tracing.live(False)

@@ -8,7 +8,7 @@ on a node, or where the first NaN/Inf appeared.
 """
 from ..tensor import Tensor
 from ..tracing.graph import GNode
-from .report import Break, gradient_break, nonfinite_kind
+from .report import Break, Stepping, gradient_break, nonfinite_kind
 
 
 def _tensor(a):
@@ -46,7 +46,7 @@ class ReplayStep:
         return f"<ReplayStep {self.index}: {self.node.op} {self.node.shape}>"
 
 
-class Replay:
+class Replay(Stepping):
     def __init__(self, trace, iteration=None):
         its = {it.number: it for it in trace.iterations}
         if iteration is not None and iteration not in its:
@@ -99,18 +99,6 @@ class Replay:
             s = self._advance()
             if s is None or s.node.id == want:
                 return s
-
-    def cont(self):
-        """Replay until a breakpoint hits (returns the Break) or to the end (None)."""
-        while True:
-            s = self._advance()
-            if s is None:
-                return None
-            for check in self._breakpoints:
-                hit = check(s)
-                if hit is not None:
-                    self.hit = hit
-                    return hit
 
     def break_on(self, target):
         want = target.id if isinstance(target, GNode) else target

@@ -30,3 +30,21 @@ def nonfinite_kind(array):
         return None
     from ..ops.util import xp_of
     return "nan" if bool(xp_of(array).isnan(array).any()) else "inf"
+
+
+class Stepping:
+    """What the backward debugger and the forward replay share: breakpoints, each a check that
+    returns a Break or None, and `cont()` to run until one hits. Subclasses give `_advance()`
+    (run one step; None at the end) and set `hit = None`, `_breakpoints = []`."""
+
+    def cont(self):
+        """Run until a breakpoint hits (returns the Break) or to the end (returns None)."""
+        while True:
+            s = self._advance()
+            if s is None:
+                return None
+            for check in self._breakpoints:
+                hit = check(s)
+                if hit is not None:
+                    self.hit = hit
+                    return hit

@@ -6,13 +6,14 @@ exactly what `loss.backward()` gives.
     dbg.step(); dbg.step(3); dbg.run_to(node); dbg.finish()
     dbg.current, dbg.ready, dbg.grads
 """
+from ..autograd.grad_mode import recorders
 from ..autograd.node import AccumulateGrad
 from ..tensor import Tensor
 from ..tracing.graph import GNode
 from ..tracing.scope import open_debuggers
 from ..tracing.trace import describe_forward, forward_of
 from ..tracing.monitor import norm
-from .report import Break, gradient_break, nonfinite_kind
+from .report import Break, Stepping, gradient_break, nonfinite_kind
 
 
 def _tensors(arrays):
@@ -40,7 +41,7 @@ class DebugStep:
         return f"<DebugStep {self.index}: {self.name}>"
 
 
-class BackwardDebugger:
+class BackwardDebugger(Stepping):
     def __init__(self, tensors, gradient=None, retain_graph=None):
         from ..autograd import backward_pass
         self.backward_pass = backward_pass(tensors, gradient, retain_graph)
@@ -48,7 +49,8 @@ class BackwardDebugger:
         self._nodes = set(self.backward_pass.dependencies) | set(self.backward_pass.ready_nodes)
         self.history = []       # every DebugStep so far
         self.finished = False
-        open_debuggers.add(self)  # ops run between steps belong to this iteration (tracing)
+        open_debuggers.add(self)  # ops run between steps belong to this iteration (tracing)...
+        self.traces = tuple(recorders)  # ...of the traces recording when the pass began
         self.hit = None         # the last Break
         self._breakpoints = []
 
@@ -130,18 +132,6 @@ class BackwardDebugger:
         while self._advance() is not None:
             pass
         return self.grads
-
-    def cont(self):
-        """Run until a breakpoint hits (returns the Break) or to the end (returns None)."""
-        while True:
-            s = self._advance()
-            if s is None:
-                return None
-            for check in self._breakpoints:
-                hit = check(s)
-                if hit is not None:
-                    self.hit = hit
-                    return hit
 
     # ---- breakpoints ---------------------------------------------------------------------
     def break_on(self, target):

@@ -60,11 +60,13 @@ def describe_forward(node):
     return f"the forward op '{node.op_name}' ({node.name()}){where}"
 
 
-def _in_backward():
+def _in_backward(trace):
     """Whether a backward pass is under way: the scheduler is on the stack (an op from a tensor
     hook) or a debugger is between steps. Asked once per iteration, when its first op may have
     come after a backward pass (after an optimizer step it is not asked)."""
-    if open_debuggers and any(not d.finished for d in open_debuggers):  # iterating a WeakSet is slow
+    # only a debugger stepping a backward pass this trace recorded: a stepper widget left
+    # half-way in another cell must not relabel a later training loop (iterating a WeakSet is slow)
+    if open_debuggers and any(not d.finished and trace in d.traces for d in open_debuggers):
         return True
     f = sys._getframe(2)
     while f is not None:
@@ -178,7 +180,7 @@ class Trace(Recorder):
     def record(self, node, inputs, outputs, attrs, seconds):
         phase = self.phase
         if self._stepped and phase == "forward":  # the first forward op after a step...
-            if self._stepped == "backward" and _in_backward():
+            if self._stepped == "backward" and _in_backward(self):
                 phase = "backward"   # ...unless a gradient hook or a debugger's user runs it
             else:
                 self.next_iteration()
@@ -492,7 +494,9 @@ def live(enable=True, **options):
         if _live is not None:
             _live.stop()
         return _live
-    if _live is None:
+    if _live is None or options:  # new options: a new session trace, not the old one's settings
+        if _live is not None:
+            _live.stop()
         options.setdefault("max_nodes", 10_000)  # cells that only run forward: a smaller bound
         _live = Trace(live=True, **options)
     return _live.start()
