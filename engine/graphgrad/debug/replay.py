@@ -123,10 +123,6 @@ class Replay(Stepping):
         self._breakpoints.append(check)
         return self
 
-    def clear_breakpoints(self):
-        self._breakpoints.clear()
-        return self
-
     def __repr__(self):
         return f"<Replay of iteration {self.iteration}: op {self.position} of {len(self.ops)}>"
 

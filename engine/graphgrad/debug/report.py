@@ -48,3 +48,7 @@ class Stepping:
                 if hit is not None:
                     self.hit = hit
                     return hit
+
+    def clear_breakpoints(self):
+        self._breakpoints.clear()
+        return self

@@ -165,10 +165,6 @@ class BackwardDebugger(Stepping):
         self._breakpoints.append(check)
         return self
 
-    def clear_breakpoints(self):
-        self._breakpoints.clear()
-        return self
-
     # ---- finding nodes -------------------------------------------------------------------
     def _node_of(self, target):
         if isinstance(target, Tensor):

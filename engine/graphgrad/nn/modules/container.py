@@ -179,32 +179,31 @@ class ModuleList(Module):
         return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
 
 
-class ModuleDict(Module):
-    def __init__(self, modules=None):
-        super().__init__()
-        if modules is not None:
-            self.update(modules)
+class _NamedDict:
+    """The dict methods ModuleDict and ParameterDict share, over the registry each keeps
+    (`_modules` or `_parameters`); each class says how an item is stored (__setitem__)."""
+    _registry = None
+
+    def _items(self):
+        return getattr(self, self._registry)
 
     def __getitem__(self, key):
-        return self._modules[key]
-
-    def __setitem__(self, key, module):
-        self.add_module(key, module)
+        return self._items()[key]
 
     def __delitem__(self, key):
-        del self._modules[key]
+        del self._items()[key]
 
     def __len__(self):
-        return len(self._modules)
+        return len(self._items())
 
     def __iter__(self):
-        return iter(self._modules)
+        return iter(self._items())
 
     def __contains__(self, key):
-        return key in self._modules
+        return key in self._items()
 
     def clear(self):
-        self._modules.clear()
+        self._items().clear()
 
     def pop(self, key):
         v = self[key]
@@ -212,13 +211,24 @@ class ModuleDict(Module):
         return v
 
     def keys(self):
-        return self._modules.keys()
+        return self._items().keys()
 
     def items(self):
-        return self._modules.items()
+        return self._items().items()
 
     def values(self):
-        return self._modules.values()
+        return self._items().values()
+
+
+class ModuleDict(_NamedDict, Module):
+    _registry = "_modules"
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __setitem__(self, key, module):
+        self.add_module(key, module)
 
     def update(self, modules):
         items = modules.items() if hasattr(modules, "items") else modules
@@ -280,38 +290,15 @@ def _describe(items, type_text):
     return "\n".join(lines)
 
 
-class ParameterDict(Module):
+class ParameterDict(_NamedDict, Module):
+    _registry = "_parameters"
     def __init__(self, parameters=None):
         super().__init__()
         if parameters is not None:
             self.update(parameters)
 
-    def __getitem__(self, key):
-        return self._parameters[key]
-
     def __setitem__(self, key, value):
         self.register_parameter(key, value if isinstance(value, Parameter) else Parameter(value))
-
-    def __delitem__(self, key):
-        del self._parameters[key]
-
-    def __len__(self):
-        return len(self._parameters)
-
-    def __iter__(self):
-        return iter(self._parameters)
-
-    def __contains__(self, key):
-        return key in self._parameters
-
-    def keys(self):
-        return self._parameters.keys()
-
-    def items(self):
-        return self._parameters.items()
-
-    def values(self):
-        return self._parameters.values()
 
     def update(self, parameters):
         for key, value in (parameters.items() if hasattr(parameters, "items") else parameters):
