@@ -13,11 +13,11 @@ builds, slow a current NumPy down, so this script re-runs itself without them (o
 import os
 import sys
 
-_SLOW_BLAS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-if any(v in os.environ for v in _SLOW_BLAS) and __name__ == "__main__":
-    env = {k: v for k, v in os.environ.items() if k not in _SLOW_BLAS}
-    os.execve(sys.executable, [sys.executable] + sys.argv, env)
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # NumPy's BLAS on one thread too, as torch is
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402  first: it may re-run this script with the BLAS settings it needs
+
+if __name__ == "__main__":
+    harness.one_thread_blas()
 
 import argparse  # noqa: E402
 import gc  # noqa: E402
@@ -123,15 +123,12 @@ def main(argv=None):
     torch.set_num_threads(1)
     print(f"graphgrad {gg.__version__} vs torch {torch.__version__} (torch threads: {torch.get_num_threads()}); "
           f"numpy {np.__version__} ({_blas()}); {rounds} interleaved rounds x {calls} calls; medians per call")
-    print(f"{'case':<34} {'graphgrad':>11} {'torch':>11} {'ratio':>7} {'target':>7}      (wall-clock ratio)")
+    harness.header(34, "      (wall-clock ratio)")
     results = []
     for name, fn, shapes, target in CASES:
         cpu, wall = measure(fn, shapes, rounds, calls)
-        ratio = cpu[gg] / cpu[torch]
-        results.append((name, ratio, target))
-        ok = "ok" if ratio <= target else "SLOWER"
-        print(f"{name:<34} {cpu[gg] * 1e6:>9.2f}us {cpu[torch] * 1e6:>9.2f}us {ratio:>7.2f} {'<=' + str(target):>7} "
-              f"{ok:<6} ({wall[gg] / wall[torch]:.2f})")
+        results.append(harness.row(name, cpu[gg], cpu[torch], target, 34, 1e6, "us",
+                                   f" ({wall[gg] / wall[torch]:.2f})"))
     return results
 
 

@@ -9,13 +9,11 @@ unless set otherwise)."""
 import os
 import sys
 
-_SLOW_BLAS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")  # see bench/core.py
-if any(v in os.environ for v in _SLOW_BLAS) and __name__ == "__main__":
-    os.execve(sys.executable, [sys.executable] + sys.argv, {k: v for k, v in os.environ.items() if k not in _SLOW_BLAS})
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402  first: it may re-run this script with the BLAS settings it needs
 
-# torch runs on one thread below; so does NumPy's BLAS (its threads also thrash on a busy machine)
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+if __name__ == "__main__":
+    harness.one_thread_blas()
 
 import argparse  # noqa: E402
 import gc  # noqa: E402
@@ -92,15 +90,11 @@ def main(argv=None):
     torch.set_num_threads(1)
     print(f"graphgrad {gg.__version__} vs torch {torch.__version__} (threads: {torch.get_num_threads()}); "
           f"{rounds} rounds x {steps} steps; best round's time per training step")
-    print(f"{'case':<36} {'graphgrad':>11} {'torch':>11} {'ratio':>7} {'target':>7}")
+    harness.header(36)
     results = []
     for name, build, target in CASES:
         ours, theirs = measure(build, rounds, steps)
-        ratio = ours / theirs
-        results.append((name, ratio, target))
-        verdict = "ok" if ratio <= target else "SLOWER"
-        print(f"{name:<36} {ours * 1e3:>9.3f}ms {theirs * 1e3:>9.3f}ms {ratio:>7.2f} {'<=' + str(target):>7} "
-              f"{verdict}")
+        results.append(harness.row(name, ours, theirs, target, 36, 1e3, "ms"))
     return results
 
 
