@@ -515,6 +515,85 @@ def test_backward_pass_steps_give_bit_identical_grads(name):
             np.testing.assert_array_equal(x.grad.numpy(), y.grad.numpy())
 
 
+def _heap_order(roots):
+    """The textbook scheduler the pass replaces: dependency counts and a ready heap by sequence
+    number (PyTorch's ready queue). The pass sorts once instead; both must give one order."""
+    import heapq
+    deps, stack, seen = {}, list(roots), set(roots)
+    while stack:
+        for nxt, _ in stack.pop().next_functions:
+            if nxt is not None:
+                deps[nxt] = deps.get(nxt, 0) + 1
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append(nxt)
+    ready = [(-n._seq, n) for n in set(roots) if n not in deps]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        node = heapq.heappop(ready)[1]
+        order.append(node)
+        for nxt, _ in node.next_functions:
+            if nxt is not None:
+                deps[nxt] -= 1
+                if not deps[nxt]:
+                    heapq.heappush(ready, (-nxt._seq, nxt))
+    return order
+
+
+@pytest.mark.parametrize("name", GRAPHS)
+def test_backward_pass_runs_in_ready_queue_order(name):
+    roots = GRAPHS[name](gg, *leaves(gg, A, B, V))
+    roots = [roots] if isinstance(roots, gg.Tensor) else list(roots)
+    expected = _heap_order([r.grad_fn for r in roots])
+    run = gg.autograd.backward_pass(roots)
+    ready_before = []
+    for step in run:
+        ready_before.append(step.node)
+    assert ready_before == expected
+
+
+def test_ready_queue_is_what_has_all_its_gradients():
+    x = gg.tensor(V, requires_grad=True)
+    a, b = x.exp(), x.sin()
+    run = gg.autograd.backward_pass((a * b).sum())
+    steps = iter(run)
+    next(steps), next(steps)  # sum, then mul: exp and sin now have their gradients, x waits for both
+    assert [n.name() for n in run.ready_nodes] == ["SinBackward0", "ExpBackward0"]
+    next(steps)
+    assert [n.name() for n in run.ready_nodes] == ["ExpBackward0"]
+    next(steps)
+    assert [n.name() for n in run.ready_nodes] == ["AccumulateGrad"]
+
+
+def test_first_gradient_becomes_grad_without_a_copy_only_when_nothing_else_holds_it():
+    # one array sent to two leaves (AddBackward passes its gradient on): each leaf gets its own
+    a, b = leaves(gg, V, V)
+    (a + b).sum().backward()
+    assert not np.shares_memory(a.grad.numpy(), b.grad.numpy())
+    a.grad.add_(1)
+    np.testing.assert_array_equal(b.grad.numpy(), np.ones(4, np.float32))
+    # a hook on the leaf saw (and kept) the gradient: .grad must not be that array
+    seen = []
+    c = gg.tensor(V, requires_grad=True)
+    c.register_hook(seen.append)
+    (c * 2).sum().backward()
+    assert not np.shares_memory(seen[0].numpy(), c.grad.numpy())
+    # a gradient the caller passed in stays the caller's
+    d = gg.tensor(V, requires_grad=True)
+    given = gg.ones(4)
+    d.backward(given)
+    assert not np.shares_memory(given.numpy(), d.grad.numpy())
+    d.grad.zero_()
+    np.testing.assert_array_equal(given.numpy(), np.ones(4, np.float32))
+    # a debugger keeps every step: the gradients it shows stay as they were
+    e = gg.tensor(V, requires_grad=True)
+    dbg = gg.debug.backward((e * 3).sum())
+    dbg.finish()
+    e.grad.zero_()
+    assert dbg.history[-1].grad_outputs[0].numpy().tolist() == [3.0] * 4
+
+
 def test_backward_pass_runs_one_node_per_step():
     x = gg.tensor(V, requires_grad=True)
     y = (x.exp() * 2).sum()

@@ -1,14 +1,31 @@
-"""The backward scheduler: dependency counts and a ready queue, written as a generator that
-yields after every node, so `backward()` drains it and the debugger steps the same code."""
-import heapq
-import time
-from operator import itemgetter
+"""The backward scheduler, written as a generator that yields after every node, so `backward()`
+drains it and the debugger steps the same code.
 
-_first = itemgetter(0)
+Every edge of the graph runs from a later-made node to an earlier one (an op's node is made
+after its inputs' nodes, a leaf's AccumulateGrad before the first op that uses it), so running
+the reachable nodes latest-first is a valid order, and it is the order PyTorch's ready queue
+(by sequence number) gives. The pass sorts once instead of keeping a heap and dependency counts;
+the debugger's ready queue is worked out from the order when it asks."""
+import sys
+import time
+from collections import deque
+from operator import attrgetter, itemgetter
 
 from ..tensor import Tensor
 from .grad_mode import recorders, state
 from .node import AccumulateGrad
+
+_by_sequence = attrgetter("_seq")
+
+
+def _sole_owner_count():
+    """What sys.getrefcount says of an array held by one list and nothing else (it differs
+    between Python versions): a gradient with that count may become a leaf's .grad uncopied."""
+    held = [object()]
+    return sys.getrefcount(held[0])
+
+
+_SOLE = _sole_owner_count()
 
 
 class Step(tuple):
@@ -35,29 +52,25 @@ class BackwardPass:
         self.accumulate = accumulate
         self.capture = capture or {}
         self.captured = [None] * len(self.capture)
-        self.dependencies = _count_dependencies([node for node, _ in roots])
+        self.order = _reachable_latest_first([node for node, _ in roots])
+        self.position = 0   # how many nodes of `order` have run
         self.buffers = {}   # node -> [grad per output], filled as gradients arrive
-        self.ready = []     # heap of (-sequence number, node): latest-created runs first
-        self.done = []      # nodes already run, in order
         for (node, nr), seed in zip(roots, seeds):
-            self._add(node, nr, seed)
-        queued = set()
-        for node, _ in roots:
-            if node not in self.dependencies and node not in queued:
-                queued.add(node)
-                heapq.heappush(self.ready, (-node._seq, node))
+            buf = self.buffers.setdefault(node, [None] * node.n_outputs)
+            buf[nr] = seed if buf[nr] is None else buf[nr] + seed
 
-    def _add(self, node, nr, grad):
-        buf = self.buffers.get(node)
-        if buf is None:
-            buf = self.buffers[node] = [None] * node.n_outputs
-        if grad is not None:
-            buf[nr] = grad if buf[nr] is None else buf[nr] + grad
+    @property
+    def done(self):
+        """The nodes run so far, in order."""
+        return self.order[:self.position]
 
     @property
     def ready_nodes(self):
-        """The ready queue in the order it will run."""
-        return [entry[1] for entry in sorted(self.ready, key=_first)]
+        """The nodes whose gradients are complete (all their consumers ran), in the order they
+        will run: PyTorch's ready queue."""
+        left = self.order[self.position:]
+        waiting = {nxt for node in left for nxt, _ in node.next_functions}
+        return [node for node in left if node not in waiting]
 
     def __iter__(self):
         return self.steps()
@@ -65,30 +78,46 @@ class BackwardPass:
     def steps(self):
         """Run the graph one node per step. Written for speed: this loop is Tensor.backward().
         What only some nodes have (hooks, version checks, multiple outputs) costs one test each."""
-        ready, buffers, deps, done = self.ready, self.buffers, self.dependencies, self.done
-        heappop, heappush, Accumulate = heapq.heappop, heapq.heappush, AccumulateGrad
+        order, buffers = self.order, self.buffers
         accumulate, free, capture = self.accumulate, not self.retain_graph, self.capture
-        while ready:
+        Accumulate, getrefcount, perf_counter = AccumulateGrad, sys.getrefcount, time.perf_counter
+        for position in range(self.position, len(order)):
+            node = order[position]
             if recorders:
-                start = time.perf_counter()
-            node = heappop(ready)[1]
+                start = perf_counter()
             grads = buffers.pop(node, None) or [None] * node.n_outputs
             if node._pre_hooks:
                 grads = _run_pre_hooks(node, grads)
             if capture:
                 self._capture(node, grads)
             if type(node) is Accumulate:
+                grad = grad_inputs = buf = None  # so that only `grads` holds what arrived (ownership test)
                 if accumulate and grads[0] is not None:
-                    node.accumulate(grads[0])
+                    sole = getrefcount(grads[0]) == _SOLE
+                    node.accumulate(grads[0], sole)
                 grad_inputs = ()
             elif grads[0] is None and (node.n_outputs == 1 or all(g is None for g in grads)):
                 grad_inputs = (None,) * len(node.next_functions)  # nothing arrived: nothing to send
             else:
-                grad_inputs = _run_node(node, grads, free)
+                if node._freed:
+                    node.check_saved()  # raises: the saved arrays are gone
+                for _, box, version in node._checks:
+                    if box[0] != version:
+                        node.check_saved()  # raises, naming the modified tensor
+                if node.n_outputs == 1:
+                    grad_inputs = node.backward(grads[0])
+                else:
+                    grad_inputs = node.backward(tuple(_zeros_if_none(node, i, g) for i, g in enumerate(grads)))
+                if node._post_hooks:
+                    _run_post_hooks(node, grad_inputs, grads)
+                if free and node.saved:
+                    node.__dict__.update(node._released)  # node.release(), inlined
+                if state.anomaly:
+                    from .anomaly_mode import check_gradients
+                    check_gradients(node, grad_inputs)
             for (nxt, nr), grad in zip(node.next_functions, grad_inputs):
-                if nxt is None:
-                    continue
-                if grad is not None:  # summed into the buffer (never in place: arrays may be shared)
+                if grad is not None and nxt is not None:
+                    # summed into the buffer, never in place: arrays may be shared
                     buf = buffers.get(nxt)
                     if buf is None:
                         buffers[nxt] = buf = [None] * nxt.n_outputs
@@ -96,17 +125,15 @@ class BackwardPass:
                     else:
                         old = buf[nr]
                         buf[nr] = grad if old is None else old + grad
-                left = deps[nxt] - 1
-                deps[nxt] = left
-                if not left:
-                    heappush(ready, (-nxt._seq, nxt))  # sequence numbers are unique: no ties
-            done.append(node)
-            step = Step((node, grads, grad_inputs))
+            self.position = position + 1
             if recorders:
-                seconds = time.perf_counter() - start
+                step = Step((node, grads, grad_inputs))
+                seconds = perf_counter() - start
                 for recorder in recorders:
                     recorder.record_backward(step, seconds)
-            yield step
+                yield step
+            else:
+                yield Step((node, grads, grad_inputs))
 
     def _capture(self, node, grads):
         """autograd.grad: keep the gradients arriving at the requested inputs."""
@@ -116,57 +143,25 @@ class BackwardPass:
                 self.captured[slot] = grad if self.captured[slot] is None else self.captured[slot] + grad
 
     def run(self):
-        for _ in self.steps():
-            pass
+        deque(self.steps(), maxlen=0)  # drains it, holding no step (a held step would hold gradients)
         return self
 
 
-def _run_node(node, grads, free):
-    """A node's backward, with the checks PyTorch makes around it."""
-    extra = node.__dict__  # what only some nodes have: version checks, post hooks
-    if node._freed:
-        node.check_saved()  # raises: the saved arrays are gone
-    checks = extra.get("_checks")
-    if checks:
-        for _, box, version in checks:
-            if box[0] != version:
-                node.check_saved()  # raises, naming the modified tensor
-    if node.n_outputs == 1:
-        grad_inputs = node.backward(grads[0])
-    else:
-        grad_inputs = node.backward(tuple(_zeros_if_none(node, i, g) for i, g in enumerate(grads)))
-    if "_post_hooks" in extra:
-        _run_post_hooks(node, grad_inputs, grads)
-    if free and node.saved:
-        node.release()
-    if state.anomaly:
-        from .anomaly_mode import check_gradients
-        check_gradients(node, grad_inputs)
-    return grad_inputs
+def _reachable_latest_first(roots):
+    seen = set(roots)
+    stack = list(seen)
+    while stack:
+        for nxt, _ in stack.pop().next_functions:
+            if nxt is not None and nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return sorted(seen, key=_by_sequence, reverse=True)
 
 
 def _run_post_hooks(node, grad_inputs, grads):
     wrap = lambda gs: tuple(None if g is None else Tensor._wrap(g) for g in gs)  # noqa: E731
     for hook in node._post_hooks:
         hook(wrap(grad_inputs), wrap(grads))
-
-
-def _count_dependencies(roots):
-    """How many edges lead into each node reachable from the roots (a root reached from
-    another root counts too; a node is walked once, when first reached)."""
-    roots = list(dict.fromkeys(roots))  # outputs of one node share it: walk it once
-    deps, stack = {}, list(roots)
-    while stack:
-        for nxt, _ in stack.pop().next_functions:
-            if nxt is None:
-                continue
-            if nxt in deps:
-                deps[nxt] += 1
-            else:
-                deps[nxt] = 1
-                if nxt not in roots:
-                    stack.append(nxt)
-    return deps
 
 
 def _run_pre_hooks(node, grads):

@@ -24,6 +24,8 @@ class Node:
     n_outputs = 1
     _freed = False
     _pre_hooks = None     # {output_nr: [hook]}: hooks on non-leaf tensors' gradients
+    _post_hooks = None    # [hook]: Node.register_hook
+    _checks = ()          # see above: set by dispatch on nodes that save tensors
     forward_id = None     # the tracer's id of the forward op that made this node
 
     def name(self):
@@ -34,7 +36,9 @@ class Node:
 
     def register_hook(self, fn):
         """fn(grad_inputs, grad_outputs) runs after the node, as torch's Node.register_hook."""
-        self.__dict__.setdefault("_post_hooks", []).append(fn)
+        if self._post_hooks is None:
+            self._post_hooks = []
+        self._post_hooks.append(fn)
 
     def register_prehook(self, fn):
         """fn(grad_outputs) runs before the node and may return replacements, as in torch."""
@@ -69,7 +73,7 @@ class Node:
                 "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
                 "backward through the graph a second time or if you need to access saved tensors after "
                 "calling backward.")
-        for saved, box, version in self.__dict__.get("_checks", ()):
+        for saved, box, version in self._checks:
             if box[0] != version:
                 raise RuntimeError(_modified_message(self, saved, box[0], version))
 
@@ -95,16 +99,20 @@ class AccumulateGrad(Node):
     def backward(self, grad):
         return ()
 
-    def accumulate(self, grad):
+    def accumulate(self, grad, sole=False):
+        """sole: nothing but the scheduler holds `grad` (it tested the reference count), so a
+        first gradient can become .grad as it is, as PyTorch steals it; otherwise it is copied,
+        since backward may hand one array to several inputs."""
         leaf = self.variable
         if leaf._hooks:
+            sole = False  # a hook saw the array and may have kept it
             for hook in leaf._hooks:
                 result = hook(Tensor._wrap(grad))
                 if result is not None:
                     grad = result._data
         if leaf._grad is None:
-            # always a fresh array: backward may hand the same array to several inputs
-            leaf._grad = Tensor._wrap(grad.astype(leaf._data.dtype, copy=True))
+            own = sole and grad.base is None and grad.dtype == leaf._data.dtype and grad.flags.writeable
+            leaf._grad = Tensor._wrap(grad if own else grad.astype(leaf._data.dtype, copy=True))
         else:
             leaf._grad._data += grad
             leaf._grad._version[0] += 1

@@ -46,7 +46,7 @@ class BackwardDebugger(Stepping):
         from ..autograd import backward_pass
         self.backward_pass = backward_pass(tensors, gradient, retain_graph)
         self._steps = self.backward_pass.steps()
-        self._nodes = set(self.backward_pass.dependencies) | set(self.backward_pass.ready_nodes)
+        self._nodes = set(self.backward_pass.order)
         self.history = []       # every DebugStep so far
         self.finished = False
         open_debuggers.add(self)  # ops run between steps belong to this iteration (tracing)...
