@@ -12,7 +12,7 @@ from .util import expand_to, variant, wrap_dim, wrap_dims, xp_of
 
 def _expand_back(grad, shape, axes, keepdim):
     """A reduced gradient, reshaped so it broadcasts against the input again."""
-    if not keepdim and axes:  # a reshape puts the size-1 dims back (cheaper than expand_dims)
+    if not keepdim and axes and grad.ndim:  # a reshape puts the size-1 dims back (cheaper than expand_dims)
         grad = xp_of(grad).reshape(grad, tuple(1 if i in axes else s for i, s in enumerate(shape)))
     return grad
 

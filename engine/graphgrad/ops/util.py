@@ -20,6 +20,8 @@ def sum_to(grad, shape):
     if grad.shape == shape:
         return grad
     lead = grad.ndim - len(shape)
+    if lead == 1 and grad.shape[1:] == shape:  # one leading dim added (a bias over a batch): one sum
+        return grad.sum(axis=0)
     axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and grad.shape[i + lead] != 1)
     if axes:
         grad = grad.sum(axis=axes, keepdims=True)
