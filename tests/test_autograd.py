@@ -152,7 +152,7 @@ def test_detach_shares_memory_and_version():
     d = g.detach()
     assert not d.requires_grad and d.is_leaf and d.grad_fn is None
     d[0] = 100
-    assert g[0].item() == 100 and g._version_value == d._version_value == 1
+    assert g[0].item() == 100 and g._version == d._version == 1
     y = (g * 2).detach()
     assert y.is_leaf and not y.requires_grad
     w = gg.ones(4, requires_grad=True)
@@ -449,19 +449,23 @@ def test_inplace_on_a_leaf_that_requires_grad(op):
     x = gg.tensor(V, requires_grad=True)
     with gg.no_grad():
         x.add_(1)  # allowed without grad: how optimizers update parameters
-    assert x.is_leaf and x.requires_grad and x._version_value == 1
+    assert x.is_leaf and x.requires_grad and x._version == 1
 
 
 def test_version_counter_is_shared_by_views():
     x = gg.zeros(2, 3)
     v = x[0]
     r = x.view(6)
-    assert x._version_value == 0
+    assert x._version == 0
     x.add_(1)
     v.mul_(2)
     r[0] = 7
-    assert x._version_value == v._version_value == r._version_value == 3
-    assert (x + 1)._version_value == 0
+    assert x._version == v._version == r._version == 3
+    assert (x + 1)._version == 0
+    t = torch.zeros(2, 3)
+    tv, tr = t[0], t.view(6)
+    t.add_(1), tv.mul_(2), tr.__setitem__(0, 7)
+    assert type(x._version) is type(t._version) is int and x._version == t._version == tv._version
 
 
 # ---- graph structure: grad_fn names and next_functions ---------------------------------------------

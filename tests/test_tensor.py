@@ -185,9 +185,9 @@ def test_setitem_with_tensors_masks_and_broadcasting():
 def test_setitem_writes_through_views_and_bumps_versions():
     g, t = grid(2, 3)
     view = g[1]
-    before = g._version_value
+    before = g._version
     view[0] = 100
-    assert g[1, 0].item() == 100 and g._version_value == before + 1
+    assert g[1, 0].item() == 100 and g._version == before + 1
     gi, ti = grid(2, 3, dtype="int64")
     gi[0] = 2.9  # truncated into an integer tensor, as in torch
     ti[0] = 2.9
@@ -228,7 +228,7 @@ def test_views_match_and_share_memory(name, fn):
         gv.mul_(2)
         tv.mul_(2)
         assert_same(g, t)  # and the base sees writes to the view
-    assert gv._version_value == g._version_value  # one version counter per memory
+    assert gv._version == g._version  # one version counter per memory
 
 
 def test_reshape_copies_only_when_it_must():

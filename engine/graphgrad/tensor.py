@@ -39,7 +39,7 @@ class Tensor:
     # The four attributes every op reads are slots; the rest are class defaults that a tensor
     # overrides in its __dict__ only when it needs to (a leaf's grad, a view's base, hooks), so
     # making a tensor, which every op does, sets four fields.
-    __slots__ = ("_data", "requires_grad", "grad_fn", "_version", "__dict__", "__weakref__")
+    __slots__ = ("_data", "requires_grad", "grad_fn", "_vbox", "__dict__", "__weakref__")
     _grad = None          # .grad (a property: it warns on non-leaves, as PyTorch does)
     _base = None          # the tensor whose memory a view shares
     _output_nr = 0        # which output of grad_fn this tensor is
@@ -62,7 +62,7 @@ class Tensor:
         self._data = array
         self.requires_grad = requires_grad
         self.grad_fn = None
-        self._version = [0]  # shared with every view of the same memory
+        self._vbox = [0]  # the version counter, in a box shared with every view of the same memory
 
     @classmethod
     def _wrap(cls, array, requires_grad=False):
@@ -73,7 +73,7 @@ class Tensor:
         t._data = array
         t.requires_grad = requires_grad
         t.grad_fn = None
-        t._version = [0]
+        t._vbox = [0]
         return t
 
     def _xp(self):
@@ -185,8 +185,9 @@ class Tensor:
         return self._output_nr
 
     @property
-    def _version_value(self):
-        return self._version[0]
+    def _version(self):
+        """How many times the memory was written in place (PyTorch's version counter)."""
+        return self._vbox[0]
 
     def _type_name(self):
         """'torch.FloatTensor' as PyTorch writes it in autograd errors."""
@@ -206,7 +207,7 @@ class Tensor:
 
     def detach(self):
         t = Tensor._wrap(self._data)
-        t._version = self._version  # same memory, so the same version counter; not a view for autograd
+        t._vbox = self._vbox  # same memory, so the same version counter; not a view for autograd
         return t
 
     def detach_(self):

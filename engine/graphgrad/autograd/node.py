@@ -115,7 +115,7 @@ class AccumulateGrad(Node):
             leaf._grad = Tensor._wrap(grad if own else grad.astype(leaf._data.dtype, copy=True))
         else:
             leaf._grad._data += grad
-            leaf._grad._version[0] += 1
+            leaf._grad._vbox[0] += 1
         if leaf._post_accumulate_hooks:
             for hook in leaf._post_accumulate_hooks:
                 hook(leaf)

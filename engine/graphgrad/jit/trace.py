@@ -41,7 +41,7 @@ class _Recorder:
             self._batched.add(("input", i))
 
     def _bind(self, ref, t):
-        self._refs[id(t)] = (ref, t, t._version[0])
+        self._refs[id(t)] = (ref, t, t._vbox[0])
         self._arrays[id(t._data)] = ref
 
     def ref(self, x):
@@ -51,7 +51,7 @@ class _Recorder:
             known = self._refs.get(id(x))
             if known is not None:
                 ref, _, version = known
-                if x._version[0] == version:
+                if x._vbox[0] == version:
                     return ref
                 written = self._written_value(x)  # changed in place since it was recorded
                 if written is not None:

@@ -52,7 +52,7 @@ def _fill(tensor, host_array):
     """Write values drawn on the host into the tensor's memory (a new version, no history)."""
     with no_grad():
         tensor._data[...] = _move(np.asarray(host_array, dtype=tensor._data.dtype), tensor.device)
-        tensor._version[0] += 1
+        tensor._vbox[0] += 1
     return tensor
 
 

@@ -12,7 +12,7 @@ class Parameter(Tensor):
             raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
         t = object.__new__(cls)
         t._init_from(data._data, bool(requires_grad))
-        t._version = data._version  # same memory as data, as torch's Parameter(t) shares t's storage
+        t._vbox = data._vbox  # same memory as data, as torch's Parameter(t) shares t's storage
         return t
 
     def __init__(self, data=None, requires_grad=True):

@@ -255,7 +255,7 @@ def _write_random(self, host_array):
     """Fill in place without history (init functions run under no_grad, as in PyTorch)."""
     from ..ops.convert import _move
     self._data[...] = _move(host_array.astype(self._data.dtype), self.device)
-    self._version[0] += 1
+    self._vbox[0] += 1
     return self
 
 

@@ -93,7 +93,7 @@ _NO_EDGE = (None, 0)  # what PyTorch puts in next_functions for an input that ta
 def _wrap_output(cls, node, array, nr, needs_grad, first):
     t = Tensor._wrap(array)
     if cls.is_view and nr < 1 or cls.is_view == "all":
-        t._version = first._version
+        t._vbox = first._vbox
         t._base = first._base if first._base is not None else first
         if first.requires_grad and not needs_grad:  # a view made under no_grad, as PyTorch marks it
             t.requires_grad = True
@@ -112,9 +112,9 @@ def _version_checks(cls, inputs, outputs):
             other = cls.saved_for.get(i)  # saved only for another input's gradient: a constant needs none
             if other is not None and not (isinstance(inputs[other], Tensor) and inputs[other].requires_grad):
                 continue
-            checks.append((x, x._version, x._version[0]))
+            checks.append((x, x._vbox, x._vbox[0]))
     if cls.saved_output:  # the array, not the tensor: the tensor holds this node (no cycle)
-        checks.append((outputs._data, outputs._version, outputs._version[0]))
+        checks.append((outputs._data, outputs._vbox, outputs._vbox[0]))
     return checks
 
 

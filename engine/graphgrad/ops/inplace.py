@@ -23,7 +23,7 @@ def write_inplace(target, fn, *args, **kwargs):
         raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
     if new is not data:
         data[...] = new
-    target._version[0] += 1
+    target._vbox[0] += 1
     if rebase:
         _copy_slices(target, base, result)
     elif result.grad_fn is not None:

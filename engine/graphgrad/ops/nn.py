@@ -382,7 +382,7 @@ class BatchNorm(_Norm):
 def _update_running(stat, value, momentum):
     stat._data *= 1 - momentum
     stat._data += momentum * value.astype(stat._data.dtype, copy=False)
-    stat._version[0] += 1
+    stat._vbox[0] += 1
 
 
 @op("layer_norm", "NativeLayerNormBackward0")

@@ -63,7 +63,7 @@ class Adam(Optimizer):
                 tmp += eps / step_size
                 xp.divide(m, tmp, out=tmp)
                 w -= tmp
-                p._version[0] += 1
+                p._vbox[0] += 1
         return loss
 
 

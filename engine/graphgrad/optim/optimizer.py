@@ -167,7 +167,7 @@ class Optimizer:
                 else:
                     grad.grad_fn, grad.requires_grad = None, False
                     grad._data.fill(0)
-                    grad._version[0] += 1
+                    grad._vbox[0] += 1
 
     def step(self, closure=None):
         raise NotImplementedError

@@ -62,5 +62,5 @@ class RMSprop(Optimizer):
                 else:
                     tmp *= lr
                 w -= tmp
-                p._version[0] += 1
+                p._vbox[0] += 1
         return loss

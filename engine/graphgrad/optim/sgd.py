@@ -49,5 +49,5 @@ class SGD(Optimizer):
                         g = b
                 xp.multiply(g, lr, out=tmp)
                 w -= tmp
-                p._version[0] += 1
+                p._vbox[0] += 1
         return loss

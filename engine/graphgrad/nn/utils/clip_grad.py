@@ -37,7 +37,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     coef = (float(max_norm) / (total + 1e-6)).clamp_max(1.0)  # a tensor: no device-to-host sync
     for g in grads:
         g._data *= coef._data.astype(g._data.dtype)
-        g._version[0] += 1
+        g._vbox[0] += 1
     return total
 
 
@@ -45,4 +45,4 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
 def clip_grad_value_(parameters, clip_value, foreach=None):
     for g in _grads(parameters):
         g._data[...] = g._xp().clip(g._data, -clip_value, clip_value)
-        g._version[0] += 1
+        g._vbox[0] += 1
