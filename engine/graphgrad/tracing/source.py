@@ -9,7 +9,10 @@ import sys
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 PACKAGE_NAME = __name__.split(".")[0] + "."
 
-_package_code = set()  # code objects known to be graphgrad's: most frames walked are these
+# file name -> whether it is graphgrad's: most frames walked are, and a str caches its hash
+# (a code object's hash is computed afresh each time)
+_package_files = {}
+_own_types = {}  # module class -> whether it is one of graphgrad's
 # (frame that called a module, that call's location, whether the module is one of graphgrad's):
 # pushed by tracing.module_scope while a recorder is active
 boundaries = []
@@ -42,14 +45,15 @@ def location():
 def location_from(f):
     """location() from frame f outwards."""
     stop, known, _ = boundaries[-1] if boundaries else (None, None, None)
-    package = _package_code
+    package = _package_files
     try:
         while f is not stop:
-            code = f.f_code
-            if code not in package:
-                if not code.co_filename.startswith(PACKAGE_DIR):
-                    return code.co_filename, f.f_lineno
-                package.add(code)
+            file = f.f_code.co_filename
+            ours = package.get(file)
+            if ours is None:
+                ours = package[file] = file.startswith(PACKAGE_DIR)
+            if not ours:
+                return file, f.f_lineno
             f = f.f_back
         return known
     except AttributeError:  # ran out of frames: all of them graphgrad's
@@ -60,7 +64,9 @@ def enter_module(module):
     """A module is being called (by tracing.module_scope, from the frame two above this one).
     One of graphgrad's called inside another (nn.Sequential's layers) shares the outer call's
     entry: nothing walks to its frame; the frame is taken for the others (to stop walks there)."""
-    own = type(module).__module__.startswith(PACKAGE_NAME)
+    own = _own_types.get(type(module))
+    if own is None:
+        own = _own_types[type(module)] = type(module).__module__.startswith(PACKAGE_NAME)
     top = boundaries[-1] if boundaries else None
     if top is not None and top[2]:
         boundaries.append(top if own else (sys._getframe(2), top[1], False))
