@@ -520,9 +520,11 @@ def test_backward_pass_steps_give_bit_identical_grads(name):
 
 
 def _heap_order(roots):
-    """The textbook scheduler the pass replaces: dependency counts and a ready heap by sequence
-    number (PyTorch's ready queue). The pass sorts once instead; both must give one order."""
+    """The textbook scheduler the pass replaces: dependency counts and PyTorch's ready queue, a
+    heap by sequence number where a leaf's AccumulateGrad comes first (ties: first queued).
+    The pass sorts once instead; both must give one order."""
     import heapq
+    import itertools
     deps, stack, seen = {}, list(roots), set(roots)
     while stack:
         for nxt, _ in stack.pop().next_functions:
@@ -531,18 +533,36 @@ def _heap_order(roots):
                 if nxt not in seen:
                     seen.add(nxt)
                     stack.append(nxt)
-    ready = [(-n._seq, n) for n in set(roots) if n not in deps]
+    queued = itertools.count()
+    key = lambda n: (-float("inf") if type(n).__name__ == "AccumulateGrad" else -n._seq, next(queued), n)  # noqa: E731
+    ready = [key(n) for n in dict.fromkeys(roots) if n not in deps]
     heapq.heapify(ready)
     order = []
     while ready:
-        node = heapq.heappop(ready)[1]
+        node = heapq.heappop(ready)[2]
         order.append(node)
         for nxt, _ in node.next_functions:
             if nxt is not None:
                 deps[nxt] -= 1
                 if not deps[nxt]:
-                    heapq.heappush(ready, (-nxt._seq, nxt))
+                    heapq.heappush(ready, key(nxt))
     return order
+
+
+def test_hooks_run_in_pytorchs_order():
+    """A leaf's gradient is accumulated as soon as it is complete, before other ready nodes."""
+    def run(lib):
+        calls = []
+        x, v = lib.ones(3, requires_grad=True), lib.ones(3, requires_grad=True)
+        x * 1  # x's AccumulateGrad is made here, before everything below
+        for name, t in (("x", x), ("v", v)):
+            t.register_hook(lambda g, name=name: calls.append(name))
+        e, m = v.exp(), x * 3
+        e.register_hook(lambda g: calls.append("e"))
+        m.register_hook(lambda g: calls.append("m"))
+        (m + e).sum().backward()
+        return calls
+    assert run(gg) == run(torch) == ["m", "x", "e", "v"]
 
 
 @pytest.mark.parametrize("name", GRAPHS)

@@ -1,11 +1,12 @@
 """The backward scheduler, written as a generator that yields after every node, so `backward()`
 drains it and the debugger steps the same code.
 
-Every edge of the graph runs from a later-made node to an earlier one (an op's node is made
-after its inputs' nodes, a leaf's AccumulateGrad before the first op that uses it), so running
-the reachable nodes latest-first is a valid order, and it is the order PyTorch's ready queue
-(by sequence number) gives. The pass sorts once instead of keeping a heap and dependency counts;
-the debugger's ready queue is worked out from the order when it asks."""
+PyTorch runs the ready node made last (by sequence number), except that a leaf's AccumulateGrad
+runs as soon as it is ready. Every edge of the graph runs from a later-made node to an earlier
+one (an op's node is made after its inputs' nodes), so the op nodes in latest-first order, each
+followed by the leaves it was the last to feed, is that order: the pass sorts once instead of
+keeping a ready heap and dependency counts. The debugger's ready queue is worked out from the
+order when it asks."""
 import sys
 import time
 from collections import deque
@@ -52,7 +53,7 @@ class BackwardPass:
         self.accumulate = accumulate
         self.capture = capture or {}
         self.captured = [None] * len(self.capture)
-        self.order = _reachable_latest_first([node for node, _ in roots])
+        self.order = _schedule(list(dict.fromkeys(node for node, _ in roots)))
         self.position = 0   # how many nodes of `order` have run
         self.buffers = {}   # node -> [grad per output], filled as gradients arrive
         for (node, nr), seed in zip(roots, seeds):
@@ -147,15 +148,44 @@ class BackwardPass:
         return self
 
 
-def _reachable_latest_first(roots):
+def _schedule(roots):
+    """The order PyTorch's ready queue would run the nodes reachable from roots in."""
+    Accumulate = AccumulateGrad
     seen = set(roots)
-    stack = list(seen)
+    ops = [n for n in roots if type(n) is not Accumulate]
+    stack = list(ops)
+    last_user = {}   # AccumulateGrad -> the node feeding it that runs last (the earliest made)
     while stack:
-        for nxt, _ in stack.pop().next_functions:
-            if nxt is not None and nxt not in seen:
+        node = stack.pop()
+        for nxt, _ in node.next_functions:
+            if type(nxt) is Accumulate:
+                user = last_user.get(nxt)
+                if user is None or node._seq < user._seq:
+                    last_user[nxt] = node
+            elif nxt is not None and nxt not in seen:
                 seen.add(nxt)
+                ops.append(nxt)
                 stack.append(nxt)
-    return sorted(seen, key=_by_sequence, reverse=True)
+    ops.sort(key=_by_sequence, reverse=True)
+    order = [n for n in roots if type(n) is Accumulate and n not in last_user]  # ready at once
+    if not last_user:
+        return order + ops
+    leaves_after = {}
+    for leaf, user in last_user.items():
+        leaves_after.setdefault(user, []).append(leaf)
+    for node in ops:
+        order.append(node)
+        leaves = leaves_after.get(node)
+        if leaves:  # ready together: in the order the node lists its inputs, as PyTorch queues them
+            order.extend(sorted(leaves, key=_input_position(node)) if len(leaves) > 1 else leaves)
+    return order
+
+
+def _input_position(node):
+    firsts = {}
+    for i, (nxt, _) in enumerate(node.next_functions):
+        firsts.setdefault(nxt, i)
+    return firsts.get
 
 
 def _run_post_hooks(node, grad_inputs, grads):
