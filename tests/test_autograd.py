@@ -632,3 +632,99 @@ def test_backward_pass_runs_one_node_per_step():
     t = torch.tensor(V, requires_grad=True)
     (t.exp() * 2).sum().backward()
     assert_same(x.grad, t.grad, exact=False)
+
+
+# ---- higher-order gradients (create_graph=True) ---------------------------------------------------
+
+def test_second_derivative_of_a_cube():
+    for lib in (gg, torch):
+        x = lib.tensor(2.0, requires_grad=True)
+        (dy,) = lib.autograd.grad(x ** 3, x, create_graph=True)
+        (d2y,) = lib.autograd.grad(dy, x)
+        assert dy.item() == 12.0 and d2y.item() == 12.0 and dy.requires_grad and not d2y.requires_grad
+
+
+def test_hessian_vector_product_of_an_mlp_matches_torch():
+    rng = np.random.default_rng(3)
+    arrays = [rng.standard_normal(s) for s in [(5, 4), (3, 4), (3,), (2, 3), (2,)]]
+    v_arrays = [rng.standard_normal(a.shape) for a in arrays[1:]]
+
+    def hvp(lib, F):
+        x, w1, b1, w2, b2 = (lib.tensor(a, requires_grad=i > 0) for i, a in enumerate(arrays))
+        loss = F.cross_entropy(F.linear(F.linear(x, w1, b1).tanh(), w2, b2), lib.tensor([0, 1, 1, 0, 1]))
+        params = [w1, b1, w2, b2]
+        grads = lib.autograd.grad(loss, params, create_graph=True)
+        dot = sum((g * lib.tensor(v)).sum() for g, v in zip(grads, v_arrays))
+        return lib.autograd.grad(dot, params)
+
+    import graphgrad.nn.functional as gF
+    for got, want in zip(hvp(gg, gF), hvp(torch, torch.nn.functional)):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_gradient_penalty_trains_through_the_input_gradient():
+    """WGAN-GP's penalty: the norm of d(critic)/d(input), minimised through the critic's weights."""
+    rng = np.random.default_rng(4)
+    w, x = rng.standard_normal((1, 3)), rng.standard_normal((6, 3))
+
+    def penalty_grad(lib):
+        weight = lib.tensor(w, requires_grad=True)
+        inputs = lib.tensor(x, requires_grad=True)
+        critic = (inputs @ weight.T).sigmoid().sum()
+        (g,) = lib.autograd.grad(critic, inputs, create_graph=True)
+        ((g.norm(2, dim=1) - 1) ** 2).mean().backward()
+        return weight.grad
+
+    np.testing.assert_allclose(penalty_grad(gg).numpy(), penalty_grad(torch).numpy(), rtol=1e-9)
+
+
+def test_backward_with_create_graph_warns_and_keeps_the_graph_in_grad():
+    def run(lib):
+        x = lib.tensor([0.5, -1.0], requires_grad=True)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            (x.sin() * x).sum().backward(create_graph=True)
+        first = x.grad
+        x.grad = None
+        first.sum().backward()
+        return [str(w.message) for w in caught], first.requires_grad, x.grad
+
+    got, want = run(gg), run(torch)
+    assert len(got[0]) == len(want[0]) == 1 and want[0][0].startswith(got[0][0])  # torch adds where in C++
+    assert got[1] and want[1]
+    assert_same(got[2], want[2], exact=False)
+
+
+def test_create_graph_differentiates_through_grad_outputs_and_hooks():
+    def run(lib):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        u = lib.tensor([3.0, -1.0], requires_grad=True)
+        y = x.exp()
+        y.register_hook(lambda g: g * 2)
+        (g,) = lib.autograd.grad(y, x, u, create_graph=True)
+        return g, lib.autograd.grad(g.sum(), [x, u])
+
+    (g1, (gx1, gu1)), (g2, (gx2, gu2)) = run(gg), run(torch)
+    for a, b in ((g1, g2), (gx1, gx2), (gu1, gu2)):
+        assert_same(a.detach(), b.detach(), exact=False)
+
+
+def test_create_graph_names_the_op_it_cannot_differentiate_and_leaves_grads_alone():
+    x = gg.tensor([[1.0, 5.0], [3.0, 2.0]], requires_grad=True)
+    with pytest.raises(NotImplementedError, match=r"create_graph=True: the backward of MaxBackward1 cannot be "
+                                                  r"differentiated in graphgrad yet: it keeps 'x'"):
+        gg.autograd.grad(x.max() * 2, x, create_graph=True)
+    assert x.grad is None
+    (g,) = gg.autograd.grad(x.max() * 2, x)  # without create_graph it is what it always was
+    assert g.tolist() == [[0.0, 2.0], [0.0, 0.0]]
+
+
+def test_create_graph_under_a_trace_records_arrays():
+    x = gg.tensor([0.3, 0.7], requires_grad=True)
+    with gg.trace() as t:
+        (g,) = gg.autograd.grad((x * x).tanh().sum(), x, create_graph=True)
+        g.sum().backward()
+    assert x.grad is not None and len(t.graph) > 0
+    for node in t.graph.nodes:
+        value = t.grad(node)
+        assert value is None or isinstance(value.numpy(), np.ndarray)

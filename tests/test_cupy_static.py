@@ -27,7 +27,6 @@ HOST_ONLY = {
     ("ops/util.py", "broadcast_shapes"): "shape tuples",
     ("ops/nn.py", "arange"): "padding index maps, built on the host and moved with xp.asarray",
     ("ops/nn.py", "pad"): "padding index maps, built on the host and moved with xp.asarray",
-    ("ops/nn.py", "vectorize"): "erf's NumPy branch (the CuPy branch uses cupyx.scipy.special)",
     ("ops/nn.py", "lib.stride_tricks.as_strided"): "the NumPy branch of _as_strided (CuPy's own on a GPU)",
     ("nn/functional.py", "minimum"): "a NumPy ufunc: on a CuPy array it dispatches to cupy (__array_ufunc__)",
     ("nn/init.py", "asarray"): "initial values drawn on the host, then moved",

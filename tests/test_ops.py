@@ -9,7 +9,7 @@ import pytest
 import graphgrad
 import graphgrad.nn  # noqa: F401  registers the nn ops, so the registry is complete
 from graphgrad.ops import dispatch
-from op_table import BY_NAME, TABLE, D, Make
+from op_table import BY_NAME, NO_GRADGRAD, TABLE, TORCH_NO_GRADGRAD, D, Make
 
 torch = pytest.importorskip("torch")
 
@@ -257,6 +257,55 @@ def test_gradcheck_float64(entry):
         if checked == 4:
             break
     assert checked, "no sample small enough to gradcheck"
+
+
+def _gradgrad(lib, out, leaves, upstream, directions):
+    """Second derivatives as torch's gradgradcheck takes them: the gradient g of the outputs
+    seeded with `upstream` (tensors that require grad too), made with create_graph=True, then
+    the gradient of sum(g * directions) with respect to the inputs and the upstream gradients."""
+    outs = [o for o in flat(out) if is_tensor(o) and o.requires_grad]
+    first = lib.autograd.grad(outs, leaves, upstream, create_graph=True, allow_unused=True)
+    total = sum((g * d).sum() for g, d in zip(first, directions) if g is not None and g.requires_grad)
+    if not is_tensor(total):
+        return None  # the gradients do not depend on anything (constant): nothing to differentiate
+    return lib.autograd.grad(total, leaves + upstream, allow_unused=True)
+
+
+def _dense(t):
+    """torch's second derivatives may be ZeroTensors, which refuse .numpy()."""
+    return np.zeros(tuple(t.shape)) if t._is_zerotensor() else t.detach().numpy()
+
+
+@pytest.mark.parametrize("entry", [e for e in TABLE if e.gradcheck and "float64" in e.dtypes
+                                   and e.name not in TORCH_NO_GRADGRAD], ids=str)
+def test_gradgrad_matches_torch(entry):
+    rng = np.random.default_rng(2)
+    for sample in samples(entry, "float64")[:3]:
+        if not sample.grad:
+            continue
+        want, t_leaves = call(entry, torch, sample, grad=True)
+        up = upstream_for(want, rng)
+        if not t_leaves or not up:
+            continue
+        directions = [rng.standard_normal(tuple(x.shape)) for x in t_leaves]
+        got, g_leaves = call(entry, graphgrad, sample, grad=True)
+        g_up = [graphgrad.tensor(u, requires_grad=True) for u in up]
+        if entry.name in NO_GRADGRAD:
+            with pytest.raises(NotImplementedError, match="create_graph=True: the backward of"):
+                _gradgrad(graphgrad, got, g_leaves, g_up, [graphgrad.tensor(d) for d in directions])
+            return
+        t_up = [torch.from_numpy(u.copy()).requires_grad_() for u in up]
+        expected = _gradgrad(torch, want, t_leaves, t_up, [torch.from_numpy(d) for d in directions])
+        if expected is None:  # torch: the gradient is constant (sign, floor, ...)
+            continue
+        result = _gradgrad(graphgrad, got, g_leaves, g_up, [graphgrad.tensor(d) for d in directions])
+        assert result is not None, f"{entry.name}{sample}: the gradients have no graph"
+        for i, (a, b) in enumerate(zip(result, expected)):
+            if b is None:
+                assert a is None or not array(a).any(), f"{entry.name}{sample}: second derivative {i} should be 0"
+                continue
+            a = np.zeros(tuple(b.shape)) if a is None else array(a)
+            np.testing.assert_allclose(a, _dense(b), atol=1e-6, rtol=1e-5, err_msg=f"{entry.name}{sample} #{i}")
 
 
 # ---- on a GPU: the same table, graphgrad's inputs on cuda ------------------------------------------

@@ -13,6 +13,7 @@ from collections import deque
 from operator import attrgetter, itemgetter
 
 from ..tensor import Tensor
+from . import higher_order
 from .grad_mode import recorders, state
 from .node import AccumulateGrad
 
@@ -46,10 +47,15 @@ class BackwardPass:
 
     accumulate=True writes leaves' .grad (Tensor.backward); with `capture` {(node, nr): i} the
     gradients arriving there are collected into `captured` instead (autograd.grad).
+    create_graph=True computes the gradients as graphgrad ops (autograd.higher_order), so they
+    can be differentiated again; seeds may then be tensors.
     """
 
-    def __init__(self, roots, seeds, retain_graph=False, accumulate=True, capture=None):
+    def __init__(self, roots, seeds, retain_graph=False, accumulate=True, capture=None, create_graph=False):
         self.retain_graph = retain_graph
+        self.create_graph = create_graph
+        if create_graph:
+            seeds = [higher_order.as_graph_array(seed) for seed in seeds]
         self.accumulate = accumulate
         self.capture = capture or {}
         self.captured = [None] * len(self.capture)
@@ -80,7 +86,7 @@ class BackwardPass:
         """Run the graph one node per step. Written for speed: this loop is Tensor.backward().
         What only some nodes have (hooks, version checks, multiple outputs) costs one test each."""
         order, buffers = self.order, self.buffers
-        accumulate, free, capture = self.accumulate, not self.retain_graph, self.capture
+        accumulate, free, capture, graph = self.accumulate, not self.retain_graph, self.capture, self.create_graph
         Accumulate, getrefcount, perf_counter = AccumulateGrad, sys.getrefcount, time.perf_counter
         for position in range(self.position, len(order)):
             node = order[position]
@@ -88,14 +94,17 @@ class BackwardPass:
                 start = perf_counter()
             grads = buffers.pop(node, None) or [None] * node.n_outputs
             if node._pre_hooks:
-                grads = _run_pre_hooks(node, grads)
+                grads = _run_pre_hooks(node, grads, graph)
             if capture:
                 self._capture(node, grads)
             if type(node) is Accumulate:
                 grad = grad_inputs = buf = None  # so that only `grads` holds what arrived (ownership test)
                 if accumulate and grads[0] is not None:
-                    sole = getrefcount(grads[0]) == _SOLE
-                    node.accumulate(grads[0], sole)
+                    if graph:
+                        higher_order.accumulate(node, grads[0])
+                    else:
+                        sole = getrefcount(grads[0]) == _SOLE
+                        node.accumulate(grads[0], sole)
                 grad_inputs = ()
             elif grads[0] is None and (node.n_outputs == 1 or all(g is None for g in grads)):
                 grad_inputs = (None,) * len(node.next_functions)  # nothing arrived: nothing to send
@@ -105,7 +114,9 @@ class BackwardPass:
                 for _, box, version in node._checks:
                     if box[0] != version:
                         node.check_saved()  # raises, naming the modified tensor
-                if node.n_outputs == 1:
+                if graph:
+                    grad_inputs = higher_order.backward_with_graph(node, grads)
+                elif node.n_outputs == 1:
                     grad_inputs = node.backward(grads[0])
                 else:
                     grad_inputs = node.backward(tuple(_zeros_if_none(node, i, g) for i, g in enumerate(grads)))
@@ -115,7 +126,7 @@ class BackwardPass:
                     node.__dict__.update(node._released)  # node.release(), inlined
                 if state.anomaly:
                     from .anomaly_mode import check_gradients
-                    check_gradients(node, grad_inputs)
+                    check_gradients(node, _arrays(grad_inputs) if graph else grad_inputs)
             for (nxt, nr), grad in zip(node.next_functions, grad_inputs):
                 if grad is not None and nxt is not None:
                     # summed into the buffer, never in place: arrays may be shared
@@ -128,7 +139,7 @@ class BackwardPass:
                         buf[nr] = grad if old is None else old + grad
             self.position = position + 1
             if recorders:
-                step = Step((node, grads, grad_inputs))
+                step = Step((node, _arrays(grads), _arrays(grad_inputs)) if graph else (node, grads, grad_inputs))
                 seconds = perf_counter() - start
                 for recorder in recorders:
                     recorder.record_backward(step, seconds)
@@ -188,27 +199,39 @@ def _input_position(node):
     return firsts.get
 
 
+def _tensor(grad):
+    """A gradient as hooks see it: a tensor (with create_graph, the one carrying its graph)."""
+    return grad.tensor if type(grad) is higher_order.GraphArray else Tensor._wrap(grad)
+
+
+def _arrays(grads):
+    return tuple(None if g is None else g.tensor._data if type(g) is higher_order.GraphArray else g for g in grads)
+
+
 def _run_post_hooks(node, grad_inputs, grads):
-    wrap = lambda gs: tuple(None if g is None else Tensor._wrap(g) for g in gs)  # noqa: E731
+    wrap = lambda gs: tuple(None if g is None else _tensor(g) for g in gs)  # noqa: E731
     for hook in node._post_hooks:
         hook(wrap(grad_inputs), wrap(grads))
 
 
-def _run_pre_hooks(node, grads):
+def _run_pre_hooks(node, grads, graph=False):
     """Tensor hooks on the node's outputs (each may replace the gradient), then retain_grad."""
     grads = list(grads)
     for nr, hooks in node._pre_hooks.items():
         for hook in hooks:
             if grads[nr] is None:
                 continue
-            result = hook(Tensor._wrap(grads[nr]))
+            result = hook(_tensor(grads[nr]))
             if result is not None:
-                grads[nr] = result._data
+                grads[nr] = higher_order.as_graph_array(result) if graph else result._data
     for nr, ref in node.__dict__.get("_retains", {}).items():
         tensor = ref()
         if tensor is not None and grads[nr] is not None:
             old = tensor._grad
-            tensor._grad = Tensor._wrap(grads[nr].copy() if old is None else old._data + grads[nr])
+            if graph:
+                tensor._grad = grads[nr].tensor if old is None else old + grads[nr].tensor
+            else:
+                tensor._grad = Tensor._wrap(grads[nr].copy() if old is None else old._data + grads[nr])
     return grads
 
 

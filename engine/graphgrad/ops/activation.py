@@ -6,6 +6,7 @@ from .util import wrap_dim, xp_of
 
 @op("softmax", "SoftmaxBackward0")
 class Softmax(Op):
+    saved_as_given = True
     saved = ("out",)
     saved_output = True
 
@@ -23,6 +24,7 @@ class Softmax(Op):
 
 @op("log_softmax", "LogSoftmaxBackward0")
 class LogSoftmax(Op):
+    saved_as_given = True
     saved = ("out",)
     saved_output = True
 

@@ -19,7 +19,7 @@ class ToCopy(Op):
 
 def _move(array, device):
     if device.type == "cpu":
-        return array if type(array) is np.ndarray else array.get()
+        return array.get() if hasattr(array, "get") else array  # a CuPy array comes to the host
     cupy = array_module(device)
     with cupy.cuda.Device(device.index or 0):
         return cupy.asarray(array)

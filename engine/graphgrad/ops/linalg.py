@@ -7,6 +7,7 @@ from .util import broadcast_shapes, sum_to, variant, xp_of
 
 
 class _Product(Op):
+    saved_as_given = True
     saved = ("a", "b")
     saved_inputs = (0, 1)
 
@@ -40,6 +41,7 @@ class Dot(_Product):
 class BatchedMatmul(_Product):
     """Batched (and 1-D by N-D) products, broadcasting the batch dimensions. PyTorch folds the
     batch into one mm or bmm and views the result back: the node it records is that view."""
+    saved_as_given = False  # a 1-D operand is saved as a row or a column
 
     def forward(self, a, b):
         self.a_shape, self.b_shape = a.shape, b.shape
@@ -172,6 +174,7 @@ def outer(input, vec2):
 @op("linear", "AddmmBackward0")
 class Linear(Op):
     """x @ W.T + b in one node: what nn.Linear records for 2-D input."""
+    saved_as_given = True
     saved = ("x", "w")
     saved_inputs = (0, 1)
 
@@ -218,6 +221,7 @@ def linear(input, weight, bias=None):
 @op("addmm", "AddmmBackward0")
 class Addmm(Op):
     """beta * input + alpha * (mat1 @ mat2), input broadcast to the product's shape."""
+    saved_as_given = True
     saved = ("m1", "m2")
     saved_inputs = (1, 2)
 

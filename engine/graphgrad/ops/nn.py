@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from .dispatch import Op, op
-from .pointwise import _errstate, _sigmoid
+from .pointwise import _errstate, _sigmoid, erf_array
 from .util import sum_to, xp_of
 
 
@@ -438,6 +438,7 @@ class Embedding(Op):
 
 class _Activation(Op):
     """y = f(x; params) elementwise, with its derivative df(x; params) beside it."""
+    saved_as_given = True
     saved = ("x",)
     saved_inputs = (0,)
 
@@ -456,28 +457,17 @@ def _activation(name, grad_fn, f, df):
     return op(name, grad_fn)(cls)
 
 
-def _erf(xp, x):
-    if xp is not np:
-        from cupyx.scipy.special import erf
-        return erf(x)
-    try:
-        from scipy.special import erf
-    except ImportError:  # NumPy has no erf; math.erf is exact, one element at a time
-        return np.vectorize(math.erf, otypes=[x.dtype])(x)
-    return erf(x)
-
-
 def _gelu(xp, x, approximate):
     if approximate == "tanh":
         return 0.5 * x * (1 + xp.tanh(_GELU_K * (x + 0.044715 * x ** 3)))
-    return 0.5 * x * (1 + _erf(xp, x * (1 / math.sqrt(2))))
+    return 0.5 * x * (1 + erf_array(xp, x * (1 / math.sqrt(2))))
 
 
 def _gelu_grad(xp, x, approximate):
     if approximate == "tanh":
         t = xp.tanh(_GELU_K * (x + 0.044715 * x ** 3))
         return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _GELU_K * (1 + 3 * 0.044715 * x * x)
-    return 0.5 * (1 + _erf(xp, x * (1 / math.sqrt(2)))) + x * xp.exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi))
+    return 0.5 * (1 + erf_array(xp, x * (1 / math.sqrt(2)))) + x * xp.exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi))
 
 
 _GELU_K = math.sqrt(2 / math.pi)
@@ -573,6 +563,7 @@ def _reduced_grad(grad, reduction, n):
 class _PairLoss(Op):
     """loss(input, target) elementwise (broadcast), then reduced; backward sums each grad to its
     operand's shape."""
+    saved_as_given = True
     saved = ("x", "t")
     saved_inputs = (0, 1)
 
@@ -621,6 +612,8 @@ class BinaryCrossEntropy(Op):
     """-(t log x + (1 - t) log(1 - x)), each log clamped at -100 as PyTorch does."""
     saved = ("x", "t", "w")
     saved_inputs = (0, 1)
+    saved_as_given = True
+    saved_constants = ("w",)
 
     def forward(self, x, t, w, reduction):
         xp = xp_of(x)
@@ -682,6 +675,7 @@ class NllLoss(Op):
     weights of the counted targets. Classes are dim 1 (dim 0 for one unbatched sample); other
     dims are flattened into rows. any_ignored=False (the caller checked) skips the masking."""
     saved = ("t", "weights")
+    saved_constants = ("weights",)
 
     def forward(self, logp, target, weight, reduction, ignore_index, any_ignored=True):
         xp = xp_of(logp)

@@ -39,6 +39,7 @@ _QUIET = _Quiet()
 class Binary(Op):
     """Two operands, broadcast and promoted to a common dtype; grads are summed back to each
     operand's shape and cast back to its dtype."""
+    saved_as_given = True
     with_scalar = None   # the variant PyTorch records when b is a Python number (then an attribute)
     bool_kernel = None   # PyTorch's kernel name where it has no bool kernel (the error names it)
 
@@ -302,6 +303,7 @@ class Lerp(Binary):
 
 class Ternary(Op):
     """Three operands broadcast together in one dtype; grads summed back to each one's shape."""
+    saved_as_given = True
 
     def forward(self, a, b, c, dtype, value=1):
         self.metas = [_meta(v) for v in (a, b, c)]
@@ -572,6 +574,7 @@ _SCALAR_FIRST = {Sub: Rsub, Pow: RPow}
 @op("pow_scalar", "PowBackward0")
 class PowScalar(Op):
     """tensor ** number"""
+    saved_as_given = True
     saved = ("x",)
     saved_inputs = (0,)
 
@@ -608,6 +611,7 @@ def pow(x, exponent):
 
 class Unary(Op):
     """f(x) on floats; integer inputs are promoted to the default float dtype, like torch."""
+    saved_as_given = True
     promote_int = True
 
     def forward(self, x):
@@ -670,7 +674,9 @@ def erf_array(xp, x):
     """erf, which NumPy lacks: SciPy's where installed, else math.erf element by element (exact,
     slow); cupyx on a GPU."""
     if xp is not np:
-        from cupyx.scipy.special import erf
+        erf = getattr(xp, "erf", None)  # graphgrad's own namespace (create_graph) has it; CuPy keeps it in cupyx
+        if erf is None:
+            from cupyx.scipy.special import erf
         return erf(x)
     try:
         from scipy.special import erf
@@ -810,6 +816,7 @@ class IsFinite(_SameDtype):
 
 @op("clamp", "ClampBackward1")
 class Clamp(Op):
+    saved_as_given = True
     saved = ("x",)
     saved_inputs = (0,)
 
@@ -843,6 +850,7 @@ ClampMax = variant(Clamp, "clamp_max", "ClampMaxBackward0")
 @op("clamp_tensor", "ClampBackward0")
 class ClampTensor(Op):
     """clamp with tensor bounds (either may be None): min(max(x, lo), hi), all broadcast."""
+    saved_as_given = True
     saved = ("x", "lo", "hi")
     saved_inputs = (0, 1, 2)
 

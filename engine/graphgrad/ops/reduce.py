@@ -298,6 +298,7 @@ class Argmin(_Arg):
 
 @op("var", "VarBackward0")
 class Var(Reduction):
+    saved_as_given = True
     saved = ("x",)
     saved_inputs = (0,)
 
@@ -381,6 +382,8 @@ class NanSum(Reduction):
 class LogSumExp(Reduction):
     saved = ("x", "out")
     saved_inputs = (0,)
+    saved_output = True
+    saved_as_given = True
 
     def compute(self, xp, x, axes, keepdim, dtype):
         if x.dtype.kind != "f":
@@ -389,18 +392,22 @@ class LogSumExp(Reduction):
         m = xp.max(x, axis=self.axes, keepdims=True) if x.size else xp.zeros((1,) * x.ndim, x.dtype)
         m = xp.where(xp.isfinite(m), m, 0)
         with np.errstate(all="ignore") if xp is np else _nothing():
-            self.out = xp.log(xp.sum(xp.exp(x - m), axis=self.axes, keepdims=True)) + m
-        return self.out if keepdim else self.out.reshape(_reduced_shape(x.shape, self.axes))
+            out = xp.log(xp.sum(xp.exp(x - m), axis=self.axes, keepdims=True)) + m
+        self.out = out if keepdim else out.reshape(_reduced_shape(x.shape, self.axes))
+        return self.out
 
     def backward(self, grad):
         grad = _expand_back(grad, self.shape, self.axes, self.keepdim)
-        return (grad * xp_of(grad).exp(self.x - self.out),)
+        out = _expand_back(self.out, self.shape, self.axes, self.keepdim)
+        return (grad * xp_of(grad).exp(self.x - out),)
 
 
 @op("norm", "LinalgVectorNormBackward0")
 class Norm(Reduction):
     saved = ("x", "out")
     saved_inputs = (0,)
+    saved_output = True
+    saved_as_given = True
 
     def forward(self, x, p=2, dim=None, keepdim=False):
         self.p = p
@@ -417,13 +424,14 @@ class Norm(Reduction):
             out = xp.sum(a, axis=self.axes, keepdims=True)
         else:
             out = xp.sum(a ** p, axis=self.axes, keepdims=True) ** (1.0 / p)
-        self.out = out.astype(x.dtype, copy=False)
-        return self.out if keepdim else self.out.reshape(_reduced_shape(x.shape, self.axes))
+        out = out.astype(x.dtype, copy=False)
+        self.out = out if keepdim else out.reshape(_reduced_shape(x.shape, self.axes))
+        return self.out
 
     def backward(self, grad):
         xp = xp_of(grad)
         grad = _expand_back(grad, self.shape, self.axes, self.keepdim)
-        x, out, p = self.x, self.out, self.p
+        x, out, p = self.x, _expand_back(self.out, self.shape, self.axes, self.keepdim), self.p
         with np.errstate(all="ignore") if xp is np else _nothing():
             if p == float("inf"):
                 mask = xp.abs(x) == out

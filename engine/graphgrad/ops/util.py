@@ -11,6 +11,9 @@ def xp_of(array):
     """numpy or cupy, whichever owns the array (NumPy's 0-d results are NumPy scalars)."""
     if type(array) is np.ndarray or isinstance(array, np.generic):
         return np
+    if hasattr(array, "tensor"):  # a GraphArray: a backward formula running with create_graph=True
+        from ..autograd.higher_order import namespace
+        return namespace(array)
     import cupy
     return cupy
 

@@ -1,0 +1,328 @@
+"""create_graph=True: gradients that have a graph of their own, so they can be differentiated
+again (second derivatives, Hessian-vector products, gradient penalties).
+
+The ops' backward formulas are written once, for arrays. Here they run on `GraphArray`s: tensors
+behind the part of NumPy's array interface those formulas use, where every operation is a
+graphgrad op. So the same formula that computes a gradient from arrays records, from tensors,
+the graph of that computation. The saved arrays a formula reads are handed to it as tensors in
+the forward graph again (what PyTorch calls unpacking a SavedVariable): the leaf itself, or a
+tensor whose grad_fn is the node that made the array.
+
+An op whose backward needs more of NumPy than is here, or saves a float array that is neither an
+input nor its output, raises NotImplementedError naming it rather than give a wrong derivative."""
+import copy
+
+import numpy as np
+
+from .. import dtypes
+from ..tensor import Tensor
+from .grad_mode import enable_grad
+from .node import AccumulateGrad
+
+
+class GraphArray:
+    """A tensor seen as an array by the ops' backward formulas.
+
+    Writes (a[key] = v) replace the array's tensor by a new one, out of place: NumPy would write
+    into memory that views share, so a write into a view (what reshape, transpose, moveaxis and
+    indexing give) raises instead of silently missing the array it views."""
+    __slots__ = ("tensor", "is_view")
+    __hash__ = None  # __eq__ is elementwise
+    __array_ufunc__ = None  # `ndarray * GraphArray` asks GraphArray.__rmul__ instead of NumPy
+
+    def __init__(self, tensor, is_view=False):
+        self.tensor, self.is_view = tensor, is_view
+
+    def __array__(self, *args, **kwargs):  # np.<fn>(graph_array): never an object array
+        raise TypeError("a GraphArray is not a NumPy array")
+
+    def __bool__(self):  # a formula branching on values: not one graph for every value
+        raise TypeError("the truth value of a GraphArray")
+
+    shape = property(lambda self: self.tensor._data.shape)
+    dtype = property(lambda self: self.tensor._data.dtype)
+    ndim = property(lambda self: self.tensor._data.ndim)
+    size = property(lambda self: self.tensor._data.size)
+    T = property(lambda self: GraphArray(self.tensor.T, True))
+
+    def sum(self, axis=None, keepdims=False, dtype=None):
+        t = self.tensor if dtype is None else self.tensor.to(dtypes.from_numpy(np.dtype(dtype)))
+        return GraphArray(t.sum() if axis is None and not keepdims else t.sum(dim=_dims(axis, t), keepdim=keepdims))
+
+    def mean(self, axis=None, keepdims=False):
+        t = self.tensor
+        return GraphArray(t.mean() if axis is None and not keepdims else t.mean(dim=_dims(axis, t), keepdim=keepdims))
+
+    def reshape(self, *shape):
+        return GraphArray(self.tensor.reshape(*shape), True)
+
+    def astype(self, dtype, copy=True):
+        dtype = np.dtype(dtype)
+        return self if dtype == self.dtype else GraphArray(self.tensor.to(dtypes.from_numpy(dtype)))
+
+    def transpose(self, *axes):
+        axes = axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else axes
+        return GraphArray(self.tensor.permute(*map(int, axes)) if len(axes) else self.tensor.T, True)
+
+    def swapaxes(self, a, b):
+        return GraphArray(self.tensor.transpose(a, b), True)
+
+    def __getitem__(self, key):
+        return GraphArray(self.tensor[_tensor(key) if isinstance(key, GraphArray) else key], True)
+
+    def __setitem__(self, key, value):
+        from ..ops.dispatch import apply
+        from ..ops.index import IndexPut
+        self._writable()
+        value = _tensor(value)
+        if isinstance(value, Tensor) and value.dtype != self.tensor.dtype:
+            value = value.to(self.tensor.dtype)
+        self.tensor = apply(IndexPut, self.tensor, value, key=key)
+
+    def copy(self):
+        return GraphArray(self.tensor)
+
+    def _writable(self):
+        if self.is_view:
+            raise NotImplementedError("its formula writes into a view")
+
+    def __iadd__(self, other):
+        self._writable()
+        return self + other
+
+    def __isub__(self, other):
+        self._writable()
+        return self - other
+
+    def __imul__(self, other):
+        self._writable()
+        return self * other
+
+    def __itruediv__(self, other):
+        self._writable()
+        return self / other
+
+    def __repr__(self):
+        return f"GraphArray({self.tensor!r})"
+
+
+def _dims(axis, t):
+    return tuple(range(t.ndim)) if axis is None else axis
+
+
+def _tensor(x):
+    """An operand as graphgrad sees it: a GraphArray's tensor, an array as a constant tensor."""
+    if isinstance(x, GraphArray):
+        return x.tensor
+    if hasattr(x, "dtype") and not isinstance(x, Tensor):  # a NumPy or CuPy array, a NumPy scalar
+        return Tensor._wrap(x)
+    return x
+
+
+def _lift(fn, view=False):
+    """A graphgrad function taking tensors, as a function taking and giving array-likes."""
+    def lifted(*args, **kwargs):
+        return GraphArray(fn(*[_tensor(a) for a in args], **kwargs), view)
+    return lifted
+
+
+def _operators():
+    import operator
+    ops = {}
+    for name in ("add", "sub", "mul", "truediv", "pow", "matmul", "gt", "ge", "lt", "le", "eq", "ne", "and",
+                 "or", "xor"):
+        fn = getattr(operator, name + "_" if name in ("and", "or") else name)
+        ops[f"__{name}__"] = (lambda fn: lambda self, other: GraphArray(fn(self.tensor, _tensor(other))))(fn)
+        if name not in ("gt", "ge", "lt", "le", "eq", "ne"):
+            ops[f"__r{name}__"] = (lambda fn: lambda self, other: GraphArray(fn(_tensor(other), self.tensor)))(fn)
+    ops["__neg__"] = lambda self: GraphArray(-self.tensor)
+    ops["__abs__"] = lambda self: GraphArray(abs(self.tensor))
+    ops["__invert__"] = lambda self: GraphArray(~self.tensor)
+    return ops
+
+
+for _name, _fn in _operators().items():
+    setattr(GraphArray, _name, _fn)
+
+
+class Namespace:
+    """What `xp_of(grad)` gives a backward formula when grad is a GraphArray: NumPy's names,
+    graphgrad's ops. Constants (zeros to write a gradient into, index arrays) are made by the
+    array module of the tensors' device, `xp`."""
+
+    def __init__(self, xp):
+        import graphgrad as gg
+        for name in ("exp", "log", "log2", "log1p", "expm1", "sqrt", "sin", "cos", "tan", "tanh", "sinh",
+                     "cosh", "sign", "abs", "maximum", "minimum", "outer", "logical_not", "floor", "trunc",
+                     "isnan", "isfinite", "erf", "logaddexp"):
+            setattr(self, name, _lift(getattr(gg, name)))
+        self.where = _lift(gg.where)
+        self.expand_dims = _lift(lambda a, axis: a.unsqueeze(axis), view=True)
+        self.broadcast_to = _lift(lambda a, shape: a.expand(*shape), view=True)
+        self.reshape = _lift(lambda a, shape: a.reshape(shape), view=True)
+        self.swapaxes = _lift(lambda a, x, y: a.transpose(x, y), view=True)
+        self.moveaxis = _lift(gg.movedim, view=True)
+        self.cumsum = _lift(lambda a, axis: gg.cumsum(a, axis))
+        self.clip = _lift(lambda a, lo, hi: gg.clamp(a, lo, hi))
+        self.flip = _lift(lambda a, axis=None: gg.flip(a, tuple(range(a.ndim)) if axis is None else axis))
+        self.tril = _lift(lambda a, k=0: gg.tril(a, k))
+        self.triu = _lift(lambda a, k=0: gg.triu(a, k))
+        self.roll = _lift(lambda a, shift, axis=None: gg.roll(a, shift, axis))
+        self.take = _lift(_take)
+        self.sum = lambda a, axis=None, keepdims=False, dtype=None: GraphArray(_tensor(a)).sum(axis, keepdims, dtype)
+        self.concatenate = lambda arrays, axis=0: GraphArray(gg.cat([_tensor(a) for a in arrays], dim=axis))
+        self.stack = lambda arrays, axis=0: GraphArray(gg.stack([_tensor(a) for a in arrays], dim=axis))
+        self.einsum = lambda equation, *arrays: GraphArray(gg.einsum(equation, *[_tensor(a) for a in arrays]))
+        self.split, self.put_along_axis, self.add = _split, _put_along_axis, _AddAt()
+        constant = lambda make: lambda *args, **kwargs: GraphArray(Tensor._wrap(make(*args, **kwargs)))  # noqa: E731
+        self.zeros, self.ones = constant(xp.zeros), constant(xp.ones)  # a gradient is often written into zeros
+        self.zeros_like = constant(lambda a, dtype=None: xp.zeros(a.shape, dtype or a.dtype))
+        self.ones_like = constant(lambda a, dtype=None: xp.ones(a.shape, dtype or a.dtype))
+        self.asarray, self.arange = xp.asarray, xp.arange  # index arrays stay arrays
+
+    def __getattr__(self, name):
+        raise AttributeError(f"its formula uses NumPy's {name}, which graphgrad's array view of tensors lacks")
+
+
+_namespaces = {}  # array module -> Namespace, made on first use (it imports graphgrad)
+
+
+def namespace(array):
+    xp = array.tensor._xp()
+    space = _namespaces.get(xp)
+    if space is None:
+        space = _namespaces[xp] = Namespace(xp)
+    return space
+
+
+def _constant(values, like):
+    """values (a number, an array) as a tensor of like's dtype on like's device."""
+    values = _tensor(values)
+    return values if isinstance(values, Tensor) else Tensor._wrap(like.tensor._xp().asarray(values, like.dtype))
+
+
+def _take(a, indices, axis):
+    indices = a._xp().asarray(indices)
+    picked = a.index_select(axis, Tensor._wrap(indices.reshape(-1)))
+    return picked.reshape(a.shape[:axis] + indices.shape + a.shape[axis + 1:])
+
+
+def _split(a, sections, axis=0):
+    t = _tensor(a)
+    if isinstance(sections, int):
+        return [GraphArray(p) for p in t.chunk(sections, axis)]
+    bounds = [0, *sections, t.shape[axis]]
+    return [GraphArray(p) for p in t.split([hi - lo for lo, hi in zip(bounds, bounds[1:])], axis)]
+
+
+def _put_along_axis(a, indices, values, axis):
+    """In place in NumPy; here `a` takes the scattered result (its tensor is replaced)."""
+    a.tensor = a.tensor.scatter(axis, Tensor._wrap(indices), _constant(values, a).expand(*indices.shape))
+
+
+class _AddAt:
+    """xp.add.at(a, key, values), the scatter-add that indexing's backward writes: a becomes
+    a with the values added at its flat positions a[key] (index_add, which differentiates)."""
+
+    @staticmethod
+    def at(a, key, values):
+        positions = a.tensor._xp().arange(a.size).reshape(a.shape)[key]
+        values = _constant(values, a)
+        if tuple(values.shape) != positions.shape:
+            values = values.expand(*positions.shape)
+        flat = a.tensor.reshape(-1).index_add(0, Tensor._wrap(positions.reshape(-1)), values.reshape(-1))
+        a.tensor = flat.reshape(a.shape)
+
+
+# ---- running a node's backward on graph arrays ---------------------------------------------------
+
+def backward_with_graph(node, grads):
+    """node.backward on GraphArrays: (GraphArray or None) per input, with a graph of their own."""
+    try:
+        twin = _with_saved_tensors(node)
+        with enable_grad():
+            if node.n_outputs == 1:
+                return twin.backward(grads[0])
+            return twin.backward(tuple(_zeros_if_none(node, i, g) for i, g in enumerate(grads)))
+    except (AttributeError, TypeError, NotImplementedError) as e:
+        raise NotImplementedError(
+            f"create_graph=True: the backward of {node.name()} cannot be differentiated in graphgrad yet: {e}") from None
+
+
+def _with_saved_tensors(node):
+    """A copy of the node whose saved arrays are tensors in the forward graph again. Which input a
+    saved array was is told by the op: `saved` names its saved inputs in the order of
+    `saved_inputs`, then "out"; `saved_as_given` says they are those arrays unchanged. A float
+    array the node keeps otherwise would be taken for a constant: that raises."""
+    twin = copy.copy(node)
+    names = [name for name in node.saved if name != "out" and name not in node.saved_constants]
+    inputs = dict(zip(names, node.saved_inputs)) if len(names) == len(node.saved_inputs) else {}
+    for name, array in vars(node).items():
+        if isinstance(array, (tuple, list)) and any(_is_float_array(a) for a in array):
+            raise NotImplementedError(f"it keeps {name!r}, computed from its inputs, outside the graph")
+        if not _is_float_array(array) or name in node.saved_constants:
+            continue  # numbers, shapes, masks and indices: constants for any derivative
+        if name == "out" and node.saved_output and node.saved_as_given:
+            setattr(twin, name, _output_tensor(node, array))
+        elif name in inputs and node.saved_as_given:
+            setattr(twin, name, _input_tensor(node, inputs[name], array))
+        else:
+            raise NotImplementedError(f"it keeps {name!r}, computed from its inputs, outside the graph")
+    return twin
+
+
+def _is_float_array(x):
+    return type(x) not in (int, float, bool) and getattr(x, "dtype", None) is not None and x.dtype.kind in "fc"
+
+
+def _input_tensor(node, i, array):
+    fn, nr = node.next_functions[i]
+    if fn is None:
+        return array  # a constant: it stays an array
+    if type(fn) is AccumulateGrad:
+        leaf = fn.variable
+        if leaf._data is array:
+            return GraphArray(leaf)
+        if leaf._data.shape != array.shape:
+            raise NotImplementedError(f"it keeps input {i} in another shape")
+        return GraphArray(leaf.to(dtypes.from_numpy(array.dtype)))  # promoted by the op
+    t = Tensor._wrap(array, requires_grad=True)
+    t.grad_fn, t._output_nr = fn, nr
+    return GraphArray(t)
+
+
+def _output_tensor(node, array):
+    t = Tensor._wrap(array, requires_grad=True)
+    t.grad_fn = node
+    return GraphArray(t)
+
+
+def _zeros_if_none(node, i, grad):
+    if grad is not None:
+        return grad
+    shape, dtype, xp = node._out_meta[i]
+    return GraphArray(Tensor._wrap(xp.zeros(shape, dtype)))  # xp: the node's output's array module
+
+
+def as_graph_array(grad):
+    """A gradient arriving from outside (a seed, a hook's result) as a GraphArray."""
+    if grad is None or isinstance(grad, GraphArray):
+        return grad
+    return GraphArray(grad if isinstance(grad, Tensor) else Tensor._wrap(grad))
+
+
+def accumulate(node, grad):
+    """AccumulateGrad with create_graph: .grad keeps the gradient's graph; a second one is added
+    out of place, as PyTorch does."""
+    leaf = node.variable
+    grad = grad.tensor
+    for hook in leaf._hooks or ():
+        result = hook(grad)
+        if result is not None:
+            grad = result
+    if grad.dtype != leaf.dtype:
+        grad = grad.to(leaf.dtype)
+    with enable_grad():
+        leaf._grad = grad if leaf._grad is None else leaf._grad + grad
+    for hook in leaf._post_accumulate_hooks or ():
+        hook(leaf)
