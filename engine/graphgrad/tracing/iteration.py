@@ -33,6 +33,11 @@ def without_leaf_grads(node, sent):
 
 class Iteration:
     """One iteration of a Trace: its records, the lookups recording needs, the nodes made of them."""
+    measure_seconds = 0.0  # time the monitor spent while this iteration ran
+    first_step = None      # where in `records` the first backward step is
+    loss = None            # what the first backward pass started from, when it is one number
+    measuring = False      # whether the monitor measures this iteration (its budget says when)
+    _hash = (None, None)
 
     def __init__(self, number, module_types):
         self.number = number
@@ -40,22 +45,18 @@ class Iteration:
         self.records = []      # per node, in the order they ran: a Record, or a backward step (is_step)
         self.metrics = {}      # Trace.log(...) values
         self.update_ratios = {}
-        self.measure_seconds = 0.0  # time the monitor spent while this iteration ran
         self.inputs_read = {}       # (file, line) -> inputs read there so far (to name them)
-        self.first_step = None      # where in `records` the first backward step is
-        self.measuring = False      # whether the monitor measures this iteration (its budget says when)
         self.grad_norms = {}        # name -> norm of the gradient a named leaf received (while measuring)
         # what recording looks up; these hold the objects they map (tensors, autograd nodes), so
         # an id() stays unique while it is a key here
-        self.op_of = {}        # autograd node -> id of the node that made it (an op, or a leaf's sink)
-        self.tensors = {}      # id(tensor) -> (tensor, node id, output nr, leaf name[, leaf Record]): leaves,
+        self.op_of = {}        # autograd node -> (id of the op that made it, 0): its outputs' source
+        self.tensors = {}      # id(tensor) -> (tensor, (node id, output nr), leaf name, leaf Record): leaves,
                                # and outputs that op_of cannot find (no grad_fn)
         # made from the records when read
         self._nodes = []
         self.index = {}        # node id -> GNode
         self.backward_of = {}  # forward node id -> the backward GNode that ran for it
         self._pending = {}     # autograd node -> [(backward node id, slot)]: gradients on their way
-        self._hash = (None, None)
 
     @property
     def nodes(self):
@@ -98,7 +99,11 @@ class Iteration:
 
     def forward_id(self, node):
         """The id of the node that made an autograd node (its op, or the leaf of an AccumulateGrad)."""
-        return self.op_of.get(node, node.forward_id)
+        if type(node) is AccumulateGrad:  # this iteration's node of the leaf (a parameter's may be shared)
+            entry = self.tensors.get(id(node.variable))
+            return entry[1][0] if entry is not None else node.forward_id
+        source = self.op_of.get(node)
+        return source[0] if source is not None else node.forward_id
 
     def steps(self):
         """The autograd nodes of the backward steps recorded, in the order they ran."""
@@ -118,19 +123,14 @@ class Iteration:
     def has_backward(self):
         return self.first_step is not None
 
-    @property
-    def loss(self):
-        """What the first backward pass started from, when it is one number (else None)."""
-        if self.first_step is None:
-            return None
-        first = self.records[self.first_step]
-        fid = self.forward_id(first[0] if is_step(first) else first.fn)
-        # the op is most likely the last before the backward pass: look back from there
-        made = self.records[self.first_step - 1] if self.first_step else None
-        if made is None or is_step(made) or made.id != fid:
-            made = next((r for r in reversed(self.records[:self.first_step]) if not is_step(r) and r.id == fid), None)
+    def backward_began(self, root):
+        """The first backward pass starts at autograd node `root`: its loss is kept now, while the
+        op that made it is the latest record (a scan back otherwise)."""
+        self.first_step = len(self.records)
+        fid = self.forward_id(root)
+        made = next((r for r in reversed(self.records) if not is_step(r) and r.id == fid), None)
         out = made.outputs[0] if made is not None and made.kind == "op" and made.outputs else None
-        return out if getattr(out, "size", 0) == 1 else None
+        self.loss = out if getattr(out, "size", 0) == 1 else None
 
     def structure_hash(self):
         n, h = self._hash

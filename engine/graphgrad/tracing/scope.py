@@ -30,7 +30,7 @@ class module_scope:
         for recorder in recorders:
             recorder.enter_module(module)
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, exc, tb):  # named: *exc would build a tuple per module call
         module_stack.pop()
         boundaries.pop()
         for recorder in recorders:
@@ -49,7 +49,7 @@ class phase_scope:
         for recorder in recorders:
             recorder.enter_phase(self.phase, self.owner)
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, exc, tb):
         for recorder in recorders:
             recorder.exit_phase(self.phase, self.owner)
         return False

@@ -30,16 +30,20 @@ def user_frame_from(f):
     return f
 
 
-def location():
+def location(above=0):
     """(file, line) of the user code running now, or None. Called once per recorded op, so it
     is kept cheap: inside one of graphgrad's own modules (nn.Linear, ...) it is the line that
     called the module, found once per call; elsewhere a walk up the frames that stops at the
-    innermost module's caller, checking each code object's file name once."""
+    innermost module's caller, checking each file name once. above: frames above the caller
+    known to be graphgrad's (not walked)."""
     if boundaries:
         top = boundaries[-1]
         if top[2]:
             return top[1]
-    return location_from(sys._getframe(1))
+    try:
+        return location_from(sys._getframe(1 + above))
+    except ValueError:  # fewer frames than that
+        return None
 
 
 def location_from(f):

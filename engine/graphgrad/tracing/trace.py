@@ -188,26 +188,28 @@ class Trace(Recorder):
         module = self._module_path()  # first: it names a model seen for the first time (its parameters)
         sources = self._sources(inputs, it)
         nid = node.forward_id = next(_ids)
+        source = (nid, 0)
         grad_fn = None
         # outputs are found again by their grad_fn (it.op_of), the others by identity (it.tensors)
         if type(outputs) is tuple:
             arrays = tuple([o._data for o in outputs])
             for nr, o in enumerate(outputs):
                 if o.grad_fn is node:
-                    it.op_of[node], grad_fn = nid, type(node).__name__
+                    it.op_of[node], grad_fn = source, type(node).__name__
                 else:
-                    it.tensors[id(o)] = (o, nid, nr, None)
+                    it.tensors[id(o)] = (o, (nid, nr), None, None)
         else:
             arrays = (outputs._data,)
             if outputs.grad_fn is node:
-                it.op_of[node], grad_fn = nid, type(node).__name__
+                it.op_of[node], grad_fn = source, type(node).__name__
             else:
-                it.tensors[id(outputs)] = (outputs, nid, 0, None)
+                it.tensors[id(outputs)] = (outputs, source, None, None)
         top = boundaries[-1] if boundaries else None  # inside one of graphgrad's modules: the line that called it
-        it.records.append(_record((nid, "op" if phase != "optimizer" else "optimizer", node.op_name, grad_fn, None,
-                                   module, phase, it.number, top[1] if top is not None and top[2] else _location(),
-                                   attrs, seconds, None, sources, arrays, None, None)))
-        if len(it.records) > self.max_nodes:
+        records = it.records
+        records.append(_record((nid, "op" if phase != "optimizer" else "optimizer", node.op_name, grad_fn, None,
+                                module, phase, it.number, top[1] if top is not None and top[2] else _location(),
+                                attrs, seconds, None, sources, arrays, None, None)))
+        if len(records) > self.max_nodes:
             self.next_iteration()
 
     def _sources(self, inputs, it):
@@ -216,14 +218,14 @@ class Trace(Recorder):
         op_of, tensors = it.op_of, it.tensors
         for x in inputs:
             if isinstance(x, Tensor):
+                # grad_fn first: an in-place op moves a tensor's grad_fn to the op that wrote it
                 fn = x.grad_fn
-                if fn is not None:  # first: an in-place op moves a tensor's grad_fn to the op that wrote it
-                    nid = op_of.get(fn)
-                    if nid is not None:
-                        sources.append((nid, x._output_nr))
-                        continue
-                entry = tensors.get(id(x)) or self._add_leaf(x, it)
-                sources.append((entry[1], entry[2]))
+                source = op_of.get(fn) if fn is not None else None
+                if source is None:
+                    source = (tensors.get(id(x)) or self._add_leaf(x, it))[1]
+                elif x._output_nr:
+                    source = (source[0], x._output_nr)
+                sources.append(source)
             else:
                 sources.append(None if x is None else self._add_const(x, it))
         return tuple(sources)
@@ -233,30 +235,30 @@ class Trace(Recorder):
         gradient an optimizer reads, or an input (named after the user's variable, if any)."""
         # a parameter: one record (and id) for every iteration it is read in, while its data and phase stay
         entry = self._param_records.get(id(x))
-        if entry is None or entry[4].outputs[0] is not x._data or entry[4].phase != self.phase:
+        if entry is None or entry[4] is not x._data or entry[5] != self.phase:
             entry = self._new_leaf(x, it)
-        it.records.append(entry[4])
+        it.records.append(entry[3])
         it.tensors[id(x)] = entry
-        accumulator = x._accum
-        if accumulator is not None:  # the leaf's gradient sink: its backward step links to this node
-            it.op_of[accumulator] = accumulator.forward_id = entry[1]
+        if x._accum is not None:  # the leaf's gradient sink: its backward step links to this node
+            x._accum.forward_id = entry[1][0]
         return entry
 
     def _new_leaf(self, x, it):
-        """(x, node id, 0, name, Record) of a leaf read for the first time (a parameter: in this phase)."""
+        """(x, (node id, 0), name, Record) of a leaf read for the first time; a parameter's (in this
+        phase) also holds the array and phase it was recorded with, to say when it is out of date."""
         param = self._params.get(id(x))
         if param is not None:
             _, name, kind = param
             rec = _record((next(_ids), kind, None, None, name, name.rpartition(".")[0], self.phase, it.number, None,
                            None, None, None, (), (x._data,), None, None))
-            entry = self._param_records[id(x)] = (x, rec.id, 0, name, rec)
+            entry = self._param_records[id(x)] = (x, (rec.id, 0), name, rec, x._data, self.phase)
             return entry
         loc = _location()
         owner = self._grad_owner(x) if self.phase == "optimizer" else None
         name = owner + ".grad" if owner else self._input_name(x, loc, it)
         rec = _record((next(_ids), "input", None, None, name, "", self.phase, it.number, loc, None, None, None, (),
                        (x._data,), None, None))
-        return x, rec.id, 0, name, rec
+        return x, (rec.id, 0), name, rec
 
     def _input_name(self, x, loc, it):
         """The user's name for an input tensor: looked up in their frame the first time the n-th
@@ -284,7 +286,7 @@ class Trace(Recorder):
         it = self._current
         if self._stepped != "backward":
             if not self._stepped:
-                it.first_step = len(it.records)
+                it.backward_began(step.node)
             self._stepped = "backward"
         node, received, sent = step
         if type(node) is AccumulateGrad:
@@ -299,7 +301,7 @@ class Trace(Recorder):
         A second backward pass in the iteration: the norm of what the leaf's .grad has summed."""
         start = _time.perf_counter()
         entry = it.tensors.get(id(leaf))
-        name = entry[3] if entry is not None else None
+        name = entry[2] if entry is not None else None
         if name and grad is not None:
             it.grad_norms[name] = norm(grad if name not in it.grad_norms or leaf._grad is None else leaf._grad._data)
         it.measure_seconds += _time.perf_counter() - start
@@ -359,7 +361,7 @@ class Trace(Recorder):
             attrs.pop("params", None)
             attrs["optimizer"] = type(owner).__name__
             it.records.append(_record((next(_ids), "optimizer", "step", None, None, "", "optimizer", it.number,
-                                       _location(), attrs, _time.perf_counter() - started if started else None,
+                                       _location(above=2), attrs, _time.perf_counter() - started if started else None,
                                        None, sources, (), None, None)))
 
     def _stepped_parameters(self, owner):
@@ -422,12 +424,12 @@ class Trace(Recorder):
             raise KeyError(f"no parameter or input named {ref!r} in iteration {it.number}")
         if isinstance(ref, Tensor):
             for iteration in reversed(self.iterations):
-                nid = iteration.op_of.get(ref.grad_fn) if ref.grad_fn is not None else None
-                if nid is not None:
-                    return iteration.node(nid), ref._output_nr
+                source = iteration.op_of.get(ref.grad_fn) if ref.grad_fn is not None else None
+                if source is not None:
+                    return iteration.node(source[0]), ref._output_nr
                 entry = iteration.tensors.get(id(ref))
                 if entry is not None:
-                    return iteration.node(entry[1]), entry[2]
+                    return iteration.node(entry[1][0]), entry[1][1]
             raise KeyError("this tensor was not made or read by an op recorded in the iterations kept")
         raise TypeError(f"expected a node, node id, tensor or name, got {type(ref).__name__}")
 
