@@ -577,6 +577,18 @@ def test_backward_pass_runs_in_ready_queue_order(name):
     assert ready_before == expected
 
 
+def test_backward_from_leaves_and_outputs_together():
+    def run(lib):
+        calls = []
+        x, v = lib.tensor(V.tolist(), requires_grad=True), lib.tensor(V.tolist(), requires_grad=True)
+        for name, t in (("x", x), ("v", v)):
+            t.register_hook(lambda g, name=name: calls.append(name))
+        y = (x * 2).sum()
+        lib.autograd.backward([v, y, x], [lib.ones(4), None, lib.ones(4)])
+        return calls, x.grad.tolist(), v.grad.tolist()
+    assert run(gg) == run(torch)
+
+
 def test_ready_queue_is_what_has_all_its_gradients():
     x = gg.tensor(V, requires_grad=True)
     a, b = x.exp(), x.sin()

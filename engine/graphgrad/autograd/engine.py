@@ -59,7 +59,7 @@ class BackwardPass:
         self.accumulate = accumulate
         self.capture = capture or {}
         self.captured = [None] * len(self.capture)
-        self.order = _schedule(list(dict.fromkeys(node for node, _ in roots)))
+        self.order = _schedule([roots[0][0]] if len(roots) == 1 else list(dict.fromkeys(n for n, _ in roots)))
         self.position = 0   # how many nodes of `order` have run
         self.buffers = {}   # node -> [grad per output], filled as gradients arrive
         for (node, nr), seed in zip(roots, seeds):
@@ -164,7 +164,7 @@ def _schedule(roots):
     Accumulate = AccumulateGrad
     seen = set(roots)
     ops = [n for n in roots if type(n) is not Accumulate]
-    stack = list(ops)
+    stack = ops[:]
     last_user = {}   # AccumulateGrad -> the node feeding it that runs last (the earliest made)
     while stack:
         node = stack.pop()
@@ -178,12 +178,13 @@ def _schedule(roots):
                 ops.append(nxt)
                 stack.append(nxt)
     ops.sort(key=_by_sequence, reverse=True)
-    order = [n for n in roots if type(n) is Accumulate and n not in last_user]  # ready at once
-    if not last_user:
-        return order + ops
+    order = [n for n in roots if type(n) is Accumulate and n not in last_user] if len(ops) < len(roots) else []
     leaves_after = {}
     for leaf, user in last_user.items():
-        leaves_after.setdefault(user, []).append(leaf)
+        if user in leaves_after:
+            leaves_after[user].append(leaf)
+        else:
+            leaves_after[user] = [leaf]
     for node in ops:
         order.append(node)
         leaves = leaves_after.get(node)
