@@ -124,6 +124,8 @@ class _Extreme(Op):
     """max()/min() over everything: the gradient is shared evenly among ties, as PyTorch does."""
     saved = ("x", "out")
     saved_inputs = (0,)
+    saved_output = True
+    saved_as_given = True
 
     def forward(self, x):
         if x.size == 0:
