@@ -46,8 +46,10 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         grads = grad(tensors, inputs, grad_tensors, retain_graph=retain_graph, create_graph=create_graph,
                       allow_unused=True)
         for x, g in zip(inputs, grads):
-            if g is not None:
-                x._grad = g if x._grad is None else x._grad + g if create_graph else Tensor._wrap(x._grad._data + g._data)
+            if g is not None and x._grad is None:
+                x._grad = g
+            elif g is not None:  # summed out of place: with create_graph, the sum keeps both graphs
+                x._grad = x._grad + g if create_graph else Tensor._wrap(x._grad._data + g._data)
         return
     if create_graph:
         warnings.warn(_CYCLE_WARNING, UserWarning, stacklevel=3)

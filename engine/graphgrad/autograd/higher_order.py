@@ -246,7 +246,8 @@ def backward_with_graph(node, grads):
             return twin.backward(tuple(_zeros_if_none(node, i, g) for i, g in enumerate(grads)))
     except (AttributeError, TypeError, NotImplementedError) as e:
         raise NotImplementedError(
-            f"create_graph=True: the backward of {node.name()} cannot be differentiated in graphgrad yet: {e}") from None
+            f"create_graph=True: the backward of {node.name()} cannot be differentiated in graphgrad yet: {e}"
+        ) from None
 
 
 def _with_saved_tensors(node):

@@ -111,8 +111,9 @@ class AccumulateGrad(Node):
                 if result is not None:
                     grad = result._data
         if leaf._grad is None:
-            own = (sole and grad.base is None and grad.dtype == leaf._data.dtype
-                   and getattr(grad.flags, "writeable", True))  # (CuPy's flags have none: its read-only arrays are views)
+            # (CuPy's flags have no writeable: its read-only arrays are views, which have a base)
+            writeable = getattr(grad.flags, "writeable", True)
+            own = sole and grad.base is None and grad.dtype == leaf._data.dtype and writeable
             leaf._grad = Tensor._wrap(grad if own else grad.astype(leaf._data.dtype, copy=True))
         else:
             leaf._grad._data += grad
