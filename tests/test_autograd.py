@@ -740,3 +740,16 @@ def test_create_graph_under_a_trace_records_arrays():
     for node in t.graph.nodes:
         value = t.grad(node)
         assert value is None or isinstance(value.numpy(), np.ndarray)
+
+
+def test_graph_arrays_refuse_writes_they_could_not_make_as_numpy_does():
+    """Backward formulas that write into a view of an array would silently miss the array: raise."""
+    from graphgrad.autograd.higher_order import GraphArray
+    a = GraphArray(gg.zeros(2, 2))
+    alias = a
+    a[0] = 1.0       # on the array itself: fine, and what aliases of it see
+    a += 1.0
+    assert alias.tensor.tolist() == [[2.0, 2.0], [1.0, 1.0]]
+    for view in (a.T, a.reshape(4), a[0]):
+        with pytest.raises(NotImplementedError, match="writes into a view"):
+            view[0] = 5.0

@@ -73,34 +73,21 @@ class GraphArray:
     def __setitem__(self, key, value):
         from ..ops.dispatch import apply
         from ..ops.index import IndexPut
-        self._writable()
         value = _tensor(value)
         if isinstance(value, Tensor) and value.dtype != self.tensor.dtype:
             value = value.to(self.tensor.dtype)
-        self.tensor = apply(IndexPut, self.tensor, value, key=key)
+        self._replace(apply(IndexPut, self.tensor, value, key=key))
 
     def copy(self):
         return GraphArray(self.tensor)
 
-    def _writable(self):
+    def _replace(self, tensor):
+        """What a write (a[key] = v, a += b) does: the array holds the new tensor (aliases of this
+        object see it, as with NumPy; views of it would not, so writing into a view raises)."""
         if self.is_view:
             raise NotImplementedError("its formula writes into a view")
-
-    def __iadd__(self, other):
-        self._writable()
-        return self + other
-
-    def __isub__(self, other):
-        self._writable()
-        return self - other
-
-    def __imul__(self, other):
-        self._writable()
-        return self * other
-
-    def __itruediv__(self, other):
-        self._writable()
-        return self / other
+        self.tensor = tensor
+        return self
 
     def __repr__(self):
         return f"GraphArray({self.tensor!r})"
@@ -135,6 +122,8 @@ def _operators():
         ops[f"__{name}__"] = (lambda fn: lambda self, other: GraphArray(fn(self.tensor, _tensor(other))))(fn)
         if name not in ("gt", "ge", "lt", "le", "eq", "ne"):
             ops[f"__r{name}__"] = (lambda fn: lambda self, other: GraphArray(fn(_tensor(other), self.tensor)))(fn)
+        if name in ("add", "sub", "mul", "truediv"):
+            ops[f"__i{name}__"] = (lambda fn: lambda self, other: self._replace(fn(self.tensor, _tensor(other))))(fn)
     ops["__neg__"] = lambda self: GraphArray(-self.tensor)
     ops["__abs__"] = lambda self: GraphArray(abs(self.tensor))
     ops["__invert__"] = lambda self: GraphArray(~self.tensor)
