@@ -9,6 +9,7 @@ its weight gradients to fresh, cold memory instead of reusing the last one's."""
 import collections
 import functools
 import itertools
+import types
 
 from ..autograd.node import AccumulateGrad
 from .graph import GNode, structure_signature
@@ -16,6 +17,7 @@ from .graph import GNode, structure_signature
 Record = collections.namedtuple("Record", GNode.__slots__)
 record = functools.partial(tuple.__new__, Record)  # Record((...)) without a Python-level __new__
 ids = itertools.count(1)  # node ids, unique across traces: a Node.forward_id names one node
+NOTHING = types.MappingProxyType({})  # what an iteration reads until it writes its own (most never do)
 
 
 def is_step(entry):
@@ -37,16 +39,17 @@ class Iteration:
     first_step = None      # where in `records` the first backward step is
     loss = None            # what the first backward pass started from, when it is one number
     measuring = False      # whether the monitor measures this iteration (its budget says when)
+    # scalars, made a dict when the first is written: Trace.log(...) values; and, while measuring,
+    # name -> |Δw|/|w| at the optimizer step, name -> norm of the gradient a named leaf received
+    metrics = update_ratios = grad_norms = NOTHING
+    backward_of = NOTHING  # forward node id -> the backward GNode that ran for it (made when read)
     _hash = (None, None)
 
     def __init__(self, number, module_types):
         self.number = number
         self.module_types = module_types  # the trace's: path -> (type name, parent path)
         self.records = []      # per node, in the order they ran: a Record, or a backward step (is_step)
-        self.metrics = {}      # Trace.log(...) values
-        self.update_ratios = {}
-        self.inputs_read = {}       # (file, line) -> inputs read there so far (to name them)
-        self.grad_norms = {}        # name -> norm of the gradient a named leaf received (while measuring)
+        self.inputs_read = {}  # (file, line) -> inputs read there so far (to name them)
         # what recording looks up; these hold the objects they map (tensors, autograd nodes), so
         # an id() stays unique while it is a key here
         self.op_of = {}        # autograd node -> (id of the op that made it, 0): its outputs' source
@@ -55,8 +58,6 @@ class Iteration:
         # made from the records when read
         self._nodes = []
         self.index = {}        # node id -> GNode
-        self.backward_of = {}  # forward node id -> the backward GNode that ran for it
-        self._pending = {}     # autograd node -> [(backward node id, slot)]: gradients on their way
 
     @property
     def nodes(self):
@@ -68,6 +69,9 @@ class Iteration:
     def _materialize(self):
         """GNodes for the records not read yet. A backward node learns here which backward nodes
         sent it gradients and, from its forward op, its name, module and source line."""
+        if self.backward_of is NOTHING:  # the first read
+            self.backward_of = {}
+            self._pending = {}  # autograd node -> [(backward node id, slot)]: gradients on their way
         index, pending, records = self.index, self._pending, self.records
         for i in range(len(self._nodes), len(records)):
             r = records[i]

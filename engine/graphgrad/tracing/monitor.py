@@ -82,21 +82,28 @@ class Curve:
 class Budget:
     """Keeps optional measurements (gradient norms, update ratios) under `fraction` of the
     training time: it times them and the iterations, and when measuring every iteration would
-    cost more, measures every k-th one (a curve's steps say which). fraction=None: always."""
+    cost more, measures every k-th one (a curve's steps say which). fraction=None: always.
+    Only measured iterations tell it anything: the others cost nothing to account for."""
 
     def __init__(self, fraction=0.01):
         self.fraction = fraction
         self.every = 1
         self._cost = 0.0        # seconds one iteration's measurements take (smoothed)
-        self._period = None     # seconds between iterations (smoothed)
-        self._last = None
+        self._last = None       # (time, number) when the last measured iteration ended
         self._paused = None
 
     def due(self, number):
         return number % self.every == 0
 
-    def spent(self, seconds):
+    def measured(self, number, seconds):
+        """Iteration `number`, measured in `seconds`, ended: how often measuring fits in the
+        budget, from the time per iteration since the last one measured."""
+        now = time.perf_counter()
         self._cost = seconds if not self._cost else 0.8 * self._cost + 0.2 * seconds
+        if self._last is not None and self.fraction and number > self._last[1]:
+            period = (now - self._last[0]) / (number - self._last[1])
+            self.every = max(1, math.ceil(self._cost / (self.fraction * period)))
+        self._last = (now, number)
 
     def pause(self):
         """Recording stopped: the time until resume() is not the iterations'."""
@@ -104,17 +111,8 @@ class Budget:
 
     def resume(self):
         if self._paused is not None and self._last is not None:
-            self._last += time.perf_counter() - self._paused
+            self._last = (self._last[0] + time.perf_counter() - self._paused, self._last[1])
         self._paused = None
-
-    def tick(self):
-        """An iteration ended: update how often measuring fits in the budget."""
-        now = time.perf_counter()
-        if self._last is not None and self.fraction:
-            period = now - self._last
-            self._period = period if self._period is None else 0.8 * self._period + 0.2 * period
-            self.every = max(1, math.ceil(self._cost / (self.fraction * self._period)))
-        self._last = now
 
 
 class Monitor:
@@ -131,16 +129,15 @@ class Monitor:
 
     def log(self, **metrics):
         """Scalars of the current iteration (tensors or numbers): `t.log(accuracy=acc)`."""
-        for name, value in metrics.items():
-            self._trace._current.metrics[name] = value
+        it = self._trace._current
+        it.metrics = {**it.metrics, **metrics}
 
     def absorb(self, it):
         """Keep a closing iteration's scalars (gradient norms when the budget allowed measuring
         it). Turning them into floats waits until someone reads a curve (or 64 are waiting):
         a float() of a GPU scalar waits for the GPU."""
         if it.measuring:
-            self.budget.spent(it.measure_seconds)
-        self.budget.tick()
+            self.budget.measured(it.number, it.measure_seconds)
         self._waiting.append((it.number, it.metrics.get("loss", it.loss), it.metrics, it.update_ratios,
                               it.grad_norms))
         if len(self._waiting) >= 64:

@@ -148,9 +148,10 @@ class Trace(Recorder):
 
     # ---- iterations --------------------------------------------------------------------------
     def _start_iteration(self, number):
-        self._current = Iteration(number, self._module_types)
-        self._current.measuring = self.monitor.budget.due(number)
-        self.iterations.append(self._current)
+        it = self._current = Iteration(number, self._module_types)
+        if self.monitor.budget.due(number):
+            it.measuring, it.update_ratios, it.grad_norms = True, {}, {}
+        self.iterations.append(it)
         while len(self.iterations) > self.keep:
             self.iterations.popleft()
 
@@ -354,9 +355,10 @@ class Trace(Recorder):
                 it.update_ratios[name] = update_ratio(before, p._data)
             self._before_step = None
             it.measure_seconds += _time.perf_counter() - start
-        if owner is not None:  # one node for the step, fed by the parameters it updated
-            sources = self._sources([p for group in owner.param_groups for p in group["params"] if p._grad is not None],
-                                    it)
+        if owner is not None:  # one node for the step, fed by the parameters it updated (leaves all)
+            tensors = it.tensors
+            sources = tuple([(tensors.get(id(p)) or self._add_leaf(p, it))[1]
+                             for group in owner.param_groups for p in group["params"] if p._grad is not None])
             attrs = dict(owner.param_groups[0]) if owner.param_groups else {}
             attrs.pop("params", None)
             attrs["optimizer"] = type(owner).__name__
