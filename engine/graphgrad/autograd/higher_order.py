@@ -262,7 +262,10 @@ def _with_saved_tensors(node):
 
 
 def _is_float_array(x):
-    return type(x) not in (int, float, bool) and getattr(x, "dtype", None) is not None and x.dtype.kind in "fc"
+    """A NumPy or CuPy float array or scalar (tensors a node keeps are in the graph already)."""
+    if type(x) in (int, float, bool) or isinstance(x, Tensor):
+        return False
+    return getattr(x, "dtype", None) is not None and x.dtype.kind in "fc"
 
 
 def _input_tensor(node, i, array):

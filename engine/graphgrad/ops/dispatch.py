@@ -29,8 +29,6 @@ class Op(Node):
     """Base of all ops: forward(*arrays, **attrs) -> array(s); backward(grad) -> grads per input."""
     is_view = False      # the output shares memory (and version counter) with input 0
     saved_for = {}       # {i: j}: saved input i is needed only for input j's gradient (x * 3 keeps no x)
-    saved_as_given = False  # the saved arrays are the inputs and output unchanged (create_graph can use them)
-    saved_constants = ()    # saved float arrays no derivative goes through (class weights, as in PyTorch)
 
 
 def apply(cls, *inputs, **attrs):
