@@ -6,7 +6,7 @@ from .engine import BackwardPass, Step
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled, state
 from .node import AccumulateGrad, Node
 from .anomaly_mode import detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly
-from . import function
+from . import function, functional
 from .function import Function
 
 
@@ -106,4 +106,4 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 __all__ = ["backward", "grad", "backward_pass", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
            "is_grad_enabled", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
            "is_anomaly_check_nan_enabled", "Node", "AccumulateGrad", "BackwardPass", "Step", "state", "Function",
-           "function"]
+           "function", "functional"]
