@@ -753,3 +753,9 @@ def test_graph_arrays_refuse_writes_they_could_not_make_as_numpy_does():
     for view in (a.T, a.reshape(4), a[0]):
         with pytest.raises(NotImplementedError, match="writes into a view"):
             view[0] = 5.0
+
+
+def test_batched_grad_outputs_are_refused_not_ignored():
+    x = gg.tensor(V, requires_grad=True)
+    with pytest.raises(NotImplementedError, match="is_grads_batched"):
+        gg.autograd.grad((x * 2).sum(), x, gg.ones(3), is_grads_batched=True)

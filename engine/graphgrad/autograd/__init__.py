@@ -78,6 +78,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
          is_grads_batched=False, materialize_grads=False):
     """Gradients of outputs with respect to inputs, not accumulated into .grad; with
     create_graph=True they have a graph of their own (autograd.higher_order)."""
+    if is_grads_batched:
+        raise NotImplementedError("graphgrad: autograd.grad(is_grads_batched=True) (vmap over grad_outputs) is not "
+                                  "supported; call grad once per grad_outputs")
     if retain_graph is None:
         retain_graph = create_graph
     single = isinstance(inputs, Tensor)
