@@ -38,7 +38,6 @@ class Iteration:
     measure_seconds = 0.0  # time the monitor spent while this iteration ran
     first_step = None      # where in `records` the first backward step is
     loss = None            # what the first backward pass started from, when it is one number
-    measuring = False      # whether the monitor measures this iteration (its budget says when)
     # scalars, made a dict when the first is written: Trace.log(...) values; and, while measuring,
     # name -> |Δw|/|w| at the optimizer step, name -> norm of the gradient a named leaf received
     metrics = update_ratios = grad_norms = NOTHING
@@ -47,6 +46,7 @@ class Iteration:
 
     def __init__(self, number, module_types):
         self.number = number
+        self.measuring = False  # whether the monitor measures it (its budget says when); read per backward step
         self.module_types = module_types  # the trace's: path -> (type name, parent path)
         self.records = []      # per node, in the order they ran: a Record, or a backward step (is_step)
         self.inputs_read = {}  # (file, line) -> inputs read there so far (to name them)
