@@ -152,3 +152,16 @@ def test_gpu_printing_and_numpy():
     with pytest.raises(TypeError, match="can't convert cuda:0 device type tensor to numpy"):
         x.detach().numpy()
     assert x.tolist() == [1.0, 2.0] and x.sum().item() == 3.0
+
+
+@cuda
+def test_gpu_takes_a_cpu_scalar_tensor_as_pytorch_does():
+    def run(lib):
+        a = lib.tensor([1.0, 2.0], device="cuda", requires_grad=True)
+        s = lib.tensor(3.0, requires_grad=True)  # 0-d, on the CPU
+        out = (a * s + s).sum()
+        out.backward()
+        return out.device.type, s.grad.device.type, s.grad.item(), a.grad.cpu().tolist()
+    assert run(gg) == run(torch if torch.cuda.is_available() else gg) == ("cuda", "cpu", 5.0, [3.0, 3.0])
+    with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device"):
+        gg.ones(2, device="cuda") + gg.ones(1)  # one dimension: not a scalar

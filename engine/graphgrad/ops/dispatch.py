@@ -47,7 +47,7 @@ def apply(cls, *inputs, **attrs):
             if first is None:
                 first, kind = x, type(data)
             elif type(data) is not kind:
-                _device_mismatch(first, x)
+                return apply(cls, *_on_one_device(first, x, inputs), **attrs)
             arrays.append(data)
             if record and x.requires_grad:
                 needs_grad = True
@@ -126,6 +126,12 @@ def _xp(array):
     return cupy
 
 
-def _device_mismatch(a, b):
+def _on_one_device(a, b, inputs):
+    """Tensors a and b live on two devices. As in PyTorch, a CPU tensor with no dimensions may join
+    GPU tensors as a scalar (moved there by a differentiable copy, so its gradient comes back to
+    the CPU); any other mix is an error."""
+    for scalar, other in ((a, b), (b, a)):
+        if scalar._data.ndim == 0 and scalar.device.type == "cpu" and other.device.type != "cpu":
+            return [scalar.to(other.device) if x is scalar else x for x in inputs]
     raise RuntimeError("Expected all tensors to be on the same device, but found at least two devices, "
                        f"{b.device} and {a.device}!")
