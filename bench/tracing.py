@@ -2,7 +2,7 @@
 recording vs without, in one process, interleaved, medians (best-of in brackets: shared
 machines disturb it least). Target: <= 1.10x.
 
-    .venv/bin/python bench/tracing.py [--rounds 30] [--batch 64]
+    .venv/bin/python bench/tracing.py [--rounds 30] [--batch 64] [--keep 2]
 
 To say where the time goes it also runs the step under two stand-in recorders — one that does
 nothing (the cost of the hooks: dispatch timing each op, module and backward notifications)
@@ -64,11 +64,11 @@ def timed(step, n):
     return (time.perf_counter() - start) / n
 
 
-def main(rounds=30, batch=64, inner=5):
+def main(rounds=30, batch=64, inner=5, keep=2):
     step = make(batch)
     for _ in range(20):  # warm up: first-touch allocations, BLAS threads
         step()
-    trace = gg.trace()
+    trace = gg.trace(keep=keep)
 
     def under(recorder):
         def run():
@@ -87,7 +87,7 @@ def main(rounds=30, batch=64, inner=5):
         with gg.autograd.detect_anomaly():
             return timed(step, inner)
 
-    modes = {"plain": lambda: timed(step, inner), "hooks": under(Recorder()), "keeping": under(Keeper()),
+    modes = {"plain": lambda: timed(step, inner), "hooks": under(Recorder()), "keeping": under(Keeper(keep)),
              "traced": traced, "anomaly": anomaly}
     times = {name: [] for name in modes}
     names = list(modes)
@@ -112,5 +112,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--keep", type=int, default=2, help="iterations the trace keeps whole (its default: 2)")
     args = parser.parse_args()
-    main(args.rounds, args.batch)
+    main(args.rounds, args.batch, keep=args.keep)
