@@ -759,3 +759,26 @@ def test_batched_grad_outputs_are_refused_not_ignored():
     x = gg.tensor(V, requires_grad=True)
     with pytest.raises(NotImplementedError, match="is_grads_batched"):
         gg.autograd.grad((x * 2).sum(), x, gg.ones(3), is_grads_batched=True)
+
+
+def test_leaf_gradients_are_taken_over_with_a_recorder_on_too():
+    """The first gradient of a leaf becomes its .grad without a copy, also while a recorder (a
+    trace, anomaly mode) watches the pass: a copy per parameter per step is what tracing costs."""
+    from graphgrad.ops.dispatch import recorders
+    from graphgrad.tracing import Recorder
+
+    import weakref
+
+    class Sent(Recorder):
+        arrays = []  # weak references: a reference would itself make the gradient shared
+
+        def record_backward(self, step, seconds):
+            self.arrays += [weakref.ref(g) for g in step.grad_inputs if g is not None]
+
+    x, w = gg.randn(4, 3), gg.randn(3, 2, requires_grad=True)
+    recorders.append(Sent())
+    try:
+        (x @ w).tanh().sum().backward()
+    finally:
+        recorders.pop()
+    assert any(ref() is w.grad._data for ref in Sent.arrays)

@@ -98,7 +98,7 @@ class BackwardPass:
             if capture:
                 self._capture(node, grads)
             if type(node) is Accumulate:
-                grad = grad_inputs = buf = None  # so that only `grads` holds what arrived (ownership test)
+                grad = grad_inputs = buf = step = None  # so only `grads` holds what arrived (ownership test)
                 if accumulate and grads[0] is not None:
                     if graph:
                         higher_order.accumulate(node, grads[0])
