@@ -53,6 +53,10 @@ class GraphArray:
         t = self.tensor
         return GraphArray(t.mean() if axis is None and not keepdims else t.mean(dim=_dims(axis, t), keepdim=keepdims))
 
+    def var(self, axis=None, keepdims=False, ddof=0):
+        t = self.tensor
+        return GraphArray(t.var(dim=_dims(axis, t), correction=ddof, keepdim=keepdims))
+
     def reshape(self, *shape):
         return GraphArray(self.tensor.reshape(*shape), True)
 
@@ -245,19 +249,22 @@ def _with_saved_tensors(node):
     `saved_inputs`, then "out"; `saved_as_given` says they are those arrays unchanged. A float
     array the node keeps otherwise would be taken for a constant: that raises."""
     twin = copy.copy(node)
-    names = [name for name in node.saved if name != "out" and name not in node.saved_constants]
+    names = [name for name in node.saved if name != "out" and name not in node.saved_constants
+             and name not in node.saved_derived]
     inputs = dict(zip(names, node.saved_inputs)) if len(names) == len(node.saved_inputs) else {}
     for name, array in vars(node).items():
         if isinstance(array, (tuple, list)) and any(_is_float_array(a) for a in array):
             raise NotImplementedError(f"it keeps {name!r}, computed from its inputs, outside the graph")
-        if not _is_float_array(array) or name in node.saved_constants:
-            continue  # numbers, shapes, masks and indices: constants for any derivative
+        if not _is_float_array(array) or name in node.saved_constants or name in node.saved_derived:
+            continue  # numbers, shapes, masks, indices: constants for any derivative (derived: below)
         if name == "out" and node.saved_output and node.saved_as_given:
             setattr(twin, name, _output_tensor(node, array))
         elif name in inputs and node.saved_as_given:
             setattr(twin, name, _input_tensor(node, inputs[name], array))
         else:
             raise NotImplementedError(f"it keeps {name!r}, computed from its inputs, outside the graph")
+    if node.saved_derived:
+        twin.regraph()
     return twin
 
 

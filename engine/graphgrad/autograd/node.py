@@ -23,6 +23,7 @@ class Node:
     saved_output = False  # the output is saved: it must not change either
     saved_as_given = False  # the saved arrays are the inputs and output unchanged (create_graph can use them)
     saved_constants = ()    # saved float arrays no derivative goes through (class weights, as in PyTorch)
+    saved_derived = ()      # saved arrays computed from the saved inputs, which regraph() makes again
     n_outputs = 1
     _freed = False
     _pre_hooks = None     # {output_nr: [hook]}: hooks on non-leaf tensors' gradients

@@ -332,14 +332,24 @@ def _standardize_grad(g, xhat, invstd, axes):
 
 
 class _Norm(Op):
-    """Normalise, then scale by weight and shift by bias (each optional, shaped to broadcast)."""
-    saved = ("xhat", "w", "invstd")
+    """Normalise, then scale by weight and shift by bias (each optional, shaped to broadcast).
+    Subclasses say how in standardized(x) -> (xhat, invstd)."""
+    saved = ("x", "w_in", "w", "xhat", "invstd")
     saved_inputs = (0, 1)
+    saved_as_given = True
+    saved_derived = ("w", "xhat", "invstd")  # what regraph() makes again from x and w_in
 
-    def _affine(self, xhat, w, b, shape):
-        self.xhat, self.w = xhat, (None if w is None else w.reshape(shape))
-        out = xhat if w is None else xhat * self.w
+    def forward_affine(self, x, w, b, shape, standardized=None):
+        self.x, self.w_in, self.shape = x, w, shape
+        self.xhat, self.invstd = standardized or self.standardized(x)
+        self.w = None if w is None else w.reshape(shape)
+        out = self.xhat if w is None else self.xhat * self.w
         return out if b is None else out + b.reshape(shape)
+
+    def regraph(self):
+        """create_graph=True: the derived arrays again, from x and w as graph arrays."""
+        self.xhat, self.invstd = self.standardized(self.x)
+        self.w = None if self.w_in is None else self.w_in.reshape(self.shape)
 
     def _param_grads(self, grad, axes):
         """(grad at xhat, weight grad, bias grad); the parameter grads sum over `axes`."""
@@ -356,21 +366,28 @@ class BatchNorm(_Norm):
     """Over every dim but the channels (dim 1). Training uses the batch statistics and moves the
     running ones (Tensors, updated in place) towards them; eval uses the running ones."""
 
+    saved_constants = ("running_mean", "running_var")
+
     def forward(self, x, w, b, running_mean, running_var, training, momentum, eps):
-        xp = xp_of(x)
         self.axes = (0,) + tuple(range(2, x.ndim))
-        shape = (1, -1) + (1,) * (x.ndim - 2)
-        self.training = training
-        if training:
-            xhat, self.invstd, mean, var = _standardize(x, self.axes, eps)
-            if running_mean is not None:
-                n = x.size // x.shape[1]
-                _update_running(running_mean, mean.reshape(-1), momentum)
-                _update_running(running_var, var.reshape(-1) * (n / max(n - 1, 1)), momentum)
-        else:
-            self.invstd = (1 / xp.sqrt(running_var._data + eps)).astype(x.dtype, copy=False).reshape(shape)
-            xhat = (x - running_mean._data.reshape(shape)) * self.invstd
-        return self._affine(xhat, w, b, shape)
+        self.training, self.eps = training, eps
+        standardized = None
+        if training and running_mean is not None:
+            xhat, invstd, mean, var = _standardize(x, self.axes, eps)
+            n = x.size // x.shape[1]
+            _update_running(running_mean, mean.reshape(-1), momentum)
+            _update_running(running_var, var.reshape(-1) * (n / max(n - 1, 1)), momentum)
+            standardized = xhat, invstd
+        elif not training:
+            self.running_mean, self.running_var = running_mean._data, running_var._data
+        return self.forward_affine(x, w, b, (1, -1) + (1,) * (x.ndim - 2), standardized)
+
+    def standardized(self, x):
+        if self.training:
+            return _standardize(x, self.axes, self.eps)[:2]
+        xp, shape = xp_of(x), (1, -1) + (1,) * (x.ndim - 2)
+        invstd = (1 / xp.sqrt(self.running_var + self.eps)).astype(x.dtype, copy=False).reshape(shape)
+        return (x - self.running_mean.reshape(shape)) * invstd, invstd
 
     def backward(self, grad):
         g, gw, gb = self._param_grads(grad, self.axes)
@@ -390,9 +407,11 @@ class LayerNorm(_Norm):
     """Over the last `ndims` dims; weight and bias have those dims' shape."""
 
     def forward(self, x, w, b, ndims, eps):
-        self.axes = tuple(range(x.ndim - ndims, x.ndim))
-        xhat, self.invstd, _, _ = _standardize(x, self.axes, eps)
-        return self._affine(xhat, w, b, x.shape[x.ndim - ndims:])
+        self.axes, self.eps = tuple(range(x.ndim - ndims, x.ndim)), eps
+        return self.forward_affine(x, w, b, x.shape[x.ndim - ndims:])
+
+    def standardized(self, x):
+        return _standardize(x, self.axes, self.eps)[:2]
 
     def backward(self, grad):
         g, gw, gb = self._param_grads(grad, tuple(range(grad.ndim - len(self.axes))))
@@ -404,9 +423,12 @@ class GroupNorm(_Norm):
     """Over each group of channels (and all positions) of each sample; a weight per channel."""
 
     def forward(self, x, w, b, groups, eps):
-        self.groups = groups
-        xhat, self.invstd, _, _ = _standardize(x.reshape(x.shape[0], groups, -1), (2,), eps)
-        return self._affine(xhat.reshape(x.shape), w, b, (1, -1) + (1,) * (x.ndim - 2))
+        self.groups, self.eps = groups, eps
+        return self.forward_affine(x, w, b, (1, -1) + (1,) * (x.ndim - 2))
+
+    def standardized(self, x):
+        xhat, invstd, _, _ = _standardize(x.reshape(x.shape[0], self.groups, -1), (2,), self.eps)
+        return xhat.reshape(x.shape), invstd
 
     def backward(self, grad):
         g, gw, gb = self._param_grads(grad, (0,) + tuple(range(2, grad.ndim)))
