@@ -41,19 +41,24 @@ class Dot(_Product):
 class BatchedMatmul(_Product):
     """Batched (and 1-D by N-D) products, broadcasting the batch dimensions. PyTorch folds the
     batch into one mm or bmm and views the result back: the node it records is that view."""
-    saved_as_given = False  # a 1-D operand is saved as a row or a column
+    saved = ("a_in", "b_in", "a", "b")
+    saved_derived = ("a", "b")  # a 1-D operand as a row or a column: regraph() makes them again
 
     def forward(self, a, b):
         self.a_shape, self.b_shape = a.shape, b.shape
-        xp = xp_of(a)
-        self.a = a[None, :] if a.ndim == 1 else a   # (1, k): a row vector
-        self.b = b[:, None] if b.ndim == 1 else b   # (k, 1): a column
+        self.a_in, self.b_in = a, b
+        self.regraph()
         out = self.a @ self.b
         if a.ndim == 1:
             out = out[..., 0, :]
         if b.ndim == 1:
             out = out[..., 0]
         return out
+
+    def regraph(self):
+        a, b = self.a_in, self.b_in
+        self.a = a[None, :] if a.ndim == 1 else a   # (1, k): a row vector
+        self.b = b[:, None] if b.ndim == 1 else b   # (k, 1): a column
 
     def backward(self, grad):
         xp = xp_of(grad)
