@@ -328,6 +328,7 @@ class Var(Reduction):
 @op("std", "StdBackward0")
 class Std(Var):
     saved = ("x", "out")
+    saved_output = True  # (torch's StdBackward0 keeps its result too)
 
     def compute(self, xp, x, axes, keepdim, dtype):
         self.out = xp.sqrt(Var.compute(self, xp, x, axes, keepdim, dtype))
@@ -352,6 +353,7 @@ def _with_mean(base, name, grad_fn):
     """(statistic, mean) in one node, as torch.var_mean and torch.std_mean record them."""
     class WithMean(base):
         n_outputs = 2
+        saved_output = False  # the statistic, one of two outputs, is not version-checked
 
         def compute(self, xp, x, axes, keepdim, dtype):
             return base.compute(self, xp, x, axes, keepdim, dtype), xp.mean(x, axis=axes, keepdims=keepdim)
