@@ -310,7 +310,7 @@ class Var(Reduction):
 
     def compute(self, xp, x, axes, keepdim, dtype):
         if x.dtype.kind != "f":
-            raise RuntimeError(f"std and var only support floating point and complex dtypes")
+            raise RuntimeError("std and var only support floating point and complex dtypes")
         self.x = x
         n = _count(x.shape, self.axes)
         with np.errstate(all="ignore") if xp is np else _nothing():
@@ -318,7 +318,6 @@ class Var(Reduction):
                 xp.full(xp.sum(x, axis=axes, keepdims=keepdim).shape, np.nan, x.dtype)
 
     def backward(self, grad):
-        xp = xp_of(grad)
         grad = _expand_back(grad, self.shape, self.axes, self.keepdim)
         n = _count(self.shape, self.axes)
         mean = self.x.mean(axis=self.axes, keepdims=True)
