@@ -133,7 +133,7 @@ def test_source_location_is_the_user_line():
     x = gg.randn(2, 4)
     with gg.trace() as t:
         h = model(x)  # SOURCE-MODEL-LINE
-        y = h.tanh()  # SOURCE-TANH-LINE
+        h.tanh()  # SOURCE-TANH-LINE
     linear = t.graph.find(op="linear")[0]
     tanh = t.graph.find(op="tanh")[0]
     assert linear.source == (HERE, line_of("# SOURCE-MODEL-LINE"))

@@ -393,7 +393,7 @@ class MaskedSelect(Op):
 
 def masked_select(input, mask):
     if mask._data.dtype != np.bool_:
-        raise RuntimeError(f"masked_select: expected BoolTensor for mask")
+        raise RuntimeError("masked_select: expected BoolTensor for mask")
     check_broadcast(input._data.shape, mask._data.shape)
     return apply(MaskedSelect, input, mask)
 
