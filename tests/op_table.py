@@ -1189,7 +1189,6 @@ assert len(BY_NAME) == len(TABLE), "two entries share a name"
 # backward writes into views, uses NumPy functions graphgrad's array view lacks, or keeps arrays
 # computed from its inputs (torch differentiates those; graphgrad cannot put them in a graph yet).
 NO_GRADGRAD = set("""remainder fmod prod amax amin std_mean cumprod nansum nanmean nan_to_num
-    einsum diagonal constant_pad_nd prelu conv2d max_pool2d avg_pool2d adaptive_avg_pool2d
-    binary_cross_entropy_with_logits""".split())
+    einsum diagonal constant_pad_nd prelu conv2d binary_cross_entropy_with_logits""".split())
 TORCH_NO_GRADGRAD = {"hardsigmoid"}  # torch: "derivative for aten::hardsigmoid_backward is not implemented"
 assert NO_GRADGRAD | TORCH_NO_GRADGRAD <= set(BY_NAME)

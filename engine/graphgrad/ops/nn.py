@@ -38,6 +38,15 @@ def _pad_hw(x, before, after, value=0):
     return xp_of(x).pad(x, widths, constant_values=value)
 
 
+def _add_into(target, where, value):
+    """target[where] += value: in place on arrays; as a new value for create_graph's graph arrays,
+    which never write into a view."""
+    if hasattr(target, "tensor"):
+        target[where] = target[where] + value
+    else:
+        target[where] += value
+
+
 def _unpad_hw(g, shape, before):
     return g[..., before[0]:before[0] + shape[-2], before[1]:before[1] + shape[-1]]
 
@@ -192,7 +201,7 @@ class _Pool(Op):
         padded = self.in_shape[:-2] + tuple(self.in_shape[-2 + d] + self.padding[d] + self.after[d] for d in (0, 1))
         gx = xp.zeros(padded, dtype)
         for (k, where) in self._windows():
-            gx[where] += parts(k)
+            _add_into(gx, where, parts(k))
         return _unpad_hw(gx, self.in_shape, self.padding)
 
 
@@ -203,6 +212,7 @@ class MaxPool2d(_Pool):
     input and output, so the forward is only kh*kw-1 elementwise maxima."""
     saved = ("x", "out")
     saved_inputs = (0,)
+    saved_constants = ("x", "out")  # they pick where gradients go: a piecewise-constant choice
 
     def forward(self, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices=False):
         xp = xp_of(x)
@@ -259,12 +269,13 @@ class MaxPool2d(_Pool):
             if disjoint:
                 gx[where] = grad * hit
             else:
-                gx[where] += grad * hit
+                _add_into(gx, where, grad * hit)
         return (_unpad_hw(gx, self.in_shape, self.padding),)
 
 
 @op("avg_pool2d", "AvgPool2DBackward0")
 class AvgPool2d(_Pool):
+    saved_constants = ("divisor",)  # window sizes
     def forward(self, x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
         xp = xp_of(x)
         h, w = x.shape[-2:]
@@ -305,6 +316,7 @@ def _adaptive_bins(xp, size, out, dtype):
 @op("adaptive_avg_pool2d", "AdaptiveAvgPool2DBackward0")
 class AdaptiveAvgPool2d(Op):
     """Each output is the mean of its bin: out = Rows @ x @ Cols.T with bin-averaging matrices."""
+    saved_constants = ("rows", "cols")
 
     def forward(self, x, output_size):
         xp = xp_of(x)
