@@ -1022,6 +1022,18 @@ def _conv_samples(make):
     yield S(make(3, 5, 5), make(2, 3, 3, 3), make(2), padding="same")
 
 
+def _unfold_samples(make):
+    yield S(make(1, 1, 3, 3), 2)                                            # small enough to gradcheck
+    yield S(make(2, 3, 5, 5), (2, 3), dilation=1, padding=1, stride=2)
+    yield S(make(3, 5, 4), 2, dilation=(2, 1))                             # unbatched
+
+
+def _fold_samples(make):
+    yield S(make(1, 4, 4), (3, 3), 2)                                       # small enough to gradcheck
+    yield S(make(2, 18, 9), (5, 5), (2, 3), padding=1, stride=2)
+    yield S(make(12, 16), (5, 5), 2)                                        # unbatched
+
+
 def _pool_samples(make):
     yield S(make.distinct(1, 1, 4, 4), 2)
     yield S(make.distinct(2, 2, 5, 5), 3, stride=1, padding=1)
@@ -1137,6 +1149,8 @@ def _cross_entropy_samples(make):
 
 TABLE += [
     _nn("conv2d", _conv_samples, atol=1e-4, rtol=1e-4),
+    _nn("unfold", _unfold_samples),
+    _nn("fold", _fold_samples),
     _nn("max_pool2d", _pool_samples),
     _nn("avg_pool2d", _avg_pool_samples),
     _nn("adaptive_avg_pool2d", _adaptive_samples),
@@ -1189,6 +1203,6 @@ assert len(BY_NAME) == len(TABLE), "two entries share a name"
 # backward writes into views, uses NumPy functions graphgrad's array view lacks, or keeps arrays
 # computed from its inputs (torch differentiates those; graphgrad cannot put them in a graph yet).
 NO_GRADGRAD = set("""remainder fmod prod amax amin std_mean cumprod nansum nanmean nan_to_num
-    einsum diagonal constant_pad_nd prelu conv2d binary_cross_entropy_with_logits""".split())
+    einsum diagonal prelu binary_cross_entropy_with_logits""".split())
 TORCH_NO_GRADGRAD = {"hardsigmoid"}  # torch: "derivative for aten::hardsigmoid_backward is not implemented"
 assert NO_GRADGRAD | TORCH_NO_GRADGRAD <= set(BY_NAME)

@@ -185,6 +185,12 @@ CASES = [
     Case("clamp_no_bounds", [f32(3)], lambda L, x: x.clamp()),
     Case("item_many", [f32(3)], lambda L, x: x.item()),
     Case("div_rounding_mode", [f32(3)], lambda L, x: x.div(2, rounding_mode="round")),
+    # sliding blocks
+    Case("unfold_2d", [f32(5, 5)], lambda L, x: L.nn.functional.unfold(x, 2)),
+    Case("unfold_5d", [f32(1, 1, 1, 5, 5)], lambda L, x: L.nn.functional.unfold(x, 2)),
+    Case("fold_1d", [f32(5)], lambda L, x: L.nn.functional.fold(x, (5, 5), 2)),
+    Case("fold_channels", [f32(1, 7, 16)], lambda L, x: L.nn.functional.fold(x, (5, 5), 2)),
+    Case("fold_blocks", [f32(1, 8, 15)], lambda L, x: L.nn.functional.fold(x, (5, 5), 2)),
 ]
 
 

@@ -167,6 +167,7 @@ class Namespace:
         self.stack = lambda arrays, axis=0: GraphArray(gg.stack([_tensor(a) for a in arrays], dim=axis))
         self.einsum = lambda equation, *arrays: GraphArray(gg.einsum(equation, *[_tensor(a) for a in arrays]))
         self.split, self.put_along_axis, self.add = _split, _put_along_axis, _AddAt()
+        self.pad = _pad
         constant = lambda make: lambda *args, **kwargs: GraphArray(Tensor._wrap(make(*args, **kwargs)))  # noqa: E731
         self.zeros, self.ones = constant(xp.zeros), constant(xp.ones)  # a gradient is often written into zeros
         self.zeros_like = constant(lambda a, dtype=None: xp.zeros(a.shape, dtype or a.dtype))
@@ -198,6 +199,14 @@ def _take(a, indices, axis):
     indices = a._xp().asarray(indices)
     picked = a.index_select(axis, Tensor._wrap(indices.reshape(-1)))
     return picked.reshape(a.shape[:axis] + indices.shape + a.shape[axis + 1:])
+
+
+def _pad(a, widths, mode="constant", constant_values=0):
+    """np.pad's constant mode, as F.pad (which lists (before, after) pairs last dim first)."""
+    from ..nn.functional import pad
+    if mode != "constant":
+        raise AttributeError(f"np.pad(mode={mode!r})")
+    return GraphArray(pad(_tensor(a), tuple(p for pair in reversed(widths) for p in pair), value=constant_values))
 
 
 def _split(a, sections, axis=0):

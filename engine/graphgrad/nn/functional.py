@@ -214,6 +214,41 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _conv(input, weight, bias, stride, padding, dilation, groups, 1)
 
 
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    """Sliding blocks of a (N, C, H, W) or (C, H, W) input as columns: (N, C*kh*kw, L)."""
+    if input.ndim < 3:  # torch reads the size of dim ndim first
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-input.ndim}, {input.ndim - 1}], but "
+                         f"got {input.ndim})")
+    if input.ndim > 4:
+        raise RuntimeError(f"Expected 3D or 4D (batch mode) tensor with possibly 0 batch size and other non-zero "
+                           f"dimensions for input, but got: {list(input.shape)}")
+    return apply(N.Unfold, input, kernel_size=_pair(kernel_size), dilation=_pair(dilation), padding=_pair(padding),
+                 stride=_pair(stride))
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """Columns (N, C*kh*kw, L) or (C*kh*kw, L) summed back into (N, C, H, W): unfold's adjoint."""
+    kernel, dilation, padding, stride, output_size = (_pair(v) for v in (kernel_size, dilation, padding, stride,
+                                                                           output_size))
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"Expected 2D or 3D (batch mode) tensor for input with possibly 0 batch size and non-zero "
+                           f"dimensions for input, but got: {list(input.shape)}")
+    rows, length = input.shape[-2:]
+    if rows % (kernel[0] * kernel[1]):
+        raise RuntimeError(f"Expected size of input's dimension {input.ndim - 2} to be divisible by the product of "
+                           f"kernel_size, but got input.size({input.ndim - 2})={rows} and kernel_size="
+                           f"({kernel[0]}, {kernel[1]}).")
+    blocks = N._blocks(tuple(output_size[d] + 2 * padding[d] for d in (0, 1)), kernel, dilation, stride)
+    if blocks[0] * blocks[1] != length:
+        raise RuntimeError(f"Given output_size=({output_size[0]}, {output_size[1]}), kernel_size=({kernel[0]}, "
+                           f"{kernel[1]}), dilation=({dilation[0]}, {dilation[1]}), padding=({padding[0]}, "
+                           f"{padding[1]}), stride=({stride[0]}, {stride[1]}), expected size of input's dimension "
+                           f"{input.ndim - 1} to match the calculated number of sliding blocks {blocks[0]} * "
+                           f"{blocks[1]} = {blocks[0] * blocks[1]}, but got input.size({input.ndim - 1})={length}.")
+    return apply(N.Fold, input, output_size=output_size, kernel_size=kernel, dilation=dilation, padding=padding,
+                 stride=stride)
+
+
 def _pool_args(input, kernel_size, stride, padding, dilation):
     if input.ndim not in (3, 4):
         raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")

@@ -110,42 +110,111 @@ for _mode, (_np_mode, _torch_name) in _PAD_MODES.items():
             type(f"{_mode.title()}Pad{_dims}d", (_IndexPad,), {"mode": _np_mode}))
 
 
+# ---- im2col / col2im (unfold / fold) -----------------------------------------------------------
+
+def _blocks(size, kernel, dilation, stride):
+    return tuple((size[d] - dilation[d] * (kernel[d] - 1) - 1) // stride[d] + 1 for d in (0, 1))
+
+
+def _im2col(x, kernel, dilation, stride, out_hw):
+    """Every kernel window of the (already padded) x as a column: (N, C*kh*kw, Ho*Wo), from one
+    strided view copied once. Graph arrays (create_graph) go through the Unfold op instead."""
+    if hasattr(x, "tensor"):
+        from ..autograd.higher_order import GraphArray
+        from .dispatch import apply
+        return GraphArray(apply(Unfold, x.tensor, kernel_size=kernel, dilation=dilation, padding=(0, 0),
+                                stride=stride))
+    (n, c), (kh, kw), (oh, ow), s = x.shape[:2], kernel, out_hw, x.strides
+    view = _as_strided(x)(x, (n, c, kh, kw, oh, ow), (s[0], s[1], s[2] * dilation[0], s[3] * dilation[1],
+                                                     s[2] * stride[0], s[3] * stride[1]))
+    return view.reshape(n, c * kh * kw, oh * ow)
+
+
+def _col2im(cols, shape, kernel, dilation, stride, out_hw):
+    """The columns added back at their windows' places in an x of `shape` (padded): im2col's
+    adjoint, one strided add per kernel offset."""
+    n, c = shape[:2]
+    cols = cols.reshape((n, c) + tuple(kernel) + tuple(out_hw))
+    x = xp_of(cols).zeros(shape, cols.dtype)
+    for k, where in _offsets(kernel, dilation, stride, out_hw):
+        _add_into(x, where, cols[:, :, k // kernel[1], k % kernel[1]])
+    return x
+
+
+@op("unfold", "Im2ColBackward0")
+class Unfold(Op):
+    """F.unfold: (N, C, H, W) -> (N, C*kh*kw, L), the sliding blocks as columns (unbatched: no N)."""
+
+    def forward(self, x, kernel_size, dilation, padding, stride):
+        self.batched, self.in_shape = x.ndim == 4, x.shape
+        x = _pad_hw(x if self.batched else x[None], padding, padding)
+        self.padded, self.padding = x.shape, padding
+        self.args = kernel_size, dilation, stride, _blocks(x.shape[2:], kernel_size, dilation, stride)
+        cols = _im2col(x, *self.args)
+        return cols if self.batched else cols[0]
+
+    def backward(self, grad):
+        x = _col2im(grad if self.batched else grad[None], self.padded, *self.args)
+        x = _unpad_hw(x, self.padded[:2] + self.in_shape[-2:], self.padding)
+        return (x if self.batched else x[0],)
+
+
+@op("fold", "Col2ImBackward0")
+class Fold(Op):
+    """F.fold: columns (N, C*kh*kw, L) summed back into (N, C, H, W): unfold's adjoint."""
+
+    def forward(self, cols, output_size, kernel_size, dilation, padding, stride):
+        self.batched = cols.ndim == 3
+        cols = cols if self.batched else cols[None]
+        n, c = cols.shape[0], cols.shape[1] // (kernel_size[0] * kernel_size[1])
+        self.padded = (n, c) + tuple(output_size[d] + 2 * padding[d] for d in (0, 1))
+        self.padding, self.out_shape = padding, (n, c) + tuple(output_size)
+        self.args = kernel_size, dilation, stride, _blocks(self.padded[2:], kernel_size, dilation, stride)
+        x = _unpad_hw(_col2im(cols, self.padded, *self.args), self.out_shape, padding)
+        return x if self.batched else x[0]
+
+    def backward(self, grad):
+        x = _pad_hw(grad if self.batched else grad[None], self.padding, self.padding)
+        cols = _im2col(x, *self.args)
+        return (cols if self.batched else cols[0],)
+
+
 # ---- convolution ------------------------------------------------------------------------------
 
 @op("conv2d", "ConvolutionBackward0")
 class Convolution(Op):
-    """2-d (and, through a height of 1, 1-d) convolution with stride, padding, dilation, groups.
-
-    im2col is a strided view (N, C, kh, kw, Ho, Wo) of the padded input, copied once into
-    (N, G, C/G*kh*kw, Ho*Wo) and multiplied by the (G, O/G, C/G*kh*kw) weight: the result is
-    already N, O, Ho, Wo in memory order. col2im adds the column gradient back per offset."""
-    saved = ("x", "w")
+    """2-d (and, through a height of 1, 1-d) convolution with stride, padding, dilation, groups:
+    im2col of the padded input, (N, G, C/G*kh*kw, L), times the (G, O/G, C/G*kh*kw) weight, is
+    already N, O, Ho, Wo in memory order. Backward: col2im of the columns' gradient for x, the
+    columns again for w."""
+    saved = ("x_in", "w_in", "x", "w")
     saved_inputs = (0, 1)
+    saved_as_given = True
+    saved_derived = ("x", "w")  # padded, and with a height of 1 for 1-d: regraph() makes them again
 
     def forward(self, x, w, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1):
         self.one_d = x.ndim == 3
-        if self.one_d:
-            x, w = x[:, :, None], w[:, :, None]
-        self.in_shape = x.shape
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
-        x = _pad_hw(x, padding, padding)
-        self.x, self.w = x, w
-        n, o = x.shape[0], w.shape[0]
-        kh, kw = w.shape[2:]
-        self.out_hw = tuple((x.shape[2 + d] - dilation[d] * ((kh, kw)[d] - 1) - 1) // stride[d] + 1 for d in (0, 1))
-        out = w.reshape(groups, o // groups, -1) @ self._columns()
+        self.x_in, self.w_in = x, w
+        self.regraph()
+        self.in_shape = self.x_in.shape if not self.one_d else self.x_in[:, :, None].shape
+        n, o = self.x.shape[0], self.w.shape[0]
+        self.out_hw = _blocks(self.x.shape[2:], self.w.shape[2:], dilation, stride)
+        out = self.w.reshape(groups, o // groups, -1) @ self._columns()
         out = out.reshape((n, o) + self.out_hw)
         if b is not None:
             out += b.reshape(1, -1, 1, 1)
         return out[:, :, 0] if self.one_d else out
 
+    def regraph(self):
+        x, w = self.x_in, self.w_in
+        if self.one_d:
+            x, w = x[:, :, None], w[:, :, None]
+        self.x, self.w = _pad_hw(x, self.padding, self.padding), w
+
     def _columns(self):
-        x, (kh, kw), (oh, ow) = self.x, self.w.shape[2:], self.out_hw
-        n, c = x.shape[:2]
-        s = x.strides
-        view = _as_strided(x)(x, (n, c, kh, kw, oh, ow), (s[0], s[1], s[2] * self.dilation[0], s[3] * self.dilation[1],
-                                                         s[2] * self.stride[0], s[3] * self.stride[1]))
-        return view.reshape(n, self.groups, -1, oh * ow)
+        cols = _im2col(self.x, self.w.shape[2:], self.dilation, self.stride, self.out_hw)
+        return cols.reshape(self.x.shape[0], self.groups, -1, cols.shape[-1])
 
     def backward(self, grad):
         if self.one_d:
@@ -156,14 +225,10 @@ class Convolution(Op):
         gx = gw = gb = None
         if self.next_functions[0][0] is not None:
             gcols = xp_of(w).swapaxes(w.reshape(g, o // g, -1), 1, 2) @ gout      # (N, G, C/G*kh*kw, L)
-            gcols = gcols.reshape((n, x.shape[1]) + w.shape[2:] + self.out_hw)
-            gx = xp_of(x).zeros(x.shape, grad.dtype)
-            for k, where in _offsets(w.shape[2:], self.dilation, self.stride, self.out_hw):
-                gx[where] += gcols[:, :, k // w.shape[3], k % w.shape[3]]
+            gx = _col2im(gcols, x.shape, w.shape[2:], self.dilation, self.stride, self.out_hw)
             gx = _unpad_hw(gx, self.in_shape, self.padding)
         if self.next_functions[1][0] is not None:
-            cols = self._columns()
-            gw = (gout @ xp_of(x).swapaxes(cols, 2, 3)).sum(0).reshape(w.shape)
+            gw = (gout @ xp_of(gout).swapaxes(self._columns(), 2, 3)).sum(0).reshape(w.shape)
         if len(self.next_functions) > 2 and self.next_functions[2][0] is not None:
             gb = grad.sum(axis=(0, 2, 3))
         if self.one_d:
