@@ -214,6 +214,7 @@ def _split_ties(grad, winner, loser):
 class Remainder(Binary):
     """a - floor(a / b) * b, the sign of b (Python's %); b's gradient is -floor(a / b)."""
     saved = ("a", "b")
+    saved_constants = ("a", "b")  # only through floor(a / b), a step function
     bool_kernel = "remainder_cpu"
     fn = staticmethod(lambda xp, a, b: xp.remainder(a, b))
     quotient = staticmethod(lambda xp, a, b: xp.floor(a / b))
@@ -712,6 +713,7 @@ class Logit(Unary):
 @op("nan_to_num", "NanToNumBackward0")
 class NanToNum(Op):
     saved = ("x",)
+    saved_constants = ("x",)  # it only says where x is finite
 
     def forward(self, x, nan=0.0, posinf=None, neginf=None):
         self.x = x

@@ -248,6 +248,7 @@ Topk = variant(Sort, "topk", "TopkBackward0")
 @op("amax", "AmaxBackward0")
 class Amax(Reduction):
     saved = ("x", "out")
+    saved_constants = ("x", "out")  # they only say which elements were the extreme (a constant choice)
 
     def compute(self, xp, x, axes, keepdim, dtype):
         self.x = x
@@ -369,6 +370,7 @@ StdMean = _with_mean(Std, "std_mean", "StdMeanBackward0")
 @op("nansum", "NansumBackward0")
 class NanSum(Reduction):
     saved = ("x",)
+    saved_constants = ("x",)  # it only says where the NaNs are
 
     def compute(self, xp, x, axes, keepdim, dtype):
         self.x = x
