@@ -19,3 +19,11 @@ def test_train_digits_learns_and_shows_the_recorded_step():
     assert accuracy > 0.93
     assert "linear         model.1    [64, 128]  AddmmBackward0" in stdout
     assert "nll_loss       loss_fn" in stdout
+
+
+def test_second_order_example_finds_rosenbrocks_minimum_and_steps_a_custom_function():
+    stdout = run_example("second_order.py")
+    assert "dy/dx = 12, d2y/dx2 = 12" in stdout
+    assert "newton step 6: p = [1.000000, 1.000000]" in stdout
+    assert "LegendrePolynomial3Backward, the backward of the forward op 'LegendrePolynomial3'" in stdout
+    assert "t.grad = tensor([12.0000,  0.7500])" in stdout

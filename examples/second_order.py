@@ -1,0 +1,54 @@
+"""Derivatives of derivatives: the second derivative of x^3, Newton's method with the Hessian, and
+a custom autograd.Function stepped through in the backward debugger.
+
+    .venv/bin/python examples/second_order.py
+"""
+import graphgrad as torch
+from graphgrad.autograd.functional import hessian
+
+# d/dx x^3 = 3x^2 and d2/dx2 = 6x: create_graph=True keeps the first derivative's graph
+x = torch.tensor(2.0, requires_grad=True)
+(dy,) = torch.autograd.grad(x ** 3, x, create_graph=True)
+(d2y,) = torch.autograd.grad(dy, x)
+print(f"x = 2: dy/dx = {dy.item():.0f}, d2y/dx2 = {d2y.item():.0f}")
+
+
+# Newton's method on Rosenbrock's function: step = H^-1 g, with g and H from autograd
+def rosenbrock(p):
+    return (1 - p[0]) ** 2 + 100 * (p[1] - p[0] ** 2) ** 2
+
+
+def solve2(h, g):
+    """h^-1 g for a 2x2 h (Cramer's rule)."""
+    det = h[0, 0] * h[1, 1] - h[0, 1] * h[1, 0]
+    return torch.stack([h[1, 1] * g[0] - h[0, 1] * g[1], h[0, 0] * g[1] - h[1, 0] * g[0]]) / det
+
+
+p = torch.tensor([-1.2, 1.0], dtype=torch.float64)
+for step in range(6):
+    q = p.clone().requires_grad_()
+    (g,) = torch.autograd.grad(rosenbrock(q), q)
+    p = p - solve2(hessian(rosenbrock, p), g)
+    print(f"newton step {step + 1}: p = [{p[0].item():.6f}, {p[1].item():.6f}], f = {rosenbrock(p).item():.3e}")
+
+
+# A custom function, as in PyTorch's "Learning PyTorch with Examples": its backward is one node
+class LegendrePolynomial3(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, input):
+        ctx.save_for_backward(input)
+        return 0.5 * (5 * input ** 3 - 3 * input)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (input,) = ctx.saved_tensors
+        return grad_output * 1.5 * (5 * input ** 2 - 1)
+
+
+t = torch.tensor([0.5, -0.25], requires_grad=True)
+with torch.trace():  # so the debugger can name the line each backward node comes from
+    loss = LegendrePolynomial3.apply(t * 2).sum()
+    dbg = torch.debug.backward(loss)
+    while dbg.step() is not None:
+        print(f"  {dbg.current.describe()}")
+print(loss, "t.grad =", t.grad)
