@@ -7,7 +7,7 @@ import numpy as np
 from . import dtypes
 from .device import CPU, as_device
 from .ops.util import shape_arg
-from .random import rng
+from .random import get_generator
 from .tensor import Tensor
 
 
@@ -207,21 +207,28 @@ def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_gra
 
 # ---- random --------------------------------------------------------------------------------
 
-def _random(method, kernel, size, dtype, device, requires_grad, generator):
-    """Draw with the generator's `method` (NumPy draws float32 or float64; half is cast)."""
+def _floating(size, dtype, kernel):
+    """The shape and NumPy dtype of a floating random tensor (the default dtype unless given)."""
     d = dtype or dtypes.get_default_dtype()
     if not d.is_floating_point:
         raise NotImplementedError(f"\"{kernel}\" not implemented for '{d._legacy[:-6]}'")
-    draw = getattr(rng(generator), method)(shape_arg(size), dtype=np.float32 if d is dtypes.float32 else np.float64)
-    return _finish(draw.astype(d.np, copy=False), device, requires_grad)
+    return shape_arg(size), d.np
 
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
-    return _random("random", "check_uniform_bounds", size, dtype, device, requires_grad, generator)
+    shape, np_dtype = _floating(size, dtype, "check_uniform_bounds")
+    draw = get_generator(generator).uniform(math.prod(shape), np_dtype)
+    return _finish(draw.reshape(shape), device, requires_grad)
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
-    return _random("standard_normal", "normal_kernel_cpu", size, dtype, device, requires_grad, generator)
+    return _normal(size, 0.0, 1.0, generator, dtype, device, requires_grad)
+
+
+def _normal(size, mean, std, generator, dtype, device, requires_grad=False):
+    shape, np_dtype = _floating(size, dtype, "normal_kernel_cpu")
+    draw = get_generator(generator).normal(math.prod(shape), np_dtype, mean, std)
+    return _finish(draw.reshape(shape), device, requires_grad)
 
 
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
@@ -233,12 +240,13 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
         raise TypeError("randint() missing 1 required positional arguments: \"size\"")
     if high <= low:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
-    array = rng(generator).integers(low, high, shape_arg((size,) if isinstance(size, int) else size))
-    return _finish(array.astype((dtype or dtypes.int64).np), device, requires_grad)
+    shape = shape_arg((size,) if isinstance(size, int) else size)
+    draw = get_generator(generator).integers(math.prod(shape), low, high, (dtype or dtypes.int64).np)
+    return _finish(draw.reshape(shape), device, requires_grad)
 
 
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
-    return _finish(rng(generator).permutation(n).astype((dtype or dtypes.int64).np), device, requires_grad)
+    return _finish(get_generator(generator).permutation(n).astype((dtype or dtypes.int64).np), device, requires_grad)
 
 
 def rand_like(input, dtype=None, device=None, requires_grad=False, generator=None):
@@ -257,21 +265,37 @@ def randint_like(input, low=0, high=None, dtype=None, device=None, requires_grad
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None):
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        # as torch: standard normals (times std when only the mean is a tensor), then scaled and shifted
         like = mean if isinstance(mean, Tensor) else std
-        noise = randn(like.shape, generator=generator, dtype=like.dtype, device=like.device)
-        return noise * std + mean
-    return randn(size, generator=generator, dtype=dtype, device=device) * std + mean
+        shape = np.broadcast_shapes(*(tuple(t.shape) for t in (mean, std) if isinstance(t, Tensor)))
+        if isinstance(std, Tensor):
+            return _normal(shape, 0.0, 1.0, generator, like.dtype, like.device) * std + mean
+        return _normal(shape, 0.0, std, generator, like.dtype, like.device) + mean
+    return _normal(size, mean, std, generator, dtype, device)
 
 
 def bernoulli(input, p=None, *, generator=None):
-    probs = input._data if p is None else np.full(input.shape, p)
-    host = probs if type(probs) is np.ndarray else probs.get()
-    draw = (rng(generator).random(host.shape) < host).astype(input._data.dtype)
+    """1 with probability p for each element (p: the input's values, or one number for all)."""
+    gen, dtype = get_generator(generator), input._data.dtype
+    if p is None:
+        draw = gen.bernoulli(input.detach().cpu().numpy(), dtype)
+    else:
+        draw = gen.bernoulli(p, dtype, n=input.numel()).reshape(tuple(input.shape))
     return _finish(draw, input.device, False)
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None):
-    probs = input.detach().cpu().numpy().astype(np.float64)
+    probs = input.detach().cpu().numpy()
+    if probs.ndim not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim")
+    if probs.dtype.kind != "f":
+        raise RuntimeError("multinomial only supports floating-point dtypes for input")
+    if num_samples <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
+    if not replacement and num_samples > probs.shape[-1]:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
     rows = probs.reshape(-1, probs.shape[-1])
-    out = np.stack([rng(generator).choice(len(r), num_samples, replace=replacement, p=r / r.sum()) for r in rows])
-    return _finish(out.reshape(probs.shape[:-1] + (num_samples,)).astype(np.int64), input.device, False)
+    if not np.isfinite(rows).all() or (rows < 0).any() or (rows.sum(1) <= 0).any():
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    out = get_generator(generator).multinomial(rows, num_samples, replacement)
+    return _finish(out.reshape(probs.shape[:-1] + (num_samples,)), input.device, False)

@@ -2,6 +2,7 @@
 and error messages. The differentiable work happens in ops (ops/nn.py and the core ops); what
 PyTorch itself composes from smaller ops (l1_loss, label smoothing, dropout's mask) is composed
 here the same way, so the graph shows the same nodes."""
+import math
 import warnings
 
 import numpy as np
@@ -13,7 +14,7 @@ from ..ops.activation import log_softmax, softmax
 from ..ops.convert import _move
 from ..ops.dispatch import apply
 from ..ops.linalg import linear
-from ..random import rng
+from ..random import get_generator
 from ..tensor import Tensor
 
 __all__ = []  # filled at the bottom: every public function here
@@ -348,37 +349,39 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     return apply(N.GroupNorm, input, weight, bias, groups=num_groups, eps=eps)
 
 
-def _dropout_mask(input, p, shape):
-    """Keep each element with probability 1 - p, scaled by 1/(1 - p); drawn from graphgrad's
-    default generator on the host, so a seed gives the same mask on every device."""
-    keep = rng().random(shape) >= p
-    scale = 1.0 / (1.0 - p) if p < 1 else 0.0
-    return Tensor._wrap(_move((keep * scale).astype(input._data.dtype), input.device))
-
-
-def _check_p(p):
+def _dropout(input, p, training, inplace, noise_shape):
+    """torch's dropout: a mask of bernoulli_(1 - p) draws (one double uniform per mask element, from
+    the default generator, on the host so a seed gives the same mask on every device) divided by
+    1 - p in the input's dtype, times the input."""
     if p < 0.0 or p > 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0 or input.numel() == 0:
+        return input
+    if p == 1:  # torch multiplies by zero, without drawing
+        mask = 0
+    else:
+        dtype = input._data.dtype
+        keep = get_generator().bernoulli(1 - p, dtype, n=math.prod(noise_shape)).reshape(noise_shape)
+        mask = Tensor._wrap(_move(keep / dtype.type(1 - p), input.device))
+    return input.mul_(mask) if inplace else input * mask
 
 
 def dropout(input, p=0.5, training=True, inplace=False):
-    _check_p(p)
-    if not training or p == 0:
-        return input
-    mask = _dropout_mask(input, p, input.shape)
-    return input.mul_(mask) if inplace else input * mask
+    return _dropout(input, p, training, inplace, tuple(input.shape))
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False):
     """Zero whole channels: one draw per (sample, channel)."""
-    _check_p(p)
-    if not training or p == 0:
-        return input
-    mask = _dropout_mask(input, p, tuple(input.shape[:-2]) + (1, 1))
-    return input.mul_(mask) if inplace else input * mask
+    return _dropout(input, p, training, inplace, tuple(input.shape[:2]) + (1,) * (input.ndim - 2))
 
 
-dropout1d = dropout2d
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, L), or of (C, L) without a batch."""
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a {input.ndim}D input. Note that "
+                           f"dropout1d exists to provide channel-wise dropout on inputs with 1 spatial dimension, "
+                           f"a channel dimension, and an optional batch dimension (i.e. 2D or 3D inputs).")
+    return _dropout(input, p, training, inplace, tuple(input.shape[:-1]) + (1,))
 
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False, sparse=False):

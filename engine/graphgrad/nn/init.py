@@ -1,5 +1,6 @@
 """graphgrad.nn.init: fill parameters in place (without recording history), with PyTorch's
-formulas for gains and fans. Random draws come from graphgrad's generator (or `generator=`)."""
+formulas for gains and fans. Random draws come from graphgrad's generator (or `generator=`), in
+torch's order, so a seeded model starts from torch's weights."""
 import math
 import warnings
 
@@ -7,7 +8,7 @@ import numpy as np
 
 from ..autograd.grad_mode import no_grad
 from ..ops.convert import _move
-from ..random import rng
+from ..random import get_generator
 
 
 def calculate_gain(nonlinearity, param=None):
@@ -57,21 +58,52 @@ def _fill(tensor, host_array):
 
 
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
-    return _fill(tensor, rng(generator).uniform(a, b, tensor.shape))
+    with no_grad():
+        return tensor.uniform_(a, b, generator=generator)
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
-    return _fill(tensor, rng(generator).normal(mean, std, tensor.shape))
+    with no_grad():
+        return tensor.normal_(mean, std, generator=generator)
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
-    """Normal(mean, std) redrawn until inside [a, b]."""
-    draw = rng(generator).normal(mean, std, tensor.shape)
-    bad = (draw < a) | (draw > b)
-    while bad.any():
-        draw[bad] = rng(generator).normal(mean, std, int(bad.sum()))
-        bad = (draw < a) | (draw > b)
-    return _fill(tensor, draw)
+    """Normal(mean, std) truncated to [a, b], sampled the way torch samples it (so with its draws)."""
+    if mean < a - 2 * std or mean > b + 2 * std:
+        warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
+                      "The distribution of values may be incorrect.", stacklevel=2)
+    cdf = lambda x: (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
+    sample = _redrawn_normals if cdf((b - mean) / std) - cdf((a - mean) / std) > 0.3 else _accepted_uniforms
+    with no_grad():
+        result = sample(tensor, mean, std, a, b, generator)
+        return tensor if result is tensor else tensor.copy_(result)
+
+
+def _redrawn_normals(tensor, mean, std, a, b, generator):
+    """Most of the mass inside [a, b]: normals, and where they fall outside, the values of a whole
+    new tensor of normals, until none do."""
+    from .. import creation, ops
+    lo, hi = (creation.tensor(v, dtype=tensor.dtype).item() for v in (a, b))  # the bounds in the dtype
+    result = tensor.normal_(mean, std, generator=generator)
+    while (outside := (result < lo) | (result > hi)).any():
+        result = ops.where(outside, creation.empty_like(result).normal_(mean, std, generator=generator), result)
+    return result
+
+
+def _accepted_uniforms(tensor, mean, std, a, b, generator):
+    """Little of the mass inside [a, b]: uniforms on [a, b], each kept with probability
+    pdf / pdf(mode) (compared in logs), the rejected ones drawn again."""
+    from .. import creation, ops
+    log_peak = -0.5 * ((max(a, min(mean, b)) - mean) / std) ** 2
+    log_pdf = lambda x: ((x - mean) / std).pow(2) * -0.5 - log_peak
+    accept = creation.empty_like(tensor)
+    result = tensor.uniform_(a, b, generator=generator)
+    pending = accept.uniform_(generator=generator).log() > log_pdf(result)
+    while pending.any():
+        candidates = creation.empty_like(tensor).uniform_(a, b, generator=generator)
+        result = ops.where(pending, candidates, result)
+        pending = ops.where(pending, accept.uniform_(generator=generator).log() > log_pdf(candidates), pending)
+    return result
 
 
 def constant_(tensor, val):
@@ -106,7 +138,8 @@ def dirac_(tensor, groups=1):
 
 def xavier_uniform_(tensor, gain=1.0, generator=None):
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    bound = math.sqrt(3.0) * gain * math.sqrt(2.0 / float(fan_in + fan_out))
+    std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
+    bound = math.sqrt(3.0) * std
     return uniform_(tensor, -bound, bound, generator)
 
 
@@ -140,8 +173,10 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gener
 def orthogonal_(tensor, gain=1, generator=None):
     if tensor.ndim < 2:
         raise ValueError("Only tensors with 2 or more dimensions are supported")
+    if tensor.numel() == 0:
+        return tensor
     rows, cols = tensor.shape[0], tensor.numel() // tensor.shape[0]
-    flat = rng(generator).normal(0.0, 1.0, (rows, cols))
+    flat = get_generator(generator).normal(rows * cols, tensor._data.dtype).reshape(rows, cols)
     if rows < cols:
         flat = flat.T
     q, r = np.linalg.qr(flat)
@@ -152,11 +187,15 @@ def orthogonal_(tensor, gain=1, generator=None):
 
 
 def sparse_(tensor, sparsity, std=0.01, generator=None):
+    """Normal(0, std), then a fraction `sparsity` of each column zeroed (the rows picked by the
+    default generator, as in torch, whatever `generator` is)."""
+    if tensor.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
     rows, cols = tensor.shape
-    values = rng(generator).normal(0, std, (rows, cols))
     zeros = int(math.ceil(sparsity * rows))
+    values = normal_(tensor, 0.0, std, generator).detach().cpu().numpy().copy()
     for c in range(cols):
-        values[rng(generator).permutation(rows)[:zeros], c] = 0
+        values[get_generator().permutation(rows)[:zeros], c] = 0
     return _fill(tensor, values)
 
 

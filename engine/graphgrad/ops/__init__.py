@@ -228,33 +228,39 @@ def copy_(self, src, non_blocking=False):
 
 
 def uniform_(self, a=0.0, b=1.0, *, generator=None):
-    from ..random import rng
-    draw = rng(generator).random(self._data.shape) * (b - a) + a
-    return _write_random(self, draw)
+    return _write_random(self, lambda gen, n, dtype: gen.uniform(n, dtype, a, b), generator)
 
 
 def normal_(self, mean=0.0, std=1.0, *, generator=None):
-    from ..random import rng
-    draw = rng(generator).standard_normal(self._data.shape) * std + mean
-    return _write_random(self, draw)
+    contiguous = self._data.flags.c_contiguous  # torch draws one element at a time into other layouts
+    return _write_random(self, lambda gen, n, dtype: gen.normal(n, dtype, mean, std, contiguous), generator)
 
 
 def bernoulli_(self, p=0.5, *, generator=None):
-    from ..random import rng
-    return _write_random(self, rng(generator).random(self._data.shape) < p)
+    if isinstance(p, Tensor):
+        probs = p.detach().cpu().expand(self.shape).numpy()
+        return _write_random(self, lambda gen, n, dtype: gen.bernoulli(probs, dtype).ravel(), generator)
+    return _write_random(self, lambda gen, n, dtype: gen.bernoulli(p, dtype, n=n), generator)
 
 
-def random_(self, low=0, high=None, *, generator=None):
-    from ..random import rng
+def random_(self, low=None, high=None, *, generator=None):
+    """random_() covers the dtype's whole range, random_(high) is [0, high), random_(low, high) [low, high)."""
+    if low is None:
+        return _write_random(self, lambda gen, n, dtype: gen.random(n, dtype), generator)
     if high is None:
         low, high = 0, low
-    return _write_random(self, rng(generator).integers(low, high, self._data.shape))
+    if high <= low:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    return _write_random(self, lambda gen, n, dtype: gen.integers(n, low, high, dtype), generator)
 
 
-def _write_random(self, host_array):
-    """Fill in place without history (init functions run under no_grad, as in PyTorch)."""
+def _write_random(self, draw, generator):
+    """Fill in place without history (init functions run under no_grad, as in PyTorch): `draw`
+    gives the values in the order torch writes them, along the tensor's memory."""
     from ..ops.convert import _move
-    self._data[...] = _move(host_array.astype(self._data.dtype), self.device)
+    from ..random import get_generator, in_memory_order
+    values = draw(get_generator(generator), self._data.size, self._data.dtype)
+    self._data[...] = _move(in_memory_order(values, self._data), self.device)
     self._vbox[0] += 1
     return self
 

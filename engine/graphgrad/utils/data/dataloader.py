@@ -12,6 +12,7 @@ import numpy as np
 from ... import dtypes
 from ...ops.shape import stack
 from ...ops.util import xp_of
+from ...random import get_generator
 from ...tensor import Tensor
 from .dataset import IterableDataset
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
@@ -154,21 +155,27 @@ class DataLoader:
         if collate_fn is None:
             collate_fn = default_collate if self._auto_collation else default_convert
         self.collate_fn = collate_fn
+        self._iterated = False
 
     def __iter__(self):
         if isinstance(self.dataset, IterableDataset):
-            return self._iter_stream()
-        if not self._auto_collation:
-            return (self.collate_fn(self.dataset[i]) for i in self.sampler)
-        return self._iter_batches()
+            epoch = self._iter_stream()
+        elif not self._auto_collation:
+            epoch = (self.collate_fn(self.dataset[i]) for i in self.sampler)
+        elif type(self.batch_sampler) is BatchSampler:
+            epoch = self._iter_batches(self.batch_sampler._index_batches())
+        else:
+            epoch = self._iter_batches(iter(self.batch_sampler))
+        # torch's iterator draws a seed for worker processes once its sampler iterator is made (every
+        # epoch unless the workers persist): a draw the sampler's own draws come after
+        if not (self.persistent_workers and self._iterated):
+            get_generator(self.generator).random(1, np.int64)
+        self._iterated = True
+        return epoch
 
-    def _iter_batches(self):
+    def _iter_batches(self, batches):
         dataset, collate = self.dataset, self.collate_fn
         collated = getattr(dataset, "_collated", None) if collate is default_collate else None
-        if type(self.batch_sampler) is BatchSampler:
-            batches = self.batch_sampler._index_batches()
-        else:
-            batches = iter(self.batch_sampler)
         getitems = getattr(dataset, "__getitems__", None)
         for indices in batches:
             if collated is not None:

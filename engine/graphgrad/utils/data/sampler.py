@@ -2,10 +2,11 @@
 
 Samplers yield Python ints (and BatchSampler lists of them) as torch's do. The built-in ones
 also give a whole epoch as one index array (`_index_array`), so BatchSampler can hand the
-DataLoader batches as array slices without a Python loop per index."""
+DataLoader batches as array slices without a Python loop per index. The random ones draw what
+torch's draw, when torch's do (at the first index of an epoch), so seeded orders match torch's."""
 import numpy as np
 
-from ...random import rng
+from ...random import Generator, get_generator
 
 
 class Sampler:
@@ -48,15 +49,17 @@ class RandomSampler(Sampler):
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
     def _index_array(self):
-        n, draw = len(self.data_source), rng(self.generator)
+        n, gen = len(self.data_source), self.generator
+        if gen is None:  # torch seeds a generator of its own with a draw from the default one
+            gen = Generator().manual_seed(int(get_generator().random(1, np.int64)[0]))
         if self.replacement:
-            return draw.integers(0, n, self.num_samples, dtype=np.int64)
+            return gen.integers(self.num_samples, 0, n, np.int64)
         whole, rest = divmod(self.num_samples, n)
-        parts = [draw.permutation(n) for _ in range(whole)] + ([draw.permutation(n)[:rest]] if rest else [])
-        return np.concatenate(parts).astype(np.int64, copy=False)
+        # torch draws the last permutation even when it keeps none of it
+        return np.concatenate([gen.permutation(n) for _ in range(whole)] + [gen.permutation(n)[:rest]])
 
     def __iter__(self):
-        return iter(self._index_array().tolist())
+        yield from self._index_array().tolist()
 
     def __len__(self):
         return self.num_samples
@@ -69,10 +72,10 @@ class SubsetRandomSampler(Sampler):
         self.indices, self.generator = indices, generator
 
     def _index_array(self):
-        return np.asarray(self.indices, dtype=np.int64)[rng(self.generator).permutation(len(self.indices))]
+        return np.asarray(self.indices, dtype=np.int64)[get_generator(self.generator).permutation(len(self.indices))]
 
     def __iter__(self):
-        return iter(self._index_array().tolist())
+        yield from self._index_array().tolist()
 
     def __len__(self):
         return len(self.indices)
@@ -93,11 +96,10 @@ class WeightedRandomSampler(Sampler):
                                                                             generator)
 
     def _index_array(self):
-        p = self.weights / self.weights.sum()
-        return rng(self.generator).choice(len(p), self.num_samples, replace=self.replacement, p=p).astype(np.int64)
+        return get_generator(self.generator).multinomial(self.weights[None], self.num_samples, self.replacement)[0]
 
     def __iter__(self):
-        return iter(self._index_array().tolist())
+        yield from self._index_array().tolist()
 
     def __len__(self):
         return self.num_samples
