@@ -271,6 +271,18 @@ def _reflected(fn):
     return lambda self, other: fn(other, self)
 
 
+def _operator(cls, full):
+    """`a + b` and co.: two tensors of one float dtype (the common case) go straight to dispatch;
+    anything else (numbers, promotion, bool and integer rules) through the full function."""
+    def operator(self, other):
+        if isinstance(other, Tensor):
+            dt = self._data.dtype
+            if dt == other._data.dtype and dt.kind == "f":
+                return apply(cls, self, other, dtype=dt)
+        return full(self, other)
+    return operator
+
+
 _METHODS = dict(
     add=add, sub=sub, subtract=sub, mul=mul, multiply=mul, div=div, divide=div, true_divide=div,
     floor_divide=floor_divide, remainder=remainder, fmod=fmod, pow=pow, neg=neg, negative=neg, abs=abs,
@@ -302,8 +314,9 @@ _METHODS = dict(
     zero_=zero_, fill_=fill_, copy_=copy_, uniform_=uniform_, normal_=normal_, bernoulli_=bernoulli_,
     random_=random_,
     __getitem__=index.getitem, __setitem__=index.setitem,
-    __add__=lambda self, other: binary(P.Add, self, other), __radd__=_reflected(add), __sub__=sub, __rsub__=_reflected(sub), __mul__=mul,
-    __rmul__=_reflected(mul), __truediv__=div, __rtruediv__=_reflected(div), __floordiv__=floor_divide,
+    __add__=_operator(P.Add, add), __radd__=_reflected(add), __sub__=_operator(P.Sub, sub), __rsub__=_reflected(sub),
+    __mul__=_operator(P.Mul, mul), __rmul__=_reflected(mul), __truediv__=_operator(P.Div, div),
+    __rtruediv__=_reflected(div), __floordiv__=floor_divide,
     __rfloordiv__=_reflected(floor_divide), __mod__=remainder, __rmod__=_reflected(remainder), __pow__=pow,
     __rpow__=_reflected(pow), __matmul__=matmul, __rmatmul__=_reflected(matmul), __neg__=neg,
     __pos__=lambda self: self, __abs__=abs, __invert__=lambda self: bitwise_not(self),
