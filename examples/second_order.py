@@ -32,22 +32,21 @@ for step in range(6):
     print(f"newton step {step + 1}: p = [{p[0].item():.6f}, {p[1].item():.6f}], f = {rosenbrock(p).item():.3e}")
 
 
-# A custom function, as in PyTorch's "Learning PyTorch with Examples": its backward is one node
-class LegendrePolynomial3(torch.autograd.Function):
+# A custom function: rounding whose backward lets the gradient straight through (the
+# "straight-through estimator" of quantized networks), one node in the backward pass
+class RoundStraightThrough(torch.autograd.Function):
     @staticmethod
     def forward(ctx, input):
-        ctx.save_for_backward(input)
-        return 0.5 * (5 * input ** 3 - 3 * input)
+        return input.round()
 
     @staticmethod
     def backward(ctx, grad_output):
-        (input,) = ctx.saved_tensors
-        return grad_output * 1.5 * (5 * input ** 2 - 1)
+        return grad_output
 
 
-t = torch.tensor([0.5, -0.25], requires_grad=True)
+t = torch.tensor([0.4, 1.6], requires_grad=True)
 with torch.trace():  # so the debugger can name the line each backward node comes from
-    loss = LegendrePolynomial3.apply(t * 2).sum()
+    loss = (RoundStraightThrough.apply(t * 3) ** 2).sum()
     dbg = torch.debug.backward(loss)
     while dbg.step() is not None:
         print(f"  {dbg.current.describe()}")
