@@ -1202,6 +1202,6 @@ assert len(BY_NAME) == len(TABLE), "two entries share a name"
 # gradchecked entry against torch. These raise graphgrad's NotImplementedError instead: their
 # backward writes into views, uses NumPy functions graphgrad's array view lacks, or keeps arrays
 # computed from its inputs (torch differentiates those; graphgrad cannot put them in a graph yet).
-NO_GRADGRAD = set("""prod cumprod std_mean einsum diagonal prelu binary_cross_entropy_with_logits""".split())
+NO_GRADGRAD = set("""prod cumprod std_mean einsum""".split())
 TORCH_NO_GRADGRAD = {"hardsigmoid"}  # torch: "derivative for aten::hardsigmoid_backward is not implemented"
 assert NO_GRADGRAD | TORCH_NO_GRADGRAD <= set(BY_NAME)

@@ -611,14 +611,20 @@ Hardsigmoid = _activation("hardsigmoid", "HardsigmoidBackward0",
 @op("prelu", "PreluKernelBackward0")
 class Prelu(Op):
     """max(0, x) + w * min(0, x): one slope, or one per channel (dim 1)."""
-    saved = ("x", "w")
+    saved = ("x", "w_in", "w")
     saved_inputs = (0, 1)
+    saved_as_given = True
+    saved_derived = ("w",)  # shaped to broadcast over x: regraph() makes it again
 
     def forward(self, x, w):
-        self.x, self.w_shape = x, w.shape
+        self.x, self.w_in, self.w_shape = x, w, w.shape
         self.per_channel = w.size > 1
-        self.w = w.reshape((1, -1) + (1,) * (x.ndim - 2)) if self.per_channel else w.reshape(())
+        self.regraph()
         return xp_of(x).where(x > 0, x, self.w * x)
+
+    def regraph(self):
+        w = self.w_in
+        self.w = w.reshape((1, -1) + (1,) * (self.x.ndim - 2)) if self.per_channel else w.reshape(())
 
     def backward(self, grad):
         xp = xp_of(grad)
@@ -741,6 +747,8 @@ class BinaryCrossEntropyWithLogits(Op):
     """(1 - t) x + (1 + (pos_weight - 1) t) softplus(-x): the stable form of BCE(sigmoid(x), t)."""
     saved = ("x", "t", "w", "pw")
     saved_inputs = (0, 1)
+    saved_as_given = True
+    saved_constants = ("w", "pw")  # weights: PyTorch does not differentiate them either
 
     def forward(self, x, t, w, pw, reduction):
         xp = xp_of(x)

@@ -601,10 +601,11 @@ class Diagonal(Op):
     def backward(self, grad):
         xp = xp_of(grad)
         offset, dim1, dim2 = self.args
-        out = xp.zeros(self.in_shape, grad.dtype)
+        rest = tuple(s for d, s in enumerate(self.in_shape) if d not in (dim1, dim2))
+        out = xp.zeros(rest + (self.in_shape[dim1], self.in_shape[dim2]), grad.dtype)  # the planes last
         rows, cols = _diagonal_index(xp, self.in_shape, offset, dim1, dim2)
-        xp.moveaxis(out, (dim1, dim2), (-2, -1))[..., rows, cols] = grad
-        return (out,)
+        out[..., rows, cols] = grad
+        return (xp.moveaxis(out, (-2, -1), (dim1, dim2)),)
 
 
 DiagCopy = variant(Diagonal, "diag", "DiagonalBackward0_copy")  # torch.diag of a matrix
