@@ -36,8 +36,15 @@ class GraphArray:
     def __array__(self, *args, **kwargs):  # np.<fn>(graph_array): never an object array
         raise TypeError("a GraphArray is not a NumPy array")
 
-    def __bool__(self):  # a formula branching on values: not one graph for every value
-        raise TypeError("the truth value of a GraphArray")
+    def __bool__(self):
+        """A formula may branch on a value no derivative goes through (whether x has zeros): one
+        that has a gradient would make the graph depend on it."""
+        if self.tensor.requires_grad:
+            raise TypeError("the truth value of a GraphArray that needs a gradient")
+        return bool(self.tensor.item())
+
+    def any(self):
+        return GraphArray(self.tensor.any())
 
     shape = property(lambda self: self.tensor._data.shape)
     dtype = property(lambda self: self.tensor._data.dtype)
@@ -172,7 +179,9 @@ class Namespace:
         self.zeros, self.ones = constant(xp.zeros), constant(xp.ones)  # a gradient is often written into zeros
         self.zeros_like = constant(lambda a, dtype=None: xp.zeros(a.shape, dtype or a.dtype))
         self.ones_like = constant(lambda a, dtype=None: xp.ones(a.shape, dtype or a.dtype))
-        self.asarray, self.arange = xp.asarray, xp.arange  # index arrays stay arrays
+        self.asarray, self.arange, self.eye = xp.asarray, xp.arange, constant(xp.eye)  # constants
+        self.ascontiguousarray = lambda a: a  # a graph array's layout is the tensor's business
+        self.cumprod = _lift(lambda a, axis: gg.cumprod(a, axis))
 
     def __getattr__(self, name):
         raise AttributeError(f"its formula uses NumPy's {name}, which graphgrad's array view of tensors lacks")
@@ -262,14 +271,16 @@ def _with_saved_tensors(node):
              and name not in node.saved_derived]
     inputs = dict(zip(names, node.saved_inputs)) if len(names) == len(node.saved_inputs) else {}
     for name, array in vars(node).items():
+        if name in node.saved_derived:
+            continue  # regraph() makes it again, below
         if isinstance(array, (tuple, list)) and any(_is_float_array(a) for a in array):
             raise NotImplementedError(f"it keeps {name!r}, computed from its inputs, outside the graph")
-        if not _is_float_array(array) or name in node.saved_constants or name in node.saved_derived:
-            continue  # numbers, shapes, masks, indices: constants for any derivative (derived: below)
+        if not _is_float_array(array) or name in node.saved_constants:
+            continue  # numbers, shapes, masks and indices: constants for any derivative
         if name == "out" and node.saved_output and node.saved_as_given:
             setattr(twin, name, _output_tensor(node, array))
         elif name in inputs and node.saved_as_given:
-            setattr(twin, name, _input_tensor(node, inputs[name], array))
+            setattr(twin, name, saved_input(node, inputs[name], array))
         else:
             raise NotImplementedError(f"it keeps {name!r}, computed from its inputs, outside the graph")
     if node.saved_derived:
@@ -284,7 +295,9 @@ def _is_float_array(x):
     return getattr(x, "dtype", None) is not None and x.dtype.kind in "fc"
 
 
-def _input_tensor(node, i, array):
+def saved_input(node, i, array):
+    """Input i's saved array as a graph array in the forward graph again (a constant input stays
+    an array): what an op's regraph() uses for inputs it keeps in a container."""
     fn, nr = node.next_functions[i]
     if fn is None:
         return array  # a constant: it stays an array

@@ -114,13 +114,14 @@ def _version_checks(cls, inputs, outputs):
                 continue
             checks.append((x, x._vbox, x._vbox[0]))
     if cls.saved_output:  # the array, not the tensor: the tensor holds this node (no cycle)
-        checks.append((outputs._data, outputs._vbox, outputs._vbox[0]))
+        out = outputs[0] if type(outputs) is tuple else outputs  # (of several: the first)
+        checks.append((out._data, out._vbox, out._vbox[0]))
     return checks
 
 
 def _xp(array):
     import numpy as np
-    if isinstance(array, np.ndarray):
+    if isinstance(array, (np.ndarray, np.generic)):  # (NumPy's 0-d results are scalars)
         return np
     import cupy
     return cupy

@@ -304,10 +304,15 @@ def _einsum_parse(equation, shapes):
 class Einsum(Op):
     """One node for the whole contraction (PyTorch records the permutes, views and bmm it is
     made of; here the gradient of each operand is the contraction of the others with grad)."""
+    saved_derived = ("arrays",)  # the operands, as given: regraph() puts them back in the graph
 
     def forward(self, *arrays, terms, out):
         self.arrays, self.terms, self.out = arrays, terms, out
         return xp_of(arrays[0]).einsum(",".join(terms) + "->" + out, *arrays)
+
+    def regraph(self):
+        from ..autograd.higher_order import saved_input
+        self.arrays = tuple(saved_input(self, i, a) for i, a in enumerate(self.arrays))
 
     def backward(self, grad):
         xp = xp_of(grad)

@@ -83,19 +83,22 @@ class _nothing:
 class Prod(Reduction):
     saved = ("x", "out")
     saved_inputs = (0,)
+    saved_output = True
+    saved_as_given = True
 
     def compute(self, xp, x, axes, keepdim, dtype):
         if dtype is None and x.dtype.kind in "biu":
             dtype = np.int64
         self.x = x
-        self.out = xp.prod(x, axis=axes, keepdims=True, dtype=dtype)
-        return self.out if keepdim else self.out.reshape(_reduced_shape(x.shape, axes if axes is not None
-                                                                          else tuple(range(x.ndim))))
+        out = xp.prod(x, axis=axes, keepdims=True, dtype=dtype)
+        self.out = out if keepdim else out.reshape(_reduced_shape(x.shape, axes if axes is not None
+                                                                  else tuple(range(x.ndim))))
+        return self.out
 
     def backward(self, grad):
         xp = xp_of(grad)
         grad = _expand_back(grad, self.shape, self.axes, self.keepdim)
-        x = self.x
+        x, out = self.x, _expand_back(self.out, self.shape, self.axes, self.keepdim)
         # product of all the others, exact where x has zeros (no division by zero)
         if bool((x == 0).any()):
             axes = self.axes or tuple(range(x.ndim))
@@ -107,7 +110,7 @@ class Prod(Reduction):
             others = (left * right).reshape(moved.shape)
             others = xp.moveaxis(others, tuple(range(-len(axes), 0)), axes)
         else:
-            others = self.out / x
+            others = out / x
         return (grad * others,)
 
 
@@ -353,7 +356,6 @@ def _with_mean(base, name, grad_fn):
     """(statistic, mean) in one node, as torch.var_mean and torch.std_mean record them."""
     class WithMean(base):
         n_outputs = 2
-        saved_output = False  # the statistic, one of two outputs, is not version-checked
 
         def compute(self, xp, x, axes, keepdim, dtype):
             return base.compute(self, xp, x, axes, keepdim, dtype), xp.mean(x, axis=axes, keepdims=keepdim)
@@ -472,6 +474,8 @@ class Cumsum(Op):
 class Cumprod(Op):
     saved = ("x", "out")
     saved_inputs = (0,)
+    saved_output = True
+    saved_as_given = True
 
     def forward(self, x, dim):
         self.dim = wrap_dim(dim, x.ndim)
