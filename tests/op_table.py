@@ -1022,6 +1022,27 @@ def _conv_samples(make):
     yield S(make(3, 5, 5), make(2, 3, 3, 3), make(2), padding="same")
 
 
+def _invertible(make, *shape):
+    """A well-conditioned square matrix (or batch of them): random plus n on the diagonal."""
+    n = shape[-1]
+    return make(*shape) + (n * np.eye(n)).astype(make.dtype)
+
+
+def _square_samples(make):
+    yield S(_invertible(make, 3, 3))
+    yield S(_invertible(make, 2, 4, 4))                                     # a batch
+
+
+def _solve_samples(make):
+    yield S(_invertible(make, 3, 3), make(3, 2))
+    yield S(_invertible(make, 2, 3, 3), make(2, 3, 1))                      # a batch
+    yield S(_invertible(make, 3, 3), make(3))                               # B a vector
+
+
+def _linalg(name):
+    return lambda lib, *args, **kwargs: getattr(lib.linalg, name)(*args, **kwargs)
+
+
 def _unfold_samples(make):
     yield S(make(1, 1, 3, 3), 2)                                            # small enough to gradcheck
     yield S(make(2, 3, 5, 5), (2, 3), dilation=1, padding=1, stride=2)
@@ -1150,6 +1171,9 @@ def _cross_entropy_samples(make):
 TABLE += [
     _nn("conv2d", _conv_samples, atol=1e-4, rtol=1e-4),
     _nn("unfold", _unfold_samples),
+    OpInfo("linalg_inv", _square_samples, fn=_linalg("inv"), method=None),
+    OpInfo("linalg_det", _square_samples, fn=_linalg("det"), method=None),
+    OpInfo("linalg_solve", _solve_samples, fn=_linalg("solve"), method=None),
     _nn("fold", _fold_samples),
     _nn("max_pool2d", _pool_samples),
     _nn("avg_pool2d", _avg_pool_samples),

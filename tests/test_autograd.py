@@ -805,3 +805,16 @@ def test_leaf_gradients_are_taken_over_with_a_recorder_on_too():
     finally:
         recorders.pop()
     assert any(ref() is w.grad._data for ref in Sent.arrays)
+
+
+def test_singular_matrices_raise_torchs_linalg_error():
+    singular = [[1.0, 2.0], [2.0, 4.0]]
+    for fn in (lambda L, a: L.linalg.inv(a), lambda L, a: L.linalg.solve(a, L.ones(2, 1))):
+        messages = []
+        for lib in (gg, torch):
+            with pytest.raises(RuntimeError) as caught:
+                fn(lib, lib.tensor(singular))
+            assert type(caught.value).__name__.strip("_") == "LinAlgError"
+            messages.append(str(caught.value))
+        assert messages[0] == messages[1]
+    assert gg.linalg.LinAlgError is type(pytest.raises(RuntimeError, gg.inverse, gg.zeros(2, 2)).value)

@@ -21,6 +21,10 @@ MODULE_CALLS = ("xp_of", "array_module", "_xp")   # calls that return numpy or c
 
 # (file, function): why it only ever sees host values
 HOST_ONLY = {
+    ("ops/linalg.py", "asarray"): "the singular-matrix error's pivot search, on a host copy",
+    ("ops/linalg.py", "argmax"): "the singular-matrix error's pivot search, on a host copy",
+    ("ops/linalg.py", "abs"): "the singular-matrix error's pivot search, on a host copy",
+    ("ops/linalg.py", "outer"): "the singular-matrix error's pivot search, on a host copy",
     ("ops/shape.py", "argsort"): "permute's backward orders a tuple of dims",
     ("ops/shape.py", "cumsum"): "split bounds from a list of sizes",
     ("ops/shape.py", "reshape"): "only on NumPy arrays (the no-copy reshape CuPy lacks), after a type check",

@@ -185,6 +185,11 @@ CASES = [
     Case("clamp_no_bounds", [f32(3)], lambda L, x: x.clamp()),
     Case("item_many", [f32(3)], lambda L, x: x.item()),
     Case("div_rounding_mode", [f32(3)], lambda L, x: x.div(2, rounding_mode="round")),
+    # linear algebra
+    Case("det_1d", [f32(3)], lambda L, a: L.linalg.det(a)),
+    Case("inv_not_square", [f32(2, 3)], lambda L, a: L.linalg.inv(a)),
+    Case("solve_shapes", [f32(3, 3), f32(2, 2)], lambda L, a, b: L.linalg.solve(a, b)),
+    Case("solve_vector", [f32(3, 3), f32(2)], lambda L, a, b: L.linalg.solve(a, b)),
     # sliding blocks
     Case("unfold_2d", [f32(5, 5)], lambda L, x: L.nn.functional.unfold(x, 2)),
     Case("unfold_5d", [f32(1, 1, 1, 5, 5)], lambda L, x: L.nn.functional.unfold(x, 2)),

@@ -18,7 +18,8 @@ from .creation import (arange, as_tensor, asarray, bernoulli, empty, empty_like,
 from .random import (Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed,
                      set_rng_state)
 from .printing import set_printoptions
-from . import autograd, cuda, random
+from . import autograd, cuda, linalg, random
+from .linalg import det, inv as inverse
 from . import datasets, jit, optim, utils
 from . import models, nn
 from .serialization import load, save

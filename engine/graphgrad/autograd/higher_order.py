@@ -175,6 +175,7 @@ class Namespace:
         self.einsum = lambda equation, *arrays: GraphArray(gg.einsum(equation, *[_tensor(a) for a in arrays]))
         self.split, self.put_along_axis, self.add = _split, _put_along_axis, _AddAt()
         self.pad = _pad
+        self.linalg = _LinalgNamespace(gg)
         constant = lambda make: lambda *args, **kwargs: GraphArray(Tensor._wrap(make(*args, **kwargs)))  # noqa: E731
         self.zeros, self.ones = constant(xp.zeros), constant(xp.ones)  # a gradient is often written into zeros
         self.zeros_like = constant(lambda a, dtype=None: xp.zeros(a.shape, dtype or a.dtype))
@@ -196,6 +197,14 @@ def namespace(array):
     if space is None:
         space = _namespaces[xp] = Namespace(xp)
     return space
+
+
+class _LinalgNamespace:
+    def __init__(self, gg):
+        self.inv, self.det, self.solve = _lift(gg.linalg.inv), _lift(gg.linalg.det), _lift(gg.linalg.solve)
+
+    def __getattr__(self, name):
+        raise AttributeError(f"its formula uses NumPy's linalg.{name}, which graphgrad's array view lacks")
 
 
 def _constant(values, like):

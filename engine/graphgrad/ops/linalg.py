@@ -351,3 +351,120 @@ def einsum(equation, *operands):
     dt = dtypes.result_type(*operands)
     operands = [o if o.dtype is dt else o.to(dt) for o in operands]
     return apply(Einsum, *operands, terms=tuple(terms), out=out)
+
+
+# ---- inverses and determinants (graphgrad.linalg) ------------------------------------------------
+
+class LinAlgError(RuntimeError):
+    """torch.linalg.LinAlgError: a matrix the factorisation cannot handle (a singular one)."""
+
+
+def _square(a, name):
+    if a.ndim < 2:
+        raise RuntimeError(f"{name}: The input tensor A must have at least 2 dimensions.")
+    if a.shape[-1] != a.shape[-2]:
+        raise RuntimeError(f"{name}: A must be batches of square matrices, but they are {a.shape[-2]} by "
+                           f"{a.shape[-1]} matrices")
+
+
+def _zero_pivot(a):
+    """The 1-based index of the first zero pivot of LU with partial pivoting (LAPACK's getrf), as
+    torch's singular-matrix errors name it; the first matrix of a batch that has one."""
+    import numpy as np
+    host = a.get() if hasattr(a, "get") else a  # (a CuPy array comes to the host: this is an error path)
+    for m in np.asarray(host, dtype=np.float64).reshape((-1,) + a.shape[-2:]):
+        m = m.copy()
+        for k in range(m.shape[0]):
+            p = k + int(np.argmax(np.abs(m[k:, k])))
+            if m[p, k] == 0:
+                return k + 1
+            m[[k, p]] = m[[p, k]]
+            m[k + 1:, k:] -= np.outer(m[k + 1:, k] / m[k, k], m[k, k:])
+    return 1
+
+
+@op("linalg_inv", "LinalgInvExBackward0")
+class Inv(Op):
+    saved = ("out",)
+    saved_output = True
+    saved_as_given = True
+
+    def forward(self, a):
+        xp = xp_of(a)
+        try:
+            self.out = xp.linalg.inv(a)
+        except xp.linalg.LinAlgError:
+            raise LinAlgError(f"linalg.inv: The diagonal element {_zero_pivot(a)} is zero, the inversion could not "
+                              "be completed because the input matrix is singular.") from None
+        return self.out
+
+    def backward(self, grad):
+        inv_t = xp_of(grad).swapaxes(self.out, -1, -2)
+        return (-(inv_t @ grad @ inv_t),)
+
+
+@op("linalg_det", "LinalgDetBackward0")
+class Det(Op):
+    """d det(A) / dA = det(A) A^-T (for an invertible A)."""
+    saved = ("a", "out")
+    saved_inputs = (0,)
+    saved_output = True
+    saved_as_given = True
+
+    def forward(self, a):
+        self.a = a
+        self.out = xp_of(a).linalg.det(a)
+        return self.out
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        scale = (grad * self.out)[..., None, None]
+        return (scale * xp.swapaxes(xp.linalg.inv(self.a), -1, -2),)
+
+
+@op("linalg_solve", "LinalgSolveExBackward0")
+class Solve(Op):
+    """X with A X = B; B a matrix (..., n, k) or, with left vectors, (..., n)."""
+    saved = ("a", "out")
+    saved_inputs = (0,)
+    saved_output = True
+    saved_as_given = True
+
+    def forward(self, a, b):
+        xp = xp_of(a)
+        self.vector = b.ndim == a.ndim - 1
+        try:
+            out = xp.linalg.solve(a, b[..., None] if self.vector else b)
+        except xp.linalg.LinAlgError:
+            raise LinAlgError("torch.linalg.solve: The solver failed because the input matrix is singular.") from None
+        self.a, self.out = a, (out[..., 0] if self.vector else out)
+        return self.out
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        g, x = (grad[..., None], self.out[..., None]) if self.vector else (grad, self.out)
+        gb = xp.linalg.solve(xp.swapaxes(self.a, -1, -2), g)
+        ga = -(gb @ xp.swapaxes(x, -1, -2))
+        return ga, (gb[..., 0] if self.vector else gb)
+
+
+def inv(A):
+    _square(A, "linalg.inv")
+    return apply(Inv, A)
+
+
+def det(A):
+    _square(A, "linalg.det")
+    return apply(Det, A)
+
+
+def solve(A, B, *, left=True):
+    if not left:
+        raise NotImplementedError("graphgrad: linalg.solve(left=False) is not supported; solve A^T X^T = B^T")
+    _square(A, "linalg.solve")
+    vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and B.shape == A.shape[:-1])
+    if (B.shape[-1] if vector else B.shape[-2]) != A.shape[-1]:
+        b_shape = tuple(B.shape) + ((1,) if vector else ())  # a vector is a column
+        raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation AX = B "
+                           f"({A.shape[-2]}x{A.shape[-1]} and {'x'.join(map(str, b_shape))})")
+    return apply(Solve, A, B)
