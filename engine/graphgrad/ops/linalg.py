@@ -403,13 +403,17 @@ class Inv(Op):
         return (-(inv_t @ grad @ inv_t),)
 
 
-@op("linalg_det", "LinalgDetBackward0")
-class Det(Op):
-    """d det(A) / dA = det(A) A^-T (for an invertible A)."""
+class _OfMatrix(Op):
+    """An op of a matrix A (input 0) whose backward needs A and the result."""
     saved = ("a", "out")
     saved_inputs = (0,)
     saved_output = True
     saved_as_given = True
+
+
+@op("linalg_det", "LinalgDetBackward0")
+class Det(_OfMatrix):
+    """d det(A) / dA = det(A) A^-T (for an invertible A)."""
 
     def forward(self, a):
         self.a = a
@@ -423,12 +427,8 @@ class Det(Op):
 
 
 @op("linalg_solve", "LinalgSolveExBackward0")
-class Solve(Op):
+class Solve(_OfMatrix):
     """X with A X = B; B a matrix (..., n, k) or, with left vectors, (..., n)."""
-    saved = ("a", "out")
-    saved_inputs = (0,)
-    saved_output = True
-    saved_as_given = True
 
     def forward(self, a, b):
         xp = xp_of(a)
