@@ -590,16 +590,6 @@ def argmin(input, dim=None, keepdim=False):
     return apply(Argmin, input, dim=dim, keepdim=keepdim)
 
 
-def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    dim, correction = _correction(dim, unbiased, correction)
-    return apply(Var, input, dim=dim, correction=correction, keepdim=keepdim)
-
-
-def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    dim, correction = _correction(dim, unbiased, correction)
-    return apply(Std, input, dim=dim, correction=correction, keepdim=keepdim)
-
-
 def logsumexp(input, dim, keepdim=False):
     return apply(LogSumExp, input, dim=dim, keepdim=keepdim)
 
@@ -624,14 +614,17 @@ def _correction(dim, unbiased, correction):
     return dim, correction if correction is not None else (0 if unbiased is False else 1)
 
 
-def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    dim, correction = _correction(dim, unbiased, correction)
-    return apply(VarMean, input, dim=dim, correction=correction, keepdim=keepdim)
+def _spread(cls, name):
+    """var, std, var_mean, std_mean: PyTorch's signature, with unbiased or correction."""
+    def spread(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        dim, correction = _correction(dim, unbiased, correction)
+        return apply(cls, input, dim=dim, correction=correction, keepdim=keepdim)
+    spread.__name__ = spread.__qualname__ = name
+    return spread
 
 
-def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    dim, correction = _correction(dim, unbiased, correction)
-    return apply(StdMean, input, dim=dim, correction=correction, keepdim=keepdim)
+var, std, var_mean, std_mean = (_spread(c, n) for c, n in ((Var, "var"), (Std, "std"), (VarMean, "var_mean"),
+                                                            (StdMean, "std_mean")))
 
 
 def median(input, dim=None, keepdim=False):
