@@ -95,10 +95,16 @@ class Budget:
     def due(self, number):
         return number % self.every == 0
 
+    # What measuring costs a training step is about twice the time the measurements themselves
+    # take: they read every gradient and copy samples of every weight, evicting the step's own
+    # data from the caches (bench/tracing.py, stop 9: every-k measuring cost 2% with the budget at 1%).
+    CACHE_FACTOR = 2.0
+
     def measured(self, number, seconds):
         """Iteration `number`, measured in `seconds`, ended: how often measuring fits in the
         budget, from the time per iteration since the last one measured."""
         now = time.perf_counter()
+        seconds *= self.CACHE_FACTOR
         self._cost = seconds if not self._cost else 0.8 * self._cost + 0.2 * seconds
         if self._last is not None and self.fraction and number > self._last[1]:
             period = (now - self._last[0]) / (number - self._last[1])
