@@ -7,8 +7,6 @@ import math
 import tracemalloc
 import weakref
 
-import math
-
 import numpy as np
 import pytest
 import torch
