@@ -7,17 +7,30 @@ machines disturb it least). Target: <= 1.10x.
 To say where the time goes it also runs the step under two stand-in recorders — one that does
 nothing (the cost of the hooks: dispatch timing each op, module and backward notifications)
 and one that only keeps what a trace keeps alive (the last iterations' outputs and gradients),
-so the rest is the recording itself — and under anomaly mode (gg.autograd.detect_anomaly)."""
-import argparse
-import collections
-import statistics
-import time
+so the rest is the recording itself — and under anomaly mode (gg.autograd.detect_anomaly).
 
-import graphgrad as gg
-from graphgrad import nn
-from graphgrad.autograd.node import AccumulateGrad
-from graphgrad.ops.dispatch import recorders
-from graphgrad.tracing import Recorder
+NumPy's BLAS runs on one thread, as in the other bench scripts (OPENBLAS_NUM_THREADS=1 unless
+set otherwise): on a shared 2-core machine a second BLAS thread spins beside the recording and
+makes the rounds disagree; `OPENBLAS_NUM_THREADS=2` measures that case."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402  first: it may re-run this script with the BLAS settings it needs
+
+if __name__ == "__main__":
+    harness.one_thread_blas()
+
+import argparse  # noqa: E402
+import collections  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+
+import graphgrad as gg  # noqa: E402
+from graphgrad import nn  # noqa: E402
+from graphgrad.autograd.node import AccumulateGrad  # noqa: E402
+from graphgrad.ops.dispatch import recorders  # noqa: E402
+from graphgrad.tracing import Recorder  # noqa: E402
 
 
 def make(batch, seed=0):
@@ -96,7 +109,8 @@ def main(rounds=30, batch=64, inner=5, keep=2):
             times[name].append(modes[name]())
     med = {k: statistics.median(v) for k, v in times.items()}
     best = {k: min(v) for k, v in times.items()}
-    print(f"MLP 784-256-128-10, batch {batch}, SGD step: {rounds} rounds x {inner} steps, median (best)")
+    print(f"MLP 784-256-128-10, batch {batch}, SGD step: {rounds} rounds x {inner} steps, median (best); "
+          f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}")
     print(f"  without recorder          : {med['plain'] * 1e3:7.3f} ms ({best['plain'] * 1e3:.3f})")
     rows = (("traced", "with gg.trace()", "   target <= 1.10x"), ("hooks", "  a do-nothing recorder", ""),
             ("keeping", "  one keeping its tensors", ""), ("anomaly", "anomaly mode", ""))
