@@ -452,6 +452,38 @@ def test_inplace_on_a_leaf_that_requires_grad(op):
     assert x.is_leaf and x.requires_grad and x._version == 1
 
 
+COPY_CASES = {  # self.copy_(src): src broadcast, cast and recorded as CopyBackwards
+    "broadcast_row": lambda L, x: L.zeros(2, 3, 4).copy_(x[0] * 2),
+    "cast_from_float64": lambda L, x: L.zeros(3, 4).copy_((x * 3).double()),
+    "over_a_result_that_required_grad": lambda L, x: (x * 2).copy_(L.ones(4)),
+    "into_a_slice": lambda L, x: (lambda buf: (buf[1:].copy_(x.exp()), buf)[1])(L.ones(4, 4)),
+}
+
+
+@pytest.mark.parametrize("case", COPY_CASES)
+def test_copy_records_copy_backwards_as_torch(case):
+    g, t = gg.tensor(A, requires_grad=True), torch.tensor(A, requires_grad=True)
+    out_g, out_t = COPY_CASES[case](gg, g), COPY_CASES[case](torch, t)
+    assert_same(out_g, out_t, exact=False, rtol=1e-6)
+    assert graph(out_g.grad_fn)[0] == graph(out_t.grad_fn)[0]
+    (out_g * out_g).sum().backward()
+    (out_t * out_t).sum().backward()
+    assert (g.grad is None) == (t.grad is None)
+    if t.grad is not None:
+        assert_same(g.grad, t.grad, exact=False, rtol=1e-5)
+
+
+@pytest.mark.parametrize("shapes", [((2, 3), (4,)), ((3,), (2, 3))])
+def test_copy_of_a_shape_that_does_not_fit_raises_as_torch(shapes):
+    into, src = shapes
+    for requires_grad in (False, True):
+        def run(L):
+            target = L.zeros(*into)
+            target.copy_(L.ones(*src, requires_grad=requires_grad))
+        got, expected = raises_like(lambda: run(gg), lambda: run(torch))
+        assert got == expected
+
+
 def test_version_counter_is_shared_by_views():
     x = gg.zeros(2, 3)
     v = x[0]
@@ -699,12 +731,13 @@ def test_backward_with_create_graph_warns_and_keeps_the_graph_in_grad():
         first = x.grad
         x.grad = None
         first.sum().backward()
-        return [str(w.message) for w in caught], first.requires_grad, x.grad
+        return [str(w.message) for w in caught], first.requires_grad, x.grad, graph(first.grad_fn)[0]
 
     got, want = run(gg), run(torch)
     assert len(got[0]) == len(want[0]) == 1 and want[0][0].startswith(got[0][0])  # torch adds where in C++
     assert got[1] and want[1]
     assert_same(got[2], want[2], exact=False)
+    assert got[3] == want[3]  # a first gradient is copied into .grad: CopyBackwards over the formula's graph
 
 
 def test_create_graph_differentiates_through_grad_outputs_and_hooks():

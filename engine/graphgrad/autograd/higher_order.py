@@ -353,7 +353,8 @@ def accumulate(node, grad):
             grad = result
     if grad.dtype != leaf.dtype:
         grad = grad.to(leaf.dtype)
-    with enable_grad():
-        leaf._grad = grad if leaf._grad is None else leaf._grad + grad
+    with enable_grad():  # a first gradient is copied into a new tensor (CopyBackwards), as PyTorch does
+        leaf._grad = (Tensor._wrap(leaf._xp().empty_like(leaf._data)).copy_(grad) if leaf._grad is None
+                      else leaf._grad + grad)
     for hook in leaf._post_accumulate_hooks or ():
         hook(leaf)

@@ -10,7 +10,8 @@ from .activation import log_softmax, softmax
 from .dispatch import REGISTRY, apply
 from .index import (argwhere, gather, index_add, index_fill, index_select, isin, masked_fill, masked_select, nonzero,
                     repeat_interleave, scatter, scatter_add, take, take_along_dim, unique)
-from .inplace import write_inplace
+from .inplace import shape_mismatch, write_inplace
+from .util import broadcast_shapes
 from .linalg import addmm, bmm, dot, einsum, linear, matmul, mm, mv, outer
 from .pointwise import (addcdiv, addcmul, atan2, binary, clamp, clamp_max, clamp_min, lerp, logaddexp, logit,
                         nan_to_num, pow, where, xlogy)
@@ -222,9 +223,14 @@ def _filled_like(t, value):
 
 
 def copy_(self, src, non_blocking=False):
+    """src written into self: broadcast to self's shape, cast to its dtype, moved to its device.
+    Recorded as PyTorch's CopyBackwards: src gets the gradient, self's old values none."""
     src = src.to(self.device)
-    return write_inplace(self, lambda t: src.to(t.dtype).expand(t.shape) + t * 0 if src.requires_grad
-                         else Tensor._wrap(t._xp().broadcast_to(src._data, t._data.shape).astype(t._data.dtype)))
+    shape = broadcast_shapes(self._data.shape, src._data.shape)
+    if shape != self._data.shape:
+        raise shape_mismatch(self._data.shape, shape)
+    # (the cast happens inside the copy, as in PyTorch: src's node is the next function)
+    return write_inplace(self, lambda t: apply(index.CopyAll, t, src, key=Ellipsis))
 
 
 def uniform_(self, a=0.0, b=1.0, *, generator=None):

@@ -15,8 +15,7 @@ def write_inplace(target, fn, *args, **kwargs):
         raise RuntimeError(f"result type {_name(new.dtype)} can't be cast to the desired output type "
                            f"{_name(data.dtype)}")
     if new.shape != data.shape:
-        raise RuntimeError(f"output with shape [{', '.join(map(str, data.shape))}] doesn't match the broadcast "
-                           f"shape [{', '.join(map(str, new.shape))}]")
+        raise shape_mismatch(data.shape, new.shape)
     base = target._base
     rebase = result.grad_fn is not None and base is not None
     if rebase and base.requires_grad and base.grad_fn is None:
@@ -29,6 +28,12 @@ def write_inplace(target, fn, *args, **kwargs):
     elif result.grad_fn is not None:
         target.grad_fn, target._output_nr, target.requires_grad = result.grad_fn, result._output_nr, True
     return target
+
+
+def shape_mismatch(out_shape, shape):
+    """PyTorch's error for an in-place result whose broadcast shape is not the target's."""
+    return RuntimeError(f"output with shape [{', '.join(map(str, out_shape))}] doesn't match the broadcast "
+                        f"shape [{', '.join(map(str, shape))}]")
 
 
 # ---- in-place ops on views: the base's history changes too ------------------------------------
