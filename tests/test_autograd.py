@@ -407,6 +407,14 @@ VIEW_INPLACE_CASES = {
 }
 
 
+COPY_CASES = {  # self.copy_(src): src broadcast, cast and recorded as CopyBackwards
+    "broadcast_row": lambda L, x: L.zeros(2, 3, 4).copy_(x[0] * 2),
+    "cast_from_float64": lambda L, x: L.zeros(3, 4).copy_((x * 3).double()),
+    "over_a_result_that_required_grad": lambda L, x: (x * 2).copy_(L.ones(4)),
+    "into_a_slice": lambda L, x: (lambda buf: (buf[1:].copy_(x.exp()), buf)[1])(L.ones(4, 4)),
+}
+
+
 def test_inplace_on_a_view_of_a_saved_tensor_raises_as_torch():
     def run(L):
         y = L.tensor(A, requires_grad=True).exp()   # exp saves its output, y
@@ -416,10 +424,12 @@ def test_inplace_on_a_view_of_a_saved_tensor_raises_as_torch():
     assert got.split(", which is output")[0] == expected.split(", which is output")[0]
 
 
-@pytest.mark.parametrize("case", VIEW_INPLACE_CASES)
-def test_inplace_on_views_rebases_the_base_as_torch(case):
+@pytest.mark.parametrize("case", {**VIEW_INPLACE_CASES, **COPY_CASES})
+def test_inplace_writes_record_what_torch_records(case):
+    """In-place ops on views rebase the base (CopySlices); copy_ is CopyBackwards."""
     g, t = gg.tensor(A, requires_grad=True), torch.tensor(A, requires_grad=True)
-    out_g, out_t = VIEW_INPLACE_CASES[case](gg, g), VIEW_INPLACE_CASES[case](torch, t)
+    make = VIEW_INPLACE_CASES.get(case) or COPY_CASES[case]
+    out_g, out_t = make(gg, g), make(torch, t)
     assert_same(out_g, out_t, exact=False, rtol=1e-5)
     assert graph(out_g.grad_fn)[0] == graph(out_t.grad_fn)[0]
     (out_g * out_g).sum().backward()
@@ -450,27 +460,6 @@ def test_inplace_on_a_leaf_that_requires_grad(op):
     with gg.no_grad():
         x.add_(1)  # allowed without grad: how optimizers update parameters
     assert x.is_leaf and x.requires_grad and x._version == 1
-
-
-COPY_CASES = {  # self.copy_(src): src broadcast, cast and recorded as CopyBackwards
-    "broadcast_row": lambda L, x: L.zeros(2, 3, 4).copy_(x[0] * 2),
-    "cast_from_float64": lambda L, x: L.zeros(3, 4).copy_((x * 3).double()),
-    "over_a_result_that_required_grad": lambda L, x: (x * 2).copy_(L.ones(4)),
-    "into_a_slice": lambda L, x: (lambda buf: (buf[1:].copy_(x.exp()), buf)[1])(L.ones(4, 4)),
-}
-
-
-@pytest.mark.parametrize("case", COPY_CASES)
-def test_copy_records_copy_backwards_as_torch(case):
-    g, t = gg.tensor(A, requires_grad=True), torch.tensor(A, requires_grad=True)
-    out_g, out_t = COPY_CASES[case](gg, g), COPY_CASES[case](torch, t)
-    assert_same(out_g, out_t, exact=False, rtol=1e-6)
-    assert graph(out_g.grad_fn)[0] == graph(out_t.grad_fn)[0]
-    (out_g * out_g).sum().backward()
-    (out_t * out_t).sum().backward()
-    assert (g.grad is None) == (t.grad is None)
-    if t.grad is not None:
-        assert_same(g.grad, t.grad, exact=False, rtol=1e-5)
 
 
 @pytest.mark.parametrize("shapes", [((2, 3), (4,)), ((3,), (2, 3))])
