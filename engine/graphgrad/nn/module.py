@@ -13,7 +13,7 @@ from .. import dtypes
 from ..autograd.grad_mode import no_grad, state
 from ..ops.dispatch import recorders
 from ..tensor import Tensor
-from ..tracing.scope import call_in_module_scope
+from ..tracing.scope import module_scope
 from .parameter import Buffer, Parameter
 
 __all__ = ["Module", "RemovableHandle"]
@@ -95,12 +95,14 @@ class Module:
         if self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks:
             return self._call_slow(args, kwargs)
         if recorders:  # a tracer names ops by the module running them
-            return call_in_module_scope(self, self.forward, args, kwargs)
+            with module_scope(self):
+                return self.forward(*args, **kwargs)
         return self.forward(*args, **kwargs)
 
     def _call_slow(self, args, kwargs):
         if recorders:
-            return call_in_module_scope(self, self._call_with_hooks, (args, kwargs), {})
+            with module_scope(self):
+                return self._call_with_hooks(args, kwargs)
         return self._call_with_hooks(args, kwargs)
 
     def _call_with_hooks(self, args, kwargs):

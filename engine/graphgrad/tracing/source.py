@@ -64,17 +64,18 @@ def location_from(f):
         return None
 
 
-def enter_module(module, caller):
-    """A module is being called from frame `caller` (by tracing.scope). One of graphgrad's called
-    inside another (nn.Sequential's layers) shares the outer call's entry: nothing walks to its
-    frame; the frame is taken for the others (to stop walks there)."""
+def enter_module(module):
+    """A module is being called (by tracing.module_scope, from the frame two above this one).
+    One of graphgrad's called inside another (nn.Sequential's layers) shares the outer call's
+    entry: nothing walks to its frame; the frame is taken for the others (to stop walks there)."""
     own = _own_types.get(type(module))
     if own is None:
         own = _own_types[type(module)] = type(module).__module__.startswith(PACKAGE_NAME)
     top = boundaries[-1] if boundaries else None
     if top is not None and top[2]:
-        boundaries.append(top if own else (caller, top[1], False))
+        boundaries.append(top if own else (sys._getframe(2), top[1], False))
     else:
+        caller = sys._getframe(2)
         boundaries.append((caller, location_from(caller), own))
 
 

@@ -187,33 +187,7 @@ class Trace(Recorder):
                 self.next_iteration()
         it = self._current
         module = self._module_path()  # first: it names a model seen for the first time (its parameters)
-        # each input's (source node id, output slot); None for an input not given. Spelled out here
-        # (no helper calls for the common cases): it runs for every input of every op
-        sources = []
-        op_of, tensors, params = it.op_of, it.tensors, self._param_records
-        for x in inputs:
-            if isinstance(x, Tensor):
-                # grad_fn first: an in-place op moves a tensor's grad_fn to the op that wrote it
-                fn = x.grad_fn
-                source = op_of.get(fn) if fn is not None else None
-                if source is None:
-                    entry = tensors.get(id(x))
-                    if entry is None:
-                        entry = params.get(id(x))  # a parameter read before, in this phase, unchanged
-                        if entry is not None and entry[4] is x._data and entry[5] == self.phase:
-                            it.records.append(entry[3])
-                            tensors[id(x)] = entry
-                            if x._accum is not None:
-                                x._accum.forward_id = entry[1][0]
-                        else:
-                            entry = self._add_leaf(x, it)
-                    source = entry[1]
-                elif x._output_nr:
-                    source = (source[0], x._output_nr)
-                sources.append(source)
-            else:
-                sources.append(None if x is None else self._add_const(x, it))
-        sources = tuple(sources)
+        sources = self._sources(inputs, it)
         nid = node.forward_id = next(_ids)
         source = (nid, 0)
         grad_fn = None
@@ -238,6 +212,24 @@ class Trace(Recorder):
                                 attrs, seconds, None, sources, arrays, None, None)))
         if len(records) > self.max_nodes:
             self.next_iteration()
+
+    def _sources(self, inputs, it):
+        """(source node id, output slot) for each input of an op (None for an input not given)."""
+        sources = []
+        op_of, tensors = it.op_of, it.tensors
+        for x in inputs:
+            if isinstance(x, Tensor):
+                # grad_fn first: an in-place op moves a tensor's grad_fn to the op that wrote it
+                fn = x.grad_fn
+                source = op_of.get(fn) if fn is not None else None
+                if source is None:
+                    source = (tensors.get(id(x)) or self._add_leaf(x, it))[1]
+                elif x._output_nr:
+                    source = (source[0], x._output_nr)
+                sources.append(source)
+            else:
+                sources.append(None if x is None else self._add_const(x, it))
+        return tuple(sources)
 
     def _add_leaf(self, x, it):
         """A node for a tensor no recorded op made: a parameter (named by the traced modules), the
