@@ -387,7 +387,7 @@ def test_live_trace_grows_and_stays_bounded():
     live = gg.tracing.live(max_nodes=50, keep=2)
     try:
         assert gg.trace(live=True) is live and live.active
-        for _ in range(40):
+        for _ in range(120):
             gg.ones(3) * 2  # a "cell" with no backward: the iteration is bounded by max_nodes
         with live:
             pass

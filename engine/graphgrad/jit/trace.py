@@ -20,11 +20,12 @@ from ..device import device
 from ..ops.dispatch import REGISTRY, apply, recorders
 from ..ops.util import xp_of
 from ..tensor import Tensor
+from ..tracing.recorder import Recorder
 
 FORMAT, VERSION = "graphgrad.jit", 1
 
 
-class _Recorder:
+class _Recorder(Recorder):
     """Records dispatched ops into steps (one of `dispatch.recorders` while tracing)."""
 
     def __init__(self, inputs, module_names):
@@ -122,20 +123,16 @@ class _Recorder:
             if batched:
                 self._batched.add(ref)
 
-    def record_backward(self, step, seconds):
-        pass
+    def record_write(self, target, result):
+        known = self._refs.get(id(result))
+        if known is not None:  # from now on target holds the step's output
+            self._bind(known[0], target)
 
     def enter_module(self, module):
         self._scopes.append(module)
 
     def exit_module(self, module):
         self._scopes.pop()
-
-    def enter_phase(self, phase, owner=None):
-        pass
-
-    def exit_phase(self, phase, owner=None):
-        pass
 
 
 class _Ref:

@@ -1,7 +1,7 @@
 """In-place ops (`add_`, `x[i] = v`, `zero_`, ...): computed out of place, then written into
 the tensor's own memory, so views see the change and saved copies are caught by the version
 counter, as in PyTorch."""
-from ..autograd.grad_mode import state
+from ..autograd.grad_mode import recorders, state
 from ..autograd.node import Node, _sequence
 from .util import xp_of
 
@@ -27,6 +27,9 @@ def write_inplace(target, fn, *args, **kwargs):
         _copy_slices(target, base, result)
     elif result.grad_fn is not None:
         target.grad_fn, target._output_nr, target.requires_grad = result.grad_fn, result._output_nr, True
+    if recorders:
+        for recorder in recorders:
+            recorder.record_write(target, result)
     return target
 
 

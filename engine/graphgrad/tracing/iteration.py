@@ -1,28 +1,48 @@
-"""One training iteration as recorded: a list of Records (plain tuples, cheap to make while the
-model runs) and, for backward steps, what the scheduler's Step held; both turned into GNodes —
-with the backward wiring worked out — when someone reads them.
+"""One training iteration as recorded: a list of raw entries (plain tuples, cheap to make while
+the model runs), turned into GNodes — with the wiring worked out — only when someone reads them.
+Most iterations are never read: a trace keeps the last few and drops the rest unread.
 
-What a backward step keeps: the gradients the node received and those it sent on, except those
-sent to a leaf's AccumulateGrad (parameter-sized: the leaf's .grad holds them). Keeping every
-parameter gradient of an iteration alive until the next one would make each backward pass write
-its weight gradients to fresh, cold memory instead of reusing the last one's."""
+Three kinds of entry:
+- an op that ran: (id, autograd node or None, inputs, outputs, output arrays, attrs, seconds,
+  module path, phase, (file, line), whether the node is its outputs' grad_fn). Which node made
+  each input is found when read, by going through the entries in order, so a tensor written in
+  place is found as the op that wrote it last; the leaves the ops read become nodes then.
+- an in-place write: (target, result): the op just recorded wrote its output, result, into
+  target (an in-place op runs out of place, then writes).
+- a backward step: (autograd node, gradients received, gradients sent, seconds). It keeps the
+  gradients the node received and those it sent on, except those sent to a leaf's
+  AccumulateGrad (parameter-sized: the leaf's .grad holds them). Keeping every parameter
+  gradient of an iteration alive until the next one would make each backward pass write its
+  weight gradients to fresh, cold memory instead of reusing the last one's."""
 import collections
 import functools
 import itertools
 import types
 
 from ..autograd.node import AccumulateGrad
+from ..tensor import Tensor
 from .graph import GNode, structure_signature
 
 Record = collections.namedtuple("Record", GNode.__slots__)
 record = functools.partial(tuple.__new__, Record)  # Record((...)) without a Python-level __new__
 ids = itertools.count(1)  # node ids, unique across traces: a Node.forward_id names one node
 NOTHING = types.MappingProxyType({})  # what an iteration reads until it writes its own (most never do)
+WRITE_LENGTH = 2  # (target, result): an in-place op wrote its result into target
+STEP_LENGTH = 4  # (node, received, sent, seconds); an op's entry is longer
+
+
+def is_write(entry):
+    return type(entry) is tuple and len(entry) == WRITE_LENGTH
 
 
 def is_step(entry):
-    """A backward step as recorded: (autograd node, received, sent, seconds), not yet a Record."""
-    return type(entry) is tuple
+    """A backward step as recorded (not yet read)."""
+    return type(entry) is tuple and len(entry) == STEP_LENGTH
+
+
+def is_op(entry):
+    """An op as recorded (read or not: the entry stays as it was)."""
+    return type(entry) is tuple and len(entry) > STEP_LENGTH
 
 
 def without_leaf_grads(node, sent):
@@ -34,7 +54,7 @@ def without_leaf_grads(node, sent):
 
 
 class Iteration:
-    """One iteration of a Trace: its records, the lookups recording needs, the nodes made of them."""
+    """One iteration of a Trace: its entries as recorded, the nodes made of them when read."""
     measure_seconds = 0.0  # time the monitor spent while this iteration ran
     first_step = None      # where in `records` the first backward step is
     loss = None            # what the first backward pass started from, when it is one number
@@ -44,45 +64,51 @@ class Iteration:
     backward_of = NOTHING  # forward node id -> the backward GNode that ran for it (made when read)
     _hash = (None, None)
 
-    def __init__(self, number, module_types):
+    def __init__(self, number, trace):
         self.number = number
         self.measuring = False  # whether the monitor measures it (its budget says when); read per backward step
-        self.module_types = module_types  # the trace's: path -> (type name, parent path)
-        self.records = []      # per node, in the order they ran: a Record, or a backward step (is_step)
-        self.inputs_read = {}  # (file, line) -> inputs read there so far (to name them)
-        # what recording looks up; these hold the objects they map (tensors, autograd nodes), so
-        # an id() stays unique while it is a key here
-        self.op_of = {}        # autograd node -> (id of the op that made it, 0): its outputs' source
-        self.tensors = {}      # id(tensor) -> (tensor, (node id, output nr), leaf name, leaf Record): leaves,
-                               # and outputs that op_of cannot find (no grad_fn)
-        # made from the records when read
+        self.trace = trace      # it names the leaves (parameters: one node for many iterations)
+        self.module_types = trace._module_types  # path -> (type name, parent path)
+        self.records = []       # per op or backward step, in the order they ran (see the module's doc)
+        self.inputs_read = {}   # (file, line) -> inputs named there so far
+        self.leaf_names = {}    # id(tensor) -> (tensor, name): inputs named while their user's frame ran
+        # made from the records when read; these hold the objects they map (tensors, autograd
+        # nodes), so an id() stays unique while it is a key here
+        self.op_of = {}         # autograd node -> (id of the op that made it, 0)
+        self.tensors = {}       # id(tensor) -> (tensor, (node id, output nr)): what made it, as of the op read last
         self._nodes = []
-        self.index = {}        # node id -> GNode
+        self._read = 0          # records made into nodes so far
+        self.index = {}         # node id -> GNode
 
     @property
     def nodes(self):
-        """The GNodes, in run order."""
-        if len(self._nodes) < len(self.records):
+        """The GNodes, in run order (the leaves an op read first, before it)."""
+        if self._read < len(self.records):
             self._materialize()
         return self._nodes
 
     def _materialize(self):
-        """GNodes for the records not read yet. A backward node learns here which backward nodes
-        sent it gradients and, from its forward op, its name, module and source line."""
+        """GNodes for the records not read yet. An op's inputs are found among the ops before it
+        (or become leaves); a backward node learns which backward nodes sent it gradients and,
+        from its forward op, its name, module and source line."""
         if self.backward_of is NOTHING:  # the first read
             self.backward_of = {}
             self._pending = {}  # autograd node -> [(backward node id, slot)]: gradients on their way
         index, pending, records = self.index, self._pending, self.records
-        for i in range(len(self._nodes), len(records)):
+        for i in range(self._read, len(records)):
             r = records[i]
+            if is_op(r):
+                self._add(self._op_node(*r))
+                continue
+            if is_write(r):
+                target, result = r
+                made = self.tensors.get(id(result))
+                if made is not None:
+                    self.tensors[id(target)] = (target, made[1])
+                continue
             if is_step(r):
                 r = records[i] = self._backward_record(*r)
-            n = GNode(*r)
-            n.iteration = self.number  # a parameter's record is shared by the iterations
-            self._nodes.append(n)
-            index[n.id] = n
-            if n.kind != "backward":
-                continue
+            n = self._add(GNode(*r))
             n.inputs = tuple(pending.pop(n.fn, ()))
             forward = index.get(n.forward_id)
             if forward is not None:
@@ -93,6 +119,47 @@ class Iteration:
             for slot, ((nxt, _), grad) in enumerate(zip(n.fn.next_functions, n.grad_inputs)):
                 if grad is not None or type(nxt) is AccumulateGrad:
                     pending.setdefault(nxt, []).append((n.id, slot))
+        self._read = len(records)
+
+    def _add(self, n):
+        n.iteration = self.number  # a parameter's record is shared by the iterations
+        self._nodes.append(n)
+        self.index[n.id] = n
+        return n
+
+    def _op_node(self, nid, node, inputs, outputs, arrays, attrs, seconds, module, phase, loc, made):
+        sources = tuple([self._source(x, module, phase, loc) for x in inputs])
+        # after the inputs: an in-place op's output is one of them, now written by this op
+        for nr, o in enumerate(outputs if type(outputs) is tuple else (outputs,)):
+            self.tensors[id(o)] = (o, (nid, nr))
+        if made:
+            self.op_of[node] = (nid, 0)
+        return GNode(nid, "op" if phase != "optimizer" else "optimizer", node.op_name if node else "step",
+                     type(node).__name__ if made else None, None, module, phase, self.number, loc, attrs, seconds,
+                     None, sources, arrays)
+
+    def _source(self, x, module, phase, loc):
+        """(node id, output slot) of what made an op's input: an op read before, else a leaf
+        (which gets its node now); None for an input not given."""
+        if not isinstance(x, Tensor):
+            return None if x is None else self._leaf(self.trace.const_record(x, module, phase, self.number))
+        found = self.tensors.get(id(x))
+        if found is not None:
+            return found[1]
+        fn = x.grad_fn  # another tensor object on a recorded op's output
+        made = self.op_of.get(fn) if fn is not None else None
+        if made is not None:
+            return made[0], x._output_nr
+        named = self.leaf_names.get(id(x))
+        rec = self.trace.leaf_record(x, named[1] if named else None, phase, self.number, loc)
+        self.tensors[id(x)] = (x, (rec.id, 0))
+        if x._accum is not None:  # the leaf's gradient sink: its backward step links to this node
+            x._accum.forward_id = rec.id
+        return self._leaf(rec)
+
+    def _leaf(self, rec):
+        self._add(GNode(*rec))
+        return rec.id, 0
 
     def _backward_record(self, node, received, sent, seconds):
         if type(node) is AccumulateGrad:  # what it received is in the leaf's .grad (now)
@@ -114,14 +181,25 @@ class Iteration:
         for r in self.records:
             if is_step(r):
                 yield r[0]
-            elif r.kind == "backward":
+            elif type(r) is Record and r.kind == "backward":
                 yield r.fn
 
     def node(self, id):
         """The GNode with this id, or None."""
-        if len(self._nodes) < len(self.records):
+        if self._read < len(self.records):
             self._materialize()
         return self.index.get(id)
+
+    def find(self, tensor):
+        """(GNode, output slot) of the op or leaf that made a tensor (as of the last op read), or None."""
+        if self._read < len(self.records):
+            self._materialize()
+        found = self.tensors.get(id(tensor))
+        source = found[1] if found is not None else None
+        if source is None and tensor.grad_fn is not None:
+            made = self.op_of.get(tensor.grad_fn)
+            source = made and (made[0], tensor._output_nr)
+        return (self.index[source[0]], source[1]) if source else None
 
     @property
     def has_backward(self):
@@ -131,9 +209,9 @@ class Iteration:
         """The first backward pass starts at autograd node `root`: its loss is kept now, while the
         op that made it is the latest record (a scan back otherwise)."""
         self.first_step = len(self.records)
-        fid = self.forward_id(root)
-        made = next((r for r in reversed(self.records) if not is_step(r) and r.id == fid), None)
-        out = made.outputs[0] if made is not None and made.kind == "op" and made.outputs else None
+        fid = root.forward_id
+        made = next((r for r in reversed(self.records) if is_op(r) and r[0] == fid), None)
+        out = made[4][0] if made is not None and made[4] and made[8] != "optimizer" else None
         self.loss = out if getattr(out, "size", 0) == 1 else None
 
     def structure_hash(self):

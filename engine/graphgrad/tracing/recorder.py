@@ -6,6 +6,9 @@ class Recorder:
     def record(self, node, inputs, outputs, attrs, seconds):
         """An op ran (called by dispatch.apply): its node, inputs (tensors or constants), output(s)."""
 
+    def record_write(self, target, result):
+        """An in-place op (recorded with `result` as its output) wrote its result into `target`."""
+
     def record_backward(self, step, seconds):
         """The backward scheduler ran one node (an autograd.engine.Step)."""
 

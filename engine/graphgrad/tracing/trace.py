@@ -82,7 +82,8 @@ class Trace(Recorder):
     modules        root modules to name: positional (named after the caller's variable) or by
                    keyword (`gg.trace(net=model)`); roots called inside are named the same way
     keep           iterations kept whole (graph, values, gradients); older ones keep scalars only
-    max_nodes      an iteration longer than this is closed and a new one begun (a notebook that
+    max_nodes      an iteration that recorded more ops and backward steps than this (the leaves
+                   they read not counted) is closed and a new one begun (a notebook that
                    only runs forward cells stays bounded too)
     update_ratios  measure |Δw|/|w| per parameter at optimizer steps
     monitor_budget at most this fraction of the training time goes to gradient norms and update
@@ -107,7 +108,7 @@ class Trace(Recorder):
         self._stepped = None    # "backward" or "optimizer": the last step run in the current iteration
         self._before_step = None
         self._input_names = {}  # (file, line, n-th input read there) -> variable name: looked up once
-        self._param_records = {}  # id(parameter) -> its (tensor, id, 0, name, Record), shared by the iterations
+        self._param_records = {}  # id(parameter) -> (Record, array, phase) it was made with: shared by the iterations
         self._current = None
         self._start_iteration(0)
         caller = _source.user_frame()
@@ -148,7 +149,7 @@ class Trace(Recorder):
 
     # ---- iterations --------------------------------------------------------------------------
     def _start_iteration(self, number):
-        it = self._current = Iteration(number, self._module_types)
+        it = self._current = Iteration(number, self)
         if self.monitor.budget.due(number):
             it.measuring, it.update_ratios, it.grad_norms = True, {}, {}
         self.iterations.append(it)
@@ -187,79 +188,32 @@ class Trace(Recorder):
                 self.next_iteration()
         it = self._current
         module = self._module_path()  # first: it names a model seen for the first time (its parameters)
-        sources = self._sources(inputs, it)
+        top = boundaries[-1] if boundaries else None  # inside one of graphgrad's modules: the line that called it
+        loc = top[1] if top is not None and top[2] else _location()
+        params, named = self._params, it.leaf_names
+        for x in inputs:  # an input no op made may be the user's variable: named now, while their frame runs
+            if isinstance(x, Tensor) and x.grad_fn is None and id(x) not in params and id(x) not in named:
+                self._name_input(x, loc, it)
         nid = node.forward_id = next(_ids)
-        source = (nid, 0)
-        grad_fn = None
-        # outputs are found again by their grad_fn (it.op_of), the others by identity (it.tensors)
         if type(outputs) is tuple:
             arrays = tuple([o._data for o in outputs])
-            for nr, o in enumerate(outputs):
-                if o.grad_fn is node:
-                    it.op_of[node], grad_fn = source, type(node).__name__
-                else:
-                    it.tensors[id(o)] = (o, (nid, nr), None, None)
+            made = any([o.grad_fn is node for o in outputs])
         else:
             arrays = (outputs._data,)
-            if outputs.grad_fn is node:
-                it.op_of[node], grad_fn = source, type(node).__name__
-            else:
-                it.tensors[id(outputs)] = (outputs, source, None, None)
-        top = boundaries[-1] if boundaries else None  # inside one of graphgrad's modules: the line that called it
-        records = it.records
-        records.append(_record((nid, "op" if phase != "optimizer" else "optimizer", node.op_name, grad_fn, None,
-                                module, phase, it.number, top[1] if top is not None and top[2] else _location(),
-                                attrs, seconds, None, sources, arrays, None, None)))
+            made = outputs.grad_fn is node
+        records = it.records  # the rest is worked out when read (Iteration.nodes)
+        records.append((nid, node, inputs, outputs, arrays, attrs, seconds, module, phase, loc, made))
         if len(records) > self.max_nodes:
             self.next_iteration()
 
-    def _sources(self, inputs, it):
-        """(source node id, output slot) for each input of an op (None for an input not given)."""
-        sources = []
-        op_of, tensors = it.op_of, it.tensors
-        for x in inputs:
-            if isinstance(x, Tensor):
-                # grad_fn first: an in-place op moves a tensor's grad_fn to the op that wrote it
-                fn = x.grad_fn
-                source = op_of.get(fn) if fn is not None else None
-                if source is None:
-                    source = (tensors.get(id(x)) or self._add_leaf(x, it))[1]
-                elif x._output_nr:
-                    source = (source[0], x._output_nr)
-                sources.append(source)
-            else:
-                sources.append(None if x is None else self._add_const(x, it))
-        return tuple(sources)
+    def record_write(self, target, result):
+        self._current.records.append((target, result))  # read as: later readers of target read result
 
-    def _add_leaf(self, x, it):
-        """A node for a tensor no recorded op made: a parameter (named by the traced modules), the
-        gradient an optimizer reads, or an input (named after the user's variable, if any)."""
-        # a parameter: one record (and id) for every iteration it is read in, while its data and phase stay
-        entry = self._param_records.get(id(x))
-        if entry is None or entry[4] is not x._data or entry[5] != self.phase:
-            entry = self._new_leaf(x, it)
-        it.records.append(entry[3])
-        it.tensors[id(x)] = entry
-        if x._accum is not None:  # the leaf's gradient sink: its backward step links to this node
-            x._accum.forward_id = entry[1][0]
-        return entry
-
-    def _new_leaf(self, x, it):
-        """(x, (node id, 0), name, Record) of a leaf read for the first time; a parameter's (in this
-        phase) also holds the array and phase it was recorded with, to say when it is out of date."""
-        param = self._params.get(id(x))
-        if param is not None:
-            _, name, kind = param
-            rec = _record((next(_ids), kind, None, None, name, name.rpartition(".")[0], self.phase, it.number, None,
-                           None, None, None, (), (x._data,), None, None))
-            entry = self._param_records[id(x)] = (x, (rec.id, 0), name, rec, x._data, self.phase)
-            return entry
-        loc = _location()
+    def _name_input(self, x, loc, it):
+        """Name a tensor an op read that no recorded op may have made: the gradient an optimizer
+        reads, or an input, after the user's variable (None if none)."""
         owner = self._grad_owner(x) if self.phase == "optimizer" else None
-        name = owner + ".grad" if owner else self._input_name(x, loc, it)
-        rec = _record((next(_ids), "input", None, None, name, "", self.phase, it.number, loc, None, None, None, (),
-                       (x._data,), None, None))
-        return x, (rec.id, 0), name, rec
+        it.leaf_names[id(x)] = (x, owner + ".grad" if owner else self._input_name(x, loc, it))
 
     def _input_name(self, x, loc, it):
         """The user's name for an input tensor: looked up in their frame the first time the n-th
@@ -271,17 +225,32 @@ class Trace(Recorder):
             name = self._input_names[key] = _source.variable_name(x, _source.user_frame())
         return name
 
+    def leaf_record(self, x, name, phase, number, loc):
+        """The Record of a tensor no recorded op made, read by an op of iteration `number`: a
+        parameter (named by the traced modules; one record for every iteration that reads it, while
+        its data and the phase stay), or an input read at `loc`."""
+        param = self._params.get(id(x))
+        if param is None:
+            return _record((next(_ids), "input", None, None, name, "", phase, number, loc, None, None, None, (),
+                            (x._data,), None, None))
+        entry = self._param_records.get(id(x))
+        if entry is None or entry[1] is not x._data or entry[2] != phase:
+            _, name, kind = param
+            rec = _record((next(_ids), kind, None, None, name, name.rpartition(".")[0], phase, number, None, None,
+                           None, None, (), (x._data,), None, None))
+            entry = self._param_records[id(x)] = (rec, x._data, phase)
+        return entry[0]
+
+    def const_record(self, value, module, phase, number):
+        """The Record of a constant (an array or number, not a tensor) an op read."""
+        return _record((next(_ids), "const", None, None, None, module, phase, number, None, None, None, None, (),
+                        (value,), None, None))
+
     def _grad_owner(self, x):
         for p, name, _ in self._params.values():
             if p.grad is x:
                 return name
         return None
-
-    def _add_const(self, x, it):
-        nid = next(_ids)
-        it.records.append(_record((nid, "const", None, None, None, self._module_path(), self.phase, it.number, None,
-                                   None, None, None, (), (x,), None, None)))
-        return nid, 0
 
     def record_backward(self, step, seconds):
         it = self._current
@@ -301,8 +270,8 @@ class Trace(Recorder):
         """The monitor's gradient norm for a named leaf, taken while the gradient is still in cache.
         A second backward pass in the iteration: the norm of what the leaf's .grad has summed."""
         start = _time.perf_counter()
-        entry = it.tensors.get(id(leaf))
-        name = entry[2] if entry is not None else None
+        entry = self._params.get(id(leaf)) or it.leaf_names.get(id(leaf))
+        name = entry[1] if entry is not None else None
         if name and grad is not None:
             it.grad_norms[name] = norm(grad if name not in it.grad_norms or leaf._grad is None else leaf._grad._data)
         it.measure_seconds += _time.perf_counter() - start
@@ -356,15 +325,13 @@ class Trace(Recorder):
             self._before_step = None
             it.measure_seconds += _time.perf_counter() - start
         if owner is not None:  # one node for the step, fed by the parameters it updated (leaves all)
-            tensors = it.tensors
-            sources = tuple([(tensors.get(id(p)) or self._add_leaf(p, it))[1]
-                             for group in owner.param_groups for p in group["params"] if p._grad is not None])
+            params = tuple([p for group in owner.param_groups for p in group["params"] if p._grad is not None])
             attrs = dict(owner.param_groups[0]) if owner.param_groups else {}
             attrs.pop("params", None)
             attrs["optimizer"] = type(owner).__name__
-            it.records.append(_record((next(_ids), "optimizer", "step", None, None, "", "optimizer", it.number,
-                                       _location(above=2), attrs, _time.perf_counter() - started if started else None,
-                                       None, sources, (), None, None)))
+            it.records.append((next(_ids), None, params, (), (), attrs,
+                               _time.perf_counter() - started if started else None, "", "optimizer",
+                               _location(above=2), False))
 
     def _stepped_parameters(self, owner):
         """(name, parameter) for each parameter with a gradient that the optimizer `owner` (or,
@@ -426,12 +393,9 @@ class Trace(Recorder):
             raise KeyError(f"no parameter or input named {ref!r} in iteration {it.number}")
         if isinstance(ref, Tensor):
             for iteration in reversed(self.iterations):
-                source = iteration.op_of.get(ref.grad_fn) if ref.grad_fn is not None else None
-                if source is not None:
-                    return iteration.node(source[0]), ref._output_nr
-                entry = iteration.tensors.get(id(ref))
-                if entry is not None:
-                    return iteration.node(entry[1][0]), entry[1][1]
+                found = iteration.find(ref)
+                if found is not None:
+                    return found
             raise KeyError("this tensor was not made or read by an op recorded in the iterations kept")
         raise TypeError(f"expected a node, node id, tensor or name, got {type(ref).__name__}")
 
