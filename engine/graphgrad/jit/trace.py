@@ -27,6 +27,7 @@ FORMAT, VERSION = "graphgrad.jit", 1
 
 class _Recorder(Recorder):
     """Records dispatched ops into steps (one of `dispatch.recorders` while tracing)."""
+    follows_modules = True  # steps are named by the module that ran them
 
     def __init__(self, inputs, module_names):
         self.steps = []          # [op name, input refs, attrs (refs in place of tensors), lead, scope]

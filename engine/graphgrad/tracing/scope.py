@@ -28,13 +28,15 @@ class module_scope:
         module_stack.append(module)
         enter_source_module(module)
         for recorder in recorders:
-            recorder.enter_module(module)
+            if recorder.follows_modules:
+                recorder.enter_module(module)
 
     def __exit__(self, exc_type, exc, tb):  # named: *exc would build a tuple per module call
         module_stack.pop()
         boundaries.pop()
         for recorder in recorders:
-            recorder.exit_module(self.module)
+            if recorder.follows_modules:
+                recorder.exit_module(self.module)
         return False
 
 

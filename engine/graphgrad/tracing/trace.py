@@ -187,7 +187,11 @@ class Trace(Recorder):
             else:
                 self.next_iteration()
         it = self._current
-        module = self._module_path()  # first: it names a model seen for the first time (its parameters)
+        if module_stack:  # first: it names a model seen for the first time (its parameters)
+            entry = self._module_paths.get(id(module_stack[-1]))
+            module = entry[1] if entry is not None else self._name_new(len(module_stack) - 1)
+        else:
+            module = ""
         top = boundaries[-1] if boundaries else None  # inside one of graphgrad's modules: the line that called it
         loc = top[1] if top is not None and top[2] else _location()
         params, named = self._params, it.leaf_names
@@ -276,16 +280,8 @@ class Trace(Recorder):
             it.grad_norms[name] = norm(grad if name not in it.grad_norms or leaf._grad is None else leaf._grad._data)
         it.measure_seconds += _time.perf_counter() - start
 
-    def _module_path(self):
-        """The path of the module whose forward is running ("" outside any), read from the stack
-        module_scope keeps: per op, not per module call."""
-        if not module_stack:
-            return ""
-        entry = self._module_paths.get(id(module_stack[-1]))
-        return entry[1] if entry is not None else self._name_new(len(module_stack) - 1)
-
     def _name_new(self, depth):
-        """Path for module_stack[depth], seen for the first time: a root is named after the user's
+        """The path of module_stack[depth] (the module running an op), seen for the first time: a root is named after the user's
         variable (in the frame that called it); a module added to a named model since, by reading
         the root's modules again; else by its type under its caller."""
         module, root = module_stack[depth], module_stack[0]
