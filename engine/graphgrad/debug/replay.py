@@ -53,8 +53,8 @@ class Replay(Stepping):
             raise ValueError(f"iteration {iteration} is not kept whole (kept: {sorted(its)})")
         it = its[iteration] if iteration is not None else trace._current
         self.iteration = it.number
-        self._index = it.index
         self.ops = [n for n in it.nodes if n.kind == "op" and n.phase == "forward"]
+        self._index = it.index  # (made by reading it.nodes)
         self.position = 0       # the next op to replay
         self.current = None     # the last ReplayStep
         self.hit = None

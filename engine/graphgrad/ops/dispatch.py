@@ -2,7 +2,7 @@
 
 It runs the op's forward on arrays, wraps the result, links the backward node when a gradient
 is needed, and offers the op to active recorders (one check when there are none)."""
-import time
+from time import perf_counter
 
 from ..autograd.grad_mode import recorders, state
 from ..autograd.node import Node, _sequence
@@ -60,9 +60,9 @@ def apply(cls, *inputs, **attrs):
             edges.append(_NO_EDGE)
     node = cls()
     if recorders:
-        start = time.perf_counter()
+        start = perf_counter()
         out = node.forward(*arrays, **attrs)
-        seconds = time.perf_counter() - start
+        seconds = perf_counter() - start
     else:
         out = node.forward(*arrays, **attrs)
     if type(out) is tuple:

@@ -63,22 +63,23 @@ class Iteration:
     metrics = update_ratios = grad_norms = NOTHING
     backward_of = NOTHING  # forward node id -> the backward GNode that ran for it (made when read)
     _hash = (None, None)
+    # written while recording, when an op reads a tensor no op may have made (dicts from then on)
+    inputs_read = NOTHING   # (file, line) -> inputs named there so far
+    leaf_names = NOTHING    # id(tensor) -> (tensor, name): inputs named while their user's frame ran
+    # made from the records when read; these hold the objects they map (tensors, autograd
+    # nodes), so an id() stays unique while it is a key here
+    op_of = NOTHING         # autograd node -> (id of the op that made it, 0)
+    tensors = NOTHING       # id(tensor) -> (tensor, (node id, output nr)): what made it, as of the op read last
+    index = NOTHING         # node id -> GNode
+    _nodes = ()
+    _read = 0               # records made into nodes so far
 
-    def __init__(self, number, trace):
+    def __init__(self, number, trace):  # one per training step: only what recording needs
         self.number = number
         self.measuring = False  # whether the monitor measures it (its budget says when); read per backward step
         self.trace = trace      # it names the leaves (parameters: one node for many iterations)
         self.module_types = trace._module_types  # path -> (type name, parent path)
         self.records = []       # per op or backward step, in the order they ran (see the module's doc)
-        self.inputs_read = {}   # (file, line) -> inputs named there so far
-        self.leaf_names = {}    # id(tensor) -> (tensor, name): inputs named while their user's frame ran
-        # made from the records when read; these hold the objects they map (tensors, autograd
-        # nodes), so an id() stays unique while it is a key here
-        self.op_of = {}         # autograd node -> (id of the op that made it, 0)
-        self.tensors = {}       # id(tensor) -> (tensor, (node id, output nr)): what made it, as of the op read last
-        self._nodes = []
-        self._read = 0          # records made into nodes so far
-        self.index = {}         # node id -> GNode
 
     @property
     def nodes(self):
@@ -92,7 +93,7 @@ class Iteration:
         (or become leaves); a backward node learns which backward nodes sent it gradients and,
         from its forward op, its name, module and source line."""
         if self.backward_of is NOTHING:  # the first read
-            self.backward_of = {}
+            self.backward_of, self.op_of, self.tensors, self.index, self._nodes = {}, {}, {}, {}, []
             self._pending = {}  # autograd node -> [(backward node id, slot)]: gradients on their way
         index, pending, records = self.index, self._pending, self.records
         for i in range(self._read, len(records)):

@@ -20,7 +20,7 @@ from ..ops.dispatch import recorders
 from ..tensor import Tensor
 from . import source as _source
 from .graph import GNode, Graph
-from .iteration import Iteration, ids as _ids, record as _record, without_leaf_grads
+from .iteration import NOTHING, Iteration, ids as _ids, record as _record, without_leaf_grads
 from .source import location as _location
 from .monitor import Monitor, norm, sample, update_ratio
 from .recorder import Recorder
@@ -217,6 +217,8 @@ class Trace(Recorder):
         """Name a tensor an op read that no recorded op may have made: the gradient an optimizer
         reads, or an input, after the user's variable (None if none)."""
         owner = self._grad_owner(x) if self.phase == "optimizer" else None
+        if it.leaf_names is NOTHING:
+            it.leaf_names, it.inputs_read = {}, {}
         it.leaf_names[id(x)] = (x, owner + ".grad" if owner else self._input_name(x, loc, it))
 
     def _input_name(self, x, loc, it):
@@ -257,18 +259,18 @@ class Trace(Recorder):
         return None
 
     def record_backward(self, step, seconds):
-        it = self._current
         if self._stepped != "backward":
             if not self._stepped:
-                it.backward_began(step.node)
+                self._current.backward_began(step[0])
             self._stepped = "backward"
         node, received, sent = step
         if type(node) is AccumulateGrad:
+            it = self._current
             if it.measuring:
                 self._leaf_grad(it, node.variable, received[0])
             it.records.append((node, None, None, seconds))  # made a Record when read (Iteration.nodes)
-        else:
-            it.records.append((node, received, without_leaf_grads(node, sent), seconds))
+            return
+        self._current.records.append((node, received, without_leaf_grads(node, sent), seconds))
 
     def _leaf_grad(self, it, leaf, grad):
         """The monitor's gradient norm for a named leaf, taken while the gradient is still in cache.
