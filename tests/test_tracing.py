@@ -104,6 +104,39 @@ def test_in_place_op_moves_the_producer():
     assert total.inputs[0][0] == relu.id
 
 
+def test_each_reader_of_a_tensor_written_in_place_twice_finds_the_write_before_it():
+    a = gg.randn(3, requires_grad=True)
+    with gg.trace() as t:
+        b = a * 1
+        before = b + 1
+        b.relu_()
+        between = b + 2
+        b.mul_(3)
+        after = b + 3
+    g = t.graph
+    times_one, write = g.find(op="mul")  # a * 1, then b.mul_(3)
+    relu = g.find(op="relu")[0]
+    assert [n.inputs[0][0] for n in g.find(op="add")] == [times_one.id, relu.id, write.id]
+    assert [t.value(x).tolist() for x in (before, between, after)] == [
+        (a * 1 + 1).tolist(), ((a * 1).relu() + 2).tolist(), ((a * 1).relu() * 3 + 3).tolist()]
+
+
+def test_every_iteration_names_its_own_batch_after_the_loop_variable():
+    model = mlp()
+    opt = gg.optim.SGD(model.parameters(), lr=0.1)
+    batches = [(gg.randn(5, 4), gg.randint(0, 3, (5,))) for _ in range(3)]
+    with gg.trace(model) as t:
+        for xb, yb in batches:
+            opt.zero_grad()
+            nn.functional.cross_entropy(model(xb), yb).backward()
+            opt.step()
+    assert [it.number for it in t.iterations] == [1, 2]
+    for g, (xb, yb) in zip(t.graphs, batches[1:]):
+        inputs = {n.name: n for n in g.find(kind="input")}
+        assert set(inputs) == {"xb", "yb"}
+        assert t.value(inputs["xb"])._data is xb._data and t.value(inputs["yb"])._data is yb._data
+
+
 def test_module_paths_params_and_tree():
     model = mlp()
     x = gg.randn(5, 4)
