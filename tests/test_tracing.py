@@ -94,6 +94,17 @@ def test_edges_follow_the_data():
     assert (mul.id, add.id, 0, 0) in g.edges
 
 
+def test_a_leaf_gradient_sink_is_described_by_its_input_before_anyone_reads_the_trace():
+    from graphgrad.tracing.source import display_file
+    from graphgrad.tracing.trace import describe_forward
+    x = gg.randn(3, requires_grad=True)
+    with gg.trace():
+        y = (x * 2).sum()  # LEAF-SINK-LINE
+    sink = y.grad_fn.next_functions[0][0].next_functions[0][0]
+    assert describe_forward(sink) == f"the forward op input 'x' at {display_file(HERE)}:{line_of('LEAF-SINK-LINE')}: " \
+        "`y = (x * 2).sum()  # LEAF-SINK-LINE`"
+
+
 def test_in_place_op_moves_the_producer():
     a = gg.randn(3, requires_grad=True)
     with gg.trace() as t:

@@ -45,6 +45,10 @@ def find_node(id):
 def forward_of(node):
     """(recorded forward op GNode or None, (file, line) or None) of an autograd node: where the
     op that made it ran, from a trace or from anomaly mode."""
+    if getattr(node, "forward_id", None) is None and type(node) is AccumulateGrad:
+        for trace in list(_traces):  # a leaf gets its node (and id) when its iteration is read
+            for it in trace.iterations:
+                it.nodes
     forward = find_node(node.forward_id) if getattr(node, "forward_id", None) is not None else None
     loc = forward.source if forward is not None else node.__dict__.get("anomaly_source")
     return forward, loc
