@@ -7,7 +7,8 @@ machines disturb it least). Target: <= 1.10x.
 To say where the time goes it also runs the step under two stand-in recorders — one that does
 nothing (the cost of the hooks: dispatch timing each op, module and backward notifications)
 and one that only keeps what a trace keeps alive (the last iterations' outputs and gradients),
-so the rest is the recording itself — and under anomaly mode (gg.autograd.detect_anomaly).
+so the rest is the recording itself — and under anomaly mode (gg.autograd.detect_anomaly),
+beside torch's own step with and without torch.autograd.detect_anomaly, for scale.
 
 NumPy's BLAS runs on one thread, as in the other bench scripts (OPENBLAS_NUM_THREADS=1 unless
 set otherwise): on a shared 2-core machine a second BLAS thread spins beside the recording and
@@ -25,20 +26,24 @@ import argparse  # noqa: E402
 import collections  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
+import warnings  # noqa: E402
+
+import torch  # noqa: E402
 
 import graphgrad as gg  # noqa: E402
-from graphgrad import nn  # noqa: E402
 from graphgrad.autograd.node import AccumulateGrad  # noqa: E402
 from graphgrad.ops.dispatch import recorders  # noqa: E402
 from graphgrad.tracing import Recorder  # noqa: E402
 
 
-def make(batch, seed=0):
-    """An MNIST-sized MLP training step (the PyTorch quickstart's shape and batch)."""
-    gg.manual_seed(seed)
+def make(batch, seed=0, lib=gg):
+    """An MNIST-sized MLP training step (the PyTorch quickstart's shape and batch), in graphgrad
+    or torch (the same code)."""
+    lib.manual_seed(seed)
+    nn = lib.nn
     model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10))
-    opt = gg.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x, y = gg.randn(batch, 784), gg.randint(0, 10, (batch,))
+    opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    x, y = lib.randn(batch, 784), lib.randint(0, 10, (batch,))
     loss_fn = nn.CrossEntropyLoss()
 
     def step():
@@ -77,6 +82,17 @@ def timed(step, n):
     return (time.perf_counter() - start) / n
 
 
+def interleaved(modes, rounds):
+    """{name: [seconds per step, one per round]}: the modes take turns, in an order that rotates,
+    so drifts in machine load hit all alike."""
+    times = {name: [] for name in modes}
+    names = list(modes)
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            times[name].append(modes[name]())
+    return times
+
+
 def main(rounds=30, batch=64, inner=5, keep=2):
     step = make(batch)
     for _ in range(20):  # warm up: first-touch allocations, BLAS threads
@@ -100,13 +116,20 @@ def main(rounds=30, batch=64, inner=5, keep=2):
         with gg.autograd.detect_anomaly():
             return timed(step, inner)
 
-    modes = {"plain": lambda: timed(step, inner), "hooks": under(Recorder()), "keeping": under(Keeper(keep)),
-             "traced": traced, "anomaly": anomaly}
-    times = {name: [] for name in modes}
-    names = list(modes)
-    for r in range(rounds):  # interleaved, order rotating, so drifts in machine load hit all alike
-        for name in names[r % len(names):] + names[:r % len(names)]:
-            times[name].append(modes[name]())
+    torch.set_num_threads(1)
+    torch_step = make(batch, lib=torch)
+
+    def torch_anomaly():
+        with warnings.catch_warnings():  # it warns, on every entry, that it is slow
+            warnings.simplefilter("ignore")
+            with torch.autograd.detect_anomaly():
+                return timed(torch_step, inner)
+
+    ours = {"plain": lambda: timed(step, inner), "hooks": under(Recorder()), "keeping": under(Keeper(keep)),
+            "traced": traced, "anomaly": anomaly}
+    times = interleaved(ours, rounds)
+    # torch's rounds apart: between ours, its step would leave our step's data out of the caches
+    times.update(interleaved({"torch": lambda: timed(torch_step, inner), "torch anomaly": torch_anomaly}, rounds))
     med = {k: statistics.median(v) for k, v in times.items()}
     best = {k: min(v) for k, v in times.items()}
     print(f"MLP 784-256-128-10, batch {batch}, SGD step: {rounds} rounds x {inner} steps, median (best); "
@@ -117,6 +140,9 @@ def main(rounds=30, batch=64, inner=5, keep=2):
     for name, label, note in rows:
         print(f"  {label:26s}: {med[name] * 1e3:7.3f} ms ({best[name] * 1e3:.3f})   ratio "
               f"{med[name] / med['plain']:.3f}x ({best[name] / best['plain']:.3f}x){note}")
+    print(f"  torch {torch.__version__}, the same step: {med['torch'] * 1e3:.3f} ms ({best['torch'] * 1e3:.3f}); its "
+          f"anomaly mode: ratio {med['torch anomaly'] / med['torch']:.3f}x "
+          f"({best['torch anomaly'] / best['torch']:.3f}x)")
     print(f"  nodes per iteration: {len(trace.graph)}; gradient norms and update ratios measured every "
           f"{trace.monitor.budget.every} iteration(s) (1% time budget)")
     return med["traced"] / med["plain"], med["anomaly"] / med["plain"]
