@@ -541,3 +541,164 @@ def test_live_with_new_options_starts_a_new_session_trace():
         assert second is not first and not first.active and second.active and gg.tracing.live() is second
     finally:
         gg.tracing.live(False)
+
+
+# ---- what recording must catch while the model runs (the rest is worked out when read) ----------
+
+def test_a_tensor_made_before_the_trace_is_an_input_named_after_its_variable():
+    w = gg.randn(3, requires_grad=True)
+    h = w.exp()  # has a grad_fn, from an op no trace saw
+    with gg.trace() as t:
+        (h * 2).sum().backward()
+    assert [(n.kind, n.name) for n in t.graph.nodes if n.kind in ("input", "param")] == [("input", "h")]
+    assert t.value("h")._data is h._data
+
+
+def test_input_names_hold_when_layers_are_frozen_then_unfrozen():
+    gg.manual_seed(0)
+    backbone = nn.Sequential(nn.Linear(4, 8), nn.ReLU())
+    model = nn.Sequential(backbone, nn.Linear(8, 3))
+    opt = gg.optim.SGD(model.parameters(), lr=0.1)
+    with gg.trace(model, keep=4) as t:
+        for epoch in range(4):
+            backbone.requires_grad_(epoch >= 2)  # frozen at first: its outputs have no grad_fn
+            xb, yb = gg.randn(5, 4), gg.randint(0, 3, (5,))
+            opt.zero_grad()
+            nn.functional.cross_entropy(model(xb), yb).backward()
+            opt.step()
+    assert [sorted(n.name for n in g.find(kind="input")) for g in t.graphs] == [["xb", "yb"]] * 4
+
+
+def test_no_grad_ops_in_a_loop_name_their_one_input_once():
+    y = gg.ones(5)
+    with gg.trace() as t:
+        for _ in range(50):
+            y = y * 1.5  # nothing requires grad: each output is the next op's input
+    assert len(t._leaves.input_names) == 1
+    assert [n.kind for n in t.graph.nodes].count("input") == 1
+
+
+def test_each_iteration_shows_the_array_its_ops_read_after_data_is_reassigned():
+    gg.manual_seed(0)
+    model = nn.Linear(3, 1, bias=False)
+    x = gg.randn(4, 3)
+    used = []
+    with gg.trace(model, keep=4) as t:
+        for _ in range(3):
+            used.append(model.weight._data)
+            model(x).pow(2).mean().backward()
+            with gg.no_grad():  # manual SGD that gives the weight a new array (opens the next iteration)
+                model.weight.data = model.weight.data - 0.5 * model.weight.grad
+            model.weight.grad = None
+    weights = [next(n for n in g.nodes if n.name == "model.weight") for g in t.graphs[:3]]
+    assert [w.outputs[0] is u for w, u in zip(weights, used)] == [True] * 3
+    assert len({w.id for w in weights}) == 3  # a parameter's node is shared only while its array stays
+
+
+def test_nested_traces_each_find_the_loss():
+    model = mlp()
+    x = gg.randn(4, 4)
+    with gg.trace(model) as outer:
+        with gg.trace(model) as inner:
+            for _ in range(3):
+                model(x).pow(2).mean().backward()
+    assert len(outer.monitor.loss) == len(inner.monitor.loss) == 3
+    assert np.array_equal(outer.monitor.loss.values, inner.monitor.loss.values)
+
+
+def test_a_leaf_gradient_sink_is_described_after_an_earlier_iteration_was_read():
+    from graphgrad.tracing.trace import describe_forward
+    img = gg.randn(3, requires_grad=True)
+    opt = gg.optim.SGD([img], lr=0.1)
+    with gg.trace() as t:
+        for i in range(5):
+            opt.zero_grad()
+            loss = (img * 2).sum()
+            if i == 0:
+                t.graph.nodes  # read once, early: that iteration is dropped later
+            loss.backward()
+            opt.step()
+    sink = loss.grad_fn.next_functions[0][0].next_functions[0][0]
+    assert describe_forward(sink).startswith("the forward op input 'img' at ")
+
+
+def test_a_graph_kept_keeps_neither_the_model_nor_the_trace():
+    import sys
+    trace_module = sys.modules["graphgrad.tracing.trace"]
+
+    def epoch():
+        model = nn.Linear(30, 30)
+        with gg.trace(model) as t:
+            model(gg.randn(2, 30)).sum().backward()
+        return t.graph, weakref.ref(model), weakref.ref(t)
+    graph, model, trace = epoch()
+    trace_module._latest = None
+    gc.collect()
+    assert model() is None and trace() is None
+    assert [n.name for n in graph.find(kind="param")] == ["model.weight", "model.bias"]
+
+
+def test_an_in_place_write_through_a_view_is_a_copy_slices_node_with_torch_gradient():
+    a = gg.randn(4, requires_grad=True)
+    ta = torch.tensor(a.tolist(), requires_grad=True)
+    with gg.trace() as t:
+        b = a * 1
+        b[:2].mul_(10)
+        b.sum().backward()
+    tb = ta * 1
+    tb.retain_grad()
+    tb[:2].mul_(10)
+    tb.sum().backward()
+    node, _ = t._resolve(b)
+    assert (node.op, node.grad_fn) == ("copy_slices", type(tb.grad_fn).__name__)
+    assert t.grad(b).tolist() == tb.grad.tolist() and t.value(b).tolist() == tb.tolist()
+
+
+def test_recorders_written_against_the_base_class_or_duck_typed_still_work():
+    class ModuleCounter(gg.tracing.Recorder):  # overrides enter_module without saying it follows modules
+        def __init__(self):
+            self.entered = []
+
+        def enter_module(self, module):
+            self.entered.append(type(module).__name__)
+
+    class Duck:  # not a Recorder, and from before record_write
+        def record(self, *args):
+            pass
+
+        def enter_module(self, module):
+            pass
+
+        def exit_module(self, module):
+            pass
+
+    counter, duck = ModuleCounter(), Duck()
+    recorders.extend([counter, duck])
+    try:
+        nn.Sequential(nn.Linear(2, 2), nn.ReLU())(gg.randn(1, 2)).add_(1)
+    finally:
+        recorders.remove(counter)
+        recorders.remove(duck)
+    assert counter.entered == ["Sequential", "Linear", "ReLU"]
+
+
+def test_an_optimizer_step_is_fed_by_the_parameter_leaves_even_when_it_runs_tensor_ops():
+    class ManualSGD(gg.optim.Optimizer):
+        def __init__(self, params, lr):
+            super().__init__(params, dict(lr=lr))
+
+        def step(self, closure=None):
+            with gg.no_grad():
+                for p in self.param_groups[0]["params"]:
+                    p.sub_(p.grad * self.param_groups[0]["lr"])
+
+    model = nn.Linear(3, 2)
+    opt = ManualSGD(model.parameters(), lr=0.1)
+    with gg.trace(model) as t:
+        opt.zero_grad()
+        model(gg.randn(4, 3)).pow(2).mean().backward()
+        opt.step()
+    g = t.graph
+    step = g.find(op="step")[0]
+    assert [g.node(i).name for i, _ in step.inputs] == ["model.weight", "model.bias"]
+    assert [n.name for n in g.find(kind="input") if n.name] == ["model.weight.grad", "model.bias.grad"]

@@ -27,7 +27,6 @@ FORMAT, VERSION = "graphgrad.jit", 1
 
 class _Recorder(Recorder):
     """Records dispatched ops into steps (one of `dispatch.recorders` while tracing)."""
-    follows_modules = True  # steps are named by the module that ran them
 
     def __init__(self, inputs, module_names):
         self.steps = []          # [op name, input refs, attrs (refs in place of tensors), lead, scope]
@@ -124,7 +123,7 @@ class _Recorder(Recorder):
             if batched:
                 self._batched.add(ref)
 
-    def record_write(self, target, result):
+    def record_write(self, target, result, base=None):
         known = self._refs.get(id(result))
         if known is not None:  # from now on target holds the step's output
             self._bind(known[0], target)

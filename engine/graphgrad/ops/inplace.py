@@ -29,7 +29,9 @@ def write_inplace(target, fn, *args, **kwargs):
         target.grad_fn, target._output_nr, target.requires_grad = result.grad_fn, result._output_nr, True
     if recorders:
         for recorder in recorders:
-            recorder.record_write(target, result)
+            write = getattr(recorder, "record_write", None)  # (a recorder may not follow writes)
+            if write is not None:
+                write(target, result, base if rebase else None)
     return target
 
 

@@ -7,8 +7,9 @@ Three kinds of entry:
   module path, phase, (file, line), whether the node is its outputs' grad_fn). Which node made
   each input is found when read, by going through the entries in order, so a tensor written in
   place is found as the op that wrote it last; the leaves the ops read become nodes then.
-- an in-place write: (target, result): the op just recorded wrote its output, result, into
-  target (an in-place op runs out of place, then writes).
+- an in-place write (a Write): the op just recorded wrote its output into a tensor (an in-place
+  op runs out of place, then writes). Written through a view, it also made the view's base a
+  CopySlices, which gets a node of its own.
 - a backward step: (autograd node, gradients received, gradients sent, seconds). It keeps the
   gradients the node received and those it sent on, except those sent to a leaf's
   AccumulateGrad (parameter-sized: the leaf's .grad holds them). Keeping every parameter
@@ -27,12 +28,9 @@ Record = collections.namedtuple("Record", GNode.__slots__)
 record = functools.partial(tuple.__new__, Record)  # Record((...)) without a Python-level __new__
 ids = itertools.count(1)  # node ids, unique across traces: a Node.forward_id names one node
 NOTHING = types.MappingProxyType({})  # what an iteration reads until it writes its own (most never do)
-WRITE_LENGTH = 2  # (target, result): an in-place op wrote its result into target
+# base, copy_slices, id, where (module, phase, (file, line)): set when the write was through a view
+Write = collections.namedtuple("Write", "target result base copy_slices id where")
 STEP_LENGTH = 4  # (node, received, sent, seconds); an op's entry is longer
-
-
-def is_write(entry):
-    return type(entry) is tuple and len(entry) == WRITE_LENGTH
 
 
 def is_step(entry):
@@ -63,23 +61,26 @@ class Iteration:
     metrics = update_ratios = grad_norms = NOTHING
     backward_of = NOTHING  # forward node id -> the backward GNode that ran for it (made when read)
     _hash = (None, None)
-    # written while recording, when an op reads a tensor no op may have made (dicts from then on)
-    inputs_read = NOTHING   # (file, line) -> inputs named there so far
-    leaf_names = NOTHING    # id(tensor) -> (tensor, name): inputs named while their user's frame ran
     # made from the records when read; these hold the objects they map (tensors, autograd
     # nodes), so an id() stays unique while it is a key here
     op_of = NOTHING         # autograd node -> (id of the op that made it, 0)
-    tensors = NOTHING       # id(tensor) -> (tensor, (node id, output nr)): what made it, as of the op read last
+    tensors = NOTHING       # id(tensor) -> (tensor, (node id, output nr)): what made it, as of the entry read last
+    leaf_sources = NOTHING  # id(tensor) -> (its leaf node's id, 0)
     index = NOTHING         # node id -> GNode
     _nodes = ()
     _read = 0               # records made into nodes so far
 
-    def __init__(self, number, trace):  # one per training step: only what recording needs
+    def __init__(self, number, leaves, module_types, first_id):  # one per training step: only what recording needs
         self.number = number
         self.measuring = False  # whether the monitor measures it (its budget says when); read per backward step
-        self.trace = trace      # it names the leaves (parameters: one node for many iterations)
-        self.module_types = trace._module_types  # path -> (type name, parent path)
-        self.records = []       # per op or backward step, in the order they ran (see the module's doc)
+        self.leaves = leaves    # the trace's (leaves.Leaves): parameters and their records, input names
+        self.module_types = module_types  # the trace's: path -> (type name, parent path)
+        self.first_id = first_id  # node ids from here on are this iteration's
+        self.records = []       # per op, write or backward step, in the order they ran (see the module's doc)
+        # what recording needs to tell the inputs no recorded op made (named while their frame runs)
+        self.inputs = {}        # id(tensor) -> (tensor, the user's name or None, its array when first read)
+        self.plain = {}         # id(tensor) -> tensor: outputs of recorded ops without a grad_fn
+        self.inputs_read = {}   # (file, line) -> inputs named there so far
 
     @property
     def nodes(self):
@@ -93,19 +94,17 @@ class Iteration:
         (or become leaves); a backward node learns which backward nodes sent it gradients and,
         from its forward op, its name, module and source line."""
         if self.backward_of is NOTHING:  # the first read
-            self.backward_of, self.op_of, self.tensors, self.index, self._nodes = {}, {}, {}, {}, []
+            self.backward_of, self.op_of, self.tensors, self.leaf_sources, self.index = {}, {}, {}, {}, {}
+            self._nodes = []
             self._pending = {}  # autograd node -> [(backward node id, slot)]: gradients on their way
         index, pending, records = self.index, self._pending, self.records
         for i in range(self._read, len(records)):
             r = records[i]
             if is_op(r):
-                self._add(self._op_node(*r))
+                self._add(self._op_node(i, *r))
                 continue
-            if is_write(r):
-                target, result = r
-                made = self.tensors.get(id(result))
-                if made is not None:
-                    self.tensors[id(target)] = (target, made[1])
+            if type(r) is Write:
+                self._write(r, i)
                 continue
             if is_step(r):
                 r = records[i] = self._backward_record(*r)
@@ -128,8 +127,11 @@ class Iteration:
         self.index[n.id] = n
         return n
 
-    def _op_node(self, nid, node, inputs, outputs, arrays, attrs, seconds, module, phase, loc, made):
-        sources = tuple([self._source(x, module, phase, loc) for x in inputs])
+    def _op_node(self, position, nid, node, inputs, outputs, arrays, attrs, seconds, module, phase, loc, made):
+        if node is None:  # an optimizer step: fed by the parameters it updated, as leaves
+            sources = tuple([self._leaf_source(p, "forward", loc, position) for p in inputs])
+        else:
+            sources = tuple([self._source(x, module, phase, loc, position) for x in inputs])
         # after the inputs: an in-place op's output is one of them, now written by this op
         for nr, o in enumerate(outputs if type(outputs) is tuple else (outputs,)):
             self.tensors[id(o)] = (o, (nid, nr))
@@ -139,11 +141,11 @@ class Iteration:
                      type(node).__name__ if made else None, None, module, phase, self.number, loc, attrs, seconds,
                      None, sources, arrays)
 
-    def _source(self, x, module, phase, loc):
+    def _source(self, x, module, phase, loc, position):
         """(node id, output slot) of what made an op's input: an op read before, else a leaf
         (which gets its node now); None for an input not given."""
         if not isinstance(x, Tensor):
-            return None if x is None else self._leaf(self.trace.const_record(x, module, phase, self.number))
+            return None if x is None else self._leaf(self.leaves.const_record(x, module, phase, self.number))
         found = self.tensors.get(id(x))
         if found is not None:
             return found[1]
@@ -151,12 +153,37 @@ class Iteration:
         made = self.op_of.get(fn) if fn is not None else None
         if made is not None:
             return made[0], x._output_nr
-        named = self.leaf_names.get(id(x))
-        rec = self.trace.leaf_record(x, named[1] if named else None, phase, self.number, loc)
-        self.tensors[id(x)] = (x, (rec.id, 0))
-        if x._accum is not None:  # the leaf's gradient sink: its backward step links to this node
-            x._accum.forward_id = rec.id
-        return self._leaf(rec)
+        return self._leaf_source(x, phase, loc, position)
+
+    def _leaf_source(self, x, phase, loc, position):
+        """The leaf node of a tensor no recorded op made (made the first time it is read)."""
+        source = self.leaf_sources.get(id(x))
+        if source is None:
+            leaves = self.leaves
+            if id(x) in leaves.params:
+                rec = leaves.param_record(x, leaves.array_at(x, self.number, position), phase, self.number)
+            else:
+                _, name, array = self.inputs.get(id(x), (x, None, x._data))
+                rec = leaves.input_record(name, array, phase, self.number, loc)
+            source = self.leaf_sources[id(x)] = self._leaf(rec)
+            if x._accum is not None:  # the leaf's gradient sink: its backward step links to this node
+                x._accum.forward_id = rec.id
+        self.tensors.setdefault(id(x), (x, source))
+        return source
+
+    def _write(self, w, position):
+        made = self.tensors.get(id(w.result))
+        if made is not None:
+            self.tensors[id(w.target)] = (w.target, made[1])
+        if w.base is None:
+            return
+        # the base holds the written region now: a CopySlices of its old value and the result
+        module, phase, loc = w.where  # the op that wrote's
+        old = self._source(w.base, module, phase, loc, position)
+        self._add(GNode(w.id, "op", "copy_slices", "CopySlices", None, module, phase, self.number, loc, None, None,
+                        None, (old, made[1] if made else None), (w.base._data,)))
+        self.op_of[w.copy_slices] = (w.id, 0)
+        self.tensors[id(w.base)] = (w.base, (w.id, 0))
 
     def _leaf(self, rec):
         self._add(GNode(*rec))
@@ -191,6 +218,13 @@ class Iteration:
             self._materialize()
         return self.index.get(id)
 
+    def leaf_node(self, tensor):
+        """The GNode of a leaf this iteration read, or None."""
+        if self._read < len(self.records):
+            self._materialize()
+        source = self.leaf_sources.get(id(tensor))
+        return self.index[source[0]] if source else None
+
     def find(self, tensor):
         """(GNode, output slot) of the op or leaf that made a tensor (as of the last op read), or None."""
         if self._read < len(self.records):
@@ -210,8 +244,7 @@ class Iteration:
         """The first backward pass starts at autograd node `root`: its loss is kept now, while the
         op that made it is the latest record (a scan back otherwise)."""
         self.first_step = len(self.records)
-        fid = root.forward_id
-        made = next((r for r in reversed(self.records) if is_op(r) and r[0] == fid), None)
+        made = next((r for r in reversed(self.records) if is_op(r) and r[1] is root), None)
         out = made[4][0] if made is not None and made[4] and made[8] != "optimizer" else None
         self.loss = out if getattr(out, "size", 0) == 1 else None
 

@@ -28,14 +28,14 @@ class module_scope:
         module_stack.append(module)
         enter_source_module(module)
         for recorder in recorders:
-            if recorder.follows_modules:
+            if getattr(recorder, "follows_modules", True):  # (one that is not a Recorder: told)
                 recorder.enter_module(module)
 
     def __exit__(self, exc_type, exc, tb):  # named: *exc would build a tuple per module call
         module_stack.pop()
         boundaries.pop()
         for recorder in recorders:
-            if recorder.follows_modules:
+            if getattr(recorder, "follows_modules", True):
                 recorder.exit_module(self.module)
         return False
 

@@ -20,7 +20,8 @@ from ..ops.dispatch import recorders
 from ..tensor import Tensor
 from . import source as _source
 from .graph import GNode, Graph
-from .iteration import NOTHING, Iteration, ids as _ids, record as _record, without_leaf_grads
+from .iteration import Iteration, Write, ids as _ids, is_op, without_leaf_grads
+from .leaves import Leaves
 from .source import location as _location
 from .monitor import Monitor, norm, sample, update_ratio
 from .recorder import Recorder
@@ -44,14 +45,23 @@ def find_node(id):
 
 def forward_of(node):
     """(recorded forward op GNode or None, (file, line) or None) of an autograd node: where the
-    op that made it ran, from a trace or from anomaly mode."""
-    if getattr(node, "forward_id", None) is None and type(node) is AccumulateGrad:
-        for trace in list(_traces):  # a leaf gets its node (and id) when its iteration is read
-            for it in trace.iterations:
-                it.nodes
-    forward = find_node(node.forward_id) if getattr(node, "forward_id", None) is not None else None
+    op that made it ran, from a trace or from anomaly mode. A leaf's AccumulateGrad: the leaf's node
+    in the newest iteration kept that read it."""
+    if type(node) is AccumulateGrad:
+        forward = _leaf_node(node.variable)
+    else:
+        forward = find_node(node.forward_id) if getattr(node, "forward_id", None) is not None else None
     loc = forward.source if forward is not None else node.__dict__.get("anomaly_source")
     return forward, loc
+
+
+def _leaf_node(tensor):
+    for trace in list(_traces):
+        for it in reversed(trace.iterations):
+            found = it.leaf_node(tensor)
+            if found is not None:
+                return found
+    return None
 
 
 def describe_forward(node):
@@ -108,11 +118,11 @@ class Trace(Recorder):
         self._roots = {}        # id(module) -> (module, name)
         self._module_paths = {} # id(module) -> (module, path)
         self._module_types = {} # path -> (type name, parent path): the module tree
-        self._params = {}       # id(tensor) -> (tensor, name, kind): parameters and buffers of named roots
+        self._leaves = Leaves()
+        self._params = self._leaves.params  # id(tensor) -> (tensor, name, kind): parameters and buffers of named roots
         self._stepped = None    # "backward" or "optimizer": the last step run in the current iteration
         self._before_step = None
-        self._input_names = {}  # (file, line, n-th input read there) -> variable name: looked up once
-        self._param_records = {}  # id(parameter) -> (Record, array, phase) it was made with: shared by the iterations
+        self._grads = None      # id(p.grad) -> (p.grad, name) in an optimizer step, made when first needed
         self._current = None
         self._start_iteration(0)
         caller = _source.user_frame()
@@ -153,12 +163,13 @@ class Trace(Recorder):
 
     # ---- iterations --------------------------------------------------------------------------
     def _start_iteration(self, number):
-        it = self._current = Iteration(number, self)
+        it = self._current = Iteration(number, self._leaves, self._module_types, next(_ids))
         if self.monitor.budget.due(number):
             it.measuring, it.update_ratios, it.grad_norms = True, {}, {}
         self.iterations.append(it)
         while len(self.iterations) > self.keep:
             self.iterations.popleft()
+            self._leaves.forget_before(self.iterations[0].number)
 
     def next_iteration(self):
         """Close the current iteration (its scalars go to the monitor) and begin the next."""
@@ -198,69 +209,59 @@ class Trace(Recorder):
             module = ""
         top = boundaries[-1] if boundaries else None  # inside one of graphgrad's modules: the line that called it
         loc = top[1] if top is not None and top[2] else _location()
-        params, named = self._params, it.leaf_names
-        for x in inputs:  # an input no op made may be the user's variable: named now, while their frame runs
-            if isinstance(x, Tensor) and x.grad_fn is None and id(x) not in params and id(x) not in named:
-                self._name_input(x, loc, it)
+        # an input no recorded op made may be the user's variable: named now, while their frame runs
+        arrays, first = self._leaves.arrays, it.first_id
+        for x in inputs:
+            if not isinstance(x, Tensor):
+                continue
+            fn = x.grad_fn
+            if fn is None:
+                held = arrays.get(id(x))
+                if held is not None:  # a parameter of the named modules
+                    if held is not x._data:  # p.data = ... since an op last read it
+                        self._leaves.moved(x, it.number, len(it.records))
+                    continue
+            elif fn.forward_id is not None and fn.forward_id >= first:
+                continue  # made by an op this iteration recorded
+            if id(x) not in it.inputs and id(x) not in it.plain:
+                self._add_input(x, loc, it)
         nid = node.forward_id = next(_ids)
         if type(outputs) is tuple:
             arrays = tuple([o._data for o in outputs])
             made = any([o.grad_fn is node for o in outputs])
+            it.plain.update((id(o), o) for o in outputs if o.grad_fn is None)
         else:
             arrays = (outputs._data,)
             made = outputs.grad_fn is node
+            if not made and outputs.grad_fn is None:
+                it.plain[id(outputs)] = outputs
         records = it.records  # the rest is worked out when read (Iteration.nodes)
         records.append((nid, node, inputs, outputs, arrays, attrs, seconds, module, phase, loc, made))
         if len(records) > self.max_nodes:
             self.next_iteration()
 
-    def record_write(self, target, result):
-        self._current.records.append((target, result))  # read as: later readers of target read result
+    def record_write(self, target, result, base=None):
+        records = self._current.records
+        if base is None:
+            records.append(Write(target, result, None, None, None, None))
+            return
+        # through a view: the base is now a CopySlices, a node of its own (so is the view's AsStrided)
+        nid = base.grad_fn.forward_id = target.grad_fn.forward_id = next(_ids)
+        op = records[-1] if records and is_op(records[-1]) else None
+        where = (op[7], op[8], op[9]) if op else ("", self.phase, None)
+        records.append(Write(target, result, base, base.grad_fn, nid, where))
 
-    def _name_input(self, x, loc, it):
-        """Name a tensor an op read that no recorded op may have made: the gradient an optimizer
-        reads, or an input, after the user's variable (None if none)."""
+    def _add_input(self, x, loc, it):
+        """Note a tensor an op read that no recorded op made (as far as recording can tell): the
+        gradient an optimizer reads, or an input, named after the user's variable (None if none)."""
         owner = self._grad_owner(x) if self.phase == "optimizer" else None
-        if it.leaf_names is NOTHING:
-            it.leaf_names, it.inputs_read = {}, {}
-        it.leaf_names[id(x)] = (x, owner + ".grad" if owner else self._input_name(x, loc, it))
-
-    def _input_name(self, x, loc, it):
-        """The user's name for an input tensor: looked up in their frame the first time the n-th
-        input is read at that line, then remembered (a notebook's globals are long to search)."""
-        n = it.inputs_read[loc] = it.inputs_read.get(loc, -1) + 1
-        key = (loc, n)
-        name = self._input_names.get(key, key)
-        if name is key:
-            name = self._input_names[key] = _source.variable_name(x, _source.user_frame())
-        return name
-
-    def leaf_record(self, x, name, phase, number, loc):
-        """The Record of a tensor no recorded op made, read by an op of iteration `number`: a
-        parameter (named by the traced modules; one record for every iteration that reads it, while
-        its data and the phase stay), or an input read at `loc`."""
-        param = self._params.get(id(x))
-        if param is None:
-            return _record((next(_ids), "input", None, None, name, "", phase, number, loc, None, None, None, (),
-                            (x._data,), None, None))
-        entry = self._param_records.get(id(x))
-        if entry is None or entry[1] is not x._data or entry[2] != phase:
-            _, name, kind = param
-            rec = _record((next(_ids), kind, None, None, name, name.rpartition(".")[0], phase, number, None, None,
-                           None, None, (), (x._data,), None, None))
-            entry = self._param_records[id(x)] = (rec, x._data, phase)
-        return entry[0]
-
-    def const_record(self, value, module, phase, number):
-        """The Record of a constant (an array or number, not a tensor) an op read."""
-        return _record((next(_ids), "const", None, None, None, module, phase, number, None, None, None, None, (),
-                        (value,), None, None))
+        it.inputs[id(x)] = (x, owner + ".grad" if owner else self._leaves.input_name(x, loc, it.inputs_read), x._data)
 
     def _grad_owner(self, x):
-        for p, name, _ in self._params.values():
-            if p.grad is x:
-                return name
-        return None
+        if self._grads is None:
+            self._grads = {id(p._grad): (p._grad, name) for p, name, _ in self._params.values() if p._grad is not None}
+        owner = self._grads.get(id(x))
+        return owner[1] if owner is not None and owner[0] is x else None
 
     def record_backward(self, step, seconds):
         if self._stepped != "backward":
@@ -280,7 +281,7 @@ class Trace(Recorder):
         """The monitor's gradient norm for a named leaf, taken while the gradient is still in cache.
         A second backward pass in the iteration: the norm of what the leaf's .grad has summed."""
         start = _time.perf_counter()
-        entry = self._params.get(id(leaf)) or it.leaf_names.get(id(leaf))
+        entry = self._params.get(id(leaf)) or it.inputs.get(id(leaf))
         name = entry[1] if entry is not None else None
         if name and grad is not None:
             it.grad_norms[name] = norm(grad if name not in it.grad_norms or leaf._grad is None else leaf._grad._data)
@@ -307,6 +308,7 @@ class Trace(Recorder):
 
     def enter_phase(self, phase, owner=None):
         start = _time.perf_counter()
+        self._grads = None  # the gradients an optimizer step reads: named afresh each step
         self._phases.append((phase, start))
         self.phase = phase
         if phase == "optimizer" and self.measure_updates and self._current.measuring:
@@ -354,7 +356,7 @@ class Trace(Recorder):
             self._module_types[path] = (type(m).__name__, path.rpartition(".")[0] if sub else None)
         for kind, named in (("param", "named_parameters"), ("const", "named_buffers")):
             for sub, t in getattr(module, named, lambda: [])():
-                self._params[id(t)] = (t, f"{name}.{sub}", kind)
+                self._leaves.add_param(t, f"{name}.{sub}", kind)
 
     def _named_parameters(self):
         return [(name, t) for t, name, kind in self._params.values() if kind == "param"]

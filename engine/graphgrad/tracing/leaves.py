@@ -1,0 +1,78 @@
+"""What a trace knows of the tensors no recorded op made, the leaves of its graphs: the
+parameters and buffers of the modules it names, the arrays they held, one Record per parameter
+shared by the iterations that read it, and the names of the user's inputs.
+
+`p.data = ...` gives a parameter a new array. Recording notices it where an op reads p, so every
+iteration shows the array its own ops read. Iterations hold this object, not the trace, so a
+graph the user keeps keeps parameters alive but not the model or the trace."""
+from . import source as _source
+from .iteration import ids, record
+
+
+class Leaves:
+    def __init__(self):
+        self.params = {}       # id(tensor) -> (tensor, name, kind: "param" or "const"): of the named modules
+        self.arrays = {}       # id(parameter) -> the array it held when an op last read it
+        self.changes = []      # (iteration, record position, parameter, old array, new array), in order
+        self.shared = {}       # id(parameter) -> (Record, array, phase): the record iterations share
+        self.input_names = {}  # ((file, line), n) -> the user's name for the n-th input read there
+
+    def add_param(self, tensor, name, kind):
+        self.params[id(tensor)] = (tensor, name, kind)
+        self.arrays[id(tensor)] = tensor._data
+
+    # ---- while recording -------------------------------------------------------------------
+    def moved(self, param, iteration, position):
+        """An op (the record at `position` of `iteration`) reads `param` with a new array."""
+        self.changes.append((iteration, position, param, self.arrays[id(param)], param._data))
+        self.arrays[id(param)] = param._data
+
+    def forget_before(self, iteration):
+        """Iterations older than this are gone: what their parameters held no longer matters."""
+        if self.changes and self.changes[0][0] < iteration:
+            self.changes = [c for c in self.changes if c[0] >= iteration]
+
+    def input_name(self, x, loc, counts):
+        """The user's name for an input tensor: looked up in their frame the first time the n-th
+        input is read at that line (counts: per line, this iteration's), then remembered (a
+        notebook's globals are long to search)."""
+        n = counts[loc] = counts.get(loc, -1) + 1
+        key = (loc, n)
+        name = self.input_names.get(key, key)
+        if name is key:
+            name = self.input_names[key] = _source.variable_name(x, _source.user_frame())
+        return name
+
+    # ---- when an iteration is read -----------------------------------------------------------
+    def array_at(self, param, iteration, position):
+        """The array `param` held when record `position` of `iteration` ran."""
+        before = after = None
+        for change in self.changes:
+            if change[2] is param:
+                if (change[0], change[1]) <= (iteration, position):
+                    before = change
+                elif after is None:
+                    after = change
+        return before[4] if before else after[3] if after else param._data
+
+    def param_record(self, param, array, phase, iteration):
+        """A parameter's Record: one for every iteration that reads it, while its array and the
+        phase stay."""
+        entry = self.shared.get(id(param))
+        if entry is None or entry[1] is not array or entry[2] != phase:
+            _, name, kind = self.params[id(param)]
+            rec = record((next(ids), kind, None, None, name, name.rpartition(".")[0], phase, iteration, None, None,
+                          None, None, (), (array,), None, None))
+            entry = self.shared[id(param)] = (rec, array, phase)
+        return entry[0]
+
+    @staticmethod
+    def input_record(name, array, phase, iteration, loc):
+        return record((next(ids), "input", None, None, name, "", phase, iteration, loc, None, None, None, (),
+                       (array,), None, None))
+
+    @staticmethod
+    def const_record(value, module, phase, iteration):
+        """A constant (an array or number, not a tensor) an op read."""
+        return record((next(ids), "const", None, None, None, module, phase, iteration, None, None, None, None, (),
+                       (value,), None, None))
