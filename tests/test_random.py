@@ -10,6 +10,7 @@ import torch
 import torch.utils.data as tdata
 
 import graphgrad as gg
+from graphgrad import random as grandom
 from graphgrad.random import _fma
 from graphgrad.utils import data as gdata
 
@@ -54,8 +55,21 @@ def test_rand_randn_uniform_normal(seed, n):
 
 def test_large_tensors():
     seed_both(2)
+    for name in FLOATS:  # past several chunks of our own
+        same_draws(lambda lib: lib.randn(2 ** 17 + 17, dtype=getattr(lib, name)))
+        same_draws(lambda lib: lib.rand(2 ** 17 + 17, dtype=getattr(lib, name)))
+        same_draws(lambda lib: lib.empty(2 ** 17 + 17, dtype=getattr(lib, name)).uniform_(-0.37, 0.91))
+
+
+@pytest.mark.parametrize("seed", SEEDS[:3])
+def test_sums_that_land_halfway_between_floats(seed):
+    """With std a power of two, x * std + mean is a sum of two floats that lands exactly halfway
+    between two float32s about a third of the time; and float16 rounds some uniforms up to 1."""
+    seed_both(seed)
     for name in FLOATS:
-        same_draws(lambda lib: lib.randn(2 ** 17 + 17, dtype=getattr(lib, name)))  # past a chunk of our own
+        same_draws(lambda lib: lib.empty(1000, dtype=getattr(lib, name)).normal_(0.3, 2.0))
+        same_draws(lambda lib: lib.empty(1000, dtype=getattr(lib, name)).uniform_(0, 1))
+    same_draws(lambda lib: lib.empty(10 ** 5, dtype=lib.float16).uniform_())
 
 
 @pytest.mark.parametrize("seed", SEEDS[:3])
@@ -311,3 +325,65 @@ def test_fma_rounds_once():
     want = [_round32(Fraction(float(u)) * Fraction(float(v)) + Fraction(float(w))) for u, v, w in zip(x32, a32, b32)]
     np.testing.assert_array_equal(got, np.array(want, np.float32))
     assert math.isclose(float(_fma(np.float32(3), np.float32(2), np.float32(1), np.float32)), 7.0)
+    # the same sums with scalar operands (alone, and beside other elements), and in 2-D
+    for k in (0, 57, 198):
+        got = _fma(x32[k], a32[k], b32[k], np.float32)
+        assert got.view(np.int32) == np.array(want[k]).view(np.int32)
+        got = _fma(x32, a32[k], b32[0], np.float32)
+        exact = [_round32(Fraction(float(u)) * Fraction(float(a32[k])) + Fraction(float(b32[0]))) for u in x32]
+        np.testing.assert_array_equal(got, np.array(exact, np.float32))
+    got = _fma(x32[:198].reshape(2, 99), a32[:198].reshape(2, 99), b32[0], np.float32)
+    np.testing.assert_array_equal(got.ravel(), np.array(want[:198], np.float32))
+
+
+# ---- avx_mathfun, as the float32 normal kernel uses it ------------------------------------------
+
+def _plain_horner32(coefficients, x):
+    y = np.full(x.shape, coefficients[0], np.float32)
+    for c in coefficients[1:]:
+        y = _fma(y, x, c, np.float32)
+    return y
+
+
+def _plain_log_ps(x):
+    """avx_mathfun's log256_ps transcribed plainly: every contracted product through _fma."""
+    bits = x.view(np.int32)
+    e = ((bits >> 23) - 0x7F).astype(np.float32) + np.float32(1)
+    m = ((bits & ~0x7F800000) | 0x3F000000).view(np.float32)
+    small = m < grandom._SQRT_HALF
+    m = (m - np.float32(1)) + np.where(small, m, np.float32(0))
+    e = e - small.astype(np.float32)
+    z = m * m
+    y = _plain_horner32(grandom._LOG_P, m) * m
+    y = _fma(y, z, e * grandom._LOG_Q1, np.float32)
+    y = y - z * np.float32(0.5)
+    return _fma(e, grandom._LOG_Q2, m + y, np.float32)
+
+
+def _plain_sincos_ps(x):
+    """avx_mathfun's sincos256_ps transcribed plainly."""
+    sign_sin = x.view(np.int32) & np.int32(-2 ** 31)
+    x = np.abs(x)
+    j = ((x * grandom._FOUR_OVER_PI).astype(np.int32) + 1) & ~1
+    for dp in grandom._MINUS_DP:
+        x = _fma(j.astype(np.float32), dp, x, np.float32)
+    sign_sin = sign_sin ^ ((j & 4) << 29)
+    sign_cos = (~(j - 2) & 4) << 29
+    z = x * x
+    cos_poly = _fma(_plain_horner32(grandom._COS_P, z) * z, z, -(z * np.float32(0.5)), np.float32) + np.float32(1)
+    sin_poly = _fma(_plain_horner32(grandom._SIN_P, z) * z, x, x, np.float32)
+    sine_octant = (j & 2) == 0
+    sin, cos = np.where(sine_octant, sin_poly, cos_poly), np.where(sine_octant, cos_poly, sin_poly)
+    return (sin.view(np.int32) ^ sign_sin).view(np.float32), (cos.view(np.int32) ^ sign_cos).view(np.float32)
+
+
+def test_avx_mathfun_shortcuts_on_every_input_of_the_kernel():
+    """_log_ps and _sincos_ps skip _fma32's midpoint check, leave products that are exact in float32
+    unfused, and select with bit masks: on every value they can be given (1 - u and 2pi * u for the
+    2**24 float uniforms u), they give the same bits as the plain transcription."""
+    u = np.multiply(np.arange(1 << 24, dtype=np.uint64), np.float32(2.0 ** -24), dtype=np.float32)
+    for part in np.split(u, 16):
+        u1, theta = np.float32(1) - part, np.float32(2.0 * math.pi) * part
+        np.testing.assert_array_equal(grandom._log_ps(u1).view(np.int32), _plain_log_ps(u1).view(np.int32))
+        for fast, plain in zip(grandom._sincos_ps(theta), _plain_sincos_ps(theta)):
+            np.testing.assert_array_equal(fast.view(np.int32), plain.view(np.int32))

@@ -106,14 +106,19 @@ class Generator:
     def _random64(self, n):
         """n of torch's random64(): two 32-bit draws each, the first one the high half."""
         r = self._random32(2 * n)
-        return r[0::2] << 32 | r[1::2]
+        high = r[0::2] << 32
+        high |= r[1::2]
+        return high
 
     def _unit(self, n, dtype):
-        """uniform_real_distribution(0, 1) of float32 or float64 (float16 draws float32's), as float64:
-        the low 53 bits of random64() or the low 24 of random(), times 2**-bits."""
+        """uniform_real_distribution(0, 1) of float32 or float64 (float16 draws float32's): the low 53
+        bits of random64() or the low 24 of random(), times 2**-bits, in that dtype (both exact)."""
         if dtype == np.float64:
-            return (self._random64(n) & (1 << 53) - 1).astype(np.float64) * 2.0 ** -53
-        return (self._random32(n) & (1 << 24) - 1).astype(np.float64) * 2.0 ** -24
+            bits, width, dtype = self._random64(n), 53, np.float64
+        else:
+            bits, width, dtype = self._random32(n), 24, np.float32
+        bits &= (1 << width) - 1
+        return np.multiply(bits, dtype(2.0 ** -width), dtype=dtype)
 
     # ---- distributions: flat arrays of n values, in the order torch fills memory ------------
 
@@ -123,8 +128,15 @@ class Generator:
         dtype = np.dtype(dtype)
         acc = np.float64 if dtype == np.float64 else np.float32
         low, high = acc(low), acc(high)
-        values = _fma(self._unit(n, acc), high - low, low, acc).astype(dtype)
-        return np.where(values == dtype.type(high), dtype.type(low), values)
+        unit_interval = low == 0 and high == 1  # x * 1 + 0 is x, and x < 1: nothing to round or replace
+        values = np.empty(n, dtype)
+        for i in range(0, n, _CHUNK):  # drawn and computed a chunk at a time, as _normal_blocks
+            part = values[i:i + _CHUNK]
+            x = self._unit(len(part), acc)
+            part[...] = x if unit_interval else _fma(x, high - low, low, acc)
+        if not unit_interval or dtype == np.float16:  # float16 rounds some x up to 1
+            np.copyto(values, dtype.type(low), where=values == dtype.type(high))
+        return values
 
     def normal(self, n, dtype, mean=0.0, std=1.0, contiguous=True):
         """normal_(mean, std): in blocks of 16 (Box-Muller on 8 pairs of uniforms) when a contiguous
@@ -136,18 +148,24 @@ class Generator:
 
     def _normal_blocks(self, n, dtype, mean, std):
         # ATen's normal_fill: Box-Muller on every whole block of 16 uniforms; when n is not a multiple
-        # of 16 the last 16 values come from one more block: 16 fresh uniforms, or for float16 the
-        # partial block's own uniforms completed with fresh ones (torch works in float32 there)
+        # of 16 the last 16 values come from one more block, written over the end: 16 fresh uniforms,
+        # or for float16 the partial block's own uniforms completed with fresh ones (torch works in
+        # float32 there)
         unit = np.float64 if dtype == np.float64 else np.float32
-        whole, rest = divmod(n, 16)
-        u = self._unit(n, unit)
-        if rest:
-            last = u[16 * whole:] if dtype == np.float16 else u[:0]
-            u = np.concatenate([u[:16 * whole], last, self._unit(16 - len(last), unit)])
-        # in chunks that stay in the CPU's cache: the float32 arithmetic makes many passes over them
-        chunk = 1 << 16
-        z = np.concatenate([_box_muller_blocks(u[i:i + chunk], dtype, mean, std) for i in range(0, len(u), chunk)])
-        return np.concatenate([z[:n - 16], z[-16:]]) if rest else z
+        whole = 16 * (n // 16)
+        out = np.empty(n, dtype)
+        # drawn and computed a chunk at a time (the draws stay in order): the float32 arithmetic
+        # makes many passes over its temporaries, which then stay in the CPU's cache, and arrays
+        # of a whole large tensor's size would be faulted into memory afresh on every call
+        for i in range(0, whole, _CHUNK):
+            j = min(i + _CHUNK, whole)
+            _box_muller_blocks(self._unit(j - i, unit), dtype, mean, std, out[i:j])
+        if whole < n:
+            rest = self._unit(n - whole, unit)
+            last = rest if dtype == np.float16 else rest[:0]
+            u = np.concatenate([last, self._unit(16 - len(last), unit)])
+            _box_muller_blocks(u, dtype, mean, std, out[n - 16:])
+        return out
 
     def _normal_doubles(self, n):
         """n standard normal doubles from normal_distribution<double>: each pair of random64()
@@ -156,13 +174,35 @@ class Generator:
         if first:
             self._next_double = None
         pairs = (n - len(first) + 1) // 2
+        if pairs <= 8:
+            values = np.array(first + self._normal_pairs_few(pairs), np.float64)
+        else:
+            values = np.concatenate([first, self._normal_pairs(pairs)])
+        if (n - len(first)) % 2:
+            self._next_double = float(values[-1])
+        return values[:n]
+
+    def _normal_pairs(self, pairs):
+        """Box-Muller on pairs of random64() uniforms: r*cos(theta) then r*sin(theta) for each."""
         u = self._unit(2 * pairs, np.float64)
         radius = np.sqrt(-2.0 * _libm(math.log1p, -u[1::2]))
         theta = 2.0 * math.pi * u[0::2]
-        cos, sin = radius * np.cos(theta), radius * np.sin(theta)
-        if (n - len(first)) % 2:
-            self._next_double = float(sin[-1])
-        return np.concatenate([first, np.stack([cos, sin], 1).ravel()])[:n]
+        return np.stack([radius * np.cos(theta), radius * np.sin(theta)], 1).ravel()
+
+    def _normal_pairs_few(self, pairs):
+        """_normal_pairs for a few pairs, as a list: in Python floats, which cost less than NumPy's
+        calls on so few. math's log1p, cos and sin are the C library's, as torch's are (and as
+        _libm's are, and NumPy's float64 cos and sin call them too); the rest is the same float64
+        arithmetic."""
+        raw, low_bits, scale = self._random32(4 * pairs).tolist(), (1 << 53) - 1, 2.0 ** -53
+        values = []
+        for i in range(0, 4 * pairs, 4):
+            u_theta = ((raw[i] << 32 | raw[i + 1]) & low_bits) * scale
+            u_radius = ((raw[i + 2] << 32 | raw[i + 3]) & low_bits) * scale
+            radius = math.sqrt(-2.0 * math.log1p(-u_radius))
+            theta = 2.0 * math.pi * u_theta
+            values += [radius * math.cos(theta), radius * math.sin(theta)]
+        return values
 
     def integers(self, n, low, high, dtype):
         """randint / random_(low, high): random() % (high - low) + low, or random64() when the range
@@ -230,25 +270,39 @@ def _libm(fn, x):
     return np.frompyfunc(fn, 1, 1)(x).astype(np.float64)
 
 
-def _box_muller_blocks(d, dtype, mean, std):
-    """ATen's normal_fill_16 on each block of 16 uniforms: u1 = 1 - d[0:8] and u2 = d[8:16] give
-    radius * cos(theta) and radius * sin(theta), then * std + mean (one fused multiply-add)."""
+# values per chunk of _normal_blocks and uniform (a multiple of 16): large enough that NumPy's cost
+# per call is small beside the work, small enough that the temporaries stay in the CPU's cache and
+# under glibc malloc's 128 KiB mmap threshold (the largest, float64 ones for half a chunk, are
+# 124 KiB), so malloc reuses them instead of mapping and faulting in fresh pages for each
+_CHUNK = (1 << 15) - (1 << 10)
+
+
+def _box_muller_blocks(d, dtype, mean, std, out):
+    """ATen's normal_fill_16 on each block of 16 uniforms (d, in the uniforms' dtype), into out:
+    u1 = 1 - d[0:8] and u2 = d[8:16] give radius * cos(theta) and radius * sin(theta), then
+    * std + mean (one fused multiply-add)."""
     blocks = d.reshape(-1, 2, 8)
     if dtype == np.float64:  # the scalar C++ loop, with the C library's log, cos and sin
         radius = np.sqrt(-2.0 * _libm(math.log, 1.0 - blocks[:, 0]))
         theta = 2.0 * math.pi * blocks[:, 1]
         sin, cos, acc = np.sin(theta), np.cos(theta), np.float64
     else:  # torch's AVX2 kernel, which its AVX-512 builds run too: float32 with avx_mathfun
-        u1, u2 = np.float32(1) - blocks[:, 0].astype(np.float32), blocks[:, 1].astype(np.float32)
-        radius = np.sqrt(np.float32(-2) * _log_ps(u1))
-        (sin, cos), acc = _sincos_ps(np.float32(2.0 * math.pi) * u2), np.float32
-    out = np.stack([radius * cos, radius * sin], 1)
-    return _fma(out, acc(std), acc(mean), acc).astype(dtype).ravel()
+        radius = _log_ps(np.float32(1) - blocks[:, 0])
+        radius *= np.float32(-2)
+        np.sqrt(radius, out=radius)
+        (sin, cos), acc = _sincos_ps(np.float32(2.0 * math.pi) * blocks[:, 1]), np.float32
+    z = np.empty(blocks.shape, acc)
+    np.multiply(radius, cos, out=z[:, 0])
+    np.multiply(radius, sin, out=z[:, 1])
+    out[...] = _fma(z.reshape(-1), acc(std), acc(mean), acc)
 
 
 # ---- avx_mathfun's log256_ps and sincos256_ps (Cephes polynomials), in NumPy float32 ---------
 # Built by GCC with contraction on: a product whose only use is a sum becomes one fused
 # multiply-add with it (the first product of the two where both are).
+# Their fused multiply-adds skip _fma32's check for float32 midpoints (_fma32_unchecked): these
+# functions only ever see the 2**24 values of 1 - u and of 2pi * u for a float uniform u, and on
+# every one of them the results are the same as with the check (tests/test_random.py runs them all).
 
 _LOG_P = np.array([7.0376836292E-2, -1.1514610310E-1, 1.1676998740E-1, -1.2420140846E-1, 1.4249322787E-1,
                    -1.6668057665E-1, 2.0000714765E-1, -2.4999993993E-1, 3.3333331174E-1], np.float32)
@@ -260,55 +314,119 @@ _COS_P = np.array([2.443315711809948E-005, -1.388731625493765E-003, 4.1666645682
 _FOUR_OVER_PI = np.float32(1.27323954473516)
 
 
-def _fma32(a, b, c):
-    return _fma(a, b, c, np.float32)
-
-
 def _horner32(coefficients, x):
-    y = np.full(x.shape, coefficients[0], np.float32)
+    """The polynomial at float32 x, one fused multiply-add per coefficient after the first."""
+    x = x.astype(np.float64)  # converted once for every step (exactly)
+    y = coefficients[0]
     for c in coefficients[1:]:
-        y = _fma32(y, x, c)
+        y = _fma32_unchecked(y, x, c)
     return y
 
 
 def _log_ps(x):
     """log256_ps for positive normal float32 x: x = m * 2**e with m in [sqrt(1/2), sqrt(2)), then
     log(m) by a polynomial in m - 1 and e * log(2) in two parts."""
-    bits = x.view(np.int32)
-    e = ((bits >> 23) - 0x7F).astype(np.float32) + np.float32(1)
-    m = ((bits & ~0x7F800000) | 0x3F000000).view(np.float32)  # the mantissa, in [0.5, 1)
+    m, e = np.frexp(x)  # m in [0.5, 1), and e as avx_mathfun takes it from the bits for such x
     small = m < _SQRT_HALF
-    m = (m - np.float32(1)) + np.where(small, m, np.float32(0))
-    e = e - small.astype(np.float32)
+    e -= small  # halving m's range moves e by one: integers, exact in float32 as avx_mathfun has them
+    e = e.astype(np.float32)
+    t = m - np.float32(1)
+    t += m * small  # (m - 1) + (m or 0): 2m - 1 where m is doubled
+    m = t
     z = m * m
-    y = _horner32(_LOG_P, m) * m
-    y = _fma32(y, z, e * _LOG_Q1)
-    y = y - z * np.float32(0.5)
-    return _fma32(e, _LOG_Q2, m + y)
+    y = _horner32(_LOG_P, m)
+    y *= m
+    y = _fma32_unchecked(y, z, e * _LOG_Q1)
+    y -= z * np.float32(0.5)
+    y += m
+    # the fused e * _LOG_Q2 + y: |e| < 2**8 and _LOG_Q2 has 9 significant bits, so the product is
+    # exact in float32 and the float32 addition is the one rounding
+    y += e * _LOG_Q2
+    return y
 
 
 def _sincos_ps(x):
-    """sincos256_ps: reduce |x| by multiples of pi/4 (pi in three parts), then the Cephes sine and
+    """sincos256_ps for x in [0, 2pi] (Box-Muller's angles, so the sign handling of negative x is
+    left out): reduce x by a multiple j of pi/4 (pi in three parts), then the Cephes sine and
     cosine polynomials, swapped and signed by the octant."""
-    sign_sin = x.view(np.int32) & np.int32(-2 ** 31)
-    x = np.abs(x)
-    j = ((x * _FOUR_OVER_PI).astype(np.int32) + 1) & ~1
-    for dp in _MINUS_DP:
-        x = _fma32(j.astype(np.float32), dp, x)
-    sign_sin = sign_sin ^ ((j & 4) << 29)
-    sign_cos = (~(j - 2) & 4) << 29
+    j = ((x * _FOUR_OVER_PI).astype(np.int32) + 1) & ~1  # even, at most 8
+    j_float = j.astype(np.float32)
+    # the fused j * dp + x: the first two parts of pi/4 have 8 and 11 significant bits, so with j <= 8
+    # their products are exact in float32 and the float32 additions round once; the third has 24
+    x = x + j_float * _MINUS_DP[0]
+    x += j_float * _MINUS_DP[1]
+    x = _fma32_unchecked(j_float, _MINUS_DP[2], x)
     z = x * x
-    cos_poly = _fma32(_horner32(_COS_P, z) * z, z, -(z * np.float32(0.5))) + np.float32(1)
-    sin_poly = _fma32(_horner32(_SIN_P, z) * z, x, x)
-    sine_octant = (j & 2) == 0
-    sin, cos = np.where(sine_octant, sin_poly, cos_poly), np.where(sine_octant, cos_poly, sin_poly)
-    return (sin.view(np.int32) ^ sign_sin).view(np.float32), (cos.view(np.int32) ^ sign_cos).view(np.float32)
+    y = _horner32(_COS_P, z)
+    y *= z
+    cos = _fma32_unchecked(y, z, -(z * np.float32(0.5)))
+    cos += np.float32(1)
+    y = _horner32(_SIN_P, z)
+    y *= z
+    sin = _fma32_unchecked(y, x, x)
+    _swap_and_sign(sin.view(np.int32), cos.view(np.int32), j)
+    return sin, cos
+
+
+def _swap_and_sign(sin, cos, j):
+    """avx_mathfun's selection and signs on the bits of the two polynomials (in place): they trade
+    places where j & 2 is set, then sin's sign flips where j & 4 is and cos's where j is 2 or 4.
+    With bit masks, not np.where: a select is several times slower in NumPy."""
+    swap = (j.view(np.uint32) << 30).view(np.int32) >> 31  # j's bit 1 copied into all 32
+    swap &= sin ^ cos
+    sin ^= swap
+    sin ^= (j & 4) << 29
+    cos ^= swap
+    cos ^= (~(j - 2) & 4) << 29
 
 
 # ---- a fused multiply-add, correctly rounded -------------------------------------------------
 # torch's kernels are built with contraction on, so `x * a + b` rounds once. NumPy has no fma; these
 # give the same result from exact products and sums (Boldo & Melquiond, "Emulation of FMA and
 # correctly-rounded sums: proved algorithms using rounding to odd", 2008).
+
+def _fma32(x, a, b):
+    """x * a + b rounded once to float32, for float32 values x, a and b (arrays of them may be held
+    in float64)."""
+    if np.ndim(a) == 0 and a == 1:  # x * 1 is exact: the float32 addition is the one rounding
+        return np.add(x, b, dtype=np.float32)
+    # a product of float32s is exact in float64, and the sum rounded there then to float32 is right
+    # unless the first rounding landed exactly halfway between two float32s: redo those
+    s = np.asarray(np.multiply(x, a, dtype=np.float64))
+    s += b
+    rounded = s.astype(np.float32)
+    midpoints = _float32_midpoints(s)
+    if len(midpoints):
+        # gathered where they are arrays (scalars broadcast as they are)
+        x, a, b = (v if np.ndim(v) == 0 else np.broadcast_to(v, s.shape).reshape(-1)[midpoints] for v in (x, a, b))
+        rounded.reshape(-1)[midpoints] = _add_round_to_odd(np.multiply(x, a, dtype=np.float64), b)
+    return rounded
+
+
+def _fma32_unchecked(x, a, b):
+    """_fma32 without the midpoint check, where it is known never to matter: x * a + b rounded to
+    float64 (the product is exact), then to float32."""
+    s = np.multiply(x, a, dtype=np.float64)
+    s += b
+    return s.astype(np.float32)
+
+
+_MIDPOINT_BITS = np.iinfo(np.int64).min
+
+
+def _float32_midpoints(s):
+    """The flat indices where float64 s lies exactly halfway between two float32s; s is overwritten.
+    There the 29 bits that rounding to float32 drops are 1 then 28 zeros: shifted to the top of an
+    int64 that pattern, and only it, is the smallest int64, so one min() over the array tells
+    whether there is any."""
+    dropped = np.left_shift(s.view(np.uint64), 35, out=s.view(np.uint64)).view(np.int64)
+    if np.minimum.reduce(dropped, axis=None) != _MIDPOINT_BITS:
+        return _NONE
+    return np.flatnonzero(dropped == _MIDPOINT_BITS)
+
+
+_NONE = np.zeros(0, np.intp)
+
 
 def _two_sum(a, b):
     s = a + b
@@ -328,25 +446,19 @@ def _add_round_to_odd(a, b):
     """a + b rounded to odd: when inexact, the neighbour whose last bit is 1. Rounding that again to
     a precision at least 2 bits shorter gives the correctly rounded sum."""
     s, err = _two_sum(np.asarray(a, np.float64), np.asarray(b, np.float64))
-    s, err = np.broadcast_arrays(s, err)
+    s, err = (np.array(v) for v in np.broadcast_arrays(s, err))
     bump = (err != 0) & (s.view(np.int64) & 1 == 0)
-    return np.where(bump, np.nextafter(s, np.where(err > 0, np.inf, -np.inf)), s)
+    s[bump] = np.nextafter(s[bump], np.where(err[bump] > 0, np.inf, -np.inf))  # C's nextafter is slow: only these
+    return s
 
 
 def _fma(x, a, b, acc):
     """x * a + b rounded once to acc (float32 or float64)."""
-    x, a, b = (np.asarray(v, np.float64) for v in (x, a, b))
     if acc is np.float32:
-        # a product of float32s is exact in float64, and the sum rounded there then to float32 is
-        # right unless the first rounding landed exactly halfway between two float32s: redo those
-        p = x * a
-        s = np.asarray(p + b)
-        halfway = (s.view(np.int64) & 0x1FFFFFFF) == 0x10000000
-        if halfway.any():
-            s[halfway] = _add_round_to_odd(*(np.broadcast_to(v, s.shape)[halfway] for v in (p, b)))
-        return s.astype(np.float32)
-    if a.ndim == 0 and a == 1:  # a product by one is exact too
-        return x + b
+        return _fma32(x, a, b)
+    if np.ndim(a) == 0 and a == 1:  # a product by one is exact too
+        return np.asarray(x, np.float64) + b
+    x, a, b = (np.asarray(v, np.float64) for v in (x, a, b))
     hi, lo = _two_product(x, a)
     th, tl = _two_sum(b, hi)
     return th + _add_round_to_odd(tl, lo)
