@@ -2,7 +2,7 @@
 recording vs without, in one process, interleaved, medians (best-of in brackets: shared
 machines disturb it least). Target: <= 1.10x.
 
-    .venv/bin/python bench/tracing.py [--rounds 30] [--batch 64] [--keep 2]
+    .venv/bin/python bench/tracing.py [--rounds 30] [--batch 64] [--keep 1]
 
 To say where the time goes it also runs the step under two stand-in recorders — one that does
 nothing (the cost of the hooks: dispatch timing each op, module and backward notifications)
@@ -58,7 +58,7 @@ class Keeper(Recorder):
     """Keeps alive what a trace keeps (outputs, gradients received, for `keep` iterations) and
     nothing else."""
 
-    def __init__(self, keep=2):
+    def __init__(self, keep=1):
         self.iterations = collections.deque([[]], maxlen=keep)
         self.stepped = False
 
@@ -93,7 +93,7 @@ def interleaved(modes, rounds):
     return times
 
 
-def main(rounds=30, batch=64, inner=5, keep=2):
+def main(rounds=30, batch=64, inner=5, keep=1):
     step = make(batch)
     for _ in range(20):  # warm up: first-touch allocations, BLAS threads
         step()
@@ -152,6 +152,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--keep", type=int, default=2, help="iterations the trace keeps whole (its default: 2)")
+    parser.add_argument("--keep", type=int, default=1, help="iterations the trace keeps whole (its default: 1)")
     args = parser.parse_args()
     main(args.rounds, args.batch, keep=args.keep)

@@ -136,7 +136,7 @@ def test_every_iteration_names_its_own_batch_after_the_loop_variable():
     model = mlp()
     opt = gg.optim.SGD(model.parameters(), lr=0.1)
     batches = [(gg.randn(5, 4), gg.randint(0, 3, (5,))) for _ in range(3)]
-    with gg.trace(model) as t:
+    with gg.trace(model, keep=2) as t:
         for xb, yb in batches:
             opt.zero_grad()
             nn.functional.cross_entropy(model(xb), yb).backward()
@@ -249,7 +249,7 @@ def test_flags_mark_nan_and_inf():
 
 def test_phases_and_iterations_of_a_training_loop():
     model = mlp()
-    with gg.trace(model) as t:
+    with gg.trace(model, keep=2) as t:
         losses = train(model, 3)
     assert t.iteration == 2 and [g.iteration for g in t.graphs] == [1, 2]
     g = t.graph
@@ -318,7 +318,7 @@ def test_backward_nodes_link_to_forward_and_grads_match_torch():
 
 def test_parameter_nodes_are_shared_by_iterations_until_their_data_changes():
     model = mlp()
-    with gg.trace(model) as t:
+    with gg.trace(model, keep=2) as t:
         train(model, 2)
         first = [g.find(name="model.0.weight", kind="param")[0].id for g in t.graphs]
         model[0].weight.data = model[0].weight.data * 1  # new data: a new node from its next read
@@ -331,6 +331,21 @@ def test_parameter_nodes_are_shared_by_iterations_until_their_data_changes():
 
 
 # ---- values and statistics ----------------------------------------------------------------------
+
+def test_one_iteration_is_kept_and_one_whose_graph_is_held_stays():
+    model = mlp()
+    with gg.trace(model) as t:
+        train(model, 1)
+        shown = t.graph  # as a widget holds the graph it shows
+        linear = shown.find(op="linear")[0]
+        train(model, 3)
+    assert [it.number for it in t.iterations] == [3]  # keep=1: the latest only
+    assert t.value(linear.id)._data is linear.outputs[0] and t.grad(linear.id) is not None  # the one shown stays
+    gone = weakref.ref(shown._it)
+    del shown
+    gc.collect()
+    assert gone() is None and [it.number for it in t._kept()] == [3]
+
 
 def test_values_are_kept_by_reference():
     x = gg.randn(3, 3)

@@ -48,7 +48,7 @@ class ReplayStep:
 
 class Replay(Stepping):
     def __init__(self, trace, iteration=None):
-        its = {it.number: it for it in trace.iterations}
+        its = {it.number: it for it in trace._kept()}
         if iteration is not None and iteration not in its:
             raise ValueError(f"iteration {iteration} is not kept whole (kept: {sorted(its)})")
         it = its[iteration] if iteration is not None else trace._current
@@ -138,7 +138,7 @@ def find_nan(trace, iteration=None):
     hit = Replay(trace, iteration).break_on_nan().cont()
     if hit is not None:
         return hit
-    its = {it.number: it for it in trace.iterations}
+    its = {it.number: it for it in trace._kept()}
     it = its.get(iteration, trace._current) if iteration is not None else trace._current
     for n in it.nodes:
         if n.kind != "backward":

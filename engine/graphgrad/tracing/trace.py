@@ -8,7 +8,8 @@ calls, backward steps, optimizer steps — into a graph per training iteration (
 
 Cheap on the hot path: per op it keeps references (no copies) and the caller's (file, line);
 everything else (shapes, statistics, hashes, JSON) is computed when asked. Bounded: only the
-last `keep` iterations are kept whole; older ones leave their scalars in `t.monitor`."""
+last `keep` iterations are kept whole (and any iteration whose Graph someone holds, as a widget
+does what it shows); older ones leave their scalars in `t.monitor`."""
 import collections
 import sys
 import time as _time
@@ -57,7 +58,7 @@ def forward_of(node):
 
 def _leaf_node(tensor):
     for trace in list(_traces):
-        for it in reversed(trace.iterations):
+        for it in trace._kept():
             found = it.leaf_node(tensor)
             if found is not None:
                 return found
@@ -95,7 +96,8 @@ class Trace(Recorder):
 
     modules        root modules to name: positional (named after the caller's variable) or by
                    keyword (`gg.trace(net=model)`); roots called inside are named the same way
-    keep           iterations kept whole (graph, values, gradients); older ones keep scalars only
+    keep           iterations kept whole (graph, values, gradients); older ones keep scalars only,
+                   except those read through a Graph still held (t.graph): they stay while it does
     max_nodes      an iteration that recorded more ops and backward steps than this (the leaves
                    they read not counted) is closed and a new one begun (a notebook that
                    only runs forward cells stays bounded too)
@@ -106,12 +108,13 @@ class Trace(Recorder):
     history        points kept per monitor curve (older ones are thinned evenly past it)
     """
 
-    def __init__(self, *modules, keep=2, max_nodes=100_000, live=False, update_ratios=True, monitor_budget=0.01,
+    def __init__(self, *modules, keep=1, max_nodes=100_000, live=False, update_ratios=True, monitor_budget=0.01,
                  history=100_000, **named_modules):
         if keep < 1:
             raise ValueError(f"keep must be at least 1, got {keep}")
         self.keep, self.max_nodes, self.live, self.measure_updates = keep, max_nodes, live, update_ratios
         self.iterations = collections.deque()
+        self._read = weakref.WeakSet()  # iterations read through a Graph: kept while one is held
         self.monitor = Monitor(self, capacity=history, budget=monitor_budget)
         self.phase = "forward"
         self._phases = []
@@ -184,7 +187,7 @@ class Trace(Recorder):
         return self._current.number
 
     def _last_with_backward(self):
-        for it in reversed(self.iterations):
+        for it in self._kept():
             if it.has_backward:
                 return it
         return None
@@ -364,17 +367,26 @@ class Trace(Recorder):
     # ---- reading -----------------------------------------------------------------------------
     @property
     def graph(self):
-        """The current (latest) iteration's graph."""
+        """The current (latest) iteration's graph. While it is held, the iteration's values stay."""
+        self._read.add(self._current)
         return Graph(self._current)
 
     @property
     def graphs(self):
         """The graphs of every iteration kept whole, oldest first."""
+        self._read.update(self.iterations)
         return [Graph(it) for it in self.iterations]
+
+    def _kept(self):
+        """The iterations whose nodes can be found, newest first: those kept, and those read
+        through a Graph still held."""
+        kept = list(self.iterations)
+        kept += [it for it in self._read if all(it is not k for k in kept)]
+        return sorted(kept, key=lambda it: it.number, reverse=True)
 
     def node(self, id, *default):
         """The node with this id (a parameter's: in the latest iteration that read it)."""
-        for it in reversed(self.iterations):
+        for it in self._kept():
             node = it.node(id)
             if node is not None:
                 return node
@@ -396,7 +408,7 @@ class Trace(Recorder):
                     return n, 0
             raise KeyError(f"no parameter or input named {ref!r} in iteration {it.number}")
         if isinstance(ref, Tensor):
-            for iteration in reversed(self.iterations):
+            for iteration in self._kept():
                 found = iteration.find(ref)
                 if found is not None:
                     return found
@@ -414,7 +426,7 @@ class Trace(Recorder):
         node, nr = self._resolve(ref)
         if node.kind == "backward":
             return _tensor(node.outputs[nr])
-        it = next((i for i in self.iterations if i.number == node.iteration), None)
+        it = next((i for i in self._kept() if i.number == node.iteration), None)
         back = it.nodes and it.backward_of.get(node.id) if it is not None else None
         if back is not None and nr < len(back.outputs):
             return _tensor(back.outputs[nr])
@@ -470,5 +482,6 @@ def live(enable=True, **options):
         if _live is not None:
             _live.stop()
         options.setdefault("max_nodes", 10_000)  # cells that only run forward: a smaller bound
+        options.setdefault("keep", 2)  # a forward-only cell after training leaves the training iteration
         _live = Trace(live=True, **options)
     return _live.start()

@@ -138,14 +138,16 @@ def source_of(x, params=None):
 
 class TraceSource:
     """A graphgrad.tracing Trace: structure from trace.graph.to_json() (its latest iteration),
-    values and gradients as the trace keeps them (by reference, for the last few iterations)."""
+    values and gradients as the trace keeps them (by reference): the iteration shown stays, since
+    this holds its Graph."""
 
     def __init__(self, trace):
         self.trace = trace
         self.refresh()
 
     def refresh(self):
-        self.graph = self.trace.graph.to_json()
+        self.shown = self.trace.graph
+        self.graph = self.shown.to_json()
         return self.graph
 
     def tensor(self, node_id, what):
