@@ -213,13 +213,13 @@ class Trace(Recorder):
         top = boundaries[-1] if boundaries else None  # inside one of graphgrad's modules: the line that called it
         loc = top[1] if top is not None and top[2] else _location()
         # an input no recorded op made may be the user's variable: named now, while their frame runs
-        arrays, first = self._leaves.arrays, it.first_id
+        param_arrays, first = self._leaves.arrays, it.first_id
         for x in inputs:
             if not isinstance(x, Tensor):
                 continue
             fn = x.grad_fn
             if fn is None:
-                held = arrays.get(id(x))
+                held = param_arrays.get(id(x))
                 if held is not None:  # a parameter of the named modules
                     if held is not x._data:  # p.data = ... since an op last read it
                         self._leaves.moved(x, it.number, len(it.records))
