@@ -717,3 +717,134 @@ def test_an_optimizer_step_is_fed_by_the_parameter_leaves_even_when_it_runs_tens
     step = g.find(op="step")[0]
     assert [g.node(i).name for i, _ in step.inputs] == ["model.weight", "model.bias"]
     assert [n.name for n in g.find(kind="input") if n.name] == ["model.weight.grad", "model.bias.grad"]
+
+
+# ---- a second review: parameters written in place, arrays swapped, graphs held, iterations split -
+
+def test_a_parameter_written_in_place_under_no_grad_stays_a_leaf():
+    m = nn.Linear(3, 1)
+    with gg.trace(m) as t:
+        with gg.no_grad():
+            m.weight.clamp_(-0.1, 0.1)  # as clipping, `p -= lr * p.grad` or load_state_dict do
+        m(gg.randn(4, 3)).sum().backward()
+    g = t.graph
+    linear = g.find(op="linear")[0]
+    assert [g.node(i).name for i, _ in linear.inputs[1:]] == ["m.weight", "m.bias"]
+    assert [n.name for n in g.find(kind="backward") if n.grad_fn == "AccumulateGrad"] == ["m.weight", "m.bias"]
+    assert t.grad("m.weight").tolist() == m.weight.grad.tolist()
+
+
+def test_data_swapped_after_the_last_read_leaves_the_recorded_array():
+    lin = nn.Linear(2, 1, bias=False)
+    x = gg.ones(1, 2)
+    with gg.trace(lin) as t:
+        lin(x).sum().backward()
+        shown = t.graph  # held, as a widget holds it
+        read = lin.weight._data
+        lin.weight.data = gg.full((1, 2), 5.0)  # re-initialised between steps
+        for _ in range(3):
+            lin(x).sum().backward()
+    assert shown.find(name="lin.weight", kind="param")[0].outputs[0] is read
+    lin.weight.data = gg.zeros(1, 2)  # after the trace too
+    assert t.value("lin.weight")._data is not lin.weight._data
+
+
+def test_naming_a_module_added_later_keeps_a_swap_not_yet_seen():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Linear(1, 1, bias=False)
+
+        def forward(self, x):
+            return self.a(self.b(x) if hasattr(self, "b") else x)
+
+    net, x = Net(), gg.ones(1, 1)
+    with gg.trace(net, keep=2) as t:
+        net(x).sum().backward()
+        read = net.a.weight._data
+        net.a.weight.data = gg.full((1, 1), 5.0)
+        net.b = nn.Linear(1, 1, bias=False)  # runs first next time: the model is named again
+        net(x).sum().backward()
+    first = t.graphs[0].find(name="net.a.weight", kind="param")[0]
+    assert first.outputs[0] is read
+
+
+def test_the_widget_shows_the_gradients_of_the_iteration_it_shows():
+    from graphgrad.viz.sources import TraceSource
+    lin = nn.Linear(2, 1, bias=False)
+    opt = gg.optim.SGD(lin.parameters(), lr=0.0)  # the weight's array and node id stay
+    with gg.trace(lin) as t:
+        opt.zero_grad()
+        lin(gg.ones(1, 2)).sum().backward()
+        opt.step()
+        source = TraceSource(t)
+        weight = next(n["id"] for n in source.graph["nodes"] if n["name"] == "lin.weight")
+        for _ in range(3):
+            opt.zero_grad()
+            (lin(gg.ones(1, 2)) * 100).sum().backward()
+            opt.step()
+        t.graph.nodes
+    assert source.tensor(weight, "grad")[0].tolist() == [[1.0, 1.0]]
+    assert lin.weight.grad.tolist() == [[100.0, 100.0]]
+
+
+def test_diagnostics_still_see_the_last_training_iteration_during_evaluation():
+    model = mlp()
+    opt = gg.optim.SGD(model.parameters(), lr=0.1)
+    x, y = gg.randn(8, 4), gg.randint(0, 3, (8,))
+    with gg.trace(model) as t:
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+        with gg.no_grad():
+            model(x)  # evaluation: an iteration without backward
+    assert [it.number for it in t.iterations] == [1] and t._last_with_backward().number == 0
+    assert set(t.monitor.diagnostics()["layer_grad_norms"]) == {"model.0", "model.2"}
+    with gg.trace(model) as t:  # and once a newer iteration trains, the old one goes
+        for _ in range(2):
+            opt.zero_grad()
+            nn.functional.cross_entropy(model(x), y).backward()
+    assert [it.number for it in t._kept()] == [1]
+
+
+def test_an_input_another_trace_made_is_named():
+    x = gg.randn(3, requires_grad=True)
+    t = gg.trace()
+    with gg.trace():
+        h = x * 2
+    with t:
+        h + 1
+    assert [(n.kind, n.name) for n in t.graph.nodes if n.kind == "input"] == [("input", "h")]
+
+
+def test_an_iteration_split_by_max_nodes_keeps_a_write_with_its_op():
+    w = gg.tensor([1.0, 2.0, 3.0, 4.0, 5.0], requires_grad=True)
+    with gg.trace(max_nodes=2, keep=5) as t:
+        a = w * 1
+        b = a[1:]
+        b.mul_(3)  # SPLIT-WRITE
+        (a * a).sum().backward()
+    copies = [n for g in t.graphs for n in g.find(op="copy_slices")]
+    assert len(copies) == 1 and all(source is not None for source in copies[0].inputs)
+    assert copies[0].source == (HERE, line_of("SPLIT-WRITE")) and copies[0].inputs[1][0] in {
+        n.id for g in t.graphs for n in g.find(op="mul")}
+
+
+def test_a_held_graph_read_late_has_the_gradients_its_backward_left():
+    m = nn.Linear(3, 1)
+    opt = gg.optim.SGD(m.parameters(), lr=0.1)
+    x = gg.randn(4, 3)
+    with gg.trace(m) as t:
+        opt.zero_grad()
+        m(x).sum().backward()
+        first = m.weight.grad.tolist()
+        opt.step()
+        held = t.graph  # not read yet
+        for _ in range(3):
+            opt.zero_grad()
+            (m(x) * 10).sum().backward()
+            opt.step()
+        opt.zero_grad()
+    sink = next(n for n in held.nodes if n.grad_fn == "AccumulateGrad" and n.name == "m.weight")
+    assert sink.array.tolist() == first
+    assert t.grad(held.find(name="m.weight", kind="param")[0]).tolist() == first

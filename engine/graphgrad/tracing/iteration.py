@@ -12,7 +12,8 @@ Three kinds of entry:
   CopySlices, which gets a node of its own.
 - a backward step: (autograd node, gradients received, gradients sent, seconds). It keeps the
   gradients the node received and those it sent on, except those sent to a leaf's
-  AccumulateGrad (parameter-sized: the leaf's .grad holds them). Keeping every parameter
+  AccumulateGrad (parameter-sized: the leaf's .grad holds them, and the AccumulateGrad step
+  keeps the .grad tensor it left, in place of what it received). Keeping every parameter
   gradient of an iteration alive until the next one would make each backward pass write its
   weight gradients to fresh, cold memory instead of reusing the last one's."""
 import collections
@@ -173,8 +174,12 @@ class Iteration:
 
     def _write(self, w, position):
         made = self.tensors.get(id(w.result))
-        if made is not None:
-            self.tensors[id(w.target)] = (w.target, made[1])
+        target = w.target
+        # later readers of target read the write, unless target is a leaf of the graph (a parameter
+        # clamped or updated under no_grad): its AccumulateGrad links to its leaf node
+        if made is not None and id(target) not in self.leaves.params and not (
+                target.requires_grad and target.grad_fn is None):
+            self.tensors[id(target)] = (target, made[1])
         if w.base is None:
             return
         # the base holds the written region now: a CopySlices of its old value and the result
@@ -190,9 +195,8 @@ class Iteration:
         return rec.id, 0
 
     def _backward_record(self, node, received, sent, seconds):
-        if type(node) is AccumulateGrad:  # what it received is in the leaf's .grad (now)
-            grad = node.variable.grad
-            received, sent = (None if grad is None else grad._data,), ()
+        if type(node) is AccumulateGrad:  # received: the leaf's .grad tensor as the step left it
+            received, sent = (None if received is None else received._data,), ()
         return record((next(ids), "backward", node.op_name, node.name(), None, "", "backward", self.number, None,
                        None, seconds, self.forward_id(node), None, received, sent, node))
 

@@ -19,7 +19,7 @@ class Leaves:
 
     def add_param(self, tensor, name, kind):
         self.params[id(tensor)] = (tensor, name, kind)
-        self.arrays[id(tensor)] = tensor._data
+        self.arrays.setdefault(id(tensor), tensor._data)  # (named again: a change not yet seen stays to see)
 
     # ---- while recording -------------------------------------------------------------------
     def moved(self, param, iteration, position):
@@ -53,7 +53,8 @@ class Leaves:
                     before = change
                 elif after is None:
                     after = change
-        return before[4] if before else after[3] if after else param._data
+        # no change after it: the array the last op that read it saw (p.data may be newer)
+        return before[4] if before else after[3] if after else self.arrays[id(param)]
 
     def param_record(self, param, array, phase, iteration):
         """A parameter's Record: one for every iteration that reads it, while its array and the

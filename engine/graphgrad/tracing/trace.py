@@ -97,9 +97,11 @@ class Trace(Recorder):
     modules        root modules to name: positional (named after the caller's variable) or by
                    keyword (`gg.trace(net=model)`); roots called inside are named the same way
     keep           iterations kept whole (graph, values, gradients); older ones keep scalars only,
-                   except those read through a Graph still held (t.graph): they stay while it does
-    max_nodes      an iteration that recorded more ops and backward steps than this (the leaves
-                   they read not counted) is closed and a new one begun (a notebook that
+                   except those read through a Graph still held (t.graph): they stay while it does;
+                   and the last that ran backward stays until a newer one does (an evaluation pass
+                   after training leaves the training iteration to diagnostics())
+    max_nodes      an iteration that recorded this many ops, writes and backward steps (the leaves
+                   they read not counted) is closed before the next op (a notebook that
                    only runs forward cells stays bounded too)
     update_ratios  measure |Δw|/|w| per parameter at optimizer steps
     monitor_budget at most this fraction of the training time goes to gradient norms and update
@@ -115,6 +117,7 @@ class Trace(Recorder):
         self.keep, self.max_nodes, self.live, self.measure_updates = keep, max_nodes, live, update_ratios
         self.iterations = collections.deque()
         self._read = weakref.WeakSet()  # iterations read through a Graph: kept while one is held
+        self._last_trained = None  # the last iteration with a backward pass, while the newer ones have none
         self.monitor = Monitor(self, capacity=history, budget=monitor_budget)
         self.phase = "forward"
         self._phases = []
@@ -140,6 +143,8 @@ class Trace(Recorder):
         if self not in recorders:
             recorders.append(self)
             self.monitor.budget.resume()
+            # what other recorders record from here on has ids above this: not this iteration's ops
+            self._current.first_id = next(_ids)
         return self
 
     def stop(self):
@@ -171,8 +176,11 @@ class Trace(Recorder):
             it.measuring, it.update_ratios, it.grad_norms = True, {}, {}
         self.iterations.append(it)
         while len(self.iterations) > self.keep:
-            self.iterations.popleft()
-            self._leaves.forget_before(self.iterations[0].number)
+            dropped = self.iterations.popleft()
+            if dropped.has_backward:  # kept until a newer iteration runs backward (an eval loop, a cell)
+                self._last_trained = dropped
+            if self._leaves.changes:  # (rare: p.data = ... was seen)
+                self._leaves.forget_before(min(it.number for it in self._kept()))
 
     def next_iteration(self):
         """Close the current iteration (its scalars go to the monitor) and begin the next."""
@@ -187,10 +195,10 @@ class Trace(Recorder):
         return self._current.number
 
     def _last_with_backward(self):
-        for it in self._kept():
+        for it in reversed(self.iterations):
             if it.has_backward:
                 return it
-        return None
+        return self._last_trained
 
     def log(self, **metrics):
         """Record scalars for the current iteration (loss is found by itself)."""
@@ -204,6 +212,8 @@ class Trace(Recorder):
                 phase = "backward"   # ...unless a gradient hook or a debugger's user runs it
             else:
                 self.next_iteration()
+        if len(self._current.records) >= self.max_nodes:  # before the op: its in-place write stays with it
+            self.next_iteration()
         it = self._current
         if module_stack:  # first: it names a model seen for the first time (its parameters)
             entry = self._module_paths.get(id(module_stack[-1]))
@@ -240,8 +250,6 @@ class Trace(Recorder):
                 it.plain[id(outputs)] = outputs
         records = it.records  # the rest is worked out when read (Iteration.nodes)
         records.append((nid, node, inputs, outputs, arrays, attrs, seconds, module, phase, loc, made))
-        if len(records) > self.max_nodes:
-            self.next_iteration()
 
     def record_write(self, target, result, base=None):
         records = self._current.records
@@ -270,13 +278,14 @@ class Trace(Recorder):
         if self._stepped != "backward":
             if not self._stepped:
                 self._current.backward_began(step[0])
+                self._last_trained = None
             self._stepped = "backward"
         node, received, sent = step
         if type(node) is AccumulateGrad:
             it = self._current
             if it.measuring:
                 self._leaf_grad(it, node.variable, received[0])
-            it.records.append((node, None, None, seconds))  # made a Record when read (Iteration.nodes)
+            it.records.append((node, node.variable._grad, None, seconds))  # the .grad it left (read later)
             return
         self._current.records.append((node, received, without_leaf_grads(node, sent), seconds))
 
@@ -380,7 +389,7 @@ class Trace(Recorder):
     def _kept(self):
         """The iterations whose nodes can be found, newest first: those kept, and those read
         through a Graph still held."""
-        kept = list(self.iterations)
+        kept = list(self.iterations) + ([self._last_trained] if self._last_trained is not None else [])
         kept += [it for it in self._read if all(it is not k for k in kept)]
         return sorted(kept, key=lambda it: it.number, reverse=True)
 

@@ -151,8 +151,12 @@ class TraceSource:
         return self.graph
 
     def tensor(self, node_id, what):
+        try:  # the node as in the iteration shown: a parameter's id is shared by iterations
+            node = self.shown.node(node_id)
+        except KeyError:  # not in it: in any iteration the trace keeps
+            node = node_id
         try:
-            t = self.trace.grad(node_id) if what == "grad" else self.trace.value(node_id)
+            t = self.trace.grad(node) if what == "grad" else self.trace.value(node)
         except LookupError as e:
             return None, str(e).strip("'\"")
         if t is not None:
