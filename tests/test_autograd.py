@@ -404,6 +404,10 @@ VIEW_INPLACE_CASES = {
     "stepped_flat_view": lambda L, x: (lambda y: (y.view(-1)[::2].mul_(2), y))(x * 2)[1],
     "constant_buffer_gets_grad": lambda L, x: (lambda buf: (buf[1:].add_(x[0] * 5), buf))(L.zeros(3, 4))[1],
     "copy_into_buffer_slice": lambda L, x: (lambda buf: (buf[:, 1:3].copy_(x[:, :2] ** 2), buf))(L.ones(3, 4))[1],
+    # a view taken before a write to the same memory follows the base's new history (AsStrided)
+    "view_whose_view_is_written": lambda L, x: (lambda b: (b[:, :2].mul_(3), b)[1])((x * 2)[1:]),
+    "view_of_a_base_written_after": lambda L, x: (lambda y: (lambda b: (y.mul_(3), b)[1])(y[1]))(x * 2),
+    "sibling_view_not_overlapping": lambda L, x: (lambda y: (lambda b, c: (c.mul_(3), b)[1])(y[0], y[2]))(x * 2),
 }
 
 

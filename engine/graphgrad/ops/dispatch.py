@@ -2,6 +2,7 @@
 
 It runs the op's forward on arrays, wraps the result, links the backward node when a gradient
 is needed, and offers the op to active recorders (one check when there are none)."""
+import weakref
 from time import perf_counter
 
 from ..autograd.grad_mode import recorders, state
@@ -94,9 +95,14 @@ def _wrap_output(cls, node, array, nr, needs_grad, first):
     t = Tensor._wrap(array)
     if cls.is_view and nr < 1 or cls.is_view == "all":
         t._vbox = first._vbox
-        t._base = first._base if first._base is not None else first
+        t._base = base = first._base if first._base is not None else first
         if first.requires_grad and not needs_grad:  # a view made under no_grad, as PyTorch marks it
             t.requires_grad = True
+        if needs_grad:  # its history must follow in-place writes to the memory it shares (ops/inplace.py)
+            views = base.__dict__.get("_views")
+            if views is None:
+                views = base.__dict__["_views"] = weakref.WeakSet()
+            views.add(t)
     if needs_grad and array.dtype.kind == "f":  # integer results never require grad
         t.requires_grad = True
         t.grad_fn = node

@@ -27,6 +27,7 @@ def write_inplace(target, fn, *args, **kwargs):
         _copy_slices(target, base, result)
     elif result.grad_fn is not None:
         target.grad_fn, target._output_nr, target.requires_grad = result.grad_fn, result._output_nr, True
+        _rebase_views(target, (result.grad_fn, result._output_nr), None)
     if recorders:
         for recorder in recorders:
             write = getattr(recorder, "record_write", None)  # (a recorder may not follow writes)
@@ -55,7 +56,22 @@ def _copy_slices(view, base, result):
            else (base._accumulator(), 0) if base.requires_grad else (None, 0))
     node = CopySlices(region, old, (result.grad_fn, result._output_nr))
     base.grad_fn, base._output_nr, base.requires_grad = node, 0, True
-    view.grad_fn, view._output_nr, view.requires_grad = AsStridedBackward0(region, node), 0, True
+    view.grad_fn, view._output_nr, view.requires_grad = AsStridedBackward0(region, (node, 0)), 0, True
+    _rebase_views(base, (node, 0), view)
+
+
+def _rebase_views(base, history, written):
+    """The base's memory changed: every other view of it that takes part in autograd becomes a
+    view of the base's new history, as PyTorch regenerates a view's grad_fn (a view of the
+    written view, or one that overlaps it, holds new values; the old history would be wrong)."""
+    views = [v for v in base.__dict__.get("_views", ()) if v is not written and v.grad_fn is not None]
+    if not views:
+        return
+    if not base._data.flags.c_contiguous:
+        raise RuntimeError("graphgrad records in-place ops on tensors with views only when they are "
+                           "C-contiguous; write `base = base.contiguous()` first")
+    for v in views:
+        v.grad_fn, v._output_nr = AsStridedBackward0(_Region(v, base), history), 0
 
 
 class _Region:
@@ -94,9 +110,9 @@ class CopySlices(Node):
 class AsStridedBackward0(Node):
     """A view taken again from its base's new history (after an in-place op on it)."""
 
-    def __init__(self, region, base_node):
+    def __init__(self, region, base_edge):
         self.region = region
-        self.next_functions = ((base_node, 0),)
+        self.next_functions = (base_edge,)
         self._seq = next(_sequence)
 
     def backward(self, grad):
