@@ -245,8 +245,8 @@ class _Recorder:
         self.ops.append((type(node).__name__, "/".join(self.stack)))
 
 
-def test_module_scope_only_while_a_recorder_listens():
-    from graphgrad.tracing import scope
+def test_module_stack_only_while_a_recorder_listens():
+    from graphgrad.tracing import scope, source
     net = gg.nn.Sequential(gg.nn.Linear(3, 2), gg.nn.ReLU())
     net(gg.ones(1, 3))
     assert scope.module_stack == []
@@ -254,10 +254,12 @@ def test_module_scope_only_while_a_recorder_listens():
     dispatch.recorders.append(recorder)
     try:
         net(gg.ones(1, 3))
+        with pytest.raises(RuntimeError):
+            net(gg.ones(1, 4))  # a forward that raises leaves the stacks as they were
     finally:
         dispatch.recorders.remove(recorder)
-    assert recorder.ops == [("AddmmBackward0", "Sequential/Linear"), ("ReluBackward0", "Sequential/ReLU")]
-    assert scope.module_stack == []
+    assert recorder.ops[:2] == [("AddmmBackward0", "Sequential/Linear"), ("ReluBackward0", "Sequential/ReLU")]
+    assert scope.module_stack == [] and source.boundaries == [] and recorder.stack == []
 
 
 # ---- modes, gradients, dtypes ----------------------------------------------------------------------

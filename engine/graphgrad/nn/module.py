@@ -13,7 +13,7 @@ from .. import dtypes
 from ..autograd.grad_mode import no_grad, state
 from ..ops.dispatch import recorders
 from ..tensor import Tensor
-from ..tracing.scope import module_scope
+from ..tracing.scope import enter_module, exit_module
 from .parameter import Buffer, Parameter
 
 __all__ = ["Module", "RemovableHandle"]
@@ -95,14 +95,20 @@ class Module:
         if self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks:
             return self._call_slow(args, kwargs)
         if recorders:  # a tracer names ops by the module running them
-            with module_scope(self):
+            enter_module(self)
+            try:
                 return self.forward(*args, **kwargs)
+            finally:
+                exit_module(self)
         return self.forward(*args, **kwargs)
 
     def _call_slow(self, args, kwargs):
         if recorders:
-            with module_scope(self):
+            enter_module(self)
+            try:
                 return self._call_with_hooks(args, kwargs)
+            finally:
+                exit_module(self)
         return self._call_with_hooks(args, kwargs)
 
     def _call_with_hooks(self, args, kwargs):

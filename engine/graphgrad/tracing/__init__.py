@@ -6,9 +6,9 @@
 from .graph import GNode, Graph, SCHEMA
 from .monitor import Curve, Monitor, Series
 from .recorder import Recorder
-from .scope import module_scope, phase_scope
+from .scope import enter_module, exit_module, phase_scope
 from .stats import histogram, preview, stats
 from .trace import Iteration, Trace, find_node, live, trace
 
 __all__ = ["trace", "live", "Trace", "Graph", "GNode", "Iteration", "Monitor", "Series", "Curve", "Recorder",
-           "module_scope", "phase_scope", "stats", "histogram", "preview", "find_node", "SCHEMA"]
+           "enter_module", "exit_module", "phase_scope", "stats", "histogram", "preview", "find_node", "SCHEMA"]

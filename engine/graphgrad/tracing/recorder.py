@@ -23,7 +23,7 @@ class Recorder:
         """The backward scheduler ran one node (an autograd.engine.Step)."""
 
     def enter_module(self, module):
-        """Module.__call__ began (tracing.module_scope)."""
+        """Module.__call__ began (tracing.scope.enter_module)."""
 
     def exit_module(self, module):
         """Module.__call__ ended."""

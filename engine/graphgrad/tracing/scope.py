@@ -1,11 +1,12 @@
 """Where in the model and in the training step an op runs, told to active recorders:
 
-- `module_scope(module)`: Module.__call__ enters it, so ops are named by module path;
+- `enter_module(module)` / `exit_module(module)`: around Module.__call__'s forward, so ops are
+  named by module path;
 - `phase_scope("optimizer")`: an optimizer's step runs in it, so its ops are not forward ops.
 
-Both are entered only while a recorder is active (`if recorders:` at the call site), so they
-cost nothing otherwise. Plain classes rather than contextlib generators: no extra frames, and
-recorders that look for the user's frame need not skip contextlib's."""
+Both run only while a recorder is active (`if recorders:` at the call site), so they cost
+nothing otherwise. Plain functions and classes rather than contextlib generators: no extra
+frames, and recorders that look for the user's frame need not skip contextlib's."""
 import weakref
 
 from ..ops.dispatch import recorders
@@ -15,29 +16,24 @@ module_stack = []  # the modules being called, outermost first
 open_debuggers = weakref.WeakSet()  # backward debuggers (graphgrad.debug) not run to the end yet
 
 
-class module_scope:
-    """Also remembers where the module was called from, so finding the user's line for each op
-    inside stops there (tracing.source.location)."""
-    __slots__ = ("module",)
+def enter_module(module):
+    """Module.__call__ begins (while a recorder is active). Also remembers where the module was
+    called from, so finding the user's line for each op inside stops there (source.location).
+    Two functions, not a context manager: Module.__call__ calls them around forward in a
+    try/finally, which costs a trace's step less than a `with` object per module call."""
+    module_stack.append(module)
+    enter_source_module(module)
+    for recorder in recorders:
+        if getattr(recorder, "follows_modules", True):  # (one that is not a Recorder: told)
+            recorder.enter_module(module)
 
-    def __init__(self, module):
-        self.module = module
 
-    def __enter__(self):
-        module = self.module
-        module_stack.append(module)
-        enter_source_module(module)
-        for recorder in recorders:
-            if getattr(recorder, "follows_modules", True):  # (one that is not a Recorder: told)
-                recorder.enter_module(module)
-
-    def __exit__(self, exc_type, exc, tb):  # named: *exc would build a tuple per module call
-        module_stack.pop()
-        boundaries.pop()
-        for recorder in recorders:
-            if getattr(recorder, "follows_modules", True):
-                recorder.exit_module(self.module)
-        return False
+def exit_module(module):
+    module_stack.pop()
+    boundaries.pop()
+    for recorder in recorders:
+        if getattr(recorder, "follows_modules", True):
+            recorder.exit_module(module)
 
 
 class phase_scope:

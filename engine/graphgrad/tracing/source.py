@@ -14,7 +14,7 @@ PACKAGE_NAME = __name__.split(".")[0] + "."
 _package_files = {}
 _own_types = {}  # module class -> whether it is one of graphgrad's
 # (frame that called a module, that call's location, whether the module is one of graphgrad's):
-# pushed by tracing.module_scope while a recorder is active
+# pushed by tracing.scope.enter_module while a recorder is active
 boundaries = []
 
 
@@ -65,7 +65,7 @@ def location_from(f):
 
 
 def enter_module(module):
-    """A module is being called (by tracing.module_scope, from the frame two above this one).
+    """A module is being called (by tracing.scope.enter_module, from the frame two above this one).
     One of graphgrad's called inside another (nn.Sequential's layers) shares the outer call's
     entry: nothing walks to its frame; the frame is taken for the others (to stop walks there)."""
     own = _own_types.get(type(module))
