@@ -8,7 +8,8 @@ To say where the time goes it also runs the step under two stand-in recorders â€
 nothing (the cost of the hooks: dispatch timing each op, module and backward notifications)
 and one that only keeps what a trace keeps alive (the last iterations' outputs and gradients),
 so the rest is the recording itself â€” and under anomaly mode (gg.autograd.detect_anomaly),
-beside torch's own step with and without torch.autograd.detect_anomaly, for scale.
+beside torch's own step with and without torch.autograd.detect_anomaly, for scale. Each
+comparison runs in rounds of its own (the target's: the step with and without the trace).
 
 NumPy's BLAS runs on one thread, as in the other bench scripts (OPENBLAS_NUM_THREADS=1 unless
 set otherwise): on a shared 2-core machine a second BLAS thread spins beside the recording and
@@ -125,27 +126,33 @@ def main(rounds=30, batch=64, inner=5, keep=1):
             with torch.autograd.detect_anomaly():
                 return timed(torch_step, inner)
 
-    ours = {"plain": lambda: timed(step, inner), "hooks": under(Recorder()), "keeping": under(Keeper(keep)),
-            "traced": traced, "anomaly": anomaly}
-    times = interleaved(ours, rounds)
-    # torch's rounds apart: between ours, its step would leave our step's data out of the caches
-    times.update(interleaved({"torch": lambda: timed(torch_step, inner), "torch anomaly": torch_anomaly}, rounds))
-    med = {k: statistics.median(v) for k, v in times.items()}
-    best = {k: min(v) for k, v in times.items()}
+    plain = lambda: timed(step, inner)  # noqa: E731
+    # each comparison in rounds of its own: between the two steps compared, a third's working set
+    # (anomaly mode's checks, torch's step) would leave the next one's data out of the caches
+    pair = interleaved({"plain": plain, "traced": traced}, rounds)
+    parts = interleaved({"plain": plain, "hooks": under(Recorder()), "keeping": under(Keeper(keep)),
+                         "anomaly": anomaly}, rounds)
+    theirs = interleaved({"torch": lambda: timed(torch_step, inner), "torch anomaly": torch_anomaly}, rounds)
     print(f"MLP 784-256-128-10, batch {batch}, SGD step: {rounds} rounds x {inner} steps, median (best); "
           f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}")
-    print(f"  without recorder          : {med['plain'] * 1e3:7.3f} ms ({best['plain'] * 1e3:.3f})")
-    rows = (("traced", "with gg.trace()", "   target <= 1.10x"), ("hooks", "  a do-nothing recorder", ""),
-            ("keeping", "  one keeping its tensors", ""), ("anomaly", "anomaly mode", ""))
-    for name, label, note in rows:
-        print(f"  {label:26s}: {med[name] * 1e3:7.3f} ms ({best[name] * 1e3:.3f})   ratio "
-              f"{med[name] / med['plain']:.3f}x ({best[name] / best['plain']:.3f}x){note}")
-    print(f"  torch {torch.__version__}, the same step: {med['torch'] * 1e3:.3f} ms ({best['torch'] * 1e3:.3f}); its "
-          f"anomaly mode: ratio {med['torch anomaly'] / med['torch']:.3f}x "
-          f"({best['torch anomaly'] / best['torch']:.3f}x)")
+
+    def show(label, times, name, base, note=""):
+        med, best = statistics.median(times[name]), min(times[name])
+        ratio = med / statistics.median(times[base])
+        print(f"  {label:26s}: {med * 1e3:7.3f} ms ({best * 1e3:.3f})   ratio {ratio:.3f}x "
+              f"({best / min(times[base]):.3f}x){note}")
+        return ratio
+    show("without recorder", pair, "plain", "plain")
+    traced_ratio = show("with gg.trace()", pair, "traced", "plain", "   target <= 1.10x")
+    print("  in rounds of their own, against the step without recorder:")
+    show("  a do-nothing recorder", parts, "hooks", "plain")
+    show("  one keeping its tensors", parts, "keeping", "plain")
+    anomaly_ratio = show("  anomaly mode", parts, "anomaly", "plain")
+    show(f"  torch {torch.__version__} anomaly mode", theirs, "torch anomaly", "torch",
+         f"   (torch's step: {statistics.median(theirs['torch']) * 1e3:.3f} ms)")
     print(f"  nodes per iteration: {len(trace.graph)}; gradient norms and update ratios measured every "
           f"{trace.monitor.budget.every} iteration(s) (1% time budget)")
-    return med["traced"] / med["plain"], med["anomaly"] / med["plain"]
+    return traced_ratio, anomaly_ratio
 
 
 if __name__ == "__main__":
