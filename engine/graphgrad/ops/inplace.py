@@ -48,9 +48,7 @@ def _copy_slices(view, base, result):
     """After an op wrote `result` into `view`, the base holds new values there: its history
     becomes CopySlices (the old base outside the view, the op's result inside), and the view
     becomes a view of that new base (AsStridedBackward0), as PyTorch records them."""
-    if not base._data.flags.c_contiguous:
-        raise RuntimeError("graphgrad records in-place ops on views of C-contiguous tensors only; write "
-                           "`base = base.contiguous()` first")
+    _require_contiguous(base)
     region = _Region(view, base)
     old = ((base.grad_fn, base._output_nr) if base.grad_fn is not None
            else (base._accumulator(), 0) if base.requires_grad else (None, 0))
@@ -67,11 +65,16 @@ def _rebase_views(base, history, written):
     views = [v for v in base.__dict__.get("_views", ()) if v is not written and v.grad_fn is not None]
     if not views:
         return
-    if not base._data.flags.c_contiguous:
-        raise RuntimeError("graphgrad records in-place ops on tensors with views only when they are "
-                           "C-contiguous; write `base = base.contiguous()` first")
+    _require_contiguous(base)
     for v in views:
         v.grad_fn, v._output_nr = AsStridedBackward0(_Region(v, base), history), 0
+
+
+def _require_contiguous(base):
+    """_Region finds a view's window in a C-contiguous base only."""
+    if not base._data.flags.c_contiguous:
+        raise RuntimeError("graphgrad records in-place ops on views of C-contiguous tensors only; write "
+                           "`base = base.contiguous()` first")
 
 
 class _Region:
