@@ -23,7 +23,7 @@ export const BUFFERS = {
   tensor: ["stats:float64", "hist:float64", "preview:float32"],
   points: ["xy:float64*"],
 } as const;
-export const TRAITS = ["protocol_version", "graph", "steps", "panels", "fold_depth", "height", "title"] as const;
+export const TRAITS = ["protocol_version", "graph", "steps", "panels", "fold_depth", "height", "title", "version"] as const;
 export const STEP_FIELDS = ["mode", "available", "position", "total", "current", "done", "ready", "finished",
   "breakpoints", "message", "flagged"] as const;
 

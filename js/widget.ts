@@ -68,6 +68,7 @@ export class App {
       this.status.textContent = `widget protocol mismatch: Python ${model.get("protocol_version")}, browser ${VERSION}; rebuild the front end`;
     this.send({ type: "hello", version: VERSION });
     if (this.view) this.setGraph(model.get("graph"));
+    this.root.append(h("div", "gg-footer gg-muted gg-small", `graphgrad ${model.get("version") ?? ""}`));
   }
 
   private listen(event: string, cb: (...a: any[]) => void) {

@@ -45,6 +45,6 @@ def can_cast(from_, to):
     return from_.category <= to.category
 
 
-__version__ = "0.1.0"
+from ._version import __version__  # noqa: E402
 from . import debug, tracing  # noqa: E402
 from .tracing import trace  # noqa: E402

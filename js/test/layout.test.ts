@@ -1,7 +1,7 @@
 /// <reference types="node" />
 import { readFileSync } from "node:fs";
 import ELK from "elkjs/lib/elk.bundled.js";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { Layouter, quickLayout, type Box, type ElkLike } from "../layout";
 import { moduleTree, visibleGraph } from "../model";
 import type { GraphJSON } from "../protocol";
@@ -40,8 +40,12 @@ describe("ELK layout", () => {
   });
 
   it("falls back to the quick layout when ELK fails or the graph is large", async () => {
+    // the failure is on purpose: its warning is checked here instead of printed over the test run
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
     const broken = new Layouter(() => ({ layout: () => Promise.reject(new Error("stack overflow")) }));
     expect((await broken.layout(vg)).engine).toBe("quick");
+    expect(warn).toHaveBeenCalledWith("graphgrad: ELK layout failed, using the quick layout", expect.any(Error));
+    warn.mockRestore();
     const small = new Layouter(() => new ELK() as unknown as ElkLike, 10);
     expect((await small.layout(vg)).engine).toBe("quick");
   });

@@ -37,7 +37,7 @@ BUFFERS = {
 }
 
 # Synced traits (state) and the fields of the stepper's state.
-TRAITS = ("protocol_version", "graph", "steps", "panels", "fold_depth", "height", "title")
+TRAITS = ("protocol_version", "graph", "steps", "panels", "fold_depth", "height", "title", "version")
 STEP_FIELDS = ("mode", "available", "position", "total", "current", "done", "ready", "finished",
                "breakpoints", "message", "flagged")
 

@@ -7,6 +7,7 @@ import anywidget
 import numpy as np
 import traitlets
 
+from .._version import __version__
 from . import protocol, snapshot
 from .sources import source_of
 from .stepper import Stepper
@@ -34,6 +35,7 @@ class GraphWidget(anywidget.AnyWidget):
     fold_depth = traitlets.Int(0).tag(sync=True)   # see viz.show
     height = traitlets.Int(560).tag(sync=True)
     title = traitlets.Unicode("").tag(sync=True)
+    version = traitlets.Unicode(__version__).tag(sync=True)   # shown in the footer
 
     def __init__(self, source=None, stepper=None, **kwargs):
         super().__init__(**kwargs)
