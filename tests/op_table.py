@@ -1022,6 +1022,21 @@ def _conv_samples(make):
     yield S(make(3, 5, 5), make(2, 3, 3, 3), make(2), padding="same")
 
 
+def _conv_transpose_samples(make):
+    yield S(make(1, 1, 2, 2), make(1, 1, 2, 2), make(1))                  # small enough to gradcheck
+    yield S(make(2, 4, 4, 4), make(4, 3, 3, 3), make(6), stride=2, padding=1, output_padding=1, groups=2)
+    yield S(make(2, 4, 3, 4), make(4, 1, 2, 3), None, stride=(2, 1), padding=(0, 1), output_padding=(1, 0), groups=4,
+            dilation=(1, 2))
+    yield S(make(1, 2, 3, 3), make(2, 2, 3, 3), make(2), dilation=2, output_padding=1)
+    yield S(make(3, 4, 4), make(3, 2, 2, 2), make(2), stride=2)           # unbatched
+
+
+def _conv_transpose1d_samples(make):
+    yield S(make(1, 1, 3), make(1, 2, 2), make(2))
+    yield S(make(2, 4, 5), make(4, 3, 3), make(6), stride=3, padding=1, output_padding=2, groups=2)
+    yield S(make(3, 6), make(3, 2, 3), None, dilation=2)                 # unbatched
+
+
 def _invertible(make, *shape):
     """A well-conditioned square matrix (or batch of them): random plus n on the diagonal."""
     n = shape[-1]
@@ -1170,6 +1185,8 @@ def _cross_entropy_samples(make):
 
 TABLE += [
     _nn("conv2d", _conv_samples, atol=1e-4, rtol=1e-4),
+    _nn("conv_transpose2d", _conv_transpose_samples, atol=1e-4, rtol=1e-4),
+    _nn("conv_transpose1d", _conv_transpose1d_samples, ops=("conv_transpose2d",), atol=1e-4, rtol=1e-4),
     _nn("unfold", _unfold_samples),
     OpInfo("linalg_inv", _square_samples, fn=_linalg("inv"), method=None),
     OpInfo("linalg_det", _square_samples, fn=_linalg("det"), method=None),

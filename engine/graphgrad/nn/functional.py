@@ -215,6 +215,46 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _conv(input, weight, bias, stride, padding, dilation, groups, 1)
 
 
+def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, dims):
+    name = f"conv_transpose{dims}d"
+    if input.ndim not in (dims + 1, dims + 2):
+        raise RuntimeError(f"Expected {dims + 1}D (unbatched) or {dims + 2}D (batched) input to {name}, but got "
+                           f"input of size: [{', '.join(map(str, input.shape))}]")
+    if input.ndim == dims + 1:
+        return _conv_transpose(input.unsqueeze(0), weight, bias, stride, padding, output_padding, groups, dilation,
+                               dims).squeeze(0)
+    stride, padding, dilation = _pair(stride, dims), _pair(padding, dims), _pair(dilation, dims)
+    output_padding = _pair(output_padding, dims)
+    if weight.shape[0] != input.shape[1] or weight.shape[0] % groups:
+        raise RuntimeError(f"Given transposed=1, weight of size [{', '.join(map(str, weight.shape))}], expected "
+                           f"input[{', '.join(map(str, input.shape))}] to have {weight.shape[0]} channels, "
+                           f"but got {input.shape[1]} channels instead")
+    _check_same_dtype(input, weight, bias)
+    if any(op >= s and op >= d for op, s, d in zip(output_padding, stride, dilation)):
+        axes = ("height", "width")[-dims:]
+        facts = [f"{what}_{axis}: {v}" for what, values in (("output_padding", output_padding), ("stride", stride),
+                                                          ("dilation", dilation)) for axis, v in zip(axes, values)]
+        raise RuntimeError("output padding must be smaller than either stride or dilation, but got " + " ".join(facts))
+    spatial = input.shape[2:]
+    out = [(h - 1) * s - 2 * p + d * (k - 1) + op + 1
+           for h, s, p, d, k, op in zip(spatial, stride, padding, dilation, weight.shape[2:], output_padding)]
+    if any(o <= 0 for o in out):
+        raise RuntimeError(f"Given input size per channel: ({' x '.join(map(str, spatial))}). Calculated output size "
+                           f"per channel: ({' x '.join(map(str, out))}). Output size is too small")
+    if dims == 1:
+        stride, padding, output_padding, dilation = (1,) + stride, (0,) + padding, (0,) + output_padding, (1,) + dilation
+    return apply(N.ConvTranspose, input, weight, bias, stride=stride, padding=padding, output_padding=output_padding,
+                 dilation=dilation, groups=groups)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 2)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 1)
+
+
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     """Sliding blocks of a (N, C, H, W) or (C, H, W) input as columns: (N, C*kh*kw, L)."""
     if input.ndim < 3:  # torch reads the size of dim ndim first

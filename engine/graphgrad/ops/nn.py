@@ -237,6 +237,64 @@ class Convolution(Op):
         return gx, gw, gb
 
 
+@op("conv_transpose2d", "ConvolutionBackward0")
+class ConvTranspose(Op):
+    """Transposed convolution (2-d, and 1-d through a height of 1), the adjoint of Convolution:
+    the (G, O/G*kh*kw, C/G) transposed weight times x's (N, G, C/G, H*W) pixels gives columns that
+    col2im adds at their windows' places in the padded output, which is then unpadded. Backward:
+    im2col of the padded output gradient, times the weight, for x; x times those columns for w."""
+    saved = ("x_in", "w_in", "x", "w")
+    saved_inputs = (0, 1)
+    saved_as_given = True
+    saved_derived = ("x", "w")  # with a height of 1 for 1-d: regraph() makes them again
+
+    def forward(self, x, w, b=None, stride=(1, 1), padding=(0, 0), output_padding=(0, 0), dilation=(1, 1),
+                groups=1):
+        self.one_d = x.ndim == 3
+        self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
+        self.x_in, self.w_in = x, w
+        self.regraph()
+        x, w, g = self.x, self.w, groups
+        (n, c), o, kernel = x.shape[:2], w.shape[1] * g, w.shape[2:]
+        self.in_hw = x.shape[2:]
+        self.padded = (n, o) + tuple((self.in_hw[d] - 1) * stride[d] + dilation[d] * (kernel[d] - 1) + 1
+                                     + output_padding[d] for d in (0, 1))
+        self.out_shape = self.padded[:2] + tuple(self.padded[2 + d] - 2 * padding[d] for d in (0, 1))
+        cols = xp_of(w).swapaxes(self._weight(), 1, 2) @ x.reshape(n, g, c // g, -1)  # (N, G, O/G*kh*kw, H*W)
+        out = _unpad_hw(_col2im(cols, self.padded, kernel, dilation, stride, self.in_hw), self.out_shape, padding)
+        if b is not None:
+            out = out + b.reshape(1, -1, 1, 1)
+        return out[:, :, 0] if self.one_d else out
+
+    def regraph(self):
+        x, w = self.x_in, self.w_in
+        self.x, self.w = (x[:, :, None], w[:, :, None]) if self.one_d else (x, w)
+
+    def _weight(self):
+        g, w = self.groups, self.w
+        return w.reshape(g, w.shape[0] // g, -1)  # (G, C/G, O/G*kh*kw)
+
+    def backward(self, grad):
+        if self.one_d:
+            grad = grad[:, :, None]
+        x, w, g = self.x, self.w, self.groups
+        n, c = x.shape[:2]
+        cols = _im2col(_pad_hw(grad, self.padding, self.padding), w.shape[2:], self.dilation, self.stride, self.in_hw)
+        cols = cols.reshape(n, g, -1, cols.shape[-1])                                  # (N, G, O/G*kh*kw, H*W)
+        gx = gw = gb = None
+        if self.next_functions[0][0] is not None:
+            gx = (self._weight() @ cols).reshape(x.shape)
+        if self.next_functions[1][0] is not None:
+            pixels = x.reshape(n, g, c // g, -1)
+            gw = (pixels @ xp_of(cols).swapaxes(cols, 2, 3)).sum(0).reshape(w.shape)
+        if len(self.next_functions) > 2 and self.next_functions[2][0] is not None:
+            gb = grad.sum(axis=(0, 2, 3))
+        if self.one_d:
+            gx = None if gx is None else gx[:, :, 0]
+            gw = None if gw is None else gw[:, :, 0]
+        return gx, gw, gb
+
+
 # ---- pooling ----------------------------------------------------------------------------------
 
 def pool_output_size(size, kernel, pad, stride, dilation, ceil_mode):

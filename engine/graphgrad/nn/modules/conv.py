@@ -1,4 +1,4 @@
-"""Conv1d and Conv2d."""
+"""Conv1d and Conv2d, ConvTranspose1d and ConvTranspose2d."""
 from .. import functional as F
 from ..module import Module
 from .linear import add_weight_and_bias, reset_uniform
@@ -8,6 +8,7 @@ _PADDING_MODES = ["zeros", "reflect", "replicate", "circular"]
 
 class _ConvNd(Module):
     dims = 2
+    transposed = False
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
                  padding_mode="zeros", device=None, dtype=None):
@@ -30,9 +31,11 @@ class _ConvNd(Module):
         self.kernel_size, self.stride = F._pair(kernel_size, n), F._pair(stride, n)
         self.padding = padding if isinstance(padding, str) else F._pair(padding, n)
         self.dilation = F._pair(dilation, n)
-        self.transposed, self.output_padding = False, (0,) * n
         self.groups, self.padding_mode = groups, padding_mode
-        add_weight_and_bias(self, (out_channels, in_channels // groups) + self.kernel_size, bias, device, dtype)
+        self.output_padding = F._pair(getattr(self, "output_padding", 0), n)
+        # a transposed weight is (in, out/groups, k...); its bias still has one value per output channel
+        channels = (in_channels, out_channels // groups) if self.transposed else (out_channels, in_channels // groups)
+        add_weight_and_bias(self, channels + self.kernel_size, bias, device, dtype, bias_size=out_channels)
 
     def reset_parameters(self):
         reset_uniform(self.weight, self.bias)
@@ -57,6 +60,8 @@ class _ConvNd(Module):
             s += f", padding={self.padding}"
         if self.dilation != (1,) * len(self.dilation):
             s += f", dilation={self.dilation}"
+        if self.output_padding != (0,) * len(self.output_padding):
+            s += f", output_padding={self.output_padding}"
         if self.groups != 1:
             s += f", groups={self.groups}"
         if self.bias is None:
@@ -71,4 +76,46 @@ class Conv2d(_ConvNd):
 
 
 class Conv1d(_ConvNd):
+    dims = 1
+
+
+class _ConvTransposeNd(_ConvNd):
+    transposed = True
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
+                 bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
+        self.output_padding = output_padding
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode, device, dtype)
+
+    def forward(self, input, output_size=None):
+        conv = F.conv_transpose2d if self.dims == 2 else F.conv_transpose1d
+        output_padding = self._output_padding(input, output_size)
+        return conv(input, self.weight, self.bias, self.stride, self.padding, output_padding, self.groups,
+                    self.dilation)
+
+    def _output_padding(self, input, output_size):
+        """The output_padding that gives the requested output_size (torch's rule: any size from
+        the smallest transposed output up to stride - 1 more)."""
+        if output_size is None:
+            return self.output_padding
+        n = self.dims
+        output_size = list(output_size)[-n:]
+        spatial = input.shape[-n:]
+        smallest = [(spatial[d] - 1) * self.stride[d] - 2 * self.padding[d] + self.dilation[d]
+                    * (self.kernel_size[d] - 1) + 1 for d in range(n)]
+        largest = [smallest[d] + self.stride[d] - 1 for d in range(n)]
+        if any(not lo <= size <= hi for size, lo, hi in zip(output_size, smallest, largest)):
+            raise ValueError(f"requested an output size of {output_size}, but valid sizes range from {smallest} to "
+                             f"{largest} (for an input of {input.shape[-n:]})")
+        return tuple(size - lo for size, lo in zip(output_size, smallest))
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    dims = 2
+
+
+class ConvTranspose1d(_ConvTransposeNd):
     dims = 1

@@ -33,12 +33,13 @@ class Linear(Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
-def add_weight_and_bias(module, weight_shape, bias, device, dtype):
-    """The parameters of Linear and Conv: a weight, an optional bias over its first dimension,
-    both initialised by the module's reset_parameters (PyTorch's defaults)."""
+def add_weight_and_bias(module, weight_shape, bias, device, dtype, bias_size=None):
+    """The parameters of Linear and Conv: a weight, an optional bias over its first dimension (or
+    of bias_size: a transposed convolution's output channels), both initialised by the module's
+    reset_parameters (PyTorch's defaults)."""
     module.weight = Parameter(empty(weight_shape, device=device, dtype=dtype))
     if bias:
-        module.bias = Parameter(empty(weight_shape[0], device=device, dtype=dtype))
+        module.bias = Parameter(empty(bias_size or weight_shape[0], device=device, dtype=dtype))
     else:
         module.register_parameter("bias", None)
     module.reset_parameters()
