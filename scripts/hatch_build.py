@@ -1,0 +1,65 @@
+"""Hatch build hook: bundles the notebook widget's front end (js/ -> engine/graphgrad/viz/static)
+with npm when the bundle is missing or older than its sources.
+
+Node.js is needed only to build from source. A bundle already built is used as it is when npm is
+not on PATH (with a note if js/ changed since), so a wheel, or a checkout whose bundle was built
+once, installs without Node. With neither npm nor a bundle, the build stops with a message that
+says what to do instead of a bare "could not find npm"."""
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
+from hatchling.builders.hooks.plugin.interface import BuildHookInterface
+
+TARGETS = ("engine/graphgrad/viz/static/widget.js", "engine/graphgrad/viz/static/widget.css")
+SOURCES = ("js", "package.json", "package-lock.json")
+
+NO_NODE = """
+graphgrad: the notebook widget's front end (TypeScript in js/) is not built, and building it from
+source needs Node.js 20 or newer with npm on PATH; npm was not found.
+
+Either
+  - install Node.js (https://nodejs.org or your system's package manager) and run this again, or
+  - install a built wheel instead, which needs no Node: build it once where Node is available,
+        pip wheel . --no-deps -w dist
+    and install that file anywhere:  pip install dist/graphgrad-*.whl
+"""
+
+
+def newest_mtime(root, names):
+    times = [0.0]
+    for name in names:
+        path = root / name
+        files = [path] if path.is_file() else (p for p in path.rglob("*") if p.is_file())
+        times += [p.stat().st_mtime for p in files if "test" not in p.relative_to(root).parts[:2]]
+    return max(times)
+
+
+class WidgetBundleHook(BuildHookInterface):
+    PLUGIN_NAME = "custom"
+
+    def initialize(self, version, build_data):
+        if self.target_name != "wheel":
+            return
+        root = pathlib.Path(self.root)
+        targets = [root / t for t in TARGETS]
+        built = all(t.exists() for t in targets)
+        stale = not built or min(t.stat().st_mtime for t in targets) < newest_mtime(root, SOURCES)
+        if not stale:
+            return
+        npm = shutil.which("npm")
+        if npm is None:
+            if built:
+                print("graphgrad: npm not found; using the widget bundle already built in "
+                      "engine/graphgrad/viz/static (older than js/)", file=sys.stderr)
+                return
+            raise SystemExit(NO_NODE)   # the message alone, no traceback
+        print("graphgrad: building the widget's front end with npm (npm install, npm run build)", file=sys.stderr)
+        env = dict(os.environ, npm_config_fund="false", npm_config_audit="false")
+        subprocess.run([npm, "install"], cwd=root, env=env, check=True)
+        subprocess.run([npm, "run", "build"], cwd=root, env=env, check=True)
+        missing = [str(t) for t in targets if not t.exists()]
+        if missing:
+            raise RuntimeError(f"graphgrad: `npm run build` did not make {', '.join(missing)}")
