@@ -1,4 +1,5 @@
 """Data types: PyTorch's names over NumPy's dtypes, and PyTorch's promotion rules."""
+import ml_dtypes
 import numpy as np
 
 
@@ -8,8 +9,8 @@ class dtype:
     def __init__(self, name, np_dtype, legacy):
         self.name = name
         self.np = np.dtype(np_dtype)
-        self.is_floating_point = self.np.kind == "f"
-        self.is_signed = self.np.kind in "fi"
+        self.is_floating_point = self.np.kind == "f" or self.np == ml_dtypes.bfloat16  # (NumPy's kind: "V")
+        self.is_signed = self.is_floating_point or self.np.kind == "i"
         self.itemsize = self.np.itemsize
         self._legacy = legacy  # "FloatTensor", as PyTorch names tensor types in errors
 
@@ -31,10 +32,11 @@ int16 = dtype("int16", np.int16, "ShortTensor")
 int32 = dtype("int32", np.int32, "IntTensor")
 int64 = dtype("int64", np.int64, "LongTensor")
 float16 = dtype("float16", np.float16, "HalfTensor")
+bfloat16 = dtype("bfloat16", ml_dtypes.bfloat16, "BFloat16Tensor")
 float32 = dtype("float32", np.float32, "FloatTensor")
 float64 = dtype("float64", np.float64, "DoubleTensor")
 
-all_dtypes = (bool_, uint8, int8, int16, int32, int64, float16, float32, float64)
+all_dtypes = (bool_, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64)
 _by_np = {d.np: d for d in all_dtypes}
 _by_name = {d.name: d for d in all_dtypes}
 _by_name.update(half=float16, float=float32, double=float64, short=int16, int=int32, long=int64)
@@ -71,6 +73,9 @@ def promote_types(a, b):
         return a
     if a.category != b.category:
         return a if a.category > b.category else b
+    if a is bfloat16 or b is bfloat16:  # bfloat16 with float16 needs float32 to hold both
+        other = b if a is bfloat16 else a
+        return float32 if other is float16 else other
     return _by_np[np.promote_types(a.np, b.np)]
 
 

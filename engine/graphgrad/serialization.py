@@ -226,6 +226,10 @@ class _Reader:
 def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None, **pickle_load_args):
     """Read what graphgrad.save wrote. Nothing in the file is ever executed (weights_only is
     accepted for compatibility: every graphgrad file is weights-only)."""
+    from .serialization_torch import load_foreign  # torch.save archives and .safetensors files
+    loaded = load_foreign(f, map_location)
+    if loaded is not NotImplemented:
+        return loaded
     name = _name_of(f)
     source = os.fspath(f) if isinstance(f, (str, os.PathLike)) else f
     if isinstance(source, (bytes, bytearray)):
@@ -258,3 +262,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
             reader.fail("its manifest is incomplete")
         reader.manifest = manifest
         return reader.decode(manifest["object"])
+
+
+from .serialization_torch import (add_safe_globals, clear_safe_globals, get_safe_globals,  # noqa: E402
+                                  safe_globals)
