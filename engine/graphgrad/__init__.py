@@ -22,6 +22,9 @@ from . import autograd, cuda, linalg, random
 from .linalg import det, inv as inverse
 from . import datasets, jit, optim, utils
 from . import models, nn
+from . import accelerator, backends, distributed, multiprocessing, onnx  # torch's namespaces (PyTorch compatibility)
+from .defaults import get_default_device, set_default_device
+from .formats import channels_last, channels_last_3d, contiguous_format, layout, memory_format, preserve_format, strided
 from .serialization import load, save
 
 half, float, double = float16, float32, float64
@@ -43,6 +46,10 @@ def result_type(tensor1, tensor2):
 
 def can_cast(from_, to):
     return from_.category <= to.category
+
+
+def is_complex(input):
+    return input.is_complex()
 
 
 from ._version import __version__  # noqa: E402

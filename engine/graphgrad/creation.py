@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from . import dtypes
+from . import defaults, dtypes
 from .device import CPU, as_device
 from .ops.util import shape_arg
 from .random import get_generator
@@ -13,7 +13,7 @@ from .tensor import Tensor
 
 def _finish(array, device, requires_grad):
     """Put a host array on its device and set requires_grad, checking it is allowed."""
-    device = as_device(device)
+    device = as_device(device if device is not None else defaults.device)
     if device is not CPU:
         from .ops.convert import _move
         from . import cuda
@@ -111,6 +111,8 @@ def from_numpy(ndarray):
     if not isinstance(ndarray, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
     dtypes.from_numpy(ndarray.dtype)
+    if type(ndarray) is not np.ndarray:  # a subclass (np.memmap, np.matrix): a plain view of the same memory
+        ndarray = ndarray.view(np.ndarray)
     return Tensor._wrap(ndarray)
 
 

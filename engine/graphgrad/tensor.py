@@ -102,6 +102,29 @@ class Tensor:
         return self.device.type == "cuda"
 
     @property
+    def is_cpu(self):
+        return self.device.type == "cpu"
+
+    # devices and layouts graphgrad never makes: dense arrays on the CPU or a CuPy GPU only
+    is_xpu = is_mps = is_meta = is_sparse = is_quantized = is_mkldnn = is_nested = property(lambda self: False)
+
+    def is_complex(self):
+        return self._data.dtype.kind == "c"
+
+    def share_memory_(self):
+        """Move a CPU tensor's data into shared memory (an anonymous shared mapping), so processes
+        forked afterwards (graphgrad.multiprocessing) see each other's in-place updates, as torch's
+        Hogwild examples rely on. GPU tensors are left as they are, as in torch."""
+        if type(self._data) is np.ndarray and not self.is_shared():
+            from .multiprocessing import shared_copy
+            self._data = shared_copy(self._data)
+        return self
+
+    def is_shared(self):
+        from .multiprocessing import is_shared_array
+        return type(self._data) is np.ndarray and is_shared_array(self._data)
+
+    @property
     def ndim(self):
         return self._data.ndim
 

@@ -3,3 +3,5 @@ from . import functional, init, utils
 from .module import Module
 from .modules import *  # noqa: F401,F403
 from .parameter import Buffer, Parameter
+from . import parallel
+from .parallel import DataParallel

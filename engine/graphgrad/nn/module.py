@@ -420,6 +420,10 @@ class Module:
     def half(self):
         return self._apply(lambda t: t.half() if t.is_floating_point() else t)
 
+    def share_memory(self):
+        """Parameters and buffers into shared memory (Tensor.share_memory_), for Hogwild training."""
+        return self._apply(lambda t: t.share_memory_())
+
     # ---- state_dict -----------------------------------------------------------------------------
     def state_dict(self, *args, destination=None, prefix="", keep_vars=False):
         if args:  # the old positional form: state_dict(destination, prefix, keep_vars)

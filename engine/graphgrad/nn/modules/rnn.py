@@ -72,6 +72,10 @@ class RNNBase(Module):
         for weight in self.parameters():
             init.uniform_(weight, -bound, bound)
 
+    def flatten_parameters(self):
+        """torch packs the weights into one cuDNN buffer here; graphgrad's layers read each weight
+        as it is, so there is nothing to pack."""
+
     def _layer_params(self, layer, suffix):
         """(w_ih, w_hh, b_ih, b_hh) of one layer and direction; the biases None without bias."""
         names = ("weight_ih", "weight_hh") + (("bias_ih", "bias_hh") if self.bias else ())

@@ -1,9 +1,11 @@
 """Samplers: which indices a DataLoader reads, in which order, in which batches.
 
 Samplers yield Python ints (and BatchSampler lists of them) as torch's do. The built-in ones
-also give a whole epoch as one index array (`_index_array`), so BatchSampler can hand the
-DataLoader batches as array slices without a Python loop per index. The random ones draw what
-torch's draw, when torch's do (at the first index of an epoch), so seeded orders match torch's."""
+also give an epoch as index arrays (`_index_chunks`: usually one array, the whole epoch), so
+BatchSampler can hand the DataLoader batches as array slices without a Python loop per index.
+The random ones draw what torch's draw, when torch's do (at the first index of an epoch), so
+seeded orders match torch's; RandomSampler draws lazily as torch's does, so an epoch of 10**10
+samples costs nothing until it is read."""
 import numpy as np
 
 from ...random import Generator, get_generator
@@ -15,6 +17,9 @@ class Sampler:
 
     def __iter__(self):
         raise NotImplementedError
+
+
+_DRAW_BLOCK = 32 * 1024
 
 
 class SequentialSampler(Sampler):
@@ -48,18 +53,27 @@ class RandomSampler(Sampler):
     def num_samples(self):
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
-    def _index_array(self):
+    def _index_chunks(self):
         n, gen = len(self.data_source), self.generator
         if gen is None:  # torch seeds a generator of its own with a draw from the default one
             gen = Generator().manual_seed(int(get_generator().random(1, np.int64)[0]))
         if self.replacement:
-            return gen.integers(self.num_samples, 0, n, np.int64)
-        whole, rest = divmod(self.num_samples, n)
-        # torch draws the last permutation even when it keeps none of it
-        return np.concatenate([gen.permutation(n) for _ in range(whole)] + [gen.permutation(n)[:rest]])
+            # torch draws 32 indices at a time; the draws are one stream however they are cut, so
+            # a private generator draws bigger blocks (same numbers, fewer calls), while a
+            # generator the caller holds stops where torch's would if the epoch is left early
+            block = _DRAW_BLOCK if self.generator is None else 32
+            whole, rest = divmod(self.num_samples, block)
+            for _ in range(whole):
+                yield gen.integers(block, 0, n, np.int64)
+            yield gen.integers(rest, 0, n, np.int64)
+            return
+        for _ in range(self.num_samples // n):
+            yield gen.permutation(n)
+        yield gen.permutation(n)[:self.num_samples % n]  # torch draws it even when it keeps none of it
 
     def __iter__(self):
-        yield from self._index_array().tolist()
+        for chunk in self._index_chunks():
+            yield from chunk.tolist()
 
     def __len__(self):
         return self.num_samples
@@ -124,10 +138,17 @@ class BatchSampler(Sampler):
             for batch in self:
                 yield np.asarray(batch, dtype=np.int64)
             return
-        indices, size = self.sampler._index_array(), self.batch_size
-        stop = len(indices) - len(indices) % size if self.drop_last else len(indices)
-        for start in range(0, stop, size):
-            yield indices[start:start + size]
+        chunks = (self.sampler._index_chunks() if type(self.sampler) is RandomSampler
+                  else iter([self.sampler._index_array()]))
+        size, pending = self.batch_size, np.empty(0, np.int64)
+        for chunk in chunks:
+            indices = np.concatenate([pending, chunk]) if len(pending) else chunk
+            stop = len(indices) - len(indices) % size
+            for start in range(0, stop, size):
+                yield indices[start:start + size]
+            pending = indices[stop:]
+        if len(pending) and not self.drop_last:
+            yield pending
 
     def __iter__(self):
         batch = []
