@@ -38,24 +38,74 @@ def _infer_dtype(array):
     raise TypeError(f"Could not infer dtype of {array.dtype}")
 
 
-def _from_data(data):
-    """Python data -> (a NumPy array, the dtype PyTorch would give it)."""
+_INT64 = np.iinfo(np.int64)
+
+
+def _from_data(data, target=None):
+    """Python data -> (a NumPy array, the dtype PyTorch would give it). Python numbers are checked
+    against the dtype they end up in (`target`, else the inferred one): PyTorch refuses what does
+    not fit rather than wrapping around."""
     if isinstance(data, Tensor):
         array = data._data if type(data._data) is np.ndarray else data._data.get()
         return array, array.dtype
-    if isinstance(data, (np.ndarray, np.generic)):
+    if isinstance(data, np.ndarray):  # arrays convert as .to() does: wrapping, as torch
+        return data, dtypes.from_numpy(data.dtype).np
+    if isinstance(data, np.generic):
         array = np.asarray(data)
-        return array, dtypes.from_numpy(array.dtype).np
+        inferred = dtypes.from_numpy(array.dtype).np
+        _check_fits(array, np.dtype(target or inferred))
+        return array, inferred
     data = _unwrap(data)
     try:
         array = np.array(data)
     except ValueError:
         _check_lengths(data, _first_shape(data))
         raise
-
     if array.dtype == object:
-        raise TypeError(f"Could not infer dtype of {type(data).__name__}")
-    return array, _infer_dtype(array)
+        array = _from_objects(array, target)
+    if array.dtype.kind in "US":  # torch reads a leading string as a sequence of characters
+        leading = data[0] if isinstance(data, (list, tuple)) and data else data
+        raise ValueError("too many dimensions 'str'") if isinstance(leading, str) and leading is not data \
+            else TypeError("new(): invalid data type 'str'")
+    inferred = _infer_dtype(array)
+    _check_fits(array, np.dtype(target or inferred))
+    return array, inferred
+
+
+def _from_objects(array, target):
+    """NumPy keeps what it cannot type as objects: None, strings mixed in, ints beyond 64 bits.
+    PyTorch names the first one it cannot read; ints beyond int64 are read as floats only
+    into a floating dtype."""
+    items = array.ravel().tolist()
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, (int, float)):
+            raise RuntimeError(f"Could not infer dtype of {type(item).__name__}")
+    if target is not None and np.dtype(target).kind == "f":
+        return np.array(items, dtype=np.float64).reshape(array.shape)
+    raise ValueError("Overflow when unpacking long long")
+
+
+def _check_fits(array, target, type_name=None):
+    """PyTorch's refusal of Python numbers an integer dtype cannot hold (c10::overflows: a float
+    must lie within the type's range; an int may also be a negative down to -max of an unsigned
+    type, which wraps as two's complement)."""
+    if target.kind not in "iu" or array.size == 0 or array.dtype.kind not in "iufO":
+        return
+    overflow = RuntimeError(f"value cannot be converted to type {type_name or target.name} without overflow")
+    info = np.iinfo(target)
+    if array.dtype.kind == "f":
+        if not np.isfinite(array).all() or float(array.min()) < info.min or float(array.max()) > info.max:
+            raise overflow
+        return
+    low, high = int(array.min()), int(array.max())
+    if array.dtype.kind == "O":  # beyond both int64 and uint64 (what torch's full and tensor say)
+        if type_name is None:
+            raise ValueError("Overflow when unpacking long long")
+        raise OverflowError("can't convert negative int to unsigned" if low < 0 else "int too big to convert")
+    if high > _INT64.max and type_name is None:  # Python ints are read as C long long first
+        raise ValueError("Overflow when unpacking long long")
+    if low < (-info.max if target.kind == "u" else info.min) or high > info.max:
+        raise overflow
 
 
 def _first_shape(data):
@@ -91,7 +141,7 @@ def _unwrap(x):
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
-    array, inferred = _from_data(data)
+    array, inferred = _from_data(data, dtype.np if dtype is not None else None)
     target = dtype.np if dtype is not None else inferred
     return _finish(np.array(array, dtype=target, copy=True), device, requires_grad)
 
@@ -116,26 +166,44 @@ def from_numpy(ndarray):
     return Tensor._wrap(ndarray)
 
 
-def _filled(size, fill, dtype, device, requires_grad):
+def _filled(size, fill, dtype, device, requires_grad, name):
     d = dtype or dtypes.get_default_dtype()
-    shape = shape_arg(size)
-    array = np.zeros(shape, d.np) if fill == 0 else np.full(shape, fill, d.np)
+    shape = _new_shape(size, d.np, name)
+    try:
+        array = np.zeros(shape, d.np) if fill == 0 else np.full(shape, fill, d.np)
+    except MemoryError:
+        raise _out_of_memory(shape, d.np) from None
     return _finish(array, device, requires_grad)
+
+
+def _new_shape(size, np_dtype, name):
+    """shape_arg, and the byte count must fit int64 too (NumPy would say "array is too big")."""
+    shape = shape_arg(size, name)
+    if math.prod(shape) * np_dtype.itemsize > 2 ** 63 - 1:
+        raise RuntimeError(f"Storage size calculation overflowed with sizes={list(shape)}")
+    return shape
+
+
+def _out_of_memory(shape, np_dtype):
+    """PyTorch's error for a host allocation that fails (NumPy raises MemoryError)."""
+    nbytes = math.prod(shape) * np.dtype(np_dtype).itemsize
+    return RuntimeError(f"DefaultCPUAllocator: can't allocate memory: you tried to allocate {nbytes} bytes. "
+                        "Error code 12 (Cannot allocate memory)")
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None):
     if any(isinstance(n, int) and n < 0 for n in (size[0] if len(size) == 1 and isinstance(size[0], (tuple, list))
                                                   else size)):
         raise RuntimeError("zeros: Dimension size must be non-negative.")  # zeros words it its own way
-    return _filled(size, 0, dtype, device, requires_grad)
+    return _filled(size, 0, dtype, device, requires_grad, "zeros")
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None):
-    return _filled(size, 1, dtype, device, requires_grad)
+    return _filled(size, 1, dtype, device, requires_grad, "ones")
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None, memory_format=None):
-    return _filled(size, 0, dtype, device, requires_grad)
+    return _filled(size, 0, dtype, device, requires_grad, "empty")
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False, layout=None):
@@ -143,7 +211,12 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False, layout=
         raise TypeError(f"full(): argument 'size' (position 1) must be tuple of ints, not {type(size).__name__}")
     if dtype is None:
         dtype = dtypes.scalar_dtype(fill_value) if not isinstance(fill_value, Tensor) else fill_value.dtype
-    return _filled(size, _value(fill_value), dtype, device, requires_grad)
+    fill_value = _value(fill_value)
+    if isinstance(fill_value, (int, float)):
+        fill = np.array(fill_value)
+        _check_fits(fill, dtype.np, {"int32": "int"}.get(dtype.np.name, dtype.np.name + "_t"))  # torch's C names
+        fill_value = fill.astype(dtype.np)  # negatives into unsigned types wrap, as in torch
+    return _filled((size,), fill_value, dtype, device, requires_grad, "full")
 
 
 def _value(x):
@@ -209,28 +282,37 @@ def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_gra
 
 # ---- random --------------------------------------------------------------------------------
 
-def _floating(size, dtype, kernel):
+def _floating(size, dtype, kernel, name):
     """The shape and NumPy dtype of a floating random tensor (the default dtype unless given)."""
     d = dtype or dtypes.get_default_dtype()
     if not d.is_floating_point:
         raise NotImplementedError(f"\"{kernel}\" not implemented for '{d._legacy[:-6]}'")
-    return shape_arg(size), d.np
+    return _new_shape(size, d.np, name), d.np
+
+
+def _drawn(shape, np_dtype, draw, device, requires_grad):
+    """draw(n) -> n random values, shaped; an allocation that fails is torch's RuntimeError."""
+    try:
+        values = draw(math.prod(shape))
+    except MemoryError:
+        raise _out_of_memory(shape, np_dtype) from None
+    return _finish(values.reshape(shape), device, requires_grad)
 
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
-    shape, np_dtype = _floating(size, dtype, "check_uniform_bounds")
-    draw = get_generator(generator).uniform(math.prod(shape), np_dtype)
-    return _finish(draw.reshape(shape), device, requires_grad)
+    shape, np_dtype = _floating(size, dtype, "check_uniform_bounds", "rand")
+    gen = get_generator(generator)
+    return _drawn(shape, np_dtype, lambda n: gen.uniform(n, np_dtype), device, requires_grad)
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
-    return _normal(size, 0.0, 1.0, generator, dtype, device, requires_grad)
+    return _normal(size, 0.0, 1.0, generator, dtype, device, requires_grad, "randn")
 
 
-def _normal(size, mean, std, generator, dtype, device, requires_grad=False):
-    shape, np_dtype = _floating(size, dtype, "normal_kernel_cpu")
-    draw = get_generator(generator).normal(math.prod(shape), np_dtype, mean, std)
-    return _finish(draw.reshape(shape), device, requires_grad)
+def _normal(size, mean, std, generator, dtype, device, requires_grad=False, name="normal"):
+    shape, np_dtype = _floating(size, dtype, "normal_kernel_cpu", name)
+    gen = get_generator(generator)
+    return _drawn(shape, np_dtype, lambda n: gen.normal(n, np_dtype, mean, std), device, requires_grad)
 
 
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
@@ -242,9 +324,10 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
         raise TypeError("randint() missing 1 required positional arguments: \"size\"")
     if high <= low:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
-    shape = shape_arg((size,) if isinstance(size, int) else size)
-    draw = get_generator(generator).integers(math.prod(shape), low, high, (dtype or dtypes.int64).np)
-    return _finish(draw.reshape(shape), device, requires_grad)
+    np_dtype = (dtype or dtypes.int64).np
+    shape = _new_shape((size,) if isinstance(size, int) else size, np_dtype, "randint")
+    gen = get_generator(generator)
+    return _drawn(shape, np_dtype, lambda n: gen.integers(n, low, high, np_dtype), device, requires_grad)
 
 
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):

@@ -1,5 +1,6 @@
 """Reductions: sum, mean, prod, max/min (whole or along a dim), var/std, logsumexp, norms,
 argmax/argmin, all/any, cumsum."""
+import warnings
 from collections import namedtuple
 
 import numpy as np
@@ -50,8 +51,7 @@ class Mean(Reduction):
         if x.dtype.kind != "f" and dtype is None:
             raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating point "
                                f"or complex dtype. Got: {dtypes.from_numpy(x.dtype)._legacy[:-6]}")
-        with np.errstate(all="ignore") if xp is np else _nothing():
-            return xp.mean(x, axis=axes, keepdims=keepdim, dtype=dtype)
+        return _mean(xp, x, self.axes, axes, keepdim, dtype)
 
     def backward(self, grad):
         n = _count(self.shape, self.axes)
@@ -62,6 +62,15 @@ class Mean(Reduction):
 @op("mean_dim", "MeanBackward1")
 class MeanDim(Mean):
     pass
+
+
+def _mean(xp, x, dims, axes, keepdim, dtype):
+    """xp.mean, but a mean of nothing is NaN without NumPy's "Mean of empty slice" warning
+    (torch is silent)."""
+    if not _count(x.shape, dims):
+        return xp.full(x.sum(axis=axes, keepdims=keepdim).shape, np.nan, dtype or x.dtype)
+    with np.errstate(all="ignore") if xp is np else _nothing():
+        return xp.mean(x, axis=axes, keepdims=keepdim, dtype=dtype)
 
 
 def _count(shape, axes):
@@ -317,6 +326,9 @@ class Var(Reduction):
             raise RuntimeError("std and var only support floating point and complex dtypes")
         self.x = x
         n = _count(x.shape, self.axes)
+        if n - self.correction <= 0:
+            warnings.warn(f"{self.op_name}(): degrees of freedom is <= 0. Correction should be strictly less than "
+                          "the reduction factor (input numel divided by output numel).", UserWarning, stacklevel=2)
         with np.errstate(all="ignore") if xp is np else _nothing():
             return xp.var(x, axis=axes, ddof=self.correction, keepdims=keepdim) if n - self.correction > 0 else \
                 xp.full(xp.sum(x, axis=axes, keepdims=keepdim).shape, np.nan, x.dtype)
@@ -358,7 +370,7 @@ def _with_mean(base, name, grad_fn):
         n_outputs = 2
 
         def compute(self, xp, x, axes, keepdim, dtype):
-            return base.compute(self, xp, x, axes, keepdim, dtype), xp.mean(x, axis=axes, keepdims=keepdim)
+            return base.compute(self, xp, x, axes, keepdim, dtype), _mean(xp, x, self.axes, axes, keepdim, None)
 
         def backward(self, grads):
             return (base.backward(self, grads[0])[0] + _mean_backward(self, grads[1]),)

@@ -3,7 +3,7 @@ cat, stack, split and friends copy or slice."""
 import numpy as np
 
 from .dispatch import Op, apply, op
-from .util import shape_arg, variant, wrap_dim, xp_of
+from .util import int_sizes, shape_arg, variant, wrap_dim, xp_of
 
 
 class View(Op):
@@ -80,17 +80,11 @@ def view(input, *shape):
 
 
 def _dtype_or_shape(shape):
-    return shape_arg_allow_neg(shape)
-
-
-def shape_arg_allow_neg(shape):
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = shape[0]
-    return tuple(int(s) for s in shape)
+    return int_sizes(shape, "view")
 
 
 def reshape(input, *shape):
-    shape = infer_shape(shape_arg_allow_neg(shape), input._data.size)
+    shape = infer_shape(int_sizes(shape, "reshape", "shape"), input._data.size)
     if _view_of(input._data, shape) is not None:
         return apply(ViewOp, input, shape=shape)
     return apply(ReshapeCopy, apply(Clone, input), shape=shape)
@@ -112,7 +106,7 @@ def flatten(input, start_dim=0, end_dim=-1):
 def unflatten(input, dim, sizes):
     dim = wrap_dim(dim, input.ndim)
     s = input._data.shape
-    return reshape(input, s[:dim] + tuple(sizes) + s[dim + 1:])
+    return reshape(input, s[:dim] + int_sizes(tuple(sizes), "unflatten", "sizes") + s[dim + 1:])
 
 
 @op("squeeze", "SqueezeBackward0")
@@ -195,7 +189,7 @@ class Permute(View):
 
 
 def permute(input, *dims):
-    dims = shape_arg_allow_neg(dims)
+    dims = int_sizes(dims, "permute", "dims")
     nd = input._data.ndim
     if len(dims) != nd:
         raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
@@ -229,7 +223,7 @@ class Expand(View):
 
 
 def expand(input, *sizes):
-    return apply(Expand, input, shape=expanded_shape(input._data.shape, shape_arg_allow_neg(sizes),
+    return apply(Expand, input, shape=expanded_shape(input._data.shape, int_sizes(sizes, "expand"),
                                                      input._type_name()))
 
 
@@ -464,7 +458,7 @@ class Repeat(Op):
 
 
 def repeat(input, *repeats):
-    repeats = shape_arg(repeats)
+    repeats = shape_arg(repeats, "repeat", "repeats")
     if len(repeats) < input.ndim:
         raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of dimensions of "
                            "tensor")
@@ -532,7 +526,7 @@ def ravel(input):
 
 
 def tile(input, dims):
-    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    dims = int_sizes((dims,) if isinstance(dims, int) else tuple(dims), "tile", "dims")
     return repeat(input, (1,) * (input.ndim - len(dims)) + dims)
 
 

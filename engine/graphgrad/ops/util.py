@@ -1,5 +1,6 @@
 """Small helpers shared by the op definitions."""
 import math
+import operator
 
 import numpy as np
 
@@ -88,11 +89,36 @@ def broadcast_shapes(*shapes):
     return out
 
 
-def shape_arg(size):
-    """zeros(2, 3), zeros((2, 3)), zeros([2, 3]) and zeros(Size) all mean shape (2, 3)."""
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+def int_sizes(size, name, arg="size"):
+    """zeros(2, 3), zeros((2, 3)), zeros([2, 3]) and zeros(Size) all mean (2, 3). Only integers
+    count (NumPy's and one-element integer tensors too): a float or bool size is refused with
+    PyTorch's TypeError rather than truncated."""
+    listed = len(size) == 1 and isinstance(size[0], (tuple, list))
+    if listed:
         size = size[0]
-    shape = tuple(int(s) for s in size)
+    if all(type(s) is int for s in size):
+        return tuple(size)
+    return tuple(s if type(s) is int else _size_int(s, pos, listed or len(size) > 1, name, arg)
+                 for pos, s in enumerate(size))
+
+
+def _size_int(s, pos, in_sequence, name, arg):
+    if not isinstance(s, (bool, np.bool_)):
+        try:
+            return operator.index(s)
+        except TypeError:
+            pass
+    kind = type(s).__name__ if type(s).__module__ != "numpy" else "numpy." + type(s).__name__
+    if pos:
+        raise TypeError(f"{name}(): argument '{arg}' failed to unpack the object at pos {pos + 1} with error "
+                        f"\"type must be tuple of ints,but got {kind}\"")
+    found = f"but found element of type {kind} at pos 0" if in_sequence else f"not {kind}"
+    raise TypeError(f"{name}(): argument '{arg}' (position 1) must be tuple of ints, {found}")
+
+
+def shape_arg(size, name="empty", arg="size"):
+    """The shape of a new tensor: int_sizes, none negative."""
+    shape = int_sizes(size, name, arg)
     for s in shape:
         if s < 0:
             raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(shape)}")
