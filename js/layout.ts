@@ -1,7 +1,8 @@
-// Layout: ELK's layered algorithm (in a Web Worker in the browser), with unfolded modules as
-// compound nodes; results cached per structure hash + fold state. Graphs too big for ELK to lay out
-// quickly get a simple layered layout computed here instead (longest-path layers, barycentre order).
-import type { VisibleGraph } from "./model";
+// Layout: ELK's layered algorithm (in a Web Worker in the browser), with unfolded module calls as
+// compound nodes, top to bottom in the order ops ran; results cached per structure hash + fold state
+// for the whole page (a re-run cell or the next training iteration draws without ELK). Graphs too
+// big for ELK to lay out quickly get a nested block layout computed here instead.
+import type { VisibleGraph, VisibleGroup } from "./model";
 
 export interface Box { x: number; y: number; width: number; height: number }
 export interface Layout {
@@ -30,6 +31,10 @@ const ROOT_OPTIONS: Record<string, string> = {
   "elk.layered.spacing.nodeNodeBetweenLayers": "30",
   "elk.layered.spacing.edgeNodeBetweenLayers": "12",
   "elk.layered.thoroughness": "3",
+  // execution order first: the graph reads top to bottom as the code ran
+  "elk.layered.considerModelOrder.strategy": "NODES_AND_EDGES",
+  "elk.layered.crossingMinimization.forceNodeModelOrder": "false",
+  "elk.separateConnectedComponents": "false",
 };
 
 export function toElk(vg: VisibleGraph): ElkNode {
@@ -48,8 +53,19 @@ export function toElk(vg: VisibleGraph): ElkNode {
     }
     return c;
   };
-  for (const g of vg.groups) container(g.id);
+  // children in the order they ran: a group where its call's first op is
+  const order = new Map<string, number>();
+  vg.nodes.forEach((n, i) => order.set(n.id, i));
+  const firstOf = (g: VisibleGroup) => order.get(vg.nodes.find((n) => n.parent === g.id)?.id ?? "") ?? Infinity;
+  const groups = [...vg.groups];
+  for (const g of [...groups].reverse()) {
+    const own = firstOf(g);
+    order.set(g.id, Math.min(own, order.get(g.id) ?? Infinity));
+    if (g.parent) order.set(g.parent, Math.min(order.get(g.parent) ?? Infinity, order.get(g.id)!));
+  }
+  for (const g of groups) container(g.id);
   for (const n of vg.nodes) container(n.parent).children!.push({ id: n.id, width: n.width, height: n.height });
+  for (const c of containers.values()) c.children!.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
   root.edges = vg.edges.map((e) => ({ id: e.id, sources: [e.source], targets: [e.target] }));
   return root;
 }
@@ -76,79 +92,92 @@ export function fromElk(vg: VisibleGraph, result: ElkNode, ms: number): Layout {
   return { key: vg.key, engine: "elk", ms, width: result.width ?? 0, height: result.height ?? 0, nodes, groups, edges };
 }
 
-/** A layered layout in linear-ish time for graphs ELK would take seconds on; modules drawn as bounding boxes. */
+/** A nested block layout in linear-ish time, for graphs ELK would take seconds on: inside each
+ *  unfolded call its items (ops and child calls, each call a block laid out the same way) are put in
+ *  layers by longest path over the edges between them, top to bottom, in the order they ran. */
 export function quickLayout(vg: VisibleGraph): Layout {
   const t0 = now();
-  const index = new Map(vg.nodes.map((n, i) => [n.id, i]));
-  const n = vg.nodes.length;
-  const preds: number[][] = Array.from({ length: n }, () => []);
-  const succs: number[][] = Array.from({ length: n }, () => []);
+  const gapX = 18, gapY = 36;
+  const groupParent = new Map<string, string | null>(vg.groups.map((g) => [g.id, g.parent]));
+  const items = new Map<string | null, string[]>();          // container -> its items, in order
+  const size = new Map<string, { width: number; height: number }>();
+  const put = (container: string | null, id: string) => { const l = items.get(container); if (l) l.push(id); else items.set(container, [id]); };
+  const placed = new Set<string>();
+  const placeGroup = (g: string | null) => {   // a group is an item of its parent, where it is first met
+    if (!g || placed.has(g)) return;
+    placed.add(g);
+    placeGroup(groupParent.get(g) ?? null);
+    put(groupParent.get(g) ?? null, g);
+  };
+  for (const n of vg.nodes) { placeGroup(n.parent); put(n.parent, n.id); size.set(n.id, n); }
+  const parentOf = (id: string) => (id.startsWith("g:") ? groupParent.get(id) ?? null : vg.nodes[nodeIndex(vg).get(id)!].parent);
+  const chain = (id: string) => { const c: string[] = [id]; for (let p = parentOf(id); p; p = groupParent.get(p) ?? null) c.unshift(p); return c; };
+  // edges between items of one container: the two ends lifted to their ancestors in the closest common one
+  const itemEdges = new Map<string | null, [string, string][]>();
   for (const e of vg.edges) {
-    const s = index.get(e.source)!, t = index.get(e.target)!;
-    preds[t].push(s); succs[s].push(t);
+    const a = chain(e.source), b = chain(e.target);
+    let i = 0;
+    while (i < a.length - 1 && i < b.length - 1 && a[i] === b[i]) i++;
+    if (a[i] === b[i]) continue;
+    const container = i > 0 ? a[i - 1] : null;
+    const l = itemEdges.get(container);
+    if (l) l.push([a[i], b[i]]); else itemEdges.set(container, [[a[i], b[i]]]);
   }
-  // longest-path layering in topological order (Kahn); anything left in a cycle goes to layer 0
-  const indeg = preds.map((p) => p.length), layer = new Array<number>(n).fill(0), queue: number[] = [];
-  indeg.forEach((d, i) => { if (d === 0) queue.push(i); });
-  for (let h = 0; h < queue.length; h++) {
-    const v = queue[h];
-    for (const w of succs[v]) {
-      layer[w] = Math.max(layer[w], layer[v] + 1);
-      if (--indeg[w] === 0) queue.push(w);
+  const local = new Map<string, { x: number; y: number }>();   // item -> position inside its container
+  const layoutContainer = (c: string | null): { width: number; height: number } => {
+    const list = items.get(c) ?? [];
+    for (const it of list) if (it.startsWith("g:")) {
+      const inner = layoutContainer(it);
+      size.set(it, { width: inner.width + 2 * GROUP_PAD.side, height: inner.height + GROUP_PAD.top + GROUP_PAD.bottom });
     }
-  }
-  const layers: number[][] = [];
-  for (let i = 0; i < n; i++) (layers[layer[i]] ??= []).push(i);
-  // order within layers: two barycentre sweeps (down using predecessors, up using successors)
-  const pos = new Float64Array(n);
-  const place = () => layers.forEach((l) => l.forEach((v, i) => { pos[v] = i; }));
-  place();
-  for (const [dir, nb] of [[1, preds], [-1, succs]] as [number, number[][]][]) {
-    const order = dir > 0 ? layers : [...layers].reverse();
-    for (const l of order) {
-      if (!l) continue;
-      const bary = new Map(l.map((v) => [v, nb[v].length ? nb[v].reduce((a, w) => a + pos[w], 0) / nb[v].length : pos[v]]));
-      l.sort((a, b) => bary.get(a)! - bary.get(b)!);
-      l.forEach((v, i) => { pos[v] = i; });
+    const pos = new Map(list.map((it, i) => [it, i]));
+    const layer = new Array<number>(list.length).fill(0);
+    const succ: number[][] = list.map(() => []);
+    for (const [s, t] of itemEdges.get(c) ?? []) {
+      const si = pos.get(s), ti = pos.get(t);
+      if (si !== undefined && ti !== undefined && si < ti) succ[si].push(ti);   // forward in run order only: no cycles
     }
-  }
-  const gapX = 18, gapY = 40, nodes = new Map<string, Box>();
-  let width = 0, y = 0;
-  const rowWidths = layers.map((l) => (l ?? []).reduce((a, v) => a + vg.nodes[v].width + gapX, -gapX));
-  const maxRow = Math.max(0, ...rowWidths);
-  layers.forEach((l, li) => {
-    if (!l) return;
-    let x = (maxRow - rowWidths[li]) / 2, h = 0;
-    for (const v of l) {
-      const vn = vg.nodes[v];
-      nodes.set(vn.id, { x, y, width: vn.width, height: vn.height });
-      x += vn.width + gapX; h = Math.max(h, vn.height);
+    for (let i = 0; i < list.length; i++) for (const j of succ[i]) layer[j] = Math.max(layer[j], layer[i] + 1);
+    const rows: number[][] = [];
+    layer.forEach((l, i) => (rows[l] ??= []).push(i));
+    const widths = rows.map((r) => r.reduce((a, i) => a + size.get(list[i])!.width + gapX, -gapX));
+    const width = Math.max(0, ...widths);
+    let y = 0;
+    rows.forEach((r, li) => {
+      let x = (width - widths[li]) / 2, h = 0;
+      for (const i of r) {
+        const s = size.get(list[i])!;
+        local.set(list[i], { x, y });
+        x += s.width + gapX;
+        h = Math.max(h, s.height);
+      }
+      y += h + gapY;
+    });
+    return { width, height: Math.max(0, y - gapY) };
+  };
+  const whole = layoutContainer(null);
+  const nodes = new Map<string, Box>(), groups = new Map<string, Box>();
+  const absolute = (c: string | null, ox: number, oy: number) => {
+    for (const it of items.get(c) ?? []) {
+      const p = local.get(it)!, s = size.get(it)!, box = { x: ox + p.x, y: oy + p.y, width: s.width, height: s.height };
+      if (it.startsWith("g:")) { groups.set(it, box); absolute(it, box.x + GROUP_PAD.side, box.y + GROUP_PAD.top); }
+      else nodes.set(it, box);
     }
-    width = Math.max(width, x); y += h + gapY;
-  });
+  };
+  absolute(null, 0, 0);
   const edges = new Map<string, number[]>();
   for (const e of vg.edges) {
-    const s = nodes.get(e.source)!, t = nodes.get(e.target)!;
-    edges.set(e.id, [s.x + s.width / 2, s.y + s.height, t.x + t.width / 2, t.y]);
+    const s = nodes.get(e.source), t = nodes.get(e.target);
+    if (s && t) edges.set(e.id, [s.x + s.width / 2, s.y + s.height, t.x + t.width / 2, t.y]);
   }
-  const groups = groupBoxes(vg, nodes);
-  return { key: vg.key, engine: "quick", ms: now() - t0, width, height: y, nodes, groups, edges };
+  return { key: vg.key, engine: "quick", ms: now() - t0, width: whole.width, height: whole.height, nodes, groups, edges };
 }
 
-function groupBoxes(vg: VisibleGraph, nodes: Map<string, Box>): Map<string, Box> {
-  const bounds = new Map<string, [number, number, number, number]>();
-  const parentOf = new Map(vg.groups.map((g) => [g.id, g.parent]));
-  for (const vn of vg.nodes) {
-    const b = nodes.get(vn.id)!;
-    for (let g = vn.parent; g; g = parentOf.get(g) ?? null) {
-      const r = bounds.get(g) ?? [Infinity, Infinity, -Infinity, -Infinity];
-      bounds.set(g, [Math.min(r[0], b.x), Math.min(r[1], b.y), Math.max(r[2], b.x + b.width), Math.max(r[3], b.y + b.height)]);
-    }
-  }
-  const groups = new Map<string, Box>();
-  for (const [g, [x0, y0, x1, y1]] of bounds)
-    groups.set(g, { x: x0 - GROUP_PAD.side, y: y0 - GROUP_PAD.top, width: x1 - x0 + 2 * GROUP_PAD.side, height: y1 - y0 + GROUP_PAD.top + GROUP_PAD.bottom });
-  return groups;
+const indexes = new WeakMap<VisibleGraph, Map<string, number>>();
+function nodeIndex(vg: VisibleGraph): Map<string, number> {
+  let m = indexes.get(vg);
+  if (!m) { m = new Map(vg.nodes.map((n, i) => [n.id, i])); indexes.set(vg, m); }
+  return m;
 }
 
 const now = () => (typeof performance !== "undefined" ? performance.now() : Date.now());

@@ -1,27 +1,33 @@
-// The graph as the browser sees it: which nodes are visible once modules are folded, edges rerouted
-// to folded modules, search, and the categories nodes are coloured by. Pure data, no DOM.
-import type { GraphEdge, GraphJSON, GraphNode, ModuleInfo } from "./protocol";
+// The graph as the browser sees it: module calls (each call of a module its own box), which of them
+// are folded, parameters and constants as badges on the ops that read them, edges rerouted to folded
+// boxes, search, and the categories nodes are coloured by. Pure data, no DOM.
+import type { GraphEdge, GraphJSON, GraphNode } from "./protocol";
 
+export interface Badge { node: GraphNode; text: string }
 export interface VisibleNode {
-  id: string;               // "n:<node id>" or "m:<module path>" (a folded module)
-  node?: GraphNode;
-  module?: string;
-  parent: string | null;    // the enclosing unfolded module, "g:<path>", or null at the top
+  id: string;               // "n:<node id>" or "m:<call id>" (a folded module call)
+  node?: GraphNode;         // the op (or leaf) drawn; absent for a folded call
+  module?: string;          // a folded call's id
+  call?: Call;              // a folded call, or the one-op call a node stands for ("conv1 · conv2d")
+  parent: string | null;    // the enclosing unfolded call, "g:<call id>", or null at the top
   label: string;
-  sub: string;              // second line: shape, or the folded module's size
+  sub: string;              // second line: shape, or the folded call's size and output shape
+  badges: Badge[];          // parameters and constants this op reads (when not drawn as nodes)
   category: string;
   width: number; height: number;
 }
-export interface VisibleGroup { id: string; path: string; label: string; parent: string | null }
+export interface VisibleGroup { id: string; path: string; call: Call; label: string; parent: string | null }
 export interface VisibleEdge { id: string; source: string; target: string; label: string; count: number }
 export interface VisibleGraph {
   key: string; nodes: VisibleNode[]; groups: VisibleGroup[]; edges: VisibleEdge[];
-  owner: Map<number, string>;   // graph node id -> the visible id that shows it
+  owner: Map<number, string>;   // graph node id -> the visible id that shows it (a badge: its op's)
 }
+export interface ViewOptions { hidePhases?: ReadonlySet<string>; leavesAsNodes?: boolean }
 
+// ---- categories: the engine sends each op's; older graphs fall back to a few names ---------------
 const CATEGORY_OPS: Record<string, string[]> = {
   matmul: ["linear", "matmul", "mm", "bmm", "addmm", "mv", "dot", "einsum", "conv1d", "conv2d", "conv3d",
-    "conv_transpose2d", "outer", "baddbmm", "addmv", "embedding"],
+    "conv_transpose1d", "conv_transpose2d", "outer", "baddbmm", "addmv", "embedding"],
   activation: ["relu", "gelu", "sigmoid", "tanh", "softmax", "log_softmax", "silu", "leaky_relu", "elu",
     "softplus", "hardtanh", "relu6", "mish", "selu", "dropout"],
   reduce: ["sum", "mean", "max", "min", "prod", "std", "var", "norm", "amax", "amin", "logsumexp", "argmax",
@@ -36,118 +42,208 @@ const CATEGORY: Map<string, string> = new Map(
   Object.entries(CATEGORY_OPS).flatMap(([cat, ops]) => ops.map((op) => [op, cat] as [string, string])));
 
 export function category(node: GraphNode): string {
-  if (node.kind === "param" || node.kind === "input" || node.kind === "const") return "leaf";
+  if (isLeaf(node)) return "leaf";
   if (node.kind === "optimizer" || node.phase === "optimizer") return "optimizer";
+  if (node.kind === "backward") return "backward";
+  const sent = (node as { category?: string }).category;
+  if (sent) return sent;
   const op = (node.op ?? "").replace(/^_+|_+$/g, "");
-  return CATEGORY.get(op) ?? (op.endsWith("loss") ? "loss" : node.kind === "backward" ? "backward" : "pointwise");
+  return CATEGORY.get(op) ?? (op.endsWith("loss") ? "loss" : "pointwise");
 }
+
+export const isLeaf = (n: GraphNode) => n.kind === "param" || n.kind === "input" || n.kind === "const";
+const isBadge = (n: GraphNode) => n.kind === "param" || n.kind === "const";
 
 export const shapeText = (shape: number[] | null | undefined): string =>
   shape ? `[${shape.join(", ")}]` : "";
-
-const CHAR_W = 7.6, NODE_H = 34;   // bold 12px label: about 7.5px a character
-const boxWidth = (...lines: string[]) => Math.max(56, Math.min(260, 16 + CHAR_W * Math.max(...lines.map((l) => l.length))));
+const shapeShort = (shape: number[] | null | undefined): string => (shape ? shape.join("×") || "scalar" : "");
 
 export const hasPhase = (graph: GraphJSON, phase: string) => graph.nodes.some((n) => n.phase === phase);
 
-export function moduleDepth(path: string): number { return path ? path.split(".").length : 0; }
-
-/** Every module path with its ancestors (the graph's list may leave some out). */
-export function moduleTree(graph: GraphJSON): Map<string, ModuleInfo> {
-  const mods = new Map<string, ModuleInfo>();
-  const add = (path: string, type = "") => {
-    if (!path || mods.has(path)) return;
-    const cut = path.lastIndexOf(".");
-    const parent = cut < 0 ? "" : path.slice(0, cut);
-    mods.set(path, { path, type, parent });
-    add(parent);
-  };
-  for (const m of graph.modules ?? []) add(m.path, m.type);
-  for (const m of graph.modules ?? []) if (m.type) mods.get(m.path)!.type = m.type;
-  for (const n of graph.nodes) add(n.module);
-  return mods;
+// ---- module calls ------------------------------------------------------------------------
+export interface Call {
+  id: string;          // "<module path>#<n>": the n-th call of that module (0 first)
+  path: string; type: string; index: number; depth: number;
+  parent: string | null;
+  children: string[];  // calls made inside, in the order they ran
+  nodes: number[];     // ops run directly in this call (not in a child call)
+  ops: number;         // ops run in this call and below
+  last: GraphNode | null;   // the last op that ran in it: its output is the call's
+  first: number;       // position of its first op in the graph
+}
+export interface Calls {
+  byId: Map<string, Call>;
+  of: Map<number, string | null>;   // graph node id -> the call it ran in (leaves: their first reader's)
+  top: string[];                    // calls at the top level
+  readers: Map<number, number[]>;   // leaf id -> ops that read it
 }
 
-/** Modules unfolded by default: breadth first (outermost first), each one only while the boxes shown
- *  stay within `budget`; foldDepth > 0 also caps the depth unfolded, foldDepth < 0 unfolds all. */
-export function defaultExpanded(graph: GraphJSON, foldDepth = 0, budget = 200): Set<string> {
-  const mods = moduleTree(graph);
-  if (foldDepth < 0) return new Set(mods.keys());
-  const children = new Map<string, number>();   // module path -> direct ops and submodules
-  const bump = (p: string) => children.set(p, (children.get(p) ?? 0) + 1);
-  for (const n of graph.nodes) if (n.module) bump(n.module);
-  for (const m of mods.values()) if (m.parent) bump(m.parent);
-  const top = graph.nodes.filter((n) => !n.module).length + [...mods.values()].filter((m) => !m.parent).length;
-  const order = [...mods.keys()].sort((a, b) => moduleDepth(a) - moduleDepth(b));
-  const expanded = new Set<string>();
-  let shown = top;
-  for (const path of order) {
-    const parent = mods.get(path)!.parent;
-    if (parent && !expanded.has(parent)) continue;
-    if (foldDepth > 0 && moduleDepth(path) > foldDepth) continue;
-    const grow = (children.get(path) ?? 0) - 1;
-    if (shown + grow > budget) continue;
-    expanded.add(path);
-    shown += grow;
+const callCache = new WeakMap<GraphJSON, Calls>();
+
+/** Each call of each module, from the order ops ran in: a module whose ops resume after another
+ *  module's ran (a ReLU used twice in a block) is a new call with its own box. Phases are walked
+ *  apart (a trace's backward nodes run in reverse), so each phase has calls of its own. */
+export function moduleCalls(graph: GraphJSON): Calls {
+  const hit = callCache.get(graph);
+  if (hit) return hit;
+  const types = new Map((graph.modules ?? []).map((m) => [m.path, m.type ?? ""]));
+  const byId = new Map<string, Call>(), of = new Map<number, string | null>(), count = new Map<string, number>();
+  const top: string[] = [];
+  const readers = new Map<number, number[]>();
+  const leafIds = new Set(graph.nodes.filter(isLeaf).map((n) => n.id));
+  for (const e of graph.edges) if (leafIds.has(e.source)) {
+    const r = readers.get(e.source);
+    if (r) r.push(e.target); else readers.set(e.source, [e.target]);
   }
-  return expanded;
-}
-
-function ancestors(path: string): string[] {
-  if (!path) return [];
-  const parts = path.split(".");
-  return parts.map((_, i) => parts.slice(0, i + 1).join("."));
-}
-
-/** What to draw: graph nodes inside unfolded modules, one box per outermost folded module;
- *  nodes of a hidden phase (a trace's backward nodes mirror its forward ops) are left out. */
-export function visibleGraph(graph: GraphJSON, expanded: Set<string>, hidePhases: ReadonlySet<string> = new Set()): VisibleGraph {
-  const mods = moduleTree(graph);
-  const groups = new Map<string, VisibleGroup>();
-  const folded = new Map<string, VisibleNode>();
-  const folds = new Map<string, number>();
-  const nodes: VisibleNode[] = [];
-  const owner = new Map<number, string>();
-  const groupOf = (path: string): string | null => {
-    if (!path) return null;
-    if (!groups.has(path)) {
-      const info = mods.get(path)!;
-      const parent = groupOf(info.parent);
-      const name = path.slice(path.lastIndexOf(".") + 1);
-      groups.set(path, { id: "g:" + path, path, label: info.type ? `${name} (${info.type})` : name, parent });
+  let stack: Call[] = [], phase = "";
+  graph.nodes.forEach((n, position) => {
+    if (isLeaf(n)) return;
+    if (n.phase !== phase) { stack = []; phase = n.phase; }
+    const parts = n.module ? n.module.split(".") : [];
+    let same = 0;
+    while (same < stack.length && same < parts.length && stack[same].path === parts.slice(0, same + 1).join(".")) same++;
+    stack.length = same;
+    for (let d = same; d < parts.length; d++) {
+      const path = parts.slice(0, d + 1).join(".");
+      const index = count.get(path) ?? 0;
+      count.set(path, index + 1);
+      const parent = stack.length ? stack[stack.length - 1] : null;
+      const call: Call = { id: `${path}#${index}`, path, type: types.get(path) ?? "", index, depth: d, parent: parent?.id ?? null,
+        children: [], nodes: [], ops: 0, last: null, first: position };
+      byId.set(call.id, call);
+      (parent ? parent.children : top).push(call.id);
+      stack.push(call);
     }
-    return "g:" + path;
+    const own = stack.length ? stack[stack.length - 1] : null;
+    of.set(n.id, own?.id ?? null);
+    own?.nodes.push(n.id);
+    for (const c of stack) { c.ops++; c.last = n; }
+  });
+  // a leaf sits with its first reader (an input the user passed in stays at the top)
+  for (const n of graph.nodes) if (isLeaf(n)) {
+    const reader = readers.get(n.id)?.[0];
+    of.set(n.id, (n.kind === "input" && !n.module) || reader === undefined ? null : of.get(reader) ?? null);
+  }
+  const calls = { byId, of, top, readers };
+  callCache.set(graph, calls);
+  return calls;
+}
+
+/** The calls from the outermost down to the one a node ran in. */
+export function callChain(calls: Calls, nodeId: number): Call[] {
+  const chain: Call[] = [];
+  for (let id = calls.of.get(nodeId) ?? null; id; id = calls.byId.get(id)!.parent) chain.unshift(calls.byId.get(id)!);
+  return chain;
+}
+
+/** A call with a single op and nothing inside (conv1 running conv2d) is drawn as that op, named after it. */
+const isSingleOp = (c: Call) => c.ops === 1 && c.children.length === 0;
+
+const callName = (c: Call) => {
+  const name = c.path.slice(c.path.lastIndexOf(".") + 1);
+  return c.index > 0 ? `${name} (call ${c.index + 1})` : name;
+};
+export const callTitle = (c: Call) => (c.type ? `${callName(c)} · ${c.type}` : callName(c));
+
+// ---- sizes ---------------------------------------------------------------------------------
+const CHAR_W = 7.4, SMALL_W = 6, NODE_H = 34, BADGE_H = 15, MAX_BADGES = 3;
+const boxWidth = (label: string, sub: string, badges: string[]) =>
+  Math.max(64, Math.min(280, 18 + Math.max(CHAR_W * label.length, SMALL_W * sub.length, ...badges.map((b) => SMALL_W * b.length + 12))));
+
+function badgeText(n: GraphNode): string {
+  if (n.kind === "const") return n.shape && n.shape.length ? `const ${shapeShort(n.shape)}` : n.label;
+  const name = n.name ? n.name.slice(n.name.lastIndexOf(".") + 1) : n.label;
+  return `${name} ${shapeShort(n.shape)}`;
+}
+
+// ---- what to draw -----------------------------------------------------------------------
+/** Calls unfolded by default: every call down to the deepest level at which the boxes shown stay
+ *  within `budget` (one depth for all, so the first view reads evenly: resnet18 shows its stem,
+ *  layer1..layer4 and head); foldDepth > 0 caps that depth, foldDepth < 0 unfolds all. */
+export function defaultExpanded(graph: GraphJSON, foldDepth = 0, budget = 18, opts: ViewOptions = {}): Set<string> {
+  const calls = moduleCalls(graph);
+  const all = [...calls.byId.values()].filter((c) => !isSingleOp(c));
+  if (foldDepth < 0) return new Set(all.map((c) => c.id));
+  let best = new Set<string>();
+  const maxDepth = Math.max(0, ...all.map((c) => c.depth + 1));
+  for (let d = 1; d <= maxDepth; d++) {
+    if (foldDepth > 0 && d > foldDepth) break;
+    const expanded = new Set(all.filter((c) => c.depth < d).map((c) => c.id));
+    const shown = visibleGraph(graph, expanded, opts).nodes.length;
+    // a view of one folded box tells nothing: always open the outermost level that has more
+    if (shown > budget && best.size && visibleGraph(graph, best, opts).nodes.length > 2) break;
+    best = expanded;
+  }
+  return best;
+}
+
+/** Every call that can be unfolded (for "unfold all"). */
+export const allCalls = (graph: GraphJSON) => new Set([...moduleCalls(graph).byId.values()].filter((c) => !isSingleOp(c)).map((c) => c.id));
+
+/** What to draw: ops inside unfolded calls, one box per outermost folded call; parameters and
+ *  constants as badges of the ops that read them (or as nodes, with leavesAsNodes); nodes of a
+ *  hidden phase (a trace's backward nodes mirror its forward ops) left out. */
+export function visibleGraph(graph: GraphJSON, expanded: Set<string>, opts: ViewOptions = {}): VisibleGraph {
+  const hide = opts.hidePhases ?? new Set<string>(), leavesAsNodes = !!opts.leavesAsNodes;
+  const calls = moduleCalls(graph);
+  const groups = new Map<string, VisibleGroup>(), folded = new Map<string, VisibleNode>();
+  const nodes: VisibleNode[] = [], owner = new Map<number, string>(), byId = new Map<string, VisibleNode>();
+  const groupOf = (callId: string | null): string | null => {
+    if (!callId) return null;
+    const call = calls.byId.get(callId)!;
+    if (isSingleOp(call)) return groupOf(call.parent);
+    if (!groups.has(callId))
+      groups.set(callId, { id: "g:" + callId, path: call.path, call, label: `${callTitle(call)} · ${call.ops} ops`, parent: groupOf(call.parent) });
+    return "g:" + callId;
   };
+  const badges = new Map<number, GraphNode[]>();   // op id -> leaves it reads, drawn as badges
+  const badged = new Set<number>();
   for (const n of graph.nodes) {
-    if (hidePhases.has(n.phase)) continue;
-    const chain = ancestors(n.module);
-    const firstFolded = chain.find((p) => !expanded.has(p));
-    if (firstFolded !== undefined) {
-      const id = "m:" + firstFolded;
+    if (hide.has(n.phase)) continue;
+    if (isBadge(n) && !leavesAsNodes && calls.readers.has(n.id)) {
+      for (const r of calls.readers.get(n.id)!) { const b = badges.get(r); if (b) b.push(n); else badges.set(r, [n]); }
+      badged.add(n.id);
+      continue;
+    }
+    const chain = callChain(calls, n.id);
+    const closed = chain.find((c) => !expanded.has(c.id) && !isSingleOp(c));
+    if (closed) {
+      const id = "m:" + closed.id;
       owner.set(n.id, id);
-      folds.set(id, (folds.get(id) ?? 0) + 1);
       if (!folded.has(id)) {
-        const info = mods.get(firstFolded)!;
-        const label = firstFolded.slice(firstFolded.lastIndexOf(".") + 1) + (info.type ? ` (${info.type})` : "");
-        folded.set(id, { id, module: firstFolded, parent: groupOf(info.parent), label, sub: "",
-          category: "module", width: 0, height: NODE_H });
+        const v: VisibleNode = { id, module: closed.id, call: closed, parent: groupOf(closed.parent), label: callTitle(closed),
+          sub: "", badges: [], category: "module", width: 0, height: NODE_H };
+        folded.set(id, v);
+        byId.set(id, v);
+        nodes.push(v);
       }
       continue;
     }
-    const id = "n:" + n.id;
+    const id = "n:" + n.id, single = chain.length ? chain[chain.length - 1] : null;
+    const named = single && isSingleOp(single) && !isLeaf(n) ? single : undefined;
+    const label = named ? `${callName(named)} · ${n.label || n.op}` : n.label || n.op || n.kind;
+    const v: VisibleNode = { id, node: n, call: named, parent: groupOf(calls.of.get(n.id) ?? null), label, sub: shapeText(n.shape),
+      badges: [], category: category(n), width: 0, height: NODE_H };
     owner.set(n.id, id);
-    const sub = shapeText(n.shape);
-    nodes.push({ id, node: n, parent: groupOf(n.module), label: n.label || n.op || n.kind, sub, category: category(n),
-      width: boxWidth(n.label || n.op || n.kind, sub), height: NODE_H });
-  }
-  for (const v of folded.values()) {
-    v.sub = `${folds.get(v.id)} ops ▸`;
-    v.width = boxWidth(v.label, v.sub);
+    byId.set(id, v);
     nodes.push(v);
   }
+  for (const v of nodes) {
+    if (v.call && !v.node) {
+      const out = v.call.last?.shape;
+      v.sub = `${v.call.ops} op${v.call.ops === 1 ? "" : "s"}${out ? " → " + shapeText(out) : ""}`;
+    }
+    const leaves = v.node ? badges.get(v.node.id) ?? [] : [];
+    v.badges = leaves.map((n) => ({ node: n, text: badgeText(n) }));
+    for (const b of leaves) if (!owner.has(b.id)) owner.set(b.id, v.id);
+    const shown = v.badges.slice(0, MAX_BADGES).map((b) => b.text);
+    if (v.badges.length > MAX_BADGES) shown.push(`+${v.badges.length - MAX_BADGES} more`);
+    v.width = boxWidth(v.label, v.sub, shown);
+    v.height = NODE_H + (shown.length ? shown.length * BADGE_H + 3 : 0);
+  }
   const edges = new Map<string, VisibleEdge>();
-  for (const e of graph.edges) addEdge(edges, owner, e);
-  const key = `${graph.structure_hash}|${[...expanded].filter((p) => mods.has(p)).sort().join(",")}|${[...hidePhases].sort()}`;
+  for (const e of graph.edges) if (!badged.has(e.source)) addEdge(edges, owner, e);
+  const key = `${graph.structure_hash}|${[...expanded].filter((c) => calls.byId.has(c)).sort().join(",")}|${[...hide].sort()}|${leavesAsNodes}`;
   return { key, nodes, groups: [...groups.values()], edges: [...edges.values()], owner };
 }
 
@@ -160,7 +256,7 @@ function addEdge(edges: Map<string, VisibleEdge>, owner: Map<number, string>, e:
   else edges.set(id, { id, source, target, label: shapeText(e.shape), count: 1 });
 }
 
-/** Graph nodes and folded modules matching a search (op, label, grad_fn, name or module path). */
+/** Graph nodes matching a search (op, label, grad_fn, name or module path), case-insensitively. */
 export function search(graph: GraphJSON, query: string): number[] {
   const q = query.trim().toLowerCase();
   if (!q) return [];
@@ -168,7 +264,35 @@ export function search(graph: GraphJSON, query: string): number[] {
     [n.op, n.label, n.grad_fn, n.name, n.module].some((s) => s != null && s.toLowerCase().includes(q))).map((n) => n.id);
 }
 
-/** The folded modules that hold a node, outermost first: unfold these to show it. */
-export function foldedAround(node: GraphNode, expanded: Set<string>): string[] {
-  return ancestors(node.module).filter((p) => !expanded.has(p));
+/** The folded calls that hide a node, outermost first: unfold these to show it. */
+export function foldedAround(graph: GraphJSON, nodeId: number, expanded: Set<string>): string[] {
+  return callChain(moduleCalls(graph), nodeId).filter((c) => !expanded.has(c.id) && !isSingleOp(c)).map((c) => c.id);
+}
+
+// ---- NaN and Inf: where they were born, where they spread ------------------------------------
+export interface NonFinite { born: Set<number>; spread: Set<number> }
+
+/** Nodes whose output is NaN/Inf: "born" where every input was finite (the engine says so in
+ *  flags.born when it knows; else judged from the inputs' flags), "spread" where an input already was. */
+export function nonFinite(graph: GraphJSON): NonFinite {
+  const bad = (n: GraphNode | undefined) => !!n && (n.flags?.nan || n.flags?.inf);
+  const byId = new Map(graph.nodes.map((n) => [n.id, n]));
+  const inputs = new Map<number, number[]>();
+  for (const e of graph.edges) { const l = inputs.get(e.target); if (l) l.push(e.source); else inputs.set(e.target, [e.source]); }
+  const born = new Set<number>(), spread = new Set<number>();
+  for (const n of graph.nodes) {
+    if (!bad(n)) continue;
+    const told = (n.flags as { born?: boolean }).born;
+    const fresh = told ?? !(inputs.get(n.id) ?? []).some((i) => bad(byId.get(i)));
+    (fresh ? born : spread).add(n.id);
+  }
+  return { born, spread };
+}
+
+/** "'sqrt' in model.norm (train.py:23)": a node in the words messages use, never its id. */
+export function describe(n: GraphNode): string {
+  const what = n.kind === "backward" ? `${n.grad_fn} (the backward of '${n.op}')` : isLeaf(n) ? `${n.kind} '${n.name ?? n.label}'` : `'${n.op ?? n.label}'`;
+  const where = n.module ? ` in ${n.module}` : "";
+  const line = n.source ? ` (${n.source.file.slice(n.source.file.lastIndexOf("/") + 1)}:${n.source.line})` : "";
+  return what + where + line;
 }

@@ -1,140 +1,180 @@
-// The graph drawn as SVG: one <g> per node (text via textContent only), edges as polylines with
-// shape labels, unfolded modules as boxes behind. Pan by dragging, zoom with the wheel, fit.
+// The graph drawn as SVG: one <g> per node (text via textContent only), edges as paths, unfolded
+// module calls as boxes behind. Each state a node can be in has its own visual channel (ring,
+// halo, border, fill, marker, tag), so selected, current, done, ready, breakpoint, match and NaN
+// all show at once. Drag pans from anywhere; the wheel zooms only when the graph has focus (or with
+// Ctrl/⌘), so the notebook keeps scrolling; folding happens only from a chevron or a title.
 import type { Box, Layout } from "./layout";
 import type { VisibleGraph, VisibleNode } from "./model";
 
 const SVG = "http://www.w3.org/2000/svg";
-const EDGE_LABELS_UP_TO = 1500;   // boxes; beyond that, shape labels on every edge cost more than they tell
+const DRAG_SLOP = 4;   // px a pointer may move and still be a click
+const MAX_BADGES = 3;
 const svg = <K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number> = {}, cls?: string) => {
   const e = document.createElementNS(SVG, tag);
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
   if (cls) e.setAttribute("class", cls);
   return e;
 };
+const text = (content: string, attrs: Record<string, string | number>, cls: string) => {
+  const t = svg("text", attrs, cls);
+  t.textContent = content;
+  return t;
+};
 
 export interface Marks {
   selected: string | null; current: string | null;
-  done: Set<string>; ready: Set<string>; matches: Set<string>; flagged: Set<string>; breakpoints: Set<string>;
+  done: Set<string>; ready: Set<string>; matches: Set<string>; breakpoints: Set<string>;
+  nanBorn: Set<string>; nanSpread: Set<string>; gradBad: Set<string>;
 }
+export interface Transform { x: number; y: number; k: number }
+
+/** The states, in the words the legend uses, each with the class that draws it. */
+export const STATES: [cls: string, words: string][] = [
+  ["gg-selected", "selected (click)"], ["gg-current", "current step"], ["gg-done", "done: already run"],
+  ["gg-ready", "ready: runs next"], ["gg-breakpoint", "breakpoint"], ["gg-match", "search match"],
+  ["gg-nan-born", "NaN/Inf born here"], ["gg-nan-spread", "NaN/Inf spread here"], ["gg-grad-bad", "NaN/Inf gradient"],
+];
 
 export class GraphView {
   readonly svg: SVGSVGElement;
   private viewport: SVGGElement;
   private nodeEls = new Map<string, SVGGElement>();
-  private t = { x: 0, y: 0, k: 1 };
+  private badgeEls = new Map<number, SVGGElement>();
+  private t: Transform = { x: 0, y: 0, k: 1 };
   private layout: Layout | null = null;
-  private marked = new Map<string, string>();   // element id -> classes added by mark()
+  private marked: [Element, string, Element | null][] = [];
   private visible = new Map<string, VisibleNode>();
+  private minimap: Minimap;
+  private hint: HTMLElement;
   onNode: (v: VisibleNode) => void = () => {};
-  onGroup: (path: string) => void = () => {};
+  onBadge: (nodeId: number) => void = () => {};
+  onUnfold: (callId: string) => void = () => {};
+  onFold: (callId: string) => void = () => {};
 
   constructor(private host: HTMLElement) {
-    this.svg = svg("svg", { width: "100%", height: "100%" }, "gg-svg");
+    this.svg = svg("svg", { width: "100%", height: "100%", tabindex: 0, role: "img", "aria-label": "computation graph" }, "gg-svg");
     const defs = svg("defs");
     const marker = svg("marker", { id: "gg-arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" });
     marker.append(svg("path", { d: "M0,0 L10,5 L0,10 z" }, "gg-arrowhead"));
-    defs.append(marker);
+    const stripes = svg("pattern", { id: "gg-stripes", width: 8, height: 8, patternUnits: "userSpaceOnUse", patternTransform: "rotate(45)" });
+    stripes.append(svg("rect", { width: 8, height: 8 }, "gg-stripes-bg"), svg("rect", { width: 3, height: 8 }, "gg-stripes-fg"));
+    defs.append(marker, stripes);
     this.viewport = svg("g", {}, "gg-viewport");
     this.svg.append(defs, this.viewport);
-    host.append(this.svg);
-    this.bindPanZoom();
-    // one listener for all nodes (thousands of them): find the node under the pointer
-    const nodeAt = (ev: Event) => {
-      const el = (ev.target as Element).closest?.(".gg-node");
-      return el ? this.visible.get(el.getAttribute("data-id")!) : undefined;
-    };
-    this.svg.addEventListener("click", (ev) => { const v = nodeAt(ev); if (v) this.onNode(v); });
-    this.svg.addEventListener("pointerover", (ev) => {
-      const v = nodeAt(ev), el = v && this.nodeEls.get(v.id);
-      if (!v || !el || el.querySelector("title")) return;
-      const tip = svg("title");
-      tip.textContent = v.node ? `${v.node.op ?? v.node.kind}${v.node.grad_fn ? " · " + v.node.grad_fn : ""}${v.node.module ? " · " + v.node.module : ""}` : `${v.module} (folded: click to unfold)`;
-      el.append(tip);
-    });
+    this.minimap = new Minimap((x, y) => this.centreOn(x, y));
+    this.hint = document.createElement("div");
+    this.hint.className = "gg-hint";
+    this.hint.textContent = "Ctrl + wheel (or click the graph, then wheel) to zoom";
+    host.append(this.svg, this.minimap.el, this.hint);
+    this.bindPointer();
   }
 
   draw(vg: VisibleGraph, layout: Layout): void {
     this.layout = layout;
     this.nodeEls.clear();
+    this.badgeEls.clear();
     this.visible.clear();
-    this.marked.clear();
+    this.marked = [];
     const groups = svg("g", {}, "gg-groups"), edges = svg("g", {}, "gg-edges"), nodes = svg("g", {}, "gg-nodes");
-    const depth = (id: string | null): number => { let d = 0; for (let g = id; g; g = vg.groups.find((x) => x.id === g)?.parent ?? null) d++; return d; };
+    const parentOf = new Map(vg.groups.map((g) => [g.id, g.parent]));
+    const depth = (id: string | null): number => { let d = 0; for (let g = id; g; g = parentOf.get(g) ?? null) d++; return d; };
     for (const g of vg.groups) {
       const b = layout.groups.get(g.id);
       if (!b) continue;
-      const el = svg("g", { "data-group": g.path }, `gg-group gg-depth-${Math.min(depth(g.id), 4)}`);
+      const el = svg("g", { "data-group": g.path, "data-call": g.call.id }, `gg-group gg-depth-${Math.min(depth(g.id), 4)}`);
       el.append(svg("rect", { x: b.x, y: b.y, width: b.width, height: b.height, rx: 6 }));
-      const title = svg("text", { x: b.x + 8, y: b.y + 16 }, "gg-group-title");
-      title.textContent = "▾ " + g.label;
+      const title = text("▾ " + g.label, { x: b.x + 8, y: b.y + 16 }, "gg-group-title gg-fold");
       const tip = svg("title");
-      tip.textContent = `${g.path} (click to fold)`;
-      el.append(title, tip);
-      el.addEventListener("click", (ev) => { ev.stopPropagation(); this.onGroup(g.path); });
+      tip.textContent = `${g.path} (click the title to fold)`;
+      title.append(tip);
+      el.append(title);
       groups.append(el);
     }
-    const labelled = vg.nodes.length <= EDGE_LABELS_UP_TO;
     for (const e of vg.edges) {
       const pts = layout.edges.get(e.id);
       if (!pts || pts.length < 4) continue;
       let d = `M${pts[0]},${pts[1]}`;
       for (let i = 2; i < pts.length; i += 2) d += `L${pts[i]},${pts[i + 1]}`;
       const path = svg("path", { d, "marker-end": "url(#gg-arrow)", "data-edge": e.id }, "gg-edge");
-      edges.append(path);
       const label = e.count > 1 ? `${e.label} ×${e.count}`.trim() : e.label;
-      if (label && labelled) {
-        const [x, y] = midpoint(pts);
-        const text = svg("text", { x: x + 4, y: y + 3 }, "gg-edge-label");
-        text.textContent = label;
-        edges.append(text);
-      }
+      if (label) { const tip = svg("title"); tip.textContent = label; path.append(tip); }
+      edges.append(path);
     }
-    for (const v of vg.nodes) {
-      const b = layout.nodes.get(v.id)!;
-      const el = svg("g", { transform: `translate(${b.x},${b.y})`, "data-id": v.id }, `gg-node gg-cat-${v.category}`);
-      if (v.node) el.setAttribute("data-node", String(v.node.id));
-      if (v.node?.flags && (v.node.flags.nan || v.node.flags.inf)) el.classList.add("gg-nonfinite");
-      el.append(svg("rect", { width: b.width, height: b.height, rx: v.module ? 3 : 7 }));
-      const label = svg("text", { x: b.width / 2, y: v.sub ? 14 : b.height / 2 + 4 }, "gg-label");
-      label.textContent = v.label;
-      el.append(label);
-      if (v.sub) {
-        const sub = svg("text", { x: b.width / 2, y: 27 }, "gg-sub");
-        sub.textContent = v.sub;
-        el.append(sub);
-      }
-      this.nodeEls.set(v.id, el);
-      this.visible.set(v.id, v);
-      nodes.append(el);
-    }
+    for (const v of vg.nodes) nodes.append(this.nodeElement(v, layout.nodes.get(v.id)!));
     this.viewport.replaceChildren(groups, edges, nodes);
+    this.minimap.draw(vg, layout);
+    this.apply();
   }
 
-  /** Highlight selection, stepper cursor, done/ready nodes, search matches, NaN/Inf and breakpoints. */
+  private nodeElement(v: VisibleNode, b: Box): SVGGElement {
+    const el = svg("g", { transform: `translate(${b.x},${b.y})`, "data-id": v.id }, `gg-node gg-cat-${v.category}`);
+    if (v.node) el.setAttribute("data-node", String(v.node.id));
+    if (v.module) el.setAttribute("data-call", v.module);
+    const w = b.width, hgt = b.height;
+    el.append(svg("rect", { width: w, height: hgt, rx: v.module ? 3 : 7 }, "gg-box"));
+    if (v.module) {
+      el.append(text("▸ " + v.label, { x: 8, y: 14 }, "gg-label gg-unfold gg-left"));
+      const tip = svg("title");
+      tip.textContent = `${v.call!.path} (${v.call!.type || "module"}, folded: click its title to unfold)`;
+      el.append(tip);
+    } else {
+      el.append(text(v.label, { x: w / 2, y: 14 }, "gg-label"));
+      const tip = svg("title");
+      const n = v.node!;
+      tip.textContent = [n.op ?? n.kind, n.grad_fn, n.module].filter(Boolean).join(" · ");
+      el.append(tip);
+    }
+    el.append(text(v.sub, { x: v.module ? 8 : w / 2, y: 27 }, v.module ? "gg-sub gg-left" : "gg-sub"));
+    v.badges.slice(0, MAX_BADGES).forEach((badge, i) => {
+      const g = svg("g", { transform: `translate(6,${34 + i * 15})`, "data-node": badge.node.id }, "gg-badge");
+      g.append(svg("rect", { width: w - 12, height: 13, rx: 6.5 }), text(badge.text, { x: 6, y: 10 }, "gg-badge-text"));
+      const tip = svg("title");
+      tip.textContent = `${badge.node.name ?? badge.node.label} ${badge.node.shape ? "[" + badge.node.shape.join(", ") + "]" : ""}`;
+      g.append(tip);
+      el.append(g);
+      this.badgeEls.set(badge.node.id, g);
+    });
+    if (v.badges.length > MAX_BADGES)
+      el.append(text(`+${v.badges.length - MAX_BADGES} more`, { x: w / 2, y: 34 + MAX_BADGES * 15 + 9 }, "gg-sub"));
+    this.nodeEls.set(v.id, el);
+    this.visible.set(v.id, v);
+    return el;
+  }
+
+  /** Show each state on its own channel; a node can be in all of them at once. Decorations are
+   *  made only for nodes in a state, so a graph of thousands of boxes stays light. */
   mark(m: Marks): void {
-    for (const [id, cls] of this.marked) this.nodeEls.get(id)?.classList.remove(...cls.split(" "));
-    this.marked.clear();
+    for (const [el, cls, deco] of this.marked) { el.classList.remove(cls); deco?.remove(); }
+    this.marked = [];
     const add = (id: string | null, cls: string) => {
-      if (!id || !this.nodeEls.has(id)) return;
-      this.nodeEls.get(id)!.classList.add(cls);
-      this.marked.set(id, ((this.marked.get(id) ?? "") + " " + cls).trim());
+      const el = id ? this.nodeEls.get(id) : undefined;
+      const b = id ? this.layout?.nodes.get(id) : undefined;
+      if (!el || !b) return;
+      this.marked.push([el, cls, decorate(el, cls, b.width, b.height)]);
     };
-    for (const id of m.done) add(id, "gg-done");
-    for (const id of m.ready) add(id, "gg-ready");
-    for (const id of m.matches) add(id, "gg-match");
-    for (const id of m.flagged) add(id, "gg-nonfinite-grad");
-    for (const id of m.breakpoints) add(id, "gg-breakpoint");
+    const each = (ids: Set<string>, cls: string) => { for (const id of ids) add(id, cls); };
+    each(m.done, "gg-done"); each(m.ready, "gg-ready"); each(m.matches, "gg-match"); each(m.breakpoints, "gg-breakpoint");
+    each(m.nanBorn, "gg-nan-born"); each(m.nanSpread, "gg-nan-spread"); each(m.gradBad, "gg-grad-bad");
     add(m.current, "gg-current");
     add(m.selected, "gg-selected");
   }
 
-  box(id: string): Box | undefined { return this.layout?.nodes.get(id); }
+  /** Badges (parameters drawn inside their op) that match or are selected. */
+  markBadges(matches: Set<number>, selected: number | null): void {
+    for (const [id, el] of this.badgeEls) {
+      el.classList.toggle("gg-match", matches.has(id));
+      el.classList.toggle("gg-selected", id === selected);
+    }
+  }
+
+  box(id: string): Box | undefined { return this.layout?.nodes.get(id) ?? this.layout?.groups.get(id); }
+  get transform(): Transform { return { ...this.t }; }
 
   fit(): void {
     if (!this.layout) return;
     const { width, height } = this.size();
     const w = Math.max(this.layout.width, 1), h = Math.max(this.layout.height, 1);
-    const k = Math.min(width / (w + 40), height / (h + 40), 1.5);
+    const k = Math.min(width / (w + 40), height / (h + 40), 1.25);
     this.set({ k, x: (width - w * k) / 2, y: Math.max(10, (height - h * k) / 2) });
   }
 
@@ -142,17 +182,34 @@ export class GraphView {
   overview(): void {
     if (!this.layout) return;
     const { width, height } = this.size();
-    const whole = Math.min(width / (this.layout.width + 40), height / (this.layout.height + 40), 1.5);
-    if (whole >= 0.3) return this.fit();
-    const k = Math.min(1, Math.max(0.45, width / (this.layout.width + 40)));
+    const whole = Math.min(width / (this.layout.width + 40), height / (this.layout.height + 40), 1.25);
+    if (whole >= 0.5) return this.fit();
+    const k = Math.min(1, Math.max(0.6, width / (this.layout.width + 40)));
     this.set({ k, x: Math.max(20, (width - this.layout.width * k) / 2), y: 10 });
   }
 
-  /** Pan (and zoom in if far out) so a node is in view. */
-  focus(id: string): void {
+  /** Where a box is on screen now (to keep it there across a redraw). */
+  screenOf(id: string): { x: number; y: number } | null {
+    const b = this.box(id);
+    return b ? { x: this.t.x + b.x * this.t.k, y: this.t.y + b.y * this.t.k } : null;
+  }
+
+  /** Pan (same zoom) so box `id` has its top-left corner at screen point `at`. */
+  pin(id: string, at: { x: number; y: number }): boolean {
+    const b = this.box(id);
+    if (!b) return false;
+    this.set({ k: this.t.k, x: at.x - b.x * this.t.k, y: at.y - b.y * this.t.k });
+    return true;
+  }
+
+  /** Bring a node into view only if it is not in view already (no jumps while stepping). */
+  reveal(id: string): void {
     const b = this.box(id);
     if (!b) return;
-    const { width, height } = this.size();
+    const { width, height } = this.size(), m = 16;
+    const x0 = this.t.x + b.x * this.t.k, y0 = this.t.y + b.y * this.t.k;
+    const inView = x0 >= m && y0 >= m && x0 + b.width * this.t.k <= width - m && y0 + b.height * this.t.k <= height - m;
+    if (inView && this.t.k >= 0.5) return;
     const k = Math.max(this.t.k, 0.8);
     this.set({ k, x: width / 2 - (b.x + b.width / 2) * k, y: height / 2 - (b.y + b.height / 2) * k });
   }
@@ -164,52 +221,178 @@ export class GraphView {
     this.set({ k, x: px - (px - this.t.x) * (k / this.t.k), y: py - (py - this.t.y) * (k / this.t.k) });
   }
 
+  pan(dx: number, dy: number): void { this.set({ k: this.t.k, x: this.t.x + dx, y: this.t.y + dy }); }
+
+  private centreOn(x: number, y: number): void {
+    const { width, height } = this.size();
+    this.set({ k: this.t.k, x: width / 2 - x * this.t.k, y: height / 2 - y * this.t.k });
+  }
+
   private size() {
     const r = this.host.getBoundingClientRect();
     return { width: r.width || 600, height: r.height || 400 };
   }
 
-  private set(t: { x: number; y: number; k: number }): void {
-    this.t = t;
+  private set(t: Transform): void { this.t = t; this.apply(); }
+
+  private apply(): void {
+    const t = this.t;
     this.viewport.setAttribute("transform", `translate(${t.x},${t.y}) scale(${t.k})`);
-    // text too small to read is not worth drawing: hide it when zoomed far out
-    this.svg.classList.toggle("gg-far", t.k < 0.35);
+    // semantic zoom: far out, details go and module titles grow so they stay readable
+    this.svg.classList.toggle("gg-far", t.k < 0.45);
+    this.svg.style.setProperty("--gg-title-scale", String(Math.min(3, Math.max(1, 0.8 / t.k))));
+    this.minimap.view(t, this.size());
   }
 
-  private bindPanZoom(): void {
-    let drag: { x: number; y: number; tx: number; ty: number } | null = null;
+  private bindPointer(): void {
+    let down: { x: number; y: number; tx: number; ty: number; target: Element; moved: boolean } | null = null;
     this.svg.addEventListener("pointerdown", (ev) => {
-      if ((ev.target as Element).closest(".gg-node, .gg-group")) return;
-      drag = { x: ev.clientX, y: ev.clientY, tx: this.t.x, ty: this.t.y };
-      this.svg.setPointerCapture?.(ev.pointerId);
-      this.svg.classList.add("gg-dragging");
+      if (ev.button !== 0) return;
+      down = { x: ev.clientX, y: ev.clientY, tx: this.t.x, ty: this.t.y, target: ev.target as Element, moved: false };
+      this.svg.focus({ preventScroll: true });
     });
     this.svg.addEventListener("pointermove", (ev) => {
-      if (drag) this.set({ k: this.t.k, x: drag.tx + ev.clientX - drag.x, y: drag.ty + ev.clientY - drag.y });
+      if (!down) return;
+      const dx = ev.clientX - down.x, dy = ev.clientY - down.y;
+      if (!down.moved && Math.hypot(dx, dy) < DRAG_SLOP) return;
+      if (!down.moved) { down.moved = true; this.svg.setPointerCapture?.(ev.pointerId); this.svg.classList.add("gg-dragging"); }
+      this.set({ k: this.t.k, x: down.tx + dx, y: down.ty + dy });
     });
-    const end = () => { drag = null; this.svg.classList.remove("gg-dragging"); };
+    const end = (ev: PointerEvent) => {
+      const was = down;
+      down = null;
+      this.svg.classList.remove("gg-dragging");
+      if (was && !was.moved && ev.type === "pointerup") this.click(was.target);
+    };
     this.svg.addEventListener("pointerup", end);
     this.svg.addEventListener("pointercancel", end);
+    this.svg.addEventListener("dblclick", (ev) => {
+      const call = (ev.target as Element).closest?.(".gg-node[data-call]")?.getAttribute("data-call");
+      if (call) this.onUnfold(call);
+    });
     this.svg.addEventListener("wheel", (ev) => {
+      const focused = document.activeElement === this.svg;
+      if (!focused && !ev.ctrlKey && !ev.metaKey) {   // let the notebook scroll; say how to zoom
+        this.hint.classList.add("gg-show");
+        clearTimeout((this.hint as any)._t);
+        (this.hint as any)._t = setTimeout(() => this.hint.classList.remove("gg-show"), 1500);
+        return;
+      }
       ev.preventDefault();
       const r = this.svg.getBoundingClientRect();
       this.zoom(Math.exp(-ev.deltaY * 0.0015), ev.clientX - r.left, ev.clientY - r.top);
     }, { passive: false });
   }
+
+  private click(target: Element): void {
+    const fold = target.closest?.(".gg-fold");
+    if (fold) return this.onFold(fold.closest(".gg-group")!.getAttribute("data-call")!);
+    const unfold = target.closest?.(".gg-unfold");
+    if (unfold) return this.onUnfold(unfold.closest(".gg-node")!.getAttribute("data-call")!);
+    const badge = target.closest?.(".gg-badge");
+    if (badge) return this.onBadge(Number(badge.getAttribute("data-node")));
+    const node = target.closest?.(".gg-node");
+    const v = node && this.visible.get(node.getAttribute("data-id")!);
+    if (v) this.onNode(v);
+  }
 }
 
-/** The point halfway along a polyline. */
-export function midpoint(pts: number[]): [number, number] {
-  let total = 0;
-  for (let i = 2; i < pts.length; i += 2) total += Math.hypot(pts[i] - pts[i - 2], pts[i + 1] - pts[i - 1]);
-  let left = total / 2;
-  for (let i = 2; i < pts.length; i += 2) {
-    const len = Math.hypot(pts[i] - pts[i - 2], pts[i + 1] - pts[i - 1]);
-    if (len >= left && len > 0) {
-      const f = left / len;
-      return [pts[i - 2] + (pts[i] - pts[i - 2]) * f, pts[i - 1] + (pts[i + 1] - pts[i - 1]) * f];
-    }
-    left -= len;
+/** A small overview in the corner: every box, and the part in view; click or drag it to move there. */
+class Minimap {
+  readonly el: HTMLCanvasElement;
+  private scale = 1;
+  private layout: Layout | null = null;
+  private boxes: { b: Box; cat: string }[] = [];
+  private t: Transform = { x: 0, y: 0, k: 1 };
+  private viewSize = { width: 1, height: 1 };
+
+  constructor(go: (x: number, y: number) => void) {
+    this.el = document.createElement("canvas");
+    this.el.className = "gg-minimap";
+    this.el.title = "Overview: click or drag to move the view";
+    const move = (ev: PointerEvent) => {
+      const r = this.el.getBoundingClientRect();
+      go((ev.clientX - r.left) / this.scale, (ev.clientY - r.top) / this.scale);
+    };
+    let dragging = false;
+    this.el.addEventListener("pointerdown", (ev) => { dragging = true; this.el.setPointerCapture?.(ev.pointerId); move(ev); ev.stopPropagation(); });
+    this.el.addEventListener("pointermove", (ev) => { if (dragging) move(ev); });
+    this.el.addEventListener("pointerup", () => { dragging = false; });
   }
-  return [pts[0], pts[1]];
+
+  draw(vg: VisibleGraph, layout: Layout): void {
+    this.layout = layout;
+    const cat = new Map(vg.nodes.map((v) => [v.id, v.category]));
+    this.boxes = [...layout.nodes].map(([id, b]) => ({ b, cat: cat.get(id) ?? "pointwise" }));
+    const w = 150;
+    this.scale = w / Math.max(layout.width, layout.height * 1.4, 1);
+    this.el.width = Math.max(20, Math.ceil(layout.width * this.scale));
+    this.el.height = Math.max(20, Math.ceil(layout.height * this.scale));
+  }
+
+  view(t: Transform, size: { width: number; height: number }): void {
+    this.t = t;
+    this.viewSize = size;
+    this.paint();
+  }
+
+  private paint(): void {
+    const ctx = this.el.getContext?.("2d");
+    const layout = this.layout;
+    if (!ctx || !layout) return;
+    const s = this.scale, t = this.t;
+    // shown only when part of the graph is out of view
+    const x0 = -t.x / t.k, y0 = -t.y / t.k, x1 = x0 + this.viewSize.width / t.k, y1 = y0 + this.viewSize.height / t.k;
+    this.el.hidden = x0 <= 0 && y0 <= 0 && x1 >= layout.width && y1 >= layout.height;
+    if (this.el.hidden) return;
+    const css = getComputedStyle(this.el);
+    ctx.clearRect(0, 0, this.el.width, this.el.height);
+    for (const { b, cat } of this.boxes) {
+      ctx.fillStyle = css.getPropertyValue(`--gg-cat-${cat}`).trim() || "#888";
+      ctx.fillRect(b.x * s, b.y * s, Math.max(1, b.width * s), Math.max(1, b.height * s));
+    }
+    ctx.strokeStyle = css.getPropertyValue("--gg-accent").trim() || "#1976d2";
+    ctx.lineWidth = 1.5;
+    ctx.strokeRect(x0 * s, y0 * s, (x1 - x0) * s, (y1 - y0) * s);
+  }
+}
+
+/** Puts a node in a state: its class (border, fill) and, for states drawn beside the box, the mark
+ *  that draws it (returned, to be removed with the state). */
+function decorate(el: Element, cls: string, w: number, h: number): Element | null {
+  el.classList.add(cls);
+  let deco: Element | null = null;
+  if (cls === "gg-match") deco = svg("rect", { x: -6, y: -6, width: w + 12, height: h + 12, rx: 11 }, "gg-halo");
+  else if (cls === "gg-selected") deco = svg("rect", { x: -3.5, y: -3.5, width: w + 7, height: h + 7, rx: 9 }, "gg-ring");
+  else if (cls === "gg-current") deco = svg("path", { d: `M-15,${h / 2 - 7} l10,7 l-10,7 z` }, "gg-cursor");
+  else if (cls === "gg-breakpoint") deco = svg("circle", { cx: 1, cy: 1, r: 5 }, "gg-bp");
+  else if (cls === "gg-done") deco = text("✓", { x: w - 9, y: 12 }, "gg-check");
+  else if (cls === "gg-nan-born") deco = text("NaN born", { x: w + 4, y: -3 }, "gg-tag");
+  else if (cls === "gg-grad-bad") deco = text("∇ NaN", { x: w + 4, y: h + 11 }, "gg-tag");
+  if (deco) cls === "gg-match" ? el.prepend(deco) : el.append(deco);
+  return deco;
+}
+
+/** The legend: each state drawn by the same code as in the graph. */
+export function legend(): HTMLElement {
+  const el = document.createElement("div");
+  el.className = "gg-legend";
+  for (const [cls, words] of STATES) {
+    const row = document.createElement("div");
+    row.className = "gg-legend-row";
+    const pic = svg("svg", { width: 46, height: 26, viewBox: "-16 -8 64 42" }, "gg-legend-pic");
+    const g = svg("g", {}, "gg-node gg-cat-pointwise");
+    g.append(svg("rect", { width: 40, height: 22, rx: 6 }, "gg-box"));
+    decorate(g, cls, 40, 22);
+    pic.append(g);
+    const label = document.createElement("span");
+    label.textContent = words;
+    row.append(pic, label);
+    el.append(row);
+  }
+  const cats = document.createElement("div");
+  cats.className = "gg-legend-row gg-muted";
+  cats.textContent = "colour: kind of op (matmul/conv, activation, reduce/norm, shape, loss, pointwise); dashed grey: a folded module";
+  el.append(cats);
+  return el;
 }

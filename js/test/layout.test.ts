@@ -3,11 +3,11 @@ import { readFileSync } from "node:fs";
 import ELK from "elkjs/lib/elk.bundled.js";
 import { describe, expect, it, vi } from "vitest";
 import { Layouter, quickLayout, type Box, type ElkLike } from "../layout";
-import { moduleTree, visibleGraph } from "../model";
+import { allCalls, visibleGraph } from "../model";
 import type { GraphJSON } from "../protocol";
 
 const graph: GraphJSON = JSON.parse(readFileSync(new URL("../../tests/fixtures/viz_transformer2.json", import.meta.url), "utf8"));
-const vg = visibleGraph(graph, new Set(moduleTree(graph).keys()));
+const vg = visibleGraph(graph, allCalls(graph));
 const inside = (a: Box, b: Box) => a.x >= b.x - 0.5 && a.y >= b.y - 0.5 && a.x + a.width <= b.x + b.width + 0.5 && a.y + a.height <= b.y + b.height + 0.5;
 const overlap = (a: Box, b: Box) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
 
@@ -34,7 +34,7 @@ describe("ELK layout", () => {
     const elk = new ELK();
     const layouter = new Layouter(() => ({ layout: (g) => { calls++; return elk.layout(g as never) as never; } }));
     const first = await layouter.layout(vg);
-    const again = await layouter.layout(visibleGraph(graph, new Set(moduleTree(graph).keys())));
+    const again = await layouter.layout(visibleGraph(graph, allCalls(graph)));
     expect(again).toBe(first);
     expect(calls).toBe(1);
   });
@@ -52,6 +52,17 @@ describe("ELK layout", () => {
 });
 
 describe("quick layout", () => {
+  it("nests each unfolded call's block inside its parent's, in the order ops ran", () => {
+    const layout = quickLayout(vg);
+    for (const g of vg.groups) if (g.parent) expect(inside(layout.groups.get(g.id)!, layout.groups.get(g.parent)!)).toBe(true);
+    const groups = [...layout.groups.entries()];
+    for (let i = 0; i < groups.length; i++) for (let j = i + 1; j < groups.length; j++) {
+      const [a, ga] = groups[i], [b, gb] = groups[j];
+      const nested = inside(ga, gb) || inside(gb, ga);
+      if (!nested) expect(overlap(ga, gb), `${a} and ${b}`).toBe(false);
+    }
+  });
+
   it("puts every edge's target below its source without overlaps", () => {
     const layout = quickLayout(vg);
     expect(layout.nodes.size).toBe(vg.nodes.length);

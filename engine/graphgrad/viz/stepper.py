@@ -92,7 +92,7 @@ class Stepper:
                 return self._move(i + 1)
         if self._run(lambda: self.history[-1][0] == node):
             return self._move(len(self.history))
-        self.message = f"node {node} is not run by this backward pass"
+        self.message = f"{self.describe(node)} is not run by this backward pass"
         self._move(len(self.history))
 
     def _continue(self, pos):
@@ -104,7 +104,17 @@ class Stepper:
         self._move(len(self.history))
         last = self.history[-1] if self.history else None
         if last and last[3]:
-            self.message = f"stopped: the gradient at node {last[0]} has NaN or Inf"
+            self.message = f"stopped: NaN or Inf in the gradient from {self.describe(last[0])}"
+
+    def describe(self, node_id):
+        """A node in the words a person reads: "'sqrt' (SqrtBackward0) in model.norm", never its id."""
+        node = next((n for n in self.source.graph["nodes"] if n["id"] == node_id), None)
+        if node is None:
+            return "that node"
+        what = node.get("grad_fn") if node.get("kind") == "backward" else f"'{node.get('op') or node.get('label')}'"
+        if node.get("kind") != "backward" and node.get("grad_fn"):
+            what += f" ({node['grad_fn']})"
+        return what + (f" in {node['module']}" if node.get("module") else "")
 
     def _run(self, stop):
         """Run real steps until stop() after one of them; True when it stopped, False at the end."""
