@@ -13,9 +13,15 @@ export const TO_PYTHON = {
   command: ["cmd", "node"],
   breakpoint: ["node", "on"],
 } as const;
+// fields a browser -> Python message may leave out; inspect: whose gradient "sent" means (0), and the leading
+// indices of the 2-D plane a preview of 3 or more dimensions shows ([batch, channel] of N,C,H,W; channel -1: RGB)
+export const TO_PYTHON_OPTIONAL = { inspect: ["input", "index"] } as const;
+// value: what the node made; grad: the gradient that reached its output; sent: what its backward passed to input `input`
+export const INSPECT_WHAT = ["value", "grad", "sent"] as const;
+export type InspectWhat = typeof INSPECT_WHAT[number];
 export const TO_BROWSER = {
   tensor: ["request", "node", "what", "available", "reason", "shape", "dtype", "device",
-    "preview_kind", "preview_shape", "truncated"],
+    "preview_kind", "preview_shape", "truncated", "index"],
   points: ["reset", "series"],
   error: ["message"],
 } as const;
@@ -31,7 +37,8 @@ export function spec() {
   return {
     version: VERSION, graph_schema: GRAPH_SCHEMA, stats: [...STATS], hist_bins: HIST_BINS,
     preview_kinds: [...PREVIEW_KINDS], commands: [...COMMANDS],
-    to_python: TO_PYTHON, to_browser: TO_BROWSER, buffers: BUFFERS,
+    to_python: TO_PYTHON, to_python_optional: TO_PYTHON_OPTIONAL, inspect_what: [...INSPECT_WHAT],
+    to_browser: TO_BROWSER, buffers: BUFFERS,
     traits: [...TRAITS], step_fields: [...STEP_FIELDS],
   };
 }
@@ -41,9 +48,11 @@ export type NodeKind = "op" | "input" | "param" | "const" | "backward" | "optimi
 export interface GraphNode {
   id: number; kind: NodeKind; op: string | null; grad_fn: string | null; label: string; name: string | null;
   module: string; phase: string; shape: number[] | null; dtype: string | null; device: string | null;
-  source: { file: string; line: number; code: string } | null; attrs: Record<string, unknown>;
+  source: SourceLine | null; attrs: Record<string, unknown>;
+  caller?: SourceLine | null;   // the user's line that called it, where the op ran in a library model
   seconds: number | null; forward_id: number | null; flags: { nan: boolean; inf: boolean };
 }
+export interface SourceLine { file: string; line: number; code: string }
 export interface GraphEdge { source: number; target: number; input: number; shape: number[] | null; dtype: string | null }
 export interface ModuleInfo { path: string; type: string; parent: string }
 export interface GraphJSON {
@@ -60,15 +69,16 @@ export interface StepState {
 // ---- messages --------------------------------------------------------------------------
 export type ToPython =
   | { type: "hello"; version: number }
-  | { type: "inspect"; request: number; node: number; what: "value" | "grad" }
+  | { type: "inspect"; request: number; node: number; what: InspectWhat; input?: number; index?: number[] }
   | { type: "command"; cmd: Command; node: number | null }
   | { type: "breakpoint"; node: number; on: boolean };
 
 export type Stats = Record<typeof STATS[number], number>;
 export interface TensorReply {
-  request: number; node: number; what: "value" | "grad"; available: boolean; reason: string;
+  request: number; node: number; what: InspectWhat; available: boolean; reason: string;
   shape: number[] | null; dtype: string | null; device: string | null;
   preview_kind: typeof PREVIEW_KINDS[number]; preview_shape: number[]; truncated: boolean;
+  index: number[] | null;   // the plane the preview shows ([batch, channel] of a 4-D tensor), null below 3-D
   stats?: Stats; hist?: Float64Array; preview?: Float32Array;
 }
 export interface SeriesPoints { name: string; chart: string; x: Float64Array; y: Float64Array }

@@ -222,7 +222,7 @@ def test_json_follows_the_schema():
     json.dumps(data)  # JSON-able as is
     assert data["schema"] == 1 and data["iteration"] == 0 and isinstance(data["structure_hash"], str)
     keys = {"id", "kind", "op", "grad_fn", "label", "name", "module", "phase", "shape", "dtype", "device", "source",
-            "attrs", "seconds", "forward_id", "flags"}
+            "attrs", "seconds", "forward_id", "flags", "caller"}
     ids = {n["id"] for n in data["nodes"]}
     for n in data["nodes"]:
         assert set(n) == keys

@@ -19,7 +19,7 @@ describe("protocol", () => {
       return new DataView(big.buffer, 3, a.byteLength);
     };
     const msg = { type: "tensor", request: 7, node: 3, what: "grad", available: true, reason: "", shape: [2, 2],
-      dtype: "float32", device: "cpu", preview_kind: "heatmap", preview_shape: [2, 2], truncated: false };
+      dtype: "float32", device: "cpu", preview_kind: "heatmap", preview_shape: [2, 2], truncated: false, index: null };
     const t = decodeTensor(msg, [pack(stats), pack(new Float64Array(32).fill(1)), pack(new Float32Array([1, -2, NaN, 4]))]);
     expect(t.stats!.min).toBe(1.5);
     expect(t.stats!.zeros).toBe(8.5);

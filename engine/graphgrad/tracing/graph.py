@@ -108,7 +108,7 @@ class GNode:
                 "name": self.name, "module": self.module, "phase": self.phase, "shape": self.shape,
                 "dtype": self.dtype, "device": self.device, "source": _source.as_json(self.source),
                 "attrs": jsonable(self.attrs or {}), "seconds": self.seconds, "forward_id": self.forward_id,
-                "flags": self.flags()}
+                "flags": self.flags(), "caller": _source.caller_json(self.source)}
 
     def __repr__(self):
         where = f" {self.module}" if self.module else ""

@@ -18,16 +18,25 @@ PREVIEW_KINDS = ("none", "values", "heatmap", "images")
 # Browser -> Python messages and their fields.
 TO_PYTHON = {
     "hello": ("version",),                      # a view opened: resend what traits don't carry (curves)
-    "inspect": ("request", "node", "what"),     # what: "value" | "grad"
+    "inspect": ("request", "node", "what"),     # what: INSPECT_WHAT
     "command": ("cmd", "node"),                 # a stepper command (COMMANDS); node for run_to
     "breakpoint": ("node", "on"),
 }
 COMMANDS = ("first", "prev", "next", "last", "run_to", "continue", "forward", "backward")
+# Fields a browser -> Python message may leave out (each with its default).
+TO_PYTHON_OPTIONAL = {
+    # input: whose gradient "sent" means (0); index: the leading indices of the 2-D plane a preview of 3 or
+    # more dimensions shows ([batch, channel] of N,C,H,W; a channel of -1: the 3 channels as RGB)
+    "inspect": ("input", "index"),
+}
+# value: what the node made; grad: the gradient that reached its output (a backward node: the one it
+# received); sent: the gradient its backward passed to its input `input`
+INSPECT_WHAT = ("value", "grad", "sent")
 
 # Python -> browser messages, their fields and the binary buffers that follow them.
 TO_BROWSER = {
     "tensor": ("request", "node", "what", "available", "reason", "shape", "dtype", "device",
-               "preview_kind", "preview_shape", "truncated"),
+               "preview_kind", "preview_shape", "truncated", "index"),  # index: the plane shown, or None
     "points": ("reset", "series"),              # series: [{name, chart, count}]
     "error": ("message",),
 }
@@ -49,6 +58,8 @@ def spec():
     return {"version": VERSION, "graph_schema": GRAPH_SCHEMA, "stats": list(STATS), "hist_bins": HIST_BINS,
             "preview_kinds": list(PREVIEW_KINDS), "commands": list(COMMANDS),
             "to_python": {k: list(v) for k, v in TO_PYTHON.items()},
+            "to_python_optional": {k: list(v) for k, v in TO_PYTHON_OPTIONAL.items()},
+            "inspect_what": list(INSPECT_WHAT),
             "to_browser": {k: list(v) for k, v in TO_BROWSER.items()},
             "buffers": {k: list(v) for k, v in BUFFERS.items()},
             "traits": list(TRAITS), "step_fields": list(STEP_FIELDS)}
@@ -72,6 +83,8 @@ def check_request(content):
         raise ValueError(f"{kind} message lacks {missing}")
     if kind == "command" and content["cmd"] not in COMMANDS:
         raise ValueError(f"unknown stepper command {content['cmd']!r}")
+    if kind == "inspect" and content["what"] not in INSPECT_WHAT:
+        raise ValueError(f"inspect: what must be one of {INSPECT_WHAT}, not {content['what']!r}")
     return kind
 
 

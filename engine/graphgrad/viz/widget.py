@@ -9,6 +9,7 @@ import traitlets
 
 from .._version import __version__
 from . import protocol, snapshot
+from .inspect import sent_gradient
 from .sources import source_of
 from .stepper import Stepper
 from .tensors import summarize
@@ -83,14 +84,15 @@ class GraphWidget(anywidget.AnyWidget):
 
     def _on_inspect(self, content):
         node, what = content["node"], content["what"]
-        tensor, reason = self.tensor(node, what)
+        tensor, reason = (sent_gradient(self, node, content.get("input", 0)) if what == "sent" else
+                          self.tensor(node, what))
         header = dict(request=content["request"], node=node, what=what, available=tensor is not None,
                       reason=reason or "", device=str(getattr(tensor, "device", "cpu")))
         if tensor is None:
             header.update(shape=None, dtype=None, device=None, preview_kind="none", preview_shape=[],
-                          truncated=False)
+                          truncated=False, index=None)
             return self.send(protocol.message("tensor", **header), [])
-        fields, buffers = summarize(tensor)
+        fields, buffers = summarize(tensor, content.get("index"))
         self.send(protocol.message("tensor", **header, **fields), [b.tobytes() for b in buffers])
 
     def _on_command(self, content):
