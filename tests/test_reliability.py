@@ -1,7 +1,13 @@
 """Nothing silent, nothing lost: creation refuses what does not fit, sizes must be ints, saves are
 atomic, hostile files and programs are refused at load naming the file, interrupts leave no
 stale state, and the trace's bounds hold. Values and errors against torch."""
+import io
+import json
+import os
+import stat
+import tracemalloc
 import warnings
+import zipfile
 
 import numpy as np
 import pytest
@@ -126,3 +132,128 @@ def test_empty_mean_is_silent_and_empty_var_warns_like_torch():
             assert getattr(gg.ones(0), name)().isnan().item()
     with pytest.warns(UserWarning, match="var_mean\\(\\): degrees of freedom"):
         gg.var_mean(gg.ones(1))
+
+
+# ---- save and load ----------------------------------------------------------------------------------
+
+def test_a_failed_save_leaves_the_previous_file_whole(tmp_path, monkeypatch):
+    path = tmp_path / "model.pt"
+    gg.save({"w": gg.arange(10.0)}, path)
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        gg.save({"w": gg.zeros(3)}, path)
+    monkeypatch.undo()
+    assert gg.load(path)["w"].tolist() == list(range(10))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pt"]  # no temporary file left behind
+
+
+def test_save_keeps_the_file_mode_and_writes_through_symlinks(tmp_path):
+    path, link = tmp_path / "model.pt", tmp_path / "link.pt"
+    gg.save(gg.ones(1), path)
+    os.chmod(path, 0o640)
+    link.symlink_to(path)
+    gg.save(gg.zeros(2), link)
+    assert link.is_symlink() and gg.load(path).tolist() == [0.0, 0.0]
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
+    plain = tmp_path / "plain"
+    plain.write_bytes(b"")
+    gg.save(gg.ones(1), tmp_path / "fresh.pt")
+    assert os.stat(tmp_path / "fresh.pt").st_mode == os.stat(plain).st_mode  # the umask's mode, as open() gives
+
+
+def test_load_reads_tensor_data_without_a_second_copy(tmp_path):
+    path = tmp_path / "big.pt"
+    gg.save(gg.zeros(4 * 2 ** 20), path)  # 16 MiB
+    tracemalloc.start()
+    try:
+        loaded = gg.load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert loaded.shape == (4 * 2 ** 20,) and peak < 1.5 * 16 * 2 ** 20, f"peak {peak / 2 ** 20:.1f} MiB"
+
+
+def _archive(entries, manifest):
+    """A zip with the given manifest and {name: (bytes, compression)} entries."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        zf.writestr("graphgrad/manifest.json", json.dumps(manifest))
+        for name, (data, compression) in entries.items():
+            zf.writestr(name, data, compress_type=compression)
+    return out.getvalue()
+
+
+def _manifest(obj, tensors):
+    return {"format": "graphgrad.save", "version": 1, "object": obj, "tensors": tensors}
+
+
+def test_compressed_entries_are_refused_before_decompressing(tmp_path):
+    n = 32 * 2 ** 20 // 4
+    entry = {"file": "graphgrad/data/0", "kind": "tensor", "dtype": "float32", "shape": [n], "device": "cpu",
+             "requires_grad": False}
+    data = _archive({"graphgrad/data/0": (b"\0" * (4 * n), zipfile.ZIP_DEFLATED)},
+                    _manifest({"$": "tensor", "id": 0}, [entry]))
+    assert len(data) < 100_000
+    path = tmp_path / "bomb.pt"
+    path.write_bytes(data)
+    tracemalloc.start()
+    try:
+        with pytest.raises(RuntimeError, match="bomb.pt.*compressed"):
+            gg.load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 2 ** 20
+
+
+def _entry(**changes):
+    entry = {"file": "graphgrad/data/0", "kind": "tensor", "dtype": "float32", "shape": [2], "device": "cpu",
+             "requires_grad": False}
+    entry.update(changes)
+    return entry
+
+
+BAD_MANIFESTS = {
+    "unhashable key": _manifest({"$": "dict", "v": [[[1], 2]]}, []),
+    "dict items not pairs": _manifest({"$": "dict", "v": [1, 2]}, []),
+    "dict value not a list": _manifest({"$": "dict", "v": 3}, []),
+    "tuple of a number": _manifest({"$": "tuple", "v": 3}, []),
+    "unknown dtype": _manifest({"$": "dtype", "v": "complex512"}, []),
+    "dtype not a string": _manifest({"$": "dtype", "v": [1]}, []),
+    "bad device": _manifest({"$": "device", "v": "toaster"}, []),
+    "bad size": _manifest({"$": "size", "v": [2, -1]}, []),
+    "bad bytes": _manifest({"$": "bytes", "v": "xyz"}, []),
+    "bad float": _manifest({"$": "float", "v": None}, []),
+    "npscalar overflow": _manifest({"$": "npscalar", "dtype": "uint8", "v": 300}, []),
+    "npscalar unknown dtype": _manifest({"$": "npscalar", "dtype": "object", "v": 1}, []),
+    "tag not a string": _manifest({"$": 5}, []),
+    "version as text": dict(_manifest(None, []), version="2"),
+    "version as bool": dict(_manifest(None, []), version=True),
+    "tensor id as bool": _manifest({"$": "tensor", "id": True}, [_entry(), _entry()]),
+    "uint16 tensor": _manifest({"$": "tensor", "id": 0}, [_entry(dtype="uint16")]),
+    "uint64 tensor": _manifest({"$": "tensor", "id": 0}, [_entry(dtype="uint64")]),
+    "65 dimensions": _manifest({"$": "tensor", "id": 0}, [_entry(shape=[1] * 65)]),
+    "shape [0, 2**62]": _manifest({"$": "tensor", "id": 0}, [_entry(shape=[0, 2 ** 62])]),
+    "shape of floats": _manifest({"$": "tensor", "id": 0}, [_entry(shape=[2.0])]),
+    "entry not an object": _manifest({"$": "tensor", "id": 0}, ["x"]),
+    "tensor entry read as ndarray": _manifest({"$": "ndarray", "id": 0}, [_entry()]),
+    "device of a number": _manifest({"$": "tensor", "id": 0}, [_entry(device=3)]),
+    "device unknown": _manifest({"$": "tensor", "id": 0}, [_entry(device="toaster")]),
+    "requires_grad a string": _manifest({"$": "tensor", "id": 0}, [_entry(requires_grad="yes")]),
+    "file not a string": _manifest({"$": "tensor", "id": 0}, [_entry(file=None)]),
+    "deep nesting": _manifest(None, []),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_MANIFESTS))
+def test_malformed_manifests_are_refused_naming_the_file(case, tmp_path):
+    path = tmp_path / "hostile.pt"
+    data = _archive({"graphgrad/data/0": (b"\0" * 8, zipfile.ZIP_STORED)}, BAD_MANIFESTS[case])
+    if case == "deep nesting":
+        data = data.replace(b'"object": null', b'"object": ' + b"[" * 100_000 + b"]" * 100_000)
+    path.write_bytes(data)
+    with pytest.raises(RuntimeError, match=r"graphgrad\.load\('.*hostile\.pt'\)"):
+        gg.load(path)

@@ -5,10 +5,14 @@ lists, tuples, numbers, strings, None, dtypes, devices) with tensors replaced by
 `graphgrad/data/<n>`, each the raw little-endian bytes of one C-contiguous array. Loading parses
 JSON and copies bytes into arrays: it never imports or runs anything named by the file (no
 pickle), so a file from anywhere is as safe to load as a JSON document."""
+import contextlib
 import io
 import json
 import math
 import os
+import secrets
+import stat
+import struct
 import zipfile
 from collections import OrderedDict
 
@@ -99,14 +103,52 @@ def save(obj, f, pickle_module=None, pickle_protocol=None, _use_new_zipfile_seri
     writer = _Writer()
     manifest = {"format": FORMAT, "version": VERSION, "object": writer.encode(obj), "tensors": writer.entries}
     text = json.dumps(manifest, allow_nan=False)
-    target = os.fspath(f) if isinstance(f, (str, os.PathLike)) else f
-    if isinstance(target, str) and not os.path.isdir(os.path.dirname(os.path.abspath(target))):
-        raise RuntimeError(f"Parent directory {os.path.dirname(os.path.abspath(target))} does not exist.")
-    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+    if not isinstance(f, (str, os.PathLike)):
+        _write_archive(f, text, writer)
+        return
+    target = os.path.realpath(os.fspath(f))  # a symlink's target is what gets replaced
+    folder = os.path.dirname(target)
+    if not os.path.isdir(folder):
+        raise RuntimeError(f"Parent directory {os.path.dirname(os.path.abspath(os.fspath(f)))} does not exist.")
+    # Written to a temporary file beside the target, flushed to disk, then renamed over it: a
+    # full disk or a kill mid-save leaves the previous file whole (torch.save truncates it first).
+    temp = os.path.join(folder, f".{os.path.basename(target)}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            _write_archive(out, text, writer)
+            out.flush()
+            os.fsync(out.fileno())
+        if os.path.exists(target):
+            os.chmod(temp, stat.S_IMODE(os.stat(target).st_mode))  # overwriting keeps the file's mode
+        os.replace(temp, target)
+    except BaseException:  # KeyboardInterrupt too: no temporary file is left behind
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    _fsync_folder(folder)
+
+
+def _write_archive(out, text, writer):
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
         zf.writestr(MANIFEST, text)
         for entry, array in zip(writer.entries, writer.arrays):
-            with zf.open(entry["file"], "w", force_zip64=array.nbytes > 2 ** 31) as out:
-                out.write(memoryview(array.reshape(-1)).cast("B") if array.size else b"")
+            with zf.open(entry["file"], "w", force_zip64=array.nbytes > 2 ** 31) as dst:
+                dst.write(memoryview(array.reshape(-1)).cast("B") if array.size else b"")
+
+
+def _fsync_folder(folder):
+    """Make the rename itself durable (POSIX; Windows cannot open a folder and needs nothing)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 # ---- loading ----------------------------------------------------------------------------------------
@@ -117,49 +159,128 @@ def _name_of(f):
     return getattr(f, "name", None) or f"<{type(f).__name__}>"
 
 
+# what the manifest may name: numpy arrays keep any of these; tensors only graphgrad's dtypes
+_ARRAY_DTYPES = {n: np.dtype(n) for n in ("bool", "uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32",
+                                          "int64", "float16", "float32", "float64")}
+_TENSOR_DTYPES = {d.np.name for d in dtypes.all_dtypes}
+_MAX_DIMS = 64        # NumPy's limit (torch's too)
+_MAX_BYTES = 2 ** 63 - 1
+_CHUNK = 1 << 20      # tensor data is read 1 MiB at a time straight into the array: no second copy
+_STRUCTURE_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OverflowError, EOFError, OSError,
+                     struct.error, NotImplementedError, UnicodeDecodeError, KeyError, IndexError, TypeError)
+
+
 class _Reader:
-    def __init__(self, zf, name, map_location):
-        self.zf, self.name, self.map_location = zf, name, map_location
+    def __init__(self, zf, name, map_location, archive_size=None):
+        self.zf, self.name, self.map_location, self.archive_size = zf, name, map_location, archive_size
         self.loaded = {}
 
     def fail(self, what):
         raise RuntimeError(f"graphgrad.load({self.name!r}): {what}")
 
-    def array(self, index):
-        entries = self.manifest["tensors"]
-        if not isinstance(index, int) or not 0 <= index < len(entries):
-            self.fail(f"the manifest refers to tensor {index!r}, which it does not list")
-        entry = entries[index]
+    def malformed(self, node, why):
+        self.fail(f"the manifest entry {_short(node)} is malformed: {why}")
+
+    def stored(self, name, what):
+        """The zip entry `name`, which must be stored as graphgrad.save stores it: uncompressed,
+        unencrypted, and lying within the file (its sizes are then bounded by the file's)."""
         try:
-            dtype = np.dtype(entry["dtype"]).newbyteorder("<")
-            shape = tuple(int(s) for s in entry["shape"])
-            if dtype.kind not in "biuf" or any(s < 0 for s in shape):
-                raise ValueError
-        except (KeyError, TypeError, ValueError):
-            self.fail(f"tensor entry {index} is malformed: {entry!r}")
-        expected = math.prod(shape) * dtype.itemsize  # Python ints: no overflow to fool the size check
-        try:
-            size = self.zf.getinfo(str(entry.get("file"))).file_size
+            info = self.zf.getinfo(name)
         except KeyError:
-            self.fail(f"the archive has no {entry['file']!r} (the data of tensor {index}): the file is incomplete")
+            self.fail(f"the archive has no {name!r} ({what}): the file is incomplete")
+        if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
+            self.fail(f"{name!r} ({what}) is compressed or encrypted; graphgrad.save stores entries as they are, so "
+                      f"the file was not written by graphgrad.save or was altered")
+        beyond = self.archive_size is not None and info.header_offset + info.file_size > self.archive_size
+        if info.compress_size != info.file_size or beyond:
+            self.fail(f"{name!r} ({what}) claims {info.file_size} bytes, more than the file holds: the file is "
+                      "truncated or corrupted")
+        return info
+
+    def read_manifest(self):
+        info = self.stored(MANIFEST, "the manifest")
+        try:
+            with self.zf.open(info) as src:
+                manifest = json.loads(src.read().decode("utf-8"))
+        except RecursionError:
+            self.fail("its manifest is nested too deeply")
+        except _STRUCTURE_ERRORS as e:
+            self.fail(f"its manifest cannot be read ({e}): the file is truncated or corrupted")
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            self.fail("its manifest is not a graphgrad manifest")
+        version = manifest.get("version")
+        if type(version) is not int or version < 1:
+            self.fail(f"its manifest has no valid format version ({_short(version)})")
+        if version > VERSION:
+            self.fail(f"it was written in format version {version}; this graphgrad reads up to version {VERSION}")
+        if not isinstance(manifest.get("tensors"), list) or "object" not in manifest:
+            self.fail("its manifest is incomplete")
+        self.manifest = manifest
+
+    def array(self, index, tag):
+        entries = self.manifest["tensors"]
+        if type(index) is not int or not 0 <= index < len(entries):
+            self.fail(f"the manifest refers to tensor {_short(index)}, which it does not list")
+        entry = entries[index]
+        dtype, shape, file = self.check_entry(index, entry, tag)
+        expected = math.prod(shape) * dtype.itemsize  # Python ints: no overflow to fool the size check
+        size = self.stored(file, f"the data of tensor {index}").file_size
         if size != expected:  # checked before allocating: a manifest cannot make us allocate what is not there
             self.fail(f"tensor {index} ({entry['dtype']} of shape {list(shape)}) should have {expected} bytes but "
                       f"has {size}: the file is truncated or corrupted")
+        if math.prod(max(s, 1) for s in shape) * dtype.itemsize > _MAX_BYTES:
+            self.malformed(entry, f"shape {list(shape)} is too large for any array")
         array = np.empty(shape, dtype)
         try:
-            with self.zf.open(entry["file"]) as src:
-                got = src.readinto(memoryview(array.reshape(-1)).cast("B")) if expected else 0
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
+            got = self.read_into(file, memoryview(array.reshape(-1)).cast("B")) if expected else 0
+        except _STRUCTURE_ERRORS as e:
             self.fail(f"the data of tensor {index} cannot be read ({e}): the file is truncated or corrupted")
         if got != expected:
             self.fail(f"the data of tensor {index} ends after {got} of {expected} bytes: the file is truncated")
         return (array if dtype.isnative else array.astype(dtype.newbyteorder("="))), entry
 
+    def read_into(self, file, view):
+        """Fill `view` from the entry in chunks (ZipExtFile.readinto would read it all into one
+        bytes object first, doubling the peak memory); the CRC is checked at the end."""
+        got = 0
+        with self.zf.open(file) as src:
+            while got < len(view):
+                chunk = src.read(min(_CHUNK, len(view) - got))
+                if not chunk:
+                    break
+                view[got:got + len(chunk)] = chunk
+                got += len(chunk)
+            src.read(1)  # reaching the end is what makes zipfile compare the CRC
+        return got
+
+    def check_entry(self, index, entry, tag):
+        """A tensor entry's dtype, shape and file, each checked: the tag that refers to it must match
+        its kind, and a tensor's dtype must be one graphgrad has."""
+        if not isinstance(entry, dict):
+            self.malformed(entry, f"tensor entry {index} is not an object")
+        kind, file = entry.get("kind", "tensor"), entry.get("file")
+        if (kind == "ndarray") != (tag == "ndarray") or kind not in ("tensor", "parameter", "ndarray"):
+            self.malformed(entry, f"tensor entry {index} is of kind {_short(kind)} but is referred to as {tag!r}")
+        allowed = _ARRAY_DTYPES if kind == "ndarray" else _TENSOR_DTYPES
+        name = entry.get("dtype")
+        if not isinstance(name, str) or name not in allowed:
+            self.malformed(entry, f"tensor entry {index} has dtype {_short(name)}, which a {kind} cannot hold")
+        shape = entry.get("shape")
+        if not isinstance(shape, list) or len(shape) > _MAX_DIMS or \
+                any(type(s) is not int or s < 0 for s in shape):
+            self.malformed(entry, f"tensor entry {index} has shape {_short(shape)}: a list of at most {_MAX_DIMS} "
+                                  "non-negative ints is expected")
+        if not isinstance(file, str):
+            self.malformed(entry, f"tensor entry {index} names no data file")
+        if not isinstance(entry.get("requires_grad", False), bool) or not isinstance(entry.get("device", "cpu"), str):
+            self.malformed(entry, f"tensor entry {index} has a requires_grad or device of the wrong type")
+        return np.dtype(name).newbyteorder("<"), tuple(shape), file
+
     def tensor(self, index):
-        if index in self.loaded:
+        if type(index) is int and index in self.loaded:
             return self.loaded[index]
-        array, entry = self.array(index)
-        location = entry.get("device", "cpu")
+        array, entry = self.array(index, "tensor")
+        location = self.device_name(entry.get("device", "cpu"), entry)
         t = Tensor._wrap(array)
         t = self.place(t, location)
         if entry.get("requires_grad") and t._data.dtype.kind == "f":
@@ -169,6 +290,12 @@ class _Reader:
             t = nn.Parameter(t, requires_grad=t.requires_grad)
         self.loaded[index] = t
         return t
+
+    def device_name(self, value, node):
+        try:
+            return str(device(value))
+        except (RuntimeError, ValueError, TypeError) as e:
+            self.malformed(node, f"{_short(value)} is not a device ({e})")
 
     def place(self, t, location):
         """Where a tensor saved on `location` goes, under map_location (as torch.load's)."""
@@ -194,38 +321,96 @@ class _Reader:
             return node
         if isinstance(node, list):
             return [self.decode(v) for v in node]
-        if not isinstance(node, dict) or "$" not in node:
-            self.fail(f"the manifest holds an entry it cannot read: {str(node)[:80]}")
+        if not isinstance(node, dict) or not isinstance(node.get("$"), str):
+            self.fail(f"the manifest holds an entry it cannot read: {_short(node)}")
         tag, value = node["$"], node.get("v")
         if tag == "tensor":
             return self.tensor(node.get("id"))
         if tag == "ndarray":
-            return self.array(node.get("id"))[0]
+            return self.array(node.get("id"), "ndarray")[0]
         if tag in ("dict", "odict"):
-            out = (OrderedDict if tag == "odict" else dict)((self.decode(k), self.decode(v)) for k, v in value)
+            out = (OrderedDict if tag == "odict" else dict)(self.pair(node, item) for item in self.items(node, value))
             if "metadata" in node:
                 out._metadata = self.decode(node["metadata"])
             return out
         if tag == "tuple":
-            return tuple(self.decode(v) for v in value)
-        if tag == "float":
-            return float(value)
-        if tag == "npscalar":
-            return np.dtype(node["dtype"]).type(self.decode(value))
-        if tag == "dtype":
-            return dtypes.from_name(value)
-        if tag == "device":
-            return device(value)
-        if tag == "size":
-            return Size(value)
-        if tag == "bytes":
-            return bytes.fromhex(value)
-        self.fail(f"the manifest holds an entry of unknown kind {tag!r} (saved by a newer graphgrad?)")
+            return tuple(self.decode(v) for v in self.items(node, value))
+        decode_value = _VALUES.get(tag)
+        if decode_value is None:
+            self.fail(f"the manifest holds an entry of unknown kind {_short(tag)} (saved by a newer graphgrad?)")
+        try:
+            return decode_value(node, value)
+        except (KeyError, TypeError, ValueError, OverflowError, RuntimeError) as e:
+            self.malformed(node, str(e) or type(e).__name__)
+
+    def items(self, node, value):
+        if not isinstance(value, list):
+            self.malformed(node, "a list of items is expected")
+        return value
+
+    def pair(self, node, item):
+        if not isinstance(item, list) or len(item) != 2:
+            self.malformed(node, f"{_short(item)} is not a [key, value] pair")
+        key = self.decode(item[0])
+        try:
+            hash(key)
+        except TypeError:
+            self.malformed(node, f"the key {_short(item[0])} cannot be a dict key")
+        return key, self.decode(item[1])
+
+
+def _short(value):
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _float(node, value):
+    if not isinstance(value, str):
+        raise TypeError(f"{_short(value)} is not a float's text")
+    return float(value)
+
+
+def _npscalar(node, value):
+    dtype = _ARRAY_DTYPES[node.get("dtype")] if isinstance(node.get("dtype"), str) else None
+    if dtype is None or isinstance(value, (list, dict, str)) or value is None:
+        raise ValueError(f"a numeric value of a numpy dtype is expected, not {_short(value)}")
+    if isinstance(value, float) and dtype.kind in "biu":
+        raise ValueError(f"{dtype.name} cannot hold {value!r}")
+    return dtype.type(value)
+
+
+def _dtype(node, value):
+    if not isinstance(value, str) or value not in _TENSOR_DTYPES:
+        raise ValueError(f"{_short(value)} is not a graphgrad dtype")
+    return dtypes.from_name(value)
+
+
+def _device(node, value):
+    if not isinstance(value, str):
+        raise TypeError(f"{_short(value)} is not a device string")
+    return device(value)
+
+
+def _size(node, value):
+    if not isinstance(value, list) or any(type(s) is not int or s < 0 for s in value):
+        raise ValueError(f"{_short(value)} is not a list of sizes")
+    return Size(value)
+
+
+def _bytes(node, value):
+    if not isinstance(value, str):
+        raise TypeError(f"{_short(value)} is not a hex string")
+    return bytes.fromhex(value)
+
+
+_VALUES = {"float": _float, "npscalar": _npscalar, "dtype": _dtype, "device": _device, "size": _size,
+           "bytes": _bytes}
 
 
 def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None, **pickle_load_args):
     """Read what graphgrad.save wrote. Nothing in the file is ever executed (weights_only is
-    accepted for compatibility: every graphgrad file is weights-only)."""
+    accepted for compatibility: every graphgrad file is weights-only). Anything malformed is
+    refused with a RuntimeError naming the file and the entry; nothing half-loaded is returned."""
     from .serialization_torch import load_foreign  # torch.save archives and .safetensors files
     loaded = load_foreign(f, map_location)
     if loaded is not NotImplemented:
@@ -234,14 +419,22 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     source = os.fspath(f) if isinstance(f, (str, os.PathLike)) else f
     if isinstance(source, (bytes, bytearray)):
         source = io.BytesIO(source)
+    with open(source, "rb") if isinstance(source, str) else contextlib.nullcontext(source) as src:
+        return _load_archive(src, name, map_location)
+
+
+def _load_archive(src, name, map_location):
     try:
-        zf = zipfile.ZipFile(source, "r")
-    except zipfile.BadZipFile as e:
+        start = src.tell()
+        archive_size = src.seek(0, io.SEEK_END) - start
+        src.seek(start)
+        zf = zipfile.ZipFile(src, "r")
+    except _STRUCTURE_ERRORS as e:
         raise RuntimeError(f"graphgrad.load({name!r}): not a graphgrad file ({e}). A graphgrad file is a zip archive "
                            "written by graphgrad.save; this one is truncated, corrupted or of another format.") \
             from None
     with zf:
-        reader = _Reader(zf, name, map_location)
+        reader = _Reader(zf, name, map_location, archive_size)
         names = zf.namelist()
         if MANIFEST not in names:
             if any(n.endswith("data.pkl") for n in names):
@@ -249,19 +442,11 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
                             "because unpickling can run arbitrary code; re-save the tensors from PyTorch as numpy "
                             "arrays and build graphgrad tensors from them.")
             reader.fail(f"the archive has no {MANIFEST}: it was not written by graphgrad.save")
+        reader.read_manifest()
         try:
-            manifest = json.loads(zf.read(MANIFEST).decode("utf-8"))
-        except (ValueError, zipfile.BadZipFile, EOFError, OSError) as e:
-            reader.fail(f"its manifest cannot be read ({e}): the file is truncated or corrupted")
-        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-            reader.fail("its manifest is not a graphgrad manifest")
-        if manifest.get("version", 0) > VERSION:
-            reader.fail(f"it was written in format version {manifest['version']}; this graphgrad reads up to "
-                        f"version {VERSION}")
-        if not isinstance(manifest.get("tensors"), list) or "object" not in manifest:
-            reader.fail("its manifest is incomplete")
-        reader.manifest = manifest
-        return reader.decode(manifest["object"])
+            return reader.decode(reader.manifest["object"])
+        except RecursionError:
+            reader.fail("its manifest is nested too deeply")
 
 
 from .serialization_torch import (add_safe_globals, clear_safe_globals, get_safe_globals,  # noqa: E402
