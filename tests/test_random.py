@@ -59,6 +59,25 @@ def test_large_tensors():
         same_draws(lambda lib: lib.randn(2 ** 17 + 17, dtype=getattr(lib, name)))
         same_draws(lambda lib: lib.rand(2 ** 17 + 17, dtype=getattr(lib, name)))
         same_draws(lambda lib: lib.empty(2 ** 17 + 17, dtype=getattr(lib, name)).uniform_(-0.37, 0.91))
+        same_draws(lambda lib: lib.empty(2 ** 17 + 17, dtype=getattr(lib, name)).normal_(0.5, 3.0))
+    for dtype in ("int64", "int16", "float16"):  # drawn and cast a chunk at a time
+        same_draws(lambda lib: lib.randint(-7, 2000, (2 ** 17 + 5,), dtype=getattr(lib, dtype)))
+    same_draws(lambda lib: lib.randint(-5, 2 ** 40, (2 ** 16 + 3,)))
+    same_draws(lambda lib: lib.empty(2 ** 16 + 3, dtype=lib.int64).random_())
+
+
+def test_in_place_draws_write_into_the_tensors_memory():
+    """uniform_ and normal_ on a contiguous tensor draw straight into its array: a NumPy view of it
+    sees the values, and the tensor's version moves on."""
+    seed_both(4)
+    for method, args in (("uniform_", (-0.2, 0.3)), ("normal_", (0.0, 0.02)), ("normal_", (1.0, 2.0))):
+        for n in (5, 64, 2 ** 16 + 9):
+            t = gg.empty(n)
+            view, version = t.numpy(), t._version
+            getattr(t, method)(*args)
+            want = getattr(torch.empty(n), method)(*args)
+            np.testing.assert_array_equal(view, want.numpy())
+            assert t._version == version + 1
 
 
 @pytest.mark.parametrize("seed", SEEDS[:3])

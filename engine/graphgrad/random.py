@@ -110,7 +110,7 @@ class Generator:
         high |= r[1::2]
         return high
 
-    def _unit(self, n, dtype):
+    def _unit(self, n, dtype, out=None):
         """uniform_real_distribution(0, 1) of float32 or float64 (float16 draws float32's): the low 53
         bits of random64() or the low 24 of random(), times 2**-bits, in that dtype (both exact)."""
         if dtype == np.float64:
@@ -118,42 +118,56 @@ class Generator:
         else:
             bits, width, dtype = self._random32(n), 24, np.float32
         bits &= (1 << width) - 1
-        return np.multiply(bits, dtype(2.0 ** -width), dtype=dtype)
+        return np.multiply(bits, dtype(2.0 ** -width), dtype=dtype, out=out)
 
     # ---- distributions: flat arrays of n values, in the order torch fills memory ------------
 
-    def uniform(self, n, dtype, low=0.0, high=1.0):
+    def uniform(self, n, dtype, low=0.0, high=1.0, out=None):
         """uniform_(low, high): x * (high - low) + low in float32 (float64 for double), contracted to
-        one fused multiply-add; a value that rounds to high becomes low."""
+        one fused multiply-add; a value that rounds to high becomes low. Written into `out` (n values
+        of dtype, contiguous) when given: a tensor's own memory, so no array is made and copied."""
         dtype = np.dtype(dtype)
         acc = np.float64 if dtype == np.float64 else np.float32
         low, high = acc(low), acc(high)
         unit_interval = low == 0 and high == 1  # x * 1 + 0 is x, and x < 1: nothing to round or replace
-        values = np.empty(n, dtype)
+        values = np.empty(n, dtype) if out is None else out
         for i in range(0, n, _CHUNK):  # drawn and computed a chunk at a time, as _normal_blocks
             part = values[i:i + _CHUNK]
-            x = self._unit(len(part), acc)
-            part[...] = x if unit_interval else _fma(x, high - low, low, acc)
-        if not unit_interval or dtype == np.float16:  # float16 rounds some x up to 1
+            x = self._unit(len(part), acc, part if unit_interval and dtype == acc else None)
+            if unit_interval:
+                if x is not part:
+                    part[...] = x
+            elif dtype == acc:
+                _fma(x, high - low, low, acc, part)
+            else:  # float16: rounded to float32 first, as torch computes there
+                part[...] = _fma(x, high - low, low, acc)
+        # (float16 rounds some x up to 1); no value passes high, so the largest tells whether any is it
+        if n and (not unit_interval or dtype == np.float16) and (
+                not low <= high or values.max() == dtype.type(high)):
             np.copyto(values, dtype.type(low), where=values == dtype.type(high))
         return values
 
-    def normal(self, n, dtype, mean=0.0, std=1.0, contiguous=True):
+    def normal(self, n, dtype, mean=0.0, std=1.0, contiguous=True, out=None):
         """normal_(mean, std): in blocks of 16 (Box-Muller on 8 pairs of uniforms) when a contiguous
-        tensor has 16 or more elements, otherwise one double sample at a time."""
+        tensor has 16 or more elements, otherwise one double sample at a time. Into `out` (n values
+        of dtype) when given."""
         dtype = np.dtype(dtype)
         if n >= 16 and contiguous:
-            return self._normal_blocks(n, dtype, mean, std)
-        return _cast(_fma(self._normal_doubles(n), float(std), float(mean), np.float64), dtype)
+            return self._normal_blocks(n, dtype, mean, std, out)
+        values = _cast(_fma(self._normal_doubles(n), float(std), float(mean), np.float64), dtype)
+        if out is None:
+            return values
+        out[...] = values
+        return out
 
-    def _normal_blocks(self, n, dtype, mean, std):
+    def _normal_blocks(self, n, dtype, mean, std, out=None):
         # ATen's normal_fill: Box-Muller on every whole block of 16 uniforms; when n is not a multiple
         # of 16 the last 16 values come from one more block, written over the end: 16 fresh uniforms,
         # or for float16 the partial block's own uniforms completed with fresh ones (torch works in
         # float32 there)
         unit = np.float64 if dtype == np.float64 else np.float32
         whole = 16 * (n // 16)
-        out = np.empty(n, dtype)
+        out = np.empty(n, dtype) if out is None else out
         # drawn and computed a chunk at a time (the draws stay in order): the float32 arithmetic
         # makes many passes over its temporaries, which then stay in the CPU's cache, and arrays
         # of a whole large tensor's size would be faulted into memory afresh on every call
@@ -206,10 +220,15 @@ class Generator:
 
     def integers(self, n, low, high, dtype):
         """randint / random_(low, high): random() % (high - low) + low, or random64() when the range
-        is 2**28 or more."""
+        is 2**28 or more; as int64, then cast to dtype."""
         span = high - low
-        bits = self._random64(n) if span >= 1 << 28 else self._random32(n)
-        return _cast((bits % np.uint64(span)).astype(np.int64) + low, dtype)
+        def draw(count):
+            if span >= 1 << 28:
+                bits, divisor = self._random64(count), np.uint64(span)
+            else:  # 32-bit draws: a 32-bit division costs a fraction of a 64-bit one
+                bits, divisor = self._random32(count).astype(np.uint32), np.uint32(span)
+            return _cast(np.add(_remainder(bits, divisor), low, dtype=np.int64), dtype)
+        return _in_chunks(n, dtype, draw)
 
     def random(self, n, dtype):
         """random_() with no bounds: [0, 2**digits] for floating types, [0, max] for integers."""
@@ -219,7 +238,7 @@ class Generator:
         wide = dtype in (np.int64, np.float64)
         modulus = (2 << np.finfo(dtype).nmant) + 1 if dtype.kind == "f" else int(np.iinfo(dtype).max) + 1
         bits = self._random64(n) if wide else self._random32(n)
-        return (bits % np.uint64(modulus)).astype(dtype)
+        return _remainder(bits, np.uint64(modulus)).astype(dtype)
 
     def bernoulli(self, p, dtype, n=None):
         """1 where a uniform draw is below p: a double per element for a scalar or float64 p, a
@@ -259,9 +278,31 @@ class Generator:
         return np.stack([np.searchsorted(c, row, side="left") for c, row in zip(cum, u)])
 
 
+def _in_chunks(n, dtype, draw):
+    """n values of dtype from draw(count), which gives the next count of them, a chunk at a time when
+    there are many: the temporaries of each chunk stay in the CPU's cache and are reused by malloc,
+    where arrays of the whole size would be faulted into memory afresh on every call."""
+    if n <= _CHUNK:
+        return draw(n)
+    out = np.empty(n, dtype)
+    for i in range(0, n, _CHUNK):
+        part = out[i:i + _CHUNK]
+        part[...] = draw(len(part))
+    return out
+
+
+def _remainder(bits, divisor):
+    """bits % divisor for unsigned bits and a scalar divisor, as bits - bits // divisor * divisor:
+    NumPy divides unsigned integers by a scalar with multiplications (libdivide), but computes %
+    with the CPU's division, several times slower."""
+    quotient = bits // divisor
+    quotient *= divisor
+    return np.subtract(bits, quotient, out=quotient)
+
+
 def _cast(values, dtype):
     """values.astype(dtype) as C++ casts: to float16 by way of float32 (c10::Half is made from a float)."""
-    return (values.astype(np.float32) if dtype == np.float16 else values).astype(dtype)
+    return (values.astype(np.float32) if dtype == np.float16 else values).astype(dtype, copy=False)
 
 
 def _libm(fn, x):
@@ -385,16 +426,20 @@ def _swap_and_sign(sin, cos, j):
 # give the same result from exact products and sums (Boldo & Melquiond, "Emulation of FMA and
 # correctly-rounded sums: proved algorithms using rounding to odd", 2008).
 
-def _fma32(x, a, b):
+def _fma32(x, a, b, out=None):
     """x * a + b rounded once to float32, for float32 values x, a and b (arrays of them may be held
-    in float64)."""
+    in float64); into `out` (float32, x's shape) when given."""
     if np.ndim(a) == 0 and a == 1:  # x * 1 is exact: the float32 addition is the one rounding
-        return np.add(x, b, dtype=np.float32)
+        return np.add(x, b, dtype=np.float32, out=out)
     # a product of float32s is exact in float64, and the sum rounded there then to float32 is right
     # unless the first rounding landed exactly halfway between two float32s: redo those
     s = np.asarray(np.multiply(x, a, dtype=np.float64))
     s += b
-    rounded = s.astype(np.float32)
+    if out is None:
+        rounded = s.astype(np.float32)
+    else:
+        rounded = out
+        np.copyto(rounded, s)
     midpoints = _float32_midpoints(s)
     if len(midpoints):
         # gathered where they are arrays (scalars broadcast as they are)
@@ -452,16 +497,16 @@ def _add_round_to_odd(a, b):
     return s
 
 
-def _fma(x, a, b, acc):
-    """x * a + b rounded once to acc (float32 or float64)."""
+def _fma(x, a, b, acc, out=None):
+    """x * a + b rounded once to acc (float32 or float64), into `out` when given."""
     if acc is np.float32:
-        return _fma32(x, a, b)
+        return _fma32(x, a, b, out)
     if np.ndim(a) == 0 and a == 1:  # a product by one is exact too
-        return np.asarray(x, np.float64) + b
+        return np.add(np.asarray(x, np.float64), b, out=out)
     x, a, b = (np.asarray(v, np.float64) for v in (x, a, b))
     hi, lo = _two_product(x, a)
     th, tl = _two_sum(b, hi)
-    return th + _add_round_to_odd(tl, lo)
+    return np.add(th, _add_round_to_odd(tl, lo), out=out)
 
 
 default_generator = Generator()

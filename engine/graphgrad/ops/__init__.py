@@ -4,6 +4,8 @@ Every function here ends in `dispatch.apply`; the tables at the bottom bind the 
 as Tensor methods, so `graphgrad.exp(x)`, `x.exp()` and `x.exp_()` are one definition."""
 import builtins
 
+import numpy as np
+
 from ..tensor import Tensor
 from . import activation, convert, index, linalg, pointwise, reduce, shape
 from .activation import log_softmax, softmax
@@ -234,12 +236,13 @@ def copy_(self, src, non_blocking=False):
 
 
 def uniform_(self, a=0.0, b=1.0, *, generator=None):
-    return _write_random(self, lambda gen, n, dtype: gen.uniform(n, dtype, a, b), generator)
+    return _write_random(self, lambda gen, n, dtype, out=None: gen.uniform(n, dtype, a, b, out), generator, True)
 
 
 def normal_(self, mean=0.0, std=1.0, *, generator=None):
     contiguous = self._data.flags.c_contiguous  # torch draws one element at a time into other layouts
-    return _write_random(self, lambda gen, n, dtype: gen.normal(n, dtype, mean, std, contiguous), generator)
+    return _write_random(self, lambda gen, n, dtype, out=None: gen.normal(n, dtype, mean, std, contiguous, out),
+                         generator, True)
 
 
 def bernoulli_(self, p=0.5, *, generator=None):
@@ -260,13 +263,18 @@ def random_(self, low=None, high=None, *, generator=None):
     return _write_random(self, lambda gen, n, dtype: gen.integers(n, low, high, dtype), generator)
 
 
-def _write_random(self, draw, generator):
+def _write_random(self, draw, generator, takes_out=False):
     """Fill in place without history (init functions run under no_grad, as in PyTorch): `draw`
-    gives the values in the order torch writes them, along the tensor's memory."""
-    from ..ops.convert import _move
+    gives the values in the order torch writes them, along the tensor's memory; one that takes_out
+    writes them into an `out` array it is given instead."""
     from ..random import get_generator, in_memory_order
-    values = draw(get_generator(generator), self._data.size, self._data.dtype)
-    self._data[...] = _move(in_memory_order(values, self._data), self.device)
+    data = self._data
+    if takes_out and type(data) is np.ndarray and data.flags.c_contiguous:
+        # straight into the tensor's memory: no array of its size made, faulted in and copied
+        draw(get_generator(generator), data.size, data.dtype, data.reshape(-1))
+    else:
+        values = draw(get_generator(generator), data.size, data.dtype)
+        data[...] = convert._move(in_memory_order(values, data), self.device)
     self._vbox[0] += 1
     return self
 

@@ -1,0 +1,96 @@
+"""graphgrad beside PyTorch, in one process: the cost of drawing random numbers (torch's numbers, bit for bit).
+
+    .venv/bin/python bench/random_numbers.py [--rounds 9] [--quick] [--only randn]
+
+Each case draws the same thing with both libraries in interleaved rounds (graphgrad, torch, ...);
+the medians of CPU time per call are compared as graphgrad / torch. Small draws show the fixed
+cost of a call, large ones the cost per value; building nn.Linear(784, 256) is the draw a model
+makes when it starts (kaiming_uniform_ on the weight, uniform_ on the bias).
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402  first: it may re-run this script with the BLAS settings it needs
+
+if __name__ == "__main__":
+    harness.one_thread_blas()
+
+import argparse  # noqa: E402
+import gc  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+
+import torch  # noqa: E402
+
+import graphgrad as gg  # noqa: E402
+
+SMALL, LARGE = (8, 8), (1000, 1000)  # 64 and 1e6 values
+
+
+def _cases():
+    """(name, a function of the library that draws once, calls per round at full size, target)."""
+    def filled(method, *args):
+        return lambda lib, shape: getattr(lib.empty(shape), method)(*args)
+    draws = [
+        ("randn", lambda lib, shape: lib.randn(shape)),
+        ("rand", lambda lib, shape: lib.rand(shape)),
+        ("randint", lambda lib, shape: lib.randint(0, 10, shape)),
+        ("normal_", filled("normal_", 0.0, 0.02)),
+        ("uniform_", filled("uniform_", -0.1, 0.1)),
+        ("bernoulli", lambda lib, shape, p={}: lib.bernoulli(p.setdefault((lib, shape), lib.full(shape, 0.5)))),
+        ("randperm", lambda lib, shape: lib.randperm(shape[0] * shape[1])),
+        ("kaiming_uniform_", lambda lib, shape: lib.nn.init.kaiming_uniform_(lib.empty(shape), a=5 ** 0.5)),
+    ]
+    cases = []
+    for name, fn in draws:
+        cases.append((f"{name} 64", lambda lib, fn=fn: fn(lib, SMALL), 400, 3.0))
+        cases.append((f"{name} 1e6", lambda lib, fn=fn: fn(lib, LARGE), 2, 1.5))
+    cases.append(("nn.Linear(784, 256)", lambda lib: lib.nn.Linear(784, 256), 10, 1.5))
+    return cases
+
+
+def _time_batch(fn, lib, calls):
+    cpu = time.process_time()
+    for _ in range(calls):
+        fn(lib)
+    return (time.process_time() - cpu) / calls
+
+
+def measure(fn, rounds, calls):
+    """Median CPU seconds per call for graphgrad and torch, in interleaved rounds, GC off while timed."""
+    for lib in (gg, torch):
+        _time_batch(fn, lib, max(1, calls // 4))
+    times = {gg: [], torch: []}
+    gc.disable()
+    try:
+        for _ in range(rounds):
+            for lib in (gg, torch):
+                times[lib].append(_time_batch(fn, lib, calls))
+            gc.collect()
+    finally:
+        gc.enable()
+    return statistics.median(times[gg]), statistics.median(times[torch])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--quick", action="store_true", help="fewer rounds and calls (a smoke test)")
+    parser.add_argument("--only", default="", help="only the cases whose name contains this")
+    opts = parser.parse_args(argv)
+    rounds = 3 if opts.quick else opts.rounds
+    torch.set_num_threads(1)
+    print(f"graphgrad vs torch {torch.__version__} (1 thread); {rounds} interleaved rounds; CPU-time medians per call")
+    harness.header(24)
+    results = []
+    for name, fn, calls, target in _cases():
+        if opts.only not in name:
+            continue
+        ours, theirs = measure(fn, rounds, max(1, calls // 10) if opts.quick else calls)
+        results.append(harness.row(name, ours, theirs, target, 24, 1e6, "us"))
+    return results
+
+
+if __name__ == "__main__":
+    main()
