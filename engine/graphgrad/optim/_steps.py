@@ -1,0 +1,38 @@
+"""Pieces the optimizers share: torch's gradient preamble (maximize, L2 weight decay), its
+lerp formula, and the 0-d scalar state some algorithms keep (eta, mu, mu_product)."""
+import numpy as np
+
+from .. import dtypes
+from ..tensor import Tensor
+
+
+def effective_grad(g, w, maximize, weight_decay):
+    """The gradient the update uses: negated to maximize, plus weight_decay * w (new arrays;
+    the parameter's .grad is never written)."""
+    if maximize:
+        g = -g
+    if weight_decay != 0:
+        g = g + weight_decay * w
+    return g
+
+
+def lerp_(a, b, weight, tmp):
+    """a <- a + weight (b - a), computed as torch's lerp does (from the nearer end)."""
+    if weight < 0.5:
+        tmp[...] = b
+        tmp -= a
+        tmp *= weight
+        a += tmp
+    else:
+        tmp[...] = b
+        tmp -= a
+        tmp *= tmp.dtype.type(1) - tmp.dtype.type(weight)  # 1 - weight in the array's precision, as torch
+        a[...] = b
+        a -= tmp
+
+
+def scalar_state(value):
+    """A 0-d tensor of torch's scalar dtype for optimizer state (float64 when that is the
+    default dtype, else float32), on the CPU."""
+    dtype = np.float64 if dtypes.get_default_dtype() is dtypes.float64 else np.float32
+    return Tensor._wrap(np.asarray(value, dtype=dtype))

@@ -1,0 +1,50 @@
+"""ASGD: SGD with a decaying step and a running average of the iterates (state 'ax')."""
+from .. import dtypes
+from ..ops.util import xp_of
+from ..tensor import Tensor
+from ._steps import effective_grad, scalar_state
+from .optimizer import Optimizer, check_nonnegative, count_step, new_step, scalar
+
+
+class ASGD(Optimizer):
+    def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0, foreach=None,
+                 maximize=False, differentiable=False, capturable=False):
+        check_nonnegative(lr, "Invalid learning rate: {}")
+        check_nonnegative(weight_decay, "Invalid weight_decay value: {}")
+        defaults = dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay, foreach=foreach,
+                        maximize=maximize, differentiable=differentiable, capturable=capturable)
+        super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        loss = self._closure_loss(closure)
+        for group in self.param_groups:
+            lr, lambd, alpha, t0 = scalar(group["lr"]), group["lambd"], group["alpha"], group["t0"]
+            for p, w, g in self._params_with_grad(group):
+                xp = xp_of(w)
+                state = self.state[p]
+                if not state:
+                    state["step"] = new_step(p)
+                    state["eta"] = scalar_state(lr)
+                    state["mu"] = scalar_state(1.0)
+                    state["ax"] = Tensor._wrap(xp.zeros_like(w))
+                step = count_step(state)
+                g = effective_grad(g, w, group["maximize"], group["weight_decay"])
+                eta, mu = state["eta"]._data, state["mu"]._data
+                eta_value = eta.item()
+                (tmp,) = self._scratch_for(p, 1)
+                w *= 1 - lambd * eta_value          # decay, then the gradient step
+                xp.multiply(g, -eta_value, out=tmp)
+                w += tmp
+                ax = state["ax"]._data
+                if mu.item() != 1:                  # average the iterates from t0 on
+                    xp.subtract(w, ax, out=tmp)
+                    tmp *= mu.item()
+                    ax += tmp
+                else:
+                    ax[...] = w
+                # torch makes both new values as tensors of the default dtype before storing them
+                rounded = dtypes.get_default_dtype().np.type
+                eta[...] = rounded(lr / ((1 + lambd * lr * step) ** alpha))
+                mu[...] = rounded(1 / max(1, step - t0))
+                p._vbox[0] += 1
+        return loss

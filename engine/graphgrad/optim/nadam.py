@@ -1,0 +1,66 @@
+"""NAdam: Adam with Nesterov momentum (Dozat), with the momentum decay schedule torch uses."""
+from ..ops.util import xp_of
+from ..tensor import Tensor
+from ._steps import effective_grad, lerp_, scalar_state
+from .adamax import check_betas
+from .optimizer import Optimizer, check_nonnegative, count_step, new_step, scalar
+
+
+class NAdam(Optimizer):
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
+                 decoupled_weight_decay=False, *, foreach=None, maximize=False, capturable=False,
+                 differentiable=False):
+        check_nonnegative(lr, "Invalid learning rate: {}")
+        check_nonnegative(eps, "Invalid epsilon value: {}")
+        check_betas(betas)
+        check_nonnegative(weight_decay, "Invalid weight_decay value: {}")
+        check_nonnegative(momentum_decay, "Invalid momentum_decay value: {}")
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, momentum_decay=momentum_decay,
+                        decoupled_weight_decay=decoupled_weight_decay, maximize=maximize, foreach=foreach,
+                        capturable=capturable, differentiable=differentiable)
+        super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        loss = self._closure_loss(closure)
+        for group in self.param_groups:
+            lr, (beta1, beta2), eps = scalar(group["lr"]), group["betas"], group["eps"]
+            weight_decay, momentum_decay = group["weight_decay"], group["momentum_decay"]
+            for p, w, g in self._params_with_grad(group):
+                xp = xp_of(w)
+                state = self.state[p]
+                if not state:
+                    state["step"] = new_step(p)
+                    state["mu_product"] = scalar_state(1.0)
+                    state["exp_avg"] = Tensor._wrap(xp.zeros_like(w))
+                    state["exp_avg_sq"] = Tensor._wrap(xp.zeros_like(w))
+                step = count_step(state)
+                bias_correction2 = 1 - beta2 ** step
+                decay = weight_decay
+                if decay != 0 and group["decoupled_weight_decay"]:
+                    w *= 1 - lr * decay
+                    decay = 0
+                g = effective_grad(g, w, group["maximize"], decay)
+                mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
+                mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
+                mu_product = state["mu_product"]._data
+                mu_product *= mu                    # kept in the scalar dtype (float32), as torch keeps it
+                mu_product = mu_product.item()
+                exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
+                denom, tmp = self._scratch_for(p, 2)
+                lerp_(exp_avg, g, 1 - beta1, tmp)
+                exp_avg_sq *= beta2
+                xp.multiply(g, 1 - beta2, out=tmp)
+                tmp *= g
+                exp_avg_sq += tmp
+                xp.divide(exp_avg_sq, bias_correction2, out=denom)
+                xp.sqrt(denom, out=denom)
+                denom += eps
+                # two addcdiv steps: the gradient's share, then the momentum's
+                xp.multiply(g, -lr * (1.0 - mu) / (1.0 - mu_product), out=tmp)
+                tmp /= denom
+                w += tmp
+                xp.multiply(exp_avg, (-lr * mu_next) / (1.0 - mu_product * mu_next), out=tmp)
+                tmp /= denom
+                w += tmp
+                p._vbox[0] += 1
+        return loss

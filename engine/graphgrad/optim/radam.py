@@ -1,0 +1,61 @@
+"""RAdam: Adam whose adaptive step is switched in gradually, by the variance rectification term
+(plain momentum SGD while the running second moment is too short to trust)."""
+from ..ops.util import xp_of
+from ..tensor import Tensor
+from ._steps import effective_grad, lerp_
+from .adamax import check_betas
+from .optimizer import Optimizer, check_nonnegative, count_step, new_step, scalar
+
+
+class RAdam(Optimizer):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weight_decay=False,
+                 *, foreach=None, maximize=False, capturable=False, differentiable=False):
+        check_nonnegative(lr, "Invalid learning rate: {}")
+        check_nonnegative(eps, "Invalid epsilon value: {}")
+        check_betas(betas)
+        check_nonnegative(weight_decay, "Invalid weight_decay value: {}")
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize, foreach=foreach,
+                        capturable=capturable, decoupled_weight_decay=decoupled_weight_decay,
+                        differentiable=differentiable)
+        super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        loss = self._closure_loss(closure)
+        for group in self.param_groups:
+            lr, (beta1, beta2), eps, weight_decay = scalar(group["lr"]), group["betas"], group["eps"], \
+                group["weight_decay"]
+            for p, w, g in self._params_with_grad(group):
+                xp = xp_of(w)
+                state = self.state[p]
+                if not state:
+                    state["step"] = new_step(p)
+                    state["exp_avg"] = Tensor._wrap(xp.zeros_like(w))
+                    state["exp_avg_sq"] = Tensor._wrap(xp.zeros_like(w))
+                step = count_step(state)
+                decay = weight_decay
+                if decay != 0 and group["decoupled_weight_decay"]:
+                    w *= 1 - lr * decay
+                    decay = 0
+                g = effective_grad(g, w, group["maximize"], decay)
+                exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
+                update, tmp = self._scratch_for(p, 2)
+                lerp_(exp_avg, g, 1 - beta1, tmp)
+                exp_avg_sq *= beta2
+                xp.multiply(g, 1 - beta2, out=tmp)
+                tmp *= g
+                exp_avg_sq += tmp
+                bias_correction1, bias_correction2 = 1 - beta1 ** step, 1 - beta2 ** step
+                xp.divide(exp_avg, bias_correction1, out=update)
+                update *= lr
+                rho_inf = 2 / (1 - beta2) - 1       # the longest the approximated SMA gets
+                rho_t = rho_inf - 2 * step * (beta2 ** step) / bias_correction2
+                if rho_t > 5.0:                     # the variance is tractable: rectified adaptive step
+                    xp.sqrt(exp_avg_sq, out=tmp)
+                    tmp += eps
+                    xp.reciprocal(tmp, out=tmp)     # torch's number / tensor is reciprocal() * number
+                    tmp *= bias_correction2 ** 0.5
+                    update *= tmp
+                    update *= ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+                w -= update
+                p._vbox[0] += 1
+        return loss
