@@ -257,3 +257,104 @@ def test_malformed_manifests_are_refused_naming_the_file(case, tmp_path):
     path.write_bytes(data)
     with pytest.raises(RuntimeError, match=r"graphgrad\.load\('.*hostile\.pt'\)"):
         gg.load(path)
+
+
+# ---- jit programs ------------------------------------------------------------------------------------
+
+def _traced_program():
+    model = gg.nn.Sequential(gg.nn.Linear(3, 4), gg.nn.ReLU())
+    return gg.jit.trace(lambda x: model(x * 2).sum(1).split(1), gg.ones(2, 3))
+
+
+def _saved(traced, change=None, change_saved=None):
+    """traced, saved; its program text (and the saved dict around it) edited by change."""
+    buffer = io.BytesIO()
+    traced.save(buffer)
+    buffer.seek(0)
+    out = io.BytesIO()
+    with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(out, "w") as dst:
+        for name in src.namelist():
+            data = src.read(name)
+            if name.endswith("manifest.json"):
+                manifest = json.loads(data)
+                program = json.loads(manifest["object"]["v"][0][1])
+                if change:
+                    change(program)
+                manifest["object"]["v"][0][1] = json.dumps(program)
+                if change_saved:
+                    change_saved(manifest["object"]["v"])
+                data = json.dumps(manifest).encode()
+            dst.writestr(name, data)
+    return out.getvalue()
+
+
+def _set(path, value):
+    def change(program):
+        target = program
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+    return change
+
+
+BAD_PROGRAMS = {
+    "output from a missing step": _set(["outputs", "v", 0, "v"], ["op", 99, 0]),
+    "output ('op', -1, 0)": _set(["outputs", "v", 0, "v"], ["op", -1, 0]),
+    "output index beyond the step's outputs": _set(["outputs", "v", 1, "v"], ["op", 4, 2]),
+    "output ref of a number": _set(["outputs", "v", 0, "v"], 7),
+    "input from a later step": _set(["steps", 1, "in", 0], ["op", 3, 0]),
+    "input beyond the inputs": _set(["steps", 0, "in", 0], ["input", 3]),
+    "input index a bool": _set(["steps", 0, "in", 0], ["input", True]),
+    "step index a float": _set(["steps", 1, "in", 0], ["op", 0.0, 0]),
+    "constant that does not exist": _set(["steps", 1, "in", 1], ["const", 99]),
+    "input value not a number": _set(["steps", 0, "in", 1], ["value", "abc"]),
+    "no inputs for the op": _set(["steps", 2, "in"], []),
+    "unknown attribute": _set(["steps", 3, "attrs", "bogus"], 1),
+    "attributes not an object": _set(["steps", 3, "attrs"], [1]),
+    "attribute dtype unknown": _set(["steps", 0, "attrs", "dtype"], {"$": "dtype", "v": "complex64"}),
+    "attribute np_dtype object": _set(["steps", 0, "attrs", "dtype"], {"$": "np_dtype", "v": "object"}),
+    "attribute slice of floats": _set(["steps", 3, "attrs", "dim"], {"$": "slice", "v": [0.5, None, None]}),
+    "attribute dict of pairs it lacks": _set(["steps", 3, "attrs", "dim"], {"$": "dict", "v": [1, 2]}),
+    "attribute tag not a string": _set(["steps", 3, "attrs", "dim"], {"$": 3}),
+    "attribute bad device": _set(["steps", 3, "attrs", "dim"], {"$": "device", "v": "toaster"}),
+    "batch record malformed": _set(["steps", 3, "lead"], [1]),
+    "batch record without a shape": _set(["steps", 3, "lead"], [2, 6]),
+    "scope a number": _set(["steps", 0, "scope"], 5),
+    "outputs count zero": _set(["steps", 0, "outs"], 0),
+    "step not an object": _set(["steps", 0], "mul"),
+    "steps not a list": _set(["steps"], {"0": 1}),
+    "version as text": _set(["version"], "2"),
+    "version as bool": _set(["version"], True),
+    "inputs count as text": _set(["n_inputs"], "1"),
+    "inputs count negative": _set(["n_inputs"], -1),
+    "input described twice": _set(["input_meta"], [[[2, 3], "float32"], [[2, 3], "float32"]]),
+    "input dtype unknown": _set(["input_meta", 0, 1], "float128"),
+    "original name a list": _set(["original_name"], []),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_PROGRAMS))
+def test_malformed_programs_are_refused_at_load(case, tmp_path):
+    path = tmp_path / "program.pt"
+    path.write_bytes(_saved(_traced_program(), BAD_PROGRAMS[case]))
+    with pytest.raises(RuntimeError, match=r"graphgrad\.jit\.load\('.*program\.pt'\)"):
+        gg.jit.load(path)
+
+
+@pytest.mark.parametrize("change_saved", [lambda v: v[0].__setitem__(1, 5), lambda v: v[1].__setitem__(1, 5),
+                                          lambda v: v[1].__setitem__(1, {"$": "dict", "v": []})],
+                         ids=["program text a number", "constants a number", "constants a dict"])
+def test_a_program_file_without_text_and_constants_is_refused(change_saved, tmp_path):
+    path = tmp_path / "program.pt"
+    path.write_bytes(_saved(_traced_program(), change_saved=change_saved))
+    with pytest.raises(RuntimeError, match=r"graphgrad\.jit\.load\('.*program\.pt'\)"):
+        gg.jit.load(path)
+
+
+def test_a_valid_program_loads_and_runs_as_traced(tmp_path):
+    traced = _traced_program()
+    path = tmp_path / "program.pt"
+    path.write_bytes(_saved(traced))
+    loaded = gg.jit.load(path)
+    x = gg.randn(5, 3)
+    assert [t.tolist() for t in loaded(x)] == [t.tolist() for t in traced(x)]

@@ -9,6 +9,7 @@ builds autograd graphs and shows up in traces like any other run.
 The batch dimension may change between trace and replay: the `shape` attribute of a view or
 reshape of input-dependent values scales its leading size with the element count, and an
 expand's leading size follows its input's (as torch's traced `flatten(1)`, `view(-1)` do)."""
+import inspect
 import json
 import math
 import warnings
@@ -37,6 +38,7 @@ class _Recorder(Recorder):
         self._batched = set()    # refs whose values depend on the inputs
         self._outputs = []       # every recorded output, latest last (for in-place writes)
         self._scopes, self._module_names = [], module_names
+        self.n_outs = []         # how many outputs each step gave (saved, so refs are checked at load)
         for i, t in enumerate(inputs):
             self._bind(("input", i), t)
             self._batched.add(("input", i))
@@ -116,7 +118,9 @@ class _Recorder(Recorder):
         scope = self._module_names.get(id(self._scopes[-1]), "") if self._scopes else ""
         self.steps.append([type(node).op_name, refs, {k_: self.attr(v) for k_, v in attrs.items()}, lead, scope])
         batched = any(r in self._batched for r in refs)
-        for j, out in enumerate(outputs if type(outputs) is tuple else (outputs,)):
+        outputs = outputs if type(outputs) is tuple else (outputs,)
+        self.n_outs.append(len(outputs))
+        for j, out in enumerate(outputs):
             ref = ("op", k, j)
             self._bind(ref, out)
             self._outputs.append((ref, out))
@@ -162,7 +166,7 @@ def trace(func, example_inputs=None, optimize=None, check_trace=True, check_inpu
     finally:
         recorders.remove(recorder)
     program = _Program(recorder.steps, recorder.constants, len(inputs), _output_refs(recorder, result),
-                       [(tuple(x.shape), x.dtype.name) for x in inputs])
+                       [(tuple(x.shape), x.dtype.name) for x in inputs], recorder.n_outs)
     return TracedModule(program, type(func).__name__ if hasattr(func, "named_modules") else
                         getattr(func, "__name__", "function"), getattr(func, "training", False))
 
@@ -178,9 +182,9 @@ def _output_refs(recorder, value):
 
 
 class _Program:
-    def __init__(self, steps, constants, n_inputs, outputs, input_meta):
+    def __init__(self, steps, constants, n_inputs, outputs, input_meta, n_outs):
         self.steps, self.constants, self.n_inputs = steps, constants, n_inputs
-        self.outputs, self.input_meta = outputs, input_meta
+        self.outputs, self.input_meta, self.n_outs = outputs, input_meta, n_outs
 
     def run(self, inputs):
         results = []
@@ -221,33 +225,137 @@ class _Program:
         def step(name, refs, attrs, lead, scope):
             return {"op": name, "in": [[r[0], _encode(r[1])] if r[0] == "value" else list(r) for r in refs],
                     "attrs": {k: _encode(v) for k, v in attrs.items()}, "lead": lead, "scope": scope}
+        steps = [step(*s) for s in self.steps]
+        for saved, n in zip(steps, self.n_outs):
+            saved["outs"] = n
         return {"format": FORMAT, "version": VERSION, "n_inputs": self.n_inputs,
                 "input_meta": [[list(shape), dtype] for shape, dtype in self.input_meta],
-                "steps": [step(*s) for s in self.steps], "outputs": _encode(self.outputs)}
+                "steps": steps, "outputs": _encode(self.outputs)}
 
     @classmethod
-    def from_json(cls, data, constants, where):
-        def fail(what):
-            raise RuntimeError(f"graphgrad.jit.load({where!r}): {what}")
+    def from_json(cls, data, constants, fail):
+        """A program from its saved form, checked whole: every op exists and takes the attributes
+        and inputs given, every ref (inputs, attributes, outputs) names something that exists
+        by then, so a loaded program cannot fail for being malformed when it is called."""
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             fail("not a traced program (save one with traced_module.save(path))")
-        if data.get("version", 0) > VERSION:
-            fail(f"written in program format version {data['version']}; this graphgrad reads up to {VERSION}")
+        version, n_inputs = data.get("version"), data.get("n_inputs")
+        if type(version) is not int or version < 1:
+            fail(f"the program has no valid format version ({version!r})")
+        if version > VERSION:
+            fail(f"written in program format version {version}; this graphgrad reads up to {VERSION}")
+        if type(n_inputs) is not int or n_inputs < 0:
+            fail(f"the program's number of inputs is {n_inputs!r}")
+        meta = [_input_meta(m, fail) for m in _listed(data.get("input_meta"), "input_meta", fail)]
+        if len(meta) != n_inputs:
+            fail(f"the program describes {len(meta)} inputs but takes {n_inputs}")
+        checker = _RefChecker(n_inputs, len(constants), fail)
         steps = []
-        for k, step in enumerate(data["steps"]):
-            if step["op"] not in REGISTRY:
-                fail(f"step {k} runs op {step['op']!r}, which this graphgrad does not have")
-            refs = [("value", _decode(r[1], fail)) if r[0] == "value" and len(r) == 2 else
-                    _check_ref(tuple(r), k, len(constants), data["n_inputs"], fail) for r in step["in"]]
-            attrs = {key: _decode(v, fail) for key, v in step["attrs"].items()}
-            lead = step.get("lead")
-            if lead is not None:
-                lead = tuple(int(v) for v in lead)
-                if len(lead) != 2:
-                    fail(f"step {k} has a malformed batch record {step['lead']!r}")
-            steps.append([step["op"], refs, attrs, lead, str(step.get("scope", ""))])
-        meta = [(tuple(shape), dtype) for shape, dtype in data.get("input_meta", [])]
-        return cls(steps, constants, data["n_inputs"], _decode(data["outputs"], fail), meta)
+        for k, step in enumerate(_listed(data.get("steps"), "steps", fail)):
+            steps.append(_load_step(k, step, checker, fail))
+        outputs = _decode(data.get("outputs"), fail)
+        checker.check_all(outputs, len(steps), "the outputs")
+        if not isinstance(data.get("original_name", ""), str) or not isinstance(data.get("training", False), bool):
+            fail("the program's original_name or training flag is of the wrong type")
+        return cls(steps, constants, n_inputs, outputs, meta, checker.n_outs)
+
+
+def _listed(value, what, fail):
+    if not isinstance(value, list):
+        fail(f"the program's {what} is not a list")
+    return value
+
+
+def _input_meta(item, fail):
+    if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], list)
+            and all(type(s) is int and s >= 0 for s in item[0]) and item[1] in _DTYPE_NAMES):
+        fail(f"the program describes an input as {item!r}: [shape, dtype name] expected")
+    return tuple(item[0]), item[1]
+
+
+def _load_step(k, step, checker, fail):
+    if not isinstance(step, dict) or not isinstance(step.get("op"), str):
+        fail(f"step {k} is malformed: {str(step)[:80]}")
+    name = step["op"]
+    if name not in REGISTRY:
+        fail(f"step {k} runs op {name!r}, which this graphgrad does not have")
+    refs = [_load_ref(r, k, checker, fail) for r in _listed(step.get("in"), f"step {k}'s inputs", fail)]
+    if not isinstance(step.get("attrs"), dict):
+        fail(f"step {k}'s attributes are not an object")
+    attrs = {key: _decode(v, fail) for key, v in step["attrs"].items()}
+    for v in attrs.values():
+        checker.check_all(v, k, f"step {k}'s attributes")
+    try:
+        _signature(REGISTRY[name]).bind(None, *refs, **attrs)
+    except TypeError as e:
+        fail(f"step {k} calls {name} with inputs or attributes it does not take ({e})")
+    lead = step.get("lead")
+    if lead is not None:
+        if not (isinstance(lead, list) and len(lead) == 2 and all(type(v) is int and v >= 0 for v in lead)
+                and isinstance(attrs.get("shape"), tuple)):
+            fail(f"step {k} has a malformed batch record {lead!r}")
+        lead = tuple(lead)
+    scope, n_out = step.get("scope", ""), step.get("outs")
+    if not isinstance(scope, str):
+        fail(f"step {k}'s scope is not a string")
+    if n_out is not None and (type(n_out) is not int or n_out < 1):
+        fail(f"step {k} says it has {n_out!r} outputs")
+    checker.n_outs.append(n_out)
+    return [name, refs, attrs, lead, scope]
+
+
+def _load_ref(r, k, checker, fail):
+    if isinstance(r, list) and len(r) == 2 and r[0] == "value":
+        value = _decode(r[1], fail)
+        if not isinstance(value, (bool, int, float, np.generic)):
+            fail(f"step {k} has an input value {r[1]!r}, which is not a number")
+        return ("value", value)
+    if not isinstance(r, list):
+        fail(f"step {k} refers to {r!r}, which does not exist")
+    return checker.check(tuple(r), k, f"step {k}")
+
+
+class _RefChecker:
+    """Refs of a program being loaded: inputs and constants that exist, outputs of earlier steps."""
+
+    def __init__(self, n_inputs, n_constants, fail):
+        self.n_inputs, self.n_constants, self.fail = n_inputs, n_constants, fail
+        self.n_outs = []  # per step loaded so far: its output count, None when the file predates it
+
+    def check(self, ref, before, where):
+        def index(i, n):
+            return type(i) is int and 0 <= i < n
+        kind = ref[0] if ref else None
+        ok = (ref == ("none",) or (len(ref) == 2 and kind == "input" and index(ref[1], self.n_inputs))
+              or (len(ref) == 2 and kind == "const" and index(ref[1], self.n_constants))
+              or (len(ref) == 3 and kind == "op" and index(ref[1], before)
+                  and index(ref[2], self.n_outs[ref[1]] or 1 << 62)))
+        if not ok:
+            self.fail(f"{where} refers to {list(ref)}, which does not exist")
+        return ref
+
+    def check_all(self, value, before, where):
+        """Every ref inside an attribute or the outputs (nested in tuples, lists, dicts)."""
+        if isinstance(value, _Ref):
+            self.check(value.ref, before, where)
+        elif isinstance(value, (tuple, list)):
+            for v in value:
+                self.check_all(v, before, where)
+        elif isinstance(value, dict):
+            for v in value.values():
+                self.check_all(v, before, where)
+
+
+_DTYPE_NAMES = {d.name for d in dtypes.all_dtypes}
+_NP_DTYPE_NAMES = {"bool", "uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64", "float16",
+                   "float32", "float64"}
+_signatures = {}
+
+
+def _signature(cls):
+    if cls not in _signatures:
+        _signatures[cls] = inspect.signature(cls.forward)
+    return _signatures[cls]
 
 
 def _follow_batch(shape, x, traced_lead, traced_numel):
@@ -261,15 +369,6 @@ def _follow_batch(shape, x, traced_lead, traced_numel):
     elif x.ndim and shape[0] == traced_lead:  # expand: the leading size was the input's
         return (x.shape[0],) + shape[1:]
     return shape
-
-
-def _check_ref(ref, step, n_constants, n_inputs, fail):
-    ok = (ref == ("none",) or (len(ref) == 2 and ref[0] == "input" and 0 <= ref[1] < n_inputs)
-          or (len(ref) == 2 and ref[0] == "const" and 0 <= ref[1] < n_constants)
-          or (len(ref) == 3 and ref[0] == "op" and 0 <= ref[1] < step))
-    if not ok:
-        fail(f"step {step} refers to {list(ref)}, which does not exist")
-    return ref
 
 
 def _encode(value):
@@ -308,30 +407,91 @@ def _decode(node, fail):
         return node
     if isinstance(node, list):
         return [_decode(v, fail) for v in node]
-    tag, v = node.get("$"), node.get("v")
-    if tag in ("ref", "array"):
-        return _Ref(tuple(v), tensor=tag == "ref")
-    if tag == "tuple":
-        return tuple(_decode(x, fail) for x in v)
-    if tag == "dict":
-        return {_decode(k, fail): _decode(x, fail) for k, x in v}
-    if tag == "slice":
-        return slice(*(_decode(x, fail) for x in v))
-    if tag == "ellipsis":
-        return Ellipsis
-    if tag == "float":
-        return float(v)
-    if tag == "dtype":
-        return dtypes.from_name(v)
-    if tag == "np_dtype":
-        return np.dtype(v)
-    if tag == "np_type":
-        return np.dtype(v).type
-    if tag == "np_scalar":
-        return np.dtype(node["dtype"]).type(_decode(v, fail))
-    if tag == "device":
+    if not isinstance(node, dict) or not isinstance(node.get("$"), str):
+        fail(f"the program holds a value it cannot read: {str(node)[:80]}")
+    tag, v = node["$"], node.get("v")
+    decode = _DECODERS.get(tag)
+    if decode is None:
+        fail(f"the program holds a value of unknown kind {tag!r}")
+    try:
+        return decode(node, v, fail)
+    except (KeyError, TypeError, ValueError, OverflowError) as e:
+        fail(f"the program holds a malformed {tag!r} value {str(node)[:80]} ({e})")
+
+
+def _decode_ref(node, v, fail):
+    if not isinstance(v, list):
+        raise TypeError("a ref is a list")
+    return _Ref(tuple(v), tensor=node["$"] == "ref")
+
+
+def _decode_dict(node, v, fail):
+    out = {}
+    for item in v:
+        key, value = item  # a [key, value] pair (a ValueError otherwise)
+        key = _decode(key, fail)
+        hash(key)
+        out[key] = _decode(value, fail)
+    return out
+
+
+def _decode_slice(node, v, fail):
+    parts = [_decode(x, fail) for x in v]
+    if len(parts) != 3 or not all(p is None or type(p) is int for p in parts):
+        raise ValueError("a slice is [start, stop, step] of ints or None")
+    return slice(*parts)
+
+
+def _np_name(v):
+    if v not in _NP_DTYPE_NAMES:
+        raise ValueError(f"{v!r} is not a numeric numpy dtype")
+    return np.dtype(v)
+
+
+def _decode_np_scalar(node, v, fail):
+    value = _decode(v, fail)
+    if not isinstance(value, (bool, int, float)):
+        raise TypeError(f"{value!r} is not a number")
+    return _np_name(node.get("dtype")).type(value)
+
+
+def _decode_device(node, v, fail):
+    if not isinstance(v, str):
+        raise TypeError("a device is a string")
+    try:
         return device(v)
-    fail(f"the program holds a value of unknown kind {tag!r}")
+    except RuntimeError as e:
+        raise ValueError(str(e)) from None
+
+
+def _decode_float(node, v, fail):
+    if not isinstance(v, str):
+        raise TypeError("a float's text is expected")
+    return float(v)
+
+
+def _decode_tuple(node, v, fail):
+    if not isinstance(v, list):
+        raise TypeError("a tuple is a list of values")
+    return tuple(_decode(x, fail) for x in v)
+
+
+def _decode_dtype(node, v, fail):
+    if v not in _DTYPE_NAMES:
+        raise ValueError(f"{v!r} is not a graphgrad dtype")
+    return dtypes.from_name(v)
+
+
+_DECODERS = {
+    "ref": _decode_ref, "array": _decode_ref, "dict": _decode_dict, "slice": _decode_slice, "tuple": _decode_tuple,
+    "ellipsis": lambda node, v, fail: Ellipsis,
+    "float": _decode_float,
+    "dtype": _decode_dtype,
+    "np_dtype": lambda node, v, fail: _np_name(v),
+    "np_type": lambda node, v, fail: _np_name(v).type,
+    "np_scalar": _decode_np_scalar,
+    "device": _decode_device,
+}
 
 
 class TracedModule:
@@ -420,20 +580,26 @@ def save(m, f, _extra_files=None):
 
 
 def load(f, map_location=None, _extra_files=None):
-    """Read what TracedModule.save wrote: a TracedModule that owns the saved weights."""
+    """Read what TracedModule.save wrote: a TracedModule that owns the saved weights. The program
+    is checked whole here: anything malformed is refused naming the file, never when called."""
     from ..serialization import _name_of, load as load_file
     where = _name_of(f)
+
+    def fail(what):
+        raise RuntimeError(f"graphgrad.jit.load({where!r}): {what}")
     saved = load_file(f, map_location=map_location)
     if not isinstance(saved, dict) or "graphgrad.jit" not in saved:
-        raise RuntimeError(f"graphgrad.jit.load({where!r}): not a traced program (this file holds something saved "
-                           "with graphgrad.save; read it with graphgrad.load)")
+        fail("not a traced program (this file holds something saved with graphgrad.save; read it with graphgrad.load)")
+    text, constants = saved["graphgrad.jit"], saved.get("constants")
+    if not isinstance(text, str) or not isinstance(constants, list) or \
+            not all(isinstance(c, (Tensor, np.ndarray)) for c in constants):
+        fail("the file holds no program text and list of constants")
     try:
-        data = json.loads(saved["graphgrad.jit"])
-    except ValueError as e:
-        raise RuntimeError(f"graphgrad.jit.load({where!r}): the program cannot be read ({e})") from None
+        data = json.loads(text)
+    except (ValueError, RecursionError) as e:
+        fail(f"the program cannot be read ({e})")
     try:
-        program = _Program.from_json(data, list(saved["constants"]), where)
-    except (KeyError, TypeError, ValueError, IndexError) as e:
-        raise RuntimeError(f"graphgrad.jit.load({where!r}): the program is malformed ({type(e).__name__}: {e})") \
-            from None
+        program = _Program.from_json(data, constants, fail)
+    except RecursionError:
+        fail("the program is nested too deeply")
     return TracedModule(program, data.get("original_name", "Module"), data.get("training", False))
