@@ -3,6 +3,7 @@ lerp formula, and the 0-d scalar state some algorithms keep (eta, mu, mu_product
 import numpy as np
 
 from .. import dtypes
+from ..ops.util import xp_of
 from ..tensor import Tensor
 
 
@@ -31,8 +32,8 @@ def lerp_(a, b, weight, tmp):
         a -= tmp
 
 
-def scalar_state(value):
+def scalar_state(value, param):
     """A 0-d tensor of torch's scalar dtype for optimizer state (float64 when that is the
-    default dtype, else float32), on the CPU."""
+    default dtype, else float32), on the parameter's device, as torch keeps eta, mu, mu_product."""
     dtype = np.float64 if dtypes.get_default_dtype() is dtypes.float64 else np.float32
-    return Tensor._wrap(np.asarray(value, dtype=dtype))
+    return Tensor._wrap(xp_of(param._data).asarray(value, dtype=dtype))

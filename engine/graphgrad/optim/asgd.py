@@ -24,8 +24,8 @@ class ASGD(Optimizer):
                 state = self.state[p]
                 if not state:
                     state["step"] = new_step(p)
-                    state["eta"] = scalar_state(lr)
-                    state["mu"] = scalar_state(1.0)
+                    state["eta"] = scalar_state(lr, p)
+                    state["mu"] = scalar_state(1.0, p)
                     state["ax"] = Tensor._wrap(xp.zeros_like(w))
                 step = count_step(state)
                 g = effective_grad(g, w, group["maximize"], group["weight_decay"])

@@ -30,7 +30,7 @@ class NAdam(Optimizer):
                 state = self.state[p]
                 if not state:
                     state["step"] = new_step(p)
-                    state["mu_product"] = scalar_state(1.0)
+                    state["mu_product"] = scalar_state(1.0, p)
                     state["exp_avg"] = Tensor._wrap(xp.zeros_like(w))
                     state["exp_avg_sq"] = Tensor._wrap(xp.zeros_like(w))
                 step = count_step(state)
