@@ -1037,6 +1037,13 @@ def _conv_transpose1d_samples(make):
     yield S(make(3, 6), make(3, 2, 3), None, dilation=2)                 # unbatched
 
 
+def _sdpa_samples(make):
+    yield S(make(1, 1, 3, 4), make(1, 1, 3, 4), make(1, 1, 3, 4))          # small enough to gradcheck
+    yield S(make(2, 3, 4, 8), make(2, 3, 5, 8), make(2, 3, 5, 8), attn_mask=make.mask(4, 5))
+    yield S(make(2, 3, 4, 8), make(2, 3, 4, 8), make(2, 3, 4, 8), is_causal=True, scale=0.5)
+    yield S(make(1, 2, 4, 3), make(1, 2, 5, 3), make(1, 2, 5, 3), attn_mask=make(4, 5), _const=("attn_mask",))
+
+
 def _invertible(make, *shape):
     """A well-conditioned square matrix (or batch of them): random plus n on the diagonal."""
     n = shape[-1]
@@ -1187,6 +1194,7 @@ TABLE += [
     _nn("conv2d", _conv_samples, atol=1e-4, rtol=1e-4),
     _nn("conv_transpose2d", _conv_transpose_samples, atol=1e-4, rtol=1e-4),
     _nn("conv_transpose1d", _conv_transpose1d_samples, ops=("conv_transpose2d",), atol=1e-4, rtol=1e-4),
+    _nn("scaled_dot_product_attention", _sdpa_samples, atol=1e-5, rtol=1e-5),
     _nn("unfold", _unfold_samples),
     OpInfo("linalg_inv", _square_samples, fn=_linalg("inv"), method=None),
     OpInfo("linalg_det", _square_samples, fn=_linalg("det"), method=None),
@@ -1243,5 +1251,6 @@ assert len(BY_NAME) == len(TABLE), "two entries share a name"
 # gradchecked entry against torch. An op whose backward graphgrad cannot differentiate yet (it
 # raises NotImplementedError naming the op) is listed here; none is now.
 NO_GRADGRAD = set()
-TORCH_NO_GRADGRAD = {"hardsigmoid"}  # torch: "derivative for aten::hardsigmoid_backward is not implemented"
+TORCH_NO_GRADGRAD = {"hardsigmoid",  # torch: "derivative for aten::hardsigmoid_backward is not implemented"
+                     "scaled_dot_product_attention"}  # nor for its fused CPU kernel (test_transformer checks ours)
 assert NO_GRADGRAD | TORCH_NO_GRADGRAD <= set(BY_NAME)

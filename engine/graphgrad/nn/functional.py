@@ -242,7 +242,8 @@ def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups
         raise RuntimeError(f"Given input size per channel: ({' x '.join(map(str, spatial))}). Calculated output size "
                            f"per channel: ({' x '.join(map(str, out))}). Output size is too small")
     if dims == 1:
-        stride, padding, output_padding, dilation = (1,) + stride, (0,) + padding, (0,) + output_padding, (1,) + dilation
+        stride, padding, dilation = (1,) + stride, (0,) + padding, (1,) + dilation
+        output_padding = (0,) + output_padding
     return apply(N.ConvTranspose, input, weight, bias, stride=stride, padding=padding, output_padding=output_padding,
                  dilation=dilation, groups=groups)
 
@@ -401,9 +402,29 @@ def _dropout(input, p, training, inplace, noise_shape):
         mask = 0
     else:
         dtype = input._data.dtype
-        keep = get_generator().bernoulli(1 - p, dtype, n=math.prod(noise_shape)).reshape(noise_shape)
+        order = _memory_order(input._data) if noise_shape == tuple(input.shape) else None
+        drawn = noise_shape if order is None else tuple(noise_shape[d] for d in order)
+        keep = get_generator().bernoulli(1 - p, dtype, n=math.prod(noise_shape)).reshape(drawn)
+        if order is not None:  # back to the logical order
+            keep = keep.transpose(sorted(range(len(order)), key=order.__getitem__))
         mask = Tensor._wrap(_move(keep / dtype.type(1 - p), input.device))
     return input.mul_(mask) if inplace else input * mask
+
+
+def _memory_order(array):
+    """The axes from outermost to innermost in memory, where that is not the logical order and
+    the array is dense (a transpose): torch's mask (empty_like) then takes the input's strides, so
+    its draws fill memory in order. None otherwise (draws in logical order)."""
+    if array.flags.c_contiguous or array.ndim < 2:
+        return None
+    strides, shape = array.strides, array.shape
+    order = sorted(range(array.ndim), key=lambda d: -strides[d])
+    expected = array.itemsize
+    for d in reversed(order):
+        if shape[d] != 1 and strides[d] != expected:
+            return None  # a slice with gaps, a broadcast or a flip: torch's mask is contiguous then
+        expected *= shape[d]
+    return order
 
 
 def dropout(input, p=0.5, training=True, inplace=False):
@@ -626,6 +647,9 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     return _reduce(loss, reduction)
 
 
+from .modules.attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: E402
+from .modules.attention import _canonical_mask, _none_or_dtype  # noqa: E402,F401  (torch has them here)
+
 __all__ = [name for name, value in dict(globals()).items()
            if callable(value) and not name.startswith("_") and getattr(value, "__module__", None) == __name__]
-__all__ += ["softmax", "log_softmax", "linear"]
+__all__ += ["softmax", "log_softmax", "linear", "multi_head_attention_forward", "scaled_dot_product_attention"]
