@@ -5,6 +5,7 @@ import io
 import json
 import os
 import stat
+import sys
 import tracemalloc
 import warnings
 import zipfile
@@ -358,3 +359,64 @@ def test_a_valid_program_loads_and_runs_as_traced(tmp_path):
     loaded = gg.jit.load(path)
     x = gg.randn(5, 3)
     assert [t.tolist() for t in loaded(x)] == [t.tolist() for t in traced(x)]
+
+
+# ---- interrupts ----------------------------------------------------------------------------------
+
+class _Interrupter:
+    """A tracer that raises KeyboardInterrupt at the n-th event (a call, or an instruction) inside
+    the functions that enter and leave a module call: everywhere an interrupt could land there."""
+
+    FILES = ("scope.py", "source.py")
+
+    def __init__(self, at):
+        self.at, self.count = at, 0
+
+    def __call__(self, frame, event, arg):
+        if event == "call" and frame.f_code.co_filename.endswith(self.FILES) and \
+                "module" in frame.f_code.co_name:
+            frame.f_trace_opcodes = True
+            self.tick()
+            return self.local
+        return None
+
+    def local(self, frame, event, arg):
+        if event in ("line", "opcode"):
+            self.tick()
+        return self.local
+
+    def tick(self):
+        self.count += 1
+        if self.count == self.at:
+            raise KeyboardInterrupt
+
+
+def test_an_interrupt_anywhere_in_module_entry_or_exit_leaves_no_stale_module():
+    from graphgrad.ops.dispatch import recorders
+    from graphgrad.tracing.scope import module_stack
+    from graphgrad.tracing.source import boundaries
+    inner = gg.nn.Linear(2, 2)
+    outer = gg.nn.Sequential(inner, gg.nn.ReLU())
+    x = gg.ones(1, 2)
+    recorder = gg.tracing.Recorder()
+    recorder.follows_modules = True
+    recorders.append(recorder)
+    try:
+        counter = _Interrupter(at=0)
+        sys.settrace(counter)
+        try:
+            outer(x)
+        finally:
+            sys.settrace(None)
+        assert counter.count > 20
+        for at in range(1, counter.count + 1):
+            sys.settrace(_Interrupter(at))
+            try:
+                outer(x)
+            except KeyboardInterrupt:
+                pass
+            finally:
+                sys.settrace(None)
+            assert module_stack == [] and boundaries == [], f"interrupt at event {at} left {module_stack}"
+    finally:
+        recorders.remove(recorder)

@@ -136,7 +136,8 @@ class _Recorder(Recorder):
         self._scopes.append(module)
 
     def exit_module(self, module):
-        self._scopes.pop()
+        if self._scopes and self._scopes[-1] is module:  # (an interrupted enter may not have reached us)
+            self._scopes.pop()
 
 
 class _Ref:

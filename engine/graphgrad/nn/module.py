@@ -13,7 +13,7 @@ from .. import dtypes
 from ..autograd.grad_mode import no_grad, state
 from ..ops.dispatch import recorders
 from ..tensor import Tensor
-from ..tracing.scope import enter_module, exit_module
+from ..tracing.scope import boundaries, enter_module, exit_module_called, module_stack
 from .parameter import Buffer, Parameter
 
 __all__ = ["Module", "RemovableHandle"]
@@ -92,24 +92,19 @@ class Module:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args, **kwargs):
-        if self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks:
-            return self._call_slow(args, kwargs)
-        if recorders:  # a tracer names ops by the module running them
+        hooked = self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks
+        if not recorders:
+            return self._call_with_hooks(args, kwargs) if hooked else self.forward(*args, **kwargs)
+        depth = len(module_stack)  # a tracer names ops by the module running them
+        try:
             enter_module(self)
-            try:
-                return self.forward(*args, **kwargs)
-            finally:
-                exit_module(self)
-        return self.forward(*args, **kwargs)
-
-    def _call_slow(self, args, kwargs):
-        if recorders:
-            enter_module(self)
-            try:
-                return self._call_with_hooks(args, kwargs)
-            finally:
-                exit_module(self)
-        return self._call_with_hooks(args, kwargs)
+            return self._call_with_hooks(args, kwargs) if hooked else self.forward(*args, **kwargs)
+        finally:
+            # The stacks are cut back to where this call found them before anything is called (a
+            # KeyboardInterrupt lands only at a call or a loop), so neither an interrupt inside
+            # enter_module nor one here leaves this module on them for every later traced op.
+            del module_stack[depth:], boundaries[depth:]
+            exit_module_called(self)
 
     def _call_with_hooks(self, args, kwargs):
         for hook_id, hook in list(self._forward_pre_hooks.items()):

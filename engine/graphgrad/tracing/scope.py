@@ -29,8 +29,14 @@ def enter_module(module):
 
 
 def exit_module(module):
-    module_stack.pop()
-    boundaries.pop()
+    """The module call ended (for code pairing enter_module and exit_module itself; Module.__call__
+    cuts the stacks back to their depth before the call, then calls exit_module_called)."""
+    del module_stack[-1:], boundaries[-1:]  # one statement: no interrupt lands between the two
+    exit_module_called(module)
+
+
+def exit_module_called(module):
+    """Tell the recorders that the module call ended (the stacks are cut back already)."""
     for recorder in recorders:
         if getattr(recorder, "follows_modules", True):
             recorder.exit_module(module)
