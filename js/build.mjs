@@ -2,9 +2,10 @@
 import { build } from "esbuild";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
 
 const require = createRequire(import.meta.url);
-const elkWorker = {   // the ELK worker script, embedded as a string: the widget starts it from a Blob URL
+export const elkWorker = {   // the ELK worker script (src/build.mjs uses it too), embedded as a string: the widget starts it from a Blob URL
   name: "elk-worker-source",
   setup(b) {
     b.onResolve({ filter: /^elk-worker-source$/ }, () => ({ path: "elk-worker-source", namespace: "elk" }));
@@ -18,4 +19,5 @@ const options = {
   bundle: true, format: "esm", target: "es2020", minify: true, sourcemap: false,
   plugins: [elkWorker], logLevel: "info",
 };
-await build(options);
+// run as a script (npm run build), not when src/build.mjs imports the plugin
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await build(options);

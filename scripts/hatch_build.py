@@ -1,5 +1,6 @@
 """Hatch build hook: bundles the notebook widget's front end (js/ -> engine/graphgrad/viz/static)
-with npm when the bundle is missing or older than its sources.
+with npm when the bundle is missing or older than its sources, then builds the JupyterLab extension
+(src/ -> engine/graphgrad/labextension, see build_labextension).
 
 Node.js is needed only to build from source. A bundle already built is used as it is when npm is
 not on PATH (with a note if js/ changed since), so a wheel, or a checkout whose bundle was built
@@ -15,6 +16,7 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 TARGETS = ("engine/graphgrad/viz/static/widget.js", "engine/graphgrad/viz/static/widget.css")
 SOURCES = ("js", "package.json", "package-lock.json")
+LABEXTENSION = "engine/graphgrad/labextension"
 
 NO_NODE = """
 graphgrad: the notebook widget's front end (TypeScript in js/) is not built, and building it from
@@ -44,6 +46,10 @@ class WidgetBundleHook(BuildHookInterface):
         if self.target_name != "wheel":
             return
         root = pathlib.Path(self.root)
+        self.bundle_widget(root)
+        self.build_labextension(root, build_data)
+
+    def bundle_widget(self, root):
         targets = [root / t for t in TARGETS]
         built = all(t.exists() for t in targets)
         stale = not built or min(t.stat().st_mtime for t in targets) < newest_mtime(root, SOURCES)
@@ -63,3 +69,24 @@ class WidgetBundleHook(BuildHookInterface):
         missing = [str(t) for t in targets if not t.exists()]
         if missing:
             raise RuntimeError(f"graphgrad: `npm run build` did not make {', '.join(missing)}")
+
+    def build_labextension(self, root, build_data):
+        """The JupyterLab extension (src/ -> engine/graphgrad/labextension), shipped where JupyterLab finds
+        it (share/jupyter/labextensions/graphgrad; an editable install copies it there too). src/build.mjs
+        rebuilds it only when its inputs changed. Without Node an extension already built is shipped; with
+        neither, none is (the widget still works: its kernel sends it the front end)."""
+        out = root / LABEXTENSION
+        node = shutil.which("node")
+        if node is not None:
+            print("graphgrad: building the JupyterLab extension (node src/build.mjs)", file=sys.stderr)
+            env = dict(os.environ, GRAPHGRAD_PYTHON=sys.executable, npm_config_fund="false", npm_config_audit="false")
+            subprocess.run([node, "src/build.mjs"], cwd=root, env=env, check=True)
+        if not (out / "package.json").exists():
+            print("graphgrad: no JupyterLab extension built (Node.js not found); saved notebooks will not show "
+                  "their graphs without a kernel", file=sys.stderr)
+            return
+        shared = build_data.setdefault("shared_data", {})
+        for path in out.rglob("*"):
+            if path.is_file():
+                shared[str(path)] = f"share/jupyter/labextensions/graphgrad/{path.relative_to(out).as_posix()}"
+        shared[str(root / "src" / "install.json")] = "share/jupyter/labextensions/graphgrad/install.json"

@@ -237,10 +237,10 @@ def test_live_trace_view_refreshes():
 
 def test_save_and_load_round_trip(tmp_path):
     t, loss, _, _ = traced_mlp()
-    viz.save(t, tmp_path / "mlp.json")
-    graph = viz.load(tmp_path / "mlp.json")
+    viz.save(t, tmp_path / "mlp.ggtrace")
+    graph = viz.load(tmp_path / "mlp.ggtrace").graph   # the format's own tests: tests/test_document.py
     assert graph == t.graph.to_json()
     assert viz.show(graph).graph == graph
     (tmp_path / "other.json").write_text('{"format": "something"}')
-    with pytest.raises(ValueError, match="not a graphgrad graph file"):
+    with pytest.raises(ValueError, match="not a graphgrad trace"):
         viz.load(tmp_path / "other.json")

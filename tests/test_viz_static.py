@@ -57,7 +57,7 @@ def test_widget_bundle_has_the_live_view_and_an_escaped_static_picture():
     loss, params = evil_mlp()
     widget = viz.show(loss, params=params, title="MLP <b>")
     data, _ = widget._repr_mimebundle_()
-    assert set(data) == {"text/plain", WIDGET_VIEW, "text/html"}
+    assert set(data) == {"text/plain", WIDGET_VIEW, "text/html", snapshot.MIME}   # the saved view: tests/test_document.py
     assert data[WIDGET_VIEW]["model_id"] == widget.model_id
     page, svg = picture(data["text/html"])
     assert [tag for tag, _ in page.tags] == ["div", "div", "img"]           # the title made no <b>

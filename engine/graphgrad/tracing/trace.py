@@ -204,6 +204,12 @@ class Trace(Recorder):
         """Record scalars for the current iteration (loss is found by itself)."""
         self.monitor.log(**metrics)
 
+    def save(self, path, **options):
+        """Write the latest iteration to a .ggtrace file (graph, statistics, values, curves) that JupyterLab
+        opens with a double-click; graphgrad.viz.load reads it back. Options: graphgrad.viz.save's."""
+        from ..viz import document
+        return document.save(self, path, **options)
+
     # ---- the recorder hooks ------------------------------------------------------------------
     def record(self, node, inputs, outputs, attrs, seconds):
         phase = self.phase

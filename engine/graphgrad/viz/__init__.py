@@ -4,11 +4,13 @@
     viz.show(loss)            # the autograd graph behind a tensor, clickable; step its backward
     viz.show(trace)           # a recorded trace (graphgrad.tracing)
     mon = viz.monitor(model)  # live loss curves and gradient norms: call mon.log(loss=loss) in the loop
+    viz.save(t, "run.ggtrace")  # a file JupyterLab opens with a double-click; viz.load reads it back
 """
+from . import document
 from .protocol import VERSION as PROTOCOL_VERSION
 from .sources import source_of
 from .stepper import Stepper
-from .widget import GraphWidget, Monitor
+from .widget import GraphWidget, Monitor, display_saved_fresh
 
 
 def show(x=None, params=None, backward=None, title="", height=560, fold_depth=0):
@@ -46,26 +48,18 @@ def show(x=None, params=None, backward=None, title="", height=560, fold_depth=0)
     return widget
 
 
-FILE_FORMAT = "graphgrad.graph"
-
-
-def save(x, path):
-    """Write the graph of a trace, tensor, widget or graph dict to a JSON file:
-    {"format": "graphgrad.graph", "version": 1, "graph": <schema v1>} (structure only, no tensors)."""
-    import json
-    graph = x.graph if isinstance(x, GraphWidget) else source_of(x).graph
-    with open(path, "w") as f:
-        json.dump({"format": FILE_FORMAT, "version": 1, "graph": graph}, f)
+def save(x, path, tensors=None, max_bytes=document.MAX_BYTES, title=None):
+    """Write a trace, tensor, widget (a monitor's curves too) or graph dict to a .ggtrace file: the graph,
+    the inspector's statistics of every value and gradient still at hand, the chosen tensors' values
+    (`tensors`: node ids, None: all that fit in max_bytes) and the curves. Double-click it in JupyterLab
+    (graphgrad's extension) to open it; viz.load reads it back. The format: graphgrad.viz.document."""
+    return document.save(x, path, tensors=tensors, max_bytes=max_bytes, title=title)
 
 
 def load(path):
-    """The graph dict in a file written by save(); viz.show(viz.load(path)) draws it again."""
-    import json
-    with open(path) as f:
-        data = json.load(f)
-    if data.get("format") != FILE_FORMAT:
-        raise ValueError(f"{path} is not a graphgrad graph file (format {data.get('format')!r})")
-    return data["graph"]
+    """The TraceDocument in a file written by save() (or a graph file of older versions): .graph,
+    .curves, .stats, .values; viz.show(viz.load(path)) draws it again, its stored values inspectable."""
+    return document.load(path)
 
 
 def _root_of(debugger):
@@ -88,10 +82,7 @@ def monitor(model=None, display=True, interval=0.05, **kwargs):
     widget = Monitor(model, interval=interval, **kwargs)
     if display:
         try:
-            from IPython import get_ipython
-            from IPython.display import display as show_it
-            if get_ipython() is not None:
-                show_it(widget)
+            display_saved_fresh(widget)
         except ImportError:
             pass
     return widget

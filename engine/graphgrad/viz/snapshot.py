@@ -5,7 +5,11 @@ layout, top down like the widget's ELK layout: an op's layer is its longest path
 sits just above its first consumer, one barycenter pass orders each layer. Every string from the graph
 (names come from Python) is escaped."""
 import base64
+import json
+import math
 from html import escape
+
+from .tensors import summarize
 
 MAX_NODES = 300        # beyond this the picture says how many more there are rather than growing
 BOX_H, LAYER_GAP, COL_GAP, PAD = 34, 26, 12, 8
@@ -104,3 +108,88 @@ def _place(rows):
             boxes[n["id"]] = (round(x), PAD + k * (BOX_H + LAYER_GAP), w)
             x += w + COL_GAP
     return boxes, round(total)
+
+
+# ---- the saved view: what a notebook output keeps for the JupyterLab extension ----------------------
+
+MIME = "application/vnd.graphgrad.graph+json"
+VIEW_VERSION = 1
+MAX_POINTS = 500             # per curve, thinned evenly (the last point kept)
+MAX_TENSORS = 400            # node values and gradients whose statistics an output keeps
+TENSOR_BYTES = 256 * 1024    # of JSON for those statistics, previews included
+MAX_PREVIEW = 1024           # elements; a bigger preview (a heatmap, images) is left out of an output
+GRAPH_BYTES = 4 * 1024 * 1024
+
+
+def thin(steps, values, max_points=MAX_POINTS):
+    """At most max_points of a curve, evenly strided, always with its last point."""
+    n = len(steps)
+    if n <= max_points:
+        return list(steps), list(values)
+    keep = sorted(set(range(0, n, -(-n // (max_points - 1)))) | {n - 1})
+    return [steps[i] for i in keep], [values[i] for i in keep]
+
+
+def _finite(values, digits=None):
+    """JSON has no NaN or infinity: they are null (the statistics count NaN and Inf separately)."""
+    out = []
+    for v in values:
+        v = float(v)
+        out.append((float(f"{v:.{digits}g}") if digits else v) if math.isfinite(v) else None)
+    return out
+
+
+def inspected(graph, tensor, max_tensors=MAX_TENSORS):
+    """(node id, "value" or "grad", summarize()'s header and buffers, the tensor) for the nodes whose
+    tensors `tensor(node, what)` can still give, in graph order (backward mirrors last)."""
+    nodes = sorted(graph.get("nodes", []), key=lambda n: n.get("phase") == "backward")
+    count = 0
+    for n in nodes:
+        for what in ("value", "grad"):
+            if count >= max_tensors:
+                return
+            try:
+                t, _ = tensor(n["id"], what)
+            except Exception:  # a source that cannot answer for this node (released, another device): skip it
+                t = None
+            if t is None:
+                continue
+            try:
+                header, buffers = summarize(t)
+            except (TypeError, ValueError):   # not numbers (a dtype the inspector cannot show)
+                continue
+            count += 1
+            yield n["id"], what, header, buffers, t
+
+
+def view(graph, title="", height=560, fold_depth=0, panels=("graph", "inspector"), curves=(), tensor=None):
+    """The JSON an output carries under MIME: the graph (with its module tree), the statistics of the
+    values and gradients still at hand (within TENSOR_BYTES) and the curves, thinned (within
+    MAX_POINTS each) — what the extension draws when the widget's model is gone."""
+    notes = []
+    graph = graph or {}
+    if len(json.dumps(graph)) > GRAPH_BYTES:
+        notes.append(f"the graph ({len(graph.get('nodes', []))} nodes) is too large to keep in a notebook: "
+                     "save it with viz.save(obj, 'run.ggtrace')")
+        graph = {}
+    tensors, used = [], 0
+    for node, what, header, (stats, hist, preview), _ in inspected(graph, tensor) if tensor and graph else ():
+        if preview.size > MAX_PREVIEW:
+            header = {**header, "preview_kind": "none", "preview_shape": []}
+            preview = preview[:0]
+        entry = {"node": node, "what": what, "device": None, **header, "stats": _finite(stats),
+                 "hist": _finite(hist), "preview": _finite(preview.reshape(-1), digits=5)}
+        size = len(json.dumps(entry))
+        if used + size > TENSOR_BYTES:
+            notes.append(f"statistics kept for {len(tensors)} tensors (the output's budget)")
+            break
+        tensors.append(entry)
+        used += size
+    saved_curves = []
+    for chart, name, steps, values in curves:
+        x, y = thin(steps, values)
+        if len(x) < len(steps):
+            notes.append(f"curves thinned to {MAX_POINTS} points")
+        saved_curves.append({"name": name, "chart": chart, "x": _finite(x), "y": _finite(y)})
+    return {"version": VIEW_VERSION, "title": title, "height": height, "fold_depth": fold_depth, "panels": list(panels),
+            "graph": graph or None, "curves": saved_curves, "tensors": tensors, "notes": sorted(set(notes))}

@@ -351,6 +351,8 @@ def source_of(x, params=None):
         return TensorSource(x, params)
     if isinstance(x, dict):
         return StaticSource(x)
+    if isinstance(x, StaticSource):   # already one: a loaded trace document (viz.load)
+        return x
     graph = getattr(x, "graph", None)
     if graph is not None and hasattr(graph, "to_json"):
         return TraceSource(x)

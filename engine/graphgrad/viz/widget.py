@@ -1,5 +1,6 @@
 """The anywidget classes: GraphWidget (graph, inspector, step controls) and Monitor (live training
 curves, per-layer gradient norms and the latest iteration's graph). Messages: see protocol.py."""
+import hashlib
 import math
 import pathlib
 
@@ -20,13 +21,44 @@ _UNBUILT = ("export default { render({ el }) { el.textContent = 'graphgrad: the 
             "run `npm run build` (or pip install -e .) in the graphgrad checkout.'; } }")
 
 
+BUNDLE_MESSAGE = "graphgrad:bundle"   # the loader's request for the front end (loader.js), outside protocol.py:
+                                      # it only delivers the code that speaks the protocol
+
+
 def _asset(name, fallback):
     path = STATIC / name
     return path if path.exists() else fallback
 
 
+_BUNDLE = {}   # the bundle's bytes and stamp, read again when the file changes (npm run build)
+
+
+def _bundle():
+    """(the front end's bytes, their stamp); (None, None) when it is not built."""
+    path = STATIC / "widget.js"
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None, None
+    if _BUNDLE.get("key") != (stat.st_mtime_ns, stat.st_size):
+        code = path.read_bytes()
+        _BUNDLE.update(key=(stat.st_mtime_ns, stat.st_size), code=code,
+                       stamp=hashlib.sha256(code).hexdigest()[:16])   # the stamp src/build.mjs computes
+    return _BUNDLE["code"], _BUNDLE["stamp"]
+
+
+def _loader():
+    """The widget's _esm: the small loader (loader.js), not the 1.7 MB front end itself, so that a saved
+    notebook's widget state stays small; it fetches the front end from the JupyterLab extension or this
+    kernel. With a bundle that is not built: a message saying so."""
+    _, stamp = _bundle()
+    if stamp is None:
+        return _UNBUILT
+    return (pathlib.Path(__file__).parent / "loader.js").read_text().replace("__STAMP__", stamp)
+
+
 class GraphWidget(anywidget.AnyWidget):
-    _esm = _asset("widget.js", _UNBUILT)
+    _esm = _loader()
     _css = _asset("widget.css", "")
 
     protocol_version = traitlets.Int(protocol.VERSION).tag(sync=True)
@@ -47,13 +79,25 @@ class GraphWidget(anywidget.AnyWidget):
         self.on_msg(self._on_message)
 
     def _repr_mimebundle_(self, **kwargs):
-        # beside the live view, a static picture (text/html) that a saved notebook keeps showing
-        # where the widget cannot run: reopened without its kernel, nbconvert, nbviewer
+        # beside the live view, what a saved notebook keeps showing where the widget's model is gone
+        # (reopened without its kernel, untrusted): the saved view (snapshot.MIME) that graphgrad's
+        # JupyterLab extension draws, and a static picture (text/html) for nbconvert and nbviewer
         bundle = super()._repr_mimebundle_(**kwargs)
-        if bundle is None or not self.graph.get("nodes"):
+        if bundle is None:
             return bundle
         data, metadata = bundle
-        return {**data, "text/html": snapshot.html(self.graph, self.title)}, metadata
+        curves = self.curves()
+        if not self.graph.get("nodes") and not curves:
+            return bundle
+        saved = snapshot.view(self.graph, self.title, self.height, self.fold_depth, self.panels, curves, self.tensor)
+        data = {**data, snapshot.MIME: saved}
+        if self.graph.get("nodes"):
+            data["text/html"] = snapshot.html(self.graph, self.title)
+        return data, metadata
+
+    def curves(self):
+        """[(chart, series name, steps, values)] of the training curves this view draws (a Monitor's)."""
+        return []
 
     def refresh(self):
         """Redraw from the source again (a trace that went on recording); the layout is kept when
@@ -71,11 +115,21 @@ class GraphWidget(anywidget.AnyWidget):
 
     # ---- browser -> Python ----------------------------------------------------------------
     def _on_message(self, _widget, content, _buffers):
+        if isinstance(content, dict) and content.get("type") == BUNDLE_MESSAGE:
+            return self._send_bundle(content)
         try:
             kind = protocol.check_request(content)
             getattr(self, "_on_" + kind)(content)
         except Exception as e:  # a bad request must not kill the kernel's comm handling: report it
             self.send(protocol.message("error", message=f"{type(e).__name__}: {e}"))
+
+    def _send_bundle(self, content):
+        code, stamp = _bundle()
+        if code is None or content.get("stamp") != stamp:
+            error = ("the widget bundle is not built (npm run build)" if code is None else
+                     "the widget's front end changed since this view was made: run the cell again")
+            return self.send({"type": BUNDLE_MESSAGE, "stamp": stamp, "error": error})
+        self.send({"type": BUNDLE_MESSAGE, "stamp": stamp}, [code])
 
     def _on_hello(self, content):
         if content["version"] != protocol.VERSION:
@@ -149,6 +203,9 @@ class Monitor(GraphWidget):
         """Send everything logged so far now (also happens by itself shortly after the last log)."""
         self.throttle.flush()
 
+    def curves(self):
+        return [(s["chart"], name, s["x"], s["y"]) for name, s in list(self.series.items())]
+
     def _add(self, name, chart, x, y):
         s = self.series.get(name)
         if s is None:
@@ -198,3 +255,30 @@ def grad_norms(model):
 
 def _number(value):
     return float(value.item() if hasattr(value, "item") else value)
+
+
+def display_saved_fresh(widget):
+    """Display a monitor so that its output's saved view (the curves a notebook keeps, snapshot.view)
+    is brought up to date after each cell that logged to it: displayed before the loop, it would
+    otherwise keep no points. The live view is redrawn once then, at the cell's end."""
+    from IPython import get_ipython
+    from IPython.display import display
+    shell = get_ipython()
+    if shell is None:
+        return
+    handle = display(widget, display_id=True)
+
+    def logged():
+        return sum(len(values) for *_, values in widget.curves()), getattr(getattr(widget, "loop", None), "step", None)
+
+    seen = logged()
+
+    def update(*_):
+        nonlocal seen
+        if widget.comm is None:   # closed
+            shell.events.unregister("post_run_cell", update)
+        elif logged() != seen:
+            seen = logged()
+            handle.update(widget)
+
+    shell.events.register("post_run_cell", update)
