@@ -420,3 +420,18 @@ def test_an_interrupt_anywhere_in_module_entry_or_exit_leaves_no_stale_module():
             assert module_stack == [] and boundaries == [], f"interrupt at event {at} left {module_stack}"
     finally:
         recorders.remove(recorder)
+
+
+# ---- the trace's bound -------------------------------------------------------------------------------
+
+def test_max_nodes_bounds_the_backward_records_too():
+    model = gg.nn.Sequential(*[gg.nn.Linear(4, 4) for _ in range(10)])
+    x = gg.randn(2, 4)
+    with gg.trace(model, max_nodes=20) as trace:
+        model(x).sum().backward()
+    assert all(len(it.records) <= 20 for it in trace.iterations)
+    last = trace.iterations[-1]
+    assert last.steps_left_out > 0
+    # which parameters got gradients is still known (no false "no gradient" diagnosis)
+    reached = {id(n.variable) for it in trace.iterations for n in it.steps() if type(n).__name__ == "AccumulateGrad"}
+    assert all(id(p) in reached for p in model.parameters())

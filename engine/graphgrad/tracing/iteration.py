@@ -70,6 +70,8 @@ class Iteration:
     index = NOTHING         # node id -> GNode
     _nodes = ()
     _read = 0               # records made into nodes so far
+    steps_left_out = 0      # backward steps past the trace's max_nodes: counted, not kept
+    leaf_steps_left_out = ()  # the AccumulateGrad nodes among them: which leaves got gradients stays known
 
     def __init__(self, number, leaves, module_types, first_id):  # one per training step: only what recording needs
         self.number = number
@@ -209,12 +211,23 @@ class Iteration:
         return source[0] if source is not None else node.forward_id
 
     def steps(self):
-        """The autograd nodes of the backward steps recorded, in the order they ran."""
+        """The autograd nodes of the backward steps recorded, in the order they ran (then the
+        leaves' AccumulateGrad steps past the trace's bound, which were not recorded)."""
         for r in self.records:
             if is_step(r):
                 yield r[0]
             elif type(r) is Record and r.kind == "backward":
                 yield r.fn
+        yield from self.leaf_steps_left_out
+
+    def leave_out(self, node, leaf):
+        """A backward step past the trace's max_nodes: counted; an AccumulateGrad's node kept
+        (one per leaf, alive anyway) so that the leaves a pass reached are still known."""
+        self.steps_left_out += 1
+        if leaf:
+            if not self.leaf_steps_left_out:
+                self.leaf_steps_left_out = []
+            self.leaf_steps_left_out.append(node)
 
     def node(self, id):
         """The GNode with this id, or None."""

@@ -102,7 +102,8 @@ class Trace(Recorder):
                    after training leaves the training iteration to diagnostics())
     max_nodes      an iteration that recorded this many ops, writes and backward steps (the leaves
                    they read not counted) is closed before the next op (a notebook that
-                   only runs forward cells stays bounded too)
+                   only runs forward cells stays bounded too); backward steps past it are
+                   counted (Iteration.steps_left_out), not kept
     update_ratios  measure |Δw|/|w| per parameter at optimizer steps
     monitor_budget at most this fraction of the training time goes to gradient norms and update
                    ratios (measured every k-th iteration when every one would cost more);
@@ -287,13 +288,17 @@ class Trace(Recorder):
                 self._last_trained = None
             self._stepped = "backward"
         node, received, sent = step
-        if type(node) is AccumulateGrad:
-            it = self._current
-            if it.measuring:
-                self._leaf_grad(it, node.variable, received[0])
+        it = self._current
+        leaf = type(node) is AccumulateGrad
+        if leaf and it.measuring:
+            self._leaf_grad(it, node.variable, received[0])
+        if len(it.records) >= self.max_nodes:  # a backward pass cannot be closed midway: past the bound, not kept
+            it.leave_out(node, leaf)
+            return
+        if leaf:
             it.records.append((node, node.variable._grad, None, seconds))  # the .grad it left (read later)
             return
-        self._current.records.append((node, received, without_leaf_grads(node, sent), seconds))
+        it.records.append((node, received, without_leaf_grads(node, sent), seconds))
 
     def _leaf_grad(self, it, leaf, grad):
         """The monitor's gradient norm for a named leaf, taken while the gradient is still in cache.
