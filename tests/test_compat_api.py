@@ -148,6 +148,7 @@ def test_default_device_cuda_puts_factories_on_the_gpu():
     try:
         assert graphgrad.zeros(2).is_cuda and graphgrad.randn(2).is_cuda and graphgrad.tensor([1.0]).is_cuda
         assert graphgrad.zeros(2, device="cpu").is_cpu
+        assert nn.Linear(2, 2).weight.is_cuda
     finally:
         graphgrad.set_default_device(None)
 

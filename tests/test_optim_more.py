@@ -254,3 +254,27 @@ def test_lbfgs_and_sparse_adam_state_dicts_resume_as_torch():
     assert resumed.state[weight]["step"] == 2
     np.testing.assert_array_equal(resumed.state[weight]["exp_avg"].numpy(), opt.state[weight]["exp_avg"].numpy())
     assert weight[1].tolist() == [1.0, 1.0] and weight[3].tolist() == [1.0, 1.0]  # untouched rows stay
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("name", list(OPTIONS) + ["SparseAdam", "LBFGS"])
+def test_on_the_gpu_the_steps_are_the_cpus(name):
+    arrays = _problem(5)
+    ends = []
+    for device in ("cpu", "cuda"):
+        params = [p.detach().to(device).requires_grad_() for p in _params(gg, arrays)]
+        opt = getattr(optim, name)(params, lr=0.05)
+
+        def closure():
+            opt.zero_grad()
+            w1, b1, w2 = params
+            x, y = gg.tensor(arrays["x"], device=device), gg.tensor(arrays["y"], device=device)
+            loss = (((x @ w1 + b1).tanh() @ w2 - y) ** 2).mean()
+            loss.backward()
+            return loss
+        for _ in range(4):
+            opt.step(closure)
+        assert all(p.device.type == device for p in params)
+        ends.append([p.detach().cpu().numpy() for p in params])
+    for cpu, gpu in zip(*ends):
+        np.testing.assert_allclose(gpu, cpu, rtol=1e-7, atol=1e-10)
