@@ -5,6 +5,7 @@ import numpy as np
 from .. import dtypes
 from ..ops.util import xp_of
 from ..tensor import Tensor
+from .optimizer import new_step
 
 
 def effective_grad(g, w, maximize, weight_decay):
@@ -37,3 +38,23 @@ def scalar_state(value, param):
     default dtype, else float32), on the parameter's device, as torch keeps eta, mu, mu_product."""
     dtype = np.float64 if dtypes.get_default_dtype() is dtypes.float64 else np.float32
     return Tensor._wrap(xp_of(param._data).asarray(value, dtype=dtype))
+
+
+def start_state(state, p, zeros=(), **scalars):
+    """A parameter's state at its first step, in torch's key order: the step count, then 0-d
+    scalars (scalar_state), then arrays of zeros shaped like the parameter."""
+    state["step"] = new_step(p)
+    for name, value in scalars.items():
+        state[name] = scalar_state(value, p)
+    for name in zeros:
+        state[name] = Tensor._wrap(xp_of(p._data).zeros_like(p._data))
+
+
+def update_moments(exp_avg, exp_avg_sq, g, beta1, beta2, tmp):
+    """The Adam family's running moments, in torch's order: m <- lerp(m, g, 1 - beta1),
+    v <- beta2 v + ((1 - beta2) g) g."""
+    lerp_(exp_avg, g, 1 - beta1, tmp)
+    exp_avg_sq *= beta2
+    xp_of(g).multiply(g, 1 - beta2, out=tmp)
+    tmp *= g
+    exp_avg_sq += tmp

@@ -1,8 +1,7 @@
 """Adadelta: step sizes from running averages of squared gradients and squared updates."""
 from ..ops.util import xp_of
-from ..tensor import Tensor
-from ._steps import effective_grad
-from .optimizer import Optimizer, check_nonnegative, count_step, new_step, scalar
+from ._steps import effective_grad, start_state
+from .optimizer import Optimizer, check_nonnegative, count_step, scalar
 
 
 class Adadelta(Optimizer):
@@ -25,9 +24,7 @@ class Adadelta(Optimizer):
                 xp = xp_of(w)
                 state = self.state[p]
                 if not state:
-                    state["step"] = new_step(p)
-                    state["square_avg"] = Tensor._wrap(xp.zeros_like(w))
-                    state["acc_delta"] = Tensor._wrap(xp.zeros_like(w))
+                    start_state(state, p, zeros=("square_avg", "acc_delta"))
                 count_step(state)
                 g = effective_grad(g, w, group["maximize"], group["weight_decay"])
                 square_avg, acc_delta = state["square_avg"]._data, state["acc_delta"]._data

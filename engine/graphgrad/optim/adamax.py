@@ -1,8 +1,7 @@
 """Adamax: Adam with the infinity norm of past gradients in place of their root mean square."""
 from ..ops.util import xp_of
-from ..tensor import Tensor
-from ._steps import effective_grad, lerp_
-from .optimizer import Optimizer, check_nonnegative, count_step, new_step, scalar
+from ._steps import effective_grad, lerp_, start_state
+from .optimizer import Optimizer, check_nonnegative, count_step, scalar
 
 
 def check_betas(betas):
@@ -30,9 +29,7 @@ class Adamax(Optimizer):
                 xp = xp_of(w)
                 state = self.state[p]
                 if not state:
-                    state["step"] = new_step(p)
-                    state["exp_avg"] = Tensor._wrap(xp.zeros_like(w))
-                    state["exp_inf"] = Tensor._wrap(xp.zeros_like(w))
+                    start_state(state, p, zeros=("exp_avg", "exp_inf"))
                 step = count_step(state)
                 g = effective_grad(g, w, group["maximize"], group["weight_decay"])
                 exp_avg, exp_inf = state["exp_avg"]._data, state["exp_inf"]._data

@@ -1,9 +1,8 @@
 """ASGD: SGD with a decaying step and a running average of the iterates (state 'ax')."""
 from .. import dtypes
 from ..ops.util import xp_of
-from ..tensor import Tensor
-from ._steps import effective_grad, scalar_state
-from .optimizer import Optimizer, check_nonnegative, count_step, new_step, scalar
+from ._steps import effective_grad, start_state
+from .optimizer import Optimizer, check_nonnegative, count_step, scalar
 
 
 class ASGD(Optimizer):
@@ -23,10 +22,7 @@ class ASGD(Optimizer):
                 xp = xp_of(w)
                 state = self.state[p]
                 if not state:
-                    state["step"] = new_step(p)
-                    state["eta"] = scalar_state(lr, p)
-                    state["mu"] = scalar_state(1.0, p)
-                    state["ax"] = Tensor._wrap(xp.zeros_like(w))
+                    start_state(state, p, zeros=("ax",), eta=lr, mu=1.0)
                 step = count_step(state)
                 g = effective_grad(g, w, group["maximize"], group["weight_decay"])
                 eta, mu = state["eta"]._data, state["mu"]._data

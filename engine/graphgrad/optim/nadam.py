@@ -1,9 +1,8 @@
 """NAdam: Adam with Nesterov momentum (Dozat), with the momentum decay schedule torch uses."""
 from ..ops.util import xp_of
-from ..tensor import Tensor
-from ._steps import effective_grad, lerp_, scalar_state
+from ._steps import effective_grad, start_state, update_moments
 from .adamax import check_betas
-from .optimizer import Optimizer, check_nonnegative, count_step, new_step, scalar
+from .optimizer import Optimizer, check_nonnegative, count_step, scalar
 
 
 class NAdam(Optimizer):
@@ -29,10 +28,7 @@ class NAdam(Optimizer):
                 xp = xp_of(w)
                 state = self.state[p]
                 if not state:
-                    state["step"] = new_step(p)
-                    state["mu_product"] = scalar_state(1.0, p)
-                    state["exp_avg"] = Tensor._wrap(xp.zeros_like(w))
-                    state["exp_avg_sq"] = Tensor._wrap(xp.zeros_like(w))
+                    start_state(state, p, zeros=("exp_avg", "exp_avg_sq"), mu_product=1.0)
                 step = count_step(state)
                 bias_correction2 = 1 - beta2 ** step
                 decay = weight_decay
@@ -47,11 +43,7 @@ class NAdam(Optimizer):
                 mu_product = mu_product.item()
                 exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
                 denom, tmp = self._scratch_for(p, 2)
-                lerp_(exp_avg, g, 1 - beta1, tmp)
-                exp_avg_sq *= beta2
-                xp.multiply(g, 1 - beta2, out=tmp)
-                tmp *= g
-                exp_avg_sq += tmp
+                update_moments(exp_avg, exp_avg_sq, g, beta1, beta2, tmp)
                 xp.divide(exp_avg_sq, bias_correction2, out=denom)
                 xp.sqrt(denom, out=denom)
                 denom += eps

@@ -1,10 +1,9 @@
 """RAdam: Adam whose adaptive step is switched in gradually, by the variance rectification term
 (plain momentum SGD while the running second moment is too short to trust)."""
 from ..ops.util import xp_of
-from ..tensor import Tensor
-from ._steps import effective_grad, lerp_
+from ._steps import effective_grad, start_state, update_moments
 from .adamax import check_betas
-from .optimizer import Optimizer, check_nonnegative, count_step, new_step, scalar
+from .optimizer import Optimizer, check_nonnegative, count_step, scalar
 
 
 class RAdam(Optimizer):
@@ -28,9 +27,7 @@ class RAdam(Optimizer):
                 xp = xp_of(w)
                 state = self.state[p]
                 if not state:
-                    state["step"] = new_step(p)
-                    state["exp_avg"] = Tensor._wrap(xp.zeros_like(w))
-                    state["exp_avg_sq"] = Tensor._wrap(xp.zeros_like(w))
+                    start_state(state, p, zeros=("exp_avg", "exp_avg_sq"))
                 step = count_step(state)
                 decay = weight_decay
                 if decay != 0 and group["decoupled_weight_decay"]:
@@ -39,11 +36,7 @@ class RAdam(Optimizer):
                 g = effective_grad(g, w, group["maximize"], decay)
                 exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
                 update, tmp = self._scratch_for(p, 2)
-                lerp_(exp_avg, g, 1 - beta1, tmp)
-                exp_avg_sq *= beta2
-                xp.multiply(g, 1 - beta2, out=tmp)
-                tmp *= g
-                exp_avg_sq += tmp
+                update_moments(exp_avg, exp_avg_sq, g, beta1, beta2, tmp)
                 bias_correction1, bias_correction2 = 1 - beta1 ** step, 1 - beta2 ** step
                 xp.divide(exp_avg, bias_correction1, out=update)
                 update *= lr

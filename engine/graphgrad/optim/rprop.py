@@ -2,7 +2,8 @@
 flips; only the gradient's sign moves the parameters."""
 from ..ops.util import xp_of
 from ..tensor import Tensor
-from .optimizer import Optimizer, check_nonnegative, count_step, new_step, scalar
+from ._steps import start_state
+from .optimizer import Optimizer, check_nonnegative, count_step, scalar
 
 
 class Rprop(Optimizer):
@@ -23,8 +24,7 @@ class Rprop(Optimizer):
                 xp = xp_of(w)
                 state = self.state[p]
                 if not state:
-                    state["step"] = new_step(p)
-                    state["prev"] = Tensor._wrap(xp.zeros_like(w))
+                    start_state(state, p, zeros=("prev",))
                     state["step_size"] = Tensor._wrap(xp.full_like(g, scalar(group["lr"])))
                 count_step(state)
                 if group["maximize"]:

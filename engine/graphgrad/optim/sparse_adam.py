@@ -8,7 +8,7 @@ which torch would still update (decaying its moments) and graphgrad leaves alone
 import math
 
 from ..ops.util import xp_of
-from ..tensor import Tensor
+from ._steps import start_state
 from .adamax import check_betas
 from .optimizer import Optimizer, scalar
 
@@ -35,9 +35,8 @@ class SparseAdam(Optimizer):
                 xp = xp_of(w)
                 state = self.state[p]
                 if not state:
-                    state["step"] = 0
-                    state["exp_avg"] = Tensor._wrap(xp.zeros_like(w))
-                    state["exp_avg_sq"] = Tensor._wrap(xp.zeros_like(w))
+                    start_state(state, p, zeros=("exp_avg", "exp_avg_sq"))
+                    state["step"] = 0  # a Python int in SparseAdam, as torch keeps it
                 state["step"] += 1
                 step = state["step"]
                 if group.get("maximize", False):
