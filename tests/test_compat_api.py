@@ -316,3 +316,23 @@ def test_from_numpy_of_a_memmap_slice_is_a_cpu_tensor_sharing_memory(tmp_path):
                                                                  torch.from_numpy(mm[2:4])]).numpy())
     mm[0, 0] = 42.0
     assert a[0, 0].item() == 42.0  # still the same memory, as torch.from_numpy
+
+
+@pytest.mark.parametrize("options", [dict(num_replicas=3, rank=1), dict(num_replicas=3, rank=2, drop_last=True),
+                                     dict(num_replicas=4, rank=0, shuffle=False), dict(num_replicas=3, rank=0, seed=5)])
+def test_distributed_sampler_gives_torchs_shares(options):
+    from graphgrad.utils.data.distributed import DistributedSampler
+    ours = DistributedSampler(range(10), **options)
+    theirs = torch.utils.data.distributed.DistributedSampler(range(10), **options)
+    for epoch in (0, 2):
+        ours.set_epoch(epoch)
+        theirs.set_epoch(epoch)
+        assert list(ours) == list(theirs) and len(ours) == len(theirs)
+
+
+def test_distributed_sampler_needs_replicas_and_rank():
+    from graphgrad.utils.data.distributed import DistributedSampler
+    with pytest.raises(RuntimeError, match="Requires distributed package to be available"):
+        DistributedSampler(range(10))
+    with pytest.raises(ValueError, match=r"Invalid rank 2, rank should be in the interval \[0, 1\]"):
+        DistributedSampler(range(10), num_replicas=2, rank=2)

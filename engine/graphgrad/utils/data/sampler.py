@@ -6,6 +6,8 @@ BatchSampler can hand the DataLoader batches as array slices without a Python lo
 The random ones draw what torch's draw, when torch's do (at the first index of an epoch), so
 seeded orders match torch's; RandomSampler draws lazily as torch's does, so an epoch of 10**10
 samples costs nothing until it is read."""
+import math
+
 import numpy as np
 
 from ...random import Generator, get_generator
@@ -164,3 +166,47 @@ class BatchSampler(Sampler):
         if self.drop_last:
             return len(self.sampler) // self.batch_size
         return (len(self.sampler) + self.batch_size - 1) // self.batch_size
+
+
+class DistributedSampler(Sampler):
+    """This process's share of the dataset: every num_replicas-th index from `rank`, of one
+    permutation per epoch (seeded by seed + epoch, the same in every process) padded to a
+    multiple of num_replicas (or cut, with drop_last). graphgrad has no process group, so
+    num_replicas and rank must be given."""
+
+    def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0, drop_last=False):
+        if num_replicas is None or rank is None:
+            raise RuntimeError("Requires distributed package to be available (graphgrad has no process-group "
+                               "backend: pass num_replicas and rank)")
+        if rank >= num_replicas or rank < 0:
+            raise ValueError(f"Invalid rank {rank}, rank should be in the interval [0, {num_replicas - 1}]")
+        self.dataset, self.num_replicas, self.rank, self.epoch = dataset, num_replicas, rank, 0
+        self.drop_last, self.shuffle, self.seed = drop_last, shuffle, seed
+        if drop_last and len(dataset) % num_replicas != 0:  # drop the tail so every replica gets as many
+            self.num_samples = math.ceil((len(dataset) - num_replicas) / num_replicas)
+        else:
+            self.num_samples = math.ceil(len(dataset) / num_replicas)
+        self.total_size = self.num_samples * num_replicas
+
+    def __iter__(self):
+        n = len(self.dataset)
+        if self.shuffle:
+            indices = Generator().manual_seed(self.seed + self.epoch).permutation(n).tolist()
+        else:
+            indices = list(range(n))
+        if not self.drop_last:
+            padding_size = self.total_size - len(indices)
+            if padding_size <= len(indices):
+                indices += indices[:padding_size]
+            else:
+                indices += (indices * math.ceil(padding_size / len(indices)))[:padding_size]
+        else:
+            indices = indices[:self.total_size]
+        return iter(indices[self.rank:self.total_size:self.num_replicas])
+
+    def __len__(self):
+        return self.num_samples
+
+    def set_epoch(self, epoch):
+        """A new shuffle for each epoch: call it before each epoch's DataLoader iterator."""
+        self.epoch = epoch
