@@ -4,8 +4,8 @@ that records what it runs, so the graph can be seen, stepped through and debugge
     import graphgrad as torch
 """
 from . import dtypes as _dtypes
-from .dtypes import (bool_ as bool, dtype, float16, float32, float64, get_default_dtype, int8, int16, int32, int64,
-                     promote_types, set_default_dtype, uint8)
+from .dtypes import (bfloat16, bool_ as bool, dtype, float16, float32, float64, get_default_dtype, int8, int16, int32,
+                     int64, promote_types, set_default_dtype, uint8)
 from .device import device
 from .tensor import Size, Tensor
 from .autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled

@@ -21,7 +21,7 @@ def _finish(array, device, requires_grad):
         array = _move(array, device)
     t = Tensor._wrap(array)
     if requires_grad:
-        if array.dtype.kind != "f":
+        if array.dtype.kind not in "fV":  # (bfloat16's kind is "V")
             raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
         t.requires_grad = True
     return t

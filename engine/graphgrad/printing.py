@@ -83,7 +83,7 @@ class _Formatter:
 
     def __init__(self, values):
         """``values``: a 1-D array of the elements that will be shown (summarized data)."""
-        self.floating_dtype = values.dtype.kind == "f"
+        self.floating_dtype = values.dtype.kind in "fV"  # (bfloat16's kind is "V")
         self.int_mode = True
         self.sci_mode = False
         self.max_width = 1

@@ -171,7 +171,7 @@ def _connect(ctx, args, outputs):
             o = o.detach()
         if id(o) in dirty:
             o._vbox[0] += 1
-        if o._data.dtype.kind == "f" and not any(o is t for t in ctx._non_differentiable):
+        if o._data.dtype.kind in "fV" and not any(o is t for t in ctx._non_differentiable):
             o.requires_grad, o.grad_fn, o._output_nr = True, ctx, nr
         connected.append(o)
     ctx._checks = [(t, t._vbox, t._vbox[0]) for t in ctx._saved if isinstance(t, Tensor)]

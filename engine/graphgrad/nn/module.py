@@ -415,6 +415,9 @@ class Module:
     def half(self):
         return self._apply(lambda t: t.half() if t.is_floating_point() else t)
 
+    def bfloat16(self):
+        return self._apply(lambda t: t.bfloat16() if t.is_floating_point() else t)
+
     def share_memory(self):
         """Parameters and buffers into shared memory (Tensor.share_memory_), for Hogwild training."""
         return self._apply(lambda t: t.share_memory_())

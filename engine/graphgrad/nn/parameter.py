@@ -8,7 +8,7 @@ class Parameter(Tensor):
         if data is None:
             from ..creation import empty
             data = empty(0)
-        if requires_grad and data._data.dtype.kind != "f":
+        if requires_grad and data._data.dtype.kind not in "fV":  # (bfloat16's kind is "V")
             raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
         t = object.__new__(cls)
         t._init_from(data._data, bool(requires_grad))

@@ -49,7 +49,7 @@ def _softmax_args(input, dim, dtype, name):
     if dim is None:
         dim = 0 if input.ndim in (0, 1, 3) else 1  # PyTorch's legacy implicit choice
     dim = wrap_dim(dim, input.ndim) if input.ndim else None  # a 0-d tensor: axis None
-    if input._data.dtype.kind != "f":
+    if input._data.dtype.kind not in "fV":  # (bfloat16's kind is "V")
         kernel = f"{name}_lastdim_kernel_impl" if dim is None or dim == input.ndim - 1 else f"{name}_kernel_impl"
         raise NotImplementedError(f"\"{kernel}\" not implemented for '{input.dtype._legacy[:-6]}'")
     return input, dim

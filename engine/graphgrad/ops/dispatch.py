@@ -7,6 +7,7 @@ from time import perf_counter
 
 from ..autograd.grad_mode import recorders, state
 from ..autograd.node import Node, _sequence
+from .bfloat16 import BF16 as _BF16, in_float32
 from ..tensor import Tensor
 
 REGISTRY = {}      # op name -> op class: the op table that the tests are generated from
@@ -59,6 +60,8 @@ def apply(cls, *inputs, **attrs):
         else:
             arrays.append(x)
             edges.append(_NO_EDGE)
+    if first is not None and first._data.dtype is _BF16 and not cls.is_view:
+        cls = in_float32(cls)  # bfloat16 computes in float32, rounded once (ops/bfloat16.py)
     node = cls()
     if recorders:
         start = perf_counter()
@@ -74,7 +77,7 @@ def apply(cls, *inputs, **attrs):
         outputs = _wrap_output(cls, node, out, 0, needs_grad, first)
     else:
         outputs = Tensor._wrap(out)
-        if needs_grad and out.dtype.kind == "f":  # integer results never require grad
+        if needs_grad and out.dtype.kind in "fV":  # integer results never require grad (bfloat16: "V")
             outputs.requires_grad = True
             outputs.grad_fn = node
     if needs_grad:
@@ -103,7 +106,7 @@ def _wrap_output(cls, node, array, nr, needs_grad, first):
             if views is None:
                 views = base.__dict__["_views"] = weakref.WeakSet()
             views.add(t)
-    if needs_grad and array.dtype.kind == "f":  # integer results never require grad
+    if needs_grad and array.dtype.kind in "fV":  # integer results never require grad (bfloat16: "V")
         t.requires_grad = True
         t.grad_fn = node
         t._output_nr = nr

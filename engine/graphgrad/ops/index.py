@@ -22,7 +22,7 @@ def _key_arrays(key):
 
 def _key_part(k):
     if isinstance(k, Tensor):
-        if k._data.dtype.kind == "f":
+        if k._data.dtype.kind in "fV":
             raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
         return k._data.item() if k._data.ndim == 0 and k._data.dtype.kind in "iu" else k._data
     return k

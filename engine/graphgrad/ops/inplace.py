@@ -125,7 +125,7 @@ class AsStridedBackward0(Node):
 
 
 def _category(np_dtype):
-    return {"b": 0, "u": 1, "i": 1, "f": 2}[np_dtype.kind]
+    return {"b": 0, "u": 1, "i": 1, "f": 2, "V": 2}[np_dtype.kind]  # (bfloat16's kind is "V")
 
 
 def _name(np_dtype):

@@ -365,6 +365,11 @@ def _square(a, name):
     if a.shape[-1] != a.shape[-2]:
         raise RuntimeError(f"{name}: A must be batches of square matrices, but they are {a.shape[-2]} by "
                            f"{a.shape[-1]} matrices")
+    if a.dtype.itemsize == 2 and a.dtype.is_floating_point:  # no LAPACK in half precision, as in torch
+        kind = a.dtype._legacy[:-6]
+        if name == "linalg.inv":
+            raise RuntimeError(f"linalg.inv: Low precision dtypes not supported. Got {kind}")
+        raise NotImplementedError(f"\"lu_cpu\" not implemented for '{kind}'")
 
 
 def _zero_pivot(a):

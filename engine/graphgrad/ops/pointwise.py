@@ -388,7 +388,7 @@ def addcmul(input, tensor1, tensor2, *, value=1):
 
 
 def addcdiv(input, tensor1, tensor2, *, value=1):
-    if not any(t._data.dtype.kind == "f" for t in (tensor1, tensor2)):
+    if not any(t._data.dtype.kind in "fV" for t in (tensor1, tensor2)):
         raise RuntimeError("Integer division with addcdiv is no longer supported, and in a future release addcdiv "
                            "will perform a true division of tensor1 and tensor2. The historic addcdiv behavior can "
                            "be implemented as (input + value * torch.trunc(tensor1 / tensor2)).to(input.dtype) for "
@@ -487,7 +487,7 @@ def binary(cls, a, b, true_divide=False, **attrs):
         elif type(b) in (float, int, bool):
             dt = a._data.dtype
             kind = dt.kind
-            if (type(b) is float and kind != "f") or (type(b) is int and kind == "b"):
+            if (type(b) is float and kind not in "fV") or (type(b) is int and kind == "b"):
                 dt = dtypes.result_type(a, b).np
             if cls.with_scalar is not None:
                 return apply(cls.with_scalar, a, dtype=dt, other=b)
@@ -503,7 +503,7 @@ def binary(cls, a, b, true_divide=False, **attrs):
         return _scalar_first(cls, a, b, true_divide)
     else:
         raise TypeError(f"{cls.op_name}(): expected at least one Tensor argument")
-    if true_divide and dt.kind != "f":
+    if true_divide and dt.kind not in "fV":  # (bfloat16's kind is "V")
         dt = dtypes.get_default_dtype().np
     if attrs:
         return apply(cls, a, b, dtype=dt, **attrs)
