@@ -162,6 +162,8 @@ def test_tensor_flags_and_memory_formats_as_torch():
     for name in ("contiguous_format", "channels_last", "channels_last_3d", "preserve_format", "strided"):
         assert repr(getattr(graphgrad, name)) == repr(getattr(torch, name))
         assert pickle.loads(pickle.dumps(getattr(graphgrad, name))) is getattr(graphgrad, name)
+    assert isinstance(graphgrad.channels_last, graphgrad.memory_format) and isinstance(graphgrad.strided, graphgrad.layout)
+    assert not isinstance(graphgrad.strided, graphgrad.memory_format)
     x = graphgrad.arange(6.0).reshape(2, 3)
     assert graphgrad.equal(x.contiguous(memory_format=graphgrad.contiguous_format), x)
 

@@ -3,7 +3,7 @@ and row-major (NumPy/CuPy strides), so `contiguous_format` is what every tensor 
 `channels_last` is accepted and gives the same values in row-major order."""
 
 
-class memory_format:
+class _Constant:
     def __init__(self, name):
         self._name = name
 
@@ -14,7 +14,11 @@ class memory_format:
         return self._name
 
 
-class layout(memory_format):
+class memory_format(_Constant):
+    pass
+
+
+class layout(_Constant):
     pass
 
 
