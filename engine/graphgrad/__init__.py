@@ -55,3 +55,4 @@ def is_complex(input):
 from ._version import __version__  # noqa: E402
 from . import debug, tracing  # noqa: E402
 from .tracing import trace  # noqa: E402
+from .compile import compile  # noqa: E402,A001  graphgrad.compile(step): capture once, replay a plan

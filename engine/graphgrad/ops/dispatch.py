@@ -8,7 +8,7 @@ from time import perf_counter
 from ..autograd.grad_mode import recorders, state
 from ..autograd.node import Node, _sequence
 from .bfloat16 import BF16 as _BF16, in_float32
-from ..tensor import Tensor
+from ..tensor import Tensor, _ndarray, _new
 
 REGISTRY = {}      # op name -> op class: the op table that the tests are generated from
 # recorders: the active tracers; each has .record(node, inputs, outputs, attrs, seconds) (the list
@@ -75,9 +75,18 @@ def apply(cls, *inputs, **attrs):
             node._out_meta = [(o.shape, o.dtype, _xp(o)) for o in out]
     elif cls.is_view:
         outputs = _wrap_output(cls, node, out, 0, needs_grad, first)
+    elif type(out) is _ndarray:  # Tensor._wrap spelled out: the one output of most ops
+        outputs = _new(Tensor)
+        outputs._data = out
+        outputs.requires_grad = False
+        outputs.grad_fn = None
+        outputs._vbox = [0]
+        if needs_grad and out.dtype.kind in "fV":  # integer results never require grad (bfloat16: "V")
+            outputs.requires_grad = True
+            outputs.grad_fn = node
     else:
         outputs = Tensor._wrap(out)
-        if needs_grad and out.dtype.kind in "fV":  # integer results never require grad (bfloat16: "V")
+        if needs_grad and out.dtype.kind in "fV":
             outputs.requires_grad = True
             outputs.grad_fn = node
     if needs_grad:

@@ -1,0 +1,124 @@
+"""graphgrad.compile: capture a training step once, replay it as a plan.
+
+    step = graphgrad.compile(step)      # a function (forward, backward, optimizer) or a module
+    for x, y in batches:
+        loss = step(x, y)
+
+The first call runs the step eagerly and records it (capture.py): every op with its node, every
+backward node in the order the scheduler ran it, optimizer.step() and zero_grad(). Later calls
+whose guards hold (guards.py: the arguments' shapes, dtypes, devices and requires_grad, other
+arguments' values, the grad mode, the parameters' shapes and requires_grad, the modules'
+training flags) replay the plan (plan.py, replay.py): the same NumPy calls on arrays, with no
+Tensor, graph node or dispatch per op, and the same results bit for bit. A call whose guards do
+not hold captures again (a plan per guard key, up to `max_plans`).
+
+What a replay cannot repeat (reading a value into Python, random draws, hooks, ...: see
+capture.py) makes the step run eagerly, every call; `compiled.explain()` says why. Under a
+recorder (a trace), anomaly mode or an open backward debugger every call runs eagerly too, so
+they see every op as without compile. Python state the step reads that is not an argument (a global flag, a counter) is
+not guarded: as with torch.compile's captured graphs and CUDA graphs, pass it as an argument.
+
+`compiled.graph` is the latest plan as a widget graph: `graphgrad.viz.show(compiled)`."""
+from ..autograd.grad_mode import recorders, state
+from ..tensor import Tensor
+from ..tracing.scope import open_debuggers
+from .capture import recording
+from .guards import UNGUARDABLE, flatten, plan_holds
+from .plan import Plan
+from .replay import run
+
+__all__ = ["compile", "Compiled"]
+
+
+def compile(model=None, *, max_plans=8, **options):
+    """Capture `model` (a function or a module) on its first call and replay it after; usable as
+    a decorator. torch.compile's options (mode, fullgraph, dynamic, backend) are accepted and
+    have no effect."""
+    if model is None:
+        return lambda fn: Compiled(fn, max_plans)
+    return Compiled(model, max_plans)
+
+
+def _debugging():
+    """Whether a backward debugger is open (not run to its end)."""
+    return any(not d.finished for d in open_debuggers)
+
+
+class Compiled:
+    """A captured step: call it as the step. `plans` holds a plan per guard key."""
+
+    def __init__(self, fn, max_plans=8):
+        self.fn = fn
+        self.max_plans = max_plans
+        self.plans = {}
+        self.last = None        # the plan of the latest call (None when it ran eagerly without one)
+        self.counts = {"captured": 0, "replayed": 0, "eager": 0}
+
+    def __call__(self, *args, **kwargs):
+        if recorders or state.anomaly or open_debuggers and _debugging():  # they see every op
+            return self._eager(args, kwargs)
+        tensors, key = flatten(args, kwargs)
+        if key is UNGUARDABLE:
+            return self._eager(args, kwargs)
+        plan = self.plans.get(key)
+        if plan is not None and plan_holds(plan):
+            self.last = plan
+            if not plan.replayable:
+                return self._eager(args, kwargs)
+            self.counts["replayed"] += 1
+            return run(plan, [t._data for t in tensors])
+        if plan is None and len(self.plans) >= self.max_plans:
+            return self._eager(args, kwargs)
+        return self._capture(key, tensors, args, kwargs)
+
+    def _eager(self, args, kwargs):
+        self.counts["eager"] += 1
+        return self.fn(*args, **kwargs)
+
+    def _capture(self, key, tensors, args, kwargs):
+        self.counts["captured"] += 1
+        with recording() as rec:
+            result = self.fn(*args, **kwargs)
+        plan = Plan(rec, tensors, result).finish()
+        plan.values = [None] * plan.size
+        plan.values[plan.constant_base:plan.buffer_base] = plan.constants
+        self.plans[key] = self.last = plan
+        return result
+
+    # ---- what it shows -----------------------------------------------------------------------------
+    def explain(self):
+        """Each plan in a line: replayed, or why it runs eagerly."""
+        if not self.plans:
+            return "not captured yet"
+        lines = []
+        for plan in self.plans.values():
+            why = "replayed" if plan.replayable else "runs eagerly: " + "; ".join(plan.reasons)
+            lines.append(f"{plan!r}: {why}")
+        return "\n".join(lines)
+
+    @property
+    def graph(self):
+        """The latest plan as a graph in the widget's schema (plan groups and buffers)."""
+        from .graph import PlanGraph
+        if self.last is None:
+            raise RuntimeError("nothing captured yet: call the compiled step first")
+        return PlanGraph(self.last)
+
+    def value(self, node):
+        """The value a graph node (of `graph`) holds after the latest call: its buffer."""
+        buffer = node["attrs"].get("buffer") if isinstance(node, dict) else None
+        if buffer is None or self.last is None or self.last.values[buffer] is None:
+            raise LookupError("this node writes no buffer of the plan")
+        return Tensor._wrap(self.last.values[buffer])
+
+    def grad(self, node):
+        raise LookupError("a replayed plan keeps no gradient per node: call the step under graphgrad.trace "
+                          "(it then runs eagerly) to see them")
+
+    def __getattr__(self, name):  # a compiled module is used as the module (parameters(), train(), ...)
+        if name == "fn":
+            raise AttributeError(name)
+        return getattr(self.fn, name)
+
+    def __repr__(self):
+        return f"Compiled({getattr(self.fn, '__name__', type(self.fn).__name__)}, {self.counts})"

@@ -1,0 +1,51 @@
+"""Guards: what must hold for a captured plan to be replayed instead of running the step.
+
+The key (looked up in a dict on every call) covers the step's arguments: each tensor's shape,
+dtype, device and requires_grad, every other argument's value (so a Python branch on an
+argument, or on a tensor's shape, captures again), and the grad mode. A plan then checks what it
+read from outside the arguments: each external tensor's shape, dtype and requires_grad, and the
+training flag of every module the step called."""
+import numpy as np
+
+from ..autograd.grad_mode import state
+from ..tensor import Tensor
+
+UNGUARDABLE = object()  # the key of a call whose arguments cannot be compared: it runs eagerly
+
+
+def flatten(args, kwargs):
+    """The tensors among the arguments (in order), and a key for the call, or UNGUARDABLE."""
+    tensors = []
+    try:
+        key = (state.grad_enabled, _spec(args, tensors), _spec(tuple(sorted(kwargs.items())), tensors) if kwargs else ())
+        hash(key)
+    except TypeError:  # an argument that is neither a tensor nor hashable (a NumPy array, a list of them)
+        return tensors, UNGUARDABLE
+    return tensors, key
+
+
+def _spec(x, tensors):
+    if isinstance(x, Tensor):
+        tensors.append(x)
+        data = x._data
+        device = None if type(data) is np.ndarray else data.device.id
+        return (data.shape, data.dtype, device, x.requires_grad)
+    if type(x) in (tuple, list):
+        return (type(x), tuple(_spec(v, tensors) for v in x))
+    if type(x) is dict:
+        return (dict, tuple((k, _spec(v, tensors)) for k, v in x.items()))
+    if isinstance(x, np.ndarray):
+        raise TypeError("arrays are compared by value: not guardable")
+    return (type(x), x)  # 1, 1.0 and True are different keys, as they may give different graphs
+
+
+def plan_holds(plan):
+    """Whether what the plan read from outside its arguments is as it was captured."""
+    for t, (shape, dtype, requires_grad) in zip(plan.externals, plan.external_specs):
+        data = t._data
+        if data.shape != shape or data.dtype != dtype or t.requires_grad != requires_grad:
+            return False
+    for module, training in plan.modules:
+        if module.training != training:
+            return False
+    return True

@@ -1,0 +1,193 @@
+"""Plan: a Recording (capture.py) turned into instructions over one flat list of arrays.
+
+Every array the step touches has a place (a *buffer*) in that list: the step's tensor arguments
+first, then the tensors it read from outside (parameters: read afresh from the tensor on every
+replay, so `p.data = ...` and optimizer updates are seen), then constants, then one buffer per
+op output. An instruction names the buffers it reads and writes; no Tensor or graph node is made
+per op. The replay reuses each op's node from the capture (its forward and backward are the
+op's own code, so the numbers are the eager ones bit for bit) and keeps the values of the last
+replay in the buffers.
+
+The instructions come in *groups*: the forward ops between two calls or backward passes, each
+backward pass, each call (optimizer.step, zero_grad). A group is what a CUDA graph would capture
+as one unit on the GPU (replay.py)."""
+import hashlib
+
+import numpy as np
+
+from ..autograd.node import AccumulateGrad
+from ..tensor import Tensor
+
+# instruction kinds: the first field of each instruction tuple
+OP, WRITE, BACKWARD, NODE, LEAF, CALL, SET_GRAD = range(7)
+
+
+class Plan:
+    """What replay.run executes; built once per capture."""
+
+    def __init__(self, recording, arg_tensors, result):
+        self.reasons = list(recording.reasons)
+        self.modules = list(recording.modules.items())   # (module, .training) the step ran with
+        self.args = len(arg_tensors)
+        self.externals = []      # tensors read from outside the step's arguments
+        self.constants = []      # arrays and numbers given to ops as they are
+        self.instructions = []
+        self.groups = []         # (kind, first instruction, end): "forward", "backward" or "call"
+        self.records = []        # (instruction index, what the widget shows of it)
+        self._where = {}         # id(tensor) -> its buffer
+        self._held = []          # the recording's tensors, alive while the plan is built (ids stay unique)
+        for i, t in enumerate(arg_tensors):
+            self._where[id(t)] = i
+        self._buffers = 0        # op outputs so far
+        self._build(recording.events, recording.made)
+        self.result = self._result_spec(result)
+        if not any(e[0] == "backward" for e in recording.events) and _needs_backward(result):
+            self.reasons.append("its result needs a backward pass outside the step (compile the whole "
+                                "training step, or run it under no_grad)")
+        self.size = self.args + len(self.externals) + len(self.constants) + self._buffers
+        self.external_specs = [(t._data.shape, t._data.dtype, t.requires_grad) for t in self.externals]
+        self.structure_hash = self._hash(arg_tensors)
+        del self._where, self._held
+
+    # ---- building --------------------------------------------------------------------------------
+    def _ref(self, x):
+        """The buffer index of an op's input (an argument, an external tensor, a constant, an output)."""
+        if isinstance(x, Tensor):
+            where = self._where.get(id(x))
+            if where is None:
+                where = self._where[id(x)] = ("external", len(self.externals))
+                self.externals.append(x)
+                self._held.append(x)
+            return where
+        self.constants.append(x)
+        return ("constant", len(self.constants) - 1)
+
+    def _output(self, t):
+        self._held.append(t)
+        where = self._where[id(t)] = ("buffer", self._buffers)
+        self._buffers += 1
+        return where
+
+    def _group(self, kind):
+        if not self.groups or self.groups[-1][0] != kind or kind == "call":
+            self.groups.append([kind, len(self.instructions), len(self.instructions)])
+
+    def _emit(self, kind, instruction, record=None):
+        self._group(kind)
+        self.instructions.append(instruction)
+        self.groups[-1][2] = len(self.instructions)
+        if record is not None:
+            self.records.append((len(self.instructions) - 1, record))
+
+    def _build(self, events, made):
+        for event in events:
+            kind = event[0]
+            if kind == "op":
+                _, node, inputs, outputs, attrs = event
+                refs = [self._ref(x) for x in inputs]
+                outs = [self._output(t) for t in (outputs if type(outputs) is tuple else (outputs,))]
+                self._emit("forward", [OP, node.forward, refs, outs, attrs, type(outputs) is tuple],
+                           (node, refs, outs))
+            elif kind == "write":
+                _, target, result = event
+                ref = self._ref(target)
+                external = target if ref[0] == "external" else None
+                if external is not None and id(target) in made:
+                    self.reasons.append("an in-place op writes into a tensor the step made itself")
+                self._emit("forward", [WRITE, ref, self._ref(result), external])
+            elif kind == "backward":
+                _, roots, seeds = event
+                self._emit("backward", [BACKWARD, roots, seeds])
+            elif kind == "node":
+                _, node, owned = event
+                if type(node) is AccumulateGrad:
+                    self._emit("backward", [LEAF, node, owned], (node, [self._ref(node.variable)], []))
+                else:
+                    self._emit("backward", [NODE, node, node.next_functions, node.n_outputs], (node, [], []))
+            elif kind == "call":
+                _, owner, method, args, kwargs = event
+                self._emit("call", [CALL, getattr(owner, method), args, kwargs], ((owner, method), [], []))
+            elif kind == "set_grad":
+                self._emit("call", [SET_GRAD, event[1]])
+
+    def _result_spec(self, result):
+        """How to build the step's return value from the buffers: tensors made by the step become
+        tensors over their buffers; anything else is returned as it was."""
+        if isinstance(result, Tensor):
+            where = self._where.get(id(result))
+            return ("tensor", where) if where is not None and where[0] == "buffer" else ("same", result)
+        if isinstance(result, (tuple, list)):
+            return ("seq", type(result), [self._result_spec(r) for r in result])
+        if isinstance(result, dict):
+            return ("dict", [(k, self._result_spec(v)) for k, v in result.items()])
+        return ("same", result)
+
+    def finish(self):
+        """Resolve every reference to an index into the flat list of arrays (args, externals,
+        constants, buffers), once all are known."""
+        base = {"external": self.args, "constant": self.args + len(self.externals),
+                "buffer": self.args + len(self.externals) + len(self.constants)}
+        index = lambda ref: ref if isinstance(ref, int) else base[ref[0]] + ref[1]  # noqa: E731
+        for ins in self.instructions:
+            if ins[0] == OP:
+                ins[2] = [index(r) for r in ins[2]]
+                ins[3] = [index(r) for r in ins[3]]
+            elif ins[0] == WRITE:
+                ins[1], ins[2] = index(ins[1]), index(ins[2])
+        self.records = [(i, (node, [index(r) for r in ins], [index(r) for r in outs]))
+                        for i, (node, ins, outs) in self.records]
+        self.result = _resolve(self.result, index)
+        self.constant_base = base["constant"]
+        self.buffer_base = base["buffer"]
+        return self
+
+    def _hash(self, arg_tensors):
+        """Equal for captures that run the same ops on the same shapes in the same order."""
+        key = []
+        for ins in self.instructions:
+            if ins[0] == OP:
+                key.append((ins[1].__self__.op_name, tuple(map(str, ins[2])), len(ins[3])))
+            elif ins[0] in (NODE, LEAF):
+                key.append((type(ins[1]).__name__,))
+            elif ins[0] == CALL:
+                key.append((type(ins[1].__self__).__name__, ins[1].__name__))
+            else:
+                key.append((ins[0],))
+        shapes = [(tuple(t._data.shape), str(t._data.dtype)) for t in (*arg_tensors, *self.externals)]
+        return hashlib.sha1(repr((key, shapes)).encode()).hexdigest()[:16]
+
+    # ---- what it holds ---------------------------------------------------------------------------
+    @property
+    def replayable(self):
+        return not self.reasons
+
+    def __repr__(self):
+        counts = ", ".join(f"{kind} {end - start}" for kind, start, end in self.groups)
+        return (f"Plan({len(self.instructions)} instructions in {len(self.groups)} groups ({counts}); "
+                f"{self._buffers} buffers, {len(self.externals)} external tensors; hash {self.structure_hash})")
+
+
+def _needs_backward(result):
+    if isinstance(result, Tensor):
+        return result.grad_fn is not None
+    if isinstance(result, (tuple, list)):
+        return any(_needs_backward(r) for r in result)
+    if isinstance(result, dict):
+        return any(_needs_backward(r) for r in result.values())
+    return False
+
+
+def _resolve(spec, index):
+    kind = spec[0]
+    if kind == "tensor":
+        return ("tensor", index(spec[1]))
+    if kind == "seq":
+        return ("seq", spec[1], [_resolve(s, index) for s in spec[2]])
+    if kind == "dict":
+        return ("dict", [(k, _resolve(s, index)) for k, s in spec[1]])
+    return spec
+
+
+def as_array(out):
+    """NumPy gives 0-d results as scalars; tensors hold arrays (as Tensor._wrap makes them)."""
+    return np.asarray(out) if isinstance(out, np.generic) else out

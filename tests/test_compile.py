@@ -1,0 +1,462 @@
+"""graphgrad.compile: a captured step replays with the eager step's numbers, bit for bit; a guard
+that fails captures again or runs eagerly, never giving a wrong answer; traces, anomaly mode and
+the debugger see every op (under them a compiled step runs eagerly)."""
+import warnings
+
+import numpy as np
+import pytest
+
+import graphgrad as gg
+from graphgrad.compile import Compiled
+
+from op_table import TABLE
+from test_ops import flat, is_tensor, samples, to_lib
+
+F = gg.nn.functional
+
+
+def same(a, b, what=""):
+    """Equal bits (NaN where NaN), shapes and dtypes."""
+    a, b = (x._data if isinstance(x, gg.Tensor) else np.asarray(x) for x in (a, b))
+    assert a.shape == b.shape and a.dtype == b.dtype, f"{what}: {a.shape} {a.dtype} vs {b.shape} {b.dtype}"
+    np.testing.assert_array_equal(a, b, err_msg=what)
+
+
+# ---- every differentiable op of the op table ---------------------------------------------------
+
+def _rebuilt(entry, sample):
+    """The sample's arguments as graphgrad tensors (floating ones requiring grad), and its leaves."""
+    leaves = []
+    args = [to_lib(gg, a, sample.grad and i not in sample.const, leaves) for i, a in enumerate(sample.args)]
+    kwargs = {k: to_lib(gg, v, sample.grad and k not in sample.const, leaves) for k, v in sample.kwargs.items()}
+    return args, kwargs, leaves
+
+
+def _twin_steps(entry, sample):
+    """The same step twice (one to run eagerly, one to compile), on separate but equal tensors."""
+    steps = []
+    for _ in range(2):
+        args, kwargs, leaves = _rebuilt(entry, sample)
+        with gg.no_grad():
+            out = entry.fn(gg, *args, **kwargs)
+        seeds = [gg.tensor(u) for u in upstream_for_grad(out, np.random.default_rng(0))]
+
+        def step(args=args, kwargs=kwargs, leaves=leaves, seeds=seeds):
+            for leaf in leaves:
+                leaf.grad = None
+            result = entry.fn(gg, *args, **kwargs)
+            outs = [o for o in flat(result) if is_tensor(o) and o.requires_grad]
+            if outs and seeds:
+                sum((o * s).sum() for o, s in zip(outs, seeds)).backward()
+            return result
+        steps.append((step, leaves))
+    return steps
+
+
+def upstream_for_grad(out, rng):
+    """A seed per float output (what upstream_for gives for outputs that require grad)."""
+    return [rng.standard_normal(o.shape).astype(o._data.dtype) for o in flat(out)
+            if is_tensor(o) and o._data.dtype.kind == "f"]
+
+
+_ENTRIES = [e for e in TABLE if e.grad]
+
+
+@pytest.mark.parametrize("entry", _ENTRIES, ids=[e.name for e in _ENTRIES])
+def test_every_differentiable_op_replays_bit_for_bit(entry):
+    """Three calls of a step over the op (values changed in place between calls): the compiled
+    step's results and gradients are the eager step's, bit for bit, whether it replays or (for an
+    op a replay cannot repeat) runs eagerly."""
+    for dtype in ("float32", "float64"):
+        if dtype not in entry.dtypes:
+            continue
+        for sample in samples(entry, dtype)[:3]:
+            if not sample.grad:
+                continue
+            (eager, eager_leaves), (step, leaves) = _twin_steps(entry, sample)
+            compiled = gg.compile(step)
+            rng = np.random.default_rng(1)
+            for call_number in range(3):
+                if call_number:  # new values (in the op's domain), same shapes: the replay must follow them
+                    for a, b in zip(eager_leaves, leaves):
+                        new = (a._data * rng.uniform(0.9, 1.0, a._data.shape)).astype(a._data.dtype)
+                        a._data[...] = new
+                        b._data[...] = new
+                want, got = eager(), compiled()
+                what = f"{entry.name}{sample} call {call_number}"
+                for w, g in zip(flat(want), flat(got)):
+                    if is_tensor(w):
+                        same(g, w, what)
+                    else:
+                        assert g == w, what
+                for a, b in zip(eager_leaves, leaves):
+                    assert (a.grad is None) == (b.grad is None), what
+                    if a.grad is not None:
+                        same(b.grad, a.grad, what + " grad")
+            counts = compiled.counts
+            assert counts["captured"] == 1, compiled.explain()
+            assert counts["replayed"] == 2 or counts["eager"] == 2, compiled.explain()
+
+
+def test_most_ops_replay():
+    """The ops that run eagerly are those a replay cannot repeat (random draws, shapes set by
+    values, values read into Python): a small part of the table."""
+    eager = []
+    for entry in _ENTRIES:
+        sample = next((s for s in samples(entry, "float32" if "float32" in entry.dtypes else entry.dtypes[0])
+                       if s.grad), None)
+        if sample is None:
+            continue
+        _, (step, _) = _twin_steps(entry, sample)
+        compiled = gg.compile(step)
+        compiled()
+        compiled()
+        if not compiled.last.replayable:
+            eager.append((entry.name, compiled.last.reasons))
+    assert len(eager) <= len(_ENTRIES) // 8, eager
+
+
+# ---- nn layers in training steps -------------------------------------------------------------
+
+def _layers():
+    nn = gg.nn
+    return {
+        "linear": (lambda: nn.Sequential(nn.Linear(6, 5), nn.Tanh(), nn.Linear(5, 3)), (4, 6)),
+        "conv": (lambda: nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                                       nn.Linear(12, 3)), (2, 2, 4, 4)),
+        "batchnorm": (lambda: nn.Sequential(nn.Linear(6, 4), nn.BatchNorm1d(4), nn.GELU(), nn.Linear(4, 3)), (5, 6)),
+        "batchnorm2d": (lambda: nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.ReLU(), nn.AvgPool2d(2),
+                                              nn.Flatten(), nn.Linear(2, 3)), (3, 1, 4, 4)),
+        "layernorm": (lambda: nn.Sequential(nn.Linear(6, 8), nn.LayerNorm(8), nn.SiLU(), nn.Linear(8, 3)), (4, 6)),
+        "lstm": (lambda: _LastStep(nn.LSTM(6, 5, batch_first=True), nn.Linear(5, 3)), (2, 3, 6)),
+        "gru": (lambda: _LastStep(nn.GRU(6, 5, batch_first=True), nn.Linear(5, 3)), (2, 3, 6)),
+        "softmax": (lambda: nn.Sequential(nn.Linear(6, 3), nn.Softmax(dim=1), nn.Linear(3, 3)), (4, 6)),
+    }
+
+
+class _LastStep(gg.nn.Module):
+    def __init__(self, rnn, head):
+        super().__init__()
+        self.rnn, self.head = rnn, head
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return self.head(out[:, -1])
+
+
+def _training(build, optimizer="sgd"):
+    gg.manual_seed(0)
+    model = build()
+    opt = (gg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9) if optimizer == "sgd"
+           else gg.optim.Adam(model.parameters(), lr=0.01))
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+    return model, opt, step
+
+
+@pytest.mark.parametrize("name", list(_layers()))
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_nn_training_steps_replay_bit_for_bit(name, optimizer):
+    build, shape = _layers()[name]
+    eager_model, _, eager_step = _training(build, optimizer)
+    model, _, step = _training(build, optimizer)
+    compiled = gg.compile(step)
+    rng = np.random.default_rng(0)
+    for i in range(4):
+        x = gg.tensor(rng.standard_normal(shape).astype(np.float32))
+        y = gg.tensor(rng.integers(0, 3, shape[0]))
+        same(compiled(x, y), eager_step(x, y), f"{name} loss {i}")
+    for (pname, a), b in zip(eager_model.state_dict().items(), model.state_dict().values()):
+        same(b, a, f"{name} {pname}")
+    assert compiled.counts == {"captured": 1, "replayed": 3, "eager": 0}, compiled.explain()
+
+
+def test_a_compiled_module_replays_its_forward_under_no_grad():
+    gg.manual_seed(0)
+    model = gg.nn.Sequential(gg.nn.Linear(4, 3), gg.nn.ReLU())
+    compiled = gg.compile(model)
+    x = gg.randn(2, 4)
+    with gg.no_grad():
+        for _ in range(3):
+            same(compiled(x), model(x))
+    assert compiled.counts["replayed"] == 2
+    assert list(compiled.parameters()) == list(model.parameters())  # used as the module
+
+
+def test_a_module_whose_result_needs_backward_outside_runs_eagerly():
+    gg.manual_seed(0)
+    model = gg.nn.Linear(4, 3)
+    compiled = gg.compile(model)
+    x = gg.randn(2, 4)
+    for _ in range(3):
+        compiled(x).sum().backward()
+    assert compiled.counts == {"captured": 1, "replayed": 0, "eager": 2}
+    assert "backward pass outside the step" in compiled.explain()
+    grad = model.weight.grad.clone()
+    model.weight.grad = None
+    for _ in range(3):
+        model(x).sum().backward()
+    same(model.weight.grad, grad)
+
+
+# ---- guards: a changed call captures again or runs eagerly, never replays wrongly ----------------
+
+def _mlp_step():
+    gg.manual_seed(1)
+    model = gg.nn.Sequential(gg.nn.Linear(4, 8), gg.nn.ReLU(), gg.nn.Linear(8, 2))
+    opt = gg.optim.SGD(model.parameters(), lr=0.05)
+
+    def step(x, scale=1.0):
+        opt.zero_grad()
+        loss = (model(x) * scale).pow(2).mean()
+        loss.backward()
+        opt.step()
+        return loss
+    step.optimizer = opt
+    return model, step
+
+
+def _run_both(calls):
+    """Each call on an eager and a compiled twin: the same losses and weights, bit for bit."""
+    eager_model, eager_step = _mlp_step()
+    model, step = _mlp_step()
+    compiled = gg.compile(step)
+    for args, kwargs in calls:
+        same(compiled(*args, **kwargs), eager_step(*args, **kwargs))
+    for a, b in zip(eager_model.parameters(), model.parameters()):
+        same(b, a)
+    return compiled, model
+
+
+def test_a_new_shape_dtype_or_argument_captures_again():
+    x4, x3 = gg.randn(4, 4), gg.randn(3, 4)
+    compiled, _ = _run_both([((x4,), {}), ((x4,), {}), ((x3,), {}), ((x3,), {}), ((x4,), {}),
+                             ((x4,), {"scale": 2.0}), ((x4,), {"scale": 2.0}), ((x4,), {})])
+    assert compiled.counts == {"captured": 3, "replayed": 5, "eager": 0}
+    # the shapes make another structure; a number (scale) only another plan over the same one
+    assert len({p.structure_hash for p in compiled.plans.values()}) == 2
+
+
+def test_a_python_branch_on_an_argument_is_a_new_plan():
+    gg.manual_seed(0)
+    w = gg.randn(3, requires_grad=True)
+
+    def step(x, square):
+        w.grad = None
+        y = (x * w).pow(2) if square else (x * w).exp()
+        y.sum().backward()
+        return y
+
+    compiled, x = gg.compile(step), gg.randn(3)
+    for square in (True, False, True, False):
+        got = compiled(x, square).clone()
+        grad = w.grad.clone()
+        same(got, step(x, square))
+        same(grad, w.grad)
+    assert compiled.counts == {"captured": 2, "replayed": 2, "eager": 0}
+    hashes = [p.structure_hash for p in compiled.plans.values()]
+    assert hashes[0] != hashes[1]
+
+
+def test_a_python_branch_on_data_runs_eagerly():
+    gg.manual_seed(0)
+    w = gg.randn(3, requires_grad=True)
+
+    def step(x):
+        w.grad = None
+        y = x * w
+        loss = y.pow(2).sum() if y.sum() > 0 else y.exp().sum()  # bool(tensor): a read of its value
+        loss.backward()
+        return loss
+
+    compiled = gg.compile(step)
+    for sign in (1, -1, 1, -1):
+        x = gg.ones(3) * sign * 5
+        got, grad = compiled(x), w.grad.clone()
+        same(got, step(x))
+        same(grad, w.grad)
+    assert compiled.counts == {"captured": 1, "replayed": 0, "eager": 3}
+    assert "reads a tensor's value" in compiled.explain()
+
+
+def test_grad_mode_requires_grad_and_training_flags_are_guarded():
+    gg.manual_seed(0)
+    model = gg.nn.Sequential(gg.nn.Linear(3, 3), gg.nn.BatchNorm1d(3))
+    compiled = gg.compile(model)
+    x = gg.randn(4, 3)
+    with gg.no_grad():
+        compiled(x)
+        compiled(x)
+        model.eval()  # batch norm then uses its running statistics: another graph
+        same(compiled(x), model(x))
+        model.train()
+        same(compiled(x), model(x))
+    assert compiled.counts["captured"] == 3  # train, eval, train again (the plan for train was replaced)
+    compiled(x)  # grad mode on: a new key; its result needs a backward outside: eager from then on
+    assert compiled.counts["captured"] == 4
+
+    w = gg.randn(2, requires_grad=True)
+
+    def step(x):
+        w.grad = None
+        (x * w).sum().backward()
+        return w.grad
+
+    compiled = gg.compile(step)
+    compiled(gg.ones(2))
+    compiled(gg.ones(2))
+    w.requires_grad_(False)
+    with pytest.raises(RuntimeError):  # eager raises (nothing requires grad): so must the compiled step
+        compiled(gg.ones(2))
+
+
+def test_replaced_parameter_data_and_learning_rate_changes_are_followed():
+    eager_model, eager_step = _mlp_step()
+    model, step = _mlp_step()
+    compiled = gg.compile(step)
+    x = gg.randn(4, 4)
+    for i in range(5):
+        if i == 2:
+            for m in (eager_model, model):
+                m[0].weight.data = gg.ones(8, 4) * 0.1  # a new array: the replay reads it
+        if i == 3:
+            for s in (eager_step, step):
+                s.optimizer.param_groups[0]["lr"] = 0.5  # the replayed optimizer step reads it
+        same(compiled(x), eager_step(x), f"step {i}")
+    for a, b in zip(eager_model.parameters(), model.parameters()):
+        same(b, a)
+    assert compiled.counts["replayed"] == 4
+
+
+def test_random_draws_and_unhashable_arguments_run_eagerly():
+    gg.manual_seed(0)
+    w = gg.randn(5, requires_grad=True)
+
+    def noisy(x):
+        w.grad = None
+        loss = F.dropout(x * w, 0.5).sum()
+        loss.backward()
+        return loss
+
+    compiled = gg.compile(noisy)
+    for _ in range(3):
+        compiled(gg.ones(5))
+    assert compiled.counts == {"captured": 1, "replayed": 0, "eager": 2}
+    assert "random numbers" in compiled.explain()
+    gg.manual_seed(3)
+    a = [noisy(gg.ones(5)).item() for _ in range(3)]
+    gg.manual_seed(3)
+    b = [compiled(gg.ones(5)).item() for _ in range(3)]
+    assert a == b
+
+    step = gg.compile(lambda x, table: x * gg.tensor(table))
+    step(gg.ones(2), np.ones(2))
+    assert step.counts == {"captured": 0, "replayed": 0, "eager": 1}
+
+
+def test_writes_into_a_tensor_the_step_makes_itself_run_eagerly():
+    def step(x):
+        acc = gg.zeros(3)
+        acc += x  # a replay would start from the last call's acc
+        return acc * 2
+
+    compiled = gg.compile(step)
+    for _ in range(3):
+        same(compiled(gg.ones(3)), gg.ones(3) * 2)
+    assert compiled.counts["replayed"] == 0
+
+
+def test_values_set_by_data_make_shapes_that_run_eagerly():
+    def step(x):
+        return x[x > 0] * 2
+
+    compiled = gg.compile(step)
+    for x in (gg.tensor([1.0, -1.0, 2.0]), gg.tensor([1.0, 2.0, 3.0])):
+        same(compiled(x), step(x))
+    assert compiled.counts["replayed"] == 0
+
+
+# ---- traces, anomaly mode and the debugger see every op ---------------------------------------
+
+def test_under_a_trace_or_anomaly_mode_a_compiled_step_runs_eagerly():
+    eager_model, eager_step = _mlp_step()
+    model, step = _mlp_step()
+    compiled = gg.compile(step)
+    x = gg.randn(4, 4)
+    compiled(x)
+    compiled(x)
+    eager_step(x)
+    eager_step(x)
+    with gg.trace(model) as t:
+        same(compiled(x), eager_step(x))
+    ops = [n.op for n in t.graph.nodes if n.kind == "op"]
+    assert "linear" in ops or "addmm" in ops or "mm" in ops, ops  # the trace saw the ops themselves
+    with gg.autograd.detect_anomaly():
+        same(compiled(x), eager_step(x))
+    assert compiled.counts == {"captured": 1, "replayed": 1, "eager": 2}
+    same(compiled(x), eager_step(x))  # replays again once they are gone
+    assert compiled.counts["replayed"] == 2
+
+
+def test_the_debugger_sees_the_step():
+    model, step = _mlp_step()
+    x = gg.randn(4, 4)
+    train = gg.compile(step)
+    train(x)
+    train(x)
+    assert train.counts["replayed"] == 1
+    other = gg.nn.Linear(4, 2)
+    compiled = gg.compile(lambda x: other(x).pow(2).mean())
+    loss = compiled(x)  # (its result needs a backward outside: eager, with its graph)
+    dbg = gg.debug.backward(loss)
+    dbg.step(3)
+    assert len(dbg.history) == 3
+    train(x)  # while a debugger is open (not run to its end), steps run eagerly
+    assert train.counts == {"captured": 1, "replayed": 1, "eager": 1}
+    dbg.finish()
+    train(x)
+    assert train.counts["replayed"] == 2
+
+
+# ---- the plan as a widget graph ---------------------------------------------------------------
+
+def test_the_plan_is_a_widget_graph():
+    from graphgrad import viz
+    model, step = _mlp_step()
+    compiled = gg.compile(step)
+    with pytest.raises(RuntimeError, match="nothing captured"):
+        compiled.graph
+    x = gg.randn(4, 4)
+    compiled(x)
+    compiled(x)
+    graph = compiled.graph.to_json()
+    assert graph["schema"] == 1 and graph["nodes"] and graph["edges"]
+    phases = {n["phase"] for n in graph["nodes"]}
+    assert {"forward", "backward", "optimizer"} <= phases, phases
+    groups = {n["attrs"].get("group") for n in graph["nodes"] if n["kind"] == "op"}
+    assert len(groups) >= 3
+    ids = {n["id"] for n in graph["nodes"]}
+    assert all(e["source"] in ids and e["target"] in ids for e in graph["edges"])
+    assert any(n["attrs"].get("buffer") is not None for n in graph["nodes"])
+    widget = viz.show(compiled)
+    assert widget.graph["structure_hash"] == graph["structure_hash"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        widget.tensor(graph["nodes"][0]["id"], "value")  # answers (a value, or why not), never raises
+
+
+def test_compile_is_a_decorator_and_repeats():
+    @gg.compile
+    def f(x):
+        return (x * 2).exp()
+    assert isinstance(f, Compiled)
+    x = gg.randn(3)
+    for _ in range(3):
+        same(f(x), (x * 2).exp())
+    assert f.counts == {"captured": 1, "replayed": 2, "eager": 0}
+    assert "replayed" in f.explain()
