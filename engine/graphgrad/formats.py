@@ -8,7 +8,7 @@ class _Constant:
         self._name = name
 
     def __repr__(self):
-        return "torch." + self._name
+        return "graphgrad." + self._name  # as dtypes print
 
     def __reduce__(self):  # pickles as the module-level constant, so identity survives save/load
         return self._name

@@ -152,8 +152,15 @@ class Tensor:
     def is_floating_point(self):
         return self._data.dtype.kind in "fV"  # (bfloat16's kind is "V")
 
-    def is_contiguous(self):
-        return bool(self._data.flags.c_contiguous)
+    def is_contiguous(self, memory_format=None):
+        from .formats import channels_last, channels_last_3d, contiguous_format, preserve_format
+        if memory_format is None or memory_format in (contiguous_format, preserve_format):
+            return bool(self._data.flags.c_contiguous)
+        rank = {channels_last: 4, channels_last_3d: 5}.get(memory_format)
+        if rank != self._data.ndim:  # torch answers False for other formats and ranks
+            return False
+        channels_innermost = (0,) + tuple(range(2, rank)) + (1,)
+        return bool(self._data.transpose(channels_innermost).flags.c_contiguous)
 
     def stride(self, dim=None):
         strides = tuple(s // self._data.itemsize for s in self._data.strides)

@@ -71,7 +71,7 @@ def get_lr(it):
 
 
 model = Bigram().to(device)
-print("memory format:", torch.contiguous_format, "complex:", torch.is_complex(model.head.weight),
+print("contiguous:", model.head.weight.is_contiguous(memory_format=torch.contiguous_format), "complex:", torch.is_complex(model.head.weight),
       "sparse:", model.head.weight.is_sparse, "xpu:", model.head.weight.is_xpu)
 optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, betas=(0.9, 0.95), weight_decay=0.1)
 X, Y = get_batch()
