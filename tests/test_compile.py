@@ -460,3 +460,52 @@ def test_compile_is_a_decorator_and_repeats():
         same(f(x), (x * 2).exp())
     assert f.counts == {"captured": 1, "replayed": 2, "eager": 0}
     assert "replayed" in f.explain()
+
+
+# ---- cuda: CUDA graphs ----------------------------------------------------------------------
+
+def test_kernel_runs_and_python_runs_of_a_plan():
+    """What CudaGraphs captures as graphs (forward ops, backward nodes) and what stays Python
+    (leaf accumulations, after their pass's kernels; optimizer calls)."""
+    from graphgrad.compile.plan import CALL, LEAF
+    from graphgrad.compile.replay import segments
+    model, step = _mlp_step()
+    compiled = gg.compile(step)
+    compiled(gg.randn(4, 4))
+    runs = segments(compiled.last.instructions)
+    kinds = [(graph, sorted({ins[0] for ins in instructions})) for graph, instructions in runs]
+    assert kinds[0] == (False, [CALL]) and kinds[-1] == (False, [CALL])  # zero_grad, step
+    assert kinds[1][0] and kinds[2] == (False, [LEAF])  # one graph for forward and backward, then the leaves
+    assert sum(len(i) for _, i in runs) == len(compiled.last.instructions)
+
+
+@pytest.mark.cuda
+def test_a_training_step_replays_as_cuda_graphs_with_the_eager_numbers():
+    if not gg.cuda.is_available():
+        pytest.skip("no GPU")
+
+    def make():
+        gg.manual_seed(0)
+        model = gg.nn.Sequential(gg.nn.Linear(16, 32), gg.nn.ReLU(), gg.nn.Linear(32, 4)).to("cuda")
+        opt = gg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+        return model, step
+
+    eager_model, eager_step = make()
+    model, step = make()
+    compiled = gg.compile(step)
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        x = gg.tensor(rng.standard_normal((8, 16)).astype(np.float32), device="cuda")
+        y = gg.tensor(rng.integers(0, 4, 8), device="cuda")
+        np.testing.assert_array_equal(compiled(x, y).cpu().numpy(), eager_step(x, y).detach().cpu().numpy())
+    for a, b in zip(eager_model.parameters(), model.parameters()):
+        np.testing.assert_array_equal(a.detach().cpu().numpy(), b.detach().cpu().numpy())
+    graphs = compiled.last.graphs
+    assert graphs is not None and not graphs.failed and any(g is not None for g, _ in graphs.runs)

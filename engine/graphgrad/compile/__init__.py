@@ -19,24 +19,27 @@ they see every op as without compile. Python state the step reads that is not an
 not guarded: as with torch.compile's captured graphs and CUDA graphs, pass it as an argument.
 
 `compiled.graph` is the latest plan as a widget graph: `graphgrad.viz.show(compiled)`."""
+import numpy as np
+
 from ..autograd.grad_mode import recorders, state
 from ..tensor import Tensor
 from ..tracing.scope import open_debuggers
 from .capture import recording
 from .guards import UNGUARDABLE, flatten, plan_holds
 from .plan import Plan
-from .replay import run
+from .replay import CudaGraphs, run
 
 __all__ = ["compile", "Compiled"]
 
 
-def compile(model=None, *, max_plans=8, **options):
+def compile(model=None, *, max_plans=8, cuda_graphs=True, **options):
     """Capture `model` (a function or a module) on its first call and replay it after; usable as
-    a decorator. torch.compile's options (mode, fullgraph, dynamic, backend) are accepted and
-    have no effect."""
+    a decorator. On a GPU the replay launches CUDA graphs (replay.CudaGraphs) unless
+    cuda_graphs=False. torch.compile's options (mode, fullgraph, dynamic, backend) are accepted
+    and have no effect."""
     if model is None:
-        return lambda fn: Compiled(fn, max_plans)
-    return Compiled(model, max_plans)
+        return lambda fn: Compiled(fn, max_plans, cuda_graphs)
+    return Compiled(model, max_plans, cuda_graphs)
 
 
 def _debugging():
@@ -47,9 +50,10 @@ def _debugging():
 class Compiled:
     """A captured step: call it as the step. `plans` holds a plan per guard key."""
 
-    def __init__(self, fn, max_plans=8):
+    def __init__(self, fn, max_plans=8, cuda_graphs=True):
         self.fn = fn
         self.max_plans = max_plans
+        self.cuda_graphs = cuda_graphs
         self.plans = {}
         self.last = None        # the plan of the latest call (None when it ran eagerly without one)
         self.counts = {"captured": 0, "replayed": 0, "eager": 0}
@@ -66,6 +70,8 @@ class Compiled:
             if not plan.replayable:
                 return self._eager(args, kwargs)
             self.counts["replayed"] += 1
+            if plan.graphs is not None:
+                return plan.graphs([t._data for t in tensors])
             return run(plan, [t._data for t in tensors])
         if plan is None and len(self.plans) >= self.max_plans:
             return self._eager(args, kwargs)
@@ -82,6 +88,8 @@ class Compiled:
         plan = Plan(rec, tensors, result).finish()
         plan.values = [None] * plan.size
         plan.values[plan.constant_base:plan.buffer_base] = plan.constants
+        on_gpu = any(type(t._data) is not np.ndarray for t in (*tensors, *plan.externals))
+        plan.graphs = CudaGraphs(plan) if on_gpu and self.cuda_graphs else None
         self.plans[key] = self.last = plan
         return result
 

@@ -7,22 +7,36 @@ same order (so the sums round as eager's do); a leaf's gradient goes through its
 which sets or adds to `.grad` as eager mode does; calls (optimizer.step, zero_grad) are made
 again, so optimizer state, learning-rate changes and hooks behave as they do eagerly.
 
-On a GPU (`cuda`), the same groups are what CuPy's CUDA graph capture records: `CudaGraphs`
-captures each forward group's kernels once into a graph on a stream and launches the graph on
-later replays (the buffers are then fixed device memory, as CUDA graphs need)."""
+On a GPU (`cuda`), the same instructions are what CuPy's CUDA graph capture records:
+`CudaGraphs` captures each run of kernel instructions (forward ops, backward nodes, the sums of
+gradients, writes) into one CUDA graph on a stream, and later replays copy the arguments into
+the captured input buffers and launch the graphs; the leaves' accumulations and the calls
+(optimizer.step, zero_grad) stay Python, between the launches, since they decide on Python
+state (whether a .grad exists, the learning rate)."""
 from ..tensor import Tensor
 from .plan import BACKWARD, CALL, LEAF, NODE, OP, SET_GRAD, WRITE, as_array
 
 
 def run(plan, arg_arrays):
     """The step's result, replayed with these arrays as its tensor arguments."""
+    values = _load(plan, arg_arrays)
+    execute(plan.instructions, values, {})
+    return _build(plan.result, values)
+
+
+def _load(plan, arg_arrays):
     values = plan.values
     values[:plan.args] = arg_arrays
     base = plan.args
     for i, t in enumerate(plan.externals):  # read afresh: p.data = ... and optimizer updates are seen
         values[base + i] = t._data
-    buffers = None
-    for ins in plan.instructions:
+    return values
+
+
+def execute(instructions, values, buffers):
+    """Run instructions over `values` (the plan's arrays); `buffers` holds the gradients arriving at
+    each backward node during a pass, as the scheduler's do."""
+    for ins in instructions:
         kind = ins[0]
         if kind == OP:
             _, forward, reads, writes, attrs, several = ins
@@ -55,7 +69,7 @@ def run(plan, arg_arrays):
             if grads is not None and grads[0] is not None:
                 ins[1].accumulate(grads[0], ins[2])
         elif kind == BACKWARD:
-            buffers = {}
+            buffers.clear()
             for (node, nr), seed in zip(ins[1], ins[2]):
                 buf = buffers.setdefault(node, [None] * node.n_outputs)
                 seed = seed.copy()
@@ -70,7 +84,6 @@ def run(plan, arg_arrays):
             ins[1](*ins[2], **ins[3])
         elif kind == SET_GRAD:
             ins[1]._grad = None
-    return _build(plan.result, values)
 
 
 def _zeros(node, i):
@@ -88,3 +101,119 @@ def _build(spec, values):
         items = [_build(s, values) for s in spec[2]]
         return spec[1](*items) if hasattr(spec[1], "_fields") else spec[1](items)  # (a named tuple: max's)
     return {k: _build(s, values) for k, s in spec[1]}
+
+
+# ---- cuda: the kernel instructions as CUDA graphs ------------------------------------------------
+
+_KERNELS = (OP, NODE, BACKWARD, WRITE)  # instructions whose work is device kernels (captured)
+
+
+def segments(instructions):
+    """The instructions in runs to capture as one graph each (kernel instructions) and runs to run
+    as Python between them (leaf accumulations, calls). A leaf's accumulation moves to the end of
+    its backward pass's kernel run: it reads its gradient once the pass has summed it, which the
+    graph does; the leaves are independent, so their order does not change any value."""
+    runs, kernels, leaves = [], [], []
+    for ins in instructions:
+        if ins[0] in _KERNELS:
+            kernels.append(ins)
+        elif ins[0] == LEAF:
+            leaves.append(ins)
+        else:
+            _flush(runs, kernels, leaves)
+            kernels, leaves = [], []
+            runs.append((False, [ins]))
+    _flush(runs, kernels, leaves)
+    return runs
+
+
+def _flush(runs, kernels, leaves):
+    if kernels:
+        runs.append((True, kernels))
+    if leaves:
+        runs.append((False, leaves))
+
+
+class CudaGraphs:
+    """cuda: a plan replayed as CUDA graphs (CuPy's stream capture). The first run captures each
+    kernel run into a graph (and launches it, since a capture records without running); the
+    arrays made during the capture become the plan's fixed buffers. Later runs copy the arguments
+    into the captured argument arrays and launch the graphs. A parameter array replaced since
+    (`p.data = ...`: another address) captures again; a kernel run that cannot be captured (one
+    that waits for the host) makes the plan replay without graphs. As with torch's CUDA graphs,
+    results and gradients live in the captured arrays: the next launch overwrites them."""
+
+    def __init__(self, plan):
+        self.plan = plan
+        self.runs = None          # [(graph or None, instructions)]
+        self.failed = False
+        self.addresses = None     # the external arrays' device addresses at capture
+
+    def __call__(self, arg_arrays):
+        plan = self.plan
+        if self.failed:
+            return run(plan, arg_arrays)
+        addresses = [t._data.data.ptr for t in plan.externals]
+        if self.runs is None or addresses != self.addresses:
+            return self._capture(arg_arrays, addresses)
+        values, buffers = _load(plan, self.static_args), self.buffers
+        with self.stream:  # the Python runs' kernels (an optimizer's) queue on the same stream
+            for static, new in zip(self.static_args, arg_arrays):
+                static[...] = new
+            for graph, instructions in self.runs:
+                if graph is not None:
+                    graph.launch(self.stream)
+                    self._bump(instructions)
+                    continue
+                for ins in instructions:
+                    if ins[0] == LEAF:  # the gradient the pass summed into the array captured for it
+                        grad = self.leaf_grads[id(ins)]
+                        if grad is not None:
+                            ins[1].accumulate(grad, ins[2])
+                    else:
+                        execute((ins,), values, buffers)
+        self.stream.synchronize()
+        return _build(plan.result, values)
+
+    def _capture(self, arg_arrays, addresses):
+        import cupy
+        plan = self.plan
+        self.stream = cupy.cuda.Stream(non_blocking=True)
+        self.static_args = [a.copy() for a in arg_arrays]
+        values, buffers = _load(plan, self.static_args), {}
+        self.buffers, self.leaf_grads, runs = buffers, {}, []
+        try:
+            with self.stream:
+                for is_kernels, instructions in segments(plan.instructions):
+                    if not is_kernels:
+                        for ins in instructions:
+                            if ins[0] == LEAF:
+                                grads = buffers.pop(ins[1], None)
+                                grad = grads[0] if grads is not None else None
+                                self.leaf_grads[id(ins)] = grad
+                                if grad is not None:
+                                    ins[1].accumulate(grad, ins[2])
+                            else:
+                                execute((ins,), values, buffers)
+                        runs.append((None, instructions))
+                        continue
+                    self.stream.begin_capture()
+                    try:
+                        execute(instructions, values, buffers)
+                    finally:
+                        graph = self.stream.end_capture()
+                    graph.launch(self.stream)  # (the writes' versions moved on in execute)
+                    runs.append((graph, instructions))
+            self.stream.synchronize()
+        except cupy.cuda.runtime.CUDARuntimeError:
+            self.failed = True  # (the step's effects so far were made: finish it without graphs)
+            raise
+        self.runs, self.addresses = runs, addresses
+        return _build(plan.result, values)
+
+    @staticmethod
+    def _bump(instructions):
+        """Writes into outside tensors move their versions on, as the write itself does eagerly."""
+        for ins in instructions:
+            if ins[0] == WRITE and ins[3] is not None:
+                ins[3]._vbox[0] += 1
