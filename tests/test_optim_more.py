@@ -278,3 +278,11 @@ def test_on_the_gpu_the_steps_are_the_cpus(name):
         ends.append([p.detach().cpu().numpy() for p in params])
     for cpu, gpu in zip(*ends):
         np.testing.assert_allclose(gpu, cpu, rtol=1e-7, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", ["LBFGS", "SparseAdam"])
+def test_lbfgs_and_sparse_adam_param_groups_and_repr_match_torch(name):
+    ours = getattr(optim, name)([gg.zeros(2, requires_grad=True)])
+    theirs = getattr(torch.optim, name)([torch.zeros(2, requires_grad=True)])
+    assert repr(ours) == repr(theirs)
+    assert ours.state_dict()["param_groups"] == theirs.state_dict()["param_groups"]
