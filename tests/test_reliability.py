@@ -15,6 +15,7 @@ import pytest
 import torch
 
 import graphgrad as gg
+import graphgrad.viz  # noqa: F401  (gg.viz)
 
 # ---- creation over a table of edge values, against torch ---------------------------------------
 
@@ -435,3 +436,63 @@ def test_max_nodes_bounds_the_backward_records_too():
     # which parameters got gradients is still known (no false "no gradient" diagnosis)
     reached = {id(n.variable) for it in trace.iterations for n in it.steps() if type(n).__name__ == "AccumulateGrad"}
     assert all(id(p) in reached for p in model.parameters())
+
+
+# ---- widget messages -----------------------------------------------------------------------------
+
+def _stepping_view():
+    """A widget stepping a small backward pass; sent messages collected."""
+    w1 = gg.randn(4, 3, requires_grad=True)
+    x = gg.randn(5, 3)
+    loss = (x @ w1.t()).relu().sum()
+    view = gg.viz.show(loss, params={"w1": w1})
+    sent = []
+    view.send = lambda content, buffers=None: sent.append(content)
+    return view, sent, w1, x
+
+
+def _state(view):
+    stepper = view.stepper
+    return (dict(view.steps), len(stepper.history), stepper.finished, sorted(stepper.breakpoints), stepper.message,
+            dict(stepper.position), stepper.mode)
+
+
+@pytest.mark.parametrize("node", ["abc", 1.5, [1], {"a": 1}, True, None, 10 ** 6])
+def test_a_malformed_breakpoint_is_refused_and_the_stepper_keeps_working(node):
+    view, sent, w1, _ = _stepping_view()
+    before = _state(view)
+    view._on_message(view, {"type": "breakpoint", "node": node, "on": True}, [])
+    assert [m["type"] for m in sent] == ["error"] and _state(view) == before
+    view._on_message(view, {"type": "command", "cmd": "next", "node": None}, [])
+    assert view.steps["position"] == 1 and len(sent) == 1  # no further error
+
+
+def test_run_to_a_node_backward_does_not_run_runs_nothing():
+    view, sent, w1, x = _stepping_view()
+    data = next(n["id"] for n in view.graph["nodes"] if n["kind"] == "input")  # x: needs no gradient
+    view._on_message(view, {"type": "command", "cmd": "run_to", "node": data}, [])
+    assert "is not run by this backward pass" in view.steps["message"]
+    assert view.stepper.history == [] and w1.grad is None and view.steps["position"] == 0
+    before = _state(view)
+    for node in (10 ** 6, "abc", None):  # not in the graph, not an id: refused, nothing changes
+        view._on_message(view, {"type": "command", "cmd": "run_to", "node": node}, [])
+        assert sent[-1]["type"] == "error"
+    assert view.stepper.history == [] and w1.grad is None and _state(view) == before
+    view._on_message(view, {"type": "command", "cmd": "last", "node": None}, [])  # the pass still runs whole
+    assert w1.grad is not None and view.steps["finished"]
+
+
+@pytest.mark.parametrize("graph, why", [
+    ({"schema": 1, "nodes": [{"id": 0, "kind": "op"}, {"id": 1, "kind": "op"}],
+      "edges": [{"source": 0, "target": 1}, {"source": 1, "target": 0}]}, "cycle"),
+    ({"schema": 1}, "no list of nodes"),
+    ({"schema": 1, "nodes": [5], "edges": []}, "integer id"),
+    ({"schema": 1, "nodes": [{"id": 0}], "edges": []}, "no kind"),
+    ({"schema": 1, "nodes": [{"id": 0, "kind": "op"}, {"id": 0, "kind": "op"}], "edges": []}, "integer id"),
+    ({"schema": 1, "nodes": [{"id": 0, "kind": "op"}], "edges": [{"source": [0], "target": 0}]}, "does not join"),
+    ({"schema": 1, "nodes": [{"id": 0, "kind": "op", "label": 3}], "edges": []}, "label of type int"),
+    ({"schema": 2, "nodes": [], "edges": []}, "schema"),
+])
+def test_a_cyclic_or_malformed_graph_is_refused_by_show(graph, why):
+    with pytest.raises(ValueError, match=why):
+        gg.viz.show(graph)

@@ -73,18 +73,50 @@ def message(kind, **fields):
     return {"type": kind, **fields}
 
 
+def _integer(value):
+    return type(value) is int  # JSON numbers that are whole; a bool is not one
+
+
+def _integer_or_none(value):
+    return value is None or type(value) is int
+
+
+# What each field of a browser -> Python message must be (js/protocol.ts's types); a message is
+# checked whole before anything acts on it, so a malformed one changes nothing.
+FIELD_CHECKS = {
+    "version": (_integer, "an integer"),
+    "request": (_integer, "an integer"),
+    "node": (_integer, "an integer node id"),
+    "input": (lambda v: _integer(v) and v >= 0, "a non-negative integer"),
+    "index": (lambda v: v is None or (isinstance(v, list) and len(v) <= 8 and all(map(_integer, v))),
+              "a list of integers or null"),
+    "on": (lambda v: type(v) is bool, "true or false"),
+    "step": (_integer_or_none, "an integer or null"),
+}
+FIELD_CHECKS_BY_KIND = {("command", "node"): (_integer_or_none, "an integer node id or null")}
+
+
 def check_request(content):
-    """Validate a browser -> Python message; returns its type or raises ValueError."""
+    """Validate a browser -> Python message whole (its type, required fields and every field's
+    type); returns its type or raises ValueError."""
     kind = content.get("type") if isinstance(content, dict) else None
-    if kind not in TO_PYTHON:
+    if not isinstance(kind, str) or kind not in TO_PYTHON:
         raise ValueError(f"unknown widget message {kind!r}")
     missing = [f for f in TO_PYTHON[kind] if f not in content]
     if missing:
         raise ValueError(f"{kind} message lacks {missing}")
-    if kind == "command" and content["cmd"] not in COMMANDS:
-        raise ValueError(f"unknown stepper command {content['cmd']!r}")
-    if kind == "inspect" and content["what"] not in INSPECT_WHAT:
-        raise ValueError(f"inspect: what must be one of {INSPECT_WHAT}, not {content['what']!r}")
+    if kind == "command" and not (isinstance(content["cmd"], str) and content["cmd"] in COMMANDS):
+        raise ValueError(f"unknown stepper command {str(content['cmd'])[:80]!r}")
+    if kind == "inspect" and not (isinstance(content["what"], str) and content["what"] in INSPECT_WHAT):
+        raise ValueError(f"inspect: what must be one of {INSPECT_WHAT}, not {str(content['what'])[:80]!r}")
+    for field in TO_PYTHON[kind] + TO_PYTHON_OPTIONAL.get(kind, ()):
+        if field not in content:
+            continue
+        check, expected = FIELD_CHECKS_BY_KIND.get((kind, field)) or FIELD_CHECKS.get(field, (None, None))
+        if check is not None and not check(content[field]):
+            raise ValueError(f"{kind}: {field} must be {expected}, not {str(content[field])[:80]!r}")
+    if kind == "command" and content["cmd"] == "run_to" and content["node"] is None:
+        raise ValueError("command run_to needs a node")
     return kind
 
 

@@ -38,11 +38,11 @@ def modules_of(paths, types=None):
 
 
 class StaticSource:
-    """A graph dict (a saved trace or a fixture): structure only, no tensors."""
+    """A graph dict (a saved trace or a fixture): structure only, no tensors. Checked whole when
+    made (check_graph), so a malformed or cyclic file is refused here, not midway through drawing."""
 
     def __init__(self, graph):
-        if graph.get("schema") != GRAPH_SCHEMA:
-            raise ValueError(f"graph schema {graph.get('schema')!r} is not {GRAPH_SCHEMA}")
+        check_graph(graph)
         self.graph = graph
 
     def tensor(self, node_id, what):
@@ -50,6 +50,61 @@ class StaticSource:
 
     def backward_id(self, node):
         return None
+
+
+_TEXT = (str, type(None))
+# node fields a drawing reads, and the JSON types each may have (node_record writes them all)
+_NODE_FIELDS = {"kind": (str,), "op": _TEXT, "grad_fn": _TEXT, "label": _TEXT, "name": _TEXT, "module": _TEXT,
+                "phase": _TEXT, "dtype": _TEXT, "device": _TEXT, "shape": (list, type(None)), "attrs": (dict,),
+                "flags": (dict,), "seconds": (int, float, type(None))}
+
+
+def check_graph(graph):
+    """A graph dict (schema v1) as a saved file or a caller gives it: ValueError naming what is
+    wrong (a missing list, a node or edge of the wrong form, an edge to no node, a cycle)."""
+    if not isinstance(graph, dict) or graph.get("schema") != GRAPH_SCHEMA:
+        raise ValueError(f"graph schema {graph.get('schema') if isinstance(graph, dict) else graph!r} is not "
+                         f"{GRAPH_SCHEMA}")
+    for key in ("nodes", "edges"):
+        if not isinstance(graph.get(key), list):
+            raise ValueError(f"the graph has no list of {key}")
+    if not isinstance(graph.get("modules", []), list) or \
+            not all(isinstance(m, dict) and isinstance(m.get("path"), str) for m in graph.get("modules", [])):
+        raise ValueError("the graph's modules are not a list of {path, type, parent}")
+    ids = set()
+    for n in graph["nodes"]:
+        if not isinstance(n, dict) or type(n.get("id")) is not int or n["id"] in ids:
+            raise ValueError(f"graph node {str(n)[:80]} has no integer id of its own")
+        ids.add(n["id"])
+        for key, types in _NODE_FIELDS.items():
+            if key in n and not isinstance(n[key], types):
+                raise ValueError(f"graph node {n['id']} has a {key} of type {type(n[key]).__name__}")
+        if "kind" not in n or not all(isinstance(v, bool) for v in n.get("flags", {}).values()):
+            raise ValueError(f"graph node {n['id']} has no kind, or flags that are not true/false")
+    succs = {i: [] for i in ids}
+    for e in graph["edges"]:
+        ends = (e.get("source"), e.get("target")) if isinstance(e, dict) else (None, None)
+        if not all(type(end) is int and end in ids for end in ends):
+            raise ValueError(f"graph edge {str(e)[:80]} does not join two of the graph's nodes")
+        succs[e["source"]].append(e["target"])
+    _check_acyclic(succs)
+
+
+def _check_acyclic(succs):
+    """Kahn's algorithm: a graph of computations has no cycle, and every drawing assumes none."""
+    waiting = dict.fromkeys(succs, 0)
+    for targets in succs.values():
+        for t in targets:
+            waiting[t] += 1
+    ready = [i for i, k in waiting.items() if k == 0]
+    for i in ready:  # grows while it is walked
+        for t in succs[i]:
+            waiting[t] -= 1
+            if waiting[t] == 0:
+                ready.append(t)
+    if len(ready) < len(succs):
+        cycle = sorted(i for i, k in waiting.items() if k > 0)
+        raise ValueError(f"the graph has a cycle through nodes {cycle[:10]}: a graph of computations cannot")
 
 
 class TensorSource:

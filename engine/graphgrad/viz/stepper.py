@@ -90,10 +90,27 @@ class Stepper:
         for i, h in enumerate(self.history):
             if h[0] == node:
                 return self._move(i + 1)
+        if not self._runs(node):  # found before running anything: nothing runs, nothing is freed
+            self.message = f"{self.describe(node)} is not run by this backward pass"
+            return
         if self._run(lambda: self.history[-1][0] == node):
             return self._move(len(self.history))
         self.message = f"{self.describe(node)} is not run by this backward pass"
         self._move(len(self.history))
+
+    def _runs(self, node_id):
+        """Whether the backward pass runs graph node node_id, found from its autograd graph alone."""
+        if self.debugger is not None:
+            nodes = self.debugger.backward_pass.order
+        else:
+            nodes, todo = set(), [getattr(self.root, "grad_fn", None)]
+            while todo:
+                fn = todo.pop()
+                if fn is not None and fn not in nodes:
+                    nodes.add(fn)
+                    todo.extend(nxt for nxt, _ in fn.next_functions)
+        ids = self.source.backward_id
+        return any(ids(fn) == node_id for fn in nodes)
 
     def _continue(self, pos):
         hit = lambda h: h[0] in self.breakpoints or h[3]

@@ -152,13 +152,21 @@ class GraphWidget(anywidget.AnyWidget):
     def _on_command(self, content):
         if self.stepper is None:
             raise ValueError("this view has no stepper: show a loss tensor or a debugger to step")
+        if content["cmd"] == "run_to":
+            self._check_node(content["node"])
         self.stepper.command(content["cmd"], content.get("node"))
         self._sync_steps()
 
     def _on_breakpoint(self, content):
         if self.stepper is not None:
+            self._check_node(content["node"])
             (self.stepper.breakpoints.add if content["on"] else self.stepper.breakpoints.discard)(content["node"])
             self._sync_steps()
+
+    def _check_node(self, node):
+        """Before acting on a node id the browser sent: it must be one of the graph's."""
+        if not any(n["id"] == node for n in self.graph.get("nodes", ())):
+            raise ValueError(f"there is no node {node!r} in this graph")
 
     def tensor(self, node, what):
         """(tensor or None, why not) for a node's value or gradient at the stepper's cursor."""
