@@ -167,3 +167,153 @@ def test_a_training_loop_in_low_precision(dtype):
         losses.append(run)
     assert losses[1][0] == losses[0][0]
     np.testing.assert_allclose(losses[1], losses[0], rtol=2e-2)
+
+
+# ---- autocast --------------------------------------------------------------------------------------------
+
+def _autocast_model(lib):
+    nn = lib.nn
+    lib.manual_seed(0)
+    return nn.ModuleDict({"conv": nn.Conv2d(1, 4, 3, padding=1), "convt": nn.ConvTranspose2d(4, 2, 2, stride=2),
+                          "attn": nn.MultiheadAttention(8, 2, batch_first=True), "head": nn.Linear(8, 3),
+                          "prelu": nn.PReLU()})
+
+
+def _autocast_forward(lib, model, x, y):
+    F = lib.nn.functional
+    a = model["convt"](model["conv"](x))                            # (2, 2, 8, 8): bfloat16
+    seq = a.flatten(2).transpose(1, 2)[:, :, :1].expand(-1, -1, 8)  # (2, 64, 8)
+    out, _ = model["attn"](seq, seq, seq, need_weights=False)
+    logits = model["head"](model["prelu"](out.mean(1)))
+    return [a, out, logits, F.cross_entropy(logits, y), F.mse_loss(logits, logits.detach() * 0),
+            lib.cat([logits, logits.float()]), (seq @ seq.transpose(1, 2)).sum(), logits.double() @ logits.double().T]
+
+
+@pytest.mark.parametrize("dtype", LOW)
+def test_autocast_cpu_matches_torch(dtype):
+    """Which ops run in the low dtype and which in float32, values, and the gradients that reach
+    float32 weights, as torch's CPU autocast."""
+    results = []
+    for lib in (torch, gg):
+        model = _autocast_model(lib)
+        x = lib.tensor(np.random.default_rng(0).standard_normal((2, 1, 4, 4)), dtype=lib.float32)
+        y = lib.tensor([0, 2])
+        with lib.autocast("cpu", dtype=getattr(lib, dtype)):
+            assert lib.is_autocast_enabled("cpu") and lib.get_autocast_dtype("cpu") is getattr(lib, dtype)
+            outs = _autocast_forward(lib, model, x, y)
+        assert not lib.is_autocast_enabled("cpu")
+        outs[3].backward()
+        grads = [p.grad for p in model.parameters()]
+        results.append((outs, grads))
+    for what, (got, want) in (("output", (results[1][0], results[0][0])), ("gradient", (results[1][1], results[0][1]))):
+        for i, (a, b) in enumerate(zip(got, want)):
+            assert a.dtype.name == str(b.dtype).split(".")[1], f"{what} {i}: {a.dtype} vs {b.dtype}"
+            np.testing.assert_allclose(_values(a), _values(b), rtol=3e-2, atol=3e-2, err_msg=f"{what} {i}")
+
+
+def test_autocast_enabled_false_nesting_and_decorator():
+    x = gg.ones(2, 2)
+    with gg.autocast("cpu"):
+        assert (x @ x).dtype is gg.bfloat16
+        with gg.autocast("cpu", enabled=False):
+            assert (x @ x).dtype is gg.float32
+        assert (x @ x).dtype is gg.bfloat16
+    with gg.amp.autocast("cpu", dtype=gg.float16):
+        assert (x @ x).dtype is gg.float16
+
+    @gg.autocast("cpu")
+    def product(a):
+        return a @ a
+    assert product(x).dtype is gg.bfloat16 and (x @ x).dtype is gg.float32
+
+
+def test_autocast_casts_a_weight_once_per_region():
+    w = gg.nn.Parameter(gg.ones(3, 3))
+    with gg.autocast("cpu"):
+        a, b = w @ gg.ones(3, 3), gg.ones(3, 3) @ w
+        assert a.grad_fn.next_functions[0][0] is b.grad_fn.next_functions[1][0]  # one ToCopyBackward0
+    with gg.autocast("cpu"):
+        c = w @ gg.ones(3, 3)
+        assert c.grad_fn.next_functions[0][0] is not a.grad_fn.next_functions[0][0]
+
+
+@pytest.mark.parametrize("make, on_gpu", [(lambda lib: lib.autocast("cuda"), True),
+                                          (lambda lib: lib.cuda.amp.autocast(), True),
+                                          (lambda lib: lib.autocast("cpu", dtype=lib.float64), False)])
+def test_autocast_that_cannot_run_warns_and_stays_off_as_torch(make, on_gpu):
+    if on_gpu and gg.cuda.is_available():
+        pytest.skip("a GPU is here")
+    messages = []
+    for lib in (torch, gg):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with make(lib):
+                assert not lib.is_autocast_enabled("cpu") and not lib.is_autocast_enabled("cuda")
+                assert (lib.ones(2, 2) @ lib.ones(2, 2)).dtype is lib.float32
+        messages.append([(w.category, str(w.message)) for w in caught])
+    assert messages[1] == messages[0]
+
+
+# ---- GradScaler ------------------------------------------------------------------------------------------
+
+def _scaled_training(lib, scaler, grads_to_poison=()):
+    lib.manual_seed(0)
+    model = lib.nn.Linear(4, 2)
+    opt = lib.optim.SGD(model.parameters(), lr=0.1)
+    x = lib.tensor(np.random.default_rng(0).standard_normal((3, 4)), dtype=lib.float32)
+    seen = []
+    for step in range(4):
+        opt.zero_grad()
+        loss = model(x).pow(2).mean()
+        scaled = scaler.scale(loss)
+        scaled.backward()
+        if step in grads_to_poison:
+            model.weight.grad[0, 0] = float("inf")
+        scaler.step(opt)
+        scaler.update()
+        seen.append((scaled.item(), scaler.get_scale(), model.weight.detach().numpy().copy()))
+    return seen, scaler.state_dict()
+
+
+@pytest.mark.parametrize("kwargs", [dict(), dict(init_scale=8.0, growth_interval=2)])
+def test_grad_scaler_on_the_cpu_matches_torch(kwargs):
+    want = _scaled_training(torch, torch.amp.GradScaler("cpu", **kwargs), grads_to_poison=(1,))
+    got = _scaled_training(gg, gg.amp.GradScaler("cpu", **kwargs), grads_to_poison=(1,))
+    for (a_loss, a_scale, a_w), (b_loss, b_scale, b_w) in zip(got[0], want[0]):
+        assert a_scale == b_scale
+        np.testing.assert_allclose(a_loss, b_loss, rtol=1e-6)
+        np.testing.assert_allclose(a_w, b_w, rtol=1e-6)  # (the linear's gradients may differ in the last bit)
+    assert got[1] == want[1]
+
+
+def test_grad_scaler_without_a_gpu_is_torchs_disabled_one():
+    if gg.cuda.is_available():
+        pytest.skip("a GPU is here")
+    runs, messages = [], []
+    for lib in (torch, gg):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            scaler = lib.cuda.amp.GradScaler()
+        messages.append([(w.category, str(w.message)) for w in caught])
+        assert not scaler.is_enabled() and scaler.get_scale() == 1.0 and scaler.state_dict() == {}
+        runs.append(_scaled_training(lib, scaler)[0])
+    assert messages[1] == messages[0]
+    for (a_loss, _, a_w), (b_loss, _, b_w) in zip(*runs[::-1]):
+        np.testing.assert_allclose(a_loss, b_loss, rtol=1e-6)
+        np.testing.assert_allclose(a_w, b_w, rtol=1e-6)
+
+
+def test_grad_scaler_errors_are_torchs():
+    for lib in (torch, gg):
+        scaler = lib.amp.GradScaler("cpu")
+        p = lib.nn.Parameter(lib.ones(2))
+        opt = lib.optim.SGD([p], lr=0.1)
+        scaler.scale(p.sum()).backward()
+        scaler.unscale_(opt)
+        with pytest.raises(RuntimeError, match=r"unscale_\(\) has already been called on this optimizer"):
+            scaler.unscale_(opt)
+        scaler.step(opt)
+        with pytest.raises(RuntimeError, match=r"step\(\) has already been called since the last update\(\)"):
+            scaler.step(opt)
+        with pytest.raises(RuntimeError, match="The source state dict is empty"):
+            scaler.load_state_dict({})

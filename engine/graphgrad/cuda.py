@@ -83,3 +83,6 @@ def manual_seed(seed):
 
 
 manual_seed_all = manual_seed
+
+
+from .amp import cuda as amp  # noqa: E402  torch.cuda.amp: autocast and GradScaler (disabled without a GPU)
