@@ -1,6 +1,6 @@
-"""The README as a newcomer uses it: every ```python block runs as pasted, each on its own (a fresh
-interpreter, or a fresh kernel for blocks marked ```python notebook), and does what it says;
-the version lives in one place."""
+"""The README and the docs as a newcomer uses them: every ```python block runs as pasted, on its own
+(a fresh interpreter; blocks marked ```python notebook in a kernel, with the names of the blocks
+before them reset) and does what it says; the version lives in one place."""
 import json
 import pathlib
 import re
@@ -11,16 +11,17 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
+PAGES = [README, *sorted((ROOT / "docs").rglob("*.md"))]
 BLOCK = re.compile(r"^```python([^\n]*)\n(.*?)^```", re.M | re.S)
 
 
-def python_blocks(kind):
-    """(first line, source) of the README's ```python blocks: kind "script" (plain) or "notebook"."""
+def python_blocks(kind, pages=(README,)):
+    """pytest params of the ```python blocks in `pages`: kind "script" (plain) or "notebook"."""
     blocks = []
-    for info, source in BLOCK.findall(README.read_text(encoding="utf-8")):
-        marked = "notebook" in info.split()
-        if marked == (kind == "notebook"):
-            blocks.append(pytest.param(source, id=source.strip().splitlines()[-1][:40]))
+    for page in pages:
+        for n, (info, source) in enumerate(BLOCK.findall(page.read_text(encoding="utf-8"))):
+            if ("notebook" in info.split()) == (kind == "notebook"):
+                blocks.append(pytest.param(source, id=f"{page.relative_to(ROOT)}:{n}"))
     return blocks
 
 
@@ -37,7 +38,7 @@ def run_pasted(source, folder):
     return subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=120, cwd=folder)
 
 
-@pytest.mark.parametrize("source", python_blocks("script"))
+@pytest.mark.parametrize("source", python_blocks("script", PAGES))
 def test_script_block_runs_as_pasted(source, tmp_path):
     done = run_pasted(source, tmp_path)
     assert done.returncode == 0, done.stderr
@@ -56,18 +57,20 @@ def test_anomaly_mode_names_the_op_and_line(tmp_path):
     assert "`y = (x.sqrt() * x).sum()`" in done.stdout
 
 
-@pytest.mark.parametrize("source", python_blocks("notebook"))
-def test_notebook_block_runs_in_a_kernel_and_shows_a_widget(source, tmp_path):
+@pytest.mark.parametrize("pages", [PAGES[:1], PAGES[1:]], ids=["README", "docs"])
+def test_notebook_blocks_run_in_a_kernel_and_show_a_widget(pages, tmp_path):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    blocks = [p.values[0] for p in python_blocks("notebook", pages)]
+    assert blocks
+    # one kernel for all the blocks (a kernel starts slowly); each cell forgets the names before it
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("%reset -f\n" + b) for b in blocks])
     nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
                             resources={"metadata": {"path": str(tmp_path)}}).execute()
-    outputs = nb.cells[0].outputs
-    assert not [o for o in outputs if o.output_type == "error"]
-    assert not [o for o in outputs if o.output_type == "stream" and o.name == "stderr"]
-    views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
-    assert len(views) == 1
+    for cell in nb.cells:
+        assert not [o for o in cell.outputs if o.output_type == "error" or o.get("name") == "stderr"], cell
+        views = [o for o in cell.outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+        assert len(views) == 1, cell.source
 
 
 def test_the_version_lives_in_one_place():
