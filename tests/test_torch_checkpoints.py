@@ -48,7 +48,8 @@ def test_a_checkpoint_with_everything_a_weights_only_load_admits(tmp_path):
            "param": param, "strided": base[1::3], "transposed": torch.randn(3, 4).t(), "shared_a": base[:6],
            "shared_b": base, "half": torch.randn(3).half(), "long": torch.arange(4), "mask": torch.tensor([True]),
            "device": torch.device("cpu"), "dtype": torch.float16, "size": torch.Size([2, 3]), "bytes": b"\x00xy",
-           "set": {1, 2}, "empty": torch.empty(0, 3), "scalar": torch.tensor(7.5)}
+           "set": {1, 2}, "empty": torch.empty(0, 3), "scalar": torch.tensor(7.5),
+           "bfloat16": torch.randn(2, 3).bfloat16(), "bfloat16_view": torch.randn(4, 4).bfloat16()[1:, ::2]}
     torch.save(obj, tmp_path / "ckpt.pt")
     got = gg.load(str(tmp_path / "ckpt.pt"))
     assert set(got) == set(obj)
@@ -181,7 +182,8 @@ def test_saving_a_whole_module_is_refused_with_what_to_do(tmp_path):
 
 def test_safetensors_written_by_torch(tmp_path):
     from safetensors.torch import save_file
-    tensors = {"w": torch.randn(3, 4), "i": torch.arange(5), "h": torch.randn(2).half()}
+    tensors = {"w": torch.randn(3, 4), "i": torch.arange(5), "h": torch.randn(2).half(), "b": torch.randn(3).bfloat16(),
+               "b2": torch.randn(2, 2).bfloat16()}
     save_file(tensors, tmp_path / "m.safetensors")
     got = gg.load(tmp_path / "m.safetensors")
     assert set(got) == set(tensors)
@@ -192,8 +194,11 @@ def test_safetensors_written_by_torch(tmp_path):
 def test_safetensors_written_by_graphgrad_read_by_torch(tmp_path):
     from safetensors.torch import load_file
     from graphgrad.serialization_torch import save_safetensors
-    save_safetensors({"w": gg.arange(6.0).reshape(2, 3)}, tmp_path / "g.safetensors")
-    assert load_file(tmp_path / "g.safetensors")["w"].tolist() == [[0, 1, 2], [3, 4, 5]]
+    save_safetensors({"w": gg.arange(6.0).reshape(2, 3), "b": gg.tensor([1.5, -2.0]).bfloat16()},
+                     tmp_path / "g.safetensors")
+    loaded = load_file(tmp_path / "g.safetensors")
+    assert loaded["w"].tolist() == [[0, 1, 2], [3, 4, 5]]
+    assert loaded["b"].dtype == torch.bfloat16 and loaded["b"].tolist() == [1.5, -2.0]
 
 
 def test_a_corrupted_safetensors_file_says_so(tmp_path):
