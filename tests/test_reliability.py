@@ -496,3 +496,13 @@ def test_run_to_a_node_backward_does_not_run_runs_nothing():
 def test_a_cyclic_or_malformed_graph_is_refused_by_show(graph, why):
     with pytest.raises(ValueError, match=why):
         gg.viz.show(graph)
+
+
+def test_every_tensor_dtype_round_trips_bfloat16_included():
+    for dtype in gg.dtypes.all_dtypes:
+        t = gg.arange(6).to(dtype).reshape(2, 3)
+        buffer = io.BytesIO()
+        gg.save({"t": t}, buffer)
+        buffer.seek(0)
+        back = gg.load(buffer)["t"]
+        assert back.dtype is dtype and back.tolist() == t.tolist()

@@ -134,7 +134,7 @@ def _write_archive(out, text, writer):
         zf.writestr(MANIFEST, text)
         for entry, array in zip(writer.entries, writer.arrays):
             with zf.open(entry["file"], "w", force_zip64=array.nbytes > 2 ** 31) as dst:
-                dst.write(memoryview(array.reshape(-1)).cast("B") if array.size else b"")
+                dst.write(memoryview(array.reshape(-1).view(np.uint8)) if array.size else b"")  # (bfloat16 too)
 
 
 def _fsync_folder(folder):
@@ -232,7 +232,7 @@ class _Reader:
             self.malformed(entry, f"shape {list(shape)} is too large for any array")
         array = np.empty(shape, dtype)
         try:
-            got = self.read_into(file, memoryview(array.reshape(-1)).cast("B")) if expected else 0
+            got = self.read_into(file, memoryview(array.reshape(-1).view(np.uint8))) if expected else 0
         except _STRUCTURE_ERRORS as e:
             self.fail(f"the data of tensor {index} cannot be read ({e}): the file is truncated or corrupted")
         if got != expected:
