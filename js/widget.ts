@@ -4,10 +4,10 @@ import ELK from "elkjs/lib/elk-api.js";
 import workerSource from "elk-worker-source";
 import { ChartsPanel } from "./charts";
 import { button, h } from "./dom";
-import { Inspector } from "./inspector";
+import { Inspector, type InspectRequest } from "./inspector";
 import { Layouter, type ElkLike } from "./layout";
 import { defaultExpanded, foldedAround, hasPhase, search, visibleGraph, type VisibleGraph, type VisibleNode } from "./model";
-import { decodePoints, decodeTensor, VERSION, type Command, type GraphJSON, type StepState, type ToPython } from "./protocol";
+import { decodePoints, decodeTensor, VERSION, type Command, type GraphJSON, type GraphNode, type StepState, type ToPython } from "./protocol";
 import { GraphView } from "./render";
 
 export interface WidgetModel {
@@ -113,6 +113,8 @@ export class App {
       this.inspector = new Inspector();
       this.inspector.onBreakpoint = (node, on) => this.send({ type: "breakpoint", node, on });
       this.inspector.onRunTo = (node) => this.command("run_to", node);
+      this.inspector.request = (r) => this.inspect(r);
+      this.inspector.onFollow = (on) => { if (on) this.onSteps(); };
       main.append(this.inspector.el);
     }
     this.graphArea = [tools, main];
@@ -202,26 +204,34 @@ export class App {
   private select(v: VisibleNode) {
     this.selected = v;
     this.mark();
-    const s: StepState = this.model.get("steps") ?? {};
-    this.inspector?.show(v, (s.breakpoints ?? []).includes(v.node!.id), s.mode === "backward" && !!s.available);
+    // a folded module call is inspected by its output: the last op that ran in it
+    const node = v.node ?? v.call?.last;
+    if (node) this.inspector?.show(node, { ...this.inspectorContext(node.id), as: v.node ? undefined : `${v.label} (output)` });
     this.renderSteps();
-    this.inspect("value");
-    this.inspect("grad");
   }
 
-  private inspect(what: "value" | "grad") {
-    const node = this.selected?.node;
-    if (!node || !this.inspector) return;
+  private inspectorContext(id: number) {
+    const s: StepState = this.model.get("steps") ?? {};
+    return { graph: this.graph, breakpoint: (s.breakpoints ?? []).includes(id), stepping: s.mode === "backward" && !!s.available };
+  }
+
+  /** The box that shows a graph node: its own, else a stand-in (a badge's parameter, a node folded away). */
+  private shownAs(node: GraphNode): VisibleNode {
+    return this.vg?.nodes.find((v) => v.node?.id === node.id) ?? { id: this.vg?.owner.get(node.id) ?? "n:" + node.id, node, parent: null,
+      label: node.label, sub: "", badges: [], category: "leaf", width: 0, height: 0 };
+  }
+
+  private inspect(r: InspectRequest): number {
     const request = ++requests;
     this.pending.add(request);
-    this.send({ type: "inspect", request, node: node.id, what });
+    this.send({ type: "inspect", request, ...r });
+    return request;
   }
 
   private onMessage(msg: Record<string, unknown>, buffers: DataView[]) {
     if (msg.type === "tensor") {
       const t = decodeTensor(msg, buffers);
-      if (!this.pending.delete(t.request) || t.node !== this.selected?.node?.id) return;
-      this.inspector?.tensor(t);
+      if (this.pending.delete(t.request)) this.inspector?.tensor(t);
     } else if (msg.type === "points") {
       const p = decodePoints(msg, buffers);
       this.charts?.add(p.series, p.reset);
@@ -241,7 +251,9 @@ export class App {
       const vid = this.vg.owner.get(s.current);
       if (vid) this.view?.focus(vid);
     }
-    if (this.selected?.node) this.select(this.selected);   // its gradient may have just arrived
+    const current = s.current != null ? this.graph?.nodes.find((n) => n.id === s.current) : undefined;
+    if (this.inspector?.following && current && this.selected?.node?.id !== current.id) this.select(this.shownAs(current));
+    else if (this.selected) this.inspector?.refresh(this.inspectorContext(this.selected.node?.id ?? -1));   // gradients may have arrived
   }
 
   private renderSteps() {

@@ -201,3 +201,13 @@ def test_the_gradients_sent_come_from_a_trace_that_recorded_backward():
     back = next(n["id"] for n in nodes if n["kind"] == "backward" and n["forward_id"] == conv2)
     _, plane = ask(w, back, "sent", input=0, index=[1, 5])    # the backward node itself says the same
     np.testing.assert_allclose(plane, expected["relu"][1, 5], rtol=1e-4, atol=1e-7)
+
+
+def test_a_notebook_cell_is_named_as_ipython_names_it(monkeypatch):
+    import types
+    import IPython
+    shell = types.SimpleNamespace(compile=types.SimpleNamespace(_filename_map={"/tmp/ipykernel_9/123.py": 3}))
+    monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
+    assert _source.display_file("/tmp/ipykernel_9/123.py") == "Cell In[3]"
+    assert _source.as_json(("/tmp/ipykernel_9/123.py", 4))["file"] == "Cell In[3]"
+    assert _source.display_file("/elsewhere/train.py") == "/elsewhere/train.py"

@@ -69,8 +69,8 @@ def test_notebook_widget_end_to_end(lab, page):
     match.click()
     inspector = graph.locator(".gg-inspector")
     assert inspector.locator("tr[data-prop='shape'] td").inner_text() == "[4, 3]"
-    inspector.locator(".gg-tensor[data-what='value'] .gg-stats").wait_for()
-    assert "no gradient yet" in inspector.locator(".gg-tensor[data-what='grad']").inner_text()
+    inspector.locator(".gg-figures[data-ready~='value']").wait_for()
+    assert "no gradient yet" in inspector.locator(".gg-fig-note").inner_text()
     shot(page, "3-inspect-param")
 
     # backward "next": one real node runs; the cursor moves onto it; its gradient appears
@@ -80,8 +80,8 @@ def test_notebook_widget_end_to_end(lab, page):
     first = current.get_attribute("data-node")
     assert graph.locator(".gg-step-pos").inner_text().startswith("1")
     current.click()
-    inspector.locator(".gg-tensor[data-what='grad'] .gg-stats").wait_for()
-    assert "mean" in inspector.locator(".gg-props").inner_text()   # the loss's node: MeanBackward0
+    inspector.locator(".gg-figures[data-ready~='grad']").wait_for()
+    assert "mean" in inspector.locator(".gg-insp-title").inner_text()   # the loss's node: MeanBackward0
     shot(page, "4-step-1")
     graph.locator(".gg-next").click()
     page.wait_for_function(
@@ -91,8 +91,9 @@ def test_notebook_widget_end_to_end(lab, page):
     page.wait_for_function("document.querySelector('.gg-step-pos').textContent.includes('/')")
     graph.locator(".gg-search").fill("fc1.weight")
     graph.locator(".gg-node.gg-match").click()
+    inspector.locator(".gg-tab[data-tab='grad']").click()
     grad = inspector.locator(".gg-tensor[data-what='grad']")
-    grad.locator(".gg-stats").wait_for()
+    grad.locator(".gg-meta-line").wait_for()
     assert "[4, 3]" in grad.inner_text()
     shot(page, "5-backward-done")
 

@@ -24,7 +24,7 @@ def test_notebook7_draws_and_inspects(nb7, page):
     graph.locator(".gg-node.gg-match").click()
     inspector = graph.locator(".gg-inspector")
     assert inspector.locator("tr[data-prop='shape'] td").inner_text() == "[4, 3]"
-    inspector.locator(".gg-tensor[data-what='value'] .gg-stats").wait_for()
+    inspector.locator(".gg-figures[data-ready~='value']").wait_for()
     shot(page, "nb7-inspect")
     assert own_errors(page) == [], page.errors
 

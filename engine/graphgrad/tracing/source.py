@@ -124,15 +124,26 @@ def code_line(loc):
 
 
 def display_file(filename):
-    """The file as a person reads it: graphgrad's as graphgrad/models/resnet.py wherever it is
-    installed; others relative to the working directory when inside it."""
+    """The file as a person reads it: a notebook cell as IPython's tracebacks name it ('Cell In[3]');
+    graphgrad's as graphgrad/models/resnet.py wherever it is installed; others relative to the
+    working directory when inside it."""
     if filename.startswith(PACKAGE_DIR):
         return os.path.join(PACKAGE_NAME[:-1], filename[len(PACKAGE_DIR):])
+    cell = _notebook_cell(filename)
+    if cell is not None:
+        return cell
     try:
         rel = os.path.relpath(filename)
     except ValueError:  # another drive (Windows)
         return filename
     return filename if rel.startswith("..") else rel
+
+
+def _notebook_cell(filename):
+    """'Cell In[3]' for the code of a cell IPython ran (its compiler names cells by execution count)."""
+    shell = sys.modules.get("IPython") and getattr(sys.modules["IPython"], "get_ipython", lambda: None)()
+    number = getattr(getattr(shell, "compile", None), "_filename_map", {}).get(filename)
+    return f"Cell In[{number}]" if number is not None else None
 
 
 def as_json(loc):
