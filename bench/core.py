@@ -53,10 +53,11 @@ def tiny_forward_backward(lib, x, w1, b1, w2, b2):
 
 
 CASES = [
-    # name, function, input shapes, target ratio (graphgrad / torch)
-    ("a * b + a  (4x4, requires_grad)", small_op_mul_add, [(4, 4), (4, 4)], 1.5),
-    ("a + b      (4x4, requires_grad)", small_op_add, [(4, 4), (4, 4)], 1.5),
-    ("tiny MLP forward+backward (8x8)", tiny_forward_backward, [(8, 8), (8, 8), (8,), (8, 8), (8,)], 0.7),
+    # name, function, input shapes, target ratio (graphgrad / torch): issue 19's for the eager path
+    # (below 1.0 for the tiny MLP is graphgrad.compile's job: bench/capture.py)
+    ("a * b + a  (4x4, requires_grad)", small_op_mul_add, [(4, 4), (4, 4)], 1.3),
+    ("a + b      (4x4, requires_grad)", small_op_add, [(4, 4), (4, 4)], 1.3),
+    ("tiny MLP forward+backward (8x8)", tiny_forward_backward, [(8, 8), (8, 8), (8,), (8, 8), (8,)], 1.0),
 ]
 
 

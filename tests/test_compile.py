@@ -188,20 +188,67 @@ def test_a_compiled_module_replays_its_forward_under_no_grad():
     assert list(compiled.parameters()) == list(model.parameters())  # used as the module
 
 
-def test_a_module_whose_result_needs_backward_outside_runs_eagerly():
-    gg.manual_seed(0)
-    model = gg.nn.Linear(4, 3)
+def _module_pair():
+    def make():
+        gg.manual_seed(0)
+        model = gg.nn.Sequential(gg.nn.Linear(4, 6), gg.nn.Tanh(), gg.nn.Linear(6, 2))
+        return model, gg.optim.SGD(model.parameters(), lr=0.1, momentum=0.5)
+    return make(), make()
+
+
+def test_a_compiled_module_in_a_training_loop_replays_bit_for_bit():
+    """The loss and backward outside the compiled module: its result's one node (CompiledBackward)
+    runs the module's backward nodes; the parameters get the eager gradients, bit for bit."""
+    (eager, eager_opt), (model, opt) = _module_pair()
     compiled = gg.compile(model)
-    x = gg.randn(2, 4)
-    for _ in range(3):
-        compiled(x).sum().backward()
-    assert compiled.counts == {"captured": 1, "replayed": 0, "eager": 2}
-    assert "backward pass outside the step" in compiled.explain()
-    grad = model.weight.grad.clone()
-    model.weight.grad = None
-    for _ in range(3):
-        model(x).sum().backward()
-    same(model.weight.grad, grad)
+    rng = np.random.default_rng(0)
+    for i in range(5):
+        x = gg.tensor(rng.standard_normal((3, 4)).astype(np.float32))
+        y = gg.tensor(rng.integers(0, 2, 3))
+        losses = []
+        for net, o, f in ((eager, eager_opt, eager), (model, opt, compiled)):
+            o.zero_grad()
+            loss = F.cross_entropy(f(x), y)
+            loss.backward()
+            o.step()
+            losses.append(loss)
+        same(losses[1], losses[0], f"loss {i}")
+    for a, b in zip(eager.parameters(), model.parameters()):
+        same(b, a)
+    assert compiled.counts == {"captured": 1, "replayed": 4, "eager": 0}
+    assert type(compiled(x).grad_fn).__name__ == "CompiledBackward"
+
+
+def test_a_compiled_module_passes_gradients_to_its_inputs_and_waits_for_its_backward():
+    """An input made outside (x = encoder(z)) gets its gradient; two calls before one backward (the
+    first's saved values still needed) make the second run eagerly; a second backward without
+    retain_graph, or a parameter changed before the backward, raise eager's errors."""
+    (eager, _), (model, _) = _module_pair()
+    compiled = gg.compile(model)
+    encoders = [gg.nn.Linear(3, 4) for _ in range(2)]
+    encoders[1].load_state_dict(encoders[0].state_dict())
+    rng = np.random.default_rng(1)
+    for i in range(3):
+        z1, z2 = (gg.tensor(rng.standard_normal((2, 3)).astype(np.float32)) for _ in range(2))
+        grads = []
+        for enc, f in ((encoders[0], eager), (encoders[1], compiled)):
+            enc.zero_grad()
+            for m in (eager, model):
+                m.zero_grad()
+            (f(enc(z1)).pow(2).sum() + f(enc(z2)).exp().sum()).backward()  # two calls, one backward
+            grads.append([p.grad for p in (*enc.parameters(), *(eager if f is eager else model).parameters())])
+        for a, b in zip(*grads):
+            same(b, a, f"round {i}")
+    assert compiled.counts["replayed"] == 2 and compiled.counts["eager"] == 3  # each round's second call
+    out = compiled(gg.randn(2, 4)).sum()
+    out.backward()
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        out.backward()
+    out = compiled(gg.randn(2, 4)).sum()
+    with gg.no_grad():
+        model[0].weight.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.backward()
 
 
 # ---- guards: a changed call captures again or runs eagerly, never replays wrongly ----------------
@@ -297,7 +344,7 @@ def test_grad_mode_requires_grad_and_training_flags_are_guarded():
         model.train()
         same(compiled(x), model(x))
     assert compiled.counts["captured"] == 3  # train, eval, train again (the plan for train was replaced)
-    compiled(x)  # grad mode on: a new key; its result needs a backward outside: eager from then on
+    compiled(x)  # grad mode on: a new key
     assert compiled.counts["captured"] == 4
 
     w = gg.randn(2, requires_grad=True)
@@ -412,10 +459,10 @@ def test_the_debugger_sees_the_step():
     assert train.counts["replayed"] == 1
     other = gg.nn.Linear(4, 2)
     compiled = gg.compile(lambda x: other(x).pow(2).mean())
-    loss = compiled(x)  # (its result needs a backward outside: eager, with its graph)
+    loss = compiled(x)  # its backward is one CompiledBackward node, then the parameters' leaves
     dbg = gg.debug.backward(loss)
     dbg.step(3)
-    assert len(dbg.history) == 3
+    assert [s.node.name() for s in dbg.history] == ["CompiledBackward", "AccumulateGrad", "AccumulateGrad"]
     train(x)  # while a debugger is open (not run to its end), steps run eagerly
     assert train.counts == {"captured": 1, "replayed": 1, "eager": 1}
     dbg.finish()

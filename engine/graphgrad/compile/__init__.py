@@ -27,7 +27,7 @@ from ..tracing.scope import open_debuggers
 from .capture import recording
 from .guards import UNGUARDABLE, flatten, plan_holds
 from .plan import Plan
-from .replay import CudaGraphs, run
+from .replay import CudaGraphs, link, pending_backward, run
 
 __all__ = ["compile", "Compiled"]
 
@@ -67,12 +67,12 @@ class Compiled:
         plan = self.plans.get(key)
         if plan is not None and plan_holds(plan):
             self.last = plan
-            if not plan.replayable:
+            if not plan.replayable or plan.outside is not None and pending_backward(plan):
                 return self._eager(args, kwargs)
             self.counts["replayed"] += 1
             if plan.graphs is not None:
                 return plan.graphs([t._data for t in tensors])
-            return run(plan, [t._data for t in tensors])
+            return run(plan, [t._data for t in tensors], tensors)
         if plan is None and len(self.plans) >= self.max_plans:
             return self._eager(args, kwargs)
         return self._capture(key, tensors, args, kwargs)
@@ -89,8 +89,10 @@ class Compiled:
         plan.values = [None] * plan.size
         plan.values[plan.constant_base:plan.buffer_base] = plan.constants
         on_gpu = any(type(t._data) is not np.ndarray for t in (*tensors, *plan.externals))
-        plan.graphs = CudaGraphs(plan) if on_gpu and self.cuda_graphs else None
+        plan.graphs = CudaGraphs(plan) if on_gpu and self.cuda_graphs and plan.outside is None else None
         self.plans[key] = self.last = plan
+        if plan.outside is not None and plan.replayable:
+            link(plan, result, tensors)  # its backward then runs as the replays' will (and is waited for)
         return result
 
     # ---- what it shows -----------------------------------------------------------------------------

@@ -41,13 +41,13 @@ class Plan:
         self._buffers = 0        # op outputs so far
         self._build(recording.events, recording.made)
         self.result = self._result_spec(result)
-        if not any(e[0] == "backward" for e in recording.events) and _needs_backward(result):
-            self.reasons.append("its result needs a backward pass outside the step (compile the whole "
-                                "training step, or run it under no_grad)")
+        self.outside = None      # the backward pass a caller runs outside the step (BackwardOutside)
+        # a result with a graph, from a step that ran no backward itself: the caller will run one
+        if _needs_backward(result) and not any(e[0] == "backward" for e in recording.events):
+            self.outside = BackwardOutside(self, recording.events, result, arg_tensors)
         self.size = self.args + len(self.externals) + len(self.constants) + self._buffers
         self.external_specs = [(t._data.shape, t._data.dtype, t.requires_grad) for t in self.externals]
         self.structure_hash = self._hash(arg_tensors)
-        del self._where, self._held
 
     # ---- building --------------------------------------------------------------------------------
     def _ref(self, x):
@@ -139,6 +139,7 @@ class Plan:
         self.result = _resolve(self.result, index)
         self.constant_base = base["constant"]
         self.buffer_base = base["buffer"]
+        del self._where, self._held
         return self
 
     def _hash(self, arg_tensors):
@@ -165,6 +166,55 @@ class Plan:
         counts = ", ".join(f"{kind} {end - start}" for kind, start, end in self.groups)
         return (f"Plan({len(self.instructions)} instructions in {len(self.groups)} groups ({counts}); "
                 f"{self._buffers} buffers, {len(self.externals)} external tensors; hash {self.structure_hash})")
+
+
+class BackwardOutside:
+    """For a step whose result goes on to a backward pass outside it (a compiled module in a
+    training loop): the result's tensors get one graph node (replay.CompiledBackward) whose
+    backward runs the step's backward nodes in the order the scheduler runs them (latest made
+    first) and hands the gradients that leave the step to the arguments' and parameters' nodes."""
+
+    def __init__(self, plan, events, result, arg_tensors):
+        inner = [e[1] for e in events if e[0] == "op" and getattr(e[1], "_seq", None) is not None
+                 and e[1].next_functions]
+        inner_set = set(inner)
+        inner.sort(key=lambda n: n._seq, reverse=True)  # the scheduler's order (autograd.engine._schedule)
+        self.instructions = [[NODE, n, n.next_functions, n.n_outputs] for n in inner]
+        # the tensors whose gradients leave the step, and the node each one's gradient reaches at capture
+        read = [t for t in (*arg_tensors, *plan.externals) if t.requires_grad]
+        edge_of = {}
+        for t in read:
+            node = t.grad_fn if t.grad_fn is not None else t._accum
+            if node is not None:
+                edge_of.setdefault((node, t._output_nr if t.grad_fn is not None else 0), t)
+        self.exits = []          # (capture-time node, output nr, buffer index of the tensor)
+        where = {id(t): i for i, t in enumerate(arg_tensors)}
+        where.update({id(t): plan.args + i for i, t in enumerate(plan.externals)})
+        for n in inner:
+            for nxt, nr in n.next_functions:
+                if nxt is not None and nxt not in inner_set and (nxt, nr) in edge_of:
+                    exit = (nxt, nr, where[id(edge_of[nxt, nr])])
+                    if exit not in self.exits:
+                        self.exits.append(exit)
+        # the result's tensors that need a gradient: (their place among the result's tensors, node, nr)
+        self.roots = [(k, t.grad_fn, t._output_nr) for k, t in enumerate(_tensors(result)) if t.grad_fn is not None]
+        self.pending = None      # a weak reference to the node of the latest replay, until its backward ran
+
+
+
+def tensors_of(result):
+    """The tensors in a step's result, in order (as it nests them)."""
+    return _tensors(result)
+
+
+def _tensors(result):
+    if isinstance(result, Tensor):
+        return [result]
+    if isinstance(result, (tuple, list)):
+        return [t for r in result for t in _tensors(r)]
+    if isinstance(result, dict):
+        return [t for r in result.values() for t in _tensors(r)]
+    return []
 
 
 def _needs_backward(result):

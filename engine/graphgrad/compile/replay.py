@@ -13,15 +13,78 @@ gradients, writes) into one CUDA graph on a stream, and later replays copy the a
 the captured input buffers and launch the graphs; the leaves' accumulations and the calls
 (optimizer.step, zero_grad) stay Python, between the launches, since they decide on Python
 state (whether a .grad exists, the learning rate)."""
+import weakref
+
+import numpy as np
+
+from ..autograd.node import Node, _sequence
 from ..tensor import Tensor
-from .plan import BACKWARD, CALL, LEAF, NODE, OP, SET_GRAD, WRITE, as_array
+from .plan import BACKWARD, CALL, LEAF, NODE, OP, SET_GRAD, WRITE, as_array, tensors_of
 
 
-def run(plan, arg_arrays):
-    """The step's result, replayed with these arrays as its tensor arguments."""
+def run(plan, arg_arrays, arg_tensors=None):
+    """The step's result, replayed with these arrays as its tensor arguments (arg_tensors: the
+    tensors themselves, which a result that goes on to a backward pass outside links to)."""
     values = _load(plan, arg_arrays)
     execute(plan.instructions, values, {})
-    return _build(plan.result, values)
+    result = _build(plan.result, values, {})
+    if plan.outside is not None:
+        link(plan, result, arg_tensors)
+    return result
+
+
+class CompiledBackward(Node):
+    """The one graph node of a replayed step's result (plan.BackwardOutside): its backward runs the
+    step's backward nodes, and what it sends on goes to the arguments' and parameters' nodes."""
+    op_name = "compiled"
+    saved = ("outside",)
+
+    def backward(self, grads):
+        outside = self.outside
+        grads = (grads,) if self.n_outputs == 1 else grads
+        buffers = {}
+        for (_, node, nr), grad in zip(outside.roots, grads):
+            if grad is not None:
+                buf = buffers.setdefault(node, [None] * node.n_outputs)
+                buf[nr] = grad if buf[nr] is None else buf[nr] + grad
+        execute(outside.instructions, None, buffers)
+        sent = []
+        for node, nr, _ in outside.exits:
+            buf = buffers.get(node)
+            sent.append(None if buf is None else buf[nr])
+        return tuple(sent)
+
+
+def link(plan, result, arg_tensors):
+    """Give a result of the step its graph: one CompiledBackward node over the step's nodes (for
+    the capture's own result too, so that its backward is the replays' one)."""
+    outside = plan.outside
+    node = CompiledBackward()
+    node.outside = outside
+    node.n_outputs = len(outside.roots)
+    tensor_at = lambda i: arg_tensors[i] if i < plan.args else plan.externals[i - plan.args]  # noqa: E731
+    edges, checks = [], []
+    for _, _, i in outside.exits:
+        t = tensor_at(i)
+        edges.append((t.grad_fn, t._output_nr) if t.grad_fn is not None else (t._accum or t._accumulator(), 0))
+    for t in (*arg_tensors, *plan.externals):  # changed in place before the backward: eager's error
+        checks.append((t, t._vbox, t._vbox[0]))
+    node.next_functions, node._seq, node._checks = tuple(edges), next(_sequence), checks
+    node._out_meta = []
+    tensors = tensors_of(result)
+    for k, (i, _, _) in enumerate(outside.roots):
+        t = tensors[i]
+        t.requires_grad, t.grad_fn, t._output_nr = True, node, k
+        node._out_meta.append((t._data.shape, t._data.dtype, np if type(t._data) is np.ndarray else t._xp()))
+    outside.pending = weakref.ref(node)
+
+
+def pending_backward(plan):
+    """Whether the latest replay's result still waits for its backward pass (whose nodes hold that
+    replay's saved values: another replay now would overwrite them)."""
+    ref = plan.outside.pending if plan.outside is not None else None
+    node = ref() if ref is not None else None
+    return node is not None and not node._freed
 
 
 def _load(plan, arg_arrays):
@@ -55,6 +118,8 @@ def execute(instructions, values, buffers):
                 grad_inputs = node.backward(grads[0])
             else:
                 grad_inputs = node.backward(tuple(g if g is not None else _zeros(node, i) for i, g in enumerate(grads)))
+            # summed as autograd.engine.BackwardPass.steps sums them (the same order, out of place), so
+            # the sums round as eager's do; kept inline there, as it is here, for speed
             for (nxt, nr), grad in zip(next_functions, grad_inputs):
                 if grad is not None and nxt is not None:
                     buf = buffers.get(nxt)
@@ -91,16 +156,22 @@ def _zeros(node, i):
     return xp.zeros(shape, dtype)
 
 
-def _build(spec, values):
+def _build(spec, values, made=None):
+    """The step's return value over the buffers; `made` collects the tensors by buffer."""
     kind = spec[0]
     if kind == "tensor":
-        return Tensor._wrap(values[spec[1]])
+        if made is None:
+            return Tensor._wrap(values[spec[1]])
+        t = made.get(spec[1])
+        if t is None:
+            t = made[spec[1]] = Tensor._wrap(values[spec[1]])
+        return t
     if kind == "same":
         return spec[1]
     if kind == "seq":
-        items = [_build(s, values) for s in spec[2]]
+        items = [_build(s, values, made) for s in spec[2]]
         return spec[1](*items) if hasattr(spec[1], "_fields") else spec[1](items)  # (a named tuple: max's)
-    return {k: _build(s, values) for k, s in spec[1]}
+    return {k: _build(s, values, made) for k, s in spec[1]}
 
 
 # ---- cuda: the kernel instructions as CUDA graphs ------------------------------------------------
