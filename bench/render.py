@@ -1,9 +1,11 @@
-"""Render benchmark: a 5,000-node trace laid out and first drawn by the widget in headless Chromium.
+"""Render benchmark: real and synthetic traces laid out and first drawn by the widget in headless Chromium.
 
-    .venv/bin/python bench/render.py            # prints one line per case; screenshots in bench/results/
+    .venv/bin/python bench/render.py            # one line per case; screenshots in bench/results/
 
 Times run from the widget's render() call to the second animation frame after the graph is drawn
-(so the first paint is included). Target: at most 2 s for the 5,000-node trace."""
+(so the first paint is included), in a fresh page each (a cold ELK: the page's first view). Panning
+is timed over 60 animation frames that each move the view. Targets (issue 12): resnet18's first view
+<= 1 s; a 50,000-node trace first drawn <= 3 s and panned at >= 30 frames a second."""
 import functools
 import http.server
 import pathlib
@@ -16,12 +18,36 @@ from browser import launch  # noqa: E402
 
 from graphgrad.viz import synthetic  # noqa: E402
 
-CASES = [  # (what, blocks, fold depth): 179 blocks is 5,022 nodes
-    ("5,022-node trace, default view (modules unfolded outermost first up to ~200 boxes)", 179, 0),
-    ("5,022-node trace, every module unfolded", 179, -1),
-    ("1,002-node trace, every module unfolded", 35, -1),
-    ("122-node trace (4 blocks), every module unfolded", 4, -1),
+def resnet18_graph():
+    import graphgrad as gg
+    from graphgrad import models, nn
+    from graphgrad.viz.sources import TraceSource
+    gg.manual_seed(0)
+    model = models.resnet18()
+    x, y = gg.randn(4, 3, 32, 32), gg.tensor([1, 2, 3, 4])
+    with gg.trace(model) as t:
+        nn.functional.cross_entropy(model(x), y).backward()
+    return TraceSource(t).graph
+
+
+CASES = [  # (what, graph maker, fold depth): 179 synthetic blocks is 5,022 nodes, 1,790 is 50,122
+    ("resnet18 traced at 4x3x32x32, first view", resnet18_graph, 0),
+    ("resnet18, every module unfolded", resnet18_graph, -1),
+    ("5,022-node trace, first view", lambda: synthetic.transformer(179), 0),
+    ("5,022-node trace, every module unfolded", lambda: synthetic.transformer(179), -1),
+    ("50,122-node trace, first view", lambda: synthetic.transformer(1790), 0),
+    ("50,122-node trace, every module unfolded", lambda: synthetic.transformer(1790), -1),
 ]
+
+PAN = """async () => {
+  const view = document.getElementById("host").__graphgrad.view;
+  const frames = 60, t0 = performance.now();
+  for (let i = 0; i < frames; i++) {
+    view.pan(i % 2 ? -37 : 41, i % 3 ? 23 : -19);
+    await new Promise((r) => requestAnimationFrame(() => r()));
+  }
+  return frames / ((performance.now() - t0) / 1000);
+}"""
 
 
 class Quiet(http.server.SimpleHTTPRequestHandler):
@@ -41,17 +67,18 @@ def main():
     server = serve()
     url = f"http://127.0.0.1:{server.server_address[1]}/bench/render_harness.html"
     with launch() as browser:
-        for i, (what, blocks, depth) in enumerate(CASES):
-            graph = synthetic.transformer(blocks)
+        for i, (what, make, depth) in enumerate(CASES):
+            graph = make()
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             page.goto(url)
             page.wait_for_function("window.ready === true")
             state = {"graph": graph, "steps": {"available": False, "mode": "none"}, "panels": ["graph", "inspector"],
                      "fold_depth": depth, "height": 700, "title": "", "protocol_version": 1}
             r = page.evaluate("s => start(s)", state)
+            fps = page.evaluate(PAN)
             page.screenshot(path=str(out / f"render_{i}.png"))
             print(f"{what}: {r['ms']:.0f} ms to first draw (layout {r['layout']:.0f} ms, draw {r['draw']:.0f} ms, "
-                  f"{r['nodes']} boxes, {r['edges']} edges drawn)")
+                  f"{r['nodes']} boxes, {r['edges']} edges drawn); panned at {fps:.0f} frames/s")
             page.close()
     server.shutdown()
 

@@ -47,7 +47,8 @@ export function toElk(vg: VisibleGraph): ElkNode {
       c = { id: g.id, children: [], layoutOptions: {
         "elk.padding": `[top=${GROUP_PAD.top},left=${GROUP_PAD.side},bottom=${GROUP_PAD.bottom},right=${GROUP_PAD.side}]`,
         // wide enough for its title (11px text, about 6.4px a character, plus the fold mark)
-        "elk.nodeSize.constraints": "MINIMUM_SIZE", "elk.nodeSize.minimum": `(${Math.round(30 + 6.4 * g.label.length)},40)` } };
+        // elkjs 0.12 reads a compound node's minimum as (height, width) when laying out DOWN (tested)
+        "elk.nodeSize.constraints": "[MINIMUM_SIZE]", "elk.nodeSize.minimum": `(40,${Math.round(30 + 6.4 * g.label.length)})` } };
       containers.set(id, c);
       container(g.parent).children!.push(c);
     }
@@ -166,11 +167,27 @@ export function quickLayout(vg: VisibleGraph): Layout {
   };
   absolute(null, 0, 0);
   const edges = new Map<string, number[]>();
+  const boxes = vg.nodes.length <= ROUTE_UP_TO ? [...nodes.values()] : [];
   for (const e of vg.edges) {
     const s = nodes.get(e.source), t = nodes.get(e.target);
-    if (s && t) edges.set(e.id, [s.x + s.width / 2, s.y + s.height, t.x + t.width / 2, t.y]);
+    if (s && t) edges.set(e.id, route(s, t, boxes));
   }
   return { key: vg.key, engine: "quick", ms: now() - t0, width: whole.width, height: whole.height, nodes, groups, edges };
+}
+
+const ROUTE_UP_TO = 3000;   // boxes: beyond that, long edges are drawn straight (routing costs more than it shows)
+
+/** An edge from the bottom of s to the top of t; one that would cross boxes on the way (a residual
+ *  connection skipping layers) goes around them on the right. */
+function route(s: Box, t: Box, boxes: Box[]): number[] {
+  const sx = s.x + s.width / 2, sy = s.y + s.height, tx = t.x + t.width / 2, ty = t.y;
+  const lo = Math.min(sx, tx), hi = Math.max(sx, tx);
+  let right = -Infinity;
+  for (const b of boxes)
+    if (b !== s && b !== t && b.y < ty && b.y + b.height > sy && b.x < hi + 1 && b.x + b.width > lo - 1) right = Math.max(right, b.x + b.width);
+  if (right === -Infinity) return [sx, sy, tx, ty];
+  const x = right + 14;
+  return [sx, sy, sx, sy + 8, x, sy + 8, x, ty - 8, tx, ty - 8, tx, ty];
 }
 
 const indexes = new WeakMap<VisibleGraph, Map<string, number>>();
@@ -185,8 +202,11 @@ const now = () => (typeof performance !== "undefined" ? performance.now() : Date
 /** Lays graphs out, remembering results per key (structure hash + fold state); ELK failures fall back. */
 export class Layouter {
   private cache = new Map<string, Promise<Layout>>();
-  constructor(private elk: (() => ElkLike) | null, private quickAbove = QUICK_ABOVE, private keep = 16) {}
+  constructor(private elk: (() => ElkLike) | null, private quickAbove = QUICK_ABOVE, private keep = 16, warm = false) {
+    this.warm = warm;
+  }
   private engine: ElkLike | null = null;
+  private warm: boolean;
 
   layout(vg: VisibleGraph): Promise<Layout> {
     let hit = this.cache.get(vg.key);
@@ -205,6 +225,14 @@ export class Layouter {
 
   private async compute(vg: VisibleGraph): Promise<Layout> {
     if (!this.elk || vg.nodes.length > this.quickAbove) return quickLayout(vg);
+    // ELK's first layout on a page starts a worker and compiles ~1.5 MB of code (seconds on a busy
+    // machine): the first view is drawn at once with the block layout while ELK warms up for the next
+    if (!this.warm) {
+      this.warm = true;
+      this.engine ??= this.elk();
+      this.engine.layout({ id: "warm-up", layoutOptions: ROOT_OPTIONS, children: [{ id: "a", width: 9, height: 9 }] }).catch(() => {});
+      return quickLayout(vg);
+    }
     const t0 = now();
     try {
       this.engine ??= this.elk();

@@ -21,6 +21,7 @@ export interface VisibleEdge { id: string; source: string; target: string; label
 export interface VisibleGraph {
   key: string; nodes: VisibleNode[]; groups: VisibleGroup[]; edges: VisibleEdge[];
   owner: Map<number, string>;   // graph node id -> the visible id that shows it (a badge: its op's)
+  badged: Set<number>;          // leaves drawn as badges inside the ops that read them
 }
 export interface ViewOptions { hidePhases?: ReadonlySet<string>; leavesAsNodes?: boolean }
 
@@ -169,12 +170,33 @@ export function defaultExpanded(graph: GraphJSON, foldDepth = 0, budget = 18, op
   for (let d = 1; d <= maxDepth; d++) {
     if (foldDepth > 0 && d > foldDepth) break;
     const expanded = new Set(all.filter((c) => c.depth < d).map((c) => c.id));
-    const shown = visibleGraph(graph, expanded, opts).nodes.length;
+    const shown = countBoxes(graph, expanded, opts);
     // a view of one folded box tells nothing: always open the outermost level that has more
-    if (shown > budget && best.size && visibleGraph(graph, best, opts).nodes.length > 2) break;
+    if (shown > budget && best.size && countBoxes(graph, best, opts) > 2) break;
     best = expanded;
   }
   return best;
+}
+
+/** How many boxes a view would draw (visibleGraph's count, without building it). */
+function countBoxes(graph: GraphJSON, expanded: Set<string>, opts: ViewOptions): number {
+  const calls = moduleCalls(graph), hide = opts.hidePhases ?? new Set<string>();
+  const closed = new Map<string | null, string | null>([[null, null]]);
+  const closedAround = (id: string | null): string | null => {
+    if (closed.has(id)) return closed.get(id)!;
+    const call = calls.byId.get(id!)!;
+    const found = closedAround(call.parent) ?? (!expanded.has(call.id) && !isSingleOp(call) ? call.id : null);
+    closed.set(id, found);
+    return found;
+  };
+  const folded = new Set<string>();
+  let count = 0;
+  for (const n of graph.nodes) {
+    if (hide.has(n.phase) || (isBadge(n) && !opts.leavesAsNodes && calls.readers.has(n.id))) continue;
+    const c = closedAround(calls.of.get(n.id) ?? null);
+    if (c === null) count++; else folded.add(c);
+  }
+  return count + folded.size;
 }
 
 /** Every call that can be unfolded (for "unfold all"). */
@@ -196,6 +218,16 @@ export function visibleGraph(graph: GraphJSON, expanded: Set<string>, opts: View
       groups.set(callId, { id: "g:" + callId, path: call.path, call, label: `${callTitle(call)} · ${call.ops} ops`, parent: groupOf(call.parent) });
     return "g:" + callId;
   };
+  // the outermost folded call around each call (undefined: none), worked out once per call
+  const closedMemo = new Map<string | null, Call | undefined>([[null, undefined]]);
+  const closedAround = (callId: string | null): Call | undefined => {
+    if (closedMemo.has(callId)) return closedMemo.get(callId);
+    const call = calls.byId.get(callId!)!;
+    const outer = closedAround(call.parent);
+    const found = outer ?? (!expanded.has(call.id) && !isSingleOp(call) ? call : undefined);
+    closedMemo.set(callId, found);
+    return found;
+  };
   const badges = new Map<number, GraphNode[]>();   // op id -> leaves it reads, drawn as badges
   const badged = new Set<number>();
   for (const n of graph.nodes) {
@@ -205,8 +237,8 @@ export function visibleGraph(graph: GraphJSON, expanded: Set<string>, opts: View
       badged.add(n.id);
       continue;
     }
-    const chain = callChain(calls, n.id);
-    const closed = chain.find((c) => !expanded.has(c.id) && !isSingleOp(c));
+    const own = calls.of.get(n.id) ?? null;
+    const closed = closedAround(own);
     if (closed) {
       const id = "m:" + closed.id;
       owner.set(n.id, id);
@@ -219,7 +251,7 @@ export function visibleGraph(graph: GraphJSON, expanded: Set<string>, opts: View
       }
       continue;
     }
-    const id = "n:" + n.id, single = chain.length ? chain[chain.length - 1] : null;
+    const id = "n:" + n.id, single = own ? calls.byId.get(own)! : null;
     const named = single && isSingleOp(single) && !isLeaf(n) ? single : undefined;
     const label = named ? `${callName(named)} · ${n.label || n.op}` : n.label || n.op || n.kind;
     const v: VisibleNode = { id, node: n, call: named, parent: groupOf(calls.of.get(n.id) ?? null), label, sub: shapeText(n.shape),
@@ -243,8 +275,13 @@ export function visibleGraph(graph: GraphJSON, expanded: Set<string>, opts: View
   }
   const edges = new Map<string, VisibleEdge>();
   for (const e of graph.edges) if (!badged.has(e.source)) addEdge(edges, owner, e);
-  const key = `${graph.structure_hash}|${[...expanded].filter((c) => calls.byId.has(c)).sort().join(",")}|${[...hide].sort()}|${leavesAsNodes}`;
-  return { key, nodes, groups: [...groups.values()], edges: [...edges.values()], owner };
+  return { key: viewKey(graph, expanded, opts), badged, nodes, groups: [...groups.values()], edges: [...edges.values()], owner };
+}
+
+/** What a view's layout depends on: the structure, what is unfolded, what is hidden. */
+export function viewKey(graph: GraphJSON, expanded: Set<string>, opts: ViewOptions = {}): string {
+  const calls = moduleCalls(graph);
+  return `${graph.structure_hash}|${[...expanded].filter((c) => calls.byId.has(c)).sort().join(",")}|${[...(opts.hidePhases ?? [])].sort()}|${!!opts.leavesAsNodes}`;
 }
 
 function addEdge(edges: Map<string, VisibleEdge>, owner: Map<number, string>, e: GraphEdge) {

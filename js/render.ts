@@ -9,6 +9,7 @@ import type { VisibleGraph, VisibleNode } from "./model";
 const SVG = "http://www.w3.org/2000/svg";
 const DRAG_SLOP = 4;   // px a pointer may move and still be a click
 const MAX_BADGES = 3;
+export const CANVAS_ABOVE = 2500;   // boxes: beyond that the graph is painted on a canvas (SVG pans too slowly)
 const svg = <K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number> = {}, cls?: string) => {
   const e = document.createElementNS(SVG, tag);
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
@@ -45,6 +46,7 @@ export class GraphView {
   private marked: [Element, string, Element | null][] = [];
   private visible = new Map<string, VisibleNode>();
   private minimap: Minimap;
+  private painter: CanvasPainter;
   private hint: HTMLElement;
   onNode: (v: VisibleNode) => void = () => {};
   onBadge: (nodeId: number) => void = () => {};
@@ -65,7 +67,8 @@ export class GraphView {
     this.hint = document.createElement("div");
     this.hint.className = "gg-hint";
     this.hint.textContent = "Ctrl + wheel (or click the graph, then wheel) to zoom";
-    host.append(this.svg, this.minimap.el, this.hint);
+    this.painter = new CanvasPainter();
+    host.append(this.painter.el, this.svg, this.minimap.el, this.hint);
     this.bindPointer();
   }
 
@@ -75,6 +78,14 @@ export class GraphView {
     this.badgeEls.clear();
     this.visible.clear();
     this.marked = [];
+    this.painter.draw(vg.nodes.length > CANVAS_ABOVE ? vg : null, layout);
+    this.svg.classList.toggle("gg-painted", this.painter.active);
+    if (this.painter.active) {   // the SVG stays on top, empty, for the pointer
+      this.viewport.replaceChildren();
+      for (const v of vg.nodes) this.visible.set(v.id, v);
+      this.minimap.draw(vg, layout);
+      return this.apply();
+    }
     const groups = svg("g", {}, "gg-groups"), edges = svg("g", {}, "gg-edges"), nodes = svg("g", {}, "gg-nodes");
     const parentOf = new Map(vg.groups.map((g) => [g.id, g.parent]));
     const depth = (id: string | null): number => { let d = 0; for (let g = id; g; g = parentOf.get(g) ?? null) d++; return d; };
@@ -144,6 +155,7 @@ export class GraphView {
   /** Show each state on its own channel; a node can be in all of them at once. Decorations are
    *  made only for nodes in a state, so a graph of thousands of boxes stays light. */
   mark(m: Marks): void {
+    this.painter.mark(m);
     for (const [el, cls, deco] of this.marked) { el.classList.remove(cls); deco?.remove(); }
     this.marked = [];
     const add = (id: string | null, cls: string) => {
@@ -242,13 +254,14 @@ export class GraphView {
     this.svg.classList.toggle("gg-far", t.k < 0.45);
     this.svg.style.setProperty("--gg-title-scale", String(Math.min(3, Math.max(1, 0.8 / t.k))));
     this.minimap.view(t, this.size());
+    this.painter.view(t, this.size());
   }
 
   private bindPointer(): void {
-    let down: { x: number; y: number; tx: number; ty: number; target: Element; moved: boolean } | null = null;
+    let down: { x: number; y: number; tx: number; ty: number; target: Element; moved: boolean; ev: PointerEvent } | null = null;
     this.svg.addEventListener("pointerdown", (ev) => {
       if (ev.button !== 0) return;
-      down = { x: ev.clientX, y: ev.clientY, tx: this.t.x, ty: this.t.y, target: ev.target as Element, moved: false };
+      down = { x: ev.clientX, y: ev.clientY, tx: this.t.x, ty: this.t.y, target: ev.target as Element, moved: false, ev };
       this.svg.focus({ preventScroll: true });
     });
     this.svg.addEventListener("pointermove", (ev) => {
@@ -262,7 +275,7 @@ export class GraphView {
       const was = down;
       down = null;
       this.svg.classList.remove("gg-dragging");
-      if (was && !was.moved && ev.type === "pointerup") this.click(was.target);
+      if (was && !was.moved && ev.type === "pointerup") this.click(was.target, was.ev);
     };
     this.svg.addEventListener("pointerup", end);
     this.svg.addEventListener("pointercancel", end);
@@ -284,7 +297,17 @@ export class GraphView {
     }, { passive: false });
   }
 
-  private click(target: Element): void {
+  private click(target: Element, ev: PointerEvent): void {
+    if (this.painter.active) {   // painted: find what is under the pointer in layout coordinates
+      const r = this.svg.getBoundingClientRect();
+      const hit = this.painter.at((ev.clientX - r.left - this.t.x) / this.t.k, (ev.clientY - r.top - this.t.y) / this.t.k);
+      if (hit?.fold) return this.onFold(hit.fold);
+      if (hit?.node) {
+        const v = this.visible.get(hit.node)!;
+        return v.module && hit.title ? this.onUnfold(v.module) : this.onNode(v);
+      }
+      return;
+    }
     const fold = target.closest?.(".gg-fold");
     if (fold) return this.onFold(fold.closest(".gg-group")!.getAttribute("data-call")!);
     const unfold = target.closest?.(".gg-unfold");
@@ -294,6 +317,165 @@ export class GraphView {
     const node = target.closest?.(".gg-node");
     const v = node && this.visible.get(node.getAttribute("data-id")!);
     if (v) this.onNode(v);
+  }
+}
+
+/** The graph painted on a canvas, for graphs too big for SVG: only what is in view is painted, once
+ *  per frame; a grid of cells finds the box under the pointer. The same states as the SVG view. */
+class CanvasPainter {
+  readonly el: HTMLCanvasElement;
+  active = false;
+  private vg: VisibleGraph | null = null;
+  private layout: Layout | null = null;
+  private boxes: { id: string; b: Box; v: VisibleNode }[] = [];
+  private grid = new Map<string, number[]>();
+  private marks: Marks | null = null;
+  private t: Transform = { x: 0, y: 0, k: 1 };
+  private size = { width: 1, height: 1 };
+  private frame = 0;
+  static CELL = 400;
+
+  constructor() {
+    this.el = document.createElement("canvas");
+    this.el.className = "gg-paint";
+    this.el.hidden = true;
+  }
+
+  draw(vg: VisibleGraph | null, layout: Layout): void {
+    this.active = !!vg;
+    this.el.hidden = !vg;
+    this.vg = vg;
+    this.layout = layout;
+    this.grid.clear();
+    this.boxes = vg ? vg.nodes.map((v) => ({ id: v.id, b: layout.nodes.get(v.id)!, v })) : [];
+    const C = CanvasPainter.CELL;
+    this.boxes.forEach(({ b }, i) => {
+      for (let cx = Math.floor(b.x / C); cx <= Math.floor((b.x + b.width) / C); cx++)
+        for (let cy = Math.floor(b.y / C); cy <= Math.floor((b.y + b.height) / C); cy++) {
+          const key = `${cx},${cy}`, cell = this.grid.get(key);
+          if (cell) cell.push(i); else this.grid.set(key, [i]);
+        }
+    });
+  }
+
+  mark(m: Marks): void { this.marks = m; this.schedule(); }
+  view(t: Transform, size: { width: number; height: number }): void { this.t = t; this.size = size; this.schedule(); }
+
+  /** The box (or a group's title) at layout point (x, y). */
+  at(x: number, y: number): { node?: string; title?: boolean; fold?: string } | null {
+    const cell = this.grid.get(`${Math.floor(x / CanvasPainter.CELL)},${Math.floor(y / CanvasPainter.CELL)}`) ?? [];
+    for (const i of cell) {
+      const { id, b } = this.boxes[i];
+      if (x >= b.x && x <= b.x + b.width && y >= b.y && y <= b.y + b.height) return { node: id, title: y <= b.y + 18 };
+    }
+    for (const g of this.vg?.groups ?? []) {
+      const b = this.layout!.groups.get(g.id);
+      if (b && x >= b.x && x <= b.x + b.width && y >= b.y && y <= b.y + 22) return { fold: g.call.id };
+    }
+    return null;
+  }
+
+  private schedule(): void {
+    if (!this.active || this.frame) return;
+    this.frame = requestAnimationFrame(() => { this.frame = 0; this.paint(); });
+  }
+
+  private paint(): void {
+    const ctx = this.el.getContext?.("2d");
+    if (!ctx || !this.layout || !this.vg) return;
+    const dpr = window.devicePixelRatio || 1, { width, height } = this.size, t = this.t;
+    if (this.el.width !== Math.round(width * dpr) || this.el.height !== Math.round(height * dpr)) {
+      this.el.width = Math.round(width * dpr); this.el.height = Math.round(height * dpr);
+      this.el.style.width = `${width}px`; this.el.style.height = `${height}px`;
+    }
+    const css = getComputedStyle(this.el), color = (name: string, fallback: string) => css.getPropertyValue(name).trim() || fallback;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, width, height);
+    ctx.setTransform(dpr * t.k, 0, 0, dpr * t.k, dpr * t.x, dpr * t.y);
+    const x0 = -t.x / t.k, y0 = -t.y / t.k, x1 = x0 + width / t.k, y1 = y0 + height / t.k;
+    const seen = (b: Box) => b.x < x1 && b.x + b.width > x0 && b.y < y1 && b.y + b.height > y0;
+    const fg = color("--gg-fg", "#222"), muted = color("--gg-muted", "#777");
+    // far out, edges are a grey haze that costs most of the frame: drawn only when they can be told apart
+    const drawEdges = t.k >= 0.12;
+    ctx.lineWidth = 1 / Math.max(t.k, 0.2);
+    ctx.fillStyle = color("--gg-bg2", "#f3f3f3"); ctx.strokeStyle = color("--gg-border", "#ccc");
+    const titles: [string, Box][] = [];
+    for (const g of this.vg.groups) {
+      const b = this.layout.groups.get(g.id);
+      if (!b || !seen(b)) continue;
+      ctx.globalAlpha = 0.5; ctx.fillRect(b.x, b.y, b.width, b.height); ctx.globalAlpha = 1;
+      ctx.strokeRect(b.x, b.y, b.width, b.height);
+      titles.push(["▾ " + g.label, b]);
+    }
+    ctx.strokeStyle = muted; ctx.globalAlpha = 0.6;
+    ctx.beginPath();
+    if (drawEdges) for (const e of this.vg.edges) {
+      const p = this.layout.edges.get(e.id);
+      if (!p) continue;
+      let ex0 = Infinity, ex1 = -Infinity, ey0 = Infinity, ey1 = -Infinity;
+      for (let i = 0; i < p.length; i += 2) { ex0 = Math.min(ex0, p[i]); ex1 = Math.max(ex1, p[i]); ey0 = Math.min(ey0, p[i + 1]); ey1 = Math.max(ey1, p[i + 1]); }
+      if (ex0 > x1 || ex1 < x0 || ey0 > y1 || ey1 < y0) continue;
+      ctx.moveTo(p[0], p[1]);
+      for (let i = 2; i < p.length; i += 2) ctx.lineTo(p[i], p[i + 1]);
+    }
+    ctx.stroke();
+    ctx.globalAlpha = 1;
+    // boxes in one path per category (a few fills and strokes per frame, not thousands)
+    const shown: { id: string; b: Box; v: VisibleNode }[] = [];
+    const byCategory = new Map<string, Box[]>();
+    for (const item of this.boxes) if (seen(item.b)) {
+      shown.push(item);
+      const l = byCategory.get(item.v.category);
+      if (l) l.push(item.b); else byCategory.set(item.v.category, [item.b]);
+    }
+    for (const [cat, boxes] of byCategory) {
+      ctx.beginPath();
+      for (const b of boxes) ctx.rect(b.x, b.y, b.width, b.height);
+      ctx.fillStyle = ctx.strokeStyle = color(`--gg-cat-${cat}`, "#94a3b8");
+      ctx.globalAlpha = 0.16; ctx.fill(); ctx.globalAlpha = 1;
+      ctx.setLineDash(cat === "module" ? [5, 3] : []);
+      ctx.stroke();
+    }
+    ctx.setLineDash([]);
+    // the states: few nodes each, drawn over their boxes
+    const m = this.marks, error = color("--gg-error", "#d32f2f"), line = ctx.lineWidth;
+    const each = (ids: Iterable<string> | null | undefined, paint: (b: Box) => void) => {
+      for (const id of ids ?? []) { const b = this.layout!.nodes.get(id); if (b && seen(b)) paint(b); }
+    };
+    if (m) {
+      ctx.fillStyle = color("--gg-warn", "#f57c00"); ctx.globalAlpha = 0.45;
+      each(m.matches, (b) => ctx.fillRect(b.x - 6, b.y - 6, b.width + 12, b.height + 12));
+      ctx.fillStyle = error; ctx.globalAlpha = 0.55;
+      each(m.nanBorn, (b) => ctx.fillRect(b.x, b.y, b.width, b.height));
+      ctx.globalAlpha = 0.3;
+      each(m.nanSpread, (b) => ctx.fillRect(b.x, b.y, b.width, b.height));
+      ctx.fillStyle = color("--gg-cat-pointwise", "#94a3b8"); ctx.globalAlpha = 0.3;
+      each(m.done, (b) => ctx.fillRect(b.x, b.y, b.width, b.height));
+      ctx.globalAlpha = 1;
+      ctx.strokeStyle = color("--gg-accent", "#1976d2"); ctx.setLineDash([5, 3]); ctx.lineWidth = line * 2;
+      each(m.ready, (b) => ctx.strokeRect(b.x, b.y, b.width, b.height));
+      ctx.setLineDash([]);
+      ctx.strokeStyle = error;
+      each(m.gradBad, (b) => ctx.strokeRect(b.x, b.y, b.width, b.height));
+      ctx.strokeStyle = color("--gg-ok", "#388e3c"); ctx.lineWidth = line * 3;
+      each(m.current ? [m.current] : [], (b) => ctx.strokeRect(b.x, b.y, b.width, b.height));
+      ctx.strokeStyle = color("--gg-accent", "#1976d2"); ctx.lineWidth = line * 2.5;
+      each(m.selected ? [m.selected] : [], (b) => ctx.strokeRect(b.x - 3.5, b.y - 3.5, b.width + 7, b.height + 7));
+      ctx.lineWidth = line;
+      ctx.fillStyle = error;
+      each(m.breakpoints, (b) => { ctx.beginPath(); ctx.arc(b.x + 1, b.y + 1, 5, 0, 7); ctx.fill(); });
+    }
+    // text only where it can be read, and only while there is not too much of it
+    if (t.k >= 0.45 && shown.length < 4000) {
+      ctx.fillStyle = fg; ctx.textAlign = "center"; ctx.textBaseline = "alphabetic";
+      for (const { b, v } of shown) {
+        ctx.font = "600 12px sans-serif"; ctx.fillText(v.label, b.x + b.width / 2, b.y + 14, b.width - 4);
+        ctx.font = "10px sans-serif"; ctx.fillText(v.sub, b.x + b.width / 2, b.y + 27, b.width - 4);
+      }
+    }
+    ctx.fillStyle = muted; ctx.textAlign = "left";
+    ctx.font = `${Math.round(11 * Math.min(3, Math.max(1, 0.8 / t.k)))}px sans-serif`;
+    for (const [label, b] of titles) ctx.fillText(label, b.x + 8, b.y + 16);
   }
 }
 

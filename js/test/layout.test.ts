@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import ELK from "elkjs/lib/elk.bundled.js";
 import { describe, expect, it, vi } from "vitest";
-import { Layouter, quickLayout, type Box, type ElkLike } from "../layout";
+import { Layouter, QUICK_ABOVE, quickLayout, type Box, type ElkLike } from "../layout";
 import { allCalls, visibleGraph } from "../model";
 import type { GraphJSON } from "../protocol";
 
@@ -13,7 +13,7 @@ const overlap = (a: Box, b: Box) => a.x < b.x + b.width && b.x < a.x + a.width &
 
 describe("ELK layout", () => {
   it("places every node inside its module, edges downward, in absolute coordinates", async () => {
-    const layouter = new Layouter(() => new ELK() as unknown as ElkLike);
+    const layouter = new Layouter(() => new ELK() as unknown as ElkLike, QUICK_ABOVE, 16, true);
     const layout = await layouter.layout(vg);
     expect(layout.engine).toBe("elk");
     expect(layout.nodes.size).toBe(vg.nodes.length);
@@ -29,10 +29,25 @@ describe("ELK layout", () => {
     }
   });
 
+  it("draws the page's first view at once with the block layout while ELK warms up", async () => {
+    const asked: string[] = [];
+    const elk = new ELK();
+    const cold = new Layouter(() => ({ layout: (g) => { asked.push(g.id); return elk.layout(g as never) as never; } }));
+    expect((await cold.layout(vg)).engine).toBe("quick");
+    expect(asked).toEqual(["warm-up"]);
+    const other = visibleGraph(graph, new Set(["model#0"]));
+    expect((await cold.layout(other)).engine).toBe("elk");
+  });
+
+  it("makes each unfolded call's box wide enough for its title", async () => {
+    const layout = await new Layouter(() => new ELK() as unknown as ElkLike, QUICK_ABOVE, 16, true).layout(vg);
+    for (const g of vg.groups) expect(layout.groups.get(g.id)!.width).toBeGreaterThanOrEqual(6.4 * g.label.length);
+  });
+
   it("lays each structure out once (cached by key)", async () => {
     let calls = 0;
     const elk = new ELK();
-    const layouter = new Layouter(() => ({ layout: (g) => { calls++; return elk.layout(g as never) as never; } }));
+    const layouter = new Layouter(() => ({ layout: (g) => { calls++; return elk.layout(g as never) as never; } }), QUICK_ABOVE, 16, true);
     const first = await layouter.layout(vg);
     const again = await layouter.layout(visibleGraph(graph, allCalls(graph)));
     expect(again).toBe(first);
@@ -42,11 +57,11 @@ describe("ELK layout", () => {
   it("falls back to the quick layout when ELK fails or the graph is large", async () => {
     // the failure is on purpose: its warning is checked here instead of printed over the test run
     const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
-    const broken = new Layouter(() => ({ layout: () => Promise.reject(new Error("stack overflow")) }));
+    const broken = new Layouter(() => ({ layout: () => Promise.reject(new Error("stack overflow")) }), QUICK_ABOVE, 16, true);
     expect((await broken.layout(vg)).engine).toBe("quick");
     expect(warn).toHaveBeenCalledWith("graphgrad: ELK layout failed, using the quick layout", expect.any(Error));
     warn.mockRestore();
-    const small = new Layouter(() => new ELK() as unknown as ElkLike, 10);
+    const small = new Layouter(() => new ELK() as unknown as ElkLike, 10, 16, true);
     expect((await small.layout(vg)).engine).toBe("quick");
   });
 });

@@ -54,7 +54,7 @@ class GNode:
     @property
     def device(self):
         a = self.array
-        if a is None or type(a) is np.ndarray or not hasattr(a, "device"):
+        if a is None or isinstance(a, (np.ndarray, np.generic)) or not hasattr(a, "device"):  # NumPy 2's .device is "cpu"
             return "cpu"
         return f"cuda:{a.device.id}"
 
@@ -202,8 +202,21 @@ class Graph:
             edges.append({"source": src, "target": dst, "input": i,
                           "shape": list(a.shape) if hasattr(a, "shape") else None,
                           "dtype": str(a.dtype) if hasattr(a, "dtype") else None})
+        records = [n.to_json() for n in nodes]
+        for n, record in zip(nodes, records):
+            flags = record["flags"]
+            if flags["nan"] or flags["inf"]:
+                flags["born"] = not any(has_nonfinite(a) for a in self._inputs_of(n))
         return {"schema": SCHEMA, "structure_hash": self.structure_hash, "iteration": self.iteration,
-                "nodes": [n.to_json() for n in nodes], "edges": edges, "modules": self.modules}
+                "nodes": records, "edges": edges, "modules": self.modules}
+
+    def _inputs_of(self, node):
+        """The arrays that flowed into a node: its inputs' outputs (backward: the gradients it
+        received), so a NaN that came in is told from one born here."""
+        index = self._it.index
+        for edge in node.inputs:
+            if edge and edge[0] in index:
+                yield index[edge[0]].output(edge[1])
 
     def to_networkx(self):
         """A networkx.DiGraph: node attributes as in to_json (less the id), edge attributes
