@@ -412,10 +412,16 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     accepted for compatibility: every graphgrad file is weights-only). Anything malformed is
     refused with a RuntimeError naming the file and the entry; nothing half-loaded is returned."""
     from .serialization_torch import load_foreign  # torch.save archives and .safetensors files
-    loaded = load_foreign(f, map_location)
+    name = _name_of(f)
+    try:
+        loaded = load_foreign(f, map_location)
+    except (FileNotFoundError, PermissionError, IsADirectoryError):
+        raise
+    except _STRUCTURE_ERRORS as e:  # bytes no reader can parse (a hostile zip directory, ...): said, not raised raw
+        raise RuntimeError(f"graphgrad.load({name!r}): the file cannot be read ({type(e).__name__}: {e}): it is "
+                           "truncated, corrupted or of another format") from e
     if loaded is not NotImplemented:
         return loaded
-    name = _name_of(f)
     source = os.fspath(f) if isinstance(f, (str, os.PathLike)) else f
     if isinstance(source, (bytes, bytearray)):
         source = io.BytesIO(source)

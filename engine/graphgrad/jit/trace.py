@@ -269,7 +269,8 @@ def _listed(value, what, fail):
 
 def _input_meta(item, fail):
     if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], list)
-            and all(type(s) is int and s >= 0 for s in item[0]) and item[1] in _DTYPE_NAMES):
+            and all(type(s) is int and s >= 0 for s in item[0]) and isinstance(item[1], str)
+            and item[1] in _DTYPE_NAMES):
         fail(f"the program describes an input as {item!r}: [shape, dtype name] expected")
     return tuple(item[0]), item[1]
 
