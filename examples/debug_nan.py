@@ -40,8 +40,9 @@ hit = dbg.cont()
 print("breakpoint:", hit)
 step = hit.step
 received, sent = step.grad_outputs[0], step.grad_inputs[0]
-print(f"  at step {step.index} ({step.name}): it received a finite gradient "
-      f"({bool(received.isfinite().all())}) and sent on {int(sent.isnan().sum())} NaN of {sent.numel()}")
+received_finite = "a finite" if bool(received.isfinite().all()) else "a non-finite"
+print(f"  at step {step.index} ({step.name}): it received {received_finite} gradient "
+      f"and sent on {int(sent.isnan().sum())} NaN of {sent.numel()}")
 print(f"  still to run: {[n.name() for n in dbg.ready]}")
 grads = dbg.finish()
 print(f"  after finishing: NaN in {[name for name, g in grads.items() if bool(g.isnan().any())]}\n")

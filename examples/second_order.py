@@ -18,17 +18,11 @@ def rosenbrock(p):
     return (1 - p[0]) ** 2 + 100 * (p[1] - p[0] ** 2) ** 2
 
 
-def solve2(h, g):
-    """h^-1 g for a 2x2 h (Cramer's rule)."""
-    det = h[0, 0] * h[1, 1] - h[0, 1] * h[1, 0]
-    return torch.stack([h[1, 1] * g[0] - h[0, 1] * g[1], h[0, 0] * g[1] - h[1, 0] * g[0]]) / det
-
-
 p = torch.tensor([-1.2, 1.0], dtype=torch.float64)
 for step in range(6):
     q = p.clone().requires_grad_()
     (g,) = torch.autograd.grad(rosenbrock(q), q)
-    p = p - solve2(hessian(rosenbrock, p), g)
+    p = p - torch.linalg.solve(hessian(rosenbrock, p), g)
     print(f"newton step {step + 1}: p = [{p[0].item():.6f}, {p[1].item():.6f}], f = {rosenbrock(p).item():.3e}")
 
 
@@ -48,6 +42,7 @@ t = torch.tensor([0.4, 1.6], requires_grad=True)
 with torch.trace():  # so the debugger can name the line each backward node comes from
     loss = (RoundStraightThrough.apply(t * 3) ** 2).sum()
     dbg = torch.debug.backward(loss)
+    print("\nthe backward pass, one node per debugger step:")
     while dbg.step() is not None:
         print(f"  {dbg.current.describe()}")
 print(loss, "t.grad =", t.grad)

@@ -3,6 +3,8 @@ PyTorch tutorials train on MNIST, then look at one recorded training step.
 
     .venv/bin/python examples/train_digits.py
 """
+from tqdm import tqdm
+
 import graphgrad as torch
 from graphgrad import datasets, nn, optim
 from graphgrad.utils.data import DataLoader
@@ -17,7 +19,7 @@ print(model)
 
 for epoch in range(5):
     model.train()
-    for images, labels in train_loader:
+    for images, labels in tqdm(train_loader, desc=f"epoch {epoch}", unit="batch", leave=False):
         optimizer.zero_grad()
         loss = loss_fn(model(images), labels)
         loss.backward()
