@@ -556,3 +556,29 @@ def test_a_training_step_replays_as_cuda_graphs_with_the_eager_numbers():
         np.testing.assert_array_equal(a.detach().cpu().numpy(), b.detach().cpu().numpy())
     graphs = compiled.last.graphs
     assert graphs is not None and not graphs.failed and any(g is not None for g, _ in graphs.runs)
+
+
+def test_a_global_or_closure_rebound_to_another_tensor_or_module_captures_again():
+    """A notebook loop that rebinds a global batch (or a closure's model, or a model's layer) gets a
+    new capture, not a replay over the old objects."""
+    gg.manual_seed(0)
+    scope = {"gg": gg, "w": gg.randn(3, requires_grad=True), "batch": gg.ones(3)}
+    exec("def step():\n    w.grad = None\n    loss = (batch * w).pow(2).sum()\n    loss.backward()\n"
+         "    return loss", scope)
+    compiled = gg.compile(scope["step"])
+    for i in range(4):
+        scope["batch"] = gg.full((3,), float(i))  # a new tensor each time, of the same shape
+        same(compiled(), (scope["batch"] * scope["w"]).pow(2).sum())
+    assert compiled.counts == {"captured": 4, "replayed": 0, "eager": 0}
+    scope["batch"] = gg.ones(3)
+    compiled(), compiled()
+    assert compiled.counts["replayed"] == 1
+
+    model = gg.nn.Sequential(gg.nn.Linear(2, 2))
+    compiled = gg.compile(model)
+    x = gg.randn(1, 2)
+    with gg.no_grad():
+        compiled(x), compiled(x)
+        model[0] = gg.nn.Linear(2, 2)  # another layer: its own parameters
+        same(compiled(x), model(x))
+    assert compiled.counts == {"captured": 2, "replayed": 1, "eager": 0}

@@ -8,15 +8,18 @@ The first call runs the step eagerly and records it (capture.py): every op with 
 backward node in the order the scheduler ran it, optimizer.step() and zero_grad(). Later calls
 whose guards hold (guards.py: the arguments' shapes, dtypes, devices and requires_grad, other
 arguments' values, the grad mode, the parameters' shapes and requires_grad, the modules'
-training flags) replay the plan (plan.py, replay.py): the same NumPy calls on arrays, with no
-Tensor, graph node or dispatch per op, and the same results bit for bit. A call whose guards do
+training flags; by identity, the tensors, modules and optimizers the step's globals and closure
+cells name and the modules' parameters and submodules) replay the plan (plan.py, replay.py): the
+same NumPy calls on arrays, with no Tensor, graph node or dispatch per op, and the same results
+bit for bit. A call whose guards do
 not hold captures again (a plan per guard key, up to `max_plans`).
 
 What a replay cannot repeat (reading a value into Python, random draws, hooks, ...: see
 capture.py) makes the step run eagerly, every call; `compiled.explain()` says why. Under a
 recorder (a trace), anomaly mode or an open backward debugger every call runs eagerly too, so
-they see every op as without compile. Python state the step reads that is not an argument (a global flag, a counter) is
-not guarded: as with torch.compile's captured graphs and CUDA graphs, pass it as an argument.
+they see every op as without compile. Other Python state the step reads (a global number or
+flag, a counter, what a function it calls reads) is not guarded: as with CUDA graphs and
+jax.jit, pass it as an argument.
 
 `compiled.graph` is the latest plan as a widget graph: `graphgrad.viz.show(compiled)`."""
 import numpy as np
@@ -25,7 +28,7 @@ from ..autograd.grad_mode import recorders, state
 from ..tensor import Tensor
 from ..tracing.scope import open_debuggers
 from .capture import recording
-from .guards import UNGUARDABLE, flatten, plan_holds
+from .guards import UNGUARDABLE, flatten, outside_objects, plan_holds
 from .plan import Plan
 from .replay import CudaGraphs, link, pending_backward, run
 
@@ -86,6 +89,7 @@ class Compiled:
         with recording() as rec:
             result = self.fn(*args, **kwargs)
         plan = Plan(rec, tensors, result).finish()
+        plan.outside_objects = outside_objects(self.fn, [m for m, _ in plan.modules])
         plan.values = [None] * plan.size
         plan.values[plan.constant_base:plan.buffer_base] = plan.constants
         on_gpu = any(type(t._data) is not np.ndarray for t in (*tensors, *plan.externals))

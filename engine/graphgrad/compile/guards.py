@@ -39,8 +39,36 @@ def _spec(x, tensors):
     return (type(x), x)  # 1, 1.0 and True are different keys, as they may give different graphs
 
 
+def outside_objects(fn, modules):
+    """What the step reaches other than through its arguments, to check by identity on every call:
+    the tensors, modules and optimizers its globals and closure cells name (a global rebound to
+    another batch, `model = ...`), and each module's parameters and submodules (`model.fc = ...`).
+    (A function the step calls reads its own globals: those are not checked.)"""
+    from ..nn.module import Module
+    from ..optim.optimizer import Optimizer
+    kinds = (Tensor, Module, Optimizer)
+    checks = []
+    code, scope = getattr(fn, "__code__", None), getattr(fn, "__globals__", {})
+    if code is not None:
+        for name in code.co_names:
+            if isinstance(scope.get(name), kinds):
+                checks.append((scope, name, scope[name]))
+        for name, cell in zip(code.co_freevars, fn.__closure__ or ()):
+            value = cell.cell_contents if cell.cell_contents is not None else None
+            if isinstance(value, kinds):
+                checks.append((cell, None, value))
+    for module in modules:
+        for store in (module._parameters, module._buffers, module._modules):
+            for name, value in store.items():
+                checks.append((store, name, value))
+    return checks
+
+
 def plan_holds(plan):
     """Whether what the plan read from outside its arguments is as it was captured."""
+    for where, name, value in plan.outside_objects:
+        if (where.cell_contents if name is None else where.get(name)) is not value:
+            return False
     for t, (shape, dtype, requires_grad) in zip(plan.externals, plan.external_specs):
         data = t._data
         if data.shape != shape or data.dtype != dtype or t.requires_grad != requires_grad:
