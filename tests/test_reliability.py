@@ -64,7 +64,10 @@ CREATION = (
        ("tile((2, 2.5))", lambda m: m.ones(3).tile((2, 2.5))),
        ("unflatten(0, (2, 3.0))", lambda m: m.ones(6).unflatten(0, (2, 3.0))),
        ("reshape(np.int64)", lambda m: m.ones(4).reshape(np.int64(2), 2)),
-       ("empty(2**31, 2**31)", lambda m: m.empty(2 ** 31, 2 ** 31))]
+       ("empty(2**31, 2**31)", lambda m: m.empty(2 ** 31, 2 ** 31)),
+       ("arange(2**63)", lambda m: m.arange(2 ** 63)),
+       ("arange(2**62)", lambda m: m.arange(2 ** 62)),
+       ("arange(5, uint8)", lambda m: m.arange(5, dtype=m.uint8))]
 )
 
 def _outcome(make, m):

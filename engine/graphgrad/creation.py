@@ -214,9 +214,14 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False, layout=
     fill_value = _value(fill_value)
     if isinstance(fill_value, (int, float)):
         fill = np.array(fill_value)
-        _check_fits(fill, dtype.np, {"int32": "int"}.get(dtype.np.name, dtype.np.name + "_t"))  # torch's C names
+        _check_fits(fill, dtype.np, _c_type(dtype))
         fill_value = fill.astype(dtype.np)  # negatives into unsigned types wrap, as in torch
     return _filled((size,), fill_value, dtype, device, requires_grad, "full")
+
+
+def _c_type(dtype):
+    """The C name torch's fill and range kernels give a dtype in their overflow errors."""
+    return {"int32": "int"}.get(dtype.np.name, dtype.np.name + "_t")
 
 
 def _value(x):
@@ -262,9 +267,15 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
         raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     if dtype is None:
         dtype = dtypes.get_default_dtype() if any(isinstance(v, float) for v in (start, end, step)) else dtypes.int64
+    if not dtype.is_floating_point:  # NumPy would wrap (arange(2**63) gave an empty tensor)
+        _check_fits(np.array([start, end, step]), dtype.np, _c_type(dtype))
     n = max(math.ceil((end - start) / step), 0)
-    array = (start + step * np.arange(n, dtype=np.float64)).astype(dtype.np) if dtype.is_floating_point \
-        else np.arange(start, end, step, dtype=dtype.np)
+    shape = _new_shape((n,), dtype.np, "arange")
+    try:
+        array = (start + step * np.arange(n, dtype=np.float64)).astype(dtype.np) if dtype.is_floating_point \
+            else np.arange(start, end, step, dtype=dtype.np)
+    except MemoryError:
+        raise _out_of_memory(shape, dtype.np) from None
     return _finish(array, device, requires_grad)
 
 
