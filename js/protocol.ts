@@ -12,6 +12,7 @@ export const TO_PYTHON = {
   inspect: ["request", "node", "what"],
   command: ["cmd", "node"],
   breakpoint: ["node", "on"],
+  show_step: ["step"],
 } as const;
 // fields a browser -> Python message may leave out; inspect: whose gradient "sent" means (0), and the leading
 // indices of the 2-D plane a preview of 3 or more dimensions shows ([batch, channel] of N,C,H,W; channel -1: RGB)
@@ -24,6 +25,7 @@ export const TO_BROWSER = {
     "preview_kind", "preview_shape", "truncated", "index"],
   points: ["reset", "series"],
   error: ["message"],
+  monitor: ["markers", "shown", "pinned", "step", "rate", "done", "total", "left", "flags"],
 } as const;
 export const BUFFERS = {
   tensor: ["stats:float64", "hist:float64", "preview:float32"],
@@ -71,7 +73,8 @@ export type ToPython =
   | { type: "hello"; version: number }
   | { type: "inspect"; request: number; node: number; what: InspectWhat; input?: number; index?: number[] }
   | { type: "command"; cmd: Command; node: number | null }
-  | { type: "breakpoint"; node: number; on: boolean };
+  | { type: "breakpoint"; node: number; on: boolean }
+  | { type: "show_step"; step: number | null };
 
 export type Stats = Record<typeof STATS[number], number>;
 export interface TensorReply {
@@ -81,7 +84,17 @@ export interface TensorReply {
   index: number[] | null;   // the plane the preview shows ([batch, channel] of a 4-D tensor), null below 3-D
   stats?: Stats; hist?: Float64Array; preview?: Float32Array;
 }
-export interface SeriesPoints { name: string; chart: string; x: Float64Array; y: Float64Array }
+export interface SeriesPoints {
+  name: string; chart: string; x: Float64Array; y: Float64Array;
+  replace?: boolean; last?: [number, number] | null;   // replace: drop the series' points first; last: its latest point
+}
+// a monitor's state (Python: LoopMonitor via the Monitor widget)
+export interface Marker { step: number; role: string; label: string; note: string }
+export interface MonitorState {
+  markers: Marker[]; shown: number | null; pinned: boolean; step: number; rate: number | null;
+  done: number; total: number | null; left: number | null;
+  flags: { no_gradient: string[]; dead_relu: Record<string, number> };
+}
 
 // Buffers arrive as DataViews that may sit at any offset of a shared buffer: copy to align them.
 function floats<T extends Float32Array | Float64Array>(view: DataView | ArrayBuffer, Kind: { new(b: ArrayBuffer): T }): T {
@@ -110,14 +123,14 @@ export function decodeTensor(msg: Record<string, unknown>, buffers: (DataView | 
 
 export function decodePoints(msg: Record<string, unknown>, buffers: (DataView | ArrayBuffer)[]): { reset: boolean; series: SeriesPoints[] } {
   checkFields("points", msg);
-  const meta = msg.series as { name: string; chart: string; count: number }[];
+  const meta = msg.series as { name: string; chart: string; count: number; replace?: boolean; last?: [number, number] }[];
   return {
     reset: Boolean(msg.reset),
     series: meta.map((m, i) => {
       const xy = floats(buffers[i], Float64Array);
       const x = new Float64Array(m.count), y = new Float64Array(m.count);
       for (let k = 0; k < m.count; k++) { x[k] = xy[2 * k]; y[k] = xy[2 * k + 1]; }
-      return { name: m.name, chart: m.chart, x, y };
+      return { name: m.name, chart: m.chart, x, y, replace: Boolean(m.replace), last: m.last ?? null };
     }),
   };
 }

@@ -7,7 +7,7 @@ import { button, h } from "./dom";
 import { Inspector, type InspectRequest } from "./inspector";
 import { Layouter, type ElkLike } from "./layout";
 import { defaultExpanded, foldedAround, hasPhase, search, visibleGraph, type VisibleGraph, type VisibleNode } from "./model";
-import { decodePoints, decodeTensor, VERSION, type Command, type GraphJSON, type GraphNode, type StepState, type ToPython } from "./protocol";
+import { decodePoints, decodeTensor, VERSION, type Command, type GraphJSON, type MonitorState, type GraphNode, type StepState, type ToPython } from "./protocol";
 import { GraphView } from "./render";
 
 export interface WidgetModel {
@@ -57,9 +57,11 @@ export class App {
     if (title) this.root.append(h("div", "gg-title", String(title)));
     if (panels.includes("charts")) {
       this.charts = new ChartsPanel();
+      this.charts.onShowStep = (step) => this.send({ type: "show_step", step });
       this.root.append(this.charts.el);
     }
     if (panels.includes("graph")) this.buildGraphArea(panels);
+    if (!panels.includes("steps")) this.root.classList.add("gg-no-steps");   // no stepper: no breakpoint or run-to buttons
     host.append(this.root);
     this.listen("msg:custom", (msg: Record<string, unknown>, buffers: DataView[]) => this.onMessage(msg, buffers ?? []));
     this.listen("change:graph", () => this.setGraph(model.get("graph")));
@@ -235,6 +237,8 @@ export class App {
     } else if (msg.type === "points") {
       const p = decodePoints(msg, buffers);
       this.charts?.add(p.series, p.reset);
+    } else if (msg.type === "monitor") {
+      this.charts?.monitor(msg as unknown as MonitorState);
     } else if (msg.type === "error") {
       this.status.textContent = String(msg.message);
     }

@@ -42,18 +42,29 @@ class FakeTimer:
 
 
 def test_throttle_sends_at_most_once_per_interval_and_the_last_state_arrives():
-    clock, flushes = FakeTime(), []
-    th = Throttle(lambda: flushes.append(clock.now), interval=0.05, clock=clock, timer=clock.timer)
+    clock, flushes, pokes = FakeTime(), [], [0]
+    th = Throttle(lambda: flushes.append((clock.now, pokes[0])), interval=0.05, clock=clock, timer=clock.timer)
     for _ in range(10_000):          # 10,000 pokes, 1 ms apart: 10 s of training
         th.poke()
+        pokes[0] += 1
         clock.advance(0.001)
     assert len(flushes) <= 10 / 0.05 + 1
-    assert all(b - a >= 0.05 - 1e-9 for a, b in zip(flushes, flushes[1:]))
+    assert all(b[0] - a[0] >= 0.05 - 1e-9 for a, b in zip(flushes, flushes[1:]))
+    clock.advance(0.05)              # the loop has stopped: the trailing timer has sent what was left
+    assert flushes[-1][1] == 10_000
     before = len(flushes)
-    clock.advance(0.05)              # the loop has stopped: the trailing timer sends what is left
-    assert len(flushes) == before + 1
     clock.advance(1.0)
-    assert len(flushes) == before + 1   # and nothing more after that
+    assert len(flushes) == before    # and nothing more after that
+
+
+def test_a_loop_that_pokes_all_the_time_arms_about_one_timer_per_linger():
+    clock, armed = FakeTime(), []
+    timer = lambda delay, fn: armed.append(delay) or clock.timer(delay, fn)   # noqa: E731
+    th = Throttle(lambda: None, interval=0.05, clock=clock, timer=timer, linger=1.0)
+    for _ in range(10_000):
+        th.poke()
+        clock.advance(0.001)
+    assert len(armed) <= 10 / 1.0 + 1   # not one per flush (200): a timer is a thread
 
 
 def test_first_poke_sends_at_once_and_flush_cancels_the_timer():
@@ -79,21 +90,23 @@ class FakeModel:
 
 
 def decode(sent):
-    """All points per series from the 'points' messages sent."""
+    """All points per (chart, series) from the 'points' messages sent (a replaced series starts again)."""
     out = {}
     for header, buffers in sent:
         if header["type"] != "points":
             continue
         for meta, buf in zip(header["series"], buffers):
             xy = np.frombuffer(buf, np.float64).reshape(-1, 2)
-            out.setdefault(meta["name"], []).extend(map(tuple, xy))
+            if meta["replace"]:
+                out[meta["chart"], meta["name"]] = []
+            out.setdefault((meta["chart"], meta["name"]), []).extend(map(tuple, xy))
     return out
 
 
 def test_monitor_batches_10000_logs_into_few_messages_and_loses_none():
     clock = FakeTime()
     model = FakeModel()
-    mon = Monitor(model, clock=clock, timer=clock.timer)
+    mon = Monitor(model, clock=clock, timer=clock.timer, capacity=16_384)   # room for every point: none thinned
     sent = []
     mon.send = lambda content, buffers=None: sent.append((content, buffers or []))
     for step in range(10_000):
@@ -103,15 +116,14 @@ def test_monitor_batches_10000_logs_into_few_messages_and_loses_none():
         mon.log(loss=loss, acc=step / 10_000)
         clock.advance(0.001)
     clock.advance(0.1)
-    assert len(sent) <= 202
+    assert sum(header["type"] == "points" for header, _ in sent) <= 202
     points = decode(sent)
-    assert len(points["loss"]) == len(points["acc"]) == 10_000
-    assert points["loss"][-1][0] == 9999.0 and np.isclose(points["loss"][-1][1], (3 * 9999 + 1) / 1000)
-    assert [x for x, _ in points["acc"]] == list(range(10_000))
-    # the layer's weight and bias together: d loss/dw = step/1000 = 0 at step 0, d loss/db = 1/1000
-    assert points["grad_norm/fc"][0][0] == 0.0 and np.isclose(points["grad_norm/fc"][0][1], 1e-3)
-    assert set(points) == {"loss", "acc", "grad_norm/fc", "grad_norm/out"}
-    assert mon.graph["nodes"] and mon.graph["schema"] == 1   # the latest iteration's graph
+    assert len(points["loss", "train"]) == len(points["acc", "train"]) == 10_000
+    assert points["loss", "train"][-1][0] == 9999.0 and np.isclose(points["loss", "train"][-1][1], (3 * 9999 + 1) / 1000)
+    assert [x for x, _ in points["acc", "train"]] == list(range(10_000))
+    # gradient norms per parameter, by name, measured on step 0 (and every k-th step after, under the budget)
+    assert points["grad norm", "fc.weight"][0] == (0.0, 0.0) and np.isclose(points["grad norm", "fc.bias"][0][1], 1e-3)
+    assert mon.graph["nodes"] and mon.graph["schema"] == 1   # a recorded step's graph
 
 
 def test_a_new_view_gets_every_point_again():
@@ -124,4 +136,4 @@ def test_a_new_view_gets_every_point_again():
     clock.advance(1)
     sent.clear()
     mon._on_message(mon, {"type": "hello", "version": 1}, [])
-    assert sent[0][0]["reset"] and decode(sent)["loss"] == [(float(i), 1.0 / (i + 1)) for i in range(5)]
+    assert sent[0][0]["reset"] and decode(sent)["loss", "train"] == [(float(i), 1.0 / (i + 1)) for i in range(5)]

@@ -4,6 +4,7 @@ that got no gradient, dead ReLU units, vanishing or exploding gradients by layer
 
 Each iteration's scalars are taken when it closes (so they outlive the iteration's graph), and
 the open iteration's on demand. Curves are NumPy arrays of bounded size."""
+import contextlib
 import math
 import time
 
@@ -27,8 +28,12 @@ class Series:
         self._n = 0
         self._stride = 1
         self._seen = 0
+        self.thinned = 0  # how many times it has dropped every other point (a view of it redraws it whole)
+
+    last = None  # (step, value) appended last, kept or not: a chart's latest value
 
     def append(self, step, value):
+        self.last = (step, value)
         take = self._seen % self._stride == 0
         self._seen += 1
         if not take:
@@ -38,6 +43,7 @@ class Series:
             self._steps[:half] = self._steps[:self._n:2][:half]
             self._values[:half] = self._values[:self._n:2][:half]
             self._n, self._stride = half, self._stride * 2
+            self.thinned += 1
         elif self._n == len(self._steps):
             size = min(2 * self._n, self.capacity)
             self._steps = np.resize(self._steps, size)
@@ -53,6 +59,17 @@ class Series:
     @property
     def values(self):
         return self._values[:self._n].copy()
+
+    def since(self, start):
+        """(steps, values) of the points from index `start` on, as one interleaved float64 array
+        x0, y0, x1, y1, ... (what a chart is sent)."""
+        xy = np.empty(2 * max(self._n - start, 0), np.float64)
+        xy[0::2], xy[1::2] = self._steps[start:self._n], self._values[start:self._n]
+        return xy
+
+    @property
+    def nbytes(self):
+        return self._steps.nbytes + self._values.nbytes
 
     def __len__(self):
         return self._n
@@ -254,8 +271,9 @@ def scalars(loss, metrics, update_ratios, grad_norms):
         yield ("grad_norm", name), value
 
 
-def dead_relu(it):
-    """relu outputs with units (dimension 1, or the only dimension) that are zero across the batch."""
+def dead_relu(it, every=False):
+    """relu outputs with units (dimension 1, or the only dimension) that are zero across the batch
+    (every=True: every relu output, those with no dead unit too)."""
     found = {}
     for n in it.nodes:
         if n.op != "relu" or n.phase != "forward" or not hasattr(n.array, "ndim") or n.array.ndim < 2:
@@ -263,7 +281,7 @@ def dead_relu(it):
         out = n.array
         axes = tuple(a for a in range(out.ndim) if a != 1)
         dead = int((out == 0).all(axis=axes).sum())
-        if dead:
+        if dead or every:
             units = out.shape[1]
             label = f"{n.module}.relu#{n.id}" if n.module else f"relu#{n.id}"
             found[label] = {"module": n.module, "node": n.id, "dead": dead, "units": units,
@@ -290,3 +308,276 @@ def update_ratio(before, after):
     before -= after  # both are copies
     scale = norm(after)
     return norm(before) / scale if scale else math.inf
+
+
+# ---- a training loop's monitor (what viz.monitor draws) --------------------------------------
+
+ROLES = {"first": "first step", "latest": "latest step", "spike": "loss spike", "nan": "first NaN/Inf",
+         "grad": "largest gradient norm"}
+
+
+class LoopMonitor:
+    """What `mon.log(loss=loss)` keeps, cheap enough to call on every step of a training loop:
+
+    - every logged scalar as a bounded `Series` (chart = the metric's name, series = the run:
+      "train", "eval", ...), `capacity` points each, thinned evenly past it;
+    - gradient norms and update/weight ratios per parameter (named by module path, `fc1.weight`),
+      and the parameters that got no gradient, measured every k-th step so that they take at
+      most `budget` of the training time (the trace's Budget);
+    - a few steps recorded whole (graph, values, gradients) by a Trace switched on for that one
+      step, at most `graph_budget` of the time: the first, the latest, and the notable ones
+      (ROLES: a loss spike, the first NaN/Inf, the largest gradient norm) — at most len(ROLES)
+      iterations kept, plus the one being recorded. A notable step that ran unrecorded has the
+      next step recorded whatever the budget (its note says so). Dead-ReLU fractions are read
+      from the recorded steps.
+
+    `log` marks the end of a step of the main run (the first run logged): call it after
+    `optimizer.step()`, so that each recorded step is one whole iteration. The first step is
+    recorded when the loop goes through `track()` (else the first after a log is). When the loop
+    stops, `idle()` switches off a trace left on for a step that never came."""
+
+    def __init__(self, model=None, capacity=4096, budget=0.01, graph_budget=0.01, graphs=True,
+                 clock=time.perf_counter):
+        self.model = model
+        self.params = list(model.named_parameters()) if hasattr(model, "named_parameters") else []
+        self.capacity = capacity
+        self.series = {}            # (chart, series name) -> Series
+        self.step = 0               # the main run's next step
+        self.main = None            # the main run's name
+        self.total = None           # the loop's length, when known (log(total=) or track())
+        self.done = 0               # steps done of `total`
+        self.kept = {}              # role -> (step, Graph, note)
+        self.no_gradient = []       # parameters that required grad but got none, at the last measurement
+        self.dead_relu = {}         # relu module -> fraction of its units dead, in the latest recorded step
+        self.grad_budget = Budget(budget)
+        self.graph_budget = Budget(graph_budget)
+        self.graphs = graphs and model is not None
+        self._clock = clock
+        self._trace = None
+        self._recording = None      # clock when the trace was switched on for this step, or None
+        self._force = None          # a note: record the next step whole whatever the budget
+        self._before = None         # (step, [(name, parameter, sample)]) weights before the next step
+        self._last = None           # clock at the main run's last log
+        self._period = 0.0          # seconds per unrecorded step (smoothed)
+        self._interval = 0.0        # seconds per step, all steps (smoothed): steps/s, time left
+        self._sample_seconds = 0.0  # time the last weights' samples took
+        self._json_seconds = 0.0    # time views spent turning recorded steps into JSON
+        self._loss = [0.0, 0.0, 0]  # running mean, variance, count of the main run's loss (spikes)
+        self._worst = {"spike": 0.0, "grad": 0.0}
+
+    # ---- logging -----------------------------------------------------------------------------
+    def log(self, step=None, run="train", total=None, **metrics):
+        """Scalars (numbers or one-element tensors) of one step; returns the step used."""
+        if self.main is None:
+            self.main = run
+        main = run == self.main
+        if step is None:
+            step = self.step if main else max(self.step - 1, 0)
+        loss = None
+        for name, value in metrics.items():
+            value = _scalar(value)
+            self.put(name, run, step, value)
+            if loss is None or name == "loss":
+                loss = value
+        if main:
+            self._end_step(step, loss, total)
+        return step
+
+    def put(self, chart, name, step, value):
+        series = self.series.get((chart, name))
+        if series is None:
+            series = self.series[chart, name] = Series(self.capacity)
+        series.append(step, value)
+
+    def _end_step(self, step, loss, total):
+        now = self._clock()
+        period = now - self._last if self._last is not None else 0.0
+        self._last = now
+        self.step = step + 1
+        if total is not None:
+            self.total, self.done = total, step + 1
+        elif self.total is not None and self._tracking is None:
+            self.done = step + 1
+        if period:
+            self._interval = period if not self._interval else 0.9 * self._interval + 0.1 * period
+        recorded = self._recording is not None
+        if not recorded and period:
+            self._period = period if not self._period else 0.9 * self._period + 0.1 * period
+        norm_total = self._measure(step) if recorded or self.grad_budget.due(step) else None
+        if recorded:
+            self._keep(step, loss, norm_total, period)
+        self._notice(step, loss, recorded)
+        self._plan(step + 1)
+
+    _tracking = None  # the iterable track() is going through
+
+    def track(self, iterable, total=None):
+        """Go through `iterable` as tqdm does, so that the monitor knows the loop's length (time
+        left): `for x, y in mon.track(loader): ...`."""
+        self.total = total if total is not None else (len(iterable) if hasattr(iterable, "__len__") else None)
+        self.done, self._tracking = 0, iterable
+        if self.main is None:
+            self._plan(0)  # the loop starts here: its first step is recorded whole
+        try:
+            for item in iterable:
+                yield item
+                self.done += 1
+        finally:
+            self._tracking = None
+
+    @property
+    def rate(self):
+        """Steps per second (smoothed), or None before two steps."""
+        return 1.0 / self._interval if self._interval else None
+
+    @property
+    def left(self):
+        """Seconds left in the loop (None when its length is not known)."""
+        if self.total is None or not self._interval:
+            return None
+        return max(self.total - self.done, 0) * self._interval
+
+    # ---- gradient statistics, under the budget ---------------------------------------------
+    def _measure(self, step):
+        """Gradient norms, update/weight ratios and parameters without a gradient, now; the
+        total gradient norm (None when no parameter has one: zero_grad(set_to_none) ran)."""
+        start = time.perf_counter()
+        squares, missing = 0.0, []
+        norms = []
+        for name, p in self.params:
+            g = p.grad
+            if g is None:
+                if p.requires_grad:
+                    missing.append(name)
+                continue
+            n = norm(g._data)
+            squares += n * n
+            norms.append((name, n))
+        before, self._before = self._before, None
+        if before is not None and before[0] == step - 1:
+            for name, p, sampled in before[1]:
+                self.put("update/weight", name, step, update_ratio(sampled, p._data))
+        if norms:
+            for name, n in norms:
+                self.put("grad norm", name, step, n)
+            self.no_gradient = missing
+        self.grad_budget.measured(step, time.perf_counter() - start + self._sample_seconds)
+        self._sample_seconds = 0.0
+        return math.sqrt(squares) if norms else None
+
+    def _plan(self, step):
+        """Before `step` runs: take the weights' samples it will be compared with, and switch the
+        trace on when it is to be recorded whole."""
+        record = self.graphs and (self._force is not None or self.graph_budget.due(step))
+        if record or self.grad_budget.due(step):
+            start = time.perf_counter()
+            self._before = (step - 1, [(name, p, sample(p._data)) for name, p in self.params if p.requires_grad])
+            self._sample_seconds = time.perf_counter() - start  # counted with the next measurement
+        if record:
+            if self._trace is None:
+                from .trace import Trace
+                # its own monitor measures nothing: this one measures the gradients
+                self._trace = Trace(keep=1, update_ratios=False, monitor_budget=1e-9, history=16, model=self.model)
+            elif self._trace._current.records:
+                self._trace.next_iteration()
+            self._trace.start()
+            self._recording = self._clock()
+
+    # ---- steps kept whole ------------------------------------------------------------------------
+    def _keep(self, step, loss, norm_total, period):
+        """The step just recorded: stop the trace, keep its graph in the roles it fills."""
+        self._trace.stop()
+        self._recording = None
+        graph = self._trace.graph
+        # what recording cost: the step's time beyond an unrecorded one, and its views' JSON
+        extra = period - self._period if self._period else 0.0
+        cost = max(extra, 0.1 * period) + self._json_seconds
+        self._json_seconds = 0.0
+        if "first" in self.kept:  # the first recorded step also set the trace up: not what the next ones cost
+            self.graph_budget.measured(step, cost / Budget.CACHE_FACTOR)
+        note, self._force = self._force or "", None
+        kept = (step, graph, note)
+        self.kept["latest"] = kept
+        self.kept.setdefault("first", kept)
+        nonfinite = loss is not None and not math.isfinite(loss)
+        if "nan" not in self.kept and (nonfinite or note.startswith("first NaN")):
+            self.kept["nan"] = kept
+        z = self._spike(loss)
+        if note.startswith("loss spike") or (z > self.SPIKE and z > self._worst["spike"]):
+            self._worst["spike"] = max(z, self._worst["spike"])
+            self.kept["spike"] = kept
+        if norm_total is not None and math.isfinite(norm_total) and norm_total > self._worst["grad"]:
+            self._worst["grad"] = norm_total
+            self.kept["grad"] = kept
+        self.dead_relu = dead_relu_fractions(graph)
+        for name, fraction in self.dead_relu.items():
+            self.put("dead ReLU fraction", name, step, fraction)
+
+    def _spike(self, loss):
+        """How far `loss` is above the running mean, in running standard deviations (0 early on)."""
+        mean, var, n = self._loss
+        if loss is None or not math.isfinite(loss) or n < 20 or var <= 0:
+            return 0.0
+        return (loss - mean) / math.sqrt(var)
+
+    SPIKE = 4.0  # standard deviations above the running mean
+
+    def _notice(self, step, loss, recorded):
+        """A notable loss on a step that ran unrecorded: record the next one whatever the budget."""
+        if loss is None:
+            return
+        if not math.isfinite(loss):
+            if "nan" not in self.kept and not recorded and self._force is None:
+                self._force = f"first NaN/Inf in the loss at step {step}, which ran unrecorded"
+            return
+        z = self._spike(loss)
+        if z > self.SPIKE and z > self._worst["spike"] and not recorded and self._force is None:
+            self._force = f"loss spike at step {step}, which ran unrecorded"
+            self._worst["spike"] = z
+        mean, var, n = self._loss
+        a = 0.05 if n >= 20 else 1.0 / (n + 1)
+        delta = loss - mean
+        self._loss = [mean + a * delta, (1 - a) * (var + a * delta * delta), n + 1]
+
+    def markers(self):
+        """[{step, role, label, note}] for the steps kept whole, by role."""
+        return [{"step": step, "role": role, "label": ROLES[role], "note": note}
+                for role, (step, _, note) in self.kept.items()]
+
+    def graph_of(self, step):
+        """The Graph of a step kept whole (None if none is)."""
+        for s, graph, _ in self.kept.values():
+            if s == step:
+                return graph
+        return None
+
+    @contextlib.contextmanager
+    def drawing(self):
+        """Time spent showing a kept step (its JSON, sending it) counts against the graph budget."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self._json_seconds += time.perf_counter() - start
+
+    def flags(self):
+        """Parameters that got no gradient, and the dead-ReLU fractions of the latest recorded step."""
+        return {"no_gradient": list(self.no_gradient), "dead_relu": dict(self.dead_relu)}
+
+    def idle(self, seconds):
+        """No step ended for `seconds`: when that is far longer than a step, the loop has stopped,
+        and a trace switched on for its next step would record whatever runs next: off."""
+        if self._recording is not None and seconds > max(1.0, 10 * self._interval):
+            self.close()
+
+    def close(self):
+        if self._trace is not None:
+            self._trace.stop()
+        self._recording = None
+
+
+def dead_relu_fractions(graph):
+    """{relu module path below the root (or "relu i"): fraction of its units dead} in a recorded step."""
+    found = sorted(dead_relu(graph._it, every=True).values(), key=lambda d: d["node"])
+    return {(d["module"].partition(".")[2] or d["module"]) if d["module"] else f"relu {i}": d["fraction"]
+            for i, d in enumerate(found)}

@@ -10,7 +10,7 @@ from . import document
 from .protocol import VERSION as PROTOCOL_VERSION
 from .sources import source_of
 from .stepper import Stepper
-from .widget import GraphWidget, Monitor, display_saved_fresh
+from .widget import LIVE_CELLS, GraphWidget, Monitor, display_saved_fresh
 
 
 def show(x=None, params=None, backward=None, title="", height=560, fold_depth=0):
@@ -31,6 +31,13 @@ def show(x=None, params=None, backward=None, title="", height=560, fold_depth=0)
     if live:
         from ..tracing import live as live_trace
         x = live_trace()
+        view = LIVE_CELLS.open_view() if backward is None else None
+        if view is not None:  # one live view per session, however often a cell asks for it
+            view.set_trait("title", title)
+            view.set_trait("height", height)
+            view.set_trait("fold_depth", fold_depth)
+            view.refresh()
+            return view
     if isinstance(x, BackwardDebugger):
         x, backward = _root_of(x), x
     source = source_of(x, params)
@@ -44,7 +51,7 @@ def show(x=None, params=None, backward=None, title="", height=560, fold_depth=0)
         stepper = Stepper(source)   # forward replay over the recorded ops
     widget = GraphWidget(source, stepper, title=title, height=height, fold_depth=fold_depth)
     if live:
-        _after_each_cell(widget.refresh)
+        LIVE_CELLS.add(widget)
     return widget
 
 
@@ -67,18 +74,17 @@ def _root_of(debugger):
     return debugger.history[0].node if debugger.history else debugger.ready[0]
 
 
-def _after_each_cell(callback):
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return
-    shell = get_ipython()
-    if shell is not None:
-        shell.events.register("post_run_cell", lambda *_: callback())
-
-
 def monitor(model=None, display=True, interval=0.05, **kwargs):
-    """A training monitor; `mon.log(loss=loss, acc=acc)` each iteration (numbers or scalar tensors)."""
+    """A live training monitor: `mon.log(loss=loss, acc=acc)` after each optimizer step (numbers or
+    scalar tensors; run="eval" for another series on the same charts; total= the loop's length), or
+    `for batch in mon.track(loader)` for steps/s and time left as tqdm shows them.
+
+    Charts: raw and smoothed curves, the latest value in each legend, one cursor across charts, log
+    scale; gradient norm and update/weight ratio per parameter (fc1.weight), dead-ReLU fractions and
+    parameters that got no gradient (measured every k-th step, at most `budget` of the time). A few
+    steps are recorded whole — first, latest, a loss spike, the first NaN/Inf, the largest gradient
+    norm (at most `graph_budget` of the time, five kept) — and marked on the curves: click a mark
+    to see that step's graph with its values and gradients. Options: Monitor's."""
     widget = Monitor(model, interval=interval, **kwargs)
     if display:
         try:

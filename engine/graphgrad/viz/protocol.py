@@ -21,6 +21,7 @@ TO_PYTHON = {
     "inspect": ("request", "node", "what"),     # what: INSPECT_WHAT
     "command": ("cmd", "node"),                 # a stepper command (COMMANDS); node for run_to
     "breakpoint": ("node", "on"),
+    "show_step": ("step",),                     # a monitor's marked point was clicked (step None: the latest)
 }
 COMMANDS = ("first", "prev", "next", "last", "run_to", "continue", "forward", "backward")
 # Fields a browser -> Python message may leave out (each with its default).
@@ -37,8 +38,11 @@ INSPECT_WHAT = ("value", "grad", "sent")
 TO_BROWSER = {
     "tensor": ("request", "node", "what", "available", "reason", "shape", "dtype", "device",
                "preview_kind", "preview_shape", "truncated", "index"),  # index: the plane shown, or None
-    "points": ("reset", "series"),              # series: [{name, chart, count}]
+    "points": ("reset", "series"),              # series: [{name, chart, count, replace, last}]; replace: drop that series' points first; last: its latest [x, y]
     "error": ("message",),
+    # a monitor's state: markers [{step, role, label, note}] of the steps kept whole, the step the graph
+    # shows (pinned: clicked, else the latest), steps/s, done/total, seconds left, flags {no_gradient, dead_relu}
+    "monitor": ("markers", "shown", "pinned", "step", "rate", "done", "total", "left", "flags"),
 }
 BUFFERS = {
     "tensor": ("stats:float64", "hist:float64", "preview:float32"),

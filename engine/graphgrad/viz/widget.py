@@ -1,17 +1,18 @@
 """The anywidget classes: GraphWidget (graph, inspector, step controls) and Monitor (live training
 curves, per-layer gradient norms and the latest iteration's graph). Messages: see protocol.py."""
 import hashlib
-import math
 import pathlib
+import time
+import weakref
 
 import anywidget
-import numpy as np
 import traitlets
 
 from .._version import __version__
 from . import protocol, snapshot
+from ..tracing.monitor import LoopMonitor
 from .inspect import sent_gradient
-from .sources import source_of
+from .sources import TraceSource, source_of
 from .stepper import Stepper
 from .tensors import summarize
 from .throttle import Throttle
@@ -99,6 +100,10 @@ class GraphWidget(anywidget.AnyWidget):
         """[(chart, series name, steps, values)] of the training curves this view draws (a Monitor's)."""
         return []
 
+    def close(self):
+        LIVE_CELLS.discard(self)
+        super().close()
+
     def refresh(self):
         """Redraw from the source again (a trace that went on recording); the layout is kept when
         the structure is the same."""
@@ -181,30 +186,73 @@ class GraphWidget(anywidget.AnyWidget):
         return self.source.tensor(node, what)
 
 
-class Monitor(GraphWidget):
-    """Training curves (several series, log scale, smoothing), per-layer gradient norms and the latest
-    iteration's graph. `log()` is cheap: points are batched and sent at most 1/interval times a second."""
+class LiveCells:
+    """Views of the session's live trace, redrawn after every cell by one post_run_cell callback,
+    registered while there is a view and removed when the last one is closed."""
 
-    def __init__(self, model=None, interval=0.05, clock=None, timer=None, graph=True, **kwargs):
+    def __init__(self):
+        self.views = weakref.WeakSet()
+        self._shell = None
+
+    def add(self, view):
+        if self._shell is None:
+            try:
+                from IPython import get_ipython
+            except ImportError:
+                return
+            self._shell = get_ipython()
+            if self._shell is None:
+                return
+            self._shell.events.register("post_run_cell", self.refresh)
+        self.views.add(view)
+
+    def discard(self, view):
+        self.views.discard(view)
+        if not self.views and self._shell is not None:
+            self._shell.events.unregister("post_run_cell", self.refresh)
+            self._shell = None
+
+    def open_view(self):
+        """A live view still open, if any."""
+        return next((v for v in self.views if v.comm is not None), None)
+
+    def refresh(self, *_):
+        for view in list(self.views):
+            view.refresh()
+
+
+LIVE_CELLS = LiveCells()
+
+
+class Monitor(GraphWidget):
+    """Training curves, gradient diagnostics and the graphs of a few whole steps, live: the widget
+    over graphgrad.tracing.monitor.LoopMonitor (what log() keeps, and its time budget). log() is
+    cheap; points, markers and the latest recorded graph go out at most 1/interval times a second."""
+
+    def __init__(self, model=None, interval=0.05, clock=None, timer=None, graph=True, capacity=4096,
+                 budget=0.01, graph_budget=0.01, **kwargs):
         super().__init__(panels=["charts", "graph", "inspector"] if graph else ["charts"], **kwargs)
         self.model = model
-        self.series = {}          # name -> {"chart", "x": [], "y": [], "sent": int}
-        self.count = 0
-        self._root = None         # the latest loss tensor whose graph to show
+        self.loop = LoopMonitor(model, capacity=capacity, budget=budget, graph_budget=graph_budget, graphs=graph)
+        self._sent = {}           # (chart, series) -> (times thinned, points sent)
+        self._pinned = None       # the step the graph panel shows, None: the latest recorded
+        self._drawn = None        # the step whose graph the `graph` trait holds
         extra = {k: v for k, v in (("clock", clock), ("timer", timer)) if v is not None}
-        self.throttle = Throttle(self._flush, interval, **extra)
+        # flushes come from log() itself while the loop runs; the timer that sends the last state
+        # after it stops is a thread, started at most about every `linger` seconds (bench/monitor.py)
+        self.throttle = Throttle(self._flush, interval, linger=1.0, **extra)
 
-    def log(self, step=None, **metrics):
-        """Record metrics (numbers or scalar tensors) at `step` (default: the number of calls so far)."""
-        x = float(self.count if step is None else step)
-        self.count += 1
-        for name, value in metrics.items():
-            if getattr(value, "grad_fn", None) is not None and self._root is None:
-                self._root = value
-            self._add(name, "loss" if "loss" in name else "metrics", x, _number(value))
-        if self.model is not None:
-            for layer, norm in grad_norms(self.model).items():
-                self._add(f"grad_norm/{layer}", "grad norms", x, norm)
+    def log(self, step=None, run="train", total=None, **metrics):
+        """Scalars (numbers or one-element tensors) of one step, call it after optimizer.step():
+        mon.log(loss=loss, acc=acc). run="eval" draws on the same charts as a series of its own;
+        total= the loop's length (steps per second and time left are shown)."""
+        with self.throttle.lock:  # a trailing flush (another thread) reads what log() writes
+            self.loop.log(step, run, total, **metrics)
+        self.throttle.poke()
+
+    def track(self, iterable, total=None):
+        """`for x, y in mon.track(loader):` — like tqdm, the monitor learns the loop's length."""
+        yield from self.loop.track(iterable, total)
         self.throttle.poke()
 
     def flush(self):
@@ -212,57 +260,89 @@ class Monitor(GraphWidget):
         self.throttle.flush()
 
     def curves(self):
-        return [(s["chart"], name, s["x"], s["y"]) for name, s in list(self.series.items())]
+        return [(chart, name, series.steps, series.values) for (chart, name), series in list(self.loop.series.items())]
 
-    def _add(self, name, chart, x, y):
-        s = self.series.get(name)
-        if s is None:
-            s = self.series[name] = {"chart": chart, "x": [], "y": [], "sent": 0}
-        s["x"].append(x)
-        s["y"].append(y)
+    def close(self):
+        self.throttle.cancel()
+        self.loop.close()
+        super().close()
 
     def _points(self, reset):
         meta, buffers = [], []
-        for name, s in self.series.items():
-            start = 0 if reset else s["sent"]
-            xy = np.empty(2 * (len(s["x"]) - start))
-            xy[0::2], xy[1::2] = s["x"][start:], s["y"][start:]
-            s["sent"] = len(s["x"])
-            meta.append({"name": name, "chart": s["chart"], "count": len(xy) // 2})
+        for (chart, name), series in list(self.loop.series.items()):
+            thinned, sent, last = self._sent.get((chart, name), (None, 0, None))
+            replace = reset or thinned != series.thinned
+            start = 0 if replace else sent
+            if start == len(series) and not replace and last == series.last:
+                continue
+            xy = series.since(start)
+            self._sent[chart, name] = (series.thinned, len(series), series.last)
+            # last: the latest point, which a thinned series may not keep
+            meta.append({"name": name, "chart": chart, "count": len(xy) // 2, "replace": replace,
+                         "last": list(series.last)})
             buffers.append(xy.tobytes())
         return protocol.message("points", reset=reset, series=meta), buffers
 
-    def _flush(self):
-        header, buffers = self._points(reset=False)
-        if any(s["count"] for s in header["series"]):
-            self.send(header, buffers)
-        root, self._root = self._root, None
-        if root is not None and "graph" in self.panels:
-            params = dict(self.model.named_parameters()) if hasattr(self.model, "named_parameters") else None
-            self.source = source_of(root, params)
-            if self.source.graph["structure_hash"] != self.graph.get("structure_hash"):
-                self.graph = self.source.graph
+    def _status(self):
+        loop = self.loop
+        return protocol.message("monitor", markers=loop.markers(), shown=self._drawn, pinned=self._pinned is not None,
+                                step=loop.step, rate=loop.rate, done=loop.done, total=loop.total, left=loop.left,
+                                flags=loop.flags())
 
+    def _flush(self):
+        if self.loop._last is not None:
+            self.loop.idle(time.perf_counter() - self.loop._last)
+        header, buffers = self._points(reset=False)
+        if header["series"]:
+            self.send(header, buffers)
+        self._draw_graph()
+        self.send(self._status())
+
+    def _draw_graph(self):
+        """Put the shown step's graph in the `graph` trait: the pinned one, else the latest recorded."""
+        if "graph" not in self.panels:
+            return
+        latest = self.loop.kept.get("latest")
+        step = self._pinned if self._pinned is not None else (latest[0] if latest else None)
+        if step is None or step == self._drawn:
+            return
+        graph = self.loop.graph_of(step)
+        if graph is None:
+            return
+        with self.loop.drawing():  # its time counts against the monitor's graph budget
+            data = graph.to_json()
+            data["iteration"] = step
+            self.source = KeptSource(self.loop._trace, graph, data)
+            self._drawn = step
+            self.graph = data
+
+    # ---- browser -> Python ----------------------------------------------------------------
     def _on_hello(self, content):
         super()._on_hello(content)
         with self.throttle.lock:
             header, buffers = self._points(reset=True)
             self.send(header, buffers)
+            self.send(self._status())
+
+    def _on_show_step(self, content):
+        """A marked point was clicked: show that step's graph (step None: follow the latest again)."""
+        step = content["step"]
+        with self.throttle.lock:
+            if step is not None and self.loop.graph_of(step) is None:
+                raise ValueError(f"step {step} is not kept whole (only the marked steps are)")
+            self._pinned = step
+            self._draw_graph()
+            self.send(self._status())
 
 
-def grad_norms(model):
-    """The L2 norm of each layer's gradient (a layer: the module that owns the parameters)."""
-    squares = {}
-    for name, p in model.named_parameters():
-        if p.grad is not None:
-            g = p.grad._data
-            layer = name.rsplit(".", 1)[0] if "." in name else name
-            squares[layer] = squares.get(layer, 0.0) + float((g * g).sum())
-    return {layer: math.sqrt(v) for layer, v in squares.items()}
+class KeptSource(TraceSource):
+    """One recorded step the monitor keeps (its Graph held): values and gradients as recorded."""
 
+    def __init__(self, trace, shown, graph):
+        self.trace, self.shown, self.graph = trace, shown, graph
 
-def _number(value):
-    return float(value.item() if hasattr(value, "item") else value)
+    def refresh(self):
+        return self.graph
 
 
 def display_saved_fresh(widget):
