@@ -231,10 +231,12 @@ function hover(c: HTMLCanvasElement, out: HTMLElement, rows: number, cols: numbe
   c.addEventListener("mouseleave", () => { out.textContent = idle; out.classList.remove("gg-readout-on"); });
 }
 
-function scaled(c: HTMLCanvasElement, rows: number, cols: number) {
-  const scale = Math.max(1, Math.min(WIDTH / cols, 160 / rows));
-  c.style.width = `${Math.round(cols * scale)}px`;
+/** Draws a picture's pixels as squares as large as fit; returns its width in CSS pixels. */
+function scaled(c: HTMLCanvasElement, rows: number, cols: number): number {
+  const scale = Math.max(1, Math.min(WIDTH / cols, 160 / rows)), width = Math.round(cols * scale);
+  c.style.width = `${width}px`;
   c.style.height = `${Math.round(rows * scale)}px`;
+  return width;
 }
 
 export function heatmap(p: Float32Array, t: TensorReply, plane: { stepY: number; stepX: number }): HTMLElement {
@@ -243,15 +245,15 @@ export function heatmap(p: Float32Array, t: TensorReply, plane: { stepY: number;
   const img = ctx.createImageData(cols, rows), [lo, hi] = finiteRange(p);
   for (let i = 0; i < rows * cols; i++) img.data.set([...colour(p[i], lo, hi), 255], 4 * i);
   ctx.putImageData(img, 0, 0);
-  scaled(c, rows, cols);
+  const width = scaled(c, rows, cols);
   const readout = h("div", "gg-readout gg-small", "hover for values");
   hover(c, readout, rows, cols, (y, x) => `[${pointIndex(t.index, plane, y, x).join(", ")}] = ${fmt(p[y * cols + x])}`);
-  return h("figure", "gg-figure", c, colourBar(lo, hi, p), readout);
+  return h("figure", "gg-figure", c, colourBar(lo, hi, p, Math.max(width, 160)), readout);
 }
 
 /** The scale beside a heatmap: the colours from the plane's finite min to its max, labelled, and the
  *  colours of NaN and ±Inf when the plane has them. */
-function colourBar(lo: number, hi: number, p: Float32Array): HTMLElement {
+function colourBar(lo: number, hi: number, p: Float32Array, width: number): HTMLElement {
   const [c, ctx] = canvas(WIDTH, 1, "gg-colourbar");
   for (let x = 0; x < c.width; x++) {
     const [r, g, b] = colour(lo + ((hi - lo) * x) / (c.width - 1), lo, hi);
@@ -266,6 +268,7 @@ function colourBar(lo: number, hi: number, p: Float32Array): HTMLElement {
     labels.append(span);
   }
   const bar = h("div", "gg-colourbar-box", c, labels);
+  bar.style.width = c.style.width = `${width}px`;
   const special: [string, RGB, (v: number) => boolean][] = [["NaN", NAN, Number.isNaN], ["+Inf", POS_INF, (v) => v === Infinity],
     ["−Inf", NEG_INF, (v) => v === -Infinity]];
   const present = special.filter(([, , test]) => p.some(test));

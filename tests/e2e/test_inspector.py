@@ -8,6 +8,7 @@ import re
 import time
 
 from conftest import SCREENSHOTS, notebook
+from test_notebook import open_and_run
 
 CELL = """import graphgrad as gg
 from graphgrad import viz
@@ -28,19 +29,6 @@ FOLLOWED = """() => {
 }"""
 
 
-def run_notebook(lab, page, name):
-    (lab["root"] / name).write_text(json.dumps(notebook([CELL])))
-    page.goto(f"{lab['url']}/lab/tree/{name}")
-    page.wait_for_function("window.jupyterapp && document.querySelector('.jp-Notebook')", timeout=60_000)
-    try:   # JupyterLab may ask which kernel to start: take the one offered
-        page.locator(".jp-Dialog button.jp-mod-accept").click(timeout=8_000)
-    except Exception:
-        pass
-    page.wait_for_function("document.querySelector('.jp-Notebook-ExecutionIndicator')?.dataset.status === 'idle' && "
-                           "!document.body.textContent.includes('No Kernel')", timeout=60_000)
-    page.evaluate("() => { jupyterapp.commands.execute('notebook:run-all-cells'); }")
-
-
 def hover_value(page, picture):
     """Move the pointer over a point of a picture and read what the inspector says is there."""
     picture.scroll_into_view_if_needed()
@@ -58,7 +46,8 @@ def test_inspector_on_resnet18(lab, chromium):
     page.on("pageerror", lambda e: errors.append(str(e)))
     SCREENSHOTS.mkdir(exist_ok=True)
     try:
-        run_notebook(lab, page, "inspector.ipynb")
+        (lab["root"] / "inspector.ipynb").write_text(json.dumps(notebook([CELL])))
+        open_and_run(lab, page, "inspector.ipynb")
         root = page.locator(".gg-root").first
         root.locator(".gg-node").first.wait_for(timeout=120_000)
         root.scroll_into_view_if_needed()
