@@ -73,3 +73,35 @@ def test_only_zeros_padding_mode():
     for lib in (torch, gg):
         with pytest.raises(ValueError, match='Only "zeros" padding mode is supported for ConvTranspose2d'):
             lib.nn.ConvTranspose2d(2, 2, 3, padding_mode="reflect")
+
+
+@pytest.mark.parametrize("activation", ["leaky_relu", "elu", "silu", "hardtanh", "mish"])
+def test_in_place_activations_after_a_layer_backpropagate_as_torch(activation):
+    """DCGAN's discriminator: Conv2d, BatchNorm2d, LeakyReLU(inplace=True). The activation's node
+    keeps the values it was given (torch's original_self), so the in-place write is no error."""
+    x = R.standard_normal((2, 1, 6, 6))
+    grads = []
+    for lib in (torch, gg):
+        lib.manual_seed(0)
+        conv, norm = lib.nn.Conv2d(1, 2, 3).double(), lib.nn.BatchNorm2d(2).double()
+        inp = lib.tensor(x, requires_grad=True)
+        h = getattr(lib.nn.functional, activation)(norm(conv(inp)), inplace=True)
+        (h * h).sum().backward()
+        grads.append([inp.grad.numpy(), conv.weight.grad.numpy()])
+    for a, b in zip(grads[1], grads[0]):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_an_in_place_op_on_a_normalisation_without_affine_parameters():
+    """F.batch_norm / F.layer_norm without weight and bias: the output is not the array their
+    backward reads, so relu_ on it leaves their gradients right."""
+    x = R.standard_normal((4, 3))
+    grads = []
+    for lib in (torch, gg):
+        a = lib.tensor(x, requires_grad=True)
+        for h in (lib.nn.functional.batch_norm(a * 1, None, None, training=True),
+                  lib.nn.functional.layer_norm(a * 1, (3,))):
+            lib.nn.functional.relu(h, inplace=True)
+            (h * h).sum().backward()
+        grads.append(a.grad.numpy())
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-10, atol=1e-12)

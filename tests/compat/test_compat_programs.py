@@ -17,8 +17,9 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROGRAMS = sorted(name[:-3] for name in os.listdir(os.path.join(HERE, "programs")) if name.endswith(".py"))
-# float32 convolutions: one unit in the last printed digit (see the module docstring)
-LAST_DIGIT_SLACK = {"mnist_adadelta"}
+# float32 convolutions, and float32 gradient norms after many steps: one unit in the last printed digit
+# (see the module docstring)
+LAST_DIGIT_SLACK = {"mnist_adadelta", "nanogpt_char"}
 NUMBER = re.compile(r"-?\d+\.\d+")
 
 

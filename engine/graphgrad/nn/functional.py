@@ -33,10 +33,16 @@ def _size_str(shape):
 # ---- activations ------------------------------------------------------------------------------
 
 def _maybe_inplace(input, out, inplace):
-    """f(x, inplace=True) writes the result into x, as PyTorch's in-place activations do."""
+    """f(x, inplace=True) writes the result into x, as PyTorch's in-place activations do. An
+    activation's node keeps x's array for its derivative; the write replaces those values, so
+    the node keeps a copy of them instead (torch's original_self), and x's write is no error."""
     if not inplace:
         return out
     from ..ops.inplace import write_inplace
+    node = out.grad_fn
+    if node is not None and getattr(node, "x", None) is input._data:
+        node.x = input._data.copy()
+        node._checks = [check for check in getattr(node, "_checks", ()) if check[0] is not input]
     return write_inplace(input, lambda t: out)
 
 

@@ -478,6 +478,8 @@ class _Norm(Op):
         self.x, self.w_in, self.shape = x, w, shape
         self.xhat, self.invstd = standardized or self.standardized(x)
         self.w = None if w is None else w.reshape(shape)
+        if w is None and b is None:
+            return self.xhat.copy()  # not the array backward reads: an in-place op on the output may follow
         out = self.xhat if w is None else self.xhat * self.w
         return out if b is None else out + b.reshape(shape)
 
