@@ -5,7 +5,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import graphgrad as gg
-import graphgrad.viz  # noqa: F401  (gg.viz)
+import graphgrad.viz  # (gg.viz)
 from graphgrad.viz import protocol
 
 JSON = st.recursive(st.none() | st.booleans() | st.integers(-2 ** 70, 2 ** 70) | st.floats() | st.text(max_size=8),
@@ -60,7 +60,7 @@ def _well_formed(content, ids):
     kind = content["type"]
     if any(f not in content for f in protocol.TO_PYTHON[kind]):
         return False
-    integer = lambda v: type(v) is int  # noqa: E731
+    integer = lambda v: type(v) is int
     if kind == "hello":
         return content["version"] == protocol.VERSION
     if kind == "breakpoint":

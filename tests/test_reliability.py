@@ -15,7 +15,7 @@ import pytest
 import torch
 
 import graphgrad as gg
-import graphgrad.viz  # noqa: F401  (gg.viz)
+import graphgrad.viz  # (gg.viz)
 
 # ---- creation over a table of edge values, against torch ---------------------------------------
 
@@ -462,7 +462,7 @@ def _state(view):
 
 @pytest.mark.parametrize("node", ["abc", 1.5, [1], {"a": 1}, True, None, 10 ** 6])
 def test_a_malformed_breakpoint_is_refused_and_the_stepper_keeps_working(node):
-    view, sent, w1, _ = _stepping_view()
+    view, sent, _, _ = _stepping_view()
     before = _state(view)
     view._on_message(view, {"type": "breakpoint", "node": node, "on": True}, [])
     assert [m["type"] for m in sent] == ["error"] and _state(view) == before
@@ -471,7 +471,7 @@ def test_a_malformed_breakpoint_is_refused_and_the_stepper_keeps_working(node):
 
 
 def test_run_to_a_node_backward_does_not_run_runs_nothing():
-    view, sent, w1, x = _stepping_view()
+    view, sent, w1, _ = _stepping_view()
     data = next(n["id"] for n in view.graph["nodes"] if n["kind"] == "input")  # x: needs no gradient
     view._on_message(view, {"type": "command", "cmd": "run_to", "node": data}, [])
     assert "is not run by this backward pass" in view.steps["message"]
