@@ -582,3 +582,29 @@ def test_a_global_or_closure_rebound_to_another_tensor_or_module_captures_again(
         model[0] = gg.nn.Linear(2, 2)  # another layer: its own parameters
         same(compiled(x), model(x))
     assert compiled.counts == {"captured": 2, "replayed": 1, "eager": 0}
+
+
+def test_a_learning_rate_scheduler_stepped_inside_the_step_is_stepped_by_the_replay():
+    losses, rates = [], []
+    for compile_it in (False, True):
+        gg.manual_seed(0)
+        model = gg.nn.Linear(3, 1)
+        opt = gg.optim.SGD(model.parameters(), lr=0.5)
+        sched = gg.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+
+        def step(x):
+            opt.zero_grad()
+            loss = model(x).pow(2).mean()
+            loss.backward()
+            opt.step()
+            sched.step()
+            return loss
+        run = gg.compile(step) if compile_it else step
+        x = gg.ones(2, 3)
+        losses.append([run(x) for _ in range(6)])
+        rates.append([g["lr"] for g in opt.param_groups])
+        if compile_it:
+            assert run.counts == {"captured": 1, "replayed": 5, "eager": 0}, run.explain()
+    for a, b in zip(*losses):
+        same(b, a)
+    assert rates[0] == rates[1] == [0.5 * 0.5 ** 3]

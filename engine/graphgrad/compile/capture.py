@@ -8,8 +8,8 @@ recorder that keeps what a replay needs:
     ("backward", roots, seeds)                a backward pass began (loss.backward())
     ("node", node, owned)                     the scheduler ran a node; for a leaf's AccumulateGrad,
                                               whether .grad took the arriving array over (owned)
-    ("call", owner, method, args, kwargs)     optimizer.step(), optimizer.zero_grad(),
-                                              module.zero_grad(): called again by the replay
+    ("call", owner, method, args, kwargs)     optimizer.step(), zero_grad(), a learning-rate
+                                              scheduler's step(): called again by the replay
     ("set_grad", tensor)                      `t.grad = None`
 
 What a replay could not repeat makes the capture *unreplayable* (`Recording.reasons`), and the
@@ -22,7 +22,7 @@ from ..autograd import engine as _engine
 from ..autograd.grad_mode import recorders
 from ..autograd.node import AccumulateGrad
 from ..nn.module import Module
-from ..optim import optimizer as _optimizer
+from ..optim import lr_scheduler as _lr_scheduler, optimizer as _optimizer
 from ..random import default_generator
 from ..tensor import Tensor
 from ..tracing.recorder import Recorder
@@ -113,7 +113,7 @@ class Recording(Recorder):
                 explained.add(id(event[1]))
             elif event[0] == "op":
                 explained.update(id(v) for v in event[4].values() if isinstance(v, Tensor))
-            elif event[0] == "call" and event[2] == "step":
+            elif event[0] == "call" and isinstance(event[1], _optimizer.Optimizer) and event[2] == "step":
                 explained.update(id(p) for group in event[1].param_groups for p in group["params"])
         for key, (t, version, data) in self._states.items():
             if key not in explained and (t._vbox[0] != version or t._data is not data):
@@ -177,8 +177,9 @@ def _copy(seed):
 
 @contextmanager
 def _optimizer_calls(rec):
-    """optimizer.step (its own hook), optimizer.zero_grad and module.zero_grad: each recorded as a
-    call, and what it does inside left to it (the replay calls it again)."""
+    """optimizer.step (its own hook), zero_grad (optimizers' and modules') and learning-rate
+    schedulers' step: each recorded as a call, and what it does inside left to it (the replay calls
+    it again)."""
     def quietly(owner, method, args, kwargs):
         rec.call(owner, method, args, kwargs)
         rec._quiet += 1
@@ -194,13 +195,16 @@ def _optimizer_calls(rec):
         if rec.events and rec.events[-1][0] == "call" and rec.events[-1][1] is opt and rec._quiet:
             rec._quiet -= 1
 
-    def make(zero_grad):
+    def make(method):
         def wrapper(self, *args, **kwargs):
             if rec._quiet:
-                return zero_grad(self, *args, **kwargs)
-            quietly(self, "zero_grad", args, kwargs)
+                return method(self, *args, **kwargs)
+            if any(isinstance(a, Tensor) for a in (*args, *kwargs.values())):
+                rec.unreplayable(f"{type(self).__name__}.{method.__name__} is given a tensor (a replay "
+                                 "would give it the captured one)")
+            quietly(self, method.__name__, args, kwargs)
             try:
-                return zero_grad(self, *args, **kwargs)
+                return method(self, *args, **kwargs)
             finally:
                 rec._quiet -= 1
         return wrapper
@@ -208,11 +212,25 @@ def _optimizer_calls(rec):
     pre = _optimizer.register_optimizer_step_pre_hook(on_step)
     post = _optimizer.register_optimizer_step_post_hook(on_step_done)
     try:
-        with _patched(_optimizer.Optimizer, "zero_grad", make), _patched(Module, "zero_grad", make):
+        with ExitStack() as stack:
+            for owner, name in _RECORDED_CALLS:
+                for cls in (owner, *_subclasses(owner)):
+                    if name in cls.__dict__:
+                        stack.enter_context(_patched(cls, name, make))
             yield
     finally:
         pre.remove()
         post.remove()
+
+
+# methods that change Python state a replay must change too: called again by the replay
+_RECORDED_CALLS = ((_optimizer.Optimizer, "zero_grad"), (Module, "zero_grad"), (_lr_scheduler.LRScheduler, "step"))
+
+
+def _subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
 
 
 @contextmanager
