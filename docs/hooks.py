@@ -1,12 +1,11 @@
-"""MkDocs hook: pages that show a section of the README (the PyTorch compatibility table) say
-`<!-- readme: Section title -->`, and get that section as the README has it now, so the two never
-drift apart."""
+"""MkDocs hook: a page that says `<!-- readme: Section title -->` gets that section of the README as
+the README has it now (the install steps, the PyTorch compatibility table), so the two never drift
+apart. A section the README no longer has fails the build."""
 import pathlib
 import re
 
 README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
 MARKER = re.compile(r"<!-- readme: (.+?) -->")
-FALLBACK = "What works today"
 
 
 def readme_section(title):
@@ -23,10 +22,9 @@ def unlink_repo_paths(markdown):
 
 def on_page_markdown(markdown, page, **kwargs):
     def section(match):
-        title = match.group(1)
-        body = readme_section(title)
-        if body is None:   # not written yet: the README's summary of what works, said as such
-            body = (f"The README has no \"{title}\" section yet; what works today:\n\n"
-                    + (readme_section(FALLBACK) or ""))
+        body = readme_section(match.group(1))
+        if body is None:
+            raise ValueError(f"{page.file.src_path} shows the README's section {match.group(1)!r}, "
+                             f"which README.md does not have (a '## {match.group(1)}' heading)")
         return unlink_repo_paths(body)
     return MARKER.sub(section, markdown)
