@@ -9,6 +9,7 @@ import { ICommandPalette, InputDialog } from "@jupyterlab/apputils";
 import { ILauncher } from "@jupyterlab/launcher";
 import { IRenderMimeRegistry } from "@jupyterlab/rendermime";
 import type { IRenderMime } from "@jupyterlab/rendermime-interfaces";
+import { notebookIcon } from "@jupyterlab/ui-components";
 import type { Widget } from "@lumino/widgets";
 import tour from "../examples/widget_tour.ipynb";
 import widget from "../js/widget";
@@ -39,11 +40,13 @@ class SavedFallback {
 
   check() {
     if (this.host && this.node.contains(this.host)) return;   // showing the saved view
-    this.hide();
-    const live = this.node.children.length > 0;
+    const live = Array.from(this.node.children).some((c) => c !== this.host);
+    if (live) return this.hide();
     const text = this.node.textContent?.trim();
-    if (live) return;
-    if (text === MISSING) this.show();
+    // the widget manager tries again (a kernel came, restored its widgets, not this one): keep the
+    // saved view as it is (panned, unfolded, inspected) rather than flash "Loading widget..."
+    if (this.host && (text === LOADING || text === MISSING)) this.node.replaceChildren(this.host);
+    else if (text === MISSING) this.show();
     else if (text === LOADING && !this.timer)
       this.timer = window.setTimeout(() => { this.timer = 0; if (this.node.textContent?.trim() === LOADING) this.show(); }, LOADING_GRACE_MS);
   }
@@ -138,7 +141,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       },
     });
     app.commands.addCommand(COMMANDS.tour, {
-      label: (args) => (args.isLauncher ? "graphgrad tour" : "New graphgrad notebook"),
+      label: "New graphgrad notebook",
+      icon: notebookIcon,
       caption: "A new notebook with graphgrad's widget tour: the autograd graph, a traced model, training curves",
       execute: async (args) => {
         const path = await freeName(app, String(args.cwd ?? ""));

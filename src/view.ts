@@ -52,13 +52,13 @@ export class SavedRenderer extends Widget implements IRenderMime.IRenderer {
 
   protected onResize(): void { this.fitHeight(); }
 
-  /** A document fills its panel: the graph area takes what the caption and toolbars leave. */
+  /** A document fills its panel: the graph area takes what the caption, toolbars and footer leave. */
   private fitHeight() {
-    if (!this.document || !this.app) return;
+    if (!this.document || !this.app || !this.node.clientHeight) return;
     const main = this.app.root.querySelector(".gg-main") as HTMLElement | null;
-    const above = main ? main.getBoundingClientRect().top - this.node.getBoundingClientRect().top : 80;
-    const height = Math.max(320, this.node.clientHeight - above - 8);
-    this.app.root.style.setProperty("--gg-height", `${height}px`);
+    if (!main) return;
+    const around = this.node.scrollHeight - main.offsetHeight;   // everything but the graph area
+    this.app.root.style.setProperty("--gg-height", `${Math.max(320, this.node.clientHeight - around - 4)}px`);
   }
 
   dispose(): void {

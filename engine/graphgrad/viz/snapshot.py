@@ -173,11 +173,11 @@ def view(graph, title="", height=560, fold_depth=0, panels=("graph", "inspector"
                      "save it with viz.save(obj, 'run.ggtrace')")
         graph = {}
     tensors, used = [], 0
-    for node, what, header, (stats, hist, preview), _ in inspected(graph, tensor) if tensor and graph else ():
+    for node, what, header, (stats, hist, preview), t in inspected(graph, tensor) if tensor and graph else ():
         if preview.size > MAX_PREVIEW:
             header = {**header, "preview_kind": "none", "preview_shape": []}
             preview = preview[:0]
-        entry = {"node": node, "what": what, "device": None, **header, "stats": _finite(stats),
+        entry = {"node": node, "what": what, "device": str(getattr(t, "device", "cpu")), **header, "stats": _finite(stats),
                  "hist": _finite(hist), "preview": _finite(preview.reshape(-1), digits=5)}
         size = len(json.dumps(entry))
         if used + size > TENSOR_BYTES:
