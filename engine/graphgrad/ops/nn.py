@@ -222,19 +222,25 @@ class Convolution(Op):
         x, w, g = self.x, self.w, self.groups
         n, o = grad.shape[:2]
         gout = grad.reshape(n, g, o // g, -1)
-        gx = gw = gb = None
+        gx = gw = None
         if self.next_functions[0][0] is not None:
             gcols = xp_of(w).swapaxes(w.reshape(g, o // g, -1), 1, 2) @ gout      # (N, G, C/G*kh*kw, L)
             gx = _col2im(gcols, x.shape, w.shape[2:], self.dilation, self.stride, self.out_hw)
             gx = _unpad_hw(gx, self.in_shape, self.padding)
         if self.next_functions[1][0] is not None:
             gw = (gout @ xp_of(gout).swapaxes(self._columns(), 2, 3)).sum(0).reshape(w.shape)
-        if len(self.next_functions) > 2 and self.next_functions[2][0] is not None:
-            gb = grad.sum(axis=(0, 2, 3))
-        if self.one_d:
-            gx = None if gx is None else gx[:, :, 0]
-            gw = None if gw is None else gw[:, :, 0]
-        return gx, gw, gb
+        return _with_bias_grad(self, grad, gx, gw)
+
+
+def _with_bias_grad(node, grad, gx, gw):
+    """A convolution's (gx, gw, gb): the bias's gradient, and 1-d ones without their height of 1."""
+    gb = None
+    if len(node.next_functions) > 2 and node.next_functions[2][0] is not None:
+        gb = grad.sum(axis=(0, 2, 3))
+    if node.one_d:
+        gx = None if gx is None else gx[:, :, 0]
+        gw = None if gw is None else gw[:, :, 0]
+    return gx, gw, gb
 
 
 @op("conv_transpose2d", "ConvolutionBackward0")
@@ -281,18 +287,13 @@ class ConvTranspose(Op):
         n, c = x.shape[:2]
         cols = _im2col(_pad_hw(grad, self.padding, self.padding), w.shape[2:], self.dilation, self.stride, self.in_hw)
         cols = cols.reshape(n, g, -1, cols.shape[-1])                                  # (N, G, O/G*kh*kw, H*W)
-        gx = gw = gb = None
+        gx = gw = None
         if self.next_functions[0][0] is not None:
             gx = (self._weight() @ cols).reshape(x.shape)
         if self.next_functions[1][0] is not None:
             pixels = x.reshape(n, g, c // g, -1)
             gw = (pixels @ xp_of(cols).swapaxes(cols, 2, 3)).sum(0).reshape(w.shape)
-        if len(self.next_functions) > 2 and self.next_functions[2][0] is not None:
-            gb = grad.sum(axis=(0, 2, 3))
-        if self.one_d:
-            gx = None if gx is None else gx[:, :, 0]
-            gw = None if gw is None else gw[:, :, 0]
-        return gx, gw, gb
+        return _with_bias_grad(self, grad, gx, gw)
 
 
 # ---- pooling ----------------------------------------------------------------------------------
