@@ -1,7 +1,6 @@
 """bfloat16 (through ml_dtypes) and float16 against torch 2.13: names, conversions, promotion,
 printing, and ops: bfloat16 ops compute in float32 and round once, as torch's CPU kernels do;
 float16 uses NumPy's own half kernels, which do the same."""
-import sys
 import warnings
 import zlib
 

@@ -152,8 +152,8 @@ def _why_no_nested_tensor(layer):
         return f"{enc} was not TransformerEncoderLayer"
     attn = layer.self_attn
     for failed, why in ((layer.norm_first, f"{enc}.norm_first was True"),
-                        (not attn.batch_first, f"{enc}.self_attn.batch_first was not True(use batch_first for better "
-                                               "inference performance)"),
+                        (not attn.batch_first, (f"{enc}.self_attn.batch_first was not True(use batch_first for "
+                                                "better inference performance)")),
                         (not attn._qkv_same_embed_dim, f"{enc}.self_attn._qkv_same_embed_dim was not True"),
                         (attn.in_proj_bias is None, f"{enc}.self_attn was passed bias=False"),
                         (not layer.activation_relu_or_gelu, f"{enc}.activation_relu_or_gelu was not True"),
