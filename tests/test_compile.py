@@ -608,3 +608,54 @@ def test_a_learning_rate_scheduler_stepped_inside_the_step_is_stepped_by_the_rep
     for a, b in zip(*losses):
         same(b, a)
     assert rates[0] == rates[1] == [0.5 * 0.5 ** 3]
+
+
+def test_an_argument_that_requires_grad_gets_its_gradient_on_every_call():
+    """Input gradients (saliency, adversarial steps): each call's argument gets its .grad, not the
+    captured call's; a backward that reaches an argument's own history runs eagerly."""
+    gg.manual_seed(0)
+    model = gg.nn.Sequential(gg.nn.Linear(3, 4), gg.nn.Tanh(), gg.nn.Linear(4, 1))
+
+    def step(x):
+        model.zero_grad()
+        model(x).sum().backward()
+        return x.grad
+
+    compiled = gg.compile(step)
+    for i in range(4):
+        data = np.random.default_rng(i).standard_normal((2, 3)).astype(np.float32)
+        a, b = gg.tensor(data, requires_grad=True), gg.tensor(data, requires_grad=True)
+        same(compiled(b), step(a), f"call {i}")
+        same(b.grad, a.grad)
+    assert compiled.counts == {"captured": 1, "replayed": 3, "eager": 0}
+
+    encoder = gg.nn.Linear(3, 3)
+    compiled = gg.compile(lambda x: model(x).sum().backward())
+    for _ in range(3):
+        encoder.zero_grad()
+        compiled(encoder(gg.ones(1, 3)))
+        got = encoder.weight.grad.clone()
+        encoder.zero_grad()
+        model(encoder(gg.ones(1, 3))).sum().backward()
+        same(got, encoder.weight.grad)
+    assert compiled.counts["replayed"] == 0 and "made before the step" in compiled.explain()
+
+
+def test_results_that_are_arguments_gradients_or_detached_are_this_calls():
+    gg.manual_seed(0)
+    w = gg.randn(3, requires_grad=True)
+
+    def step(x):
+        w.grad = None
+        loss = (x * w).sum()
+        loss.backward()
+        return x, loss.detach(), w.grad, {"w": w}
+
+    compiled = gg.compile(step)
+    for i in range(3):
+        x = gg.full((3,), float(i))
+        got = compiled(x)
+        assert got[0] is x and got[3]["w"] is w
+        same(got[1], (x * w).sum().detach())
+        same(got[2], x)  # d/dw of sum(x * w)
+    assert compiled.counts == {"captured": 1, "replayed": 2, "eager": 0}

@@ -74,7 +74,7 @@ class Compiled:
                 return self._eager(args, kwargs)
             self.counts["replayed"] += 1
             if plan.graphs is not None:
-                return plan.graphs([t._data for t in tensors])
+                return plan.graphs([t._data for t in tensors], tensors)
             return run(plan, [t._data for t in tensors], tensors)
         if plan is None and len(self.plans) >= self.max_plans:
             return self._eager(args, kwargs)

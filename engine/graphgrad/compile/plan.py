@@ -40,7 +40,11 @@ class Plan:
             self._where[id(t)] = i
         self._buffers = 0        # op outputs so far
         self._build(recording.events, recording.made)
-        self.result = self._result_spec(result)
+        # the leaves' gradients after the step: (which argument, or the tensor) for each .grad tensor
+        grads = {id(t._grad): (i if isinstance(i, int) else t)
+                 for t, i in ((t, self._where.get(id(t))) for t in (*arg_tensors, *self.externals))
+                 if t._grad is not None}
+        self.result = self._result_spec(result, recording.made, grads)
         self.outside = None      # the backward pass a caller runs outside the step (BackwardOutside)
         # a result with a graph, from a step that ran no backward itself: the caller will run one
         if _needs_backward(result) and not any(e[0] == "backward" for e in recording.events):
@@ -80,6 +84,7 @@ class Plan:
             self.records.append((len(self.instructions) - 1, record))
 
     def _build(self, events, made):
+        made_here = {e[1] for e in events if e[0] == "op"}
         for event in events:
             kind = event[0]
             if kind == "op":
@@ -101,8 +106,14 @@ class Plan:
             elif kind == "node":
                 _, node, owned = event
                 if type(node) is AccumulateGrad:
-                    self._emit("backward", [LEAF, node, owned], (node, [self._ref(node.variable)], []))
+                    # an argument's leaf is another tensor on every call: its gradient goes to that one's
+                    arg = self._where.get(id(node.variable))
+                    self._emit("backward", [LEAF, node, owned, arg if isinstance(arg, int) else None],
+                               (node, [self._ref(node.variable)], []))
                 else:
+                    if node not in made_here:
+                        self.reasons.append("its backward pass reaches nodes made before the step (an argument's "
+                                            "or a tensor's history): a replay would run those old nodes")
                     self._emit("backward", [NODE, node, node.next_functions, node.n_outputs], (node, [], []))
             elif kind == "call":
                 _, owner, method, args, kwargs = event
@@ -110,16 +121,36 @@ class Plan:
             elif kind == "set_grad":
                 self._emit("call", [SET_GRAD, event[1]])
 
-    def _result_spec(self, result):
-        """How to build the step's return value from the buffers: tensors made by the step become
-        tensors over their buffers; anything else is returned as it was."""
+    def _buffer_arrays(self):
+        """id(array) -> the buffer of the op output that holds it."""
+        if not hasattr(self, "_arrays"):
+            self._arrays = {id(t._data): self._where[id(t)] for t in self._held if id(t) in self._where
+                            and self._where[id(t)][0] == "buffer"}
+        return self._arrays
+
+    def _result_spec(self, result, made, grads):
+        """How to build the step's return value: a tensor an op made, over its buffer; an argument,
+        this call's; a gradient (`x.grad`), the tensor's .grad after the replay; a tensor from
+        before the step, itself; anything else as it was. A tensor the step made otherwise cannot
+        be made again."""
         if isinstance(result, Tensor):
             where = self._where.get(id(result))
-            return ("tensor", where) if where is not None and where[0] == "buffer" else ("same", result)
+            if isinstance(where, int):
+                return ("arg", where)
+            if where is not None and where[0] == "buffer":
+                return ("tensor", where)
+            if id(result) in grads:
+                return ("grad", grads[id(result)])
+            shares = self._buffer_arrays().get(id(result._data))
+            if shares is not None:  # loss.detach(): a new tensor over a buffer's array
+                return ("tensor", shares)
+            if id(result) in made:
+                self.reasons.append("it returns a tensor it made other than by an op")
+            return ("same", result)
         if isinstance(result, (tuple, list)):
-            return ("seq", type(result), [self._result_spec(r) for r in result])
+            return ("seq", type(result), [self._result_spec(r, made, grads) for r in result])
         if isinstance(result, dict):
-            return ("dict", [(k, self._result_spec(v)) for k, v in result.items()])
+            return ("dict", [(k, self._result_spec(v, made, grads)) for k, v in result.items()])
         return ("same", result)
 
     def finish(self):
@@ -140,6 +171,7 @@ class Plan:
         self.constant_base = base["constant"]
         self.buffer_base = base["buffer"]
         del self._where, self._held
+        self.__dict__.pop("_arrays", None)
         return self
 
     def _hash(self, arg_tensors):

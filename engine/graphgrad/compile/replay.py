@@ -26,8 +26,8 @@ def run(plan, arg_arrays, arg_tensors=None):
     """The step's result, replayed with these arrays as its tensor arguments (arg_tensors: the
     tensors themselves, which a result that goes on to a backward pass outside links to)."""
     values = _load(plan, arg_arrays)
-    execute(plan.instructions, values, {})
-    result = _build(plan.result, values, {})
+    execute(plan.instructions, values, {}, arg_tensors)
+    result = _build(plan.result, values, {}, arg_tensors)
     if plan.outside is not None:
         link(plan, result, arg_tensors)
     return result
@@ -96,9 +96,10 @@ def _load(plan, arg_arrays):
     return values
 
 
-def execute(instructions, values, buffers):
+def execute(instructions, values, buffers, arg_tensors=None):
     """Run instructions over `values` (the plan's arrays); `buffers` holds the gradients arriving at
-    each backward node during a pass, as the scheduler's do."""
+    each backward node during a pass, as the scheduler's do; arg_tensors: the call's tensor
+    arguments (an argument that requires grad gets its gradient)."""
     for ins in instructions:
         kind = ins[0]
         if kind == OP:
@@ -132,7 +133,7 @@ def execute(instructions, values, buffers):
         elif kind == LEAF:
             grads = buffers.pop(ins[1], None)
             if grads is not None and grads[0] is not None:
-                ins[1].accumulate(grads[0], ins[2])
+                _leaf(ins, arg_tensors).accumulate(grads[0], ins[2])
         elif kind == BACKWARD:
             buffers.clear()
             for (node, nr), seed in zip(ins[1], ins[2]):
@@ -151,12 +152,21 @@ def execute(instructions, values, buffers):
             ins[1]._grad = None
 
 
+def _leaf(ins, arg_tensors):
+    """The AccumulateGrad a LEAF instruction accumulates through: the captured one, or for an
+    argument, this call's argument's."""
+    if ins[3] is None:
+        return ins[1]
+    t = arg_tensors[ins[3]]
+    return t._accum or t._accumulator()
+
+
 def _zeros(node, i):
     shape, dtype, xp = node._out_meta[i]
     return xp.zeros(shape, dtype)
 
 
-def _build(spec, values, made=None):
+def _build(spec, values, made=None, arg_tensors=None):
     """The step's return value over the buffers; `made` collects the tensors by buffer."""
     kind = spec[0]
     if kind == "tensor":
@@ -168,10 +178,15 @@ def _build(spec, values, made=None):
         return t
     if kind == "same":
         return spec[1]
+    if kind == "arg":
+        return arg_tensors[spec[1]]
+    if kind == "grad":
+        owner = spec[1] if isinstance(spec[1], Tensor) else arg_tensors[spec[1]]
+        return owner._grad
     if kind == "seq":
-        items = [_build(s, values, made) for s in spec[2]]
+        items = [_build(s, values, made, arg_tensors) for s in spec[2]]
         return spec[1](*items) if hasattr(spec[1], "_fields") else spec[1](items)  # (a named tuple: max's)
-    return {k: _build(s, values, made) for k, s in spec[1]}
+    return {k: _build(s, values, made, arg_tensors) for k, s in spec[1]}
 
 
 # ---- cuda: the kernel instructions as CUDA graphs ------------------------------------------------
@@ -220,13 +235,13 @@ class CudaGraphs:
         self.failed = False
         self.addresses = None     # the external arrays' device addresses at capture
 
-    def __call__(self, arg_arrays):
+    def __call__(self, arg_arrays, arg_tensors=None):
         plan = self.plan
         if self.failed:
             return run(plan, arg_arrays)
         addresses = [t._data.data.ptr for t in plan.externals]
         if self.runs is None or addresses != self.addresses:
-            return self._capture(arg_arrays, addresses)
+            return self._capture(arg_arrays, addresses, arg_tensors)
         values, buffers = _load(plan, self.static_args), self.buffers
         with self.stream:  # the Python runs' kernels (an optimizer's) queue on the same stream
             for static, new in zip(self.static_args, arg_arrays):
@@ -240,13 +255,13 @@ class CudaGraphs:
                     if ins[0] == LEAF:  # the gradient the pass summed into the array captured for it
                         grad = self.leaf_grads[id(ins)]
                         if grad is not None:
-                            ins[1].accumulate(grad, ins[2])
+                            _leaf(ins, arg_tensors).accumulate(grad, ins[2])
                     else:
-                        execute((ins,), values, buffers)
+                        execute((ins,), values, buffers, arg_tensors)
         self.stream.synchronize()
-        return _build(plan.result, values)
+        return _build(plan.result, values, None, arg_tensors)
 
-    def _capture(self, arg_arrays, addresses):
+    def _capture(self, arg_arrays, addresses, arg_tensors):
         import cupy
         plan = self.plan
         self.stream = cupy.cuda.Stream(non_blocking=True)
@@ -263,9 +278,9 @@ class CudaGraphs:
                                 grad = grads[0] if grads is not None else None
                                 self.leaf_grads[id(ins)] = grad
                                 if grad is not None:
-                                    ins[1].accumulate(grad, ins[2])
+                                    _leaf(ins, arg_tensors).accumulate(grad, ins[2])
                             else:
-                                execute((ins,), values, buffers)
+                                execute((ins,), values, buffers, arg_tensors)
                         runs.append((None, instructions))
                         continue
                     self.stream.begin_capture()
@@ -280,7 +295,7 @@ class CudaGraphs:
             self.failed = True  # (the step's effects so far were made: finish it without graphs)
             raise
         self.runs, self.addresses = runs, addresses
-        return _build(plan.result, values)
+        return _build(plan.result, values, None, arg_tensors)
 
     @staticmethod
     def _bump(instructions):
