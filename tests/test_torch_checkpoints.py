@@ -73,6 +73,12 @@ def test_file_objects_bytes_and_map_location(tmp_path):
     same(gg.load(buffer.getvalue(), map_location=gg.device("cpu"))["w"], torch.ones(2))
 
 
+def test_the_legacy_format_is_named(tmp_path):
+    torch.save({"w": torch.ones(2)}, tmp_path / "old.pt", _use_new_zipfile_serialization=False)
+    with pytest.raises(RuntimeError, match="torch's legacy format"):
+        gg.load(tmp_path / "old.pt")
+
+
 def test_graphgrad_files_still_load(tmp_path):
     gg.save({"w": gg.ones(2)}, tmp_path / "mine.pt")
     assert gg.load(tmp_path / "mine.pt")["w"].tolist() == [1.0, 1.0]

@@ -322,12 +322,19 @@ def load_foreign(f, map_location=None):
     return NotImplemented
 
 
+_LEGACY_MAGIC = b"\x80\x02\x8a\nl\xfc\x9cF\xf9 j\xa8P\x19"  # protocol 2, then torch's magic number, pickled
+
+
 def _load_from(src, name, map_location):
     start = src.tell()
     head = src.read(16)
     src.seek(start)
     if is_safetensors(head):
         return load_safetensors(src.read(), name, map_location)
+    if head.startswith(_LEGACY_MAGIC):
+        raise RuntimeError(f"graphgrad.load({name!r}): this file is in torch's legacy format (torch.save with "
+                           "_use_new_zipfile_serialization=False, or torch before 1.6), which graphgrad does not "
+                           "read; load it with torch and save it again with torch.save's default (zip) format")
     if head[:4] != b"PK\x03\x04":
         return NotImplemented
     try:
