@@ -659,3 +659,33 @@ def test_results_that_are_arguments_gradients_or_detached_are_this_calls():
         same(got[1], (x * w).sum().detach())
         same(got[2], x)  # d/dw of sum(x * w)
     assert compiled.counts == {"captured": 1, "replayed": 2, "eager": 0}
+
+
+def test_index_arguments_are_this_calls():
+    """x[idx], gather and index_select with an index argument: the index arrays reach the op as
+    attributes, and the replay gives it this call's."""
+    gg.manual_seed(0)
+    w = gg.randn(5, 3, requires_grad=True)
+
+    def step(idx, rows):
+        w.grad = None
+        loss = (w[idx] * 2).sum() + w.index_select(0, rows).pow(2).sum() + w.gather(0, idx[:, None].expand(-1, 3)).sum()
+        loss.backward()
+        return loss
+
+    compiled = gg.compile(step)
+    for i in range(4):
+        idx, rows = gg.tensor([i, 4 - i, 2]), gg.tensor([i % 5, 1])
+        got, grad = compiled(idx, rows), w.grad.clone()
+        same(got, step(idx, rows), f"call {i}")
+        same(grad, w.grad)
+    assert compiled.counts == {"captured": 1, "replayed": 3, "eager": 0}, compiled.explain()
+
+
+def test_a_scalar_index_argument_is_part_of_the_key():
+    w = gg.randn(4, 2, requires_grad=True)
+    compiled = gg.compile(lambda i: (w[i] * 3).sum())
+    with gg.no_grad():
+        for i in (1, 2, 1, 2, 3):
+            same(compiled(gg.tensor(i)), (w[i] * 3).sum())
+    assert compiled.counts == {"captured": 3, "replayed": 2, "eager": 0}

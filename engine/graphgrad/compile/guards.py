@@ -1,7 +1,8 @@
 """Guards: what must hold for a captured plan to be replayed instead of running the step.
 
 The key (looked up in a dict on every call) covers the step's arguments: each tensor's shape,
-dtype, device and requires_grad, every other argument's value (so a Python branch on an
+dtype, device and requires_grad (and the value of an integer or bool scalar: an index), every
+other argument's value (so a Python branch on an
 argument, or on a tensor's shape, captures again), and the grad mode. A plan then checks what it
 read from outside the arguments: each external tensor's shape, dtype and requires_grad, and the
 training flag of every module the step called."""
@@ -29,6 +30,9 @@ def _spec(x, tensors):
         tensors.append(x)
         data = x._data
         device = None if type(data) is np.ndarray else data.device.id
+        if data.ndim == 0 and data.dtype.kind in "iub":
+            # a scalar index (x[i]) reaches ops as a Python number read from its value: keyed by it
+            return (data.shape, data.dtype, device, x.requires_grad, data.item())
         return (data.shape, data.dtype, device, x.requires_grad)
     if type(x) in (tuple, list):
         return (type(x), tuple(_spec(v, tensors) for v in x))

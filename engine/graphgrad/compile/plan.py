@@ -36,8 +36,10 @@ class Plan:
         self.records = []        # (instruction index, what the widget shows of it)
         self._where = {}         # id(tensor) -> its buffer
         self._held = []          # the recording's tensors, alive while the plan is built (ids stay unique)
+        self._array_at = {}      # id(array) -> the place of the tensor holding it (an op may get the array)
         for i, t in enumerate(arg_tensors):
             self._where[id(t)] = i
+            self._array_at.setdefault(id(t._data), i)
         self._buffers = 0        # op outputs so far
         self._build(recording.events, recording.made)
         # the leaves' gradients after the step: (which argument, or the tensor) for each .grad tensor
@@ -62,6 +64,10 @@ class Plan:
                 where = self._where[id(x)] = ("external", len(self.externals))
                 self.externals.append(x)
                 self._held.append(x)
+                self._array_at.setdefault(id(x._data), where)
+            return where
+        where = self._array_at.get(id(x))  # a tensor's own array, given as is
+        if where is not None:
             return where
         self.constants.append(x)
         return ("constant", len(self.constants) - 1)
@@ -69,8 +75,31 @@ class Plan:
     def _output(self, t):
         self._held.append(t)
         where = self._where[id(t)] = ("buffer", self._buffers)
+        self._array_at.setdefault(id(t._data), where)
         self._buffers += 1
         return where
+
+    def _attrs(self, attrs):
+        """attrs with each tensor or tensor's array in them (an index's arrays, `x[idx]`) replaced by a
+        Slot naming its place, so the replay gives this call's; None where there is none."""
+        found = []
+
+        def walk(v):
+            if isinstance(v, Tensor):  # (an outside tensor, batch norm's running mean, stays itself)
+                where = self._where.get(id(v))
+                if isinstance(where, int) or where is not None and where[0] == "buffer":
+                    found.append(v)
+                    return Slot("tensor", where)
+                return v
+            if type(v) in (tuple, list):
+                return type(v)(walk(x) for x in v)
+            where = self._array_at.get(id(v)) if hasattr(v, "shape") else None
+            if where is not None:
+                found.append(v)
+                return Slot("array", where)
+            return v
+        template = {k: walk(v) for k, v in attrs.items()}
+        return template if found else None
 
     def _group(self, kind):
         if not self.groups or self.groups[-1][0] != kind or kind == "call":
@@ -91,8 +120,8 @@ class Plan:
                 _, node, inputs, outputs, attrs = event
                 refs = [self._ref(x) for x in inputs]
                 outs = [self._output(t) for t in (outputs if type(outputs) is tuple else (outputs,))]
-                self._emit("forward", [OP, node.forward, refs, outs, attrs, type(outputs) is tuple],
-                           (node, refs, outs))
+                self._emit("forward", [OP, node.forward, refs, outs, attrs, type(outputs) is tuple,
+                                       self._attrs(attrs)], (node, refs, outs))
             elif kind == "write":
                 _, target, result = event
                 ref = self._ref(target)
@@ -163,6 +192,9 @@ class Plan:
             if ins[0] == OP:
                 ins[2] = [index(r) for r in ins[2]]
                 ins[3] = [index(r) for r in ins[3]]
+                if ins[6] is not None:
+                    for v in _slots(ins[6]):
+                        v.index = index(v.index)
             elif ins[0] == WRITE:
                 ins[1], ins[2] = index(ins[1]), index(ins[2])
         self.records = [(i, (node, [index(r) for r in ins], [index(r) for r in outs]))
@@ -170,7 +202,7 @@ class Plan:
         self.result = _resolve(self.result, index)
         self.constant_base = base["constant"]
         self.buffer_base = base["buffer"]
-        del self._where, self._held
+        del self._where, self._held, self._array_at
         self.__dict__.pop("_arrays", None)
         return self
 
@@ -232,6 +264,23 @@ class BackwardOutside:
         self.roots = [(k, t.grad_fn, t._output_nr) for k, t in enumerate(_tensors(result)) if t.grad_fn is not None]
         self.pending = None      # a weak reference to the node of the latest replay, until its backward ran
 
+
+
+class Slot:
+    """In an op's attributes: a tensor (kind "tensor") or a tensor's array ("array") that the replay
+    takes from this call (`index`: its place among the plan's arrays)."""
+    __slots__ = ("kind", "index")
+
+    def __init__(self, kind, index):
+        self.kind, self.index = kind, index
+
+
+def _slots(template):
+    for v in template.values() if isinstance(template, dict) else template:
+        if isinstance(v, Slot):
+            yield v
+        elif type(v) in (tuple, list):
+            yield from _slots(v)
 
 
 def tensors_of(result):

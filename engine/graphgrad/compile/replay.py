@@ -19,7 +19,7 @@ import numpy as np
 
 from ..autograd.node import Node, _sequence
 from ..tensor import Tensor
-from .plan import BACKWARD, CALL, LEAF, NODE, OP, SET_GRAD, WRITE, as_array, tensors_of
+from .plan import BACKWARD, CALL, LEAF, NODE, OP, SET_GRAD, WRITE, Slot, as_array, tensors_of
 
 
 def run(plan, arg_arrays, arg_tensors=None):
@@ -103,7 +103,9 @@ def execute(instructions, values, buffers, arg_tensors=None):
     for ins in instructions:
         kind = ins[0]
         if kind == OP:
-            _, forward, reads, writes, attrs, several = ins
+            _, forward, reads, writes, attrs, several, template = ins
+            if template is not None:
+                attrs = {k: _given(v, values, arg_tensors) for k, v in template.items()}
             out = forward(*[values[i] for i in reads], **attrs)
             if several:
                 for i, o in zip(writes, out):
@@ -150,6 +152,19 @@ def execute(instructions, values, buffers, arg_tensors=None):
             ins[1](*ins[2], **ins[3])
         elif kind == SET_GRAD:
             ins[1]._grad = None
+
+
+def _given(v, values, arg_tensors):
+    """An attribute with this call's tensors and arrays in its Slots."""
+    if type(v) is Slot:
+        if v.kind == "array":
+            return values[v.index]
+        if v.index < len(arg_tensors or ()):
+            return arg_tensors[v.index]
+        return Tensor._wrap(values[v.index])
+    if type(v) in (tuple, list):
+        return type(v)(_given(x, values, arg_tensors) for x in v)
+    return v
 
 
 def _leaf(ins, arg_tensors):
