@@ -3,12 +3,10 @@ that fails captures again or runs eagerly, never giving a wrong answer; traces, 
 the debugger see every op (under them a compiled step runs eagerly)."""
 import warnings
 
+import graphgrad as gg
 import numpy as np
 import pytest
-
-import graphgrad as gg
 from graphgrad.compile import Compiled
-
 from op_table import TABLE
 from test_ops import flat, is_tensor, samples, to_lib
 
@@ -431,7 +429,7 @@ def test_values_set_by_data_make_shapes_that_run_eagerly():
 # ---- traces, anomaly mode and the debugger see every op ---------------------------------------
 
 def test_under_a_trace_or_anomaly_mode_a_compiled_step_runs_eagerly():
-    eager_model, eager_step = _mlp_step()
+    _, eager_step = _mlp_step()
     model, step = _mlp_step()
     compiled = gg.compile(step)
     x = gg.randn(4, 4)
@@ -451,7 +449,7 @@ def test_under_a_trace_or_anomaly_mode_a_compiled_step_runs_eagerly():
 
 
 def test_the_debugger_sees_the_step():
-    model, step = _mlp_step()
+    _, step = _mlp_step()
     x = gg.randn(4, 4)
     train = gg.compile(step)
     train(x)
@@ -474,10 +472,10 @@ def test_the_debugger_sees_the_step():
 
 def test_the_plan_is_a_widget_graph():
     from graphgrad import viz
-    model, step = _mlp_step()
+    _, step = _mlp_step()
     compiled = gg.compile(step)
     with pytest.raises(RuntimeError, match="nothing captured"):
-        compiled.graph
+        _ = compiled.graph
     x = gg.randn(4, 4)
     compiled(x)
     compiled(x)
@@ -516,7 +514,7 @@ def test_kernel_runs_and_python_runs_of_a_plan():
     (leaf accumulations, after their pass's kernels; optimizer calls)."""
     from graphgrad.compile.plan import CALL, LEAF
     from graphgrad.compile.replay import segments
-    model, step = _mlp_step()
+    _, step = _mlp_step()
     compiled = gg.compile(step)
     compiled(gg.randn(4, 4))
     runs = segments(compiled.last.instructions)
@@ -563,8 +561,8 @@ def test_a_global_or_closure_rebound_to_another_tensor_or_module_captures_again(
     new capture, not a replay over the old objects."""
     gg.manual_seed(0)
     scope = {"gg": gg, "w": gg.randn(3, requires_grad=True), "batch": gg.ones(3)}
-    exec("def step():\n    w.grad = None\n    loss = (batch * w).pow(2).sum()\n    loss.backward()\n"
-         "    return loss", scope)
+    exec("def step():\n    w.grad = None\n    loss = (batch * w).pow(2).sum()\n    loss.backward()\n"  # noqa: S102
+         "    return loss", scope)  # (a function whose globals are a dict of the test's own)
     compiled = gg.compile(scope["step"])
     for i in range(4):
         scope["batch"] = gg.full((3,), float(i))  # a new tensor each time, of the same shape
@@ -584,30 +582,31 @@ def test_a_global_or_closure_rebound_to_another_tensor_or_module_captures_again(
     assert compiled.counts == {"captured": 2, "replayed": 1, "eager": 0}
 
 
-def test_a_learning_rate_scheduler_stepped_inside_the_step_is_stepped_by_the_replay():
-    losses, rates = [], []
-    for compile_it in (False, True):
-        gg.manual_seed(0)
-        model = gg.nn.Linear(3, 1)
-        opt = gg.optim.SGD(model.parameters(), lr=0.5)
-        sched = gg.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+def _scheduled_training(compile_it):
+    gg.manual_seed(0)
+    model = gg.nn.Linear(3, 1)
+    opt = gg.optim.SGD(model.parameters(), lr=0.5)
+    sched = gg.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
 
-        def step(x):
-            opt.zero_grad()
-            loss = model(x).pow(2).mean()
-            loss.backward()
-            opt.step()
-            sched.step()
-            return loss
-        run = gg.compile(step) if compile_it else step
-        x = gg.ones(2, 3)
-        losses.append([run(x) for _ in range(6)])
-        rates.append([g["lr"] for g in opt.param_groups])
-        if compile_it:
-            assert run.counts == {"captured": 1, "replayed": 5, "eager": 0}, run.explain()
-    for a, b in zip(*losses):
+    def step(x):
+        opt.zero_grad()
+        loss = model(x).pow(2).mean()
+        loss.backward()
+        opt.step()
+        sched.step()
+        return loss
+    run = gg.compile(step) if compile_it else step
+    x = gg.ones(2, 3)
+    return [run(x) for _ in range(6)], [g["lr"] for g in opt.param_groups], run
+
+
+def test_a_learning_rate_scheduler_stepped_inside_the_step_is_stepped_by_the_replay():
+    eager_losses, eager_rates, _ = _scheduled_training(False)
+    losses, rates, run = _scheduled_training(True)
+    assert run.counts == {"captured": 1, "replayed": 5, "eager": 0}, run.explain()
+    for a, b in zip(eager_losses, losses):
         same(b, a)
-    assert rates[0] == rates[1] == [0.5 * 0.5 ** 3]
+    assert eager_rates == rates == [0.5 * 0.5 ** 3]
 
 
 def test_an_argument_that_requires_grad_gets_its_gradient_on_every_call():

@@ -32,7 +32,7 @@ from .guards import UNGUARDABLE, flatten, outside_objects, plan_holds
 from .plan import Plan
 from .replay import CudaGraphs, link, pending_backward, run
 
-__all__ = ["compile", "Compiled"]
+__all__ = ["Compiled", "compile"]
 
 
 def compile(model=None, *, max_plans=8, cuda_graphs=True, **options):

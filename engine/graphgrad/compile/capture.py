@@ -22,7 +22,8 @@ from ..autograd import engine as _engine
 from ..autograd.grad_mode import recorders
 from ..autograd.node import AccumulateGrad
 from ..nn.module import Module
-from ..optim import lr_scheduler as _lr_scheduler, optimizer as _optimizer
+from ..optim import lr_scheduler as _lr_scheduler
+from ..optim import optimizer as _optimizer
 from ..random import default_generator
 from ..tensor import Tensor
 from ..tracing.recorder import Recorder

@@ -187,7 +187,7 @@ class Plan:
         constants, buffers), once all are known."""
         base = {"external": self.args, "constant": self.args + len(self.externals),
                 "buffer": self.args + len(self.externals) + len(self.constants)}
-        index = lambda ref: ref if isinstance(ref, int) else base[ref[0]] + ref[1]  # noqa: E731
+        index = lambda ref: ref if isinstance(ref, int) else base[ref[0]] + ref[1]
         for ins in self.instructions:
             if ins[0] == OP:
                 ins[2] = [index(r) for r in ins[2]]
@@ -269,7 +269,7 @@ class BackwardOutside:
 class Slot:
     """In an op's attributes: a tensor (kind "tensor") or a tensor's array ("array") that the replay
     takes from this call (`index`: its place among the plan's arrays)."""
-    __slots__ = ("kind", "index")
+    __slots__ = ("index", "kind")
 
     def __init__(self, kind, index):
         self.kind, self.index = kind, index

@@ -19,7 +19,18 @@ import numpy as np
 
 from ..autograd.node import Node, _sequence
 from ..tensor import Tensor
-from .plan import BACKWARD, CALL, LEAF, NODE, OP, SET_GRAD, WRITE, Slot, as_array, tensors_of
+from .plan import (
+    BACKWARD,
+    CALL,
+    LEAF,
+    NODE,
+    OP,
+    SET_GRAD,
+    WRITE,
+    Slot,
+    as_array,
+    tensors_of,
+)
 
 
 def run(plan, arg_arrays, arg_tensors=None):
@@ -62,7 +73,7 @@ def link(plan, result, arg_tensors):
     node = CompiledBackward()
     node.outside = outside
     node.n_outputs = len(outside.roots)
-    tensor_at = lambda i: arg_tensors[i] if i < plan.args else plan.externals[i - plan.args]  # noqa: E731
+    tensor_at = lambda i: arg_tensors[i] if i < plan.args else plan.externals[i - plan.args]
     edges, checks = [], []
     for _, _, i in outside.exits:
         t = tensor_at(i)
