@@ -316,3 +316,11 @@ def test_grad_scaler_errors_are_torchs():
             scaler.step(opt)
         with pytest.raises(RuntimeError, match="The source state dict is empty"):
             scaler.load_state_dict({})
+
+
+@pytest.mark.cuda
+def test_bfloat16_stays_on_the_cpu():
+    with pytest.raises(TypeError, match="bfloat16 tensors live on the CPU only"):
+        gg.ones(2).bfloat16().cuda()
+    with pytest.raises(TypeError, match="bfloat16 tensors live on the CPU only"):
+        gg.ones(2, device="cuda").to(gg.bfloat16)

@@ -38,6 +38,9 @@ def to(input, *args, dtype=None, device=None, non_blocking=False, copy=False, me
     if target_device.type == "cuda":
         from .. import cuda
         cuda._require()
+        if target_dtype is dtypes.bfloat16:
+            raise TypeError("graphgrad: bfloat16 tensors live on the CPU only (CuPy has no bfloat16); use float16 "
+                            "or float32 on the GPU")
     if target_dtype is input.dtype and target_device == input.device and not copy:
         return input
     return apply(ToCopy, input, dtype=target_dtype.np, device=target_device)
