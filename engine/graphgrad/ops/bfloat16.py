@@ -14,6 +14,7 @@ import numpy as np
 
 BF16 = np.dtype(ml_dtypes.bfloat16)
 _F32 = np.dtype(np.float32)
+_LARGEST = float(ml_dtypes.finfo(ml_dtypes.bfloat16).max)
 _twins = {}
 
 
@@ -46,6 +47,9 @@ def _forward(self, *arrays, **attrs):
             attrs["dtype"] = _F32
     else:
         keep = any(d is not None and d.kind == "f" for d in self._input_dtypes)
+    for bound, largest in (("posinf", _LARGEST), ("neginf", -_LARGEST)):  # nan_to_num: bfloat16's own, not float32's
+        if bound in attrs and attrs[bound] is None and not keep:
+            attrs[bound] = largest
     out = self._computes_for.forward(self, *map(_up, arrays), **{k: _up(v) for k, v in attrs.items()})
     return out if keep else _down(out)
 
