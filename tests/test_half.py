@@ -323,3 +323,20 @@ def test_bfloat16_stays_on_the_cpu():
         gg.ones(2).bfloat16().cuda()
     with pytest.raises(TypeError, match="bfloat16 tensors live on the CPU only"):
         gg.ones(2, device="cuda").to(gg.bfloat16)
+
+
+def test_the_per_device_amp_modules_import_and_warn_as_torch():
+    import importlib
+    for name in ("graphgrad.cuda.amp", "graphgrad.cpu.amp"):
+        assert importlib.import_module(name) is getattr(getattr(gg, name.split(".")[1]), "amp")
+    assert gg.cpu.is_available() and gg.cpu.device_count() == 1
+    messages = []
+    for lib in (torch, gg):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with lib.cpu.amp.autocast():
+                assert (lib.ones(2, 2) @ lib.ones(2, 2)).dtype is lib.bfloat16
+            scaler = lib.cpu.amp.GradScaler()
+        assert scaler.is_enabled() and scaler.get_scale() == 65536.0
+        messages.append([(w.category, str(w.message)) for w in caught])
+    assert messages[1] == messages[0]

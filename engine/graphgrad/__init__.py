@@ -56,8 +56,13 @@ from ._version import __version__  # noqa: E402
 from . import debug, tracing  # noqa: E402
 from .tracing import trace  # noqa: E402
 from .compile import compile  # noqa: E402,A001  graphgrad.compile(step): capture once, replay a plan
-from . import amp  # noqa: E402
+from . import amp, cpu  # noqa: E402
 from .amp.autocast_mode import (autocast, clear_autocast_cache, get_autocast_cpu_dtype,  # noqa: E402
                                 get_autocast_dtype, get_autocast_gpu_dtype, is_autocast_cache_enabled,
                                 is_autocast_enabled, set_autocast_cache_enabled, set_autocast_dtype,
                                 set_autocast_enabled)
+
+
+def _jupyter_labextension_paths():
+    """Where `jupyter labextension develop --overwrite .` finds the JupyterLab extension built from src/."""
+    return [{"src": "labextension", "dest": "graphgrad"}]

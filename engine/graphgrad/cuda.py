@@ -1,5 +1,6 @@
 """graphgrad.cuda: GPUs through CuPy. Every query answers (False, 0) without a GPU or CuPy."""
 import functools
+import sys
 
 
 @functools.lru_cache(maxsize=None)
@@ -86,3 +87,5 @@ manual_seed_all = manual_seed
 
 
 from .amp import cuda as amp  # noqa: E402  torch.cuda.amp: autocast and GradScaler (disabled without a GPU)
+
+sys.modules[__name__ + ".amp"] = amp  # `import torch.cuda.amp`, `from torch.cuda.amp import GradScaler`

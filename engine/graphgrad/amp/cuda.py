@@ -3,24 +3,12 @@ amp.GradScaler("cuda"), with torch's FutureWarnings. Without a GPU both are disa
 torch's warnings), so a script written for a GPU runs unchanged on the CPU in float32."""
 import warnings
 
-from . import autocast_mode, grad_scaler
+from .. import dtypes
+from . import autocast_mode
+from .deprecated import autocast_for, grad_scaler_for
 
-
-class autocast(autocast_mode.autocast):
-    def __init__(self, enabled=True, dtype=None, cache_enabled=True):
-        warnings.warn("`torch.cuda.amp.autocast(args...)` is deprecated. Please use `torch.amp.autocast('cuda', "
-                      "args...)` instead.", FutureWarning, stacklevel=2)
-        from .. import dtypes
-        super().__init__("cuda", dtype=dtypes.float16 if dtype is None else dtype, enabled=enabled,
-                         cache_enabled=cache_enabled)
-
-
-class GradScaler(grad_scaler.GradScaler):
-    def __init__(self, init_scale=2.0 ** 16, growth_factor=2.0, backoff_factor=0.5, growth_interval=2000,
-                 enabled=True):
-        warnings.warn("`torch.cuda.amp.GradScaler(args...)` is deprecated. Please use `torch.amp.GradScaler('cuda', "
-                      "args...)` instead.", FutureWarning, stacklevel=2)
-        super().__init__("cuda", init_scale, growth_factor, backoff_factor, growth_interval, enabled)
+autocast = autocast_for("cuda", dtypes.float16)
+GradScaler = grad_scaler_for("cuda")
 
 
 def custom_fwd(fwd=None, *, cast_inputs=None):
