@@ -406,3 +406,19 @@ def test_avx_mathfun_shortcuts_on_every_input_of_the_kernel():
         np.testing.assert_array_equal(grandom._log_ps(u1).view(np.int32), _plain_log_ps(u1).view(np.int32))
         for fast, plain in zip(grandom._sincos_ps(theta), _plain_sincos_ps(theta)):
             np.testing.assert_array_equal(fast.view(np.int32), plain.view(np.int32))
+
+
+def test_large_permutations_are_torchs():
+    """From 2048 elements randperm works out torch's swaps with array operations: the same
+    permutation as the swaps made one by one (and as torch's)."""
+    seed_both(8)
+    for n in (2047, 2048, 2049, 5000, 70001):
+        same_draws(lambda lib: lib.randperm(n))
+    rng = np.random.default_rng(0)
+    for n in (2, 3, 17, 300):  # the vectorized form against the loop, at sizes the loop runs
+        for _ in range(20):
+            offsets = rng.integers(0, n - np.arange(n - 1))
+            perm = list(range(n))
+            for i, z in enumerate(offsets.tolist()):
+                perm[i], perm[i + z] = perm[i + z], perm[i]
+            np.testing.assert_array_equal(grandom._swapped(n, offsets), perm)

@@ -256,11 +256,14 @@ class Generator:
     def permutation(self, n):
         """randperm(n) on the CPU: position i swaps with i + random() % (n - i), for i up to n - 2
         (torch's algorithm below 2**32 / 20 elements, where it switches to another)."""
+        if n < 2:
+            return np.arange(n, dtype=np.int64)
+        offsets = self._random32(n - 1) % np.arange(n, 1, -1, dtype=np.uint64)
+        if n >= _SWAPS_VECTORIZED:
+            return _swapped(n, offsets.astype(np.int64))
         perm = list(range(n))
-        if n > 1:
-            offsets = (self._random32(n - 1) % np.arange(n, 1, -1, dtype=np.uint64)).tolist()
-            for i, z in enumerate(offsets):
-                perm[i], perm[i + z] = perm[i + z], perm[i]
+        for i, z in enumerate(offsets.tolist()):
+            perm[i], perm[i + z] = perm[i + z], perm[i]
         return np.array(perm, dtype=np.int64)
 
     def multinomial(self, probs, num_samples, replacement):
@@ -288,6 +291,47 @@ def _in_chunks(n, dtype, draw):
     for i in range(0, n, _CHUNK):
         part = out[i:i + _CHUNK]
         part[...] = draw(len(part))
+    return out
+
+
+# from this n on, randperm works out its swaps with array operations (below, the Python loop is faster)
+_SWAPS_VECTORIZED = 2048
+
+
+def _swapped(n, offsets):
+    """range(n) after step i swapped positions i and j_i = i + offsets[i], for i = 0 .. n - 2, in
+    order, without running the swaps one by one. Position i is final after step i, holding what
+    position j_i held then: the value the latest earlier step that wrote into j_i moved there, or
+    j_i's own if none did. What step t moves into j_t is what position t held at step t: likewise
+    the value the latest step before t moved into t, or t. So each value is found by following
+    'the latest step that wrote here' back to a position no earlier step wrote into (pointer
+    jumping: a number of passes logarithmic in the longest chain)."""
+    m = n - 1
+    steps = np.arange(m, dtype=np.int64)
+    targets = steps + offsets
+    order = np.sort(targets * n + steps)  # grouped by target, each group in step order
+    target = order // n
+    step = order - target * n
+    same = np.empty(m, bool)  # the sorted entry before has the same target
+    same[0] = False
+    np.equal(target[1:], target[:-1], out=same[1:])
+    before = np.full(m, -1, np.int64)  # the latest earlier step with the same target
+    before[1:][same[1:]] = step[:-1][same[1:]]
+    latest = np.empty(m, np.int64)
+    latest[step] = before
+    # for each position p, the latest step before p that wrote into it (p itself where none did)
+    ends = np.flatnonzero(np.append(target[1:] != target[:-1], True))
+    p, last = target[ends], step[ends]
+    writer = np.arange(n, dtype=np.int64)
+    writer[p] = np.where(last != p, last, np.where(before[ends] >= 0, before[ends], p))
+    while True:
+        jumped = writer[writer]
+        if np.array_equal(jumped, writer):
+            break
+        writer = jumped
+    out = np.empty(n, np.int64)
+    out[:m] = np.where(latest >= 0, writer[np.maximum(latest, 0)], targets)
+    out[m] = writer[m]
     return out
 
 
