@@ -444,6 +444,7 @@ def test_under_a_trace_or_anomaly_mode_a_compiled_step_runs_eagerly():
     with gg.autograd.detect_anomaly():
         same(compiled(x), eager_step(x))
     assert compiled.counts == {"captured": 1, "replayed": 1, "eager": 2}
+    assert "a trace, anomaly mode or a backward debugger is on" in compiled.explain()
     same(compiled(x), eager_step(x))  # replays again once they are gone
     assert compiled.counts["replayed"] == 2
 

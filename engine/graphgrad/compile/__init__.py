@@ -60,28 +60,32 @@ class Compiled:
         self.plans = {}
         self.last = None        # the plan of the latest call (None when it ran eagerly without one)
         self.counts = {"captured": 0, "replayed": 0, "eager": 0}
+        self.eager_because = None  # why the latest call that ran eagerly did
 
     def __call__(self, *args, **kwargs):
         if recorders or state.anomaly or open_debuggers and _debugging():  # they see every op
-            return self._eager(args, kwargs)
+            return self._eager(args, kwargs, "a trace, anomaly mode or a backward debugger is on: they see every op")
         tensors, key = flatten(args, kwargs)
         if key is UNGUARDABLE:
-            return self._eager(args, kwargs)
+            return self._eager(args, kwargs, "an argument is neither a tensor nor hashable (a NumPy array?)")
         plan = self.plans.get(key)
         if plan is not None and plan_holds(plan):
             self.last = plan
-            if not plan.replayable or plan.outside is not None and pending_backward(plan):
-                return self._eager(args, kwargs)
+            if not plan.replayable:
+                return self._eager(args, kwargs, "the plan cannot be replayed")
+            if plan.outside is not None and pending_backward(plan):
+                return self._eager(args, kwargs, "the last call's result still waits for its backward pass")
             self.counts["replayed"] += 1
             if plan.graphs is not None:
                 return plan.graphs([t._data for t in tensors], tensors)
             return run(plan, [t._data for t in tensors], tensors)
         if plan is None and len(self.plans) >= self.max_plans:
-            return self._eager(args, kwargs)
+            return self._eager(args, kwargs, f"{self.max_plans} plans captured already (max_plans)")
         return self._capture(key, tensors, args, kwargs)
 
-    def _eager(self, args, kwargs):
+    def _eager(self, args, kwargs, why):
         self.counts["eager"] += 1
+        self.eager_because = why
         return self.fn(*args, **kwargs)
 
     def _capture(self, key, tensors, args, kwargs):
@@ -101,14 +105,14 @@ class Compiled:
 
     # ---- what it shows -----------------------------------------------------------------------------
     def explain(self):
-        """Each plan in a line: replayed, or why it runs eagerly."""
-        if not self.plans:
-            return "not captured yet"
+        """Each plan in a line: replayed, or why it runs eagerly; then why the latest eager call was."""
         lines = []
         for plan in self.plans.values():
             why = "replayed" if plan.replayable else "runs eagerly: " + "; ".join(plan.reasons)
             lines.append(f"{plan!r}: {why}")
-        return "\n".join(lines)
+        if self.eager_because:
+            lines.append(f"the latest call that ran eagerly: {self.eager_because}")
+        return "\n".join(lines) or "not captured yet"
 
     @property
     def graph(self):
