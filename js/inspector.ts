@@ -68,7 +68,7 @@ export function wordsFor(node: GraphNode, slot: Slot, input?: InputRef): Words {
   }
   const to = input ? `input ${input.input} (${input.label})` : "an input";
   const param = input?.kind === "param" ? ` It lands in ${input.label}'s .grad.` : "";
-  return { tab: isBackward(node) ? "sent" : "gradients out", head: "sent",
+  return { tab: isBackward(node) ? "sent" : "gradients out", head: input ? `to ${input.label}` : "sent",
     title: `Gradient out to ${input?.label ?? "input"}: ∂loss/∂${input?.label ?? "input"}`,
     explain: `What ${isBackward(node) ? node.grad_fn ?? op : `${op}'s backward`} sent to ${to}: the gradient that came in times ${op}'s local derivative.${param}` };
 }
@@ -193,7 +193,7 @@ export class Inspector {
     this.replies[t.what] = t;
     if (t.what === "sent") this.sentIndex = t.index;
     else if (t.index) this.index = t.index;
-    if (t.what !== "sent") this.renderFigures();
+    this.renderFigures();
     if (t.what === this.tab) this.renderPanel();
   }
 
@@ -258,6 +258,7 @@ export class Inspector {
         if (this.tab === slot) return;
         this.tab = slot;
         this.renderTabs(slots);
+        this.renderFigures();
         this.renderPanel();
         if (!this.replies[slot]) this.ask(slot);
       }, "gg-tab");
@@ -270,9 +271,11 @@ export class Inspector {
 
   private sentRef(): InputRef | undefined { return this.inputs.find((r) => r.input === this.sentInput); }
 
+  /** Value beside gradient in, and beside them what was sent to the input picked while its tab is open. */
   private renderFigures() {
-    const columns = this.figureSlots().map((slot) => {
-      const t = this.replies[slot], words = wordsFor(this.node!, slot);
+    const slots = [...this.figureSlots(), ...(this.tab === "sent" ? ["sent" as Slot] : [])];
+    const columns = slots.map((slot) => {
+      const t = this.replies[slot], words = wordsFor(this.node!, slot, this.sentRef());
       return { slot, head: words.head, title: words.title, stats: t?.available && t.stats ? t.stats : null, reason: t && !t.available ? t.reason : undefined };
     });
     this.figures.replaceChildren(figuresTable(columns));
@@ -314,6 +317,7 @@ export class Inspector {
       this.sentInput = Number(select.value);
       this.sentIndex = null;
       delete this.replies.sent;
+      this.renderFigures();
       this.renderPanel();
       this.ask("sent");
     });

@@ -18,7 +18,7 @@ x = gg.randn(4, 3, 32, 32)
 y = gg.randint(0, 1000, (4,))
 with gg.trace(model) as t:
     loss = gg.nn.functional.cross_entropy(model(x), y)
-viz.show(t, backward=loss)"""
+viz.show(t, backward=loss, height=560)"""
 
 NUMBER = r"-?\d[\d.e+-]*|0|nan|inf"
 # the inspector's title is the label of the node at the stepper's cursor, one step in
@@ -71,6 +71,7 @@ def test_inspector_on_resnet18(lab, chromium):
         assert re.fullmatch(NUMBER, value_min.inner_text()), value_min.inner_text()
         assert figures.locator("tr[data-stat='NaN'] td").first.inner_text() == "0"
         panel_box, figures_box = inspector.bounding_box(), figures.bounding_box()
+        assert abs(panel_box["height"] - 560) <= 2, panel_box   # the widget's height: the inspector scrolls inside it
         assert figures_box["y"] + figures_box["height"] <= panel_box["y"] + panel_box["height"], (figures_box, panel_box)
 
         # the value's heatmap: one channel at full size (not "downsampled"), a colour bar labelled min and max
@@ -120,6 +121,10 @@ def test_inspector_on_resnet18(lab, chromium):
         assert "[64, 3, 7, 7]" in sent.locator(".gg-meta-line").inner_text()
         assert sent.locator("label[data-dim='out-channel']").count() == 1   # a weight's dimensions, not a batch
         sent.locator(".gg-images").wait_for()                                # 3 input channels: RGB filters
+        # its figures join value and gradient in, side by side
+        inspector.locator(".gg-figures[data-ready~='sent']").wait_for()
+        assert figures.locator("th.gg-fig-head").all_inner_texts() == ["value", "gradient in", "to weight"]
+        assert abs(inspector.bounding_box()["height"] - 560) <= 2, inspector.bounding_box()
         inspector.screenshot(path=str(SCREENSHOTS / "inspector-sent.png"))
 
         # follow the step cursor: one step back, the inspector shows the node the stepper is at
