@@ -211,3 +211,18 @@ def test_a_notebook_cell_is_named_as_ipython_names_it(monkeypatch):
     assert _source.display_file("/tmp/ipykernel_9/123.py") == "Cell In[3]"
     assert _source.as_json(("/tmp/ipykernel_9/123.py", 4))["file"] == "Cell In[3]"
     assert _source.display_file("/elsewhere/train.py") == "/elsewhere/train.py"
+
+
+def test_a_tensor_graph_stepped_backward_tells_what_each_node_sent():
+    from graphgrad import viz
+    w = gg.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    x = gg.tensor([0.5, 4.0, -1.0])
+    loss = (w * x).sum()
+    view = viz.show(loss, params={"w": w})
+    mul = next(n["id"] for n in view.graph["nodes"] if n["op"] == "mul")
+    view._on_message(view, {"type": "command", "cmd": "last", "node": None}, [])
+    header, sent = ask(view, mul, "sent", input=0)      # d(sum(w * x))/dw = x
+    np.testing.assert_array_equal(sent, [0.5, 4.0, -1.0])
+    assert header["index"] is None and header["shape"] == [3]
+    header, _ = ask(view, mul, "sent", input=1)         # x needs none
+    assert not header["available"]
