@@ -212,3 +212,41 @@ def test_a_corrupted_safetensors_file_says_so(tmp_path):
     path.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{\"w\": oops}    ")
     with pytest.raises(RuntimeError, match="not a readable .safetensors file"):
         gg.load(path)
+
+
+def _checkpoint_saved_on(tmp_path, location):
+    """A checkpoint as torch.save writes one for a GPU tensor (CPU torch cannot make one): the
+    pickle's storage reference names `location`."""
+    storage = torch.arange(3.0).untyped_storage()
+
+    class Ref:
+        def __reduce__(self):
+            return torch._utils._rebuild_tensor_v2, (_StorageRef(), 0, (3,), (1,), False, collections.OrderedDict())
+
+    class _Pickler(pickle.Pickler):
+        def persistent_id(self, obj):
+            return ("storage", torch.FloatStorage, "0", location, 3) if isinstance(obj, _StorageRef) else None
+
+    buffer = io.BytesIO()
+    _Pickler(buffer, protocol=2).dump({"w": Ref()})
+    path = tmp_path / "gpu.pt"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("archive/data.pkl", buffer.getvalue())
+        zf.writestr("archive/byteorder", "little")
+        zf.writestr("archive/version", "3\n")
+        zf.writestr("archive/data/0", bytes(storage))
+    return path
+
+
+class _StorageRef:
+    pass
+
+
+def test_a_gpu_checkpoint_needs_a_gpu_or_map_location(tmp_path):
+    path = _checkpoint_saved_on(tmp_path, "cuda:0")
+    assert torch.load(path, map_location="cpu")["w"].tolist() == [0.0, 1.0, 2.0]
+    assert gg.load(path, map_location="cpu")["w"].tolist() == [0.0, 1.0, 2.0]
+    assert gg.load(path, map_location={"cuda:0": "cpu"})["w"].tolist() == [0.0, 1.0, 2.0]
+    if not gg.cuda.is_available():
+        with pytest.raises(RuntimeError, match="Attempting to deserialize object on a CUDA device"):
+            gg.load(path)

@@ -51,10 +51,19 @@ class _StorageType:
         return dtypes.from_name(_STORAGE_DTYPES[self.name]).np
 
 
+class _Storage:
+    """A storage read from data/<key>: its elements, and the device torch.save found it on."""
+
+    def __init__(self, array, location):
+        self.array, self.location = array, location
+
+
 def _rebuild_tensor(storage, storage_offset, size, stride, requires_grad=False, backward_hooks=None, metadata=None):
     """torch._utils._rebuild_tensor_v2: a strided view of a storage (bounds checked first, so a
     crafted file cannot make a view past the storage's end)."""
-    array, itemsize = storage, storage.dtype.itemsize
+    if not isinstance(storage, _Storage):
+        raise pickle.UnpicklingError(f"a tensor's storage is a {type(storage).__name__}, not a storage")
+    array, itemsize = storage.array, storage.array.dtype.itemsize
     size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
     if len(size) != len(stride) or storage_offset < 0 or any(s < 0 for s in size + stride):
         raise pickle.UnpicklingError(f"a tensor of size {list(size)} and stride {list(stride)} is malformed")
@@ -67,12 +76,15 @@ def _rebuild_tensor(storage, storage_offset, size, stride, requires_grad=False, 
     t = Tensor._wrap(view if view.flags.c_contiguous or view.size == 0 else view.copy())
     if requires_grad and dtypes.from_numpy(view.dtype).is_floating_point:
         t.requires_grad = True
+    t._torch_location = storage.location  # read (and dropped) by _placed
     return t
 
 
 def _rebuild_parameter(data, requires_grad, backward_hooks=None, state=None):
     from .nn import Parameter
-    return Parameter(data, requires_grad=bool(requires_grad))
+    p = Parameter(data, requires_grad=bool(requires_grad))
+    p._torch_location = data.__dict__.pop("_torch_location", "cpu")
+    return p
 
 
 def _rebuild_parameter_with_state(data, requires_grad, backward_hooks, state):
@@ -218,39 +230,43 @@ def load_torch_zip(zf, name, map_location):
             if len(raw) % dtype.itemsize:
                 placer.fail(f"{member} holds {len(raw)} bytes, not a whole number of {storage_type.name} elements")
             array = np.frombuffer(raw, dtype).astype(dtype.newbyteorder("="))  # a writable native copy
-            loaded[key] = (array, location)
-        return loaded[key][0]
+            loaded[key] = _Storage(array, location)
+        return loaded[key]
 
     unpickler = _WeightsUnpickler(io.BytesIO(zf.read(pkl)), storage)
     try:
         obj = unpickler.load()
     except pickle.UnpicklingError as e:
         raise pickle.UnpicklingError(f"graphgrad.load({name!r}): {e}") from None
-    locations = {id(array): location for array, location in loaded.values()}
-    return _placed(obj, placer, locations)
+    return _placed(obj, placer, {})
 
 
-def _placed(obj, placer, locations):
-    """The loaded object with each tensor moved where map_location says (the walk covers the
-    containers a pickle can build here)."""
+def _placed(obj, placer, moved):
+    """The loaded object with each tensor moved where map_location says, a tensor met twice moved
+    once (the walk covers the containers a pickle can build here)."""
     if isinstance(obj, Tensor):
-        base = obj._data.base if obj._data.base is not None else obj._data
-        location = locations.get(id(base), "cpu")
-        if location == "cpu" and placer.map_location is None:
-            return obj
-        moved = placer.place(obj, location)
-        if type(obj).__name__ == "Parameter" and moved is not obj:
-            from .nn import Parameter
-            moved = Parameter(moved, requires_grad=obj.requires_grad)
-        return moved
+        if id(obj) not in moved:
+            moved[id(obj)] = _place_tensor(obj, placer)
+        return moved[id(obj)]
     if isinstance(obj, dict):
-        out = type(obj)((k, _placed(v, placer, locations)) for k, v in obj.items())
+        out = type(obj)((k, _placed(v, placer, moved)) for k, v in obj.items())
         if hasattr(obj, "__dict__"):
             out.__dict__.update(obj.__dict__)
         return out
     if isinstance(obj, (list, tuple)) and type(obj) in (list, tuple):
-        return type(obj)(_placed(v, placer, locations) for v in obj)
+        return type(obj)(_placed(v, placer, moved) for v in obj)
     return obj
+
+
+def _place_tensor(t, placer):
+    location = t.__dict__.pop("_torch_location", "cpu")
+    if location == "cpu" and placer.map_location is None:
+        return t
+    out = placer.place(t, location)
+    if type(t).__name__ == "Parameter" and out is not t:
+        from .nn import Parameter
+        out = Parameter(out, requires_grad=t.requires_grad)
+    return out
 
 
 # ---- safetensors ------------------------------------------------------------------------------------
