@@ -34,14 +34,18 @@ class SavedFallback {
   private timer = 0;
   private observer = new MutationObserver(() => this.check());
 
-  constructor(private node: HTMLElement, public saved: unknown) {
+  constructor(private node: HTMLElement, public saved: unknown, public modelId: unknown) {
     this.observer.observe(node, { childList: true });
+  }
+
+  /** Whether the renderer shows the live widget. */
+  live(): boolean {
+    return Array.from(this.node.children).some((c) => c !== this.host);
   }
 
   check() {
     if (this.host && this.node.contains(this.host)) return;   // showing the saved view
-    const live = Array.from(this.node.children).some((c) => c !== this.host);
-    if (live) return this.hide();
+    if (this.live()) return this.hide();
     const text = this.node.textContent?.trim();
     // the widget manager tries again (a kernel came, restored its widgets, not this one): keep the
     // saved view as it is (panned, unfolded, inspected) rather than flash "Loading widget..."
@@ -91,12 +95,19 @@ function patchWidgetRenderer(rendermime: IRenderMimeRegistry): boolean {
   const original = proto.renderModel;
   proto.renderModel = function (this: Widget & IRenderMime.IRenderer, model: IRenderMime.IMimeModel) {
     const saved = model.data[GRAPH_MIME];
+    const modelId = (model.data[WIDGET_MIME] as { model_id?: string } | undefined)?.model_id;
     let fallback = fallbacks.get(this);
+    if (saved && fallback && fallback.modelId === modelId && fallback.live()) {
+      // only the saved view changed (a monitor's output brought up to date after its cell): keep the
+      // live widget as it is rather than make the widget manager draw it again
+      fallback.saved = saved;
+      return Promise.resolve();
+    }
     if (saved && !fallback) {
-      fallback = new SavedFallback(this.node, saved);
+      fallback = new SavedFallback(this.node, saved, modelId);
       fallbacks.set(this, fallback);
       this.disposed.connect(() => fallback!.dispose());
-    } else if (fallback && saved) fallback.saved = saved;
+    } else if (fallback && saved) Object.assign(fallback, { saved, modelId });
     const done = original.call(this, model);
     fallback?.check();
     return done;

@@ -32,7 +32,7 @@ export function checkView(data: unknown): SavedView {
   if (v.graph != null && (typeof v.graph !== "object" || !Array.isArray(v.graph.nodes) || !Array.isArray(v.graph.edges)))
     throw new Error("the saved graph has no node and edge lists");
   return {
-    version: v.version, title: String(v.title ?? ""), height: Number(v.height) || 560, fold_depth: Number(v.fold_depth) || 0,
+    version: v.version, title: String(v.title ?? ""), height: Number(v.height ?? 560) || 0, fold_depth: Number(v.fold_depth) || 0,
     panels: Array.isArray(v.panels) ? v.panels.map(String) : ["graph", "inspector"],
     graph: v.graph ? { ...v.graph, modules: v.graph.modules ?? [] } : null,
     curves: Array.isArray(v.curves) ? v.curves : [], tensors: Array.isArray(v.tensors) ? v.tensors : [],

@@ -206,3 +206,26 @@ def test_the_tour_executed_and_saved_is_under_a_megabyte(tmp_path):
     assert len(views) >= 3, [list(o.get("data", {})) for o in outputs]
     assert any(v["data"][snapshot.MIME]["curves"] for v in views)   # the monitor's, brought up to date after its loop
     assert size < 1_000_000, f"the saved tour is {size} bytes"
+
+
+def test_a_busy_kernel_pushes_the_front_end_to_a_monitor_twice_at_most():
+    """A loop after viz.monitor keeps the kernel from answering the loader: the bundle goes out unasked."""
+    from graphgrad.viz import widget as widget_module
+    if widget_module._bundle()[0] is None:
+        pytest.skip("the widget bundle is not built")
+    mon = viz.monitor(display=False, interval=0)
+    sent = []
+    mon.send = lambda content, buffers=None: sent.append(content.get("type"))
+    pushes = lambda: sent.count("graphgrad:bundle")  # noqa: E731
+    mon._born -= 10   # made a while ago: both pushes are due
+    for i in range(5):
+        mon.log(loss=1.0 / (i + 1))
+        mon.flush()
+    assert pushes() == 2
+    quiet = viz.monitor(display=False, interval=0)
+    quiet.send = mon.send
+    quiet._on_hello({"type": "hello", "version": quiet.protocol_version})   # a view runs: nothing pushed
+    quiet._born -= 10
+    quiet.log(loss=1.0)
+    quiet.flush()
+    assert pushes() == 2

@@ -1,6 +1,8 @@
 """A notebook saved with its outputs and opened without running (it was run elsewhere: the server never
-ran it, so it opens untrusted, as a shared notebook does) shows the static picture the widget left
-beside its live view, in JupyterLab and in Notebook 7."""
+ran it, so it opens untrusted, as a shared notebook does) shows the graph the widget saved beside its
+live view, drawn by graphgrad's JupyterLab extension, in JupyterLab and in Notebook 7 (the static
+picture it also saves, text/html, is for nbconvert and nbviewer: tests/test_viz_static.py). The
+extension's own tests: tests/e2e/test_extension.py."""
 import nbformat
 import pytest
 from nbclient import NotebookClient
@@ -18,13 +20,13 @@ def saved():
 
 
 @pytest.mark.parametrize("app", PAGES)
-def test_saved_outputs_show_the_static_graph(app, saved, page, request):
+def test_saved_outputs_show_the_saved_graph(app, saved, page, request):
     server = request.getfixturevalue(app)
     nbformat.write(saved, str(server["root"] / "saved.ipynb"))
     page.goto(f"{server['url']}/{PAGES[app]}/saved.ipynb")
-    page.locator(".jp-OutputArea-output .gg-static img").wait_for(timeout=60_000)
-    page.wait_for_function("document.querySelector('.gg-static img').naturalWidth > 100")   # the SVG decoded
-    assert "static snapshot" in page.locator(".gg-static").inner_text()
-    assert page.locator(".gg-root").count() == 0 and page.dialogs == []
+    view = page.locator(".gg-saved")
+    view.locator(".gg-node:visible").first.wait_for(timeout=60_000)
+    assert "saved output" in view.locator(".gg-saved-note").inner_text()
+    assert page.locator(".gg-static").count() == 0 and page.dialogs == []
     shot(page, f"{app}-saved-static")
     assert own_errors(page) == [], page.errors
