@@ -9,6 +9,7 @@ import { ChartData, duration, groupByChart, valueAt } from "./series";
 
 const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"];
 const LOG_BY_DEFAULT = new Set(["grad norm", "update/weight"]);
+const FRACTIONS = new Set(["dead ReLU fraction"]);   // drawn on 0..1 whatever the values
 let panels = 0;
 
 class Chart {
@@ -66,7 +67,7 @@ class Chart {
     });
     return {
       width, height: 170,
-      scales: { x: { time: false }, y: this.log ? { distr: 3 } : {} },
+      scales: { x: { time: false }, y: this.log ? { distr: 3 } : FRACTIONS.has(this.name) ? { range: [0, 1] } : {} },
       axes: [axis, { ...axis, size: 56 }],
       legend: { show: false },
       cursor: { sync: { key: this.panel.syncKey, setSeries: false }, drag: { x: true, y: false } },
@@ -210,7 +211,7 @@ export class ChartsPanel {
     else {
       const what = marker ? `${marker.label}${marker.note ? ` (${marker.note})` : ""}` : "";
       this.graphLine.replaceChildren(h("span", "gg-mon-shown", `graph below: step ${state.shown}${what ? ` — ${what}` : ""}`));
-      if (state.pinned) this.graphLine.append(" ", button("follow latest", "Show the latest recorded step again", () => this.onShowStep(null), "gg-btn gg-follow"));
+      if (state.pinned) this.graphLine.append(" ", button("follow latest", "Show the latest recorded step again", () => this.onShowStep(null), "gg-btn gg-follow-latest"));
       else this.graphLine.append(h("span", "gg-muted", " · click a mark on a curve to see that step"));
     }
     this.showFlags(state.flags);
@@ -227,7 +228,7 @@ export class ChartsPanel {
     const dead = Object.entries(flags.dead_relu);
     if (dead.length) {
       const bad = dead.some(([, f]) => f >= 0.5);
-      const row = h("div", `gg-flag${bad ? " gg-warn" : ""}`, `dead ReLU units (latest recorded step): ${dead.map(([n, f]) => `${n} ${Math.round(f * 100)}%`).join(" · ")}`);
+      const row = h("div", `gg-flag${bad ? " gg-warn" : ""}`, `dead ReLU units (latest recorded step): ${dead.map(([n, f]) => `${n}: ${Math.round(f * 100)}%`).join(" · ")}`);
       row.dataset.flag = "dead_relu";
       rows.push(row);
     }

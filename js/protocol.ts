@@ -123,14 +123,15 @@ export function decodeTensor(msg: Record<string, unknown>, buffers: (DataView | 
 
 export function decodePoints(msg: Record<string, unknown>, buffers: (DataView | ArrayBuffer)[]): { reset: boolean; series: SeriesPoints[] } {
   checkFields("points", msg);
-  const meta = msg.series as { name: string; chart: string; count: number; replace?: boolean; last?: [number, number] }[];
+  const meta = msg.series as { name: string; chart: string; count: number; replace?: boolean; tail?: boolean }[];
   return {
     reset: Boolean(msg.reset),
     series: meta.map((m, i) => {
       const xy = floats(buffers[i], Float64Array);
       const x = new Float64Array(m.count), y = new Float64Array(m.count);
       for (let k = 0; k < m.count; k++) { x[k] = xy[2 * k]; y[k] = xy[2 * k + 1]; }
-      return { name: m.name, chart: m.chart, x, y, replace: Boolean(m.replace), last: m.last ?? null };
+      const last: [number, number] | null = m.tail ? [xy[2 * m.count], xy[2 * m.count + 1]] : null;   // the latest point, after them
+      return { name: m.name, chart: m.chart, x, y, replace: Boolean(m.replace), last };
     }),
   };
 }

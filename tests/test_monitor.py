@@ -3,6 +3,7 @@ costs (a ratio against the same loop without it), memory that stays flat, gradie
 module path checked against PyTorch, the steps kept whole and the graph a click on a mark shows,
 and the live trace's view that registers one post-cell callback however often it is shown."""
 import gc
+import json
 import os
 import statistics
 import sys
@@ -18,6 +19,17 @@ from graphgrad import viz
 from graphgrad.tracing.monitor import LoopMonitor, Series
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "bench"))
+
+
+@pytest.fixture(autouse=True)
+def no_trace_left_on(monkeypatch):
+    """Each test's monitors stop recording when it ends (a trace left on would record the next test)."""
+    made = []
+    init = LoopMonitor.__init__
+    monkeypatch.setattr(LoopMonitor, "__init__", lambda self, *a, **k: (made.append(self), init(self, *a, **k))[1])
+    yield
+    for loop in made:
+        loop.close()
 
 
 class Net(gg.nn.Module):
@@ -209,6 +221,20 @@ def test_a_trace_left_on_for_a_step_that_never_came_is_switched_off():
     assert mon.kept["latest"][0] == 2
 
 
+def test_the_widget_switches_the_trace_off_once_the_loop_has_stopped():
+    from graphgrad.ops.dispatch import recorders
+    net = Net()
+    step, _, _ = trainer(net)
+    mon = viz.monitor(net, display=False, graph_budget=None)
+    capture(mon)
+    mon.throttle.linger = 0.2
+    for _ in range(3):
+        mon.log(loss=step())
+    assert mon.loop._trace in recorders
+    time.sleep(1.6)   # no step for over a second: the timer's flush finds the loop stopped
+    assert mon.loop._trace not in recorders
+
+
 def test_dead_relu_fraction_is_charted_from_the_recorded_steps():
     net = Net(bias=-100.0)   # fc1's outputs all negative: every relu unit dead
     step, _, _ = trainer(net, lr=0.0)
@@ -235,6 +261,10 @@ def test_a_click_on_the_nan_mark_shows_that_steps_graph_with_values_and_gradient
     sent = capture(mon)
     nan_loop(mon, step, x)
     mon.flush()
+    for content, _ in sent:   # a NaN loss travels in the binary buffers: every header is plain JSON
+        json.dumps(content, allow_nan=False)
+    last = [b for c, bs in sent if c["type"] == "points" for m, b in zip(c["series"], bs) if m["name"] == "train"][-1]
+    assert np.isnan(np.frombuffer(last, np.float64)[-1])   # the latest loss, NaN, after the points
     marks = {m["role"]: m for m in status(sent)["markers"]}
     assert {"first", "latest", "nan"} <= set(marks) and marks["first"]["step"] == 0
     nan = marks["nan"]

@@ -96,7 +96,7 @@ def decode(sent):
         if header["type"] != "points":
             continue
         for meta, buf in zip(header["series"], buffers):
-            xy = np.frombuffer(buf, np.float64).reshape(-1, 2)
+            xy = np.frombuffer(buf, np.float64).reshape(-1, 2)[:meta["count"]]   # (then the latest point)
             if meta["replace"]:
                 out[meta["chart"], meta["name"]] = []
             out.setdefault((meta["chart"], meta["name"]), []).extend(map(tuple, xy))

@@ -29,6 +29,14 @@ class Throttle:
                 if self._timer is None:
                     self._arm(max(self.linger, self.interval - (now - self._last)))
 
+    def touch(self):
+        """Have the trailing flush come even though nothing new is pending (something to look at
+        once the loop has stopped)."""
+        with self.lock:
+            self._pending = True
+            if self._timer is None:
+                self._arm(self.linger)
+
     def flush(self):
         """Send what is pending now (the end of a loop, a closing context manager)."""
         with self.lock:

@@ -6,6 +6,7 @@ import time
 import weakref
 
 import anywidget
+import numpy as np
 import traitlets
 
 from .._version import __version__
@@ -277,10 +278,10 @@ class Monitor(GraphWidget):
                 continue
             xy = series.since(start)
             self._sent[chart, name] = (series.thinned, len(series), series.last)
-            # last: the latest point, which a thinned series may not keep
-            meta.append({"name": name, "chart": chart, "count": len(xy) // 2, "replace": replace,
-                         "last": list(series.last)})
-            buffers.append(xy.tobytes())
+            # the buffer ends with the latest point, which a thinned series may not keep (as numbers:
+            # a NaN loss is no JSON)
+            meta.append({"name": name, "chart": chart, "count": len(xy) // 2, "replace": replace, "tail": True})
+            buffers.append(xy.tobytes() + np.array(series.last, np.float64).tobytes())
         return protocol.message("points", reset=reset, series=meta), buffers
 
     def _status(self):
@@ -292,6 +293,8 @@ class Monitor(GraphWidget):
     def _flush(self):
         if self.loop._last is not None:
             self.loop.idle(time.perf_counter() - self.loop._last)
+        if self.loop._recording is not None:  # a trace on for the next step: look again when the loop may have stopped
+            self.throttle.touch()
         header, buffers = self._points(reset=False)
         if header["series"]:
             self.send(header, buffers)
