@@ -89,8 +89,9 @@ def _check_fits(array, target, type_name=None):
     """PyTorch's refusal of Python numbers an integer dtype cannot hold (c10::overflows: a float
     must lie within the type's range; an int may also be a negative down to -max of an unsigned
     type, which wraps as two's complement)."""
-    if target.kind not in "iu" or array.size == 0 or array.dtype.kind not in "iufO":
-        return
+    if target.kind not in "iu" or array.dtype == target or array.size == 0 or array.dtype.kind not in "iufO" \
+            or np.can_cast(array.dtype, target):
+        return  # (an int64 list into int64: nothing to look at)
     overflow = RuntimeError(f"value cannot be converted to type {type_name or target.name} without overflow")
     info = np.iinfo(target)
     if array.dtype.kind == "f":
