@@ -25,6 +25,7 @@ _UNBUILT = ("export default { render({ el }) { el.textContent = 'graphgrad: the 
 
 BUNDLE_MESSAGE = "graphgrad:bundle"   # the loader's request for the front end (loader.js), outside protocol.py:
                                       # it only delivers the code that speaks the protocol
+PUSH_AFTER = (0.3, 3.0)               # seconds: see GraphWidget._push_front_end
 
 
 def _asset(name, fallback):
@@ -60,7 +61,12 @@ def _loader():
 
 
 class GraphWidget(anywidget.AnyWidget):
-    _esm = _loader()
+    @property
+    def _esm(self):   # per widget (anywidget reads it once, at __init__): the stamp of the bundle built now
+        return _loader()
+
+    _greeted = False   # a view said hello (see _push_front_end)
+    _pushed = 0
     _css = _asset("widget.css", "")
 
     protocol_version = traitlets.Int(protocol.VERSION).tag(sync=True)
@@ -79,6 +85,7 @@ class GraphWidget(anywidget.AnyWidget):
             self.graph = source.graph
         self._sync_steps()
         self.on_msg(self._on_message)
+        self._born = time.monotonic()
 
     def _repr_mimebundle_(self, **kwargs):
         # beside the live view, what a saved notebook keeps showing where the widget's model is gone
@@ -137,7 +144,21 @@ class GraphWidget(anywidget.AnyWidget):
             return self.send({"type": BUNDLE_MESSAGE, "stamp": stamp, "error": error})
         self.send({"type": BUNDLE_MESSAGE, "stamp": stamp}, [code])
 
+    def _push_front_end(self):
+        """Send the front end unasked while no view has said hello: a cell still running (a training
+        loop after viz.monitor) cannot answer the loader's request before it ends, and a front end with no
+        graphgrad extension (VS Code, Colab) would show nothing until then. Twice at most, PUSH_AFTER
+        seconds after the widget was made (the loader may not be listening yet the first time)."""
+        if self._greeted or self._pushed >= len(PUSH_AFTER):
+            return
+        if time.monotonic() - self._born >= PUSH_AFTER[self._pushed]:
+            self._pushed += 1
+            code, stamp = _bundle()
+            if code is not None:
+                self.send({"type": BUNDLE_MESSAGE, "stamp": stamp}, [code])
+
     def _on_hello(self, content):
+        self._greeted = True   # a view runs: no more pushing the front end
         if content["version"] != protocol.VERSION:
             raise ValueError(f"the browser speaks widget protocol {content['version']}, Python "
                              f"{protocol.VERSION}: rebuild the front end (npm run build)")
@@ -291,6 +312,7 @@ class Monitor(GraphWidget):
                                 flags=loop.flags())
 
     def _flush(self):
+        self._push_front_end()
         if self.loop._last is not None:
             self.loop.idle(time.perf_counter() - self.loop._last)
         if self.loop._recording is not None:  # a trace on for the next step: look again when the loop may have stopped
