@@ -2,11 +2,10 @@
 (the innermost frame that ran it, a library model's forward included, and the user's line that
 called it), and the tensor slices the inspector asks for (a batch element and channel of a 4-D
 tensor, the gradients a node sent to its inputs). PyTorch is the oracle for the gradients."""
+import graphgrad as gg
 import numpy as np
 import pytest
 import torch
-
-import graphgrad as gg
 from graphgrad import nn
 from graphgrad.tracing import source as _source
 
@@ -171,7 +170,7 @@ def test_the_widget_answers_planes_and_the_gradients_sent_while_stepping():
     value, plane = ask(w, conv1, "value", index=[1, 4])
     assert value["index"] == [1, 4] and value["shape"] == [2, 6, 6, 6]
     np.testing.assert_allclose(plane, t.value(conv1)._data[1, 4], rtol=1e-6)
-    grad, plane = ask(w, conv1, "grad", index=[1, 4])        # what flowed into conv1 from above
+    _, plane = ask(w, conv1, "grad", index=[1, 4])           # what flowed into conv1 from above
     np.testing.assert_allclose(plane, expected["conv1"][1, 4], rtol=1e-4, atol=1e-7)
     weight, plane = ask(w, conv1, "sent", input=1, index=[5, 2])   # what conv1 passed on to its weight
     assert weight["shape"] == [6, 3, 3, 3]
@@ -205,6 +204,7 @@ def test_the_gradients_sent_come_from_a_trace_that_recorded_backward():
 
 def test_a_notebook_cell_is_named_as_ipython_names_it(monkeypatch):
     import types
+
     import IPython
     shell = types.SimpleNamespace(compile=types.SimpleNamespace(_filename_map={"/tmp/ipykernel_9/123.py": 3}))
     monkeypatch.setattr(IPython, "get_ipython", lambda: shell)

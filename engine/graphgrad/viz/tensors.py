@@ -28,8 +28,8 @@ def summarize(x, index=None):
     flat = a.reshape(-1)
     finite = flat[np.isfinite(flat)] if a.dtype.kind in "fc" else flat
     f64 = finite.astype(np.float64)
-    stats = dict(numel=flat.size, nan=0, inf=0, zeros=int(np.count_nonzero(flat == 0)),
-                 min=np.nan, max=np.nan, mean=np.nan, std=np.nan, norm=np.nan)
+    stats = {"numel": flat.size, "nan": 0, "inf": 0, "zeros": int(np.count_nonzero(flat == 0)),
+             "min": np.nan, "max": np.nan, "mean": np.nan, "std": np.nan, "norm": np.nan}
     if a.dtype.kind in "fc":
         stats["nan"] = int(np.isnan(flat).sum())
         stats["inf"] = int(np.isinf(flat).sum())
@@ -40,8 +40,8 @@ def summarize(x, index=None):
         lo, hi = stats["min"], stats["max"]
         hist, _ = np.histogram(f64, bins=HIST_BINS, range=(lo, hi) if hi > lo else (lo - 0.5, lo + 0.5))
     kind, preview, truncated, index = _preview(a, index)
-    header = dict(shape=list(a.shape), dtype=str(a.dtype), preview_kind=kind, preview_shape=list(preview.shape),
-                  truncated=truncated, index=index)
+    header = {"shape": list(a.shape), "dtype": str(a.dtype), "preview_kind": kind,
+              "preview_shape": list(preview.shape), "truncated": truncated, "index": index}
     buffers = [np.array([stats[k] for k in STATS], dtype=np.float64), hist.astype(np.float64),
                np.ascontiguousarray(preview, dtype=np.float32)]
     return header, buffers
