@@ -22,29 +22,42 @@ GOOD_VALUES = {"version": st.just(protocol.VERSION), "request": st.integers(0, 9
 
 @st.composite
 def messages(draw):
-    """Anything at all; or a known message with its fields drawn from good values, random JSON, or left out."""
-    shape = draw(st.sampled_from(["anything", "fields"]))
-    if shape == "anything":
+    """Anything at all; or a well-formed message (good values in every field) with up to two of its
+    fields dropped or replaced by arbitrary JSON, and perhaps a field of another message added."""
+    if draw(st.integers(0, 3)) == 0:
         return draw(JSON)
-    kind = draw(st.sampled_from(sorted(protocol.TO_PYTHON) + ["nope", ""]))
-    content = {"type": kind}
-    for field in draw(st.lists(st.sampled_from(FIELDS), unique=True, max_size=6)) + \
-            list(protocol.TO_PYTHON.get(kind, ())):
-        if draw(st.integers(0, 9)) == 0:
-            continue  # left out
-        good = GOOD_VALUES.get(field)
-        content[field] = draw(good if good is not None and draw(st.booleans()) else JSON)
+    kind = draw(st.sampled_from(sorted(protocol.TO_PYTHON) + ["nope"]))
+    fields = protocol.TO_PYTHON.get(kind, ()) + protocol.TO_PYTHON_OPTIONAL.get(kind, ())
+    content = {"type": kind, **{f: draw(GOOD_VALUES[f]) for f in fields}}
+    for field in draw(st.lists(st.sampled_from(FIELDS), unique=True, max_size=2)):
+        if field in content and draw(st.booleans()):
+            del content[field]
+        else:
+            content[field] = draw(JSON)
     return content
 
 
-def _view():
+def _view(kind="backward"):
+    """A view stepping a backward pass, or one replaying a trace's forward ops (no backward to step)."""
     gg.manual_seed(0)
     w = gg.randn(3, 2, requires_grad=True)
-    loss = (gg.randn(4, 2) @ w.t()).relu().sum()
-    view = gg.viz.show(loss, params={"w": w})
+    if kind == "backward":
+        view = gg.viz.show((gg.randn(4, 2) @ w.t()).relu().sum(), params={"w": w})
+    else:
+        model = gg.nn.Linear(2, 3)
+        with gg.trace(model) as trace:
+            model(gg.randn(4, 2)).relu()
+        view = gg.viz.show(trace)
     sent = []
     view.send = lambda content, buffers=None: sent.append(content)
     return view, sent, w
+
+
+def _with_graph_ids(content, ids):
+    """Small node numbers drawn by the strategy, made into ids of this graph (a trace's are not 0..n)."""
+    if isinstance(content, dict) and type(content.get("node")) is int and 0 <= content["node"] < 12:
+        return {**content, "node": ids[content["node"] % len(ids)]}
+    return content
 
 
 def _state(view, w):
@@ -53,7 +66,7 @@ def _state(view, w):
             dict(s.position), s.mode, None if w.grad is None else w.grad.tolist())
 
 
-def _well_formed(content, ids):
+def _well_formed(content, ids, stepper):
     """The oracle: what the widget may act on (js/protocol.ts's message types, nodes of the graph)."""
     if not isinstance(content, dict) or content.get("type") not in ("hello", "inspect", "command", "breakpoint"):
         return False
@@ -68,26 +81,28 @@ def _well_formed(content, ids):
     if kind == "command":
         node = content["node"]
         return content["cmd"] in protocol.COMMANDS and (node is None or integer(node)) and \
-            (content["cmd"] != "run_to" or (integer(node) and node in ids))
+            (content["cmd"] != "run_to" or (integer(node) and node in ids)) and \
+            (content["cmd"] != "backward" or stepper.root is not None or stepper.debugger is not None)
     index = content.get("index")
     return (integer(content["request"]) and integer(content["node"]) and content["what"] in protocol.INSPECT_WHAT
             and (integer(content.get("input", 0)) and content.get("input", 0) >= 0)
             and (index is None or (isinstance(index, list) and all(integer(i) for i in index))))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(messages(), min_size=1, max_size=6))
-def test_any_message_is_acted_on_whole_or_refused_changing_nothing(batch):
-    view, sent, w = _view()
-    ids = {n["id"] for n in view.graph["nodes"]}
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(["backward", "forward"]), st.lists(messages(), min_size=1, max_size=6))
+def test_any_message_is_acted_on_whole_or_refused_changing_nothing(kind, batch):
+    view, sent, w = _view(kind)
+    ids = sorted(n["id"] for n in view.graph["nodes"])
     for content in batch:
+        content = _with_graph_ids(content, ids)
         before, n_sent = _state(view, w), len(sent)
         view._on_message(view, content, [])  # never raises: the comm must keep working
         replies = sent[n_sent:]
         if any(r.get("type") == "error" for r in replies):
             assert _state(view, w) == before, f"{content!r} was refused but changed the view"
         else:
-            assert _well_formed(content, ids), f"{content!r} was acted on"
+            assert _well_formed(content, ids, view.stepper), f"{content!r} was acted on"
 
 
 @settings(max_examples=500, deadline=None)

@@ -53,6 +53,8 @@ class Stepper:
 
     # ---- commands ---------------------------------------------------------------------
     def command(self, cmd, node=None):
+        if cmd == "backward" and self.root is None and self.debugger is None:  # refused before anything changes
+            raise ValueError("this view has no backward pass to step: show a loss tensor, or pass backward=")
         self.message = ""
         if cmd in ("forward", "backward"):
             self.mode = cmd
