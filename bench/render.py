@@ -77,7 +77,7 @@ def main():
             r = page.evaluate("s => start(s)", state)
             fps = page.evaluate(PAN)
             page.screenshot(path=str(out / f"render_{i}.png"))
-            print(f"{what}: {r['ms']:.0f} ms to first draw (layout {r['layout']:.0f} ms, draw {r['draw']:.0f} ms, "
+            print(f"{what}: {r['ms']:.0f} ms to first draw (prepare {r['prepare']:.0f} ms, layout {r['layout']:.0f} ms, draw {r['draw']:.0f} ms, "
                   f"{r['nodes']} boxes, {r['edges']} edges drawn); panned at {fps:.0f} frames/s")
             page.close()
     server.shutdown()

@@ -28,7 +28,7 @@ const ROOT_OPTIONS: Record<string, string> = {
   "elk.json.edgeCoords": "ROOT",
   "elk.json.shapeCoords": "ROOT",
   "elk.spacing.nodeNode": "18",
-  "elk.layered.spacing.nodeNodeBetweenLayers": "30",
+  "elk.layered.spacing.nodeNodeBetweenLayers": "24",
   "elk.layered.spacing.edgeNodeBetweenLayers": "12",
   "elk.layered.thoroughness": "3",
   // execution order first: the graph reads top to bottom as the code ran
@@ -98,7 +98,7 @@ export function fromElk(vg: VisibleGraph, result: ElkNode, ms: number): Layout {
  *  layers by longest path over the edges between them, top to bottom, in the order they ran. */
 export function quickLayout(vg: VisibleGraph): Layout {
   const t0 = now();
-  const gapX = 18, gapY = 36;
+  const gapX = 18, gapY = 30;
   const groupParent = new Map<string, string | null>(vg.groups.map((g) => [g.id, g.parent]));
   const items = new Map<string | null, string[]>();          // container -> its items, in order
   const size = new Map<string, { width: number; height: number }>();

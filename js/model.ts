@@ -77,6 +77,7 @@ export interface Calls {
   of: Map<number, string | null>;   // graph node id -> the call it ran in (leaves: their first reader's)
   top: string[];                    // calls at the top level
   readers: Map<number, number[]>;   // leaf id -> ops that read it
+  aux: Map<number, number>;         // bookkeeping op (reads only leaves, feeds nothing: a buffer's counter) -> the op it is drawn in
 }
 
 const callCache = new WeakMap<GraphJSON, Calls>();
@@ -96,7 +97,14 @@ export function moduleCalls(graph: GraphJSON): Calls {
     const r = readers.get(e.source);
     if (r) r.push(e.target); else readers.set(e.source, [e.target]);
   }
-  let stack: Call[] = [], phase = "";
+  // bookkeeping ops (BatchNorm counting its batches): no data flows in or out, so they are drawn as
+  // badges of the op beside them rather than boxes of their own
+  const fed = new Set<number>(), feeds = new Set<number>();
+  for (const e of graph.edges) if (!leafIds.has(e.source)) { fed.add(e.target); feeds.add(e.source); }
+  const last = graph.nodes[graph.nodes.length - 1];
+  const isAux = (n: GraphNode) => n.kind === "op" && !fed.has(n.id) && !feeds.has(n.id) && n !== last;
+  const aux = new Map<number, number>();
+  let stack: Call[] = [], phase = "", previous: GraphNode | null = null, pending: GraphNode[] = [];
   graph.nodes.forEach((n, position) => {
     if (isLeaf(n)) return;
     if (n.phase !== phase) { stack = []; phase = n.phase; }
@@ -118,6 +126,13 @@ export function moduleCalls(graph: GraphJSON): Calls {
     const own = stack.length ? stack[stack.length - 1] : null;
     of.set(n.id, own?.id ?? null);
     own?.nodes.push(n.id);
+    if (isAux(n)) {   // drawn in the op before it in the same call, or else the next one
+      if (previous && of.get(previous.id) === (own?.id ?? null)) aux.set(n.id, previous.id); else pending.push(n);
+      return;
+    }
+    for (const p of pending) if (of.get(p.id) === (own?.id ?? null)) aux.set(p.id, n.id);
+    pending = [];
+    previous = n;
     for (const c of stack) { c.ops++; c.last = n; }
   });
   // a leaf sits with its first reader (an input the user passed in stays at the top)
@@ -125,7 +140,7 @@ export function moduleCalls(graph: GraphJSON): Calls {
     const reader = readers.get(n.id)?.[0];
     of.set(n.id, (n.kind === "input" && !n.module) || reader === undefined ? null : of.get(reader) ?? null);
   }
-  const calls = { byId, of, top, readers };
+  const calls = { byId, of, top, readers, aux };
   callCache.set(graph, calls);
   return calls;
 }
@@ -152,6 +167,7 @@ const boxWidth = (label: string, sub: string, badges: string[]) =>
   Math.max(64, Math.min(280, 18 + Math.max(CHAR_W * label.length, SMALL_W * sub.length, ...badges.map((b) => SMALL_W * b.length + 12))));
 
 function badgeText(n: GraphNode): string {
+  if (n.kind === "op") return `${n.op} (bookkeeping)`;
   if (n.kind === "const") return n.shape && n.shape.length ? `const ${shapeShort(n.shape)}` : n.label;
   const name = n.name ? n.name.slice(n.name.lastIndexOf(".") + 1) : n.label;
   return `${name} ${shapeShort(n.shape)}`;
@@ -192,7 +208,7 @@ function countBoxes(graph: GraphJSON, expanded: Set<string>, opts: ViewOptions):
   const folded = new Set<string>();
   let count = 0;
   for (const n of graph.nodes) {
-    if (hide.has(n.phase) || (isBadge(n) && !opts.leavesAsNodes && calls.readers.has(n.id))) continue;
+    if (hide.has(n.phase) || calls.aux.has(n.id) || (isBadge(n) && !opts.leavesAsNodes && calls.readers.has(n.id))) continue;
     const c = closedAround(calls.of.get(n.id) ?? null);
     if (c === null) count++; else folded.add(c);
   }
@@ -232,6 +248,13 @@ export function visibleGraph(graph: GraphJSON, expanded: Set<string>, opts: View
   const badged = new Set<number>();
   for (const n of graph.nodes) {
     if (hide.has(n.phase)) continue;
+    const host = calls.aux.get(n.id);
+    if (host !== undefined) {
+      const b = badges.get(host);
+      if (b) b.push(n); else badges.set(host, [n]);
+      badged.add(n.id);
+      continue;
+    }
     if (isBadge(n) && !leavesAsNodes && calls.readers.has(n.id)) {
       for (const r of calls.readers.get(n.id)!) { const b = badges.get(r); if (b) b.push(n); else badges.set(r, [n]); }
       badged.add(n.id);

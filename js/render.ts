@@ -86,7 +86,9 @@ export class GraphView {
       this.minimap.draw(vg, layout);
       return this.apply();
     }
-    const groups = svg("g", {}, "gg-groups"), edges = svg("g", {}, "gg-edges"), nodes = svg("g", {}, "gg-nodes");
+    // titles above the edges (an edge must never be what a click on a title hits), nodes above all
+    const groups = svg("g", {}, "gg-groups"), edges = svg("g", {}, "gg-edges"), titles = svg("g", {}, "gg-titles");
+    const nodes = svg("g", {}, "gg-nodes");
     const parentOf = new Map(vg.groups.map((g) => [g.id, g.parent]));
     const depth = (id: string | null): number => { let d = 0; for (let g = id; g; g = parentOf.get(g) ?? null) d++; return d; };
     for (const g of vg.groups) {
@@ -94,11 +96,11 @@ export class GraphView {
       if (!b) continue;
       const el = svg("g", { "data-group": g.path, "data-call": g.call.id }, `gg-group gg-depth-${Math.min(depth(g.id), 4)}`);
       el.append(svg("rect", { x: b.x, y: b.y, width: b.width, height: b.height, rx: 6 }));
-      const title = text("▾ " + g.label, { x: b.x + 8, y: b.y + 16 }, "gg-group-title gg-fold");
+      const title = text("▾ " + g.label, { x: b.x + 8, y: b.y + 16, "data-call": g.call.id }, "gg-group-title gg-fold");
       const tip = svg("title");
       tip.textContent = `${g.path} (click the title to fold)`;
       title.append(tip);
-      el.append(title);
+      titles.append(title);
       groups.append(el);
     }
     for (const e of vg.edges) {
@@ -112,7 +114,7 @@ export class GraphView {
       edges.append(path);
     }
     for (const v of vg.nodes) nodes.append(this.nodeElement(v, layout.nodes.get(v.id)!));
-    this.viewport.replaceChildren(groups, edges, nodes);
+    this.viewport.replaceChildren(groups, edges, titles, nodes);
     this.minimap.draw(vg, layout);
     this.apply();
   }
@@ -268,7 +270,11 @@ export class GraphView {
       if (!down) return;
       const dx = ev.clientX - down.x, dy = ev.clientY - down.y;
       if (!down.moved && Math.hypot(dx, dy) < DRAG_SLOP) return;
-      if (!down.moved) { down.moved = true; this.svg.setPointerCapture?.(ev.pointerId); this.svg.classList.add("gg-dragging"); }
+      if (!down.moved) {
+        down.moved = true;
+        this.svg.classList.add("gg-dragging");
+        try { this.svg.setPointerCapture(ev.pointerId); } catch { /* a pointer the page no longer tracks: pan without capture */ }
+      }
       this.set({ k: this.t.k, x: down.tx + dx, y: down.ty + dy });
     });
     const end = (ev: PointerEvent) => {
@@ -309,7 +315,7 @@ export class GraphView {
       return;
     }
     const fold = target.closest?.(".gg-fold");
-    if (fold) return this.onFold(fold.closest(".gg-group")!.getAttribute("data-call")!);
+    if (fold) return this.onFold(fold.getAttribute("data-call")!);
     const unfold = target.closest?.(".gg-unfold");
     if (unfold) return this.onUnfold(unfold.closest(".gg-node")!.getAttribute("data-call")!);
     const badge = target.closest?.(".gg-badge");
@@ -563,7 +569,7 @@ export function legend(): HTMLElement {
     const row = document.createElement("div");
     row.className = "gg-legend-row";
     const pic = svg("svg", { width: 46, height: 26, viewBox: "-16 -8 64 42" }, "gg-legend-pic");
-    const g = svg("g", {}, "gg-node gg-cat-pointwise");
+    const g = svg("g", {}, "gg-legend-node gg-cat-pointwise");
     g.append(svg("rect", { width: 40, height: 22, rx: 6 }, "gg-box"));
     decorate(g, cls, 40, 22);
     pic.append(g);

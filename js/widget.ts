@@ -6,9 +6,9 @@ import { ChartsPanel } from "./charts";
 import { button, h } from "./dom";
 import { Inspector, type InspectRequest } from "./inspector";
 import { Layouter, type ElkLike } from "./layout";
-import { defaultExpanded, foldedAround, hasPhase, search, visibleGraph, type VisibleGraph, type VisibleNode } from "./model";
-import { decodePoints, decodeTensor, VERSION, type Command, type GraphJSON, type MonitorState, type GraphNode, type StepState, type ToPython } from "./protocol";
-import { GraphView } from "./render";
+import { allCalls, viewKey, defaultExpanded, describe, foldedAround, hasPhase, nonFinite, search, visibleGraph, type NonFinite, type ViewOptions, type VisibleGraph, type VisibleNode } from "./model";
+import { decodePoints, decodeTensor, VERSION, type Command, type GraphJSON, type GraphNode, type MonitorState, type StepState, type ToPython } from "./protocol";
+import { GraphView, legend } from "./render";
 
 export interface WidgetModel {
   get(name: string): any;
@@ -22,9 +22,11 @@ function elkInWorker(): ElkLike {
   workerUrl ??= URL.createObjectURL(new Blob([workerSource], { type: "text/javascript" }));
   return new ELK({ workerUrl, workerFactory: (url?: string) => new Worker(url ?? workerUrl!) }) as unknown as ElkLike;
 }
-// One layouter per page: views of the same structure share cached layouts.
-const layouter = new Layouter(typeof Worker !== "undefined" ? elkInWorker : null);
+// One layouter per page, kept on the page itself: views of the same structure share cached layouts,
+// also across re-runs of a cell (anywidget may load this module afresh for each widget).
+const layouter: Layouter = ((globalThis as any).__graphgradLayouter ??= new Layouter(typeof Worker !== "undefined" ? elkInWorker : null));
 
+const AUTO_HEIGHT = [360, 700];   // px the graph area may take when no height is asked for
 let requests = Math.floor(Math.random() * 1e6) * 1000;
 
 export class App {
@@ -34,6 +36,9 @@ export class App {
   private expanded = new Set<string>();
   private hidden = new Set<string>(["backward"]);   // phases not drawn (toggle: "backward nodes")
   private backwardToggle: HTMLInputElement | null = null;
+  private leavesAsNodes = false;                    // toggle: "parameters as nodes" (else badges in their op)
+  private nan: NonFinite = { born: new Set(), spread: new Set() };
+  private banner: HTMLElement | null = null;
   private selected: VisibleNode | null = null;
   private matches: number[] = [];
   private matchAt = -1;
@@ -47,12 +52,13 @@ export class App {
   private drawn = 0;
   private listeners: [string, (...a: any[]) => void][] = [];
   timings: Record<string, number> = {};
+  private prepared = 0;   // ms to take in the last graph (calls, NaN origins, the first fold)
 
   constructor(private model: WidgetModel, host: HTMLElement) {
     const panels: string[] = model.get("panels") ?? ["graph", "inspector", "steps"];
     this.status = h("span", "gg-status gg-muted");
     this.root = h("div", "gg-root");
-    this.root.style.setProperty("--gg-height", `${model.get("height") ?? 560}px`);
+    this.root.style.setProperty("--gg-height", `${model.get("height") || 560}px`);
     const title = model.get("title");
     if (title) this.root.append(h("div", "gg-title", String(title)));
     if (panels.includes("charts")) {
@@ -88,11 +94,11 @@ export class App {
     searchBox.addEventListener("keydown", (ev) => { if (ev.key === "Enter") this.nextMatch(); });
     const tools = h("div", "gg-toolbar",
       searchBox,
-      button("fit", "Fit the graph in view", () => this.view?.fit()),
-      button("+", "Zoom in", () => this.view?.zoom(1.25)),
-      button("−", "Zoom out", () => this.view?.zoom(0.8)),
-      button("unfold all", "Unfold every module", () => this.setExpanded(new Set(this.graph?.modules.map((m) => m.path) ?? []))),
-      button("fold", "Fold modules below the default depth", () => this.graph && this.setExpanded(defaultExpanded(this.graph, this.model.get("fold_depth") ?? 0))));
+      button("fit", "Fit the graph in view (f)", () => this.view?.fit()),
+      button("+", "Zoom in (+)", () => this.view?.zoom(1.25)),
+      button("−", "Zoom out (−)", () => this.view?.zoom(0.8)),
+      button("unfold all", "Unfold every module", () => this.graph && this.setExpanded(allCalls(this.graph))),
+      button("fold", "Fold every module", () => this.setExpanded(new Set())));
     const toggle = h("input") as HTMLInputElement;
     toggle.type = "checkbox";
     toggle.addEventListener("change", () => {
@@ -100,16 +106,32 @@ export class App {
       this.redraw(true);
     });
     this.backwardToggle = toggle;
+    const leaves = h("input") as HTMLInputElement;
+    leaves.type = "checkbox";
+    leaves.addEventListener("change", () => { this.leavesAsNodes = leaves.checked; this.redraw(false); });
+    tools.append(h("label", "gg-small gg-leaves-toggle", leaves, " parameters as nodes"));
+    const legendBox = legend();
+    legendBox.hidden = true;
+    const legendButton = button("legend", "What the marks on nodes mean (?)", () => { legendBox.hidden = !legendBox.hidden; });
+    tools.append(legendButton);
     tools.append(h("label", "gg-small gg-backward-toggle", toggle, " backward nodes"));
     if (panels.includes("steps")) {
       this.stepBar = h("div", "gg-steps");
       tools.append(this.stepBar);
     }
     tools.append(this.status);
+    // NaN/Inf and stepper stops are told here, on a line of their own, so the toolbar never moves
+    this.banner = h("div", "gg-banner");
+    this.banner.hidden = true;
     const canvas = h("div", "gg-canvas");
     this.view = new GraphView(canvas);
-    this.view.onNode = (v) => (v.node ? this.select(v) : this.unfold(v.module!));
-    this.view.onGroup = (path) => { const e = new Set(this.expanded); e.delete(path); this.setExpanded(e); };
+    canvas.append(legendBox);
+    this.view.onNode = (v) => this.select(v);
+    this.view.onBadge = (id) => this.selectNode(id);
+    this.view.onUnfold = (call) => this.toggleFold(call, true);
+    this.view.onFold = (call) => this.toggleFold(call, false);
+    this.root.tabIndex = -1;
+    this.root.addEventListener("keydown", (ev) => this.onKey(ev, searchBox, legendBox));
     const main = h("div", "gg-main", canvas);
     if (panels.includes("inspector")) {
       this.inspector = new Inspector();
@@ -119,51 +141,71 @@ export class App {
       this.inspector.onFollow = (on) => { if (on) this.onSteps(); };
       main.append(this.inspector.el);
     }
-    this.graphArea = [tools, main];
-    this.root.append(tools, main);
+    this.graphArea = [tools, this.banner, main];
+    this.root.append(tools, this.banner, main);
     this.renderSteps();
   }
 
   // ---- graph ------------------------------------------------------------------------
   private setGraph(graph: GraphJSON | null) {
-    for (const e of this.graphArea) e.hidden = !graph?.nodes?.length;   // a monitor before its first graph
+    for (const e of this.graphArea) if (e !== this.banner) e.hidden = !graph?.nodes?.length;   // a monitor before its first graph
     if (!this.view || !graph || !graph.nodes) return;
+    const t0 = performance.now();
     const sameStructure = this.graph?.structure_hash === graph.structure_hash;
+    // the same structure again (a monitor's newer step): keep the selected node selected, read afresh
+    const at = sameStructure && this.selected?.node ? this.graph!.nodes.findIndex((n) => n.id === this.selected!.node!.id) : -1;
+    const follow = at >= 0 ? graph.nodes[at]?.id : undefined;
     this.graph = graph;
-    if (!sameStructure) this.expanded = defaultExpanded(graph, this.model.get("fold_depth") ?? 0);
+    this.nan = nonFinite(graph);
     // a trace's backward nodes mirror its forward ops: offer them only when there is a forward to show
     const both = hasPhase(graph, "backward") && hasPhase(graph, "forward");
     this.backwardToggle!.parentElement!.hidden = !both;
     if (!both) this.hidden = new Set();
     else if (!sameStructure) this.hidden = new Set(this.backwardToggle!.checked ? [] : ["backward"]);
-    this.redraw(!sameStructure);
+    if (!sameStructure) this.expanded = defaultExpanded(graph, this.model.get("fold_depth") ?? 0, this.budget(), this.viewOptions());
+    this.prepared = performance.now() - t0;
+    this.redraw(!sameStructure).then(() => { if (follow != null && this.graph === graph) this.selectNode(follow); });
   }
 
-  private setExpanded(expanded: Set<string>) { this.expanded = expanded; this.redraw(false); }
+  /** How many boxes the first view may show: what reads at a legible scale in the widget's height. */
+  private budget(): number { return Math.max(12, Math.round((this.model.get("height") || 560) / 32)); }
 
-  private unfold(path: string) {
+  private viewOptions(): ViewOptions { return { hidePhases: this.hidden, leavesAsNodes: this.leavesAsNodes }; }
+
+  private setExpanded(expanded: Set<string>) { this.expanded = expanded; this.redraw(true); }
+
+  /** Fold or unfold one module call, keeping its box where it was on screen. */
+  private toggleFold(call: string, open: boolean) {
+    const before = open ? "m:" + call : "g:" + call;
+    const at = this.view!.screenOf(before);
     const e = new Set(this.expanded);
-    e.add(path);
-    this.setExpanded(e);
+    if (open) e.add(call); else e.delete(call);
+    this.expanded = e;
+    this.redraw(false, at ? { id: open ? "g:" + call : "m:" + call, at } : undefined);
   }
 
-  private async redraw(fit: boolean) {
+  private async redraw(fit: boolean, pin?: { id: string; at: { x: number; y: number } }) {
     const graph = this.graph!;
     const t0 = performance.now();
-    const vg = visibleGraph(graph, this.expanded, this.hidden);
+    const vg = visibleGraph(graph, this.expanded, this.viewOptions());
     this.status.textContent = "laying out…";
     const layout = await layouter.layout(vg);
-    if (graph !== this.graph || vg.key !== visibleGraph(graph, this.expanded, this.hidden).key) return;   // superseded
+    if (graph !== this.graph || vg.key !== viewKey(graph, this.expanded, this.viewOptions())) return;   // superseded
     const t1 = performance.now();
     this.vg = vg;
     this.view!.draw(vg, layout);
-    if (fit || !this.drawn) this.view!.overview();
+    if (!this.drawn && !this.model.get("height")) {   // no height asked: the graph area grows with the first view
+      const [lo, hi] = AUTO_HEIGHT;
+      this.root.style.setProperty("--gg-height", `${Math.round(Math.min(hi, Math.max(lo, layout.height * 0.9 + 50)))}px`);
+    }
+    if (!(pin && this.view!.pin(pin.id, pin.at)) && (fit || !this.drawn)) this.view!.overview();
     this.drawn++;
     this.mark();
     this.root.dataset.drawn = String(this.drawn);
-    this.timings = { layout: t1 - t0, draw: performance.now() - t1, nodes: vg.nodes.length, edges: vg.edges.length };
+    this.timings = { prepare: this.prepared, layout: t1 - t0, draw: performance.now() - t1, nodes: vg.nodes.length, edges: vg.edges.length };
     this.status.textContent = `${graph.nodes.length} nodes${vg.nodes.length !== graph.nodes.length ? ` (${vg.nodes.length} shown)` : ""} · ${layout.engine} layout`;
     if (this.selected?.node && !vg.owner.has(this.selected.node.id)) this.selected = null;
+    this.tell();
   }
 
   private mark() {
@@ -171,8 +213,11 @@ export class App {
     const own = (ids: number[] | undefined | null) => new Set((ids ?? []).map((i) => this.vg!.owner.get(i)).filter((x): x is string => !!x));
     const s: StepState = this.model.get("steps") ?? { available: false, mode: "none" };
     const current = s.current != null ? this.vg.owner.get(s.current) ?? null : null;
+    const drawn = (ids: number[]) => ids.filter((i) => !this.isBadge(i));
     this.view.mark({ selected: this.selected?.id ?? null, current, done: own(s.done), ready: own(s.ready),
-      matches: own(this.matches), flagged: own(s.flagged), breakpoints: own(s.breakpoints) });
+      matches: own(drawn(this.matches)), breakpoints: own(s.breakpoints), gradBad: own(s.flagged),
+      nanBorn: own([...this.nan.born]), nanSpread: own([...this.nan.spread]) });
+    this.view.markBadges(new Set(this.matches), this.selected?.node?.id ?? null);
   }
 
   private search(q: string) {
@@ -189,17 +234,68 @@ export class App {
     this.reveal(this.matches[this.matchAt]);
   }
 
-  /** Unfold what hides a node, then centre it. */
+  /** Unfold what hides a node, then bring it into view. */
   private async reveal(id: number) {
-    const node = this.graph!.nodes.find((n) => n.id === id);
-    if (!node) return;
-    const hidden = foldedAround(node, this.expanded);
+    if (!this.graph?.nodes.some((n) => n.id === id)) return;
+    const hidden = foldedAround(this.graph, id, this.expanded);
     if (hidden.length) {
       this.expanded = new Set([...this.expanded, ...hidden]);
       await this.redraw(false);
     }
     const vid = this.vg?.owner.get(id);
-    if (vid) this.view!.focus(vid);
+    if (vid) this.view!.reveal(vid);
+  }
+
+  private isBadge(id: number): boolean { return !!this.vg?.badged.has(id); }
+
+  /** Select a graph node by id, also one drawn as a badge inside its op (a parameter). */
+  private async selectNode(id: number) {
+    const node = this.graph?.nodes.find((n) => n.id === id);
+    if (!node) return;
+    await this.reveal(id);
+    this.select(this.shownAs(node));
+  }
+
+  /** The banner: where a NaN/Inf was born (in words, with a button to go there), or the stepper's stop. */
+  private tell() {
+    if (!this.banner || !this.graph) return;
+    const s: StepState = this.model.get("steps") ?? {};
+    const byId = new Map(this.graph.nodes.map((n) => [n.id, n]));
+    const born = [...this.nan.born].map((i) => byId.get(i)!).filter(Boolean);
+    const parts: (HTMLElement | string)[] = [];
+    if (s.message) parts.push(h("span", "gg-banner-msg", s.message));
+    if (born.length) {
+      const first = born[0], kind = first.flags.nan ? "NaN" : "Inf";
+      const where = first.source ? `: ${first.source.code ?? ""}`.trimEnd() : "";
+      parts.push(h("span", "gg-banner-nan", `${kind} first appeared in ${describe(first)}${where}`),
+        button("show", "Select the node where it was born", () => this.selectNode(first.id)));
+      if (born.length > 1) parts.push(h("span", "gg-muted", ` (+${born.length - 1} more born elsewhere)`));
+    }
+    this.banner.replaceChildren(...parts);
+    this.banner.hidden = parts.length === 0;
+  }
+
+  private onKey(ev: KeyboardEvent, searchBox: HTMLInputElement, legendBox: HTMLElement) {
+    if (ev.target instanceof HTMLInputElement || ev.target instanceof HTMLSelectElement || ev.altKey) return;
+    if ((ev.ctrlKey || ev.metaKey) && ev.key !== "f") return;
+    const s: StepState = this.model.get("steps") ?? {};
+    const step = (cmd: Command) => s.available && this.command(cmd);
+    const keys: Record<string, () => unknown> = {
+      ArrowRight: () => step("next"), n: () => step("next"), " ": () => step("next"),
+      ArrowLeft: () => step("prev"), p: () => step("prev"),
+      Home: () => step("first"), End: () => step("last"),
+      r: () => s.available && this.selected?.node && this.command("run_to", this.selected.node.id),
+      c: () => step("continue"),
+      "/": () => searchBox.focus(), f: () => (ev.ctrlKey || ev.metaKey ? searchBox.focus() : this.view?.fit()),
+      "+": () => this.view?.zoom(1.25), "=": () => this.view?.zoom(1.25), "-": () => this.view?.zoom(0.8),
+      "?": () => { legendBox.hidden = !legendBox.hidden; },
+      Escape: () => { this.selected = null; searchBox.value = ""; this.search(""); legendBox.hidden = true; this.inspector?.clear(); this.mark(); },
+    };
+    const act = keys[ev.key];
+    if (!act) return;
+    ev.preventDefault();
+    ev.stopPropagation();   // JupyterLab's own shortcuts (notebook command mode) must not see it
+    act();
   }
 
   // ---- selection and inspector ----------------------------------------------------------
@@ -253,8 +349,11 @@ export class App {
     const s: StepState = this.model.get("steps") ?? {};
     if (s.current != null && this.vg) {
       const vid = this.vg.owner.get(s.current);
-      if (vid) this.view?.focus(vid);
+      if (vid) this.view?.reveal(vid);
+      // a stop on a NaN/Inf gradient: show the offending gradient, selected
+      if (s.flagged?.includes(s.current) && this.selected?.node?.id !== s.current) this.selectNode(s.current);
     }
+    this.tell();
     const current = s.current != null ? this.graph?.nodes.find((n) => n.id === s.current) : undefined;
     if (this.inspector?.following && current && this.selected?.node?.id !== current.id) this.select(this.shownAs(current));
     else if (this.selected) this.inspector?.refresh(this.inspectorContext(this.selected.node?.id ?? -1));   // gradients may have arrived
@@ -283,7 +382,6 @@ export class App {
       run,
       button("▶▶", "Continue to a breakpoint or NaN/Inf", () => this.command("continue")),
       pos);
-    if (s.message) this.stepBar.append(h("span", "gg-step-msg", s.message));
   }
 
   dispose() {

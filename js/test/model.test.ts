@@ -61,6 +61,19 @@ describe("module calls", () => {
     expect(nodes.key).not.toBe(vg.key);
   });
 
+  it("draws a bookkeeping op (a buffer's counter: no data in or out) inside the op beside it", () => {
+    const g = block();
+    const count = node("const", "const", "net.fc1", { label: "num_batches_tracked", shape: [] });
+    const bump = node("op", "add", "net.fc1");
+    g.nodes.splice(3, 0, count, bump);   // after fc1's linear, in fc1's call
+    g.edges.push({ source: count.id, target: bump.id, input: 0, shape: [], dtype: "int64" });
+    const vg = visibleGraph(g, allCalls(g));
+    const fc1 = vg.nodes.find((v) => v.label === "fc1 · linear")!;   // still one op: drawn as it
+    expect(fc1.badges.map((b) => b.text)).toEqual(["weight 3×3", "add (bookkeeping)"]);
+    expect(vg.nodes.some((v) => v.node?.id === bump.id)).toBe(false);
+    expect(vg.owner.get(bump.id)).toBe(fc1.id);
+  });
+
   it("folds a call into a box named by module and class, with its op count and output shape", () => {
     const g = block();
     const vg = visibleGraph(g, new Set());

@@ -17,11 +17,11 @@ def test_notebook7_draws_and_inspects(nb7, page):
 
     graph = page.locator(".gg-root").first
     graph.locator(".gg-node").first.wait_for(timeout=60_000)
-    assert graph.locator(".gg-node").count() >= 10
-    assert graph.locator(".gg-group-title", has_text=EVIL).count() == 1
+    assert graph.locator(".gg-node").count() >= 6
+    assert graph.locator(".gg-label", has_text=EVIL).count() == 1
     assert page.locator(".gg-root img").count() == 0 and page.dialogs == []
     graph.locator(".gg-search").fill("fc1.weight")
-    graph.locator(".gg-node.gg-match").click()
+    graph.locator(".gg-badge.gg-match").click()
     inspector = graph.locator(".gg-inspector")
     assert inspector.locator("tr[data-prop='shape'] td").inner_text() == "[4, 3]"
     inspector.locator(".gg-figures[data-ready~='value']").wait_for()

@@ -13,7 +13,7 @@ from .stepper import Stepper
 from .widget import LIVE_CELLS, GraphWidget, Monitor, display_saved_fresh
 
 
-def show(x=None, params=None, backward=None, title="", height=560, fold_depth=0):
+def show(x=None, params=None, backward=None, title="", height=None, fold_depth=0):
     """A live, clickable view of `x`:
 
     - a Tensor: its autograd graph (like torchviz's make_dot); a scalar one can be stepped backward;
@@ -24,8 +24,10 @@ def show(x=None, params=None, backward=None, title="", height=560, fold_depth=0)
 
     params: {name: tensor} (model.named_parameters()) names a tensor graph's leaves and groups them by
     module. backward: a loss tensor or debugger to step beside a trace (else a trace replays forward).
-    fold_depth: 0 unfolds modules outermost first while about 200 boxes are shown; n > 0 unfolds at
-    most n levels; -1 unfolds everything. Click a folded module to unfold it, its title to fold it."""
+    height: the graph area's height in pixels; by default it grows with the first view (360-860 px).
+    fold_depth: 0 opens every module down to the depth whose boxes fit the widget (resnet18: its stem,
+    layer1..layer4 and head); n > 0 opens at most n levels; -1 unfolds everything. Click a folded
+    module's chevron or title to unfold it, an unfolded module's title to fold it."""
     from ..debug import BackwardDebugger
     live = x is None
     if live:
@@ -34,7 +36,7 @@ def show(x=None, params=None, backward=None, title="", height=560, fold_depth=0)
         view = LIVE_CELLS.open_view() if backward is None else None
         if view is not None:  # one live view per session, however often a cell asks for it
             view.set_trait("title", title)
-            view.set_trait("height", height)
+            view.set_trait("height", height or 0)
             view.set_trait("fold_depth", fold_depth)
             view.refresh()
             return view
@@ -49,7 +51,7 @@ def show(x=None, params=None, backward=None, title="", height=560, fold_depth=0)
         stepper = Stepper(source, root=x)
     else:
         stepper = Stepper(source)   # forward replay over the recorded ops
-    widget = GraphWidget(source, stepper, title=title, height=height, fold_depth=fold_depth)
+    widget = GraphWidget(source, stepper, title=title, height=height or 0, fold_depth=fold_depth)
     if live:
         LIVE_CELLS.add(widget)
     return widget

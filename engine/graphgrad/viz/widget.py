@@ -67,6 +67,7 @@ class GraphWidget(anywidget.AnyWidget):
 
     _greeted = False   # a view said hello (see _push_front_end)
     _pushed = 0
+
     _css = _asset("widget.css", "")
 
     protocol_version = traitlets.Int(protocol.VERSION).tag(sync=True)
@@ -74,7 +75,7 @@ class GraphWidget(anywidget.AnyWidget):
     steps = traitlets.Dict().tag(sync=True)
     panels = traitlets.List(["graph", "inspector", "steps"]).tag(sync=True)
     fold_depth = traitlets.Int(0).tag(sync=True)   # see viz.show
-    height = traitlets.Int(560).tag(sync=True)
+    height = traitlets.Int(0).tag(sync=True)   # px of the graph area; 0: grow with the first view
     title = traitlets.Unicode("").tag(sync=True)
     version = traitlets.Unicode(__version__).tag(sync=True)   # shown in the footer
 
