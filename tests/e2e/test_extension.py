@@ -36,7 +36,8 @@ def test_the_extension_is_installed_and_enabled():
 
 
 def open_lab(page, server, path=""):
-    page.goto(f"{server['url']}/lab" + (f"/tree/{path}" if path else ""))
+    """JupyterLab on `path`, or with a fresh workspace (no tabs left by the tests before)."""
+    page.goto(f"{server['url']}/lab" + (f"/tree/{path}" if path else "?reset"))
     page.wait_for_function("window.jupyterapp && document.querySelector('.jp-LabShell')", timeout=60_000)
 
 
@@ -197,3 +198,31 @@ def test_notebook7_shows_the_saved_outputs(nb7, saved_in_lab, page):
     drawn(page, roots.nth(0), 10)
     shot(page, "ext-6-notebook7-saved")
     assert own_errors(page) == [], page.errors
+
+
+def test_without_the_extension_the_kernel_sends_the_front_end(tmp_path_factory, page):
+    """Where no graphgrad extension runs (VS Code, Colab; here JupyterLab with it disabled) the widget's
+    small loader gets the front end from the kernel: pushed while the monitor's loop keeps the kernel
+    busy (the curves grow before the loop ends), asked for by the graph shown after it."""
+    slow_loop = """mon = viz.monitor()
+for i in range(400):
+    mon.log(loss=1.0 / (1 + 0.02 * i))
+    time.sleep(0.01)
+print("loop done")"""
+    with jupyter("lab", tmp_path_factory) as server:
+        labconfig = server["home"] / "config" / "labconfig"
+        labconfig.mkdir(parents=True, exist_ok=True)
+        (labconfig / "page_config.json").write_text(json.dumps({"disabledExtensions": {"graphgrad": True}}))
+        (server["root"] / "live.ipynb").write_text(json.dumps(notebook([MLP_CELL, slow_loop])))
+        open_lab(page, server, "live.ipynb")
+        wait_idle(page)
+        assert page.evaluate("() => globalThis.graphgradFrontEnd === undefined")   # the extension is off
+        page.evaluate("() => { jupyterapp.commands.execute('notebook:run-all-cells'); }")
+        chart = page.locator(".gg-chart[data-chart='loss']")
+        chart.wait_for(timeout=60_000)
+        done = page.locator(".jp-OutputArea-output pre", has_text="loop done")
+        assert done.count() == 0 and int(chart.get_attribute("data-points") or 0) < 400
+        done.wait_for(timeout=60_000)
+        drawn(page, page.locator(".jp-OutputArea-output .gg-root").first, 10)
+        shot(page, "ext-7-no-extension-live")
+        assert own_errors(page) == [], page.errors

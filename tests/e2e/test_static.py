@@ -24,7 +24,7 @@ def test_saved_outputs_show_the_saved_graph(app, saved, page, request):
     server = request.getfixturevalue(app)
     nbformat.write(saved, str(server["root"] / "saved.ipynb"))
     page.goto(f"{server['url']}/{PAGES[app]}/saved.ipynb")
-    view = page.locator(".gg-saved")
+    view = page.locator(".jp-Notebook .gg-saved")
     view.locator(".gg-node:visible").first.wait_for(timeout=60_000)
     assert "saved output" in view.locator(".gg-saved-note").inner_text()
     assert page.locator(".gg-static").count() == 0 and page.dialogs == []

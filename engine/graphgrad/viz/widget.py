@@ -25,7 +25,7 @@ _UNBUILT = ("export default { render({ el }) { el.textContent = 'graphgrad: the 
 
 BUNDLE_MESSAGE = "graphgrad:bundle"   # the loader's request for the front end (loader.js), outside protocol.py:
                                       # it only delivers the code that speaks the protocol
-PUSH_AFTER = (0.3, 3.0)               # seconds: see GraphWidget._push_front_end
+PUSH_AFTER = (1.0, 4.0)               # seconds: see GraphWidget._push_front_end
 
 
 def _asset(name, fallback):
