@@ -81,7 +81,7 @@ class WidgetBundleHook(BuildHookInterface):
             print("graphgrad: building the JupyterLab extension (node src/build.mjs)", file=sys.stderr)
             env = dict(os.environ, GRAPHGRAD_PYTHON=sys.executable, npm_config_fund="false", npm_config_audit="false")
             subprocess.run([node, "src/build.mjs"], cwd=root, env=env, check=True)
-        if not (out / "package.json").exists():
+        if not (out / "package.json").exists() or not any(out.glob("static/remoteEntry.*.js")):
             print("graphgrad: no JupyterLab extension built (Node.js not found); saved notebooks will not show "
                   "their graphs without a kernel", file=sys.stderr)
             return
