@@ -509,3 +509,11 @@ def test_every_tensor_dtype_round_trips_bfloat16_included():
         buffer.seek(0)
         back = gg.load(buffer)["t"]
         assert back.dtype is dtype and back.tolist() == t.tolist()
+
+
+def test_a_bfloat16_program_round_trips(tmp_path):
+    model = gg.nn.Linear(3, 2).bfloat16()
+    traced = gg.jit.trace(lambda x: model(x * 2).relu(), gg.ones(2, 3).bfloat16())
+    traced.save(tmp_path / "p.pt")
+    x = gg.randn(4, 3).bfloat16()
+    assert gg.jit.load(tmp_path / "p.pt")(x).tolist() == traced(x).tolist()

@@ -350,7 +350,7 @@ class _RefChecker:
 
 _DTYPE_NAMES = {d.name for d in dtypes.all_dtypes}
 _NP_DTYPE_NAMES = {"bool", "uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64", "float16",
-                   "float32", "float64"}
+                   "float32", "float64"} | {d.np.name for d in dtypes.all_dtypes}  # (bfloat16)
 _signatures = {}
 
 
