@@ -517,3 +517,10 @@ def test_a_bfloat16_program_round_trips(tmp_path):
     traced.save(tmp_path / "p.pt")
     x = gg.randn(4, 3).bfloat16()
     assert gg.jit.load(tmp_path / "p.pt")(x).tolist() == traced(x).tolist()
+
+
+def test_a_function_returning_a_named_tuple_traces():
+    traced = gg.jit.trace(lambda x: x.max(1), gg.randn(2, 3))
+    x = gg.randn(4, 3)
+    values, indices = traced(x)
+    assert values.tolist() == x.max(1).values.tolist() and indices.tolist() == x.max(1).indices.tolist()

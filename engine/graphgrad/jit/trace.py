@@ -175,6 +175,8 @@ def trace(func, example_inputs=None, optimize=None, check_trace=True, check_inpu
 def _output_refs(recorder, value):
     if isinstance(value, Tensor):
         return _Ref(recorder.ref(value), tensor=True)
+    if isinstance(value, tuple) and hasattr(value, "_fields"):  # (values, indices) of max(dim), sort, topk
+        return type(value)(*(_output_refs(recorder, v) for v in value))
     if isinstance(value, (tuple, list)):
         return type(value)(_output_refs(recorder, v) for v in value)
     if isinstance(value, dict):
