@@ -33,3 +33,23 @@ def row(name, ours, theirs, target, width, scale, unit, note=""):
     print(f"{name:<{width}} {ours * scale:>9.{digits}f}{unit} {theirs * scale:>9.{digits}f}{unit} {ratio:>7.2f} "
           f"{'<=' + str(target):>7} {verdict:<6}{note}".rstrip())
     return name, ratio, target
+
+
+def mlp_step(lib, batch, seed=0):
+    """(model, step): an MNIST-sized MLP (784-256-128-10, the PyTorch quickstart's shape) and one
+    training step on a fixed batch (SGD with momentum) that returns the loss; `lib` is graphgrad or
+    torch (the same code)."""
+    lib.manual_seed(seed)
+    nn = lib.nn
+    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10))
+    opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    x, y = lib.randn(batch, 784), lib.randint(0, 10, (batch,))
+    loss_fn = nn.CrossEntropyLoss()
+
+    def step():
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+    return model, step

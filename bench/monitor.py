@@ -7,9 +7,10 @@ process, in interleaved rounds, medians (best-of in brackets). Target: <= 1.03x.
 The monitor is the notebook's (`viz.monitor(model, display=False)`): it keeps every logged loss,
 measures gradient norms and update ratios under its 1% budget, records whole steps (a trace
 switched on for one step, their graphs turned into JSON for the panel) under its other 1%, and
-builds its messages at the rate it would send them. Each mode trains its own copy of the model, so
-the monitor's model runs only with the monitor. A round is many steps: the monitor's budgets read
-the time between steps, and the other mode's round in between would look like a slow step.
+builds its messages at the rate it would send them. Both modes train the same model (two copies
+differ by a few percent in BLAS speed, from where their arrays lie); between its rounds the monitor
+is paused (`mon.loop.pause()`: the other mode's round is no step of its, and a trace on for its next
+step does not record the other mode).
 
 CPU time of the process (every thread: the throttle's timer thread too) is the measure; the
 wall-clock ratio is printed beside it. BLAS runs on one thread, as in the other bench scripts."""
@@ -31,53 +32,36 @@ import graphgrad as gg  # noqa: E402
 from graphgrad import viz  # noqa: E402
 
 
-def make(batch, seed=0):
-    """(model, step): the MLP and one training step that returns its loss."""
-    gg.manual_seed(seed)
-    nn = gg.nn
-    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10))
-    opt = gg.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x, y = gg.randn(batch, 784), gg.randint(0, 10, (batch,))
-    loss_fn = nn.CrossEntropyLoss()
-
-    def step():
-        opt.zero_grad()
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-    return model, step
-
-
 def measure(rounds=16, steps=200, batch=64):
     """{"plain": [...], "monitored": [...]} CPU seconds per step, and the same in wall-clock
     seconds, one per round; and the monitor."""
-    _, plain_step = make(batch)
-    model, monitored_step = make(batch)
+    model, step = harness.mlp_step(gg, batch)
     mon = viz.monitor(model, display=False)
 
-    def plain():
-        plain_step()
-
     def monitored():
-        mon.log(loss=monitored_step())
+        mon.log(loss=step())
 
-    modes = {"plain": plain, "monitored": monitored}
+    modes = {"plain": step, "monitored": monitored}
     for run in modes.values():  # warm up: first-touch allocations, the monitor's first recorded step
         for _ in range(30):
             run()
+    mon.loop.pause()
     cpu, wall = {name: [] for name in modes}, {name: [] for name in modes}
     names = list(modes)
     for r in range(rounds):
         for name in names[r % 2:] + names[:r % 2]:
             gc.collect()
             gc.disable()
+            if name == "monitored":
+                mon.loop.resume()
             c0, w0 = time.process_time(), time.perf_counter()
             run = modes[name]
             for _ in range(steps):
                 run()
             cpu[name].append((time.process_time() - c0) / steps)
             wall[name].append((time.perf_counter() - w0) / steps)
+            if name == "monitored":
+                mon.loop.pause()
             gc.enable()
     mon.flush()
     return cpu, wall, mon

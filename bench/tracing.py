@@ -40,19 +40,7 @@ from graphgrad.tracing import Recorder  # noqa: E402
 def make(batch, seed=0, lib=gg):
     """An MNIST-sized MLP training step (the PyTorch quickstart's shape and batch), in graphgrad
     or torch (the same code)."""
-    lib.manual_seed(seed)
-    nn = lib.nn
-    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10))
-    opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x, y = lib.randn(batch, 784), lib.randint(0, 10, (batch,))
-    loss_fn = nn.CrossEntropyLoss()
-
-    def step():
-        opt.zero_grad()
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        opt.step()
-    return step
+    return harness.mlp_step(lib, batch, seed)[1]
 
 
 class Keeper(Recorder):

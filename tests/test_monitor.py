@@ -235,6 +235,24 @@ def test_the_widget_switches_the_trace_off_once_the_loop_has_stopped():
     assert mon.loop._trace not in recorders
 
 
+def test_a_pause_records_nothing_and_is_no_step():
+    from graphgrad.ops.dispatch import recorders
+    net = Net()
+    step, x, _ = trainer(net)
+    mon = LoopMonitor(net, graph_budget=None)
+    for _ in range(3):
+        mon.log(loss=step())
+    mon.pause()
+    assert mon._trace not in recorders
+    net(x).exp().sum()   # an evaluation: not recorded
+    time.sleep(0.05)
+    mon.resume()
+    assert mon._trace in recorders
+    mon.log(loss=step())
+    assert "exp" not in {n.op for n in mon.kept["latest"][1]} and mon.kept["latest"][0] == 3
+    assert mon._interval < 0.05   # the pause was no step
+
+
 def test_dead_relu_fraction_is_charted_from_the_recorded_steps():
     net = Net(bias=-100.0)   # fc1's outputs all negative: every relu unit dead
     step, _, _ = trainer(net, lr=0.0)

@@ -360,6 +360,7 @@ class LoopMonitor:
         self._last = None           # clock at the main run's last log
         self._period = 0.0          # seconds per unrecorded step (smoothed)
         self._interval = 0.0        # seconds per step, all steps (smoothed): steps/s, time left
+        self._paused = None         # clock at pause()
         self._sample_seconds = 0.0  # time the last weights' samples took
         self._json_seconds = 0.0    # time views spent turning recorded steps into JSON
         self._loss = [0.0, 0.0, 0]  # running mean, variance, count of the main run's loss (spikes)
@@ -563,6 +564,27 @@ class LoopMonitor:
     def flags(self):
         """Parameters that got no gradient, and the dead-ReLU fractions of the latest recorded step."""
         return {"no_gradient": list(self.no_gradient), "dead_relu": dict(self.dead_relu)}
+
+    def pause(self):
+        """Something else runs now (an evaluation, a benchmark's other loop): its time is not a step's,
+        and a trace on for the next step stops recording until resume()."""
+        self._paused = self._clock()
+        self.grad_budget.pause()
+        self.graph_budget.pause()
+        if self._recording is not None:
+            self._trace.stop()
+
+    def resume(self):
+        if self._paused is None:
+            return
+        gap, self._paused = self._clock() - self._paused, None
+        if self._last is not None:
+            self._last += gap
+        if self._recording is not None:
+            self._recording += gap
+            self._trace.start()
+        self.grad_budget.resume()
+        self.graph_budget.resume()
 
     def idle(self, seconds):
         """No step ended for `seconds`: when that is far longer than a step, the loop has stopped,
