@@ -62,7 +62,9 @@ def test_widget_bundle_has_the_live_view_and_an_escaped_static_picture():
     page, svg = picture(data["text/html"])
     assert [tag for tag, _ in page.tags] == ["div", "div", "img"]           # the title made no <b>
     assert "MLP <b>" in "".join(page.text)
-    assert {el.tag.removeprefix(SVG) for el in svg.iter()} == {"svg", "rect", "line", "g", "title", "text"}
+    assert {el.tag.removeprefix(SVG) for el in svg.iter()} == {"svg", "rect", "line", "g", "title", "text",
+                                                                "defs", "marker", "path"}   # arrowheads
+    assert all(line.get("marker-end") == "url(#gg-arrow)" for line in svg.iter(SVG + "line"))
     svg_text = "".join(svg.itertext())
     assert EVIL + ".bias" in svg_text                                        # shown literally, as text
     assert "fc1.weight" in svg_text and "[4, 3]" in svg_text and "MeanBackward0" in svg_text
@@ -110,3 +112,15 @@ def test_nbconvert_html_export_shows_the_picture():
     body, _ = HTMLExporter(template_name="classic").from_notebook_node(nb)
     svg_url = Page(data["text/html"]).tags[-1][1]["src"]
     assert 'class="gg-static"' in body and svg_url in body
+
+
+def test_labels_and_shapes_fit_their_boxes():
+    """A box is as wide as its shape line needs, and a long label is held to the box's estimate."""
+    graph = {"schema": 1, "structure_hash": "x", "iteration": 0, "modules": [], "edges": [], "nodes": [
+        {"id": 0, "kind": "op", "op": "conv2d", "label": "conv2d", "name": None, "shape": [16, 3, 224, 224], "phase": "forward"},
+        {"id": 1, "kind": "op", "op": "x", "label": "WWWWWWWWWWWWWWWWWWWWWWWW", "name": None, "shape": None, "phase": "forward"}]}
+    svg = ET.fromstring(snapshot.svg(graph)[0])
+    rects = boxes(svg)
+    assert rects[0][2] >= len("[16, 3, 224, 224]") * snapshot.SUB_CHAR_W
+    long_label = next(t for t in svg.iter(SVG + "text") if t.text == "WWWWWWWWWWWWWWWWWWWWWWWW")
+    assert float(long_label.get("textLength")) <= rects[1][2] - 10

@@ -14,6 +14,7 @@ from .tensors import summarize
 MAX_NODES = 300        # beyond this the picture says how many more there are rather than growing
 BOX_H, LAYER_GAP, COL_GAP, PAD = 34, 26, 12, 8
 CHAR_W, MAX_CHARS = 7, 28
+SUB_CHAR_W = 6.5      # the shape line, at font-size 10 (digits and punctuation)
 COLORS = {"param": "#eab308", "input": "#eab308", "op": "#3b82f6"}
 
 
@@ -40,23 +41,36 @@ def svg(graph):
     height = PAD + len(rows) * (BOX_H + LAYER_GAP)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
-             f'<rect width="{width}" height="{height}" fill="#fff"/>']   # an image: readable on dark themes too
+             f'<rect width="{width}" height="{height}" fill="#fff"/>',   # an image: readable on dark themes too
+             '<defs><marker id="gg-arrow" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="7" markerHeight="7" '
+             'orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="#888"/></marker></defs>']
     for s, t in edges:
         (x1, y1, w1), (x2, y2, w2) = boxes[s], boxes[t]
         parts.append(f'<line x1="{x1 + w1 / 2:.0f}" y1="{y1 + BOX_H}" x2="{x2 + w2 / 2:.0f}" y2="{y2}" '
-                     'stroke="#888" stroke-width="1.1"/>')
+                     'stroke="#888" stroke-width="1.1" marker-end="url(#gg-arrow)"/>')
     for n in shown:
         x, y, w = boxes[n["id"]]
         color = COLORS.get(n.get("kind"), COLORS["op"])
-        sub = "[" + ", ".join(map(str, n["shape"])) + "]" if n.get("shape") is not None else ""
+        sub = _shape(n)
+        label = _clip(_text(n))
+        fit = f' textLength="{len(label) * CHAR_W}" lengthAdjust="spacingAndGlyphs"' if len(label) >= 8 else ""
         tip = " · ".join(str(v) for v in (n.get("name") or n.get("label"), n.get("grad_fn"), n.get("module"), sub) if v)
         parts.append(f'<g class="gg-static-node" data-node="{escape(str(n["id"]))}"><title>{escape(tip)}</title>'
                      f'<rect x="{x}" y="{y}" width="{w}" height="{BOX_H}" rx="4" fill="{color}" fill-opacity="0.2" '
                      f'stroke="{color}"/><text x="{x + w / 2:.0f}" y="{y + (14 if sub else 21)}" text-anchor="middle" '
-                     f'fill="#333">{escape(_clip(_text(n)))}</text><text x="{x + w / 2:.0f}" y="{y + 27}" '
+                     f'fill="#333"{fit}>{escape(label)}</text><text x="{x + w / 2:.0f}" y="{y + 27}" '
                      f'text-anchor="middle" fill="#333" fill-opacity="0.6" font-size="10">{escape(sub)}</text></g>')
     parts.append("</svg>")
     return "".join(parts), hidden
+
+
+def _shape(n):
+    return "[" + ", ".join(map(str, n["shape"])) + "]" if n.get("shape") is not None else ""
+
+
+def _width(n):
+    """A box wide enough for its label (clipped, and held to its estimate by textLength) and its shape."""
+    return max(len(_clip(_text(n))) * CHAR_W, len(_shape(n)) * SUB_CHAR_W) + 16
 
 
 def _text(n):
@@ -99,7 +113,7 @@ def _layers(nodes, edges):
 
 def _place(rows):
     """{id: (x, y, width)} with every layer centred, and the picture's width."""
-    widths = [[max(min(len(_text(n)), MAX_CHARS) * CHAR_W + 16, 44) for n in row] for row in rows]
+    widths = [[max(_width(n), 44) for n in row] for row in rows]
     total = max((sum(w) + COL_GAP * (len(w) - 1) for w in widths), default=0) + 2 * PAD
     boxes = {}
     for k, (row, ws) in enumerate(zip(rows, widths)):
