@@ -100,11 +100,13 @@ def test_monitor_live_curves_linked_cursor_nan_click_and_dark_theme(lab, page):
     page.wait_for_function(f"document.querySelector('.gg-mon-shown')?.textContent.includes('step {step}')", timeout=20_000)
     assert "NaN" in shown.inner_text()
     root.locator(".gg-follow-latest").wait_for()
-    root.locator(".gg-node.gg-nan-born").first.wait_for(timeout=20_000)
+    root.locator(".gg-canvas").scroll_into_view_if_needed()
+    try:
+        root.locator(".gg-node.gg-nan-born").first.wait_for(timeout=20_000)
+    finally:
+        page.screenshot(path=str(SCREENSHOTS / "monitor-3-nan-step.png"))
     assert root.locator(".gg-node").count() >= 5
     assert root.locator(".gg-steps").count() == 0 and root.locator(".gg-next").count() == 0   # no stepping here
-    root.locator(".gg-canvas").scroll_into_view_if_needed()
-    page.screenshot(path=str(SCREENSHOTS / "monitor-3-nan-step.png"))
     # inspecting a node there: its value arrives (and no breakpoint button is offered)
     root.locator(".gg-node.gg-nan-born").first.click()
     inspector = root.locator(".gg-inspector")
