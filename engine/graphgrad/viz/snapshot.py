@@ -3,7 +3,11 @@ it to its mimebundle as text/html, so a saved notebook still shows the graph whe
 runs it (an untrusted or shared notebook opened without running, nbconvert, nbviewer). Simple layered
 layout, top down like the widget's ELK layout: an op's layer is its longest path from a leaf, a leaf
 sits just above its first consumer, one barycenter pass orders each layer. Every string from the graph
-(names come from Python) is escaped."""
+(names come from Python) is escaped.
+
+Beside it, view() makes the saved view (MIME, JSON) that every widget output carries for graphgrad's
+JupyterLab extension (src/): the graph with its module tree, the statistics of the values and
+gradients still at hand and the training curves, each within a size bound."""
 import base64
 import json
 import math
