@@ -335,6 +335,8 @@ class CanvasPainter {
   private layout: Layout | null = null;
   private boxes: { id: string; b: Box; v: VisibleNode }[] = [];
   private grid = new Map<string, number[]>();
+  private edges: number[][] = [];
+  private edgeBounds = new Float64Array(0);
   private marks: Marks | null = null;
   private t: Transform = { x: 0, y: 0, k: 1 };
   private size = { width: 1, height: 1 };
@@ -354,6 +356,14 @@ class CanvasPainter {
     this.layout = layout;
     this.grid.clear();
     this.boxes = vg ? vg.nodes.map((v) => ({ id: v.id, b: layout.nodes.get(v.id)!, v })) : [];
+    // each edge's points and bounding box (x0, x1, y0, y1), so a frame skips those out of view cheaply
+    this.edges = vg ? vg.edges.map((e) => layout.edges.get(e.id)).filter((p): p is number[] => !!p && p.length >= 4) : [];
+    this.edgeBounds = new Float64Array(4 * this.edges.length);
+    this.edges.forEach((p, k) => {
+      let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+      for (let i = 0; i < p.length; i += 2) { x0 = Math.min(x0, p[i]); x1 = Math.max(x1, p[i]); y0 = Math.min(y0, p[i + 1]); y1 = Math.max(y1, p[i + 1]); }
+      this.edgeBounds.set([x0, x1, y0, y1], 4 * k);
+    });
     const C = CanvasPainter.CELL;
     this.boxes.forEach(({ b }, i) => {
       for (let cx = Math.floor(b.x / C); cx <= Math.floor((b.x + b.width) / C); cx++)
@@ -415,12 +425,10 @@ class CanvasPainter {
     }
     ctx.strokeStyle = muted; ctx.globalAlpha = 0.6;
     ctx.beginPath();
-    if (drawEdges) for (const e of this.vg.edges) {
-      const p = this.layout.edges.get(e.id);
-      if (!p) continue;
-      let ex0 = Infinity, ex1 = -Infinity, ey0 = Infinity, ey1 = -Infinity;
-      for (let i = 0; i < p.length; i += 2) { ex0 = Math.min(ex0, p[i]); ex1 = Math.max(ex1, p[i]); ey0 = Math.min(ey0, p[i + 1]); ey1 = Math.max(ey1, p[i + 1]); }
-      if (ex0 > x1 || ex1 < x0 || ey0 > y1 || ey1 < y0) continue;
+    const eb = this.edgeBounds;
+    if (drawEdges) for (let k = 0; k < this.edges.length; k++) {
+      if (eb[4 * k] > x1 || eb[4 * k + 1] < x0 || eb[4 * k + 2] > y1 || eb[4 * k + 3] < y0) continue;
+      const p = this.edges[k];
       ctx.moveTo(p[0], p[1]);
       for (let i = 2; i < p.length; i += 2) ctx.lineTo(p[i], p[i + 1]);
     }
@@ -493,6 +501,7 @@ class Minimap {
   private boxes: { b: Box; cat: string }[] = [];
   private t: Transform = { x: 0, y: 0, k: 1 };
   private viewSize = { width: 1, height: 1 };
+  private picture: HTMLCanvasElement | null = null;
 
   constructor(go: (x: number, y: number) => void) {
     this.el = document.createElement("canvas");
@@ -512,6 +521,7 @@ class Minimap {
     this.layout = layout;
     const cat = new Map(vg.nodes.map((v) => [v.id, v.category]));
     this.boxes = [...layout.nodes].map(([id, b]) => ({ b, cat: cat.get(id) ?? "pointwise" }));
+    this.picture = null;
     const w = 150;
     this.scale = w / Math.max(layout.width, layout.height * 1.4, 1);
     this.el.width = Math.max(20, Math.ceil(layout.width * this.scale));
@@ -534,11 +544,21 @@ class Minimap {
     this.el.hidden = x0 <= 0 && y0 <= 0 && x1 >= layout.width && y1 >= layout.height;
     if (this.el.hidden) return;
     const css = getComputedStyle(this.el);
-    ctx.clearRect(0, 0, this.el.width, this.el.height);
-    for (const { b, cat } of this.boxes) {
-      ctx.fillStyle = css.getPropertyValue(`--gg-cat-${cat}`).trim() || "#888";
-      ctx.fillRect(b.x * s, b.y * s, Math.max(1, b.width * s), Math.max(1, b.height * s));
+    if (!this.picture) {   // the boxes once per graph (one path per category); each frame only copies them
+      this.picture = document.createElement("canvas");
+      this.picture.width = this.el.width; this.picture.height = this.el.height;
+      const pic = this.picture.getContext("2d")!;
+      const byCategory = new Map<string, Box[]>();
+      for (const { b, cat } of this.boxes) { const l = byCategory.get(cat); if (l) l.push(b); else byCategory.set(cat, [b]); }
+      for (const [cat, boxes] of byCategory) {
+        pic.fillStyle = css.getPropertyValue(`--gg-cat-${cat}`).trim() || "#888";
+        pic.beginPath();
+        for (const b of boxes) pic.rect(b.x * s, b.y * s, Math.max(1, b.width * s), Math.max(1, b.height * s));
+        pic.fill();
+      }
     }
+    ctx.clearRect(0, 0, this.el.width, this.el.height);
+    ctx.drawImage(this.picture, 0, 0);
     ctx.strokeStyle = css.getPropertyValue("--gg-accent").trim() || "#1976d2";
     ctx.lineWidth = 1.5;
     ctx.strokeRect(x0 * s, y0 * s, (x1 - x0) * s, (y1 - y0) * s);
