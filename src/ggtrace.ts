@@ -90,7 +90,7 @@ export async function readTrace(bytes: Uint8Array): Promise<SavedView> {
   const curves = await Promise.all((manifest.curves ?? []).map(async (c: any) => ({ name: String(c.name), chart: String(c.chart), x: await array(c.x), y: await array(c.y) })));
   const tensors = await Promise.all((manifest.tensors ?? []).map(async (t: any) => ({
     ...t, stats: await array(t.stats), hist: await array(t.hist), preview: await array(t.preview) })));
-  return checkView({ version: 1, title: manifest.title, height: manifest.height, fold_depth: manifest.fold_depth, panels: ["graph", "inspector"],
+  return checkView({ version: 1, graphgrad: manifest.graphgrad, title: manifest.title, height: manifest.height, fold_depth: manifest.fold_depth, panels: ["graph", "inspector"],
     graph: manifest.graph, curves, tensors, notes: manifest.notes });
 }
 

@@ -18,6 +18,7 @@ export interface SavedTensor {
 }
 export interface SavedView {
   version: number; title: string; height: number; fold_depth: number; panels: string[];
+  graphgrad: string;   // the version that saved it (the widget's footer)
   graph: GraphJSON | null; curves: SavedCurve[]; tensors: SavedTensor[]; notes: string[];
 }
 
@@ -32,7 +33,7 @@ export function checkView(data: unknown): SavedView {
   if (v.graph != null && (typeof v.graph !== "object" || !Array.isArray(v.graph.nodes) || !Array.isArray(v.graph.edges)))
     throw new Error("the saved graph has no node and edge lists");
   return {
-    version: v.version, title: String(v.title ?? ""), height: Number(v.height ?? 560) || 0, fold_depth: Number(v.fold_depth) || 0,
+    version: v.version, graphgrad: String(v.graphgrad ?? ""), title: String(v.title ?? ""), height: Number(v.height ?? 560) || 0, fold_depth: Number(v.fold_depth) || 0,
     panels: Array.isArray(v.panels) ? v.panels.map(String) : ["graph", "inspector"],
     graph: v.graph ? { ...v.graph, modules: v.graph.modules ?? [] } : null,
     curves: Array.isArray(v.curves) ? v.curves : [], tensors: Array.isArray(v.tensors) ? v.tensors : [],
@@ -62,7 +63,7 @@ export class StaticModel implements WidgetModel {
     if (saved.curves.length && !panels.includes("charts")) panels.unshift("charts");
     this.traits = {
       protocol_version: VERSION, graph: saved.graph ?? {}, steps: { available: false, mode: "none" } satisfies StepState,
-      panels, fold_depth: saved.fold_depth, height: saved.height, title: saved.title,
+      panels, fold_depth: saved.fold_depth, height: saved.height, title: saved.title, version: saved.graphgrad,
     };
     for (const t of saved.tensors) this.tensors.set(`${t.node}:${t.what}`, t);
   }

@@ -7,7 +7,7 @@ const graph = { schema: 1, structure_hash: "h", iteration: 0, modules: [], edges
   nodes: [{ id: 3, kind: "op", op: "relu", label: "relu", module: "", phase: "forward" }] } as unknown as GraphJSON;
 
 function saved(extra: Partial<SavedView> = {}): SavedView {
-  return checkView({ version: 1, title: "t", height: 400, fold_depth: 0, panels: ["graph", "inspector", "steps"], graph,
+  return checkView({ version: 1, graphgrad: "0.1.0", title: "t", height: 400, fold_depth: 0, panels: ["graph", "inspector", "steps"], graph,
     curves: [], notes: [], tensors: [{ node: 3, what: "value", shape: [2], dtype: "float32", device: "cpu", preview_kind: "values",
       preview_shape: [2], truncated: false, stats: [2, -1, 1, 0, 1, 1.4, 0, 0, null], hist: [1, 0, 1], preview: [-1, null] }], ...extra });
 }
@@ -27,6 +27,7 @@ describe("StaticModel", () => {
     expect(m.get("steps")).toEqual({ available: false, mode: "none" });
     expect(m.get("title")).toBe("t");
     expect(m.get("height")).toBe(400);
+    expect(m.get("version")).toBe("0.1.0");   // the footer names the graphgrad that saved it
   });
 
   it("answers an inspect request with the saved statistics, asynchronously", async () => {

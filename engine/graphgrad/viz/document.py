@@ -5,6 +5,7 @@ The file is a zip archive in graphgrad.save's safe style (no pickle: loading par
 bytes): `graphgrad/trace.json` holds
 
     {"format": "graphgrad.trace", "version": 1, "title": str, "graph": <graph schema v1>,
+     "graphgrad": the version that wrote it,
      "curves":  [{"name", "chart", "x": array, "y": array}],          training curves (float64)
      "tensors": [{"node", "what": "value"|"grad", "shape", "dtype", "device", "preview_kind",
                   "preview_shape", "truncated", "stats": array, "hist": array, "preview": array,
@@ -22,6 +23,7 @@ import zipfile
 
 import numpy as np
 
+from .._version import __version__
 from . import snapshot
 from .protocol import STATS
 from .sources import StaticSource, source_of
@@ -59,7 +61,7 @@ def save(x, path, tensors=None, max_bytes=MAX_BYTES, title=None):
         entries.append(entry)
     saved_curves = [{"name": name, "chart": chart, "x": ref(np.asarray(steps, np.float64)),
                      "y": ref(np.asarray(values, np.float64))} for chart, name, steps, values in curves]
-    manifest = {"format": FORMAT, "version": VERSION, "title": title, "graph": graph, "curves": saved_curves,
+    manifest = {"format": FORMAT, "version": VERSION, "graphgrad": __version__, "title": title, "graph": graph, "curves": saved_curves,
                 "tensors": entries, "arrays": writer.entries, "notes": sorted(set(notes))}
     text = json.dumps(manifest, allow_nan=False)
     with zipfile.ZipFile(os.fspath(path), "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:

@@ -13,6 +13,7 @@ import json
 import math
 from html import escape
 
+from .._version import __version__
 from .tensors import summarize
 
 MAX_NODES = 300        # beyond this the picture says how many more there are rather than growing
@@ -209,5 +210,5 @@ def view(graph, title="", height=560, fold_depth=0, panels=("graph", "inspector"
         if len(x) < len(steps):
             notes.append(f"curves thinned to {MAX_POINTS} points")
         saved_curves.append({"name": name, "chart": chart, "x": _finite(x), "y": _finite(y)})
-    return {"version": VIEW_VERSION, "title": title, "height": height, "fold_depth": fold_depth, "panels": list(panels),
+    return {"version": VIEW_VERSION, "graphgrad": __version__, "title": title, "height": height, "fold_depth": fold_depth, "panels": list(panels),
             "graph": graph or None, "curves": saved_curves, "tensors": tensors, "notes": sorted(set(notes))}
