@@ -75,8 +75,8 @@ def main():
             state = {"graph": graph, "steps": {"available": False, "mode": "none"}, "panels": ["graph", "inspector"],
                      "fold_depth": depth, "height": 700, "title": "", "protocol_version": 1}
             r = page.evaluate("s => start(s)", state)
-            fps = page.evaluate(PAN)
             page.screenshot(path=str(out / f"render_{i}.png"))
+            fps = page.evaluate(PAN)
             print(f"{what}: {r['ms']:.0f} ms to first draw (prepare {r['prepare']:.0f} ms, layout {r['layout']:.0f} ms, draw {r['draw']:.0f} ms, "
                   f"{r['nodes']} boxes, {r['edges']} edges drawn); panned at {fps:.0f} frames/s")
             page.close()

@@ -485,6 +485,8 @@ class CanvasPainter {
       for (const { b, v } of shown) {
         ctx.font = "600 12px sans-serif"; ctx.fillText(v.label, b.x + b.width / 2, b.y + 14, b.width - 4);
         ctx.font = "10px sans-serif"; ctx.fillText(v.sub, b.x + b.width / 2, b.y + 27, b.width - 4);
+        ctx.font = "9.5px monospace";
+        v.badges.slice(0, MAX_BADGES).forEach((badge, i) => ctx.fillText(badge.text, b.x + b.width / 2, b.y + 44 + i * 15, b.width - 12));
       }
     }
     ctx.fillStyle = muted; ctx.textAlign = "left";
