@@ -73,8 +73,51 @@ def empty_cache():
 
 
 def memory_allocated(device=None):
+    """Bytes held by tensors (CuPy's default pool, cached free blocks not counted); 0 without a
+    GPU, as torch's CPU build answers."""
     cupy = _cupy()
     return 0 if cupy is None else cupy.get_default_memory_pool().used_bytes()
+
+
+_peak = None   # a CuPy memory hook keeping the high-water mark, made on the first ask
+
+
+def _peak_hook():
+    global _peak
+    if _peak is None:
+        from cupy.cuda import memory_hook
+
+        class Peak(memory_hook.MemoryHook):
+            name = "graphgrad_peak"
+
+            def __init__(self, pool):
+                self.pool, self.bytes = pool, pool.used_bytes()
+
+            def malloc_postprocess(self, device_id, size, mem_size, mem_ptr, pmem_id):
+                self.bytes = max(self.bytes, self.pool.used_bytes())
+        # Peak is counted from the first call of max_memory_allocated / reset_peak_memory_stats
+        # (torch counts from start-up): a hook costs a Python call per allocation, paid only
+        # by those who ask. Hooks are per thread: allocations on other threads are not seen.
+        _peak = Peak(_cupy().get_default_memory_pool())
+        _peak.__enter__()
+    return _peak
+
+
+def max_memory_allocated(device=None):
+    """The most bytes memory_allocated() has been since reset_peak_memory_stats() (or since the
+    first call of either); 0 without a GPU."""
+    if _cupy() is None:
+        return 0
+    peak = _peak_hook()
+    peak.bytes = max(peak.bytes, memory_allocated())
+    return peak.bytes
+
+
+def reset_peak_memory_stats(device=None):
+    """Start the high-water mark again at the present memory_allocated(); a no-op without a GPU
+    (torch's CPU build raises an AttributeError from its internals here)."""
+    if _cupy() is not None:
+        _peak_hook().bytes = memory_allocated()
 
 
 def manual_seed(seed):
