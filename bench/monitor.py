@@ -5,8 +5,8 @@ process, in interleaved rounds, medians (best-of in brackets). Target: <= 1.03x.
     .venv/bin/python bench/monitor.py [--rounds 16] [--steps 200] [--batch 64]
 
 The monitor is the notebook's (`viz.monitor(model, display=False)`): it keeps every logged loss,
-measures gradient norms and update ratios under its 1% budget, records whole steps (a trace
-switched on for one step, their graphs turned into JSON for the panel) under its other 1%, and
+measures gradient norms and update ratios under its 0.5% budget, records whole steps (a trace
+switched on for one step, their graphs turned into JSON for the panel) under its other 0.5%, and
 builds its messages at the rate it would send them. Both modes train the same model (two copies
 differ by a few percent in BLAS speed, from where their arrays lie); between its rounds the monitor
 is paused (`mon.loop.pause()`: the other mode's round is no step of its, and a trace on for its next
@@ -85,7 +85,8 @@ def main(rounds=16, steps=200, batch=64):
               f"ratio {med:.3f}x ({best:.3f}x)   target <= 1.03x")
     points = sum(len(s) for s in loop.series.values())
     print(f"  {loop.step} steps logged; gradient statistics every {loop.grad_budget.every} step(s), a step "
-          f"recorded whole every {loop.graph_budget.every} (1% budgets each); {len(loop.series)} series, "
+          f"recorded whole every {loop.graph_budget.every} ({loop.grad_budget.fraction:.1%} and "
+          f"{loop.graph_budget.fraction:.1%} budgets); {len(loop.series)} series, "
           f"{points} points; steps kept whole: {sorted({s for s, _, _ in loop.kept.values()})}")
     return ratios(cpu)[0]
 

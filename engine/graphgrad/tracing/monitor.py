@@ -336,7 +336,7 @@ class LoopMonitor:
     recorded when the loop goes through `track()` (else the first after a log is). When the loop
     stops, `idle()` switches off a trace left on for a step that never came."""
 
-    def __init__(self, model=None, capacity=4096, budget=0.01, graph_budget=0.01, graphs=True,
+    def __init__(self, model=None, capacity=4096, budget=0.005, graph_budget=0.005, graphs=True,
                  clock=time.perf_counter):
         self.model = model
         self.params = list(model.named_parameters()) if hasattr(model, "named_parameters") else []
@@ -362,7 +362,7 @@ class LoopMonitor:
         self._interval = 0.0        # seconds per step, all steps (smoothed): steps/s, time left
         self._paused = None         # clock at pause()
         self._sample_seconds = 0.0  # time the last weights' samples took
-        self._json_seconds = 0.0    # time views spent turning recorded steps into JSON
+        self._side_seconds = 0.0    # time recorded steps cost beside the step: switching the trace, keeping, drawing
         self._loss = [0.0, 0.0, 0]  # running mean, variance, count of the main run's loss (spikes)
         self._worst = {"spike": 0.0, "grad": 0.0}
 
@@ -475,6 +475,7 @@ class LoopMonitor:
             self._before = (step - 1, [(name, p, sample(p._data)) for name, p in self.params if p.requires_grad])
             self._sample_seconds = time.perf_counter() - start  # counted with the next measurement
         if record:
+            start = time.perf_counter()
             if self._trace is None:
                 from .trace import Trace
                 # its own monitor measures nothing: this one measures the gradients
@@ -483,19 +484,18 @@ class LoopMonitor:
                 self._trace.next_iteration()
             self._trace.start()
             self._recording = self._clock()
+            self._side_seconds += time.perf_counter() - start
 
     # ---- steps kept whole ------------------------------------------------------------------------
     def _keep(self, step, loss, norm_total, period):
         """The step just recorded: stop the trace, keep its graph in the roles it fills."""
+        start = time.perf_counter()
         self._trace.stop()
         self._recording = None
         graph = self._trace.graph
         # what recording cost: the step's time beyond an unrecorded one, and its views' JSON
         extra = period - self._period if self._period else 0.0
-        cost = max(extra, 0.1 * period) + self._json_seconds
-        self._json_seconds = 0.0
-        if "first" in self.kept:  # the first recorded step also set the trace up: not what the next ones cost
-            self.graph_budget.measured(step, cost / Budget.CACHE_FACTOR)
+        cost = max(extra, 0.1 * period) + self._side_seconds
         note, self._force = self._force or "", None
         kept = (step, graph, note)
         self.kept["latest"] = kept
@@ -513,6 +513,10 @@ class LoopMonitor:
         self.dead_relu = dead_relu_fractions(graph)
         for name, fraction in self.dead_relu.items():
             self.put("dead ReLU fraction", name, step, fraction)
+        cost += time.perf_counter() - start
+        self._side_seconds = 0.0
+        if kept is not self.kept["first"]:  # the first recorded step also set the trace up: not what the next ones cost
+            self.graph_budget.measured(step, cost / Budget.CACHE_FACTOR)
 
     def _spike(self, loss):
         """How far `loss` is above the running mean, in running standard deviations (0 early on)."""
@@ -559,7 +563,7 @@ class LoopMonitor:
         try:
             yield
         finally:
-            self._json_seconds += time.perf_counter() - start
+            self._side_seconds += time.perf_counter() - start
 
     def flags(self):
         """Parameters that got no gradient, and the dead-ReLU fractions of the latest recorded step."""

@@ -253,7 +253,7 @@ class Monitor(GraphWidget):
     cheap; points, markers and the latest recorded graph go out at most 1/interval times a second."""
 
     def __init__(self, model=None, interval=0.05, clock=None, timer=None, graph=True, capacity=4096,
-                 budget=0.01, graph_budget=0.01, **kwargs):
+                 budget=0.005, graph_budget=0.005, **kwargs):
         super().__init__(panels=["charts", "graph", "inspector"] if graph else ["charts"], **kwargs)
         self.model = model
         self.loop = LoopMonitor(model, capacity=capacity, budget=budget, graph_budget=graph_budget, graphs=graph)
