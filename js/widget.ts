@@ -53,6 +53,8 @@ export class App {
   private listeners: [string, (...a: any[]) => void][] = [];
   timings: Record<string, number> = {};
   private prepared = 0;   // ms to take in the last graph (calls, NaN origins, the first fold)
+  private shownAt = performance.now();   // when the view was made: the cell's output appeared
+  private firstDraw: number | undefined;  // ms from then to the first graph drawn
 
   constructor(private model: WidgetModel, host: HTMLElement) {
     const panels: string[] = model.get("panels") ?? ["graph", "inspector", "steps"];
@@ -202,7 +204,8 @@ export class App {
     this.drawn++;
     this.mark();
     this.root.dataset.drawn = String(this.drawn);
-    this.timings = { prepare: this.prepared, layout: t1 - t0, draw: performance.now() - t1, nodes: vg.nodes.length, edges: vg.edges.length };
+    this.timings = { prepare: this.prepared, layout: t1 - t0, draw: performance.now() - t1, nodes: vg.nodes.length, edges: vg.edges.length,
+      firstDraw: (this.firstDraw ??= performance.now() - this.shownAt) };
     this.status.textContent = `${graph.nodes.length} nodes${vg.nodes.length !== graph.nodes.length ? ` (${vg.nodes.length} shown)` : ""} · ${layout.engine} layout`;
     if (this.selected?.node && !vg.owner.has(this.selected.node.id)) this.selected = null;
     this.tell();
