@@ -54,6 +54,19 @@ def notebook(cells):
             "nbformat": 4, "nbformat_minor": 5}
 
 
+def open_notebook(page, url):
+    """Open a notebook in JupyterLab and wait until its kernel is idle (taking the kernel JupyterLab
+    offers, if it asks which to start)."""
+    page.goto(url)
+    page.wait_for_function("window.jupyterapp && document.querySelector('.jp-Notebook')", timeout=60_000)
+    try:
+        page.locator(".jp-Dialog button.jp-mod-accept").click(timeout=8_000)
+    except Exception:
+        pass
+    page.wait_for_function("document.querySelector('.jp-Notebook-ExecutionIndicator')?.dataset.status === 'idle' && "
+                           "!document.body.textContent.includes('No Kernel')", timeout=60_000)
+
+
 def shot(page, name):
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 

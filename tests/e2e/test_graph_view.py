@@ -7,7 +7,7 @@ import json
 import time
 
 import pytest
-from conftest import SCREENSHOTS, notebook, own_errors, shot
+from conftest import SCREENSHOTS, notebook, open_notebook, own_errors, shot
 
 SETUP = """import graphgrad as gg
 from graphgrad import models, nn, viz
@@ -56,14 +56,7 @@ def views(lab, chromium):
     page.set_default_timeout(30_000)
     page.errors = []
     page.on("pageerror", lambda e: page.errors.append(f"{e}\n{e.stack}"))
-    page.goto(f"{lab['url']}/lab/tree/graphs.ipynb")
-    page.wait_for_function("window.jupyterapp && document.querySelector('.jp-Notebook')", timeout=60_000)
-    try:
-        page.locator(".jp-Dialog button.jp-mod-accept").click(timeout=8_000)
-    except Exception:
-        pass
-    page.wait_for_function("document.querySelector('.jp-Notebook-ExecutionIndicator')?.dataset.status === 'idle' && "
-                           "!document.body.textContent.includes('No Kernel')", timeout=60_000)
+    open_notebook(page, f"{lab['url']}/lab/tree/graphs.ipynb")
     # windowed notebooks only render cells near the view: draw every cell so all widgets exist
     page.evaluate("() => { const n = jupyterapp.shell.currentWidget.content; n.notebookConfig = {...n.notebookConfig, windowingMode: 'none'}; }")
     page.evaluate("() => jupyterapp.commands.execute('notebook:run-all-cells')")

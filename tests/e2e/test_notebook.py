@@ -5,7 +5,7 @@ import json
 import pathlib
 import time
 
-from conftest import EVIL, MLP_CELL, SCREENSHOTS, notebook, shot
+from conftest import EVIL, MLP_CELL, SCREENSHOTS, notebook, open_notebook, shot
 
 CELLS = [
     MLP_CELL,
@@ -20,14 +20,7 @@ print("loop done")""",
 
 def test_notebook_widget_end_to_end(lab, page):
     (lab["root"] / "widget.ipynb").write_text(json.dumps(notebook(CELLS)))
-    page.goto(f"{lab['url']}/lab/tree/widget.ipynb")
-    page.wait_for_function("window.jupyterapp && document.querySelector('.jp-Notebook')", timeout=60_000)
-    try:   # JupyterLab may still ask which kernel to start: take the one offered (the notebook's)
-        page.locator(".jp-Dialog button.jp-mod-accept").click(timeout=8_000)
-    except Exception:
-        pass
-    page.wait_for_function("document.querySelector('.jp-Notebook-ExecutionIndicator')?.dataset.status === 'idle' && "
-                           "!document.body.textContent.includes('No Kernel')", timeout=60_000)
+    open_notebook(page, f"{lab['url']}/lab/tree/widget.ipynb")
     page.evaluate("() => { jupyterapp.commands.execute('notebook:run-all-cells'); }")   # don't wait for it
     shot(page, "0-started")
 
@@ -108,14 +101,7 @@ def test_notebook_widget_end_to_end(lab, page):
 
 
 def open_and_run(lab, page, name):
-    page.goto(f"{lab['url']}/lab/tree/{name}")
-    page.wait_for_function("window.jupyterapp && document.querySelector('.jp-Notebook')", timeout=60_000)
-    try:
-        page.locator(".jp-Dialog button.jp-mod-accept").click(timeout=8_000)
-    except Exception:
-        pass
-    page.wait_for_function("document.querySelector('.jp-Notebook-ExecutionIndicator')?.dataset.status === 'idle' && "
-                           "!document.body.textContent.includes('No Kernel')", timeout=60_000)
+    open_notebook(page, f"{lab['url']}/lab/tree/{name}")
     page.evaluate("() => { jupyterapp.commands.execute('notebook:run-all-cells'); }")   # don't wait for it
 
 
