@@ -19,8 +19,6 @@ if __name__ == "__main__":
     harness.one_thread_blas()
 
 import argparse  # noqa: E402
-import gc  # noqa: E402
-import time  # noqa: E402
 
 import torch  # noqa: E402
 
@@ -145,35 +143,21 @@ def measure(build, device, rounds, calls, sync):
     for fn in fns.values():   # warm up: kernels compiled, memory pools filled, optimizer state made
         for _ in range(2):
             fn()
-    sync()
-    times = {gg: [], torch: []}
-    gc.disable()
-    try:
-        for _ in range(rounds):
-            for lib, fn in fns.items():
-                sync()
-                start = time.perf_counter()
-                for _ in range(calls):
-                    fn()
-                sync()
-                times[lib].append((time.perf_counter() - start) / calls)
-            gc.collect()
-    finally:
-        gc.enable()
-    return min(times[gg]), min(times[torch])
+    best = harness.best_of_rounds(fns, rounds, calls, sync)
+    return best[gg], best[torch]
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda", choices=["cuda", "cpu"])
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=None, help="default 7 (--quick: 3)")
     parser.add_argument("--steps", type=int, default=None, help="calls per round (default: per case)")
     parser.add_argument("--quick", action="store_true", help="small sizes, 3 rounds: proves it runs")
     opts = parser.parse_args(argv)
     if opts.device == "cuda" and not (gg.cuda.is_available() and torch.cuda.is_available()):
         sys.exit(f"bench/gpu.py: no GPU for both libraries (graphgrad/CuPy: {gg.cuda.is_available()}, "
                  f"torch: {torch.cuda.is_available()}); use --device cpu")
-    rounds = 3 if opts.quick else opts.rounds
+    rounds = opts.rounds or (3 if opts.quick else 7)
     if opts.device == "cpu":
         torch.set_num_threads(1)
         where = f"CPU, one thread (torch {torch.__version__})"

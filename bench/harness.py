@@ -53,3 +53,26 @@ def mlp_step(lib, batch, seed=0):
         opt.step()
         return loss
     return model, step
+
+
+def best_of_rounds(fns, rounds, calls, sync=lambda: None):
+    """Time each callable of {key: fn} in interleaved rounds of `calls` calls, sync() (a GPU's
+    queue drained) before each clock read; {key: fastest round's seconds per call}: other
+    processes on a shared machine only ever add time."""
+    import gc
+    import time
+    times = {key: [] for key in fns}
+    gc.disable()
+    try:
+        for _ in range(rounds):
+            for key, fn in fns.items():
+                sync()
+                start = time.perf_counter()
+                for _ in range(calls):
+                    fn()
+                sync()
+                times[key].append((time.perf_counter() - start) / calls)
+            gc.collect()
+    finally:
+        gc.enable()
+    return {key: min(t) for key, t in times.items()}

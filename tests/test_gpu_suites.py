@@ -151,3 +151,23 @@ def test_memory_queries_follow_cupys_pool_on_the_gpu():
     gg.cuda.reset_peak_memory_stats()
     assert gg.cuda.max_memory_allocated() == before
     gg.cuda.empty_cache()
+
+
+def _bench_gpu():
+    import importlib.util
+    import pathlib
+    path = pathlib.Path(__file__).resolve().parents[1] / "bench" / "gpu.py"
+    spec = importlib.util.spec_from_file_location("bench_gpu", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_gpu_bench_runs_its_cases_on_the_cpu_and_says_when_there_is_no_gpu(capsys):
+    bench = _bench_gpu()
+    results = bench.main(["--device", "cpu", "--quick", "--rounds", "1", "--steps", "1"])
+    assert [name for name, _, _ in results] == [name for name, *_ in bench.cases(quick=True)]
+    assert all(ratio > 0 for _, ratio, _ in results) and "CPU, one thread" in capsys.readouterr().out
+    if not (gg.cuda.is_available() and torch.cuda.is_available()):
+        with pytest.raises(SystemExit, match="no GPU for both libraries"):
+            bench.main([])
