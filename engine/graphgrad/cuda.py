@@ -93,7 +93,7 @@ def _peak_hook():
             def __init__(self, pool):
                 self.pool, self.bytes = pool, pool.used_bytes()
 
-            def malloc_postprocess(self, device_id, size, mem_size, mem_ptr, pmem_id):
+            def malloc_postprocess(self, **kwargs):   # CuPy passes device_id, size, mem_size, ... by name
                 self.bytes = max(self.bytes, self.pool.used_bytes())
         # Peak is counted from the first call of max_memory_allocated / reset_peak_memory_stats
         # (torch counts from start-up): a hook costs a Python call per allocation, paid only
