@@ -7,6 +7,7 @@ import type { VisibleGraph, VisibleGroup } from "./model";
 export interface Box { x: number; y: number; width: number; height: number }
 export interface Layout {
   key: string; engine: "elk" | "quick"; ms: number; width: number; height: number;
+  order?: string[]; edgeOrder?: string[];   // the ids of the nodes and edges laid out, in order (see relabel)
   nodes: Map<string, Box>; groups: Map<string, Box>; edges: Map<string, number[]>;  // x0,y0,x1,y1,...
 }
 // The part of elkjs's API we use (so tests can pass the synchronous bundled build).
@@ -197,6 +198,16 @@ function nodeIndex(vg: VisibleGraph): Map<string, number> {
   return m;
 }
 
+/** A cached layout for another graph of the same structure (the next training iteration: the same
+ *  ops, other node ids): the same places, under this graph's ids (its nodes come in the same order). */
+function relabel(l: Layout, vg: VisibleGraph): Layout {
+  const order = l.order ?? [], edgeOrder = l.edgeOrder ?? [];
+  if (order.length === vg.nodes.length && vg.nodes.every((n, i) => n.id === order[i])) return l;
+  const nodes = new Map(vg.nodes.map((n, i) => [n.id, l.nodes.get(order[i])!]));
+  const edges = new Map(vg.edges.map((e, i) => [e.id, l.edges.get(edgeOrder[i])!]));
+  return { ...l, nodes, edges, order: vg.nodes.map((n) => n.id), edgeOrder: vg.edges.map((e) => e.id) };
+}
+
 const now = () => (typeof performance !== "undefined" ? performance.now() : Date.now());
 
 /** Lays graphs out, remembering results per key (structure hash + fold state); ELK failures fall back. */
@@ -213,9 +224,9 @@ export class Layouter {
     if (hit) {   // refresh its place in the LRU order
       this.cache.delete(vg.key);
       this.cache.set(vg.key, hit);
-      return hit;
+      return hit.then((l) => relabel(l, vg));
     }
-    hit = this.compute(vg);
+    hit = this.compute(vg).then((l) => ({ ...l, order: vg.nodes.map((n) => n.id), edgeOrder: vg.edges.map((e) => e.id) }));
     this.cache.set(vg.key, hit);
     while (this.cache.size > this.keep) this.cache.delete(this.cache.keys().next().value!);
     return hit;

@@ -113,7 +113,7 @@ export class GraphView {
       if (label) { const tip = svg("title"); tip.textContent = label; path.append(tip); }
       edges.append(path);
     }
-    for (const v of vg.nodes) nodes.append(this.nodeElement(v, layout.nodes.get(v.id)!));
+    for (const v of vg.nodes) { const b = layout.nodes.get(v.id); if (b) nodes.append(this.nodeElement(v, b)); }
     this.viewport.replaceChildren(groups, edges, titles, nodes);
     this.minimap.draw(vg, layout);
     this.apply();

@@ -22,9 +22,10 @@ function elkInWorker(): ElkLike {
   workerUrl ??= URL.createObjectURL(new Blob([workerSource], { type: "text/javascript" }));
   return new ELK({ workerUrl, workerFactory: (url?: string) => new Worker(url ?? workerUrl!) }) as unknown as ElkLike;
 }
-// One layouter per page, kept on the page itself: views of the same structure share cached layouts,
-// also across re-runs of a cell (anywidget may load this module afresh for each widget).
-const layouter: Layouter = ((globalThis as any).__graphgradLayouter ??= new Layouter(typeof Worker !== "undefined" ? elkInWorker : null));
+// One layouter per page and front end: views of the same structure share cached layouts, also across
+// re-runs of a cell (the loader imports this bundle once per page). Not kept on globalThis: another
+// build's front end on the same page (the JupyterLab extension's) must not hand us its layouter.
+const layouter = new Layouter(typeof Worker !== "undefined" ? elkInWorker : null);
 
 const AUTO_HEIGHT = [360, 700];   // px the graph area may take when no height is asked for
 let requests = Math.floor(Math.random() * 1e6) * 1000;

@@ -44,6 +44,22 @@ describe("ELK layout", () => {
     for (const g of vg.groups) expect(layout.groups.get(g.id)!.width).toBeGreaterThanOrEqual(6.4 * g.label.length);
   });
 
+  it("reuses a layout for the next iteration of the same structure, under its node ids", async () => {
+    let calls = 0;
+    const elk = new ELK();
+    const layouter = new Layouter(() => ({ layout: (g) => { calls++; return elk.layout(g as never) as never; } }), QUICK_ABOVE, 16, true);
+    const first = await layouter.layout(vg);
+    const next: typeof graph = JSON.parse(JSON.stringify(graph));   // the same ops, ids moved on by 1000
+    for (const n of next.nodes) n.id += 1000;
+    for (const e of next.edges) { e.source += 1000; e.target += 1000; }
+    const nvg = visibleGraph(next, allCalls(next));
+    expect(nvg.key).toBe(vg.key);
+    const again = await layouter.layout(nvg);
+    expect(calls).toBe(1);
+    for (const [i, n] of nvg.nodes.entries()) expect(again.nodes.get(n.id)).toEqual(first.nodes.get(vg.nodes[i].id));
+    for (const [i, e] of nvg.edges.entries()) expect(again.edges.get(e.id)).toEqual(first.edges.get(vg.edges[i].id));
+  });
+
   it("lays each structure out once (cached by key)", async () => {
     let calls = 0;
     const elk = new ELK();
