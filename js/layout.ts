@@ -19,6 +19,9 @@ export interface ElkNode {
 }
 interface ElkSection { startPoint: { x: number; y: number }; endPoint: { x: number; y: number }; bendPoints?: { x: number; y: number }[] }
 
+/** How wide a group's title is drawn (11px text, about 6.4px a character, and the fold mark). */
+const titleWidth = (label: string) => Math.round(30 + 6.4 * label.length);
+
 export const QUICK_ABOVE = 600;      // visible nodes above which ELK takes about a second or more: use quickLayout
 const GROUP_PAD = { top: 26, side: 10, bottom: 10 };
 
@@ -49,7 +52,7 @@ export function toElk(vg: VisibleGraph): ElkNode {
         "elk.padding": `[top=${GROUP_PAD.top},left=${GROUP_PAD.side},bottom=${GROUP_PAD.bottom},right=${GROUP_PAD.side}]`,
         // wide enough for its title (11px text, about 6.4px a character, plus the fold mark)
         // elkjs 0.12 reads a compound node's minimum as (height, width) when laying out DOWN (tested)
-        "elk.nodeSize.constraints": "[MINIMUM_SIZE]", "elk.nodeSize.minimum": `(40,${Math.round(30 + 6.4 * g.label.length)})` } };
+        "elk.nodeSize.constraints": "[MINIMUM_SIZE]", "elk.nodeSize.minimum": `(40,${titleWidth(g.label)})` } };
       containers.set(id, c);
       container(g.parent).children!.push(c);
     }
@@ -126,6 +129,7 @@ export function quickLayout(vg: VisibleGraph): Layout {
     if (l) l.push([a[i], b[i]]); else itemEdges.set(container, [[a[i], b[i]]]);
   }
   const local = new Map<string, { x: number; y: number }>();   // item -> position inside its container
+  const titles = new Map(vg.groups.map((g) => [g.id, titleWidth(g.label)]));
   const layoutContainer = (c: string | null): { width: number; height: number } => {
     const list = items.get(c) ?? [];
     for (const it of list) if (it.startsWith("g:")) {
@@ -143,7 +147,8 @@ export function quickLayout(vg: VisibleGraph): Layout {
     const rows: number[][] = [];
     layer.forEach((l, i) => (rows[l] ??= []).push(i));
     const widths = rows.map((r) => r.reduce((a, i) => a + size.get(list[i])!.width + gapX, -gapX));
-    const width = Math.max(0, ...widths);
+    // a group is at least as wide as its title; its rows are centred in it
+    const width = Math.max(0, ...widths, c ? (titles.get(c) ?? 0) - 2 * GROUP_PAD.side : 0);
     let y = 0;
     rows.forEach((r, li) => {
       let x = (width - widths[li]) / 2, h = 0;

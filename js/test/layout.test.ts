@@ -85,6 +85,7 @@ describe("ELK layout", () => {
 describe("quick layout", () => {
   it("nests each unfolded call's block inside its parent's, in the order ops ran", () => {
     const layout = quickLayout(vg);
+    for (const g of vg.groups) expect(layout.groups.get(g.id)!.width).toBeGreaterThanOrEqual(6.4 * g.label.length);
     for (const g of vg.groups) if (g.parent) expect(inside(layout.groups.get(g.id)!, layout.groups.get(g.parent)!)).toBe(true);
     const groups = [...layout.groups.entries()];
     for (let i = 0; i < groups.length; i++) for (let j = i + 1; j < groups.length; j++) {
