@@ -9,7 +9,24 @@ import type { VisibleGraph, VisibleNode } from "./model";
 const SVG = "http://www.w3.org/2000/svg";
 const DRAG_SLOP = 4;   // px a pointer may move and still be a click
 const MAX_BADGES = 3;
-export const CANVAS_ABOVE = 2500;   // boxes: beyond that the graph is painted on a canvas (SVG pans too slowly)
+export const CANVAS_ABOVE = 2500;
+const TITLE_PX = 11;   // a module title's size on screen
+/** Whether a module's title is drawn at zoom k: where its box holds it on screen, or is tall enough
+ *  that the title can run on to the right of it (layers stack downwards: the space there is free). */
+const titleShown = (b: Box, chars: number, k: number) => b.width * k >= chars * TITLE_PX * 0.6 || b.height * k >= 4 * TITLE_PX;
+
+/** Which titles to draw at zoom k: those titleShown allows, less any that would sit on one already
+ *  drawn (a module and its first child start at nearly the same height far out); outer ones first. */
+export function titlesShown(titles: [Box, number][], k: number): boolean[] {
+  const drawn: [number, number, number][] = [];   // x0, x1, y on screen of the titles kept
+  return titles.map(([b, chars]) => {
+    if (!titleShown(b, chars, k)) return false;
+    const x0 = b.x * k, x1 = x0 + chars * TITLE_PX * 0.6, y = b.y * k;
+    if (drawn.some(([a0, a1, ay]) => Math.abs(ay - y) < TITLE_PX * 1.3 && a0 < x1 && x0 < a1)) return false;
+    drawn.push([x0, x1, y]);
+    return true;
+  });
+}   // boxes: beyond that the graph is painted on a canvas (SVG pans too slowly)
 const svg = <K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number> = {}, cls?: string) => {
   const e = document.createElementNS(SVG, tag);
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
@@ -44,6 +61,8 @@ export class GraphView {
   private t: Transform = { x: 0, y: 0, k: 1 };
   private layout: Layout | null = null;
   private marked: [Element, string, Element | null][] = [];
+  private titles: [SVGTextElement, Box, number][] = [];   // group title, its box, its length
+  private titledAt = 0;                                      // the zoom titles were last sized for
   private visible = new Map<string, VisibleNode>();
   private minimap: Minimap;
   private painter: CanvasPainter;
@@ -76,6 +95,8 @@ export class GraphView {
     this.layout = layout;
     this.nodeEls.clear();
     this.badgeEls.clear();
+    this.titles = [];
+    this.titledAt = 0;
     this.visible.clear();
     this.marked = [];
     this.painter.draw(vg.nodes.length > CANVAS_ABOVE ? vg : null, layout);
@@ -101,6 +122,7 @@ export class GraphView {
       tip.textContent = `${g.path} (click the title to fold)`;
       title.append(tip);
       titles.append(title);
+      this.titles.push([title, b, g.label.length + 2]);
       groups.append(el);
     }
     for (const e of vg.edges) {
@@ -255,8 +277,20 @@ export class GraphView {
     // semantic zoom: far out, details go and module titles grow so they stay readable
     this.svg.classList.toggle("gg-far", t.k < 0.45);
     this.svg.style.setProperty("--gg-title-scale", String(Math.min(3, Math.max(1, 0.8 / t.k))));
+    if (t.k !== this.titledAt) this.sizeTitles(t.k);
     this.minimap.view(t, this.size());
     this.painter.view(t, this.size());
+  }
+
+  /** Module titles stay 11 px on screen however far out the view is, shown only where their box is
+   *  wide enough on screen to hold them (far out: the outer modules' names, not a smear of all). */
+  private sizeTitles(k: number): void {
+    this.titledAt = k;
+    const shown = titlesShown(this.titles.map(([, box, chars]) => [box, chars]), k);
+    this.titles.forEach(([el], i) => {
+      el.style.fontSize = `${TITLE_PX / Math.min(k, 1)}px`;
+      el.style.display = shown[i] ? "" : "none";
+    });
   }
 
   private bindPointer(): void {
@@ -490,8 +524,10 @@ class CanvasPainter {
       }
     }
     ctx.fillStyle = muted; ctx.textAlign = "left";
-    ctx.font = `${Math.round(11 * Math.min(3, Math.max(1, 0.8 / t.k)))}px sans-serif`;
-    for (const [label, b] of titles) ctx.fillText(label, b.x + 8, b.y + 16);
+    const size = TITLE_PX / Math.min(t.k, 1);   // 11 px on screen, where the box can hold it
+    ctx.font = `${size}px sans-serif`;
+    const keep = titlesShown(titles.map(([label, b]) => [b, label.length]), t.k);
+    for (const [i, [label, b]] of titles.entries()) if (keep[i]) ctx.fillText(label, b.x + 8 / Math.min(t.k, 1), b.y + size * 1.3);
   }
 }
 
