@@ -183,15 +183,15 @@ def test_drag_pans_from_inside_a_module_box_and_never_folds(views):
 def test_the_wheel_scrolls_the_notebook_unless_the_graph_has_focus(views):
     page = views
     root = widget(page, "transformer block")
-    page.locator(".jp-Notebook").first.click(position={"x": 5, "y": 5})   # focus elsewhere
+    root.locator(".gg-title").click()   # focus elsewhere: the widget's title (the cell takes the focus)
     canvas = settled(root)
-    scroller = "document.querySelector('.jp-WindowedPanel-outer') || document.querySelector('.jp-Notebook')"
-    before, start = page.evaluate(f"({scroller}).scrollTop"), transform(root)
+    scrolled = "r => r.closest('.jp-WindowedPanel-outer, .jp-Notebook').scrollTop"   # this notebook's scroller
+    before, start = root.evaluate(scrolled), transform(root)
     page.mouse.move(canvas["x"] + 100, canvas["y"] + 100)
     page.mouse.wheel(0, 300)
     time.sleep(0.4)
     assert transform(root) == start
-    assert page.evaluate(f"({scroller}).scrollTop") != before
+    assert root.evaluate(scrolled) != before
     # with Ctrl it zooms: at a point of the graph in view (the scroll moved it)
     canvas = settled(root)
     y = max(canvas["y"], 150) + 40
@@ -301,9 +301,16 @@ def test_a_tensor_graph_without_a_trace_names_and_groups_its_nodes(views):
 @pytest.mark.parametrize("theme", ["light", "dark"])
 def test_screenshots_in_both_themes(views, theme):
     page = views
-    page.evaluate(f"jupyterapp.commands.execute('apputils:change-theme', {{theme: '{THEMES[theme]}'}})")
-    page.wait_for_function(f"document.body.dataset.jpThemeLight === '{str(theme == 'light').lower()}'", timeout=30_000)
-    time.sleep(0.8)
-    for title in ("resnet18", "transformer block", "planted NaN"):
-        widget(page, title).screenshot(path=str(SCREENSHOTS / f"graph-{title.replace(' ', '-')}-{theme}.png"))
+
+    def use(name):   # the theme is a user setting the server keeps: other tests' pages get it too
+        page.evaluate(f"jupyterapp.commands.execute('apputils:change-theme', {{theme: '{THEMES[name]}'}})")
+        page.wait_for_function(f"document.body.dataset.jpThemeLight === '{str(name == 'light').lower()}'", timeout=30_000)
+
+    use(theme)
+    try:
+        time.sleep(0.8)
+        for title in ("resnet18", "transformer block", "planted NaN"):
+            widget(page, title).screenshot(path=str(SCREENSHOTS / f"graph-{title.replace(' ', '-')}-{theme}.png"))
+    finally:
+        use("light")
     assert own_errors(page) == [], page.errors

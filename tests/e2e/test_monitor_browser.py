@@ -113,7 +113,11 @@ def test_monitor_live_curves_linked_cursor_nan_click_and_dark_theme(lab, page):
     inspector.locator(".gg-tensor").first.wait_for(timeout=20_000)
     assert not inspector.locator("text=breakpoint").is_visible()
 
-    # the dark theme, switched live: the charts are redrawn in its colours, no reload
+    # the dark theme, switched live: the charts are redrawn in its colours, no reload (from the light
+    # one: the theme is a setting the server keeps, and an earlier test may have left it dark)
+    page.evaluate("() => jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Light' })")
+    page.wait_for_function("document.body.dataset.jpThemeLight === 'true'", timeout=30_000)
+    page.wait_for_timeout(500)
     light_grid = loss.get_attribute("data-grid")
     page.evaluate("() => jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Dark' })")
     page.wait_for_function("document.body.dataset.jpThemeLight === 'false'", timeout=30_000)

@@ -35,7 +35,7 @@ def test_notebook_widget_end_to_end(lab, page):
     assert counts[-1] > counts[0] > 0, counts
     assert counts[0] < 1500, counts          # seen before the loop finished
     page.locator(".jp-OutputArea-output pre", has_text="loop done").wait_for(timeout=60_000)
-    page.wait_for_function("document.querySelector(\".gg-chart[data-chart='loss']\").dataset.points === '1500'",
+    page.wait_for_function("document.querySelector(\".gg-chart[data-chart='loss']\")?.dataset.points === '1500'",
                            timeout=10_000)
     page.locator(".gg-chart[data-chart='acc']").wait_for()   # one chart per metric
     charts = page.locator(".gg-charts")
@@ -97,6 +97,9 @@ def test_notebook_widget_end_to_end(lab, page):
     bg = graph.evaluate("e => getComputedStyle(e).backgroundColor")
     assert bg not in ("rgb(255, 255, 255)", "rgba(0, 0, 0, 0)"), bg
     shot(page, "6-dark")
+    # the theme is a user setting the server keeps: leave the light one for the tests after this
+    page.evaluate("jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})")
+    page.wait_for_function("document.body.dataset.jpThemeLight === 'true'", timeout=30_000)
     assert page.errors == [], page.errors
 
 
