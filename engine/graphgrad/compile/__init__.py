@@ -63,7 +63,7 @@ class Compiled:
         self.eager_because = None  # why the latest call that ran eagerly did
 
     def __call__(self, *args, **kwargs):
-        if recorders or state.anomaly or open_debuggers and _debugging():  # they see every op
+        if recorders or state.anomaly or (open_debuggers and _debugging()):  # they see every op
             return self._eager(args, kwargs, "a trace, anomaly mode or a backward debugger is on: they see every op")
         tensors, key = flatten(args, kwargs)
         if key is UNGUARDABLE:

@@ -65,7 +65,7 @@ class Recording(Recorder):
     # ---- the recorder hooks (dispatch, in-place writes, the scheduler, modules, phases) ----------
     def record(self, node, inputs, outputs, attrs, seconds):
         if not self._quiet:
-            if node.op_name in _SHAPED_BY_VALUES or node.op_name in _MASKABLE and _has_mask(inputs, attrs):
+            if node.op_name in _SHAPED_BY_VALUES or (node.op_name in _MASKABLE and _has_mask(inputs, attrs)):
                 self.unreplayable(f"{node.op_name}'s result has a shape set by its input's values")
             self.events.append(("op", node, inputs, outputs, attrs))
 

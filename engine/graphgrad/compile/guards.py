@@ -18,7 +18,8 @@ def flatten(args, kwargs):
     """The tensors among the arguments (in order), and a key for the call, or UNGUARDABLE."""
     tensors = []
     try:
-        key = (state.grad_enabled, _spec(args, tensors), _spec(tuple(sorted(kwargs.items())), tensors) if kwargs else ())
+        keywords = _spec(tuple(sorted(kwargs.items())), tensors) if kwargs else ()
+        key = (state.grad_enabled, _spec(args, tensors), keywords)
         hash(key)
     except TypeError:  # an argument that is neither a tensor nor hashable (a NumPy array, a list of them)
         return tensors, UNGUARDABLE
@@ -57,7 +58,7 @@ def outside_objects(fn, modules):
         for name in code.co_names:
             if isinstance(scope.get(name), kinds):
                 checks.append((scope, name, scope[name]))
-        for name, cell in zip(code.co_freevars, fn.__closure__ or ()):
+        for cell in fn.__closure__ or ():
             value = cell.cell_contents if cell.cell_contents is not None else None
             if isinstance(value, kinds):
                 checks.append((cell, None, value))
@@ -77,7 +78,4 @@ def plan_holds(plan):
         data = t._data
         if data.shape != shape or data.dtype != dtype or t.requires_grad != requires_grad:
             return False
-    for module, training in plan.modules:
-        if module.training != training:
-            return False
-    return True
+    return all(module.training == training for module, training in plan.modules)

@@ -87,7 +87,7 @@ class Plan:
         def walk(v):
             if isinstance(v, Tensor):  # (an outside tensor, batch norm's running mean, stays itself)
                 where = self._where.get(id(v))
-                if isinstance(where, int) or where is not None and where[0] == "buffer":
+                if isinstance(where, int) or (where is not None and where[0] == "buffer"):
                     found.append(v)
                     return Slot("tensor", where)
                 return v

@@ -126,7 +126,7 @@ def execute(instructions, values, buffers, arg_tensors=None):
         elif kind == NODE:
             _, node, next_functions, n_outputs = ins
             grads = buffers.pop(node, None)
-            if grads is None or grads[0] is None and (n_outputs == 1 or all(g is None for g in grads)):
+            if grads is None or (grads[0] is None and (n_outputs == 1 or all(g is None for g in grads))):
                 continue
             if n_outputs == 1:
                 grad_inputs = node.backward(grads[0])

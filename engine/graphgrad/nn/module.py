@@ -373,7 +373,7 @@ class Module:
         for module in self.children():
             module._apply(fn)
         with no_grad():
-            for key, param in self._parameters.items():
+            for param in self._parameters.values():
                 if param is None:
                     continue
                 param.data = fn(param)
@@ -394,7 +394,8 @@ class Module:
             elif a is not None:
                 device = a
         if dtype is not None and not dtype.is_floating_point:
-            raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got desired dtype={dtype}")
+            raise TypeError("nn.Module.to only accepts floating point or complex dtypes, but got desired "
+                            f"dtype={dtype}")
         return self._apply(lambda t: t.to(device=device, dtype=dtype if t.is_floating_point() else None))
 
     def cuda(self, device=None):
@@ -482,7 +483,7 @@ class Module:
                                   f"{param.size()} and whose dimensions in the checkpoint are {input_param.size()}, "
                                   f"an exception occurred : {ex.args}.")
         if strict:
-            for key in state_dict.keys():
+            for key in state_dict:
                 if key.startswith(prefix):
                     input_name = key[len(prefix):].split(".", 1)
                     if len(input_name) > 1:
@@ -579,7 +580,7 @@ class _BackwardHooks:
         self.grad_outputs = grads
         if not self.inputs_at and self.module._backward_hooks:  # no input gradient will come: run now
             warnings.warn("Full backward hook is firing when gradients are computed with respect to module outputs "
-                          "since no inputs require gradients.")
+                          "since no inputs require gradients.", stacklevel=2)
             self._run_hooks((None,) * self.n_args)
         return _arrays(grads)
 

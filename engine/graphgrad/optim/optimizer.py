@@ -292,5 +292,5 @@ def check_nonnegative(value, message):
     """Hyperparameter checks with torch's messages ('Invalid learning rate: -1')."""
     if isinstance(value, Tensor) and value.numel() != 1:
         raise ValueError("Tensor lr must be 1-element")
-    if not 0.0 <= scalar(value):
+    if not scalar(value) >= 0.0:
         raise ValueError(message.format(value))

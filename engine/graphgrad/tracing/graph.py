@@ -54,7 +54,8 @@ class GNode:
     @property
     def device(self):
         a = self.array
-        if a is None or isinstance(a, (np.ndarray, np.generic)) or not hasattr(a, "device"):  # NumPy 2's .device is "cpu"
+        # NumPy 2's arrays have a .device too: "cpu"
+        if a is None or isinstance(a, (np.ndarray, np.generic)) or not hasattr(a, "device"):
             return "cpu"
         return f"cuda:{a.device.id}"
 

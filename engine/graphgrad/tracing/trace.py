@@ -311,8 +311,8 @@ class Trace(Recorder):
         it.measure_seconds += _time.perf_counter() - start
 
     def _name_new(self, depth):
-        """The path of module_stack[depth] (the module running an op), seen for the first time: a root is named after the user's
-        variable (in the frame that called it); a module added to a named model since, by reading
+        """The path of module_stack[depth] (the module running an op), seen for the first time: a root is named after
+        the user's variable (in the frame that called it); a module added to a named model since, by reading
         the root's modules again; else by its type under its caller."""
         module, root = module_stack[depth], module_stack[0]
         known = self._roots.get(id(root))

@@ -61,8 +61,8 @@ def save(x, path, tensors=None, max_bytes=MAX_BYTES, title=None):
         entries.append(entry)
     saved_curves = [{"name": name, "chart": chart, "x": ref(np.asarray(steps, np.float64)),
                      "y": ref(np.asarray(values, np.float64))} for chart, name, steps, values in curves]
-    manifest = {"format": FORMAT, "version": VERSION, "graphgrad": __version__, "title": title, "graph": graph, "curves": saved_curves,
-                "tensors": entries, "arrays": writer.entries, "notes": sorted(set(notes))}
+    manifest = {"format": FORMAT, "version": VERSION, "graphgrad": __version__, "title": title, "graph": graph,
+                "curves": saved_curves, "tensors": entries, "arrays": writer.entries, "notes": sorted(set(notes))}
     text = json.dumps(manifest, allow_nan=False)
     with zipfile.ZipFile(os.fspath(path), "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
         zf.writestr(MANIFEST, text)

@@ -38,7 +38,9 @@ INSPECT_WHAT = ("value", "grad", "sent")
 TO_BROWSER = {
     "tensor": ("request", "node", "what", "available", "reason", "shape", "dtype", "device",
                "preview_kind", "preview_shape", "truncated", "index"),  # index: the plane shown, or None
-    "points": ("reset", "series"),              # series: [{name, chart, count, replace, tail}]; replace: drop that series' points first; tail: its buffer ends with one more x, y: its latest point
+    # series: [{name, chart, count, replace, tail}]; replace: drop that series' points first; tail: its buffer
+    # ends with one more x, y: its latest point
+    "points": ("reset", "series"),
     "error": ("message",),
     # a monitor's state: markers [{step, role, label, note}] of the steps kept whole, the step the graph
     # shows (pinned: clicked, else the latest), steps/s, done/total, seconds left, flags {no_gradient, dead_relu}

@@ -29,7 +29,8 @@ def html(graph, title=""):
     as an image runs no script. Used where the live widget cannot render."""
     picture, hidden = svg(graph)
     note = f" ({hidden} more nodes not drawn)" if hidden else ""
-    caption = f"graphgrad graph{': ' + title if title else ''} — a static snapshot{note}; run the cell for the live widget"
+    caption = (f"graphgrad graph{': ' + title if title else ''} — a static snapshot{note}; "
+               "run the cell for the live widget")
     data = base64.b64encode(picture.encode()).decode()
     return (f'<div class="gg-static"><div style="font-size: 11px; opacity: 0.7">{escape(caption)}</div>'
             f'<img style="max-width: 100%" alt="{escape(caption)}" src="data:image/svg+xml;base64,{data}"></div>')
@@ -196,8 +197,8 @@ def view(graph, title="", height=560, fold_depth=0, panels=("graph", "inspector"
         if preview.size > MAX_PREVIEW:
             header = {**header, "preview_kind": "none", "preview_shape": []}
             preview = preview[:0]
-        entry = {"node": node, "what": what, "device": str(getattr(t, "device", "cpu")), **header, "stats": _finite(stats),
-                 "hist": _finite(hist), "preview": _finite(preview.reshape(-1), digits=5)}
+        entry = {"node": node, "what": what, "device": str(getattr(t, "device", "cpu")), **header,
+                 "stats": _finite(stats), "hist": _finite(hist), "preview": _finite(preview.reshape(-1), digits=5)}
         size = len(json.dumps(entry))
         if used + size > TENSOR_BYTES:
             notes.append(f"statistics kept for {len(tensors)} tensors (the output's budget)")
@@ -210,5 +211,6 @@ def view(graph, title="", height=560, fold_depth=0, panels=("graph", "inspector"
         if len(x) < len(steps):
             notes.append(f"curves thinned to {MAX_POINTS} points")
         saved_curves.append({"name": name, "chart": chart, "x": _finite(x), "y": _finite(y)})
-    return {"version": VIEW_VERSION, "graphgrad": __version__, "title": title, "height": height, "fold_depth": fold_depth, "panels": list(panels),
-            "graph": graph or None, "curves": saved_curves, "tensors": tensors, "notes": sorted(set(notes))}
+    return {"version": VIEW_VERSION, "graphgrad": __version__, "title": title, "height": height,
+            "fold_depth": fold_depth, "panels": list(panels), "graph": graph or None, "curves": saved_curves,
+            "tensors": tensors, "notes": sorted(set(notes))}

@@ -127,7 +127,7 @@ class TensorSource:
         for node, i in self.ids.items():
             nodes.append(self._record(node, i, names))
         for node, i in self.ids.items():
-            for k, (nxt, nr) in enumerate(node.next_functions):
+            for k, (nxt, _) in enumerate(node.next_functions):
                 if nxt is not None and nxt in self.ids:
                     shape = list(nxt.variable.shape) if hasattr(nxt, "variable") else None
                     edges.append({"source": self.ids[nxt], "target": i, "input": k, "shape": shape, "dtype": None})
@@ -278,7 +278,8 @@ def _place_ops_in_modules(nodes, edges):
                 n["module"] = next(iter(after))
             elif before and after and "" not in before | after:
                 # between modules of one parent (a functional relu in a Sequential): in that parent
-                common = os.path.commonprefix([m.split(".") for m in before | after])
+                # commonprefix over lists of path components compares whole components
+                common = os.path.commonprefix([m.split(".") for m in before | after])  # noqa: RUF071
                 n["module"] = ".".join(common)
 
 

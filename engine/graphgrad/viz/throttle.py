@@ -7,9 +7,9 @@ import time
 class Throttle:
     """Calls `flush()` at most once per `interval` seconds while `poke()` is called (from the poke
     itself, when the interval has passed), and once more after the last poke if that one was held
-    back, by a timer (within two `linger`s of the last poke), so the final state arrives. A timer is a thread: it is armed only when none is pending and not cancelled by the
-    flushes in between, so a loop that pokes all the time starts about one per `linger` seconds,
-    not one per flush."""
+    back, by a timer (within two `linger`s of the last poke), so the final state arrives. A timer is a
+    thread: it is armed only when none is pending and not cancelled by the flushes in between, so a loop
+    that pokes all the time starts about one per `linger` seconds, not one per flush."""
 
     def __init__(self, flush, interval=0.05, clock=time.monotonic, timer=threading.Timer, linger=None):
         self._flush, self.interval, self._clock, self._timer_factory = flush, interval, clock, timer

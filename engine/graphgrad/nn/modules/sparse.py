@@ -11,7 +11,8 @@ class Embedding(Module):
         super().__init__()
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         if padding_idx is not None:
-            if padding_idx > 0 and padding_idx >= num_embeddings or padding_idx < 0 and padding_idx < -num_embeddings:
+            if (padding_idx > 0 and padding_idx >= num_embeddings) or \
+                    (padding_idx < 0 and padding_idx < -num_embeddings):
                 raise AssertionError("Padding_idx must be within num_embeddings")
             padding_idx = padding_idx if padding_idx >= 0 else num_embeddings + padding_idx
         self.padding_idx, self.max_norm, self.norm_type = padding_idx, max_norm, norm_type

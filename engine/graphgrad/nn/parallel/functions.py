@@ -118,7 +118,7 @@ def gather(outputs, target_device, dim=0):
         if isinstance(first, Tensor):
             if all(p.dim() == 0 for p in parts):
                 warnings.warn("Was asked to gather along dimension 0, but all input tensors were scalars; will "
-                              "instead unsqueeze and return a vector.")
+                              "instead unsqueeze and return a vector.", stacklevel=2)
                 parts = [p.unsqueeze(0) for p in parts]
                 return cat([p.to(device) for p in parts], 0)
             return cat([p.to(device) for p in parts], dim)
