@@ -1,6 +1,7 @@
 """Anomaly detection, as torch.autograd's: while it is on, every backward node's results are
 checked for NaN and Inf, and the error names the forward op that made the node and the line of
-user code that ran it (kept for each op by a small recorder while the mode is on).
+user code that ran it. Where an op ran is graphgrad.debug's to say (from a trace, or from a small
+recorder it keeps active while the mode is on), through the hook `_hooks.anomaly_source`.
 
     with gg.autograd.detect_anomaly():
         loss.backward()   # RuntimeError: Function 'LogBackward0' returned nan values in its 0th
@@ -8,7 +9,9 @@ user code that ran it (kept for each op by a small recorder while the mode is on
 """
 import functools
 
-from .grad_mode import state
+from .. import _hooks
+from .._hooks import recorders, state
+from ..ops.util import nonfinite_kind
 
 
 class AnomalyError(RuntimeError):
@@ -69,29 +72,15 @@ class set_detect_anomaly:
         return False
 
 
-_recorder = None
-
-
 def _set(mode, check_nan):
-    global _recorder
-    from ..ops.dispatch import recorders
     state.anomaly, _mode.check_nan = bool(mode), bool(check_nan)
-    if _recorder is None:
-        from ..tracing.recorder import Recorder
-        from ..tracing.source import location
-
-        class SourceRecorder(Recorder):
-            """Keeps, on each node that will run in backward, where its forward op was called."""
-
-            def record(self, node, inputs, outputs, attrs, seconds):
-                if "next_functions" in node.__dict__:
-                    node.anomaly_source = location()
-
-        _recorder = SourceRecorder()
-    if state.anomaly and _recorder not in recorders:
-        recorders.append(_recorder)
-    elif not state.anomaly and _recorder in recorders:
-        recorders.remove(_recorder)
+    recorder = _hooks.anomaly_source.recorder
+    if recorder is None:
+        return
+    if state.anomaly and recorder not in recorders:
+        recorders.append(recorder)
+    elif not state.anomaly and recorder in recorders:
+        recorders.remove(recorder)
 
 
 def check_gradients(node, grad_inputs):
@@ -99,15 +88,13 @@ def check_gradients(node, grad_inputs):
     this in anomaly mode): one dot product per gradient, the elementwise check only when needed."""
     if not _mode.check_nan:
         return
-    from ..tracing.stats import has_nonfinite
     for i, grad in enumerate(grad_inputs):
-        if has_nonfinite(grad):
-            from ..ops.util import xp_of
-            what = "nan" if bool(xp_of(grad).isnan(grad).any()) else "inf"
+        what = nonfinite_kind(grad)
+        if what is not None:
             raise anomaly_error(node, f"Function '{node.name()}' returned {what} values in its {i}th output.")
 
 
 def anomaly_error(node, message):
     """AnomalyError(message + where the node's forward op ran)."""
-    from ..tracing.trace import describe_forward, forward_of
-    return AnomalyError(f"{message} It was made by {describe_forward(node)}.", node, forward_of(node)[0])
+    where, forward = _hooks.anomaly_source.describe(node)
+    return AnomalyError(f"{message} It was made by {where}.", node, forward)

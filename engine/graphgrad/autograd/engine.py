@@ -14,7 +14,8 @@ from operator import attrgetter, itemgetter
 
 from ..tensor import Tensor
 from . import higher_order
-from .grad_mode import recorders, state
+from .anomaly_mode import check_gradients
+from .._hooks import recorders, state
 from .node import AccumulateGrad
 
 _by_sequence = attrgetter("_seq")
@@ -125,7 +126,6 @@ class BackwardPass:
                 if free and node.saved:
                     node.__dict__.update(node._released)  # node.release(), inlined
                 if state.anomaly:
-                    from .anomaly_mode import check_gradients
                     check_gradients(node, _arrays(grad_inputs) if graph else grad_inputs)
             for (nxt, nr), grad in zip(node.next_functions, grad_inputs):
                 if grad is not None and nxt is not None:

@@ -19,7 +19,8 @@ the arrays it returns go on through the graph."""
 import time
 
 from ..tensor import Tensor
-from .grad_mode import enable_grad, no_grad, recorders, state
+from .._hooks import recorders, state
+from .grad_mode import enable_grad, no_grad
 from .node import Node, new_sequence_number
 
 

@@ -2,14 +2,7 @@
 context manager and a decorator, as PyTorch's are."""
 import functools
 
-
-recorders = []  # active tracers, offered every op and backward step (ops.dispatch.recorders is this list)
-
-
-class state:
-    """Read by every op dispatch, so it is one class attribute, not a lookup chain."""
-    grad_enabled = True
-    anomaly = False
+from .._hooks import state  # (at the bottom layer: dispatch reads it for every op)
 
 
 def is_grad_enabled():

@@ -24,7 +24,7 @@ jax.jit, pass it as an argument.
 `compiled.graph` is the latest plan as a widget graph: `graphgrad.viz.show(compiled)`."""
 import numpy as np
 
-from ..autograd.grad_mode import recorders, state
+from .._hooks import recorders, state
 from ..tensor import Tensor
 from ..tracing.scope import open_debuggers
 from .capture import recording

@@ -19,14 +19,13 @@ create_graph, in-place writes through views, an optimizer closure, a .grad set t
 from contextlib import ExitStack, contextmanager
 
 from ..autograd import engine as _engine
-from ..autograd.grad_mode import recorders
+from .._hooks import Recorder, recorders
 from ..autograd.node import AccumulateGrad
 from ..nn.module import Module
 from ..optim import lr_scheduler as _lr_scheduler
 from ..optim import optimizer as _optimizer
 from ..random import default_generator
 from ..tensor import Tensor
-from ..tracing.recorder import Recorder
 
 # ops whose result's shape depends on the values of an input (a replay keeps the captured shapes)
 _SHAPED_BY_VALUES = {"nonzero", "masked_select", "unique", "argwhere", "repeat_interleave"}

@@ -7,6 +7,7 @@ real values, stop on a node, on the first NaN/Inf or on a large gradient (DESIGN
 """
 from ..autograd.anomaly_mode import (AnomalyError, detect_anomaly, is_anomaly_check_nan_enabled,
                                      is_anomaly_enabled, set_detect_anomaly)
+from . import anomaly as _anomaly  # plugs "where did this op run" into anomaly mode's errors
 from .replay import Replay, ReplayStep, find_nan, replay
 from .report import Break
 from .stepper import BackwardDebugger, DebugStep, backward

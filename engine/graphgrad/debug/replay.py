@@ -8,7 +8,8 @@ on a node, or where the first NaN/Inf appeared.
 """
 from ..tensor import Tensor
 from ..tracing.graph import GNode
-from .report import Break, Stepping, gradient_break, nonfinite_kind
+from ..ops.util import nonfinite_kind
+from .report import Break, Stepping, gradient_break
 
 
 def _tensor(a):

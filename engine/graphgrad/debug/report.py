@@ -23,15 +23,6 @@ def gradient_break(kind, grad_fn, i, origin, step, value):
                        f"{origin}", step, value)
 
 
-def nonfinite_kind(array):
-    """"nan", "inf" or None for one array (cheap when finite: one sum)."""
-    from ..tracing.stats import has_nonfinite
-    if not has_nonfinite(array):
-        return None
-    from ..ops.util import xp_of
-    return "nan" if bool(xp_of(array).isnan(array).any()) else "inf"
-
-
 class Stepping:
     """What the backward debugger and the forward replay share: breakpoints, each a check that
     returns a Break or None, and `cont()` to run until one hits. Subclasses give `_advance()`

@@ -6,14 +6,15 @@ exactly what `loss.backward()` gives.
     dbg.step(); dbg.step(3); dbg.run_to(node); dbg.finish()
     dbg.current, dbg.ready, dbg.grads
 """
-from ..autograd.grad_mode import recorders
+from .._hooks import recorders
 from ..autograd.node import AccumulateGrad
 from ..tensor import Tensor
 from ..tracing.graph import GNode
 from ..tracing.scope import open_debuggers
 from ..tracing.trace import describe_forward, forward_of
 from ..tracing.monitor import norm
-from .report import Break, Stepping, gradient_break, nonfinite_kind
+from ..ops.util import nonfinite_kind
+from .report import Break, Stepping, gradient_break
 
 
 def _tensors(arrays):

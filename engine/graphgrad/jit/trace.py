@@ -18,10 +18,10 @@ import numpy as np
 
 from .. import dtypes
 from ..device import device
-from ..ops.dispatch import REGISTRY, apply, recorders
+from .._hooks import Recorder, recorders
+from ..ops.dispatch import REGISTRY, apply
 from ..ops.util import xp_of
 from ..tensor import Tensor
-from ..tracing.recorder import Recorder
 
 FORMAT, VERSION = "graphgrad.jit", 1
 

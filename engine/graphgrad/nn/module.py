@@ -11,7 +11,7 @@ from collections import OrderedDict, namedtuple
 
 from .. import dtypes
 from ..autograd.grad_mode import no_grad, state
-from ..ops.dispatch import recorders
+from .._hooks import recorders
 from ..tensor import Tensor
 from ..tracing.scope import boundaries, enter_module, exit_module_called, module_stack
 from .parameter import Buffer, Parameter

@@ -5,14 +5,14 @@ is needed, and offers the op to active recorders (one check when there are none)
 import weakref
 from time import perf_counter
 
-from ..autograd.grad_mode import recorders, state
+from .._hooks import recorders, state
 from ..autograd.node import Node, _sequence
 from .bfloat16 import BF16 as _BF16, in_float32
 from ..tensor import Tensor, _ndarray, _new
 
 REGISTRY = {}      # op name -> op class: the op table that the tests are generated from
 # recorders: the active tracers; each has .record(node, inputs, outputs, attrs, seconds) (the list
-# lives in autograd.grad_mode, where the backward scheduler reads it too)
+# lives in graphgrad._hooks, where the backward scheduler and the tracers read it too)
 
 
 def op(name, grad_fn=None, differentiable=True):

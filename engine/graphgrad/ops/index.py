@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from ..autograd.grad_mode import state
+from .._hooks import state
 from ..tensor import Tensor
 from .dispatch import Op, apply, op
 from .util import as_tensor_arg, c10_name, check_broadcast, legacy_name, sum_to, variant, wrap_dim, xp_of

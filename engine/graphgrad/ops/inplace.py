@@ -1,7 +1,7 @@
 """In-place ops (`add_`, `x[i] = v`, `zero_`, ...): computed out of place, then written into
 the tensor's own memory, so views see the change and saved copies are caught by the version
 counter, as in PyTorch."""
-from ..autograd.grad_mode import recorders, state
+from .._hooks import recorders, state
 from ..autograd.node import Node, _sequence
 from .util import xp_of
 

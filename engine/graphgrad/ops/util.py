@@ -19,6 +19,24 @@ def xp_of(array):
     return cupy
 
 
+def has_nonfinite(array):
+    """Whether a float array holds a NaN or an Inf: one cheap dot product first (finite for
+    almost every array), the exact elementwise check only when it is not."""
+    if array is None or getattr(array, "dtype", None) is None or array.dtype.kind != "f" or array.size == 0:
+        return False
+    flat = array.reshape(-1)
+    if math.isfinite(float(flat @ flat)):  # NaN and Inf survive squaring and summing
+        return False
+    return not bool(xp_of(array).isfinite(array).all())  # or the squares only overflowed
+
+
+def nonfinite_kind(array):
+    """"nan", "inf" or None for one array (cheap when finite: one dot product)."""
+    if not has_nonfinite(array):
+        return None
+    return "nan" if bool(xp_of(array).isnan(array).any()) else "inf"
+
+
 def sum_to(grad, shape):
     """Undo broadcasting: sum grad down to `shape`."""
     if grad.shape == shape:

@@ -10,7 +10,7 @@ from copy import deepcopy
 from itertools import chain
 
 from ..autograd.grad_mode import enable_grad
-from ..ops.dispatch import recorders
+from .._hooks import recorders
 from ..ops.util import xp_of
 from ..tensor import Tensor
 from ..tracing.scope import phase_scope

@@ -5,7 +5,7 @@
 """
 from .graph import GNode, Graph, SCHEMA
 from .monitor import Curve, Monitor, Series
-from .recorder import Recorder
+from .._hooks import Recorder
 from .scope import enter_module, exit_module, phase_scope
 from .stats import histogram, preview, stats
 from .trace import Iteration, Trace, find_node, live, trace

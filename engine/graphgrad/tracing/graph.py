@@ -5,7 +5,7 @@ import hashlib
 import numpy as np
 
 from . import source as _source
-from .stats import has_nonfinite
+from ..ops.util import has_nonfinite
 
 SCHEMA = 1
 

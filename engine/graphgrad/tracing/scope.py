@@ -9,7 +9,7 @@ nothing otherwise. Plain functions and classes rather than contextlib generators
 frames, and recorders that look for the user's frame need not skip contextlib's."""
 import weakref
 
-from ..ops.dispatch import recorders
+from .._hooks import recorders
 from .source import boundaries, enter_module as enter_source_module
 
 module_stack = []  # the modules being called, outermost first

@@ -67,17 +67,6 @@ def preview(array, max_elements=4096):
     return _host(view).copy(), tuple(steps)
 
 
-def has_nonfinite(array):
-    """Whether a float array holds a NaN or an Inf: one cheap dot product first (finite for
-    almost every array), the exact elementwise check only when it is not."""
-    if array is None or getattr(array, "dtype", None) is None or array.dtype.kind != "f" or array.size == 0:
-        return False
-    flat = array.reshape(-1)
-    if math.isfinite(float(flat @ flat)):  # NaN and Inf survive squaring and summing
-        return False
-    return not bool(xp_of(array).isfinite(array).all())  # or the squares only overflowed
-
-
 def _as_array(x):
     from ..tensor import Tensor
     if isinstance(x, Tensor):

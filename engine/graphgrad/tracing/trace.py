@@ -17,7 +17,7 @@ import weakref
 
 from ..autograd.engine import BackwardPass
 from ..autograd.node import AccumulateGrad
-from ..ops.dispatch import recorders
+from .._hooks import Recorder, recorders
 from ..tensor import Tensor
 from . import source as _source
 from .graph import GNode, Graph
@@ -25,7 +25,6 @@ from .iteration import Iteration, Write, ids as _ids, is_op, without_leaf_grads
 from .leaves import Leaves
 from .source import location as _location
 from .monitor import Monitor, norm, sample, update_ratio
-from .recorder import Recorder
 from .scope import module_stack, open_debuggers
 from .source import boundaries
 from .stats import preview, stats
