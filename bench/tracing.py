@@ -32,7 +32,7 @@ import warnings  # noqa: E402
 import torch  # noqa: E402
 
 import graphgrad as gg  # noqa: E402
-from graphgrad.autograd.node import AccumulateGrad  # noqa: E402
+from graphgrad.node import AccumulateGrad  # noqa: E402
 from graphgrad.ops.dispatch import recorders  # noqa: E402
 from graphgrad.tracing import Recorder  # noqa: E402
 

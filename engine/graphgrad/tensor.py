@@ -227,7 +227,7 @@ class Tensor:
     def _accumulator(self):
         """The leaf's AccumulateGrad node: one per leaf, made when the leaf is first used."""
         if self._accum is None:
-            from .autograd.node import AccumulateGrad
+            from .node import AccumulateGrad  # (node.py builds on Tensor: an accumulator writes .grad as one)
             self._accum = AccumulateGrad(self)
         return self._accum
 

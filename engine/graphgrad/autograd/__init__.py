@@ -4,7 +4,7 @@ import warnings
 from ..tensor import Tensor
 from .engine import BackwardPass, Step
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled, state
-from .node import AccumulateGrad, Node
+from ..node import AccumulateGrad, Node
 from .anomaly_mode import detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly
 from . import function, functional
 from .function import Function

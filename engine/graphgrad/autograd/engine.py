@@ -16,7 +16,7 @@ from ..tensor import Tensor
 from . import higher_order
 from .anomaly_mode import check_gradients
 from .._hooks import recorders, state
-from .node import AccumulateGrad
+from ..node import AccumulateGrad
 
 _by_sequence = attrgetter("_seq")
 

@@ -21,7 +21,7 @@ import time
 from ..tensor import Tensor
 from .._hooks import recorders, state
 from .grad_mode import enable_grad, no_grad
-from .node import Node, new_sequence_number
+from ..node import Node, new_sequence_number
 
 
 class FunctionCtx(Node):

@@ -17,7 +17,7 @@ import numpy as np
 from .. import dtypes
 from ..tensor import Tensor
 from .grad_mode import enable_grad
-from .node import AccumulateGrad
+from ..node import AccumulateGrad
 
 
 class GraphArray:

@@ -20,7 +20,7 @@ from contextlib import ExitStack, contextmanager
 
 from ..autograd import engine as _engine
 from .._hooks import Recorder, recorders
-from ..autograd.node import AccumulateGrad
+from ..node import AccumulateGrad
 from ..nn.module import Module
 from ..optim import lr_scheduler as _lr_scheduler
 from ..optim import optimizer as _optimizer

@@ -4,7 +4,7 @@ One node per instruction (a forward op, a backward node, an optimizer call), pha
 "backward" or "optimizer", with the plan group it belongs to and the buffer it writes in its
 attributes; one node per tensor the plan reads (the step's arguments, parameters); edges from the
 instruction that writes a buffer to those that read it, and along the backward pass's edges."""
-from ..autograd.node import AccumulateGrad
+from ..node import AccumulateGrad
 from ..viz.protocol import GRAPH_SCHEMA
 from ..viz.sources import node_record
 from .plan import CALL, LEAF, NODE, OP, SET_GRAD, WRITE

@@ -15,7 +15,7 @@ import hashlib
 
 import numpy as np
 
-from ..autograd.node import AccumulateGrad
+from ..node import AccumulateGrad
 from ..tensor import Tensor
 
 # instruction kinds: the first field of each instruction tuple

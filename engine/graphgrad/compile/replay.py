@@ -17,7 +17,7 @@ import weakref
 
 import numpy as np
 
-from ..autograd.node import Node, _sequence
+from ..node import Node, _sequence
 from ..tensor import Tensor
 from .plan import (
     BACKWARD,

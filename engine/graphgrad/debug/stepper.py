@@ -7,7 +7,7 @@ exactly what `loss.backward()` gives.
     dbg.current, dbg.ready, dbg.grads
 """
 from .._hooks import recorders
-from ..autograd.node import AccumulateGrad
+from ..node import AccumulateGrad
 from ..tensor import Tensor
 from ..tracing.graph import GNode
 from ..tracing.scope import open_debuggers

@@ -6,7 +6,7 @@ import weakref
 from time import perf_counter
 
 from .._hooks import recorders, state
-from ..autograd.node import Node, _sequence
+from ..node import Node, _sequence
 from .bfloat16 import BF16 as _BF16, in_float32
 from ..tensor import Tensor, _ndarray, _new
 

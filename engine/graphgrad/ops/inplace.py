@@ -2,7 +2,7 @@
 the tensor's own memory, so views see the change and saved copies are caught by the version
 counter, as in PyTorch."""
 from .._hooks import recorders, state
-from ..autograd.node import Node, _sequence
+from ..node import Node, _sequence
 from .util import xp_of
 
 

@@ -21,7 +21,7 @@ import functools
 import itertools
 import types
 
-from ..autograd.node import AccumulateGrad
+from ..node import AccumulateGrad
 from ..tensor import Tensor
 from .graph import GNode, structure_signature
 

@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from ..autograd.node import AccumulateGrad
+from ..node import AccumulateGrad
 
 from ..ops.util import xp_of
 

@@ -16,7 +16,7 @@ import time as _time
 import weakref
 
 from ..autograd.engine import BackwardPass
-from ..autograd.node import AccumulateGrad
+from ..node import AccumulateGrad
 from .._hooks import Recorder, recorders
 from ..tensor import Tensor
 from . import source as _source

@@ -318,7 +318,7 @@ def _dtype_name(t):
 
 def source_of(x, params=None):
     """The source for whatever viz.show was given."""
-    from ..autograd.node import Node
+    from ..node import Node
     from ..tensor import Tensor
     if isinstance(x, (Tensor, Node)):
         return TensorSource(x, params)

@@ -1,10 +1,11 @@
 """Graph nodes: what `tensor.grad_fn` is. An op's class is its node's class (Chainer style):
-forward and backward side by side, the instance holding what backward needs."""
+forward and backward side by side, the instance holding what backward needs. In the tensor layer,
+below ops (every op is a Node) and autograd (which runs them backward)."""
 import itertools
 import re
 import weakref
 
-from ..tensor import Tensor
+from .tensor import Tensor
 
 _sequence = itertools.count()
 
