@@ -41,10 +41,19 @@ def _mt_key(seed):
 
 
 class Generator:
-    """A torch.Generator for the CPU: its own MT19937 stream and Box-Muller cache."""
+    """A torch.Generator for the CPU: its own MT19937 stream and Box-Muller cache.
+
+    The stream's words are drawn from NumPy's MT19937 a buffer at a time (_BUFFER_WORDS): a small
+    draw is then a slice of an array, not a call into NumPy's generator, and what is computed from
+    every word alike (the float32 normals' Box-Muller factors) is computed once for the buffer.
+    NumPy's generator runs ahead of the stream by what the buffer still holds, so the stream's
+    state is found by replaying the words drawn since a recorded state of NumPy's (a checkpoint)."""
 
     def __init__(self, device="cpu"):
         self.device = device
+        self._bits = np.random.MT19937()
+        self._bulk = np.random.Generator(self._bits)  # the same bits, drawn as uint32 in one loop
+        self._loads = 0  # seedings and set_state calls: part of position()
         self.manual_seed(DEFAULT_SEED)
 
     # ---- seeding and state -------------------------------------------------------------------
@@ -66,19 +75,46 @@ class Generator:
         return self._seed
 
     def _load(self, key, pos, fresh=False):
-        self._bits = np.random.MT19937()
-        self._bits.state = {"bit_generator": "MT19937", "state": {"key": key, "pos": pos}}
-        self._fresh = fresh  # seeded and not drawn from: torch's state then reads next=0, not 624
+        self._checkpoint = {"bit_generator": "MT19937", "state": {"key": key, "pos": pos}}
+        self._bits.state = self._checkpoint
+        # words NumPy's generator gave from the load to the checkpoint, and since the checkpoint
+        self._checkpoint_at, self._drawn = 0, 0
+        self._buffer, self._at, self._factors = _NO_WORDS, 0, None
+        self._fresh = fresh  # seeded: torch's state reads next=0, not 624, until the first draw
+        self._loads += 1
+
+    def _handed_out(self):
+        """Words of the stream handed out since the checkpoint."""
+        return self._drawn - (len(self._buffer) - self._at)
+
+    def _stream_state(self):
+        """(key, pos) of NumPy's MT19937 at the stream's position: the checkpoint, advanced by the
+        words drawn since that the buffer has handed out."""
+        words = self._handed_out()
+        bits = self._bits
+        if words != self._drawn:  # the buffer holds words ahead: replay on a copy
+            bits = np.random.MT19937(0)
+            bits.state = self._checkpoint
+            for start in range(0, words, _BULK_WORDS):
+                bits.random_raw(min(_BULK_WORDS, words - start))
+        state = bits.state["state"]
+        return state["key"], int(state["pos"])
+
+    def position(self):
+        """Where the stream stands, as a value that changes with every draw (cheap: nothing is
+        replayed): equal positions of one generator mean no draw happened in between."""
+        return self._loads, self._checkpoint_at + self._handed_out(), self._next_double
 
     def get_state(self):
         """The state as a uint8 tensor laid out as torch.get_rng_state()'s, so the two can be compared."""
         from .creation import tensor
-        mt = self._bits.state["state"]
+        key, pos = self._stream_state()
         state = np.zeros((), _STATE)
         legacy = state["legacy"]
-        legacy["seed"], legacy["seeded"], legacy["state"] = self._seed, 1, mt["key"]
+        legacy["seed"], legacy["seeded"], legacy["state"] = self._seed, 1, key
         # torch counts down `left` to the next regeneration; NumPy counts up `pos` from the last one
-        legacy["left"], legacy["next"] = _MT_N + 1 - mt["pos"], 0 if self._fresh else mt["pos"]
+        fresh = self._fresh and self._checkpoint_at + self._handed_out() == 0
+        legacy["left"], legacy["next"] = _MT_N + 1 - pos, 0 if fresh else pos
         if self._next_double is not None:
             legacy["normal_is_valid"], legacy["normal_y"] = 1, self._next_double
         return tensor(np.frombuffer(state.tobytes(), np.uint8).copy())
@@ -98,15 +134,37 @@ class Generator:
     # ---- raw draws ----------------------------------------------------------------------------
 
     def _random32(self, n):
-        """n of torch's random(): 32-bit draws, as uint64."""
-        if n:
-            self._fresh = False
-        return self._bits.random_raw(n)
+        """The next n of torch's random(): 32-bit words, as uint32, not to be written to (a small
+        draw is a view of the buffer)."""
+        at = self._at
+        if n <= len(self._buffer) - at:
+            self._at = at + n
+            return self._buffer[at:at + n]
+        head = self._buffer[at:]
+        if n - len(head) >= _BUFFER_WORDS // 2:  # a large draw, not buffered
+            self._buffer, self._at, self._factors = _NO_WORDS, 0, None
+            return _joined(head, self._draw(n - len(head)))
+        return _joined(head, self._refill(n - len(head)))
+
+    def _refill(self, n):
+        """A new buffer, its first n words handed out (the last buffer all handed out before)."""
+        self._buffer, self._at, self._factors = self._draw(_BUFFER_WORDS), n, None
+        return self._buffer[:n]
+
+    def _draw(self, n):
+        """n words from NumPy's generator, which is at the stream's position (the buffer is empty)."""
+        if self._drawn >= _REPLAY_WORDS:  # a new checkpoint, so that get_state replays little
+            self._checkpoint, self._checkpoint_at, self._drawn = self._bits.state, self._checkpoint_at + self._drawn, 0
+        self._drawn += n
+        if n >= _BULK_WORDS // 4:  # a loop writing uint32: less per word, more per call
+            return self._bulk.integers(0, 1 << 32, size=n, dtype=np.uint32)
+        return self._bits.random_raw(n).astype(np.uint32)
 
     def _random64(self, n):
         """n of torch's random64(): two 32-bit draws each, the first one the high half."""
         r = self._random32(2 * n)
-        high = r[0::2] << 32
+        high = r[0::2].astype(np.uint64)
+        high <<= 32
         high |= r[1::2]
         return high
 
@@ -114,11 +172,29 @@ class Generator:
         """uniform_real_distribution(0, 1) of float32 or float64 (float16 draws float32's): the low 53
         bits of random64() or the low 24 of random(), times 2**-bits, in that dtype (both exact)."""
         if dtype == np.float64:
-            bits, width, dtype = self._random64(n), 53, np.float64
-        else:
-            bits, width, dtype = self._random32(n), 24, np.float32
-        bits &= (1 << width) - 1
-        return np.multiply(bits, dtype(2.0 ** -width), dtype=dtype, out=out)
+            bits = self._random64(n)
+            bits &= (1 << 53) - 1
+            return np.multiply(bits, 2.0 ** -53, dtype=np.float64, out=out)
+        return np.multiply(self._random32(n) & _LOW_24, _FLOAT_UNIT, dtype=np.float32, out=out)
+
+    def _box_muller_factors(self, n):
+        """(radius, cos theta, sin theta) of each of the next n words as float32 Box-Muller takes
+        them (a word is either a block's radius or its angle): computed for the whole rest of the
+        buffer when first asked, so that small draws cost a slice (an array of 3 rows, n columns)."""
+        parts = []
+        while n:
+            if self._at == len(self._buffer):
+                self._refill(0)
+            if self._factors is None or self._factors_from > self._at:
+                self._factors_from = self._at
+                u = np.multiply(self._buffer[self._at:] & _LOW_24, _FLOAT_UNIT, dtype=np.float32)
+                self._factors = np.stack([_radii(u), *_angles(u)])
+            take = min(n, len(self._buffer) - self._at)
+            start = self._at - self._factors_from
+            parts.append(self._factors[:, start:start + take])
+            self._at += take
+            n -= take
+        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
 
     # ---- distributions: flat arrays of n values, in the order torch fills memory ------------
 
@@ -129,8 +205,11 @@ class Generator:
         dtype = np.dtype(dtype)
         acc = np.float64 if dtype == np.float64 else np.float32
         low, high = acc(low), acc(high)
-        unit_interval = low == 0 and high == 1  # x * 1 + 0 is x, and x < 1: nothing to round or replace
         values = np.empty(n, dtype) if out is None else out
+        if dtype == np.float32 and _sum_exact_in_float64(high - low, low):
+            self._uniform32(values, high - low, low)
+            return values
+        unit_interval = low == 0 and high == 1  # x * 1 + 0 is x, and x < 1: nothing to round or replace
         for i in range(0, n, _CHUNK):  # drawn and computed a chunk at a time, as _normal_blocks
             part = values[i:i + _CHUNK]
             x = self._unit(len(part), acc, part if unit_interval and dtype == acc else None)
@@ -146,6 +225,19 @@ class Generator:
                 not low <= high or values.max() == dtype.type(high)):
             np.copyto(values, dtype.type(low), where=values == dtype.type(high))
         return values
+
+    def _uniform32(self, values, span, low):
+        """uniform for float32 where x * span + low is exact in float64 (x = k * 2**-24, k < 2**24):
+        k * (span * 2**-24) + low there, rounded once to float32, is the fused multiply-add."""
+        scale, low = float(span) * 2.0 ** -24, float(low)
+        for i in range(0, len(values), _CHUNK):
+            part = values[i:i + _CHUNK]
+            exact = np.multiply(self._random32(len(part)) & _LOW_24, scale, dtype=np.float64)
+            exact += low
+            np.copyto(part, exact, casting="same_kind")
+        # rounding is monotonic: only the largest k can round up to high, and then it is replaced by low
+        if len(values) and np.float32((2 ** 24 - 1) * scale + low) == np.float32(span + np.float32(low)):
+            np.copyto(values, np.float32(low), where=values == np.float32(span + np.float32(low)))
 
     def normal(self, n, dtype, mean=0.0, std=1.0, contiguous=True, out=None):
         """normal_(mean, std): in blocks of 16 (Box-Muller on 8 pairs of uniforms) when a contiguous
@@ -165,9 +257,11 @@ class Generator:
         # of 16 the last 16 values come from one more block, written over the end: 16 fresh uniforms,
         # or for float16 the partial block's own uniforms completed with fresh ones (torch works in
         # float32 there)
-        unit = np.float64 if dtype == np.float64 else np.float32
         whole = 16 * (n // 16)
         out = np.empty(n, dtype) if out is None else out
+        if dtype == np.float32:
+            return self._normal_blocks32(n, mean, std, out)
+        unit = np.float64 if dtype == np.float64 else np.float32
         # drawn and computed a chunk at a time (the draws stay in order): the float32 arithmetic
         # makes many passes over its temporaries, which then stay in the CPU's cache, and arrays
         # of a whole large tensor's size would be faulted into memory afresh on every call
@@ -179,6 +273,27 @@ class Generator:
             last = rest if dtype == np.float16 else rest[:0]
             u = np.concatenate([last, self._unit(16 - len(last), unit)])
             _box_muller_blocks(u, dtype, mean, std, out[n - 16:])
+        return out
+
+    def _normal_blocks32(self, n, mean, std, out):
+        """_normal_blocks for float32, from the buffer's Box-Muller factors when n is small (the
+        last block's 16 fresh words follow the n drawn first), else a chunk of words at a time."""
+        whole = 16 * (n // 16)
+        if n <= _FACTORED_NORMALS:
+            factors = self._box_muller_factors(n + 16 if whole < n else n)
+            _normal_products(*_per_block(factors[:, :whole]), out[:whole])
+            if whole < n:
+                _normal_products(*_per_block(factors[:, n:]), out[n - 16:])
+        else:
+            for i in range(0, whole, _CHUNK):
+                j = min(i + _CHUNK, whole)
+                blocks = np.multiply(self._random32(j - i) & _LOW_24, _FLOAT_UNIT, dtype=np.float32).reshape(-1, 2, 8)
+                _normal_products(_radii(blocks[:, 0]), *_angles(blocks[:, 1]), out[i:j])
+            if whole < n:
+                self._random32(n - whole)  # drawn, and not used
+                u = np.multiply(self._random32(16) & _LOW_24, _FLOAT_UNIT, dtype=np.float32)
+                _normal_products(_radii(u[None, :8]), *_angles(u[None, 8:]), out[n - 16:])
+        _scale32(out, std, mean)
         return out
 
     def _normal_doubles(self, n):
@@ -279,6 +394,84 @@ class Generator:
         cum[:, -1] = 1
         u = self._unit(probs.shape[0] * num_samples, np.float64).reshape(-1, num_samples)
         return np.stack([np.searchsorted(c, row, side="left") for c, row in zip(cum, u)])
+
+
+# ---- the stream's words ------------------------------------------------------------------------
+
+# words drawn ahead into a generator's buffer: 8 of MT19937's blocks, so that the fixed cost of
+# NumPy's call (and of the float32 normals' factors) is spread over some hundred small draws
+_BUFFER_WORDS = 8 * _MT_N
+# from a quarter of this many words on, NumPy's Generator.integers fills uint32 in one loop, which
+# costs less per word than random_raw (uint64) but more per call; get_state replays this many at a time
+_BULK_WORDS = 1 << 16
+# words drawn between two readings of NumPy's state (a reading costs as much as ~10,000 words): at
+# most this many are replayed by get_state
+_REPLAY_WORDS = 1 << 20
+_NO_WORDS = np.zeros(0, np.uint32)
+_LOW_24 = np.uint32((1 << 24) - 1)
+_FLOAT_UNIT = np.float32(2.0 ** -24)
+# float32 normals up to this many come from the buffer's per-word Box-Muller factors
+_FACTORED_NORMALS = _BUFFER_WORDS // 4
+
+
+def _joined(head, tail):
+    return tail if not len(head) else np.concatenate([head, tail])
+
+
+def _sum_exact_in_float64(span, low):
+    """Whether x * span + low is exact in float64 for every x = k * 2**-24, k < 2**24 (span and
+    low float32): the sum is a multiple of its terms' finest bit, and below twice the larger, so
+    it is exact when those are at most 53 bits apart. Then rounding it to float32 is the fused
+    multiply-add."""
+    if not (math.isfinite(span) and math.isfinite(low)):
+        return False
+    span_exponent, low_exponent = math.frexp(span)[1], math.frexp(low)[1]  # one above floor(log2)
+    finest = min(span_exponent - 48, low_exponent - 24) if low else span_exponent - 48
+    return max(span_exponent, low_exponent) + 1 - finest <= 53
+
+
+# ---- float32 Box-Muller, as ATen's normal_fill_16_AVX2 --------------------------------------
+
+def _radii(u):
+    """sqrt(-2 * log(1 - u)) of float32 uniforms, with avx_mathfun's log."""
+    radius = _log_ps(np.float32(1) - u)
+    radius *= np.float32(-2)
+    return np.sqrt(radius, out=radius)
+
+
+def _angles(u):
+    """(cos, sin) of 2pi * u for float32 uniforms, with avx_mathfun's sincos."""
+    sin, cos = _sincos_ps(np.float32(2.0 * math.pi) * u)
+    return cos, sin
+
+
+def _per_block(factors):
+    """Per-word (radius, cos, sin) rows of whole blocks of 16 words -> each block's 8 radii (its
+    first 8 words) and 8 cosines and sines (its last 8), as (blocks, 8) arrays."""
+    blocks = factors.reshape(3, -1, 2, 8)
+    return blocks[0, :, 0], blocks[1, :, 1], blocks[2, :, 1]
+
+
+def _normal_products(radius, cos, sin, out):
+    """Each block of 16 in out: its 8 radius * cos, then its 8 radius * sin (in float32)."""
+    blocks = out.reshape(-1, 2, 8)
+    np.multiply(radius, cos, out=blocks[:, 0])
+    np.multiply(radius, sin, out=blocks[:, 1])
+
+
+def _scale32(values, std, mean):
+    """values * std + mean in place, one fused multiply-add in float32 (a product of float32s is
+    exact in float64: with mean 0 the one rounding is to float32; adding mean turns -0 into +0, as
+    the fused multiply-add does)."""
+    std, mean = np.float32(std), np.float32(mean)
+    if std == 1:
+        np.add(values, mean, out=values)
+    elif mean == 0:
+        exact = np.multiply(values, float(std), dtype=np.float64)
+        exact += float(mean)
+        np.copyto(values, exact, casting="same_kind")
+    else:
+        _fma32(values.copy(), std, mean, values)
 
 
 def _in_chunks(n, dtype, draw):

@@ -141,8 +141,7 @@ def recording():
 
 
 def _rng_state():
-    state = default_generator._bits.state["state"]
-    return state["pos"], state["key"].tobytes(), default_generator._next_double
+    return default_generator.position()
 
 
 @contextmanager
