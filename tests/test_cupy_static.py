@@ -29,9 +29,10 @@ HOST_ONLY = {
     ("ops/shape.py", "cumsum"): "split bounds from a list of sizes",
     ("ops/shape.py", "reshape"): "only on NumPy arrays (the no-copy reshape CuPy lacks), after a type check",
     ("ops/util.py", "broadcast_shapes"): "shape tuples",
-    ("ops/nn.py", "arange"): "padding index maps, built on the host and moved with xp.asarray",
-    ("ops/nn.py", "pad"): "padding index maps, built on the host and moved with xp.asarray",
-    ("ops/nn.py", "lib.stride_tricks.as_strided"): "the NumPy branch of _as_strided (CuPy's own on a GPU)",
+    ("ops/convolution.py", "arange"): "padding index maps, built on the host and moved with xp.asarray",
+    ("ops/convolution.py", "pad"): "padding index maps, built on the host and moved with xp.asarray",
+    ("ops/convolution.py", "lib.stride_tricks.as_strided"): "the NumPy branch of _as_strided (CuPy's own on a GPU)",
+    ("ops/pooling.py", "arange"): "adaptive pooling's bin matrices, built on the host and moved with xp.asarray",
     ("nn/functional.py", "minimum"): "a NumPy ufunc: on a CuPy array it dispatches to cupy (__array_ufunc__)",
     ("nn/init.py", "asarray"): "initial values drawn on the host, then moved",
     ("nn/init.py", "full"): "initial values drawn on the host, then moved",
@@ -96,7 +97,7 @@ def _resolve(module, chain):
 
 
 def test_the_scan_finds_the_engine():
-    assert any(f == "ops/pointwise.py" and m == "xp" for f, _, m, _ in USES)
+    assert any(f == "ops/arithmetic.py" and m == "xp" for f, _, m, _ in USES)
     assert any(m == "np" for _, _, m, _ in USES)
 
 

@@ -87,7 +87,7 @@ class Tensor:
     def size(self, dim=None):
         if dim is None:
             return Size(self._data.shape)
-        return self._data.shape[_wrap_dim(dim, self._data.ndim)]
+        return self._data.shape[wrap_dim(dim, self._data.ndim)]
 
     @property
     def dtype(self):
@@ -164,7 +164,7 @@ class Tensor:
 
     def stride(self, dim=None):
         strides = tuple(s // self._data.itemsize for s in self._data.strides)
-        return strides if dim is None else strides[_wrap_dim(dim, self.ndim)]
+        return strides if dim is None else strides[wrap_dim(dim, self.ndim)]
 
     def data_ptr(self):
         return self._data.__array_interface__["data"][0] if type(self._data) is np.ndarray else self._data.data.ptr
@@ -340,8 +340,10 @@ class Tensor:
             raise TypeError("iteration over a 0-d tensor")
         return iter(self.unbind(0))
 
-    def __hash__(self):
-        return id(self)
+    __hash__ = object.__hash__  # (Tensor defines __eq__; tensors hash by identity, as in PyTorch)
+
+    def __pos__(self):
+        return self
 
     def __contains__(self, element):
         return bool((self == element).any())
@@ -445,13 +447,6 @@ class Tensor:
     def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
         return self.new_zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
 
-    # ---- in place ----------------------------------------------------------------------
-    def _inplace(self, fn, *args, **kwargs):
-        """Compute fn(self, ...) out of place, then write it into self's memory: views see the
-        change, the version counter moves, and a tracked result re-bases self's history."""
-        from .ops.inplace import write_inplace
-        return write_inplace(self, fn, *args, **kwargs)
-
 
 _OWN_AUTOGRAD_STATE = {"_grad", "_base", "_output_nr", "_hooks", "_accum", "_retains_grad", "_post_accumulate_hooks"}
 
@@ -475,7 +470,7 @@ def _host(array):
     return array if type(array) is np.ndarray else array.get()
 
 
-def _wrap_dim(dim, ndim):
+def wrap_dim(dim, ndim):
     n = max(ndim, 1)
     if not -n <= dim < n:
         raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")

@@ -1,7 +1,8 @@
 """graphgrad.nn.functional: the functions behind the layers, with PyTorch's signatures, checks
-and error messages. The differentiable work happens in ops (ops/nn.py and the core ops); what
-PyTorch itself composes from smaller ops (l1_loss, label smoothing, dropout's mask) is composed
-here the same way, so the graph shows the same nodes."""
+and error messages. The differentiable work happens in ops (ops/activation.py, convolution.py,
+pooling.py, normalization.py, loss.py and the core ops); what PyTorch itself composes from
+smaller ops (l1_loss, label smoothing, dropout's mask) is composed here the same way, so the
+graph shows the same nodes."""
 import math
 import warnings
 
@@ -9,11 +10,17 @@ import numpy as np
 
 from .. import dtypes, ops
 from ..autograd.grad_mode import no_grad
-from ..ops import nn as N
-from ..ops.activation import log_softmax, softmax
+from ..ops.activation import (Celu, Elu, Gelu, Hardsigmoid, Hardswish, Hardtanh, LeakyRelu, log_softmax, LogSigmoid,
+                              Mish, Prelu, Silu, softmax, Softplus)
 from ..ops.convert import _move
+from ..ops.convolution import _blocks, ConstantPad, Convolution, ConvTranspose, Fold, index_pads, Unfold
 from ..ops.dispatch import apply
+from ..ops.index import Embedding
 from ..ops.linalg import linear
+from ..ops.loss import (BinaryCrossEntropy, BinaryCrossEntropyWithLogits, HuberLoss, MseLoss, NllLoss, NllLoss2d,
+                        SmoothL1Loss)
+from ..ops.normalization import BatchNorm, GroupNorm, LayerNorm
+from ..ops.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, pool_output_size
 from ..random import get_generator
 from ..tensor import Tensor
 
@@ -55,44 +62,44 @@ def relu_(input):
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
-    return _maybe_inplace(input, apply(N.LeakyRelu, input, negative_slope=negative_slope), inplace)
+    return _maybe_inplace(input, apply(LeakyRelu, input, negative_slope=negative_slope), inplace)
 
 
 def gelu(input, approximate="none"):
     if approximate not in ("none", "tanh"):
         raise RuntimeError("approximate argument must be either none or tanh.")
-    return apply(N.Gelu, input, approximate=approximate)
+    return apply(Gelu, input, approximate=approximate)
 
 
 def elu(input, alpha=1.0, inplace=False):
-    return _maybe_inplace(input, apply(N.Elu, input, alpha=alpha, scale=1.0, input_scale=1.0), inplace)
+    return _maybe_inplace(input, apply(Elu, input, alpha=alpha, scale=1.0, input_scale=1.0), inplace)
 
 
 _SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
 
 
 def selu(input, inplace=False):
-    return _maybe_inplace(input, apply(N.Elu, input, alpha=_SELU_ALPHA, scale=_SELU_SCALE, input_scale=1.0), inplace)
+    return _maybe_inplace(input, apply(Elu, input, alpha=_SELU_ALPHA, scale=_SELU_SCALE, input_scale=1.0), inplace)
 
 
 def celu(input, alpha=1.0, inplace=False):
-    return _maybe_inplace(input, apply(N.Celu, input, alpha=alpha, scale=1.0, input_scale=1.0 / alpha), inplace)
+    return _maybe_inplace(input, apply(Celu, input, alpha=alpha, scale=1.0, input_scale=1.0 / alpha), inplace)
 
 
 def silu(input, inplace=False):
-    return _maybe_inplace(input, apply(N.Silu, input), inplace)
+    return _maybe_inplace(input, apply(Silu, input), inplace)
 
 
 def mish(input, inplace=False):
-    return _maybe_inplace(input, apply(N.Mish, input), inplace)
+    return _maybe_inplace(input, apply(Mish, input), inplace)
 
 
 def softplus(input, beta=1.0, threshold=20.0):
-    return apply(N.Softplus, input, beta=beta, threshold=threshold)
+    return apply(Softplus, input, beta=beta, threshold=threshold)
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
-    return _maybe_inplace(input, apply(N.Hardtanh, input, min_val=min_val, max_val=max_val), inplace)
+    return _maybe_inplace(input, apply(Hardtanh, input, min_val=min_val, max_val=max_val), inplace)
 
 
 def relu6(input, inplace=False):
@@ -100,15 +107,15 @@ def relu6(input, inplace=False):
 
 
 def hardswish(input, inplace=False):
-    return _maybe_inplace(input, apply(N.Hardswish, input), inplace)
+    return _maybe_inplace(input, apply(Hardswish, input), inplace)
 
 
 def hardsigmoid(input, inplace=False):
-    return _maybe_inplace(input, apply(N.Hardsigmoid, input), inplace)
+    return _maybe_inplace(input, apply(Hardsigmoid, input), inplace)
 
 
 def logsigmoid(input):
-    return apply(N.LogSigmoid, input)
+    return apply(LogSigmoid, input)
 
 
 def sigmoid(input):
@@ -120,7 +127,7 @@ def tanh(input):
 
 
 def prelu(input, weight):
-    return apply(N.Prelu, input, weight)
+    return apply(Prelu, input, weight)
 
 
 def softsign(input):
@@ -210,7 +217,7 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, dims):
                            f"({' x '.join(map(str, effective))}). Kernel size can't be greater than actual input size")
     if dims == 1:
         stride, padding, dilation = (1,) + stride, (0,) + padding, (1,) + dilation
-    return apply(N.Convolution, input, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    return apply(Convolution, input, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups)
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -250,7 +257,7 @@ def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups
     if dims == 1:
         stride, padding, dilation = (1,) + stride, (0,) + padding, (1,) + dilation
         output_padding = (0,) + output_padding
-    return apply(N.ConvTranspose, input, weight, bias, stride=stride, padding=padding, output_padding=output_padding,
+    return apply(ConvTranspose, input, weight, bias, stride=stride, padding=padding, output_padding=output_padding,
                  dilation=dilation, groups=groups)
 
 
@@ -270,7 +277,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     if input.ndim > 4:
         raise RuntimeError(f"Expected 3D or 4D (batch mode) tensor with possibly 0 batch size and other non-zero "
                            f"dimensions for input, but got: {list(input.shape)}")
-    return apply(N.Unfold, input, kernel_size=_pair(kernel_size), dilation=_pair(dilation), padding=_pair(padding),
+    return apply(Unfold, input, kernel_size=_pair(kernel_size), dilation=_pair(dilation), padding=_pair(padding),
                  stride=_pair(stride))
 
 
@@ -286,14 +293,14 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
         raise RuntimeError(f"Expected size of input's dimension {input.ndim - 2} to be divisible by the product of "
                            f"kernel_size, but got input.size({input.ndim - 2})={rows} and kernel_size="
                            f"({kernel[0]}, {kernel[1]}).")
-    blocks = N._blocks(tuple(output_size[d] + 2 * padding[d] for d in (0, 1)), kernel, dilation, stride)
+    blocks = _blocks(tuple(output_size[d] + 2 * padding[d] for d in (0, 1)), kernel, dilation, stride)
     if blocks[0] * blocks[1] != length:
         raise RuntimeError(f"Given output_size=({output_size[0]}, {output_size[1]}), kernel_size=({kernel[0]}, "
                            f"{kernel[1]}), dilation=({dilation[0]}, {dilation[1]}), padding=({padding[0]}, "
                            f"{padding[1]}), stride=({stride[0]}, {stride[1]}), expected size of input's dimension "
                            f"{input.ndim - 1} to match the calculated number of sliding blocks {blocks[0]} * "
                            f"{blocks[1]} = {blocks[0] * blocks[1]}, but got input.size({input.ndim - 1})={length}.")
-    return apply(N.Fold, input, output_size=output_size, kernel_size=kernel, dilation=dilation, padding=padding,
+    return apply(Fold, input, output_size=output_size, kernel_size=kernel, dilation=dilation, padding=padding,
                  stride=stride)
 
 
@@ -311,7 +318,7 @@ def _pool_args(input, kernel_size, stride, padding, dilation):
 
 
 def _check_pool_output(input, kernel, stride, padding, dilation, ceil_mode):
-    out = [N.pool_output_size(input.shape[-2 + d], kernel[d], padding[d], stride[d], dilation[d], ceil_mode)
+    out = [pool_output_size(input.shape[-2 + d], kernel[d], padding[d], stride[d], dilation[d], ceil_mode)
            for d in (0, 1)]
     if min(out) < 1:
         c = input.shape[-3]
@@ -322,7 +329,7 @@ def _check_pool_output(input, kernel, stride, padding, dilation, ceil_mode):
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     kernel, stride, padding, dilation = _pool_args(input, kernel_size, stride, padding, dilation)
     _check_pool_output(input, kernel, stride, padding, dilation, ceil_mode)
-    return apply(N.MaxPool2d, input, kernel_size=kernel, stride=stride, padding=padding, dilation=dilation,
+    return apply(MaxPool2d, input, kernel_size=kernel, stride=stride, padding=padding, dilation=dilation,
                  ceil_mode=ceil_mode, return_indices=return_indices)
 
 
@@ -333,7 +340,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
                divisor_override=None):
     kernel, stride, padding, _ = _pool_args(input, kernel_size, stride, padding, 1)
     _check_pool_output(input, kernel, stride, padding, (1, 1), ceil_mode)
-    return apply(N.AvgPool2d, input, kernel_size=kernel, stride=stride, padding=padding, ceil_mode=ceil_mode,
+    return apply(AvgPool2d, input, kernel_size=kernel, stride=stride, padding=padding, ceil_mode=ceil_mode,
                  count_include_pad=count_include_pad, divisor_override=divisor_override)
 
 
@@ -360,7 +367,7 @@ def adaptive_avg_pool2d(input, output_size):
     size = tuple(input.shape[-2 + d] if s is None else int(s) for d, s in enumerate(size))
     if size == (1, 1):  # PyTorch takes a mean here (MeanBackward1)
         return input.mean((-2, -1), keepdim=True)
-    return apply(N.AdaptiveAvgPool2d, input, output_size=size)
+    return apply(AdaptiveAvgPool2d, input, output_size=size)
 
 
 def adaptive_avg_pool1d(input, output_size):
@@ -375,7 +382,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if n <= 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got input size "
                              f"{_size_str(input.shape)}")
-    return apply(N.BatchNorm, input, weight, bias, running_mean=running_mean, running_var=running_var,
+    return apply(BatchNorm, input, weight, bias, running_mean=running_mean, running_var=running_var,
                  training=training or running_mean is None, momentum=momentum, eps=eps)
 
 
@@ -385,7 +392,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         raise RuntimeError(f"Given normalized_shape=[{', '.join(map(str, shape))}], expected input with shape "
                            f"[*, {', '.join(map(str, shape))}], but got input of size"
                            f"[{', '.join(map(str, input.shape))}]")
-    return apply(N.LayerNorm, input, weight, bias, ndims=len(shape), eps=eps)
+    return apply(LayerNorm, input, weight, bias, ndims=len(shape), eps=eps)
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
@@ -393,7 +400,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     if c % num_groups:
         raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input of "
                            f"shape {_size_str(input.shape)} and num_groups={num_groups}")
-    return apply(N.GroupNorm, input, weight, bias, groups=num_groups, eps=eps)
+    return apply(GroupNorm, input, weight, bias, groups=num_groups, eps=eps)
 
 
 def _dropout(input, p, training, inplace, noise_shape):
@@ -465,7 +472,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
             rows = weight._data[input._data.reshape(-1)]
             norms = weight._xp().linalg.norm(rows, ord=norm_type, axis=1, keepdims=True)
             weight._data[input._data.reshape(-1)] = rows * np.minimum(1, max_norm / (norms + 1e-7))
-    return apply(N.Embedding, weight, input, padding_idx=padding_idx)
+    return apply(Embedding, weight, input, padding_idx=padding_idx)
 
 
 def pad(input, pad, mode="constant", value=None):
@@ -476,10 +483,10 @@ def pad(input, pad, mode="constant", value=None):
     pairs = [(int(pad[i]), int(pad[i + 1])) for i in range(0, len(pad), 2)][::-1]  # first padded dim first
     if mode == "constant":
         full = [(0, 0)] * (input.ndim - len(pairs)) + pairs
-        return apply(N.ConstantPad, input, pads=full, value=0 if value is None else value)
+        return apply(ConstantPad, input, pads=full, value=0 if value is None else value)
     if mode not in ("reflect", "replicate", "circular"):
         raise NotImplementedError(f"Unrecognised padding mode {mode}")
-    return apply(N.index_pads[mode, len(pairs)], input, pads=pairs)
+    return apply(index_pads[mode, len(pairs)], input, pads=pairs)
 
 
 # ---- losses -----------------------------------------------------------------------------------
@@ -514,7 +521,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     reduction = _reduction(reduction, size_average, reduce)
     if weight is not None:
         return _reduce(weight * (input - target) ** 2, reduction)
-    return apply(N.MseLoss, input, _as_input_dtype(target, input), reduction=reduction)
+    return apply(MseLoss, input, _as_input_dtype(target, input), reduction=reduction)
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
@@ -528,13 +535,13 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     reduction = _reduction(reduction, size_average, reduce)
     if beta == 0:
         return l1_loss(input, target, reduction=reduction)
-    return apply(N.SmoothL1Loss, input, _as_input_dtype(target, input), reduction=reduction, delta=beta,
+    return apply(SmoothL1Loss, input, _as_input_dtype(target, input), reduction=reduction, delta=beta,
                  scale=1.0 / beta)
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     _warn_broadcast(input, target)
-    return apply(N.HuberLoss, input, _as_input_dtype(target, input), reduction=_reduction(reduction), delta=delta,
+    return apply(HuberLoss, input, _as_input_dtype(target, input), reduction=_reduction(reduction), delta=delta,
                  scale=1.0)
 
 
@@ -547,7 +554,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     if x.size and bool(((x < 0) | (x > 1)).any()):
         raise RuntimeError("all elements of input should be between 0 and 1")
     w = None if weight is None else weight.expand(input.shape)
-    return apply(N.BinaryCrossEntropy, input, _as_input_dtype(target, input), w, reduction=reduction)
+    return apply(BinaryCrossEntropy, input, _as_input_dtype(target, input), w, reduction=reduction)
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction="mean",
@@ -556,7 +563,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     if target.shape != input.shape:
         raise ValueError(f"Target size ({_size_str(target.shape)}) must be the same as input size "
                          f"({_size_str(input.shape)})")
-    return apply(N.BinaryCrossEntropyWithLogits, input, _as_input_dtype(target, input), weight, pos_weight,
+    return apply(BinaryCrossEntropyWithLogits, input, _as_input_dtype(target, input), weight, pos_weight,
                  reduction=reduction)
 
 
@@ -583,7 +590,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         if bool(bad.any()):
             raise IndexError(f"Target {int(t[bad].reshape(-1)[0])} is out of bounds.")
     any_ignored = not in_range or 0 <= ignore_index < classes
-    op_class = N.NllLoss2d if input.ndim >= 3 else N.NllLoss
+    op_class = NllLoss2d if input.ndim >= 3 else NllLoss
     return apply(op_class, input, target, weight, reduction=reduction, ignore_index=ignore_index,
                  any_ignored=any_ignored)
 

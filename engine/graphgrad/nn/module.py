@@ -600,9 +600,9 @@ class _BackwardHooks:
 
 
 def _through_hook(callback, tensors):
-    from ..ops import nn as nn_ops
+    from ..ops import module_hooks
     from ..ops.dispatch import apply
-    out = apply(nn_ops.BackwardHookFunction, *tensors, callback=callback)
+    out = apply(module_hooks.BackwardHookFunction, *tensors, callback=callback)
     return out if isinstance(out, tuple) else (out,)
 
 

@@ -6,7 +6,9 @@ The mask reaching here is additive (0 where a query may attend, -inf where not; 
 turns boolean and causal masks into one) and a constant. A query row that may attend nowhere
 gets zeros (torch's safe softmax), not NaN."""
 from .activation import softmax
+from ..tensor import Tensor
 from .dispatch import Op, op
+from .graph_array import GraphArray
 from .util import xp_of
 
 
@@ -21,7 +23,7 @@ def attention_probabilities(xp, q, k, mask, scale):
     return e / xp.where(total == 0, 1, total)
 
 
-@op("scaled_dot_product_attention", "ScaledDotProductFlashAttentionForCpuBackward0")
+@op("scaled_dot_product_attention", "ScaledDotProductFlashAttentionForCpuBackward0", category="attention")
 class ScaledDotProductAttention(Op):
     saved = ("q", "k", "v", "p")
     saved_inputs = (0, 1, 2)
@@ -35,8 +37,6 @@ class ScaledDotProductAttention(Op):
         return self.p @ v
 
     def regraph(self):
-        from ..autograd.higher_order import GraphArray
-        from ..tensor import Tensor
         q, k = (x.tensor if isinstance(x, GraphArray) else Tensor._wrap(x) for x in (self.q, self.k))
         scores = (q @ k.transpose(-1, -2)) * self.scale
         if self.mask is not None:

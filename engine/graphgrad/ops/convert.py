@@ -1,13 +1,13 @@
-"""Moving a tensor between dtypes and devices: `to`, with the ToCopyBackward0 node."""
-import numpy as np
-
+"""Moving a tensor between dtypes and devices: `to`, with the ToCopyBackward0 node; and the
+questions about a tensor that torch asks as functions (numel, is_tensor, is_floating_point)."""
 from .. import dtypes
 from ..device import array_module, as_device, device_of
 from ..tensor import Tensor
 from .dispatch import Op, apply, op
+from .public import public
 
 
-@op("to", "ToCopyBackward0")
+@op("to", "ToCopyBackward0", category="conversion")
 class ToCopy(Op):
     def forward(self, x, dtype, device):
         self.in_dtype, self.in_device = x.dtype, device_of(x)
@@ -46,4 +46,21 @@ def to(input, *args, dtype=None, device=None, non_blocking=False, copy=False, me
     return apply(ToCopy, input, dtype=target_dtype.np, device=target_device)
 
 
+@public
+def numel(input):
+    return input.numel()
 
+
+@public
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+@public
+def is_floating_point(input):
+    return input.is_floating_point()
+
+
+@public
+def detach(input):
+    return input.detach()

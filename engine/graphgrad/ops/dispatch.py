@@ -14,13 +14,22 @@ REGISTRY = {}      # op name -> op class: the op table that the tests are genera
 # recorders: the active tracers; each has .record(node, inputs, outputs, attrs, seconds) (the list
 # lives in graphgrad._hooks, where the backward scheduler and the tracers read it too)
 
+# What the viewer colours an op by (`type(node).category`): the topic of the ops/ file it lives in.
+CATEGORIES = ("arithmetic", "unary", "comparison", "activation", "reduction", "shape", "indexing", "linalg",
+              "convolution", "pooling", "normalization", "loss", "attention", "conversion", "hook")
 
-def op(name, grad_fn=None, differentiable=True):
-    """Register an op class under its name; its class name becomes PyTorch's grad_fn name."""
+
+def op(name, grad_fn=None, *, category, differentiable=True):
+    """Register an op class under its name; its class name becomes PyTorch's grad_fn name, and
+    `category` (one of CATEGORIES) what the graph viewer groups it under."""
+    if category not in CATEGORIES:
+        raise ValueError(f"op {name!r}: category {category!r} is not one of {CATEGORIES}")
+
     def register(cls):
         if grad_fn:
             cls.__name__ = cls.__qualname__ = grad_fn
         cls.op_name = name
+        cls.category = category
         cls.differentiable = differentiable
         REGISTRY[name] = cls
         return cls
@@ -31,6 +40,7 @@ class Op(Node):
     """Base of all ops: forward(*arrays, **attrs) -> array(s); backward(grad) -> grads per input."""
     is_view = False      # the output shares memory (and version counter) with input 0
     saved_for = {}       # {i: j}: saved input i is needed only for input j's gradient (x * 3 keeps no x)
+    category = None      # set by @op: an unregistered op has none (tests/test_ops.py checks every registered one)
 
 
 def apply(cls, *inputs, **attrs):

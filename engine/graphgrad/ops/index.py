@@ -7,6 +7,7 @@ import numpy as np
 from .._hooks import state
 from ..tensor import Tensor
 from .dispatch import Op, apply, op
+from .public import public
 from .util import as_tensor_arg, c10_name, check_broadcast, legacy_name, sum_to, variant, wrap_dim, xp_of
 
 
@@ -93,7 +94,7 @@ def check_bounds(index, n, dim):
         raise RuntimeError(f"index {first} is out of bounds for dimension {dim} with size {n}")
 
 
-@op("slice", "SliceBackward0")
+@op("slice", "SliceBackward0", category="indexing")
 class Slice(Op):
     is_view = True
 
@@ -115,7 +116,7 @@ IndexUnsqueeze = variant(Slice, "index_none", "UnsqueezeBackward0")
 Alias = variant(Slice, "alias", "AliasBackward0")
 
 
-@op("index", "IndexBackward0")
+@op("index", "IndexBackward0", category="indexing")
 class Index(Op):
     def forward(self, x, key):
         self.in_shape, self.key = x.shape, key
@@ -128,6 +129,7 @@ class Index(Op):
         return (out,)
 
 
+@public(function=False, operators=("__getitem__",))
 def getitem(input, key):
     key = _key_arrays(key)
     if _is_basic(key):
@@ -135,7 +137,7 @@ def getitem(input, key):
     return apply(Index, input, key=key)
 
 
-@op("index_put", "IndexPutBackward0")
+@op("index_put", "IndexPutBackward0", category="indexing")
 class IndexPut(Op):
     """x with x[key] = value: the out-of-place form that `x[key] = value` writes back."""
 
@@ -164,7 +166,7 @@ class IndexPut(Op):
         return (gx, gv)
 
 
-@op("copy_slices", "CopySlices")
+@op("copy_slices", "CopySlices", category="indexing")
 class CopySlices(IndexPut):
     """x[basic key] = v: PyTorch writes through a view of x and names the node CopySlices."""
 
@@ -178,6 +180,7 @@ def _setitem_op(key, shape):
     return CopyAll if _basic_op(key if isinstance(key, tuple) else (key,), shape) is Alias else CopySlices
 
 
+@public(function=False, operators=("__setitem__",))
 def setitem(target, key, value):
     key = _key_arrays(key)
     if isinstance(value, Tensor):
@@ -195,7 +198,7 @@ def setitem(target, key, value):
     write_inplace(target, lambda t: apply(_setitem_op(key, t._data.shape), t, v, key=key))
 
 
-@op("gather", "GatherBackward0")
+@op("gather", "GatherBackward0", category="indexing")
 class Gather(Op):
     saved = ("index",)
 
@@ -210,6 +213,7 @@ class Gather(Op):
         return (out, None)
 
 
+@public(method=True)
 def gather(input, dim, index):
     _check_index_dtype("gather(): Expected dtype int32/int64 for index", index)
     dim = wrap_dim(dim, input.ndim)
@@ -228,7 +232,7 @@ def _check_index_dtype(message, index):
         raise RuntimeError(message)
 
 
-@op("scatter", "ScatterBackward0")
+@op("scatter", "ScatterBackward0", category="indexing")
 class Scatter(Op):
     saved = ("index",)
 
@@ -257,7 +261,7 @@ class Scatter(Op):
         return (gx, None, gs)
 
 
-@op("scatter_add", "ScatterAddBackward0")
+@op("scatter_add", "ScatterAddBackward0", category="indexing")
 class ScatterAdd(Scatter):
     def forward(self, x, index, src, dim, reduce="add"):
         return Scatter.forward(self, x, index, src, dim, "add")
@@ -298,6 +302,7 @@ def _scatter_checks(input, dim, index, src):
     return dim
 
 
+@public(method=True, inplace=True)
 def scatter(input, dim, index, src=None, value=None, reduce=None):
     src = value if src is None else src
     dim = _scatter_checks(input, dim, index, src)
@@ -305,11 +310,12 @@ def scatter(input, dim, index, src=None, value=None, reduce=None):
     return apply(cls, input, index, src, dim=dim, reduce=reduce)
 
 
+@public(method=True, inplace=True)
 def scatter_add(input, dim, index, src):
     return apply(ScatterAdd, input, index, src, dim=_scatter_checks(input, dim, index, src))
 
 
-@op("index_select", "IndexSelectBackward0")
+@op("index_select", "IndexSelectBackward0", category="indexing")
 class IndexSelect(Op):
     saved = ("index",)
 
@@ -326,6 +332,7 @@ class IndexSelect(Op):
         return (out, None)
 
 
+@public(method=True)
 def index_select(input, dim, index):
     _check_index_dtype("index_select(): Expected dtype int32 or int64 for index", index)
     if index.ndim > 1:
@@ -337,7 +344,7 @@ def index_select(input, dim, index):
     return apply(IndexSelect, input, index, dim=dim)
 
 
-@op("masked_fill", "MaskedFillBackward0")
+@op("masked_fill", "MaskedFillBackward0", category="indexing")
 class MaskedFill(Op):
     saved = ("mask",)
 
@@ -350,6 +357,7 @@ class MaskedFill(Op):
         return (sum_to(xp_of(grad).where(self.mask, 0, grad), self.in_shape), None)
 
 
+@public(method=True, inplace=True)
 def masked_fill(input, mask, value):
     if mask._data.dtype != np.bool_:
         raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype "
@@ -359,7 +367,7 @@ def masked_fill(input, mask, value):
     return apply(MaskedFill, input, mask, value=value)
 
 
-@op("nonzero", differentiable=False)
+@op("nonzero", category="indexing", differentiable=False)
 class Nonzero(Op):
     def forward(self, x):
         xp = xp_of(x)
@@ -367,6 +375,7 @@ class Nonzero(Op):
             xp.zeros((int(bool(x)), 0), np.int64)
 
 
+@public(method=True)
 def nonzero(input, *, as_tuple=False):
     out = apply(Nonzero, input)
     if as_tuple:
@@ -374,7 +383,7 @@ def nonzero(input, *, as_tuple=False):
     return out
 
 
-@op("masked_select", "MaskedSelectBackward0")
+@op("masked_select", "MaskedSelectBackward0", category="indexing")
 class MaskedSelect(Op):
     """The elements of x where mask is True, x and mask broadcast together first."""
     saved = ("mask",)
@@ -391,6 +400,7 @@ class MaskedSelect(Op):
         return (sum_to(out, self.in_shape), None)
 
 
+@public(method=True)
 def masked_select(input, mask):
     if mask._data.dtype != np.bool_:
         raise RuntimeError("masked_select: expected BoolTensor for mask")
@@ -398,7 +408,7 @@ def masked_select(input, mask):
     return apply(MaskedSelect, input, mask)
 
 
-@op("take", "TakeBackward0")
+@op("take", "TakeBackward0", category="indexing")
 class Take(Op):
     """input.flatten()[index]"""
     saved = ("index",)
@@ -414,6 +424,7 @@ class Take(Op):
         return (out.reshape(self.in_shape), None)
 
 
+@public(method=True)
 def take(input, index):
     n, i = input._data.size, index._data
     if i.size and (int(i.max()) >= n or int(i.min()) < -n):
@@ -423,17 +434,19 @@ def take(input, index):
 
 
 
+@public(method=True)
 def take_along_dim(input, indices, dim=None):
     if dim is None:
         return gather(input.reshape(-1), 0, indices.reshape(-1))
     return gather(input, dim, indices)
 
 
+@public(method=True)
 def argwhere(input):
     return nonzero(input)
 
 
-@op("index_add", "IndexAddBackward0")
+@op("index_add", "IndexAddBackward0", category="indexing")
 class IndexAdd(Op):
     """x with alpha * source added at `index` along dim (repeated indices add up)."""
     saved = ("index",)
@@ -452,6 +465,7 @@ class IndexAdd(Op):
         return (grad, None, gs)
 
 
+@public(method=True, inplace=True)
 def index_add(input, dim, index, source, *, alpha=1):
     dim = wrap_dim(dim, input.ndim)
     _check_index_dtype("index_add_(): Expected dtype int32/int64 for index", index)
@@ -461,7 +475,7 @@ def index_add(input, dim, index, source, *, alpha=1):
     return apply(IndexAdd, input, index, source, dim=dim, alpha=alpha)
 
 
-@op("index_fill", "IndexFillBackward0")
+@op("index_fill", "IndexFillBackward0", category="indexing")
 class IndexFill(Op):
     saved = ("index",)
 
@@ -477,6 +491,7 @@ class IndexFill(Op):
         return (gx, None)
 
 
+@public(method=True, inplace=True)
 def index_fill(input, dim, index, value):
     value = value.item() if isinstance(value, Tensor) else value
     return apply(IndexFill, input, index, dim=wrap_dim(dim, input.ndim), value=value)
@@ -487,6 +502,7 @@ def index_fill(input, dim, index, value):
 RepeatInterleave = variant(IndexSelect, "repeat_interleave", "ViewBackward0")
 
 
+@public(method=True)
 def repeat_interleave(input, repeats, dim=None, *, output_size=None):
     xp = xp_of(input._data)
     if dim is None:
@@ -502,7 +518,7 @@ def repeat_interleave(input, repeats, dim=None, *, output_size=None):
     return apply(cls, input, index, dim=dim)
 
 
-@op("unique", differentiable=False)
+@op("unique", category="indexing", differentiable=False)
 class Unique(Op):
     def forward(self, x, return_inverse, return_counts, dim):
         xp = xp_of(x)
@@ -516,11 +532,13 @@ class Unique(Op):
         return (values, *rest)
 
 
+@public(method=True)
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
     d = None if dim is None else wrap_dim(dim, input.ndim)
     return apply(Unique, input, return_inverse=return_inverse, return_counts=return_counts, dim=d)
 
 
+@public
 def isin(elements, test_elements, *, assume_unique=False, invert=False):
     if not isinstance(elements, Tensor):
         elements = as_tensor_arg(elements, test_elements)
@@ -528,3 +546,20 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False):
         test_elements, elements).reshape(-1)
     found = (elements.unsqueeze(-1) == test).any(-1)
     return ~found if invert else found
+
+
+@op("embedding", "EmbeddingBackward0", category="indexing")
+class Embedding(Op):
+    saved = ("indices",)
+
+    def forward(self, weight, indices, padding_idx=None):
+        self.indices, self.num, self.padding_idx = indices, weight.shape[0], padding_idx
+        return weight[indices]
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        gw = xp.zeros((self.num, grad.shape[-1]), grad.dtype)
+        xp.add.at(gw, self.indices.reshape(-1), grad.reshape(-1, grad.shape[-1]))
+        if self.padding_idx is not None:
+            gw[self.padding_idx] = 0
+        return gw, None

@@ -3,6 +3,8 @@
 import math
 
 from .dispatch import Op, apply, op
+from .graph_array import saved_input
+from .public import public
 from .util import broadcast_shapes, sum_to, variant, xp_of
 
 
@@ -16,7 +18,7 @@ class _Product(Op):
         return a @ b
 
 
-@op("mm", "MmBackward0")
+@op("mm", "MmBackward0", category="linalg")
 class Mm(_Product):
     def backward(self, grad):
         ga = grad @ self.b.T if self.next_functions[0][0] is not None else None
@@ -24,20 +26,20 @@ class Mm(_Product):
         return ga, gb
 
 
-@op("mv", "MvBackward0")
+@op("mv", "MvBackward0", category="linalg")
 class Mv(_Product):
     def backward(self, grad):
         ga = xp_of(grad).outer(grad, self.b) if self.next_functions[0][0] is not None else None
         return ga, self.a.T @ grad
 
 
-@op("dot", "DotBackward0")
+@op("dot", "DotBackward0", category="linalg")
 class Dot(_Product):
     def backward(self, grad):
         return grad * self.b, grad * self.a
 
 
-@op("matmul", "UnsafeViewBackward0")
+@op("matmul", "UnsafeViewBackward0", category="linalg")
 class BatchedMatmul(_Product):
     """Batched (and 1-D by N-D) products, broadcasting the batch dimensions. PyTorch folds the
     batch into one mm or bmm and views the result back: the node it records is that view."""
@@ -84,6 +86,7 @@ def _shape_str(shape):
     return "x".join(map(str, shape))
 
 
+@public(method=True, operators=("__matmul__", "__rmatmul__"))
 def matmul(input, other):
     a, b = input._data, other._data
     if a.ndim == 0 or b.ndim == 0:
@@ -134,12 +137,14 @@ def matmul(input, other):
     return apply(BatchedMatmul, input, other)
 
 
+@public(method=True)
 def mm(input, mat2):
     if input.ndim != 2 or mat2.ndim != 2:
         raise RuntimeError("self must be a matrix" if input.ndim != 2 else "mat2 must be a matrix")
     return matmul(input, mat2)
 
 
+@public(method=True)
 def bmm(input, mat2):
     if input.ndim != 3 or mat2.ndim != 3:
         raise RuntimeError("batch1 must be a 3D tensor" if input.ndim != 3 else "batch2 must be a 3D tensor")
@@ -152,17 +157,19 @@ def bmm(input, mat2):
     return apply(Bmm, input, mat2)
 
 
+@public(method=True)
 def mv(input, vec):
     return matmul(input, vec)
 
 
+@public(method=True)
 def dot(input, other):
     if input.ndim != 1 or other.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
     return matmul(input, other)
 
 
-@op("outer", "MulBackward0")  # PyTorch computes it as a column times a row
+@op("outer", "MulBackward0", category="linalg")  # PyTorch computes it as a column times a row
 class Outer(_Product):
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -172,11 +179,12 @@ class Outer(_Product):
         return grad @ self.b, self.a @ grad
 
 
+@public(method=True)
 def outer(input, vec2):
     return apply(Outer, input, vec2)
 
 
-@op("linear", "AddmmBackward0")
+@op("linear", "AddmmBackward0", category="linalg")
 class Linear(Op):
     """x @ W.T + b in one node: what nn.Linear records for 2-D input."""
     saved_as_given = True
@@ -208,6 +216,7 @@ LinearFold = variant(Linear, "linear_fold", "UnsafeViewBackward0")            # 
 LinearView = variant(Linear, "linear_view", "ViewBackward0")                  # 1-D or N-D with a bias
 
 
+@public
 def linear(input, weight, bias=None):
     if input.shape[-1] != weight.shape[-1]:
         rows = input._data.size // max(input.shape[-1], 1) if input.ndim > 1 else 1
@@ -223,7 +232,7 @@ def linear(input, weight, bias=None):
 
 
 
-@op("addmm", "AddmmBackward0")
+@op("addmm", "AddmmBackward0", category="linalg")
 class Addmm(Op):
     """beta * input + alpha * (mat1 @ mat2), input broadcast to the product's shape."""
     saved_as_given = True
@@ -245,6 +254,7 @@ class Addmm(Op):
         return gx, g1, g2
 
 
+@public(method=True, inplace=True)
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     if mat1.ndim != 2 or mat2.ndim != 2:
         raise RuntimeError("mat1 must be a matrix, got %d-D tensor" % mat1.ndim if mat1.ndim != 2 else
@@ -300,7 +310,7 @@ def _einsum_parse(equation, shapes):
     return spelt, out
 
 
-@op("einsum", "EinsumBackward0")
+@op("einsum", "EinsumBackward0", category="linalg")
 class Einsum(Op):
     """One node for the whole contraction (PyTorch records the permutes, views and bmm it is
     made of; here the gradient of each operand is the contraction of the others with grad)."""
@@ -311,7 +321,6 @@ class Einsum(Op):
         return xp_of(arrays[0]).einsum(",".join(terms) + "->" + out, *arrays)
 
     def regraph(self):
-        from ..autograd.higher_order import saved_input
         self.arrays = tuple(saved_input(self, i, a) for i, a in enumerate(self.arrays))
 
     def backward(self, grad):
@@ -343,6 +352,7 @@ class Einsum(Op):
         return tuple(grads)
 
 
+@public
 def einsum(equation, *operands):
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
@@ -388,7 +398,7 @@ def _zero_pivot(a):
     return 1
 
 
-@op("linalg_inv", "LinalgInvExBackward0")
+@op("linalg_inv", "LinalgInvExBackward0", category="linalg")
 class Inv(Op):
     saved = ("out",)
     saved_output = True
@@ -416,7 +426,7 @@ class _OfMatrix(Op):
     saved_as_given = True
 
 
-@op("linalg_det", "LinalgDetBackward0")
+@op("linalg_det", "LinalgDetBackward0", category="linalg")
 class Det(_OfMatrix):
     """d det(A) / dA = det(A) A^-T (for an invertible A)."""
 
@@ -431,7 +441,7 @@ class Det(_OfMatrix):
         return (scale * xp.swapaxes(xp.linalg.inv(self.a), -1, -2),)
 
 
-@op("linalg_solve", "LinalgSolveExBackward0")
+@op("linalg_solve", "LinalgSolveExBackward0", category="linalg")
 class Solve(_OfMatrix):
     """X with A X = B; B a matrix (..., n, k) or, with left vectors, (..., n)."""
 

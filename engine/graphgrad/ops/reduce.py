@@ -7,8 +7,10 @@ import numpy as np
 
 from .. import dtypes
 from ..tensor import Tensor
+from .arithmetic import Maximum, Minimum, binary
 from .dispatch import Op, apply, op
-from .util import expand_to, variant, wrap_dim, wrap_dims, xp_of
+from .public import public
+from .util import expand_to, quiet_math, variant, wrap_dim, wrap_dims, xp_of
 
 
 def _expand_back(grad, shape, axes, keepdim):
@@ -28,7 +30,7 @@ class Reduction(Op):
         return self.compute(xp_of(x), x, self.axes if dim is not None else None, keepdim, dtype)
 
 
-@op("sum", "SumBackward0")
+@op("sum", "SumBackward0", category="reduction")
 class Sum(Reduction):
     def compute(self, xp, x, axes, keepdim, dtype):
         if dtype is None and x.dtype.kind in "biu":
@@ -40,12 +42,12 @@ class Sum(Reduction):
         return (expand_to(grad, self.shape),)
 
 
-@op("sum_dim", "SumBackward1")
+@op("sum_dim", "SumBackward1", category="reduction")
 class SumDim(Sum):
     pass
 
 
-@op("mean", "MeanBackward0")
+@op("mean", "MeanBackward0", category="reduction")
 class Mean(Reduction):
     def compute(self, xp, x, axes, keepdim, dtype):
         if x.dtype.kind != "f" and dtype is None:
@@ -59,7 +61,7 @@ class Mean(Reduction):
         return (expand_to(grad, self.shape),)
 
 
-@op("mean_dim", "MeanBackward1")
+@op("mean_dim", "MeanBackward1", category="reduction")
 class MeanDim(Mean):
     pass
 
@@ -69,7 +71,7 @@ def _mean(xp, x, dims, axes, keepdim, dtype):
     (torch is silent)."""
     if not _count(x.shape, dims):
         return xp.full(x.sum(axis=axes, keepdims=keepdim).shape, np.nan, dtype or x.dtype)
-    with np.errstate(all="ignore") if xp is np else _nothing():
+    with quiet_math(xp):
         return xp.mean(x, axis=axes, keepdims=keepdim, dtype=dtype)
 
 
@@ -80,15 +82,7 @@ def _count(shape, axes):
     return n
 
 
-class _nothing:
-    def __enter__(self):
-        pass
-
-    def __exit__(self, *exc):
-        return False
-
-
-@op("prod", "ProdBackward0")
+@op("prod", "ProdBackward0", category="reduction")
 class Prod(Reduction):
     saved = ("x", "out")
     saved_inputs = (0,)
@@ -123,7 +117,7 @@ class Prod(Reduction):
         return (grad * others,)
 
 
-@op("prod_dim", "ProdBackward1")
+@op("prod_dim", "ProdBackward1", category="reduction")
 class ProdDim(Prod):
     pass
 
@@ -152,13 +146,13 @@ class _Extreme(Op):
         return (grad * mask / mask.sum(dtype=grad.dtype),)
 
 
-@op("max", "MaxBackward1")
+@op("max", "MaxBackward1", category="reduction")
 class Max(_Extreme):
     def reduce(self, xp, x):
         return xp.max(x)
 
 
-@op("min", "MinBackward1")
+@op("min", "MinBackward1", category="reduction")
 class Min(_Extreme):
     def reduce(self, xp, x):
         return xp.min(x)
@@ -201,31 +195,31 @@ def _first_arg(fn):
     return arg
 
 
-@op("max_dim", "MaxBackward0")
+@op("max_dim", "MaxBackward0", category="reduction")
 class MaxDim(_ExtremeDim):
     arg = _first_arg(lambda xp: xp.argmax)
 
 
-@op("min_dim", "MinBackward0")
+@op("min_dim", "MinBackward0", category="reduction")
 class MinDim(_ExtremeDim):
     arg = _first_arg(lambda xp: xp.argmin)
 
 
-@op("median", "MedianBackward0")
+@op("median", "MedianBackward0", category="reduction")
 class Median(_Extreme):
     """The lower of the two middle values, as PyTorch picks; ties share the gradient."""
     def reduce(self, xp, x):
         return xp.sort(x.reshape(-1))[(x.size - 1) // 2]
 
 
-@op("median_dim", "MedianBackward1")
+@op("median_dim", "MedianBackward1", category="reduction")
 class MedianDim(_ExtremeDim):
     def arg(self, xp, x, dim):
         k = (x.shape[dim] - 1) // 2
         return xp.argsort(x, axis=dim, kind="stable")[(slice(None),) * dim + (slice(k, k + 1),)]
 
 
-@op("sort", "SortBackward0")
+@op("sort", "SortBackward0", category="reduction")
 class Sort(Op):
     """(values, indices) along dim; the gradient of the values goes back to where they came from.
     topk is the first k of the same order."""
@@ -257,7 +251,7 @@ class Sort(Op):
 Topk = variant(Sort, "topk", "TopkBackward0")
 
 
-@op("amax", "AmaxBackward0")
+@op("amax", "AmaxBackward0", category="reduction")
 class Amax(Reduction):
     saved = ("x", "out")
     saved_constants = ("x", "out")  # they only say which elements were the extreme (a constant choice)
@@ -275,7 +269,7 @@ class Amax(Reduction):
         return (grad * mask / mask.sum(axis=self.axes, keepdims=True, dtype=grad.dtype),)
 
 
-@op("amin", "AminBackward0")
+@op("amin", "AminBackward0", category="reduction")
 class Amin(Amax):
     reduce = staticmethod(lambda xp, x, **kw: xp.min(x, **kw))
 
@@ -301,17 +295,17 @@ class _Arg(Op):
         return out.astype(np.int64, copy=False)
 
 
-@op("argmax", differentiable=False)
+@op("argmax", category="reduction", differentiable=False)
 class Argmax(_Arg):
     fn = staticmethod(lambda xp: xp.argmax)
 
 
-@op("argmin", differentiable=False)
+@op("argmin", category="reduction", differentiable=False)
 class Argmin(_Arg):
     fn = staticmethod(lambda xp: xp.argmin)
 
 
-@op("var", "VarBackward0")
+@op("var", "VarBackward0", category="reduction")
 class Var(Reduction):
     saved_as_given = True
     saved = ("x",)
@@ -329,7 +323,7 @@ class Var(Reduction):
         if n - self.correction <= 0:
             warnings.warn(f"{self.op_name}(): degrees of freedom is <= 0. Correction should be strictly less than "
                           "the reduction factor (input numel divided by output numel).", UserWarning, stacklevel=2)
-        with np.errstate(all="ignore") if xp is np else _nothing():
+        with quiet_math(xp):
             return xp.var(x, axis=axes, ddof=self.correction, keepdims=keepdim) if n - self.correction > 0 else \
                 xp.full(xp.sum(x, axis=axes, keepdims=keepdim).shape, np.nan, x.dtype)
 
@@ -340,7 +334,7 @@ class Var(Reduction):
         return (grad * 2 * (self.x - mean) / (n - self.correction),)
 
 
-@op("std", "StdBackward0")
+@op("std", "StdBackward0", category="reduction")
 class Std(Var):
     saved = ("x", "out")
     saved_output = True  # (torch's StdBackward0 keeps its result too)
@@ -353,7 +347,7 @@ class Std(Var):
         grad = _expand_back(grad, self.shape, self.axes, self.keepdim)
         out = _expand_back(self.out, self.shape, self.axes, self.keepdim)
         mean = self.x.mean(axis=self.axes, keepdims=True)
-        with np.errstate(all="ignore") if xp_of(grad) is np else _nothing():
+        with quiet_math(xp_of(grad)):
             g = grad * (self.x - mean) / ((_count(self.shape, self.axes) - self.correction) * out)
         return (xp_of(g).where(out == 0, 0, g),)  # a constant input: PyTorch's zero, not 0/0
 
@@ -374,14 +368,14 @@ def _with_mean(base, name, grad_fn):
 
         def backward(self, grads):
             return (base.backward(self, grads[0])[0] + _mean_backward(self, grads[1]),)
-    return op(name, grad_fn)(WithMean)
+    return op(name, grad_fn, category="reduction")(WithMean)
 
 
 VarMean = _with_mean(Var, "var_mean", "VarMeanBackward0")
 StdMean = _with_mean(Std, "std_mean", "StdMeanBackward0")
 
 
-@op("nansum", "NansumBackward0")
+@op("nansum", "NansumBackward0", category="reduction")
 class NanSum(Reduction):
     saved = ("x",)
     saved_constants = ("x",)  # it only says where the NaNs are
@@ -397,7 +391,7 @@ class NanSum(Reduction):
         return (grad * ~xp_of(grad).isnan(self.x),)
 
 
-@op("logsumexp", "LogsumexpBackward0")
+@op("logsumexp", "LogsumexpBackward0", category="reduction")
 class LogSumExp(Reduction):
     saved = ("x", "out")
     saved_inputs = (0,)
@@ -410,7 +404,7 @@ class LogSumExp(Reduction):
         self.x = x
         m = xp.max(x, axis=self.axes, keepdims=True) if x.size else xp.zeros((1,) * x.ndim, x.dtype)
         m = xp.where(xp.isfinite(m), m, 0)
-        with np.errstate(all="ignore") if xp is np else _nothing():
+        with quiet_math(xp):
             out = xp.log(xp.sum(xp.exp(x - m), axis=self.axes, keepdims=True)) + m
         self.out = out if keepdim else out.reshape(_reduced_shape(x.shape, self.axes))
         return self.out
@@ -421,7 +415,7 @@ class LogSumExp(Reduction):
         return (grad * xp_of(grad).exp(self.x - out),)
 
 
-@op("norm", "LinalgVectorNormBackward0")
+@op("norm", "LinalgVectorNormBackward0", category="reduction")
 class Norm(Reduction):
     saved = ("x", "out")
     saved_inputs = (0,)
@@ -451,7 +445,7 @@ class Norm(Reduction):
         xp = xp_of(grad)
         grad = _expand_back(grad, self.shape, self.axes, self.keepdim)
         x, out, p = self.x, _expand_back(self.out, self.shape, self.axes, self.keepdim), self.p
-        with np.errstate(all="ignore") if xp is np else _nothing():
+        with quiet_math(xp):
             if p == float("inf"):
                 mask = xp.abs(x) == out
                 g = xp.sign(x) * mask / mask.sum(axis=self.axes, keepdims=True, dtype=x.dtype)
@@ -465,7 +459,7 @@ class Norm(Reduction):
         return (grad * g,)
 
 
-@op("cumsum", "CumsumBackward0")
+@op("cumsum", "CumsumBackward0", category="reduction")
 class Cumsum(Op):
     def forward(self, x, dim):
         self.dim = wrap_dim(dim, x.ndim)
@@ -482,7 +476,7 @@ class Cumsum(Op):
         return (xp.flip(xp.cumsum(xp.flip(grad, self.dim), axis=self.dim), self.dim),)
 
 
-@op("cumprod", "CumprodBackward0")
+@op("cumprod", "CumprodBackward0", category="reduction")
 class Cumprod(Op):
     saved = ("x", "out")
     saved_inputs = (0,)
@@ -524,18 +518,19 @@ class _Logical(Op):
         return xp.asarray(out, dtype=np.uint8 if x.dtype == np.uint8 else np.bool_)
 
 
-@op("all", differentiable=False)
+@op("all", category="reduction", differentiable=False)
 class All(_Logical):
     fn = staticmethod(lambda xp: xp.all)
 
 
-@op("any", differentiable=False)
+@op("any", category="reduction", differentiable=False)
 class Any(_Logical):
     fn = staticmethod(lambda xp: xp.any)
 
 
 # ---- public functions ------------------------------------------------------------------------
 
+@public(method=True)
 def sum(input, dim=None, keepdim=False, *, dtype=None):
     if dim is None and dtype is None and not keepdim:
         return apply(Sum, input)  # x.sum(): the common loss reduction, without keyword plumbing
@@ -543,11 +538,13 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
     return apply(SumDim if dim is not None else Sum, input, dim=dim, keepdim=keepdim, dtype=dt)
 
 
+@public(method=True)
 def mean(input, dim=None, keepdim=False, *, dtype=None):
     dt = dtype.np if dtype is not None else None
     return apply(MeanDim if dim is not None else Mean, input, dim=dim, keepdim=keepdim, dtype=dt)
 
 
+@public(method=True)
 def prod(input, dim=None, keepdim=False, *, dtype=None):
     dt = dtype.np if dtype is not None else None
     return apply(ProdDim if dim is not None else Prod, input, dim=dim, keepdim=keepdim, dtype=dt)
@@ -568,7 +565,6 @@ def _extreme(input, dim, keepdim, other, whole, along, binary_op, name):
     if isinstance(dim, Tensor) and other is None:
         dim, other = None, dim
     if other is not None:
-        from .pointwise import binary
         return binary(binary_op, input, other)
     if dim is None:
         return apply(whole, input)
@@ -576,45 +572,53 @@ def _extreme(input, dim, keepdim, other, whole, along, binary_op, name):
     return return_types[name](values, indices)
 
 
+@public(method=True)
 def max(input, dim=None, keepdim=False, *, other=None):
-    from .pointwise import Maximum
     return _extreme(input, dim, keepdim, other, Max, MaxDim, Maximum, "max")
 
 
+@public(method=True)
 def min(input, dim=None, keepdim=False, *, other=None):
-    from .pointwise import Minimum
     return _extreme(input, dim, keepdim, other, Min, MinDim, Minimum, "min")
 
 
+@public(method=True)
 def amax(input, dim=(), keepdim=False):
     return apply(Amax, input, dim=None if dim == () else dim, keepdim=keepdim)
 
 
+@public(method=True)
 def amin(input, dim=(), keepdim=False):
     return apply(Amin, input, dim=None if dim == () else dim, keepdim=keepdim)
 
 
+@public(method=True)
 def argmax(input, dim=None, keepdim=False):
     return apply(Argmax, input, dim=dim, keepdim=keepdim)
 
 
+@public(method=True)
 def argmin(input, dim=None, keepdim=False):
     return apply(Argmin, input, dim=dim, keepdim=keepdim)
 
 
+@public(method=True)
 def logsumexp(input, dim, keepdim=False):
     return apply(LogSumExp, input, dim=dim, keepdim=keepdim)
 
 
+@public(method=True)
 def norm(input, p="fro", dim=None, keepdim=False):
     p = 2 if p in ("fro", None) else p
     return apply(Norm, input, p=p, dim=dim, keepdim=keepdim)
 
 
+@public(method=True)
 def cumsum(input, dim, *, dtype=None):
     return apply(Cumsum, input if dtype is None else input.to(dtype), dim=dim)
 
 
+@public(method=True)
 def cumprod(input, dim, *, dtype=None):
     return apply(Cumprod, input if dtype is None else input.to(dtype), dim=dim)
 
@@ -626,38 +630,43 @@ def _correction(dim, unbiased, correction):
     return dim, correction if correction is not None else (0 if unbiased is False else 1)
 
 
-def _spread(cls, name):
+def _spread(cls, name, **variants):
     """var, std, var_mean, std_mean: PyTorch's signature, with unbiased or correction."""
     def spread(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
         dim, correction = _correction(dim, unbiased, correction)
         return apply(cls, input, dim=dim, correction=correction, keepdim=keepdim)
     spread.__name__ = spread.__qualname__ = name
-    return spread
+    return public(spread, **variants)
 
 
-var, std, var_mean, std_mean = (_spread(c, n) for c, n in ((Var, "var"), (Std, "std"), (VarMean, "var_mean"),
-                                                            (StdMean, "std_mean")))
+var, std = _spread(Var, "var", method=True), _spread(Std, "std", method=True)
+var_mean, std_mean = _spread(VarMean, "var_mean"), _spread(StdMean, "std_mean")
 
 
+@public(method=True)
 def median(input, dim=None, keepdim=False):
     if dim is None:
         return apply(Median, input)
     return return_types["median"](*apply(MedianDim, input, dim=dim, keepdim=keepdim))
 
 
+@public(method=True)
 def sort(input, dim=-1, descending=False, stable=False):
     d = wrap_dim(dim, input.ndim)
     return return_types["sort"](*apply(Sort, input, dim=d, descending=descending))
 
 
+@public(method=True)
 def argsort(input, dim=-1, descending=False, stable=False):
     return sort(input, dim, descending, stable).indices
 
 
+@public(method=True)
 def msort(input):
     return sort(input, 0).values
 
 
+@public(method=True)
 def topk(input, k, dim=-1, largest=True, sorted=True):
     d = wrap_dim(dim, input.ndim)
     if not 0 <= k <= (input.shape[d] if input.ndim else 1):
@@ -665,23 +674,28 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     return return_types["topk"](*apply(Topk, input, dim=d, descending=largest, k=k))
 
 
+@public(method=True)
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
     return apply(NanSum, input, dim=dim, keepdim=keepdim, dtype=dtype.np if dtype is not None else None)
 
 
+@public(method=True)
 def nanmean(input, dim=None, keepdim=False, *, dtype=None):
     """nansum over the count of numbers, as PyTorch computes it (its node is the division)."""
     counted = (input == input).sum(dim, keepdim=keepdim) if dim is not None else (input == input).sum()
     return nansum(input, dim, keepdim, dtype=dtype) / counted
 
 
+@public(method=True)
 def count_nonzero(input, dim=None):
     return (input != 0).sum(dim) if dim is not None else (input != 0).sum()
 
 
+@public(method=True)
 def all(input, dim=None, keepdim=False):
     return apply(All, input, dim=dim, keepdim=keepdim)
 
 
+@public(method=True)
 def any(input, dim=None, keepdim=False):
     return apply(Any, input, dim=dim, keepdim=keepdim)

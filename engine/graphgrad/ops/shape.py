@@ -3,6 +3,7 @@ cat, stack, split and friends copy or slice."""
 import numpy as np
 
 from .dispatch import Op, apply, op
+from .public import public
 from .util import int_sizes, shape_arg, variant, wrap_dim, xp_of
 
 
@@ -50,7 +51,7 @@ def _view_of(x, shape):
     return None
 
 
-@op("view", "ViewBackward0")
+@op("view", "ViewBackward0", category="shape")
 class ViewOp(View):
     def forward(self, x, shape):
         self.in_shape = x.shape
@@ -62,7 +63,7 @@ class ViewOp(View):
         return out
 
 
-@op("reshape_copy", "UnsafeViewBackward0")
+@op("reshape_copy", "UnsafeViewBackward0", category="shape")
 class ReshapeCopy(Op):
     """reshape of memory that cannot be viewed that way: PyTorch clones (CloneBackward0), then
     reshapes the private copy (UnsafeViewBackward0); `reshape` does the same, node for node."""
@@ -74,6 +75,7 @@ class ReshapeCopy(Op):
     backward = View.backward
 
 
+@public(method=True)
 def view(input, *shape):
     shape = _dtype_or_shape(shape)
     return apply(ViewOp, input, shape=shape)
@@ -83,6 +85,7 @@ def _dtype_or_shape(shape):
     return int_sizes(shape, "view")
 
 
+@public(method=True)
 def reshape(input, *shape):
     shape = infer_shape(int_sizes(shape, "reshape", "shape"), input._data.size)
     if _view_of(input._data, shape) is not None:
@@ -90,6 +93,7 @@ def reshape(input, *shape):
     return apply(ReshapeCopy, apply(Clone, input), shape=shape)
 
 
+@public(method=True)
 def flatten(input, start_dim=0, end_dim=-1):
     nd = input._data.ndim
     if nd == 0:
@@ -103,13 +107,14 @@ def flatten(input, start_dim=0, end_dim=-1):
     return reshape(input, s[:start] + (-1,) + s[end + 1:])
 
 
+@public(method=True)
 def unflatten(input, dim, sizes):
     dim = wrap_dim(dim, input.ndim)
     s = input._data.shape
     return reshape(input, s[:dim] + int_sizes(tuple(sizes), "unflatten", "sizes") + s[dim + 1:])
 
 
-@op("squeeze", "SqueezeBackward0")
+@op("squeeze", "SqueezeBackward0", category="shape")
 class Squeeze(View):
     def forward(self, x, dims=None):
         self.in_shape = x.shape
@@ -118,16 +123,17 @@ class Squeeze(View):
         return x.reshape(tuple(s for i, s in enumerate(x.shape) if not (i in dims and s == 1)))
 
 
-@op("squeeze_dim", "SqueezeBackward1")
+@op("squeeze_dim", "SqueezeBackward1", category="shape")
 class SqueezeDim(Squeeze):
     pass
 
 
-@op("squeeze_dims", "SqueezeBackward2")
+@op("squeeze_dims", "SqueezeBackward2", category="shape")
 class SqueezeDims(Squeeze):
     pass
 
 
+@public(method=True)
 def squeeze(input, dim=None):
     nd = input._data.ndim
     if dim is None:
@@ -137,18 +143,19 @@ def squeeze(input, dim=None):
     return apply(SqueezeDim, input, dims=(wrap_dim(dim, nd),))
 
 
-@op("unsqueeze", "UnsqueezeBackward0")
+@op("unsqueeze", "UnsqueezeBackward0", category="shape")
 class Unsqueeze(View):
     def forward(self, x, dim):
         self.in_shape = x.shape
         return xp_of(x).expand_dims(x, dim)
 
 
+@public(method=True)
 def unsqueeze(input, dim):
     return apply(Unsqueeze, input, dim=wrap_dim(dim, input._data.ndim + 1))
 
 
-@op("transpose", "TransposeBackward0")
+@op("transpose", "TransposeBackward0", category="shape")
 class Transpose(View):
     def forward(self, x, dim0, dim1):
         self.dims = (dim0, dim1)
@@ -158,19 +165,20 @@ class Transpose(View):
         return (xp_of(grad).swapaxes(grad, *self.dims) if grad.ndim else grad,)
 
 
+@public(method=True, aliases=("swapaxes", "swapdims"))
 def transpose(input, dim0, dim1):
     nd = input._data.ndim
     return apply(Transpose, input, dim0=wrap_dim(dim0, nd), dim1=wrap_dim(dim1, nd))
 
 
-swapaxes = swapdims = transpose
 
 
-@op("t", "TBackward0")
+@op("t", "TBackward0", category="shape")
 class T(Transpose):
     pass
 
 
+@public(method=True)
 def t(input):
     nd = input._data.ndim
     if nd > 2:
@@ -178,7 +186,7 @@ def t(input):
     return apply(T, input, dim0=0, dim1=nd - 1 if nd else 0)
 
 
-@op("permute", "PermuteBackward0")
+@op("permute", "PermuteBackward0", category="shape")
 class Permute(View):
     def forward(self, x, dims):
         self.dims = dims
@@ -188,6 +196,7 @@ class Permute(View):
         return (grad.transpose(np.argsort(self.dims)),)
 
 
+@public(method=True)
 def permute(input, *dims):
     dims = int_sizes(dims, "permute", "dims")
     nd = input._data.ndim
@@ -201,6 +210,7 @@ def permute(input, *dims):
     return apply(Permute, input, dims=dims)
 
 
+@public(method=True, aliases=("moveaxis",))
 def movedim(input, source, destination):
     nd = input.ndim
     src = [wrap_dim(d, nd) for d in (source if isinstance(source, (tuple, list)) else [source])]
@@ -211,7 +221,7 @@ def movedim(input, source, destination):
     return permute(input, order)
 
 
-@op("expand", "ExpandBackward0")
+@op("expand", "ExpandBackward0", category="shape")
 class Expand(View):
     def forward(self, x, shape):
         self.in_shape = x.shape
@@ -222,6 +232,7 @@ class Expand(View):
         return (sum_to(grad, self.in_shape),)
 
 
+@public(method=True)
 def expand(input, *sizes):
     return apply(Expand, input, shape=expanded_shape(input._data.shape, int_sizes(sizes, "expand"),
                                                      input._type_name()))
@@ -249,15 +260,17 @@ def expanded_shape(s, sizes, type_name):
     return tuple(target)
 
 
+@public(method=True)
 def expand_as(input, other):
     return expand(input, other.shape)
 
 
+@public(method=True)
 def broadcast_to(input, shape):
     return expand(input, shape)
 
 
-@op("clone", "CloneBackward0")
+@op("clone", "CloneBackward0", category="shape")
 class Clone(Op):
     def forward(self, x):
         return x.copy()
@@ -266,17 +279,19 @@ class Clone(Op):
         return (grad,)
 
 
+@public(method=True)
 def clone(input, *, memory_format=None):
     return apply(Clone, input)
 
 
+@public(method=True)
 def contiguous(input, memory_format=None):
     if input._data.flags.c_contiguous:
         return input
     return apply(Clone, input)
 
 
-@op("cat", "CatBackward0")
+@op("cat", "CatBackward0", category="shape")
 class Cat(Op):
     def forward(self, *xs, dim, dtype):
         self.dim = dim
@@ -294,6 +309,7 @@ class Cat(Op):
                      for p, d, skip in zip(parts, self.dtypes, skipped))
 
 
+@public(aliases=("concat", "concatenate"))
 def cat(tensors, dim=0):
     tensors = list(tensors)
     if not tensors:
@@ -316,10 +332,9 @@ def cat(tensors, dim=0):
     return apply(Cat, *tensors, dim=d, dtype=dt.np)
 
 
-concat = concatenate = cat
 
 
-@op("stack", "StackBackward0")
+@op("stack", "StackBackward0", category="shape")
 class Stack(Op):
     def forward(self, *xs, dim, dtype):
         self.dim = dim
@@ -331,6 +346,7 @@ class Stack(Op):
         return tuple(xp.take(grad, i, axis=self.dim).astype(d, copy=False) for i, d in enumerate(self.dtypes))
 
 
+@public
 def stack(tensors, dim=0):
     tensors = list(tensors)
     if not tensors:
@@ -343,15 +359,17 @@ def stack(tensors, dim=0):
     return apply(Stack, *tensors, dim=wrap_dim(dim, tensors[0].ndim + 1), dtype=dtypes.result_type(*tensors).np)
 
 
+@public
 def hstack(tensors):
     return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
 
 
+@public
 def vstack(tensors):
     return cat([x.reshape(1, -1) if x.ndim == 1 else x for x in tensors], 0)
 
 
-@op("split", "SplitBackward0")
+@op("split", "SplitBackward0", category="shape")
 class Split(Op):
     is_view = "all"
 
@@ -365,11 +383,12 @@ class Split(Op):
         return (xp_of(grads[0]).concatenate(grads, axis=self.dim),)
 
 
-@op("split_with_sizes", "SplitWithSizesBackward0")
+@op("split_with_sizes", "SplitWithSizesBackward0", category="shape")
 class SplitWithSizes(Split):
     pass
 
 
+@public(method=True)
 def split(tensor, split_size_or_sections, dim=0):
     dim = wrap_dim(dim, tensor.ndim)
     n = tensor._data.shape[dim]
@@ -386,6 +405,7 @@ def split(tensor, split_size_or_sections, dim=0):
     return apply(cls, tensor, sizes=sizes or [0], dim=dim)
 
 
+@public(method=True)
 def chunk(input, chunks, dim=0):
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
@@ -394,7 +414,7 @@ def chunk(input, chunks, dim=0):
     return split(input, step, dim)
 
 
-@op("unbind", "UnbindBackward0")
+@op("unbind", "UnbindBackward0", category="shape")
 class Unbind(Op):
     is_view = "all"
 
@@ -407,13 +427,14 @@ class Unbind(Op):
         return (xp_of(grads[0]).stack(grads, axis=self.dim),)
 
 
+@public(method=True)
 def unbind(input, dim=0):
     if input._data.ndim == 0:
         raise IndexError("Dimension specified as 0 but tensor has no dimensions")
     return apply(Unbind, input, dim=wrap_dim(dim, input.ndim))
 
 
-@op("narrow", "SliceBackward0")
+@op("narrow", "SliceBackward0", category="shape")
 class Narrow(View):
     def forward(self, x, dim, start, length):
         self.in_shape, self.dim, self.start = x.shape, dim, start
@@ -428,6 +449,7 @@ class Narrow(View):
         return (out,)
 
 
+@public(method=True)
 def narrow(input, dim, start, length):
     dim = wrap_dim(dim, input.ndim)
     n = input._data.shape[dim]
@@ -441,7 +463,7 @@ def narrow(input, dim, start, length):
     return apply(Narrow, input, dim=dim, start=start, length=length)
 
 
-@op("repeat", "RepeatBackward0")
+@op("repeat", "RepeatBackward0", category="shape")
 class Repeat(Op):
     def forward(self, x, repeats):
         self.in_shape = x.shape
@@ -457,6 +479,7 @@ class Repeat(Op):
         return (g.reshape(self.in_shape),)
 
 
+@public(method=True)
 def repeat(input, *repeats):
     repeats = shape_arg(repeats, "repeat", "repeats")
     if len(repeats) < input.ndim:
@@ -465,7 +488,7 @@ def repeat(input, *repeats):
     return apply(Repeat, input, repeats=repeats)
 
 
-@op("flip", "FlipBackward0")
+@op("flip", "FlipBackward0", category="shape")
 class Flip(Op):
     def forward(self, x, dims):
         self.dims = dims
@@ -475,12 +498,13 @@ class Flip(Op):
         return (xp_of(grad).flip(grad, self.dims),)
 
 
+@public(method=True)
 def flip(input, dims):
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
     return apply(Flip, input, dims=tuple(wrap_dim(d, input.ndim) for d in dims))
 
 
-@op("tril", "TrilBackward0")
+@op("tril", "TrilBackward0", category="shape")
 class Tril(Op):
     def forward(self, x, diagonal):
         self.k = diagonal
@@ -490,7 +514,7 @@ class Tril(Op):
         return (xp_of(grad).tril(grad, self.k),)
 
 
-@op("triu", "TriuBackward0")
+@op("triu", "TriuBackward0", category="shape")
 class Triu(Op):
     def forward(self, x, diagonal):
         self.k = diagonal
@@ -500,45 +524,53 @@ class Triu(Op):
         return (xp_of(grad).triu(grad, self.k),)
 
 
+@public(method=True)
 def tril(input, diagonal=0):
     return apply(Tril, input, diagonal=diagonal)
 
 
+@public(method=True)
 def triu(input, diagonal=0):
     return apply(Triu, input, diagonal=diagonal)
 
 
+@public(method=True)
 def view_as(input, other):
     return view(input, other.shape)
 
 
+@public(method=True)
 def reshape_as(input, other):
     return reshape(input, other.shape)
 
 
+@public
 def atleast_1d(x):
     return reshape(x, 1) if x.ndim == 0 else x
 
 
 
+@public(method=True)
 def ravel(input):
     return view(contiguous(input), -1)  # PyTorch's ravel: a contiguous copy if needed, then a view
 
 
+@public(method=True)
 def tile(input, dims):
     dims = int_sizes((dims,) if isinstance(dims, int) else tuple(dims), "tile", "dims")
     return repeat(input, (1,) * (input.ndim - len(dims)) + dims)
 
 
-moveaxis = movedim
 
 
+@public
 def broadcast_tensors(*tensors):
     from .util import broadcast_shapes
     shape = broadcast_shapes(*(t._data.shape for t in tensors))
     return tuple(t if t._data.shape == shape else expand(t, shape) for t in tensors)
 
 
+@public
 def meshgrid(*tensors, indexing="ij"):
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
@@ -555,7 +587,7 @@ def meshgrid(*tensors, indexing="ij"):
     return tuple(out)
 
 
-@op("roll", "RollBackward0")
+@op("roll", "RollBackward0", category="shape")
 class Roll(Op):
     def forward(self, x, shifts, dims):
         self.shifts, self.dims = shifts, dims
@@ -566,6 +598,7 @@ class Roll(Op):
         return (xp_of(grad).roll(grad, back, axis=self.dims),)
 
 
+@public(method=True)
 def roll(input, shifts, dims=None):
     if dims is None:
         return apply(Roll, input, shifts=shifts, dims=None)
@@ -583,7 +616,7 @@ def _diagonal_index(xp, shape, offset, dim1, dim2):
     return i - min(offset, 0), i + max(offset, 0)
 
 
-@op("diagonal", "DiagonalBackward0")
+@op("diagonal", "DiagonalBackward0", category="shape")
 class Diagonal(Op):
     """The diagonal of each (dim1, dim2) plane, as the last dim."""
 
@@ -605,6 +638,7 @@ class Diagonal(Op):
 DiagCopy = variant(Diagonal, "diag", "DiagonalBackward0_copy")  # torch.diag of a matrix
 
 
+@public(method=True)
 def diagonal(input, offset=0, dim1=0, dim2=1):
     nd = input.ndim
     d1, d2 = wrap_dim(dim1, nd), wrap_dim(dim2, nd)
@@ -613,7 +647,7 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
     return apply(Diagonal, input, offset=offset, dim1=d1, dim2=d2)
 
 
-@op("diag_embed", "DiagEmbedBackward0")
+@op("diag_embed", "DiagEmbedBackward0", category="shape")
 class DiagEmbed(Op):
     """A vector as the diagonal `offset` of a square matrix (torch.diag of a vector)."""
 
@@ -629,6 +663,7 @@ class DiagEmbed(Op):
         return (grad[self.index],)
 
 
+@public(method=True)
 def diag(input, diagonal=0):
     if input.ndim == 1:
         return apply(DiagEmbed, input, offset=diagonal)
@@ -637,7 +672,7 @@ def diag(input, diagonal=0):
     return apply(DiagCopy, input, offset=diagonal, dim1=0, dim2=1)
 
 
-@op("trace", "TraceBackward0")
+@op("trace", "TraceBackward0", category="shape")
 class Trace(Op):
     def forward(self, x):
         self.in_shape = x.shape
@@ -652,12 +687,14 @@ class Trace(Op):
         return (out,)
 
 
+@public(method=True)
 def trace(input):
     if input.ndim != 2:
         raise RuntimeError("trace: expected a matrix, but got tensor with dim %d" % input.ndim)
     return apply(Trace, input)
 
 
+@public(method=True)
 def select(input, dim, index):
     d = wrap_dim(dim, input.ndim)
     n = input._data.shape[d] if input.ndim else 0

@@ -1,11 +1,24 @@
 """Small helpers shared by the op definitions."""
+import contextlib
 import math
 import operator
+import warnings
 
 import numpy as np
 
 from .. import dtypes
-from ..tensor import Tensor
+from ..tensor import Tensor, wrap_dim  # noqa: F401  (wrap_dim lives beside Tensor, which needs it below ops)
+
+# log(0) is -inf, 0/0 is nan, as in PyTorch: no NumPy warnings. One filter silences NumPy's
+# floating-point RuntimeWarnings raised from graphgrad's own code (an np.errstate around each op
+# cost about a microsecond per op).
+warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"graphgrad\.")
+
+
+def quiet_math(xp):
+    """NumPy's floating-point warnings off around a call into NumPy's own Python code (np.mean,
+    np.var), which the filter above does not reach (the warning is NumPy's); CuPy warns of none."""
+    return np.errstate(all="ignore") if xp is np else contextlib.nullcontext()
 
 
 def xp_of(array):
@@ -13,8 +26,7 @@ def xp_of(array):
     if type(array) is np.ndarray or isinstance(array, np.generic):
         return np
     if hasattr(array, "tensor"):  # a GraphArray: a backward formula running with create_graph=True
-        from ..autograd.higher_order import namespace
-        return namespace(array)
+        return array.__array_namespace__()
     import cupy
     return cupy
 
@@ -50,6 +62,22 @@ def sum_to(grad, shape):
     return grad.reshape(shape)
 
 
+def reduced(grad, meta):
+    """grad summed back to an operand's (shape, dtype) `meta` (undoing broadcasting) and cast to its dtype."""
+    shape, dtype = meta
+    if grad.shape != shape:
+        grad = sum_to(grad, shape)
+    return grad if grad.dtype == dtype else grad.astype(dtype)
+
+
+NUMBER_META = ((), None)  # a Python number's (shape, dtype): its gradient is never asked for
+
+
+def meta_of(x):
+    """(shape, dtype) of an array operand, for `reduced`."""
+    return (x.shape, x.dtype) if hasattr(x, "shape") else NUMBER_META
+
+
 def expand_to(grad, shape):
     """A reduced gradient spread back over `shape`. Small CPU ones are filled in (NumPy's
     broadcast_to spends microseconds in Python, more than filling 4096 numbers); others are a
@@ -60,13 +88,6 @@ def expand_to(grad, shape):
         out[...] = grad
         return out
     return xp.broadcast_to(grad, shape)
-
-
-def wrap_dim(dim, ndim):
-    n = max(ndim, 1)
-    if not -n <= dim < n:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
-    return dim % n
 
 
 def wrap_dims(dim, ndim):
@@ -146,8 +167,8 @@ def shape_arg(size, name="empty", arg="size"):
 def variant(cls, name, grad_fn):
     """The same op registered again under another grad_fn name: PyTorch records one computation
     as different nodes depending on its arguments (x[0] SelectBackward0, x[1:] SliceBackward0)."""
-    from .dispatch import op
-    return op(name, grad_fn)(type(grad_fn, (cls,), {}))
+    from .dispatch import op  # (dispatch imports autograd, which imports this module)
+    return op(name, grad_fn, category=cls.category)(type(grad_fn, (cls,), {}))
 
 
 def legacy_name(np_dtype):

@@ -286,7 +286,8 @@ def _place_ops_in_modules(nodes, edges):
 def _same_shape_through_elementwise(found, ids, records):
     """Ops that keep their input's shape (relu, pow, softmax...) pass a known shape on, both ways."""
     from ..ops.activation import LogSoftmax, Softmax
-    from ..ops.pointwise import Clamp, PowScalar, Unary
+    from ..ops.arithmetic import PowScalar
+    from ..ops.unary import Clamp, Unary
     pairs = [(records[ids[node]], records[ids[node.next_functions[0][0]]]) for node in found
              if isinstance(node, (Unary, PowScalar, Softmax, LogSoftmax, Clamp))
              and node.next_functions and node.next_functions[0][0] in ids]
