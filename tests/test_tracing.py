@@ -13,6 +13,7 @@ import torch
 
 import graphgrad as gg
 from graphgrad import nn
+from graphgrad.ops.dispatch import REGISTRY
 from graphgrad.ops.dispatch import recorders
 
 HERE = __file__
@@ -221,8 +222,8 @@ def test_json_follows_the_schema():
     data = t.graph.to_json()
     json.dumps(data)  # JSON-able as is
     assert data["schema"] == 1 and data["iteration"] == 0 and isinstance(data["structure_hash"], str)
-    keys = {"id", "kind", "op", "grad_fn", "label", "name", "module", "phase", "shape", "dtype", "device", "source",
-            "attrs", "seconds", "forward_id", "flags", "caller"}
+    keys = {"id", "kind", "op", "category", "grad_fn", "label", "name", "module", "phase", "shape", "dtype", "device",
+            "source", "attrs", "seconds", "forward_id", "flags", "caller"}
     ids = {n["id"] for n in data["nodes"]}
     for n in data["nodes"]:
         assert set(n) == keys
@@ -230,6 +231,9 @@ def test_json_follows_the_schema():
         assert n["phase"] in ("forward", "backward", "optimizer") and set(n["flags"]) == {"nan", "inf"}
         if n["kind"] == "backward":
             assert n["forward_id"] in ids
+        # what the viewer colours by: the category the op's class declares; a leaf has none
+        op_class = REGISTRY.get(n["op"]) if n["kind"] in ("op", "backward") else None
+        assert n["category"] == getattr(op_class, "category", None)
     for e in data["edges"]:
         assert set(e) == {"source", "target", "input", "shape", "dtype"} and {e["source"], e["target"]} <= ids
     lse = next(n for n in data["nodes"] if n["op"] == "logsumexp" and n["kind"] == "op")

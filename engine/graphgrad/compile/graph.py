@@ -5,8 +5,7 @@ One node per instruction (a forward op, a backward node, an optimizer call), pha
 attributes; one node per tensor the plan reads (the step's arguments, parameters); edges from the
 instruction that writes a buffer to those that read it, and along the backward pass's edges."""
 from ..node import AccumulateGrad
-from ..viz.protocol import GRAPH_SCHEMA
-from ..viz.sources import node_record
+from ..tracing.graph import SCHEMA, node_record
 from .plan import CALL, LEAF, NODE, OP, SET_GRAD, WRITE
 
 
@@ -101,7 +100,7 @@ def _graph(plan):
             buffer = plan.args + next((j for j, t in enumerate(plan.externals) if t is ins[1].variable), -1)
             if buffer in writer and buffer >= plan.args:
                 edges.append(_edge(backward_ids[("backward", ins[1])], writer[buffer], 0, None))
-    return {"schema": GRAPH_SCHEMA, "structure_hash": plan.structure_hash, "iteration": 0,
+    return {"schema": SCHEMA, "structure_hash": plan.structure_hash, "iteration": 0,
             "nodes": nodes, "edges": edges, "modules": []}
 
 

@@ -10,8 +10,8 @@ from ..autograd.anomaly_mode import (AnomalyError, detect_anomaly, is_anomaly_ch
 from . import anomaly as _anomaly  # plugs "where did this op run" into anomaly mode's errors
 from .replay import Replay, ReplayStep, find_nan, replay
 from .report import Break
-from .stepper import BackwardDebugger, DebugStep, backward
+from .stepper import BackwardDebugger, BackwardStepper, DebugStep, backward
 
 __all__ = ["backward", "replay", "find_nan", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
-           "is_anomaly_check_nan_enabled", "AnomalyError", "BackwardDebugger", "DebugStep", "Replay", "ReplayStep",
-           "Break"]
+           "is_anomaly_check_nan_enabled", "AnomalyError", "BackwardStepper", "BackwardDebugger", "DebugStep",
+           "Replay", "ReplayStep", "Break"]

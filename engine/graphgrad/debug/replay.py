@@ -9,7 +9,7 @@ on a node, or where the first NaN/Inf appeared.
 from ..tensor import Tensor
 from ..tracing.graph import GNode
 from ..ops.util import nonfinite_kind
-from .report import Break, Stepping, gradient_break
+from .report import Break, BreakpointStepper, gradient_break
 
 
 def _tensor(a):
@@ -47,7 +47,7 @@ class ReplayStep:
         return f"<ReplayStep {self.index}: {self.node.op} {self.node.shape}>"
 
 
-class Replay(Stepping):
+class Replay(BreakpointStepper):
     def __init__(self, trace, iteration=None):
         its = {it.number: it for it in trace._kept()}
         if iteration is not None and iteration not in its:

@@ -23,8 +23,8 @@ def gradient_break(kind, grad_fn, i, origin, step, value):
                        f"{origin}", step, value)
 
 
-class Stepping:
-    """What the backward debugger and the forward replay share: breakpoints, each a check that
+class BreakpointStepper:
+    """What the backward stepper and the forward replay share: breakpoints, each a check that
     returns a Break or None, and `cont()` to run until one hits. Subclasses give `_advance()`
     (run one step; None at the end) and set `hit = None`, `_breakpoints = []`."""
 

@@ -14,7 +14,7 @@ from ..tracing.scope import open_debuggers
 from ..tracing.trace import describe_forward, forward_of
 from ..tracing.monitor import norm
 from ..ops.util import nonfinite_kind
-from .report import Break, Stepping, gradient_break
+from .report import Break, BreakpointStepper, gradient_break
 
 
 def _tensors(arrays):
@@ -42,7 +42,11 @@ class DebugStep:
         return f"<DebugStep {self.index}: {self.name}>"
 
 
-class BackwardDebugger(Stepping):
+class BackwardStepper(BreakpointStepper):
+    """A backward pass run one autograd node at a time (`graphgrad.debug.backward(loss)` makes one):
+    step(), run_to(node), cont() to the next breakpoint, finish(); what it ran so far in
+    `history`, what runs next in `ready`."""
+
     def __init__(self, tensors, gradient=None, retain_graph=None):
         from ..autograd import backward_pass
         self.backward_pass = backward_pass(tensors, gradient, retain_graph)
@@ -191,9 +195,12 @@ class BackwardDebugger(Stepping):
 
     def __repr__(self):
         state = "finished" if self.finished else f"{len(self.ready)} ready"
-        return f"<BackwardDebugger: {len(self.history)} steps run, {state}>"
+        return f"<BackwardStepper: {len(self.history)} steps run, {state}>"
+
+
+BackwardDebugger = BackwardStepper   # its earlier name, kept for code that imports it
 
 
 def backward(tensors, gradient=None, retain_graph=None):
     """A stepper over `tensors.backward(gradient)`: nothing runs until you step."""
-    return BackwardDebugger(tensors, gradient, retain_graph)
+    return BackwardStepper(tensors, gradient, retain_graph)

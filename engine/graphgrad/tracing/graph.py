@@ -1,13 +1,48 @@
 """The recorded graph of one iteration: its nodes, edges and module tree, as JSON (schema v1,
-shared with the widget: /tmp/graph_schema.md), as networkx, or folded to a module depth."""
+shared with the widget: js/protocol.ts), as networkx, or folded to a module depth.
+
+Every graph the widget draws is written here, whatever it came from (a trace, a tensor's autograd
+graph, a compiled plan, a synthetic one): `node_record` writes a node, `structure_hash` tells
+graphs of one structure from the rest."""
 import hashlib
+import json
 
 import numpy as np
 
+from ..ops.dispatch import REGISTRY
 from . import source as _source
 from ..ops.util import has_nonfinite
 
 SCHEMA = 1
+_OPERATIONS = ("op", "backward", "optimizer")   # the kinds of node an op ran in (the rest are leaves)
+
+
+def op_category(op):
+    """What kind of op it is (ops.dispatch.CATEGORIES: the viewer colours by it), as the op class
+    registered under that name declares; None for a name no op class is registered under."""
+    return getattr(REGISTRY.get(op), "category", None)
+
+
+def node_record(id, kind, op, *, grad_fn=None, label=None, name=None, module="", phase="forward", shape=None,
+                dtype=None, device=None, source=None, attrs=None, seconds=None, forward_id=None, nan=False,
+                inf=False, caller=None):
+    """One node of a graph (schema v1), as every graph source writes it."""
+    return {"id": id, "kind": kind, "op": op, "category": op_category(op) if kind in _OPERATIONS else None,
+            "grad_fn": grad_fn, "label": label or op, "name": name, "module": module, "phase": phase,
+            "shape": shape, "dtype": dtype, "device": device, "source": source, "attrs": attrs or {},
+            "seconds": seconds, "forward_id": forward_id, "flags": {"nan": nan, "inf": inf}, "caller": caller}
+
+
+def structure_hash(nodes, wiring):
+    """16 hex digits, equal for graphs of the same structure (ops, kinds, names, modules, phases,
+    shapes, dtypes, attributes and wiring) whatever their ids, values, times and source lines: a
+    trace tells repeated iterations by it, the browser reuses a layout. `nodes`: node records
+    (node_record's); `wiring`: (source id, target id, input position) for every edge."""
+    position = {n["id"]: i for i, n in enumerate(nodes)}
+    key = [[(n["kind"], n["op"], n["name"], n["module"], n["phase"], n["shape"], n["dtype"], n["attrs"],
+             position.get(n["forward_id"], -1)) for n in nodes],
+           [(position.get(source, -1), position.get(target, -1), i) for source, target, i in wiring]]
+    return hashlib.blake2b(json.dumps(key, default=repr).encode(), digest_size=8).hexdigest()
 
 
 class GNode:
@@ -104,12 +139,14 @@ class GNode:
                 inf = inf or bool(xp.isinf(a).any())
         return {"nan": nan, "inf": inf}
 
-    def to_json(self):
-        return {"id": self.id, "kind": self.kind, "op": self.op, "grad_fn": self.grad_fn, "label": self.label,
-                "name": self.name, "module": self.module, "phase": self.phase, "shape": self.shape,
-                "dtype": self.dtype, "device": self.device, "source": _source.as_json(self.source),
-                "attrs": jsonable(self.attrs or {}), "seconds": self.seconds, "forward_id": self.forward_id,
-                "flags": self.flags(), "caller": _source.caller_json(self.source)}
+    def to_json(self, scan=True):
+        """The node's record; scan=False leaves its arrays unread (no NaN or inf flagged): the
+        structure hash needs no pass over the values."""
+        return node_record(self.id, self.kind, self.op, grad_fn=self.grad_fn, label=self.label, name=self.name,
+                           module=self.module, phase=self.phase, shape=self.shape, dtype=self.dtype,
+                           device=self.device, source=_source.as_json(self.source), attrs=jsonable(self.attrs or {}),
+                           seconds=self.seconds, forward_id=self.forward_id, caller=_source.caller_json(self.source),
+                           **(self.flags() if scan else {}))
 
     def __repr__(self):
         where = f" {self.module}" if self.module else ""
@@ -265,13 +302,7 @@ class Graph:
         return g
 
 
-def structure_signature(nodes):
-    """A hash of what the graph is (ops, kinds, names, modules, shapes, dtypes, wiring), not of
-    ids, values or times: iterations with the same structure share it."""
-    position = {n.id: i for i, n in enumerate(nodes)}
-    h = hashlib.blake2b(digest_size=12)
-    for n in nodes:
-        wiring = tuple(edge and (position.get(edge[0], -1), edge[1]) for edge in n.inputs)
-        h.update(repr((n.kind, n.op, n.name, n.module, n.phase, n.shape, n.dtype, wiring,
-                       position.get(n.forward_id, -1), jsonable(n.attrs or {}))).encode())
-    return h.hexdigest()
+def nodes_hash(nodes):
+    """structure_hash of GNodes (their arrays unread)."""
+    return structure_hash([n.to_json(scan=False) for n in nodes],
+                          [(edge[0], n.id, i) for n in nodes for i, edge in enumerate(n.inputs) if edge])

@@ -23,7 +23,7 @@ import types
 
 from ..node import AccumulateGrad
 from ..tensor import Tensor
-from .graph import GNode, structure_signature
+from .graph import GNode, nodes_hash
 
 Record = collections.namedtuple("Record", GNode.__slots__)
 record = functools.partial(tuple.__new__, Record)  # Record((...)) without a Python-level __new__
@@ -268,6 +268,6 @@ class Iteration:
     def structure_hash(self):
         n, h = self._hash
         if n != len(self.records):
-            h = structure_signature(self.nodes)
+            h = nodes_hash(self.nodes)
             self._hash = (len(self.records), h)
         return h

@@ -9,7 +9,7 @@
 from . import document
 from .protocol import VERSION as PROTOCOL_VERSION
 from .sources import source_of
-from .stepper import Stepper
+from .stepper import StepControls
 from .widget import LIVE_CELLS, GraphWidget, Monitor, display_saved_fresh
 
 
@@ -28,7 +28,7 @@ def show(x=None, params=None, backward=None, title="", height=None, fold_depth=0
     fold_depth: 0 opens every module down to the depth whose boxes fit the widget (resnet18: its stem,
     layer1..layer4 and head); n > 0 opens at most n levels; -1 unfolds everything. Click a folded
     module's chevron or title to unfold it, an unfolded module's title to fold it."""
-    from ..debug import BackwardDebugger
+    from ..debug import BackwardStepper
     live = x is None
     if live:
         from ..tracing import live as live_trace
@@ -40,17 +40,17 @@ def show(x=None, params=None, backward=None, title="", height=None, fold_depth=0
             view.set_trait("fold_depth", fold_depth)
             view.refresh()
             return view
-    if isinstance(x, BackwardDebugger):
+    if isinstance(x, BackwardStepper):
         x, backward = _root_of(x), x
     source = source_of(x, params)
-    if isinstance(backward, BackwardDebugger):
-        stepper = Stepper(source, debugger=backward)
+    if isinstance(backward, BackwardStepper):
+        stepper = StepControls(source, debugger=backward)
     elif backward is not None:
-        stepper = Stepper(source, root=backward)
+        stepper = StepControls(source, root=backward)
     elif getattr(x, "grad_fn", None) is not None and x.numel() == 1:
-        stepper = Stepper(source, root=x)
+        stepper = StepControls(source, root=x)
     else:
-        stepper = Stepper(source)   # forward replay over the recorded ops
+        stepper = StepControls(source)   # forward replay over the recorded ops
     widget = GraphWidget(source, stepper, title=title, height=height or 0, fold_depth=fold_depth)
     if live:
         LIVE_CELLS.add(widget)
@@ -96,4 +96,6 @@ def monitor(model=None, display=True, interval=0.05, **kwargs):
     return widget
 
 
-__all__ = ["show", "monitor", "save", "load", "GraphWidget", "Monitor", "Stepper", "PROTOCOL_VERSION"]
+Stepper = StepControls   # its earlier name, kept for code that imports it
+
+__all__ = ["show", "monitor", "save", "load", "GraphWidget", "Monitor", "StepControls", "Stepper", "PROTOCOL_VERSION"]

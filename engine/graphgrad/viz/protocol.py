@@ -7,8 +7,9 @@ as binary buffers beside a small JSON header, one buffer per array listed in BUF
 import json
 import pathlib
 
+from ..tracing.graph import SCHEMA as GRAPH_SCHEMA
+
 VERSION = 1
-GRAPH_SCHEMA = 1
 
 # Summary statistics of a tensor, in this order, as one float64 buffer.
 STATS = ("numel", "min", "max", "mean", "std", "norm", "nan", "inf", "zeros")

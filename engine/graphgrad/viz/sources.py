@@ -3,26 +3,15 @@
 
 Every source offers `graph` (schema v1, see tests/viz_protocol.json), `tensor(node_id, what)` and
 `backward_ids(node)` (which graph node a backward Node is, for the stepper)."""
-import hashlib
-import json
 import os
 
+from ..tracing.graph import node_record, structure_hash
 from .protocol import GRAPH_SCHEMA
 
 
-def structure_hash(nodes, edges):
-    """Equal for iterations whose graphs have the same shape, so the browser reuses its layout."""
-    key = [[(n["kind"], n["op"], n["module"], n["shape"]) for n in nodes],
-           [(e["source"], e["target"], e["input"]) for e in edges]]
-    return hashlib.sha1(json.dumps(key).encode()).hexdigest()[:16]
-
-
-def node_record(id, kind, op, grad_fn=None, label=None, name=None, module="", shape=None, dtype=None,
-                device=None, phase="forward", source=None, attrs=None, seconds=None, forward_id=None,
-                nan=False, inf=False):
-    return {"id": id, "kind": kind, "op": op, "grad_fn": grad_fn, "label": label or op, "name": name,
-            "module": module, "phase": phase, "shape": shape, "dtype": dtype, "device": device, "source": source,
-            "attrs": attrs or {}, "seconds": seconds, "forward_id": forward_id, "flags": {"nan": nan, "inf": inf}}
+def wiring(edges):
+    """(source, target, input) of edge records: what structure_hash reads of them."""
+    return [(e["source"], e["target"], e["input"]) for e in edges]
 
 
 def modules_of(paths, types=None):
@@ -161,7 +150,7 @@ class TensorSource:
             top = next(n for n in nodes if n["id"] == self.ids[root.grad_fn])
             top.update(shape=list(root.shape), dtype=_dtype_name(root), device=str(root.device))
         module_paths = {n["module"] for n in nodes if n["module"]}
-        self.graph = {"schema": GRAPH_SCHEMA, "structure_hash": structure_hash(nodes, edges), "iteration": 0,
+        self.graph = {"schema": GRAPH_SCHEMA, "structure_hash": structure_hash(nodes, wiring(edges)), "iteration": 0,
                       "nodes": nodes, "edges": edges, "modules": modules_of(module_paths, _module_types(named))}
 
     def _record(self, node, i, names):

@@ -1,5 +1,5 @@
 """The widget's step controls: a cursor over a backward pass that runs one real node per "next"
-(graphgrad.debug's BackwardDebugger on the scheduler's own generator, not a replay), or over the
+(graphgrad.debug's BackwardStepper on the scheduler's own generator, not a replay), or over the
 recorded forward ops.
 
 Steps already run are kept as history, so "prev"/"first" move the cursor back to look at an
@@ -9,7 +9,10 @@ import numpy as np
 from .tensors import to_numpy
 
 
-class Stepper:
+class StepControls:
+    """What the widget's step buttons drive: first, prev, next, last, run to a node, continue to a
+    breakpoint; the browser draws `state()`."""
+
     def __init__(self, source, root=None, debugger=None):
         """root: the tensor to run backward from (its debugger is made on the first step), or
         debugger: a graphgrad.debug.backward(...) already made (perhaps already stepped)."""

@@ -1,6 +1,7 @@
 """Synthetic traces (schema v1) shaped like a transformer's forward pass: for benchmarks, tests and
 demos of the graph view without running a model (`viz.show(synthetic.transformer(178))`)."""
-from .sources import modules_of, node_record, structure_hash
+from ..tracing.graph import SCHEMA, node_record, structure_hash
+from .sources import modules_of, wiring
 
 
 def transformer(blocks=4, batch=8, seq=128, width=512, nan_at=None):
@@ -59,5 +60,5 @@ def transformer(blocks=4, batch=8, seq=128, width=512, nan_at=None):
     types["model.head"] = "Linear"
     add("op", "cross_entropy", "", [], "loss", inputs=(logits,), grad_fn="NllLossBackward0")
     mods = modules_of({n["module"] for n in nodes if n["module"]}, types)
-    return {"schema": 1, "structure_hash": structure_hash(nodes, edges), "iteration": 0,
+    return {"schema": SCHEMA, "structure_hash": structure_hash(nodes, wiring(edges)), "iteration": 0,
             "nodes": nodes, "edges": edges, "modules": mods}

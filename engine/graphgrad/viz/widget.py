@@ -13,8 +13,7 @@ from .._version import __version__
 from . import protocol, snapshot
 from ..tracing.monitor import LoopMonitor
 from .inspect import sent_gradient
-from .sources import TraceSource, source_of
-from .stepper import Stepper
+from .sources import TraceSource
 from .tensors import summarize
 from .throttle import Throttle
 
