@@ -111,6 +111,27 @@ def test_every_registered_op_has_an_entry():
     assert not unknown, f"table entries name ops that are not registered: {unknown}"
 
 
+def test_every_registered_op_has_a_category():
+    """The graph viewer colours nodes by `type(node).category`: each @op names one of CATEGORIES."""
+    missing = sorted(name for name, cls in dispatch.REGISTRY.items() if cls.category not in dispatch.CATEGORIES)
+    assert not missing, f"ops without a category (@op(..., category=...)): {missing}"
+
+
+def test_every_declared_variant_exists():
+    """What each @public declaration names is there: graphgrad.<name> (graphgrad.ops.<name>: the
+    package's own `trace` is the tracer), Tensor.<name>, x.<name>_(), and the operators."""
+    from graphgrad.ops import public
+    missing = []
+    for fn in public.declared():
+        v = fn.variants
+        if v.function:
+            missing += [f"graphgrad.{n}" for n in v.names() if getattr(graphgrad.ops, n, None) is not fn]
+        missing += [f"Tensor.{n}" for n in v.tensor_attributes() if not callable(getattr(graphgrad.Tensor, n, None))]
+    assert not missing, f"declared but missing: {missing}"
+    assert graphgrad.Tensor.exp_.__name__ == "exp_" and graphgrad.Tensor.clip_.__name__ == "clip_"
+    assert (graphgrad.tensor([1.0]) + graphgrad.tensor([2.0])).item() == 3.0
+
+
 class _Recorder:
     def __init__(self):
         self.seen = set()

@@ -7,7 +7,8 @@ padded input. Convolution views all offsets at once (as_strided) and does one ba
 col2im and pooling (ops/pooling.py) loop over the kh*kw offsets (never over pixels)."""
 import numpy as np
 
-from .dispatch import Op, op
+from .dispatch import Op, apply, op
+from .graph_array import GraphArray
 from .util import xp_of
 
 
@@ -116,8 +117,6 @@ def _im2col(x, kernel, dilation, stride, out_hw):
     """Every kernel window of the (already padded) x as a column: (N, C*kh*kw, Ho*Wo), from one
     strided view copied once. Graph arrays (create_graph) go through the Unfold op instead."""
     if hasattr(x, "tensor"):
-        from ..autograd.higher_order import GraphArray  # (create_graph's array view builds on ops)
-        from .dispatch import apply
         return GraphArray(apply(Unfold, x.tensor, kernel_size=kernel, dilation=dilation, padding=(0, 0),
                                 stride=stride))
     (n, c), (kh, kw), (oh, ow), s = x.shape[:2], kernel, out_hw, x.strides
