@@ -25,31 +25,23 @@ export interface VisibleGraph {
 }
 export interface ViewOptions { hidePhases?: ReadonlySet<string>; leavesAsNodes?: boolean }
 
-// ---- categories: the engine sends each op's; older graphs fall back to a few names ---------------
-const CATEGORY_OPS: Record<string, string[]> = {
-  matmul: ["linear", "matmul", "mm", "bmm", "addmm", "mv", "dot", "einsum", "conv1d", "conv2d", "conv3d",
-    "conv_transpose1d", "conv_transpose2d", "outer", "baddbmm", "addmv", "embedding"],
-  activation: ["relu", "gelu", "sigmoid", "tanh", "softmax", "log_softmax", "silu", "leaky_relu", "elu",
-    "softplus", "hardtanh", "relu6", "mish", "selu", "dropout"],
-  reduce: ["sum", "mean", "max", "min", "prod", "std", "var", "norm", "amax", "amin", "logsumexp", "argmax",
-    "argmin", "cumsum", "layer_norm", "batch_norm", "group_norm"],
-  shape: ["view", "reshape", "transpose", "permute", "t", "expand", "squeeze", "unsqueeze", "cat", "stack",
-    "flatten", "contiguous", "index", "getitem", "select", "slice", "split", "chunk", "narrow", "gather",
-    "scatter", "index_select", "repeat", "clone", "detach", "to", "pad", "max_pool2d", "avg_pool2d"],
-  loss: ["mse_loss", "cross_entropy", "nll_loss", "binary_cross_entropy", "l1_loss", "smooth_l1_loss",
-    "binary_cross_entropy_with_logits", "kl_div", "huber_loss"],
+// ---- colours: the op category the engine sends (graphgrad.ops.dispatch.CATEGORIES), drawn in a few families
+const FAMILY: Record<string, string> = {
+  linalg: "matmul", convolution: "matmul", attention: "matmul",
+  activation: "activation",
+  reduction: "reduce", normalization: "reduce",
+  shape: "shape", indexing: "shape", pooling: "shape",
+  loss: "loss",
 };
-const CATEGORY: Map<string, string> = new Map(
-  Object.entries(CATEGORY_OPS).flatMap(([cat, ops]) => ops.map((op) => [op, cat] as [string, string])));
 
+/** The colour family a node is drawn in (a gg-cat-* class): an op's by the category the engine
+ *  sends; arithmetic, unary, comparison, conversion and hook ops, and any op of a graph saved
+ *  without categories, in the plain "pointwise" colour. */
 export function category(node: GraphNode): string {
   if (isLeaf(node)) return "leaf";
   if (node.kind === "optimizer" || node.phase === "optimizer") return "optimizer";
   if (node.kind === "backward") return "backward";
-  const sent = (node as { category?: string }).category;
-  if (sent) return sent;
-  const op = (node.op ?? "").replace(/^_+|_+$/g, "");
-  return CATEGORY.get(op) ?? (op.endsWith("loss") ? "loss" : "pointwise");
+  return (node.category && FAMILY[node.category]) || "pointwise";
 }
 
 export const isLeaf = (n: GraphNode) => n.kind === "param" || n.kind === "input" || n.kind === "const";

@@ -49,6 +49,7 @@ export function spec() {
 export type NodeKind = "op" | "input" | "param" | "const" | "backward" | "optimizer";
 export interface GraphNode {
   id: number; kind: NodeKind; op: string | null; grad_fn: string | null; label: string; name: string | null;
+  category?: string | null;     // the op's (graphgrad.ops.dispatch.CATEGORIES); null for a leaf or an unregistered op
   module: string; phase: string; shape: number[] | null; dtype: string | null; device: string | null;
   source: SourceLine | null; attrs: Record<string, unknown>;
   caller?: SourceLine | null;   // the user's line that called it, where the op ran in a library model

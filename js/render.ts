@@ -638,7 +638,8 @@ export function legend(): HTMLElement {
   }
   const cats = document.createElement("div");
   cats.className = "gg-legend-row gg-muted";
-  cats.textContent = "colour: kind of op (matmul/conv, activation, reduce/norm, shape, loss, pointwise); dashed grey: a folded module";
+  cats.textContent = "colour: the op's category (linear algebra/conv/attention, activation, reduction/norm, " +
+    "shape/indexing/pooling, loss, elementwise); dashed grey: a folded module";
   el.append(cats);
   return el;
 }

@@ -161,15 +161,21 @@ describe("search and colours", () => {
     expect(search(graph, "  ")).toEqual([]);
   });
 
-  it("colours nodes by the category the engine sends, else by the kind of op", () => {
+  it("colours nodes by the category the engine sends, in a few families", () => {
     const byOp = (op: string) => category(graph.nodes.find((n) => n.op === op)!);
     expect(byOp("linear")).toBe("matmul");
     expect(byOp("gelu")).toBe("activation");
-    expect(byOp("cross_entropy")).toBe("loss");
+    expect(byOp("nll_loss")).toBe("loss");
     expect(byOp("add")).toBe("pointwise");
     expect(byOp("select")).toBe("shape");
+    expect(byOp("layer_norm")).toBe("reduce");
     expect(category(graph.nodes.find((n) => n.kind === "param")!)).toBe("leaf");
-    expect(category({ ...graph.nodes.find((n) => n.op === "add")!, category: "shape" } as GraphNode)).toBe("shape");
+    const add = graph.nodes.find((n) => n.op === "add")!;
+    expect(category({ ...add, category: "convolution" })).toBe("matmul");
+    expect(category({ ...add, kind: "backward" })).toBe("backward");
+    // a category this viewer has no colour for, or a graph saved before categories: the plain colour
+    expect(category({ ...add, category: "something_new" })).toBe("pointwise");
+    expect(category({ ...add, op: "linear", category: undefined })).toBe("pointwise");
   });
 });
 

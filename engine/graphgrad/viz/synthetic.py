@@ -58,7 +58,7 @@ def transformer(blocks=4, batch=8, seq=128, width=512, nan_at=None):
     x = norm("model.ln_f", x)
     logits = linear("model.head", x, width, 1000, [batch, seq, 1000])
     types["model.head"] = "Linear"
-    add("op", "cross_entropy", "", [], "loss", inputs=(logits,), grad_fn="NllLossBackward0")
+    add("op", "nll_loss", "", [], "loss", inputs=(logits,), grad_fn="NllLossBackward0")  # F.cross_entropy's last op
     mods = modules_of({n["module"] for n in nodes if n["module"]}, types)
     return {"schema": SCHEMA, "structure_hash": structure_hash(nodes, wiring(edges)), "iteration": 0,
             "nodes": nodes, "edges": edges, "modules": mods}
