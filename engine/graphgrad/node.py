@@ -19,9 +19,14 @@ class Node:
       _checks         (tensor, version box, version at save) for saved tensors (in-place check)
     """
     op_name = "node"
+    # What the node keeps for backward, declared once per op class as `saves`: {attribute: role}
+    # (see _SAVE_ROLES). The flags below follow from it (Node.__init_subclass__); dispatch's version
+    # checks and create_graph (autograd/higher_order.py) read them.
+    saves = None
     saved = ()            # attribute names holding saved arrays, freed after backward
     saved_inputs = ()     # indices of inputs whose versions must not change before backward
     saved_output = False  # the output is saved: it must not change either
+    saved_for = {}        # {i: j}: saved input i is needed only for input j's gradient (x * 3 keeps no x)
     saved_as_given = False  # the saved arrays are the inputs and output unchanged (create_graph can use them)
     saved_constants = ()    # saved float arrays no derivative goes through (class weights, as in PyTorch)
     saved_derived = ()      # saved arrays computed from the saved inputs, which regraph() makes again
@@ -61,6 +66,8 @@ class Node:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        if "saves" in cls.__dict__:
+            _declare_saved(cls, cls.saves)
         # what release() writes over the saved arrays, made once per class: one dict update per node
         cls._released = dict.fromkeys(cls.saved, None) | {"_freed": True}
 
@@ -125,6 +132,49 @@ class AccumulateGrad(Node):
         if leaf._post_accumulate_hooks:
             for hook in leaf._post_accumulate_hooks:
                 hook(leaf)
+
+
+_SAVE_ROLES = """Roles in an op's `saves` ({attribute: role}), what backward reads from that attribute:
+  "input N"                 input N's array as given: writing to input N before backward is an error
+  "input N, for input M"    the same, needed only for input M's gradient (unchecked when M takes none)
+  "input N, constant"       input N's array, checked, that no derivative goes through (a choice of max)
+  "output"                  the result as returned: writing to it before backward is an error
+  "derived"                 computed from the saved inputs; regraph() makes it again for create_graph
+  "constant"                a float array no derivative goes through (class weights, window sizes)
+  "other"                   not a float array: indices, masks
+A role ending in ", kept" (as "constant, kept") is not freed after backward: so an op whose saves
+are all kept may run backward again, as it did before it was declared (avg_pool2d's window sizes)."""
+
+
+def _declare_saved(cls, saves):
+    """The saved_* flags of a class from its `saves` declaration (roles: _SAVE_ROLES)."""
+    inputs, saved_for, constants, derived, output, given = [], {}, [], [], False, False
+    freed = [name for name, role in saves.items() if not role.endswith(", kept")]
+    for name, role in saves.items():
+        role = role.removesuffix(", kept")
+        words = role.split(", ")
+        kind = words[0]
+        if kind.startswith("input ") and kind[6:].isdigit():
+            i = int(kind[6:])
+            inputs.append(i)
+            given = given or words[1:] != ["constant"]
+            if words[1:] == ["constant"]:
+                constants.append(name)
+            elif len(words) == 2 and words[1].startswith("for input ") and words[1][10:].isdigit():
+                saved_for[i] = int(words[1][10:])
+            elif len(words) > 1:
+                raise TypeError(f"{cls.__name__}.saves[{name!r}] = {role!r}: {_SAVE_ROLES}")
+        elif role == "output":
+            output = given = True
+        elif role == "constant":
+            constants.append(name)
+        elif role == "derived":
+            derived.append(name)
+        elif role != "other":
+            raise TypeError(f"{cls.__name__}.saves[{name!r}] = {role!r}: {_SAVE_ROLES}")
+    cls.saved, cls.saved_inputs, cls.saved_output, cls.saved_for = tuple(freed), tuple(inputs), output, saved_for
+    cls.saved_constants, cls.saved_derived = tuple(constants), tuple(derived)
+    cls.saved_as_given = given
 
 
 def new_sequence_number():

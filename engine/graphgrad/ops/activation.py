@@ -81,10 +81,8 @@ Hardsigmoid = _activation("hardsigmoid", "HardsigmoidBackward0",
 @op("prelu", "PreluKernelBackward0", category="activation")
 class Prelu(Op):
     """max(0, x) + w * min(0, x): one slope, or one per channel (dim 1)."""
-    saved = ("x", "w_in", "w")
-    saved_inputs = (0, 1)
-    saved_as_given = True
-    saved_derived = ("w",)  # shaped to broadcast over x: regraph() makes it again
+    # w: w_in shaped to broadcast over x
+    saves = {"x": "input 0", "w_in": "input 1", "w": "derived"}
 
     def forward(self, x, w):
         self.x, self.w_in, self.w_shape = x, w, w.shape
@@ -109,9 +107,7 @@ class Prelu(Op):
 
 @op("softmax", "SoftmaxBackward0", category="activation")
 class Softmax(Op):
-    saved_as_given = True
-    saved = ("out",)
-    saved_output = True
+    saves = {"out": "output"}
 
     def forward(self, x, dim):
         xp = xp_of(x)
@@ -127,9 +123,7 @@ class Softmax(Op):
 
 @op("log_softmax", "LogSoftmaxBackward0", category="activation")
 class LogSoftmax(Op):
-    saved_as_given = True
-    saved = ("out",)
-    saved_output = True
+    saves = {"out": "output"}
 
     def forward(self, x, dim):
         xp = xp_of(x)

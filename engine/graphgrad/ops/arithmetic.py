@@ -18,7 +18,6 @@ from .util import NUMBER_META, broadcast_shapes, check_broadcast, meta_of, reduc
 class Binary(Op):
     """Two operands, broadcast and promoted to a common dtype; grads are summed back to each
     operand's shape and cast back to its dtype."""
-    saved_as_given = True
     with_scalar = None   # the variant PyTorch records when b is a Python number (then an attribute)
     reflected = None     # the op that computes `number op tensor` as `tensor op' number` (2 * t as t * 2)
     scalar_first = None  # PyTorch's own op for `number op tensor` with the number as an attribute (2 - t)
@@ -112,9 +111,7 @@ def rsub(input, other, alpha=1):
 
 @op("mul", "MulBackward0", category="arithmetic")
 class Mul(Binary):
-    saved = ("a", "b")
-    saved_inputs = (0, 1)
-    saved_for = {0: 1, 1: 0}
+    saves = {"a": "input 0, for input 1", "b": "input 1, for input 0"}
 
     def compute(self, a, b):
         self.a, self.b = _unless_number(a, b), b
@@ -133,9 +130,7 @@ def mul(input, other):
 
 @op("div", "DivBackward0", category="arithmetic")
 class Div(Binary):
-    saved = ("a", "b")
-    saved_inputs = (0, 1)
-    saved_for = {0: 1}
+    saves = {"a": "input 0, for input 1", "b": "input 1"}
 
     def compute(self, a, b):
         self.a, self.b = _unless_number(a, b), b
@@ -162,9 +157,7 @@ def div(input, other, *, rounding_mode=None):
 class Pow(Binary):
     """tensor ** tensor"""
     bool_kernel = "pow"
-    saved = ("a", "b", "out")
-    saved_inputs = (0, 1)
-    saved_output = True
+    saves = {"a": "input 0", "b": "input 1", "out": "output"}
 
     def compute(self, a, b):
         self.a, self.b = a, b
@@ -185,8 +178,7 @@ class Pow(Binary):
 
 @op("maximum", "MaximumBackward0", category="arithmetic")
 class Maximum(Binary):
-    saved = ("a", "b")
-    saved_inputs = (0, 1)
+    saves = {"a": "input 0", "b": "input 1"}
 
     def compute(self, a, b):
         self.a, self.b = a, b
@@ -203,8 +195,7 @@ def maximum(input, other):
 
 @op("minimum", "MinimumBackward0", category="arithmetic")
 class Minimum(Binary):
-    saved = ("a", "b")
-    saved_inputs = (0, 1)
+    saves = {"a": "input 0", "b": "input 1"}
 
     def compute(self, a, b):
         self.a, self.b = a, b
@@ -229,8 +220,8 @@ def _split_ties(grad, winner, loser):
 @op("remainder", "RemainderBackward1", category="arithmetic")
 class Remainder(Binary):
     """a - floor(a / b) * b, the sign of b (Python's %); b's gradient is -floor(a / b)."""
-    saved = ("a", "b")
-    saved_constants = ("a", "b")  # only through floor(a / b), a step function
+    # a and b reach the gradient only through floor(a / b), a step function
+    saves = {"a": "constant", "b": "constant"}
     bool_kernel = "remainder_cpu"
     fn = staticmethod(lambda xp, a, b: xp.remainder(a, b))
     quotient = staticmethod(lambda xp, a, b: xp.floor(a / b))
@@ -272,8 +263,7 @@ def fmod(input, other):
 
 class _FloatBinary(Binary):
     """Binary ops that compute in floating point (integer operands are promoted, as in torch)."""
-    saved = ("a", "b")
-    saved_inputs = (0, 1)
+    saves = {"a": "input 0", "b": "input 1"}
 
     def compute(self, a, b):
         self.a, self.b = a, b
@@ -330,7 +320,6 @@ class Lerp(Binary):
 
 class Ternary(Op):
     """Three operands broadcast together in one dtype; grads summed back to each one's shape."""
-    saved_as_given = True
 
     def forward(self, a, b, c, dtype, value=1):
         self.metas = [meta_of(v) for v in (a, b, c)]
@@ -344,8 +333,7 @@ class Ternary(Op):
 
 @op("lerp_tensor", "LerpBackward1", category="arithmetic")
 class LerpTensor(Ternary):
-    saved = ("a", "b", "w")
-    saved_inputs = (0, 1, 2)
+    saves = {"a": "input 0", "b": "input 1", "w": "input 2"}
 
     def compute(self, a, b, w):
         self.a, self.b, self.w = a, b, w
@@ -358,8 +346,7 @@ class LerpTensor(Ternary):
 @op("addcmul", "AddcmulBackward0", category="arithmetic")
 class Addcmul(Ternary):
     """input + value * t1 * t2"""
-    saved = ("t1", "t2")
-    saved_inputs = (1, 2)
+    saves = {"t1": "input 1", "t2": "input 2"}
 
     def compute(self, x, t1, t2):
         self.t1, self.t2 = t1, t2
@@ -373,8 +360,7 @@ class Addcmul(Ternary):
 @op("addcdiv", "AddcdivBackward0", category="arithmetic")
 class Addcdiv(Ternary):
     """input + value * t1 / t2"""
-    saved = ("t1", "t2")
-    saved_inputs = (1, 2)
+    saves = {"t1": "input 1", "t2": "input 2"}
 
     def compute(self, x, t1, t2):
         self.t1, self.t2 = t1, t2
@@ -555,8 +541,7 @@ class Rsub(Binary):
 class RPow(Binary):
     """number ** tensor"""
     bool_kernel = "pow"
-    saved = ("out",)
-    saved_output = True
+    saves = {"out": "output"}
 
     def compute(self, a, b):
         if a.dtype.kind in "iu" and bool((a < 0).any()):
@@ -577,9 +562,7 @@ Sub.scalar_first, Pow.scalar_first = Rsub, RPow
 @op("pow_scalar", "PowBackward0", category="arithmetic")
 class PowScalar(Op):
     """tensor ** number"""
-    saved_as_given = True
-    saved = ("x",)
-    saved_inputs = (0,)
+    saves = {"x": "input 0"}
 
     def forward(self, x, exponent):
         if type(exponent) is bool:  # x ** True is x, x ** False is ones, in x's own dtype

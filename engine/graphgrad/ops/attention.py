@@ -25,11 +25,8 @@ def attention_probabilities(xp, q, k, mask, scale):
 
 @op("scaled_dot_product_attention", "ScaledDotProductFlashAttentionForCpuBackward0", category="attention")
 class ScaledDotProductAttention(Op):
-    saved = ("q", "k", "v", "p")
-    saved_inputs = (0, 1, 2)
-    saved_as_given = True
-    saved_constants = ("mask",)
-    saved_derived = ("p",)  # regraph() makes the probabilities again from q and k in the graph
+    # p: the probabilities, made again from q and k for create_graph
+    saves = {"q": "input 0", "k": "input 1", "v": "input 2", "p": "derived", "mask": "constant, kept"}
 
     def forward(self, q, k, v, mask=None, scale=1.0):
         self.q, self.k, self.v, self.mask, self.scale = q, k, v, mask, scale

@@ -139,7 +139,7 @@ unary_function(IsFinite, "isfinite", method=True)
 
 @op("where", "WhereBackward0", category="comparison")
 class Where(Op):
-    saved = ("condition",)
+    saves = {"condition": "other"}
 
     def forward(self, condition, a, b, dtype):
         xp = xp_of(condition)

@@ -182,10 +182,8 @@ class Convolution(Op):
     im2col of the padded input, (N, G, C/G*kh*kw, L), times the (G, O/G, C/G*kh*kw) weight, is
     already N, O, Ho, Wo in memory order. Backward: col2im of the columns' gradient for x, the
     columns again for w."""
-    saved = ("x_in", "w_in", "x", "w")
-    saved_inputs = (0, 1)
-    saved_as_given = True
-    saved_derived = ("x", "w")  # padded, and with a height of 1 for 1-d: regraph() makes them again
+    # x, w: padded, and with a height of 1 for 1-d
+    saves = {"x_in": "input 0", "w_in": "input 1", "x": "derived", "w": "derived"}
 
     def forward(self, x, w, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1):
         self.one_d = x.ndim == 3
@@ -244,10 +242,8 @@ class ConvTranspose(Op):
     the (G, O/G*kh*kw, C/G) transposed weight times x's (N, G, C/G, H*W) pixels gives columns that
     col2im adds at their windows' places in the padded output, which is then unpadded. Backward:
     im2col of the padded output gradient, times the weight, for x; x times those columns for w."""
-    saved = ("x_in", "w_in", "x", "w")
-    saved_inputs = (0, 1)
-    saved_as_given = True
-    saved_derived = ("x", "w")  # with a height of 1 for 1-d: regraph() makes them again
+    # x, w: with a height of 1 for 1-d
+    saves = {"x_in": "input 0", "w_in": "input 1", "x": "derived", "w": "derived"}
 
     def forward(self, x, w, b=None, stride=(1, 1), padding=(0, 0), output_padding=(0, 0), dilation=(1, 1),
                 groups=1):

@@ -39,7 +39,6 @@ def op(name, grad_fn=None, *, category, differentiable=True):
 class Op(Node):
     """Base of all ops: forward(*arrays, **attrs) -> array(s); backward(grad) -> grads per input."""
     is_view = False      # the output shares memory (and version counter) with input 0
-    saved_for = {}       # {i: j}: saved input i is needed only for input j's gradient (x * 3 keeps no x)
     category = None      # set by @op: an unregistered op has none (tests/test_ops.py checks every registered one)
 
 

@@ -200,7 +200,7 @@ def setitem(target, key, value):
 
 @op("gather", "GatherBackward0", category="indexing")
 class Gather(Op):
-    saved = ("index",)
+    saves = {"index": "other"}
 
     def forward(self, x, index, dim):
         self.in_shape, self.dim, self.index = x.shape, dim, index
@@ -234,7 +234,7 @@ def _check_index_dtype(message, index):
 
 @op("scatter", "ScatterBackward0", category="indexing")
 class Scatter(Op):
-    saved = ("index",)
+    saves = {"index": "other"}
 
     def forward(self, x, index, src, dim, reduce=None):
         xp = xp_of(x)
@@ -317,7 +317,7 @@ def scatter_add(input, dim, index, src):
 
 @op("index_select", "IndexSelectBackward0", category="indexing")
 class IndexSelect(Op):
-    saved = ("index",)
+    saves = {"index": "other"}
 
     def forward(self, x, index, dim):
         self.in_shape, self.dim, self.index = x.shape, dim, index
@@ -346,7 +346,7 @@ def index_select(input, dim, index):
 
 @op("masked_fill", "MaskedFillBackward0", category="indexing")
 class MaskedFill(Op):
-    saved = ("mask",)
+    saves = {"mask": "other"}
 
     def forward(self, x, mask, value):
         self.mask, self.in_shape = mask, x.shape
@@ -386,7 +386,7 @@ def nonzero(input, *, as_tuple=False):
 @op("masked_select", "MaskedSelectBackward0", category="indexing")
 class MaskedSelect(Op):
     """The elements of x where mask is True, x and mask broadcast together first."""
-    saved = ("mask",)
+    saves = {"mask": "other"}
 
     def forward(self, x, mask):
         xp = xp_of(x)
@@ -411,7 +411,7 @@ def masked_select(input, mask):
 @op("take", "TakeBackward0", category="indexing")
 class Take(Op):
     """input.flatten()[index]"""
-    saved = ("index",)
+    saves = {"index": "other"}
 
     def forward(self, x, index):
         self.in_shape, self.index = x.shape, index
@@ -449,7 +449,7 @@ def argwhere(input):
 @op("index_add", "IndexAddBackward0", category="indexing")
 class IndexAdd(Op):
     """x with alpha * source added at `index` along dim (repeated indices add up)."""
-    saved = ("index",)
+    saves = {"index": "other"}
 
     def forward(self, x, index, source, dim, alpha=1):
         xp = xp_of(x)
@@ -477,7 +477,7 @@ def index_add(input, dim, index, source, *, alpha=1):
 
 @op("index_fill", "IndexFillBackward0", category="indexing")
 class IndexFill(Op):
-    saved = ("index",)
+    saves = {"index": "other"}
 
     def forward(self, x, index, dim, value):
         self.key = (slice(None),) * dim + (index,)
@@ -550,7 +550,7 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False):
 
 @op("embedding", "EmbeddingBackward0", category="indexing")
 class Embedding(Op):
-    saved = ("indices",)
+    saves = {"indices": "other"}
 
     def forward(self, weight, indices, padding_idx=None):
         self.indices, self.num, self.padding_idx = indices, weight.shape[0], padding_idx

@@ -9,9 +9,7 @@ from .util import broadcast_shapes, sum_to, variant, xp_of
 
 
 class _Product(Op):
-    saved_as_given = True
-    saved = ("a", "b")
-    saved_inputs = (0, 1)
+    saves = {"a": "input 0", "b": "input 1"}
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -43,8 +41,8 @@ class Dot(_Product):
 class BatchedMatmul(_Product):
     """Batched (and 1-D by N-D) products, broadcasting the batch dimensions. PyTorch folds the
     batch into one mm or bmm and views the result back: the node it records is that view."""
-    saved = ("a_in", "b_in", "a", "b")
-    saved_derived = ("a", "b")  # a 1-D operand as a row or a column: regraph() makes them again
+    # a, b: a 1-D operand as a row or a column
+    saves = {"a_in": "input 0", "b_in": "input 1", "a": "derived", "b": "derived"}
 
     def forward(self, a, b):
         self.a_shape, self.b_shape = a.shape, b.shape
@@ -187,9 +185,7 @@ def outer(input, vec2):
 @op("linear", "AddmmBackward0", category="linalg")
 class Linear(Op):
     """x @ W.T + b in one node: what nn.Linear records for 2-D input."""
-    saved_as_given = True
-    saved = ("x", "w")
-    saved_inputs = (0, 1)
+    saves = {"x": "input 0", "w": "input 1"}
 
     def forward(self, x, w, b=None):
         self.x, self.w = x, w
@@ -235,9 +231,7 @@ def linear(input, weight, bias=None):
 @op("addmm", "AddmmBackward0", category="linalg")
 class Addmm(Op):
     """beta * input + alpha * (mat1 @ mat2), input broadcast to the product's shape."""
-    saved_as_given = True
-    saved = ("m1", "m2")
-    saved_inputs = (1, 2)
+    saves = {"m1": "input 1", "m2": "input 2"}
 
     def forward(self, x, m1, m2, beta=1, alpha=1):
         self.m1, self.m2, self.beta, self.alpha, self.in_shape = m1, m2, beta, alpha, x.shape
@@ -314,7 +308,7 @@ def _einsum_parse(equation, shapes):
 class Einsum(Op):
     """One node for the whole contraction (PyTorch records the permutes, views and bmm it is
     made of; here the gradient of each operand is the contraction of the others with grad)."""
-    saved_derived = ("arrays",)  # the operands, as given: regraph() puts them back in the graph
+    saves = {"arrays": "derived, kept"}  # the operands, as given: regraph() puts them back in the graph
 
     def forward(self, *arrays, terms, out):
         self.arrays, self.terms, self.out = arrays, terms, out
@@ -400,9 +394,7 @@ def _zero_pivot(a):
 
 @op("linalg_inv", "LinalgInvExBackward0", category="linalg")
 class Inv(Op):
-    saved = ("out",)
-    saved_output = True
-    saved_as_given = True
+    saves = {"out": "output"}
 
     def forward(self, a):
         xp = xp_of(a)
@@ -420,10 +412,7 @@ class Inv(Op):
 
 class _OfMatrix(Op):
     """An op of a matrix A (input 0) whose backward needs A and the result."""
-    saved = ("a", "out")
-    saved_inputs = (0,)
-    saved_output = True
-    saved_as_given = True
+    saves = {"a": "input 0", "out": "output"}
 
 
 @op("linalg_det", "LinalgDetBackward0", category="linalg")

@@ -21,9 +21,7 @@ def _reduced_grad(grad, reduction, n):
 class _PairLoss(Op):
     """loss(input, target) elementwise (broadcast), then reduced; backward sums each grad to its
     operand's shape."""
-    saved_as_given = True
-    saved = ("x", "t")
-    saved_inputs = (0, 1)
+    saves = {"x": "input 0", "t": "input 1"}
 
     def forward(self, x, t, reduction, **params):
         self.x, self.t, self.reduction, self.params = x, t, reduction, params
@@ -66,10 +64,7 @@ SmoothL1Loss = _pair_loss("smooth_l1_loss", "SmoothL1LossBackward0", _huber, _hu
 @op("binary_cross_entropy", "BinaryCrossEntropyBackward0", category="loss")
 class BinaryCrossEntropy(Op):
     """-(t log x + (1 - t) log(1 - x)), each log clamped at -100 as PyTorch does."""
-    saved = ("x", "t", "w")
-    saved_inputs = (0, 1)
-    saved_as_given = True
-    saved_constants = ("w",)
+    saves = {"x": "input 0", "t": "input 1", "w": "constant"}
 
     def forward(self, x, t, w, reduction):
         xp = xp_of(x)
@@ -94,10 +89,8 @@ class BinaryCrossEntropy(Op):
 @op("binary_cross_entropy_with_logits", "BinaryCrossEntropyWithLogitsBackward0", category="loss")
 class BinaryCrossEntropyWithLogits(Op):
     """(1 - t) x + (1 + (pos_weight - 1) t) softplus(-x): the stable form of BCE(sigmoid(x), t)."""
-    saved = ("x", "t", "w", "pw")
-    saved_inputs = (0, 1)
-    saved_as_given = True
-    saved_constants = ("w", "pw")  # weights: PyTorch does not differentiate them either
+    # the weights: PyTorch does not differentiate them either
+    saves = {"x": "input 0", "t": "input 1", "w": "constant", "pw": "constant"}
 
     def forward(self, x, t, w, pw, reduction):
         xp = xp_of(x)
@@ -130,8 +123,7 @@ class NllLoss(Op):
     """-logp[target] (times the class weight), skipping ignore_index; "mean" divides by the summed
     weights of the counted targets. Classes are dim 1 (dim 0 for one unbatched sample); other
     dims are flattened into rows. any_ignored=False (the caller checked) skips the masking."""
-    saved = ("t", "weights")
-    saved_constants = ("weights",)
+    saves = {"t": "other", "weights": "constant"}
 
     def forward(self, logp, target, weight, reduction, ignore_index, any_ignored=True):
         xp = xp_of(logp)

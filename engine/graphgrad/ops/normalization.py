@@ -20,10 +20,7 @@ def _standardize_grad(g, xhat, invstd, axes):
 class _Norm(Op):
     """Normalise, then scale by weight and shift by bias (each optional, shaped to broadcast).
     Subclasses say how in standardized(x) -> (xhat, invstd)."""
-    saved = ("x", "w_in", "w", "xhat", "invstd")
-    saved_inputs = (0, 1)
-    saved_as_given = True
-    saved_derived = ("w", "xhat", "invstd")  # what regraph() makes again from x and w_in
+    saves = {"x": "input 0", "w_in": "input 1", "w": "derived", "xhat": "derived", "invstd": "derived"}
 
     def forward_affine(self, x, w, b, shape, standardized=None):
         self.x, self.w_in, self.shape = x, w, shape
@@ -53,8 +50,7 @@ class _Norm(Op):
 class BatchNorm(_Norm):
     """Over every dim but the channels (dim 1). Training uses the batch statistics and moves the
     running ones (Tensors, updated in place) towards them; eval uses the running ones."""
-
-    saved_constants = ("running_mean", "running_var")
+    saves = _Norm.saves | {"running_mean": "constant, kept", "running_var": "constant, kept"}
 
     def forward(self, x, w, b, running_mean, running_var, training, momentum, eps):
         self.axes = (0,) + tuple(range(2, x.ndim))

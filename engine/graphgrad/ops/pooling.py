@@ -44,9 +44,8 @@ class MaxPool2d(_Pool):
     """Max over each window (NaN propagates). Backward gives each window's gradient to its first
     maximum in kernel order, as PyTorch's index does; the winners are found again from the saved
     input and output, so the forward is only kh*kw-1 elementwise maxima."""
-    saved = ("x", "out")
-    saved_inputs = (0,)
-    saved_constants = ("x", "out")  # they pick where gradients go: a piecewise-constant choice
+    # x and out pick where gradients go: a piecewise-constant choice
+    saves = {"x": "input 0, constant", "out": "constant"}
 
     def forward(self, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices=False):
         xp = xp_of(x)
@@ -109,7 +108,8 @@ class MaxPool2d(_Pool):
 
 @op("avg_pool2d", "AvgPool2DBackward0", category="pooling")
 class AvgPool2d(_Pool):
-    saved_constants = ("divisor",)  # window sizes
+    saves = {"divisor": "constant, kept"}  # the window sizes
+
     def forward(self, x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
         xp = xp_of(x)
         h, w = x.shape[-2:]
@@ -150,7 +150,7 @@ def _adaptive_bins(xp, size, out, dtype):
 @op("adaptive_avg_pool2d", "AdaptiveAvgPool2DBackward0", category="pooling")
 class AdaptiveAvgPool2d(Op):
     """Each output is the mean of its bin: out = Rows @ x @ Cols.T with bin-averaging matrices."""
-    saved_constants = ("rows", "cols")
+    saves = {"rows": "constant, kept", "cols": "constant, kept"}
 
     def forward(self, x, output_size):
         xp = xp_of(x)

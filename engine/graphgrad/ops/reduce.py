@@ -84,10 +84,7 @@ def _count(shape, axes):
 
 @op("prod", "ProdBackward0", category="reduction")
 class Prod(Reduction):
-    saved = ("x", "out")
-    saved_inputs = (0,)
-    saved_output = True
-    saved_as_given = True
+    saves = {"x": "input 0", "out": "output"}
 
     def compute(self, xp, x, axes, keepdim, dtype):
         if dtype is None and x.dtype.kind in "biu":
@@ -128,10 +125,7 @@ def _reduced_shape(shape, axes):
 
 class _Extreme(Op):
     """max()/min() over everything: the gradient is shared evenly among ties, as PyTorch does."""
-    saved = ("x", "out")
-    saved_inputs = (0,)
-    saved_output = True
-    saved_as_given = True
+    saves = {"x": "input 0", "out": "output"}
 
     def forward(self, x):
         if x.size == 0:
@@ -161,7 +155,7 @@ class Min(_Extreme):
 class _ExtremeDim(Op):
     """max(dim)/min(dim): (values, indices); the gradient goes to the index picked."""
     n_outputs = 2
-    saved = ("indices",)
+    saves = {"indices": "other"}
 
     def forward(self, x, dim, keepdim=False):
         xp = xp_of(x)
@@ -224,7 +218,7 @@ class Sort(Op):
     """(values, indices) along dim; the gradient of the values goes back to where they came from.
     topk is the first k of the same order."""
     n_outputs = 2
-    saved = ("indices",)
+    saves = {"indices": "other"}
 
     def forward(self, x, dim, descending=False, k=None):
         xp = xp_of(x)
@@ -253,8 +247,8 @@ Topk = variant(Sort, "topk", "TopkBackward0")
 
 @op("amax", "AmaxBackward0", category="reduction")
 class Amax(Reduction):
-    saved = ("x", "out")
-    saved_constants = ("x", "out")  # they only say which elements were the extreme (a constant choice)
+    # x and out only say which elements were the extreme (a constant choice)
+    saves = {"x": "constant", "out": "constant"}
 
     def compute(self, xp, x, axes, keepdim, dtype):
         self.x = x
@@ -307,9 +301,7 @@ class Argmin(_Arg):
 
 @op("var", "VarBackward0", category="reduction")
 class Var(Reduction):
-    saved_as_given = True
-    saved = ("x",)
-    saved_inputs = (0,)
+    saves = {"x": "input 0"}
 
     def forward(self, x, dim=None, correction=1, keepdim=False):
         self.correction = correction
@@ -336,8 +328,8 @@ class Var(Reduction):
 
 @op("std", "StdBackward0", category="reduction")
 class Std(Var):
-    saved = ("x", "out")
-    saved_output = True  # (torch's StdBackward0 keeps its result too)
+    # (torch's StdBackward0 keeps its result too)
+    saves = {"x": "input 0", "out": "output"}
 
     def compute(self, xp, x, axes, keepdim, dtype):
         self.out = xp.sqrt(Var.compute(self, xp, x, axes, keepdim, dtype))
@@ -377,8 +369,8 @@ StdMean = _with_mean(Std, "std_mean", "StdMeanBackward0")
 
 @op("nansum", "NansumBackward0", category="reduction")
 class NanSum(Reduction):
-    saved = ("x",)
-    saved_constants = ("x",)  # it only says where the NaNs are
+    # x only says where the NaNs are
+    saves = {"x": "constant"}
 
     def compute(self, xp, x, axes, keepdim, dtype):
         self.x = x
@@ -393,10 +385,7 @@ class NanSum(Reduction):
 
 @op("logsumexp", "LogsumexpBackward0", category="reduction")
 class LogSumExp(Reduction):
-    saved = ("x", "out")
-    saved_inputs = (0,)
-    saved_output = True
-    saved_as_given = True
+    saves = {"x": "input 0", "out": "output"}
 
     def compute(self, xp, x, axes, keepdim, dtype):
         if x.dtype.kind != "f":
@@ -417,10 +406,7 @@ class LogSumExp(Reduction):
 
 @op("norm", "LinalgVectorNormBackward0", category="reduction")
 class Norm(Reduction):
-    saved = ("x", "out")
-    saved_inputs = (0,)
-    saved_output = True
-    saved_as_given = True
+    saves = {"x": "input 0", "out": "output"}
 
     def forward(self, x, p=2, dim=None, keepdim=False):
         self.p = p
@@ -478,10 +464,7 @@ class Cumsum(Op):
 
 @op("cumprod", "CumprodBackward0", category="reduction")
 class Cumprod(Op):
-    saved = ("x", "out")
-    saved_inputs = (0,)
-    saved_output = True
-    saved_as_given = True
+    saves = {"x": "input 0", "out": "output"}
 
     def forward(self, x, dim):
         self.dim = wrap_dim(dim, x.ndim)

@@ -20,7 +20,6 @@ _TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
 
 class Unary(Op):
     """f(x) on floats; integer inputs are promoted to the default float dtype, like torch."""
-    saved_as_given = True
     promote_int = True
 
     def forward(self, x):
@@ -59,8 +58,7 @@ def elementwise(name, grad_fn, f, df=None, *, category, save="x", promote_int=Tr
     when given, declare its public function `name(input)` (ops/public.py)."""
     attrs = {"f": staticmethod(f), "df": None if df is None else staticmethod(df), "promote_int": promote_int}
     if df is not None:
-        attrs["saved"] = (save,)
-        attrs["saved_inputs" if save == "x" else "saved_output"] = (0,) if save == "x" else True
+        attrs["saves"] = {save: "input 0" if save == "x" else "output"}
     cls = op(name, grad_fn, category=category)(type(name.title().replace("_", ""), (Elementwise,), attrs))
     if variants:
         unary_function(cls, name, **variants)
@@ -152,8 +150,7 @@ class Neg(_SameDtype):
 
 @op("abs", "AbsBackward0", category="unary")
 class Abs(_SameDtype):
-    saved = ("x",)
-    saved_inputs = (0,)
+    saves = {"x": "input 0"}
 
     def compute(self, xp, x):
         self.x = x
@@ -170,8 +167,7 @@ unary_function(Abs, "abs", method=True, inplace=True, aliases=("absolute",), ope
 @op("logit", "LogitBackward0", category="unary")
 class Logit(Unary):
     """log(x / (1 - x)), x first clamped to [eps, 1 - eps] when eps is given."""
-    saved = ("x",)
-    saved_inputs = (0,)
+    saves = {"x": "input 0"}
 
     def forward(self, x, eps=None):
         self.eps = eps
@@ -198,8 +194,8 @@ def logit(input, eps=None):
 
 @op("nan_to_num", "NanToNumBackward0", category="unary")
 class NanToNum(Op):
-    saved = ("x",)
-    saved_constants = ("x",)  # it only says where x is finite
+    # x only says where it is finite
+    saves = {"x": "constant"}
 
     def forward(self, x, nan=0.0, posinf=None, neginf=None):
         self.x = x
@@ -218,9 +214,7 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
 
 @op("clamp", "ClampBackward1", category="unary")
 class Clamp(Op):
-    saved_as_given = True
-    saved = ("x",)
-    saved_inputs = (0,)
+    saves = {"x": "input 0"}
 
     def forward(self, x, min=None, max=None):
         if min is None and max is None:
@@ -252,9 +246,7 @@ ClampMax = variant(Clamp, "clamp_max", "ClampMaxBackward0")
 @op("clamp_tensor", "ClampBackward0", category="unary")
 class ClampTensor(Op):
     """clamp with tensor bounds (either may be None): min(max(x, lo), hi), all broadcast."""
-    saved_as_given = True
-    saved = ("x", "lo", "hi")
-    saved_inputs = (0, 1, 2)
+    saves = {"x": "input 0", "lo": "input 1", "hi": "input 2"}
 
     def forward(self, x, lo, hi, dtype):
         self.x, self.lo, self.hi = (None if v is None else v.astype(dtype, copy=False) for v in (x, lo, hi))
