@@ -3,6 +3,8 @@ that records what it runs, so the graph can be seen, stepped through and debugge
 
     import graphgrad as torch
 """
+import sys as _sys
+
 from . import dtypes as _dtypes
 from .dtypes import (bfloat16, bool_ as bool, dtype, float16, float32, float64, get_default_dtype, int8, int16, int32,
                      int64, promote_types, set_default_dtype, uint8)
@@ -57,6 +59,11 @@ from . import debug, tracing  # noqa: E402
 from .tracing import trace  # noqa: E402
 from .compile import compile  # noqa: E402,A001  graphgrad.compile(step): capture once, replay a plan
 from . import amp, cpu  # noqa: E402
+from .amp import cuda as _cuda_amp  # noqa: E402
+
+# torch.cuda.amp (autocast and GradScaler, disabled without a GPU), attached here: amp builds on nn, far
+# above cuda. In sys.modules too, for `import torch.cuda.amp` and `from torch.cuda.amp import GradScaler`.
+cuda.amp = _sys.modules[__name__ + ".cuda.amp"] = _cuda_amp
 from .amp.autocast_mode import (autocast, clear_autocast_cache, get_autocast_cpu_dtype,  # noqa: E402
                                 get_autocast_dtype, get_autocast_gpu_dtype, is_autocast_cache_enabled,
                                 is_autocast_enabled, set_autocast_cache_enabled, set_autocast_dtype,

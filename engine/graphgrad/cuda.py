@@ -1,6 +1,7 @@
 """graphgrad.cuda: GPUs through CuPy. Every query answers (False, 0) without a GPU or CuPy."""
 import functools
-import sys
+
+from .device import as_device
 
 
 @functools.lru_cache(maxsize=None)
@@ -47,14 +48,12 @@ def current_device():
 
 
 def set_device(device):
-    from .device import as_device
     _require()
     _cupy().cuda.runtime.setDevice(as_device(device).index or 0)
 
 
 def get_device_name(device=None):
     _require()
-    from .device import as_device
     index = as_device(device if device is not None else "cuda").index or 0
     return _cupy().cuda.runtime.getDeviceProperties(index)["name"].decode()
 
@@ -128,7 +127,3 @@ def manual_seed(seed):
 
 manual_seed_all = manual_seed
 
-
-from .amp import cuda as amp  # noqa: E402  torch.cuda.amp: autocast and GradScaler (disabled without a GPU)
-
-sys.modules[__name__ + ".amp"] = amp  # `import torch.cuda.amp`, `from torch.cuda.amp import GradScaler`

@@ -1,4 +1,5 @@
 """The device factory functions use when none is given (torch.set_default_device)."""
+from . import cuda
 from .device import CPU, as_device
 
 device = None  # None: the CPU, without the cost of a lookup on every factory call
@@ -13,7 +14,6 @@ def set_default_device(new_device):
         return
     d = as_device(new_device)
     if d is not CPU:
-        from . import cuda
         cuda._require()
     device = None if d is CPU else d
 

@@ -6,8 +6,11 @@ import warnings
 
 import numpy as np
 
-from . import dtypes
+from . import _hooks, dtypes
 from .device import CPU, array_module, as_device, device_of
+from .formats import channels_last, channels_last_3d, contiguous_format, preserve_format
+from .multiprocessing import is_shared_array, shared_copy
+from .printing import tensor_repr
 
 
 _new, _ndarray, _generic = object.__new__, np.ndarray, np.generic  # Tensor._wrap runs for every op
@@ -51,7 +54,7 @@ class Tensor:
 
     def __init__(self, *args, dtype=None, device=None):
         # torch.Tensor(data) or torch.Tensor(*sizes): the legacy constructor, default float dtype
-        from .creation import tensor as _tensor, empty
+        from .creation import empty, tensor as _tensor  # (creation, in the ops layer, builds on Tensor)
         if len(args) == 1 and not isinstance(args[0], int):
             made = _tensor(args[0], dtype=dtype or dtypes.get_default_dtype(), device=device)
         else:
@@ -116,12 +119,10 @@ class Tensor:
         forked afterwards (graphgrad.multiprocessing) see each other's in-place updates, as torch's
         Hogwild examples rely on. GPU tensors are left as they are, as in torch."""
         if type(self._data) is np.ndarray and not self.is_shared():
-            from .multiprocessing import shared_copy
             self._data = shared_copy(self._data)
         return self
 
     def is_shared(self):
-        from .multiprocessing import is_shared_array
         return type(self._data) is np.ndarray and is_shared_array(self._data)
 
     @property
@@ -153,7 +154,6 @@ class Tensor:
         return self._data.dtype.kind in "fV"  # (bfloat16's kind is "V")
 
     def is_contiguous(self, memory_format=None):
-        from .formats import channels_last, channels_last_3d, contiguous_format, preserve_format
         if memory_format is None or memory_format in (contiguous_format, preserve_format):
             return bool(self._data.flags.c_contiguous)
         rank = {channels_last: 4, channels_last_3d: 5}.get(memory_format)
@@ -233,7 +233,7 @@ class Tensor:
 
     # ---- autograd ---------------------------------------------------------------------
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        autograd.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+        _hooks.backward(self, gradient, retain_graph, create_graph, inputs=inputs)  # autograd.backward
 
     def detach(self):
         t = Tensor._wrap(self._data)
@@ -349,7 +349,6 @@ class Tensor:
         return bool((self == element).any())
 
     def __repr__(self, *, tensor_contents=None):
-        from .printing import tensor_repr
         suffixes = []
         if self.grad_fn is not None:
             suffixes.append(f"grad_fn=<{self.grad_fn.name()}>")
@@ -380,7 +379,7 @@ class Tensor:
 
     # ---- dtype and device moves ----------------------------------------------------------
     def to(self, *args, **kwargs):
-        from .ops.convert import to
+        from .ops.convert import to  # (the conversion op: ops build on Tensor)
         return to(self, *args, **kwargs)
 
     def type(self, dtype=None):
@@ -428,19 +427,19 @@ class Tensor:
         return self.to(other.dtype)
 
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
-        from .creation import tensor
+        from .creation import tensor  # (creation builds on Tensor)
         return tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
 
     def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
-        from .creation import zeros
+        from .creation import zeros  # (creation builds on Tensor)
         return zeros(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
 
     def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
-        from .creation import ones
+        from .creation import ones  # (creation builds on Tensor)
         return ones(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
 
     def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
-        from .creation import full
+        from .creation import full  # (creation builds on Tensor)
         return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
                     requires_grad=requires_grad)
 
@@ -476,5 +475,3 @@ def wrap_dim(dim, ndim):
         raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
     return dim % n
 
-
-from . import autograd  # noqa: E402  last: autograd builds on Tensor (Tensor.backward runs it)

@@ -237,7 +237,7 @@ def _install():
     if _state["installed"]:
         return
     _state["installed"] = True
-    import graphgrad
+    import graphgrad  # (the package itself: its functions are wrapped where users call them)
     from .. import linalg
     from ..nn import functional
     from ..nn.modules import attention

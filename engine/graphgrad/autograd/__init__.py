@@ -1,6 +1,7 @@
 """graphgrad.autograd: backward, grad, grad modes, anomaly detection."""
 import warnings
 
+from .. import _hooks
 from ..tensor import Tensor
 from .engine import BackwardPass, Step
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled, state
@@ -66,6 +67,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     roots, seeds = _roots_and_seeds(tensors, grad_tensors, keep_tensors=create_graph)
     BackwardPass(roots, seeds, retain_graph=bool(retain_graph), create_graph=create_graph).run()
 
+
+_hooks.backward = backward  # what Tensor.backward runs (the tensor layer sits below autograd)
 
 _CYCLE_WARNING = (
     "Using backward() with create_graph=True will create a reference cycle between the parameter and its gradient "

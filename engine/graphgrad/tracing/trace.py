@@ -207,7 +207,7 @@ class Trace(Recorder):
     def save(self, path, **options):
         """Write the latest iteration to a .ggtrace file (graph, statistics, values, curves) that JupyterLab
         opens with a double-click; graphgrad.viz.load reads it back. Options: graphgrad.viz.save's."""
-        from ..viz import document
+        from ..viz import document  # (the .ggtrace writer builds on viz, above tracing)
         return document.save(self, path, **options)
 
     # ---- the recorder hooks ------------------------------------------------------------------
