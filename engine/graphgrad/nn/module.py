@@ -8,6 +8,8 @@ costs one check."""
 import itertools
 import warnings
 from collections import OrderedDict, namedtuple
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TypeVar
 
 from .. import dtypes
 from ..autograd.grad_mode import no_grad, state
@@ -18,26 +20,28 @@ from .parameter import Buffer, Parameter
 
 __all__ = ["Module", "RemovableHandle"]
 
+M = TypeVar("M", bound="Module")
+
 
 class RemovableHandle:
     """What register_*_hook returns: `.remove()` takes the hook out (also as a context manager)."""
     _ids = itertools.count()
 
-    def __init__(self, *hook_dicts):
+    def __init__(self, *hook_dicts: Any) -> None:
         self.hook_dicts = hook_dicts
         self.id = next(RemovableHandle._ids)
 
-    def remove(self):
+    def remove(self) -> None:
         for hooks in self.hook_dicts:
             if isinstance(hooks, dict):
                 hooks.pop(self.id, None)
             else:
                 hooks.discard(self.id)
 
-    def __enter__(self):
+    def __enter__(self) -> "RemovableHandle":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.remove()
 
 
@@ -65,10 +69,13 @@ def _typename(value):
 
 
 class Module:
-    training = True
+    training: bool = True
     _version = 1  # of the state_dict layout; stored in state_dict()._metadata as PyTorch does
+    _parameters: dict[str, Parameter | None]
+    _buffers: dict[str, Tensor | None]
+    _modules: dict[str, "Module | None"]
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         if args or kwargs:
             unexpected = next(iter(kwargs)) if kwargs else None
             raise TypeError(f"{type(self).__name__}.__init__() got an unexpected keyword argument '{unexpected}'"
@@ -88,10 +95,10 @@ class Module:
         set_(self, "_backward_hooks", OrderedDict())
 
     # ---- calling --------------------------------------------------------------------------------
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         hooked = self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks
         if not recorders:
             return self._call_with_hooks(args, kwargs) if hooked else self.forward(*args, **kwargs)
@@ -133,28 +140,30 @@ class Module:
                 output = result
         return output if backward_hooks is None else backward_hooks.wrap_outputs(output)
 
-    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+    def register_forward_pre_hook(self, hook: Callable[..., Any], *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> RemovableHandle:
         handle = RemovableHandle(self._forward_pre_hooks, self._forward_pre_hooks_with_kwargs)
         _add_hook(self._forward_pre_hooks, handle.id, hook, prepend)
         if with_kwargs:
             self._forward_pre_hooks_with_kwargs.add(handle.id)
         return handle
 
-    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False):
+    def register_forward_hook(self, hook: Callable[..., Any], *, prepend: bool = False, with_kwargs: bool = False,
+                              always_call: bool = False) -> RemovableHandle:
         handle = RemovableHandle(self._forward_hooks, self._forward_hooks_with_kwargs)
         _add_hook(self._forward_hooks, handle.id, hook, prepend)
         if with_kwargs:
             self._forward_hooks_with_kwargs.add(handle.id)
         return handle
 
-    def register_full_backward_hook(self, hook, prepend=False):
+    def register_full_backward_hook(self, hook: Callable[..., Any], prepend: bool = False) -> RemovableHandle:
         """hook(module, grad_input, grad_output) -> new grad_input or None, run once the gradients
         of the module's positional tensor inputs are known."""
         handle = RemovableHandle(self._backward_hooks)
         _add_hook(self._backward_hooks, handle.id, hook, prepend)
         return handle
 
-    def register_full_backward_pre_hook(self, hook, prepend=False):
+    def register_full_backward_pre_hook(self, hook: Callable[..., Any], prepend: bool = False) -> RemovableHandle:
         """hook(module, grad_output) -> new grad_output or None, run when the gradients of the
         module's outputs arrive."""
         handle = RemovableHandle(self._backward_pre_hooks)
@@ -162,7 +171,7 @@ class Module:
         return handle
 
     # ---- registration ---------------------------------------------------------------------------
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         # only reached when normal lookup fails: parameters, buffers and modules live in dicts
         d = self.__dict__
         for store in ("_parameters", "_buffers", "_modules"):
@@ -170,7 +179,7 @@ class Module:
                 return d[store][name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: Any) -> None:
         d = self.__dict__
         params = d.get("_parameters")
         if isinstance(value, Parameter):
@@ -204,7 +213,7 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def __delattr__(self, name):
+    def __delattr__(self, name: str) -> None:
         for store in (self._parameters, self._buffers, self._modules):
             if name in store:
                 del store[name]
@@ -227,7 +236,7 @@ class Module:
         if hasattr(self, name) and name not in store:
             raise KeyError(f"attribute '{name}' already exists")
 
-    def register_parameter(self, name, param):
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
         self._check_name(name, "parameter", self._parameters)
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"cannot assign '{_typename(param)}' object to parameter '{name}' (graphgrad.nn.Parameter "
@@ -238,7 +247,7 @@ class Module:
                              "the forward() method.")
         self._parameters[name] = param
 
-    def register_buffer(self, name, tensor, persistent=True):
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         self._check_name(name, "buffer", self._buffers)
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"cannot assign '{_typename(tensor)}' object to buffer '{name}' (graphgrad Tensor or None "
@@ -249,7 +258,7 @@ class Module:
         else:
             self._non_persistent_buffers_set.add(name)
 
-    def add_module(self, name, module):
+    def add_module(self, name: str, module: "Module | None") -> None:
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{_typename(module)} is not a Module subclass")
         self._check_name(name, "module", self._modules)
@@ -257,7 +266,7 @@ class Module:
 
     register_module = add_module
 
-    def get_submodule(self, target):
+    def get_submodule(self, target: str) -> "Module":
         module = self
         for item in target.split(".") if target else ():
             if not hasattr(module, item):
@@ -267,14 +276,14 @@ class Module:
                 raise AttributeError("`" + item + "` is not an nn.Module")
         return module
 
-    def get_parameter(self, target):
+    def get_parameter(self, target: str) -> Parameter:
         module_path, _, name = target.rpartition(".")
         module = self.get_submodule(module_path)
         if name not in module._parameters:
             raise AttributeError(module._get_name() + " has no parameter `" + name + "`")
         return module._parameters[name]
 
-    def get_buffer(self, target):
+    def get_buffer(self, target: str) -> Tensor:
         module_path, _, name = target.rpartition(".")
         module = self.get_submodule(module_path)
         if name not in module._buffers:
@@ -282,7 +291,8 @@ class Module:
         return module._buffers[name]
 
     # ---- walking the tree -----------------------------------------------------------------------
-    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+    def named_modules(self, memo: set["Module"] | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, "Module"]]:
         if memo is None:
             memo = set()
         if self in memo:
@@ -294,18 +304,18 @@ class Module:
             if module is not None:
                 yield from module.named_modules(memo, prefix + ("." if prefix else "") + name, remove_duplicate)
 
-    def modules(self):
+    def modules(self) -> Iterator["Module"]:
         for _, module in self.named_modules():
             yield module
 
-    def named_children(self):
+    def named_children(self) -> Iterator[tuple[str, "Module"]]:
         memo = set()
         for name, module in self._modules.items():
             if module is not None and module not in memo:
                 memo.add(module)
                 yield name, module
 
-    def children(self):
+    def children(self) -> Iterator["Module"]:
         for _, module in self.named_children():
             yield module
 
@@ -320,28 +330,30 @@ class Module:
                     memo.add(value)
                 yield module_prefix + ("." if module_prefix else "") + name, value
 
-    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
         return self._named_members(lambda m: m._parameters.items(), prefix, recurse, remove_duplicate)
 
-    def parameters(self, recurse=True):
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         for _, param in self.named_parameters(recurse=recurse):
             yield param
 
-    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
         return self._named_members(lambda m: m._buffers.items(), prefix, recurse, remove_duplicate)
 
-    def buffers(self, recurse=True):
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         for _, buf in self.named_buffers(recurse=recurse):
             yield buf
 
-    def apply(self, fn):
+    def apply(self: M, fn: Callable[["Module"], object]) -> M:
         for module in self.children():
             module.apply(fn)
         fn(self)
         return self
 
     # ---- modes and gradients --------------------------------------------------------------------
-    def train(self, mode=True):
+    def train(self: M, mode: bool = True) -> M:
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
         self.training = mode
@@ -349,15 +361,15 @@ class Module:
             module.train(mode)
         return self
 
-    def eval(self):
+    def eval(self: M) -> M:
         return self.train(False)
 
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self: M, requires_grad: bool = True) -> M:
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         for p in self.parameters():
             if p.grad is not None:
                 if set_to_none:
@@ -384,7 +396,7 @@ class Module:
                     self._buffers[key] = fn(buf)
         return self
 
-    def to(self, *args, **kwargs):
+    def to(self: M, *args: Any, **kwargs: Any) -> M:
         device, dtype = kwargs.get("device"), kwargs.get("dtype")
         for a in args:
             if isinstance(a, dtypes.dtype):
@@ -398,33 +410,34 @@ class Module:
                             f"dtype={dtype}")
         return self._apply(lambda t: t.to(device=device, dtype=dtype if t.is_floating_point() else None))
 
-    def cuda(self, device=None):
+    def cuda(self: M, device: Any = None) -> M:
         return self._apply(lambda t: t.cuda(device))
 
-    def cpu(self):
+    def cpu(self: M) -> M:
         return self._apply(lambda t: t.cpu())
 
-    def type(self, dst_type):
+    def type(self: M, dst_type: Any) -> M:
         return self._apply(lambda t: t.type(dst_type))
 
-    def float(self):
+    def float(self: M) -> M:
         return self._apply(lambda t: t.float() if t.is_floating_point() else t)
 
-    def double(self):
+    def double(self: M) -> M:
         return self._apply(lambda t: t.double() if t.is_floating_point() else t)
 
-    def half(self):
+    def half(self: M) -> M:
         return self._apply(lambda t: t.half() if t.is_floating_point() else t)
 
-    def bfloat16(self):
+    def bfloat16(self: M) -> M:
         return self._apply(lambda t: t.bfloat16() if t.is_floating_point() else t)
 
-    def share_memory(self):
+    def share_memory(self: M) -> M:
         """Parameters and buffers into shared memory (Tensor.share_memory_), for Hogwild training."""
         return self._apply(lambda t: t.share_memory_())
 
     # ---- state_dict -----------------------------------------------------------------------------
-    def state_dict(self, *args, destination=None, prefix="", keep_vars=False):
+    def state_dict(self, *args: Any, destination: Any = None, prefix: str = "",
+                   keep_vars: bool = False) -> "OrderedDict[str, Tensor]":
         if args:  # the old positional form: state_dict(destination, prefix, keep_vars)
             destination = args[0]
             prefix = args[1] if len(args) > 1 else prefix
@@ -492,7 +505,8 @@ class Module:
                     elif input_name[0] not in local_state:
                         unexpected_keys.append(key)
 
-    def load_state_dict(self, state_dict, strict=True, assign=False):
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True,
+                        assign: bool = False) -> _IncompatibleKeys:
         if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
         missing_keys, unexpected_keys, error_msgs = [], [], []
@@ -528,10 +542,10 @@ class Module:
     def _get_name(self):
         return type(self).__name__
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return ""
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         extra_lines = self.extra_repr().split("\n") if self.extra_repr() else []
         child_lines = [f"({key}): {_addindent(repr(module), 2)}" for key, module in self._modules.items()]
         lines = extra_lines + child_lines

@@ -5,17 +5,19 @@ from ...ops.activation import log_softmax, softmax
 from .. import functional as F, init
 from ..module import Module
 from ..parameter import Parameter
+from ...tensor import Tensor
+from ..common_types import DTypeLike, DeviceLike
 
 
 class _Inplace(Module):
     """A layer whose only option is `inplace`, printed as PyTorch prints it."""
     fn = None
 
-    def __init__(self, inplace=False):
+    def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return type(self).fn(input, inplace=self.inplace)
 
     def extra_repr(self):
@@ -52,7 +54,7 @@ class Hardsigmoid(Hardswish):
 class _Stateless(Module):
     fn = None
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return type(self).fn(input)
 
 
@@ -73,11 +75,11 @@ class Softsign(_Stateless):
 
 
 class LeakyReLU(Module):
-    def __init__(self, negative_slope=0.01, inplace=False):
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
         super().__init__()
         self.negative_slope, self.inplace = negative_slope, inplace
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.leaky_relu(input, self.negative_slope, self.inplace)
 
     def extra_repr(self):
@@ -87,11 +89,11 @@ class LeakyReLU(Module):
 class ELU(Module):
     fn = F.elu
 
-    def __init__(self, alpha=1.0, inplace=False):
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
         self.alpha, self.inplace = alpha, inplace
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return type(self).fn(input, self.alpha, self.inplace)
 
     def extra_repr(self):
@@ -103,13 +105,13 @@ class CELU(ELU):
 
 
 class Hardtanh(Module):
-    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
         if max_val <= min_val:
             raise ValueError("max_val must be greater than min_val")
         self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.hardtanh(input, self.min_val, self.max_val, self.inplace)
 
     def extra_repr(self):
@@ -117,7 +119,7 @@ class Hardtanh(Module):
 
 
 class ReLU6(Hardtanh):
-    def __init__(self, inplace=False):
+    def __init__(self, inplace: bool = False) -> None:
         super().__init__(0.0, 6.0, inplace)
 
     def extra_repr(self):
@@ -125,11 +127,11 @@ class ReLU6(Hardtanh):
 
 
 class GELU(Module):
-    def __init__(self, approximate="none"):
+    def __init__(self, approximate: str = "none") -> None:
         super().__init__()
         self.approximate = approximate
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.gelu(input, approximate=self.approximate)
 
     def extra_repr(self):
@@ -137,11 +139,11 @@ class GELU(Module):
 
 
 class Softplus(Module):
-    def __init__(self, beta=1.0, threshold=20.0):
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
         super().__init__()
         self.beta, self.threshold = beta, threshold
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.softplus(input, self.beta, self.threshold)
 
     def extra_repr(self):
@@ -151,11 +153,11 @@ class Softplus(Module):
 class _SoftmaxBase(Module):
     fn = None
 
-    def __init__(self, dim=None):
+    def __init__(self, dim: int | None = None) -> None:
         super().__init__()
         self.dim = dim
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return type(self).fn(input, self.dim)
 
     def extra_repr(self):
@@ -177,7 +179,8 @@ class Softmin(_SoftmaxBase):
 class PReLU(Module):
     """max(0, x) + weight * min(0, x), one learned slope (or one per channel)."""
 
-    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, device: DeviceLike | None = None,
+                 dtype: DTypeLike | None = None) -> None:
         super().__init__()
         self.num_parameters, self.init = num_parameters, init
         self.weight = Parameter(empty(num_parameters, device=device, dtype=dtype))
@@ -186,7 +189,7 @@ class PReLU(Module):
     def reset_parameters(self):
         init.constant_(self.weight, self.init)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.prelu(input, self.weight)
 
     def extra_repr(self):

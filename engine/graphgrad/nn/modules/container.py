@@ -1,6 +1,8 @@
 """Containers: Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict."""
 import operator
 from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 from ..module import Module, _addindent, _typename
 from ..parameter import Parameter
@@ -20,7 +22,7 @@ def _renumber(modules):
 
 
 class Sequential(Module):
-    def __init__(self, *args):
+    def __init__(self, *args: "Module | OrderedDict[str, Module]") -> None:
         super().__init__()
         if len(args) == 1 and isinstance(args[0], OrderedDict):
             for key, module in args[0].items():
@@ -76,7 +78,7 @@ class Sequential(Module):
         del self[key]
         return v
 
-    def forward(self, input):
+    def forward(self, input: Any) -> Any:
         for module in self._modules.values():
             input = module(input)
         return input
@@ -103,7 +105,7 @@ class Sequential(Module):
 
 
 class ModuleList(Module):
-    def __init__(self, modules=None):
+    def __init__(self, modules: Iterable[Module] | None = None) -> None:
         super().__init__()
         if modules is not None:
             self.extend(modules)
@@ -122,10 +124,10 @@ class ModuleList(Module):
             delattr(self, key)
         self._modules = _renumber(self._modules)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._modules)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         return iter(self._modules.values())
 
     def __iadd__(self, modules):
@@ -222,7 +224,7 @@ class _NamedDict:
 
 class ModuleDict(_NamedDict, Module):
     _registry = "_modules"
-    def __init__(self, modules=None):
+    def __init__(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] | None = None) -> None:
         super().__init__()
         if modules is not None:
             self.update(modules)
@@ -243,7 +245,7 @@ class ModuleDict(_NamedDict, Module):
 
 
 class ParameterList(Module):
-    def __init__(self, values=None):
+    def __init__(self, values: Iterable[Any] | None = None) -> None:
         super().__init__()
         self._size = 0
         if values is not None:
@@ -292,7 +294,7 @@ def _describe(items, type_text):
 
 class ParameterDict(_NamedDict, Module):
     _registry = "_parameters"
-    def __init__(self, parameters=None):
+    def __init__(self, parameters: Any = None) -> None:
         super().__init__()
         if parameters is not None:
             self.update(parameters)

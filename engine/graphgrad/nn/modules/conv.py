@@ -2,6 +2,8 @@
 from .. import functional as F
 from ..module import Module
 from .linear import add_weight_and_bias, reset_uniform
+from ...tensor import Tensor
+from ..common_types import DTypeLike, DeviceLike, _size_any_opt_t, _size_any_t
 
 _PADDING_MODES = ["zeros", "reflect", "replicate", "circular"]
 
@@ -10,8 +12,9 @@ class _ConvNd(Module):
     dims = 2
     transposed = False
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
-                 padding_mode="zeros", device=None, dtype=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: _size_any_t, stride: _size_any_t = 1,
+                 padding: _size_any_t | str = 0, dilation: _size_any_t = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros", device: DeviceLike | None = None, dtype: DTypeLike | None = None) -> None:
         super().__init__()
         n = self.dims
         if groups <= 0:
@@ -40,7 +43,7 @@ class _ConvNd(Module):
     def reset_parameters(self):
         reset_uniform(self.weight, self.bias)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         conv = F.conv2d if self.dims == 2 else F.conv1d
         if self.padding_mode == "zeros":
             return conv(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
@@ -82,15 +85,17 @@ class Conv1d(_ConvNd):
 class _ConvTransposeNd(_ConvNd):
     transposed = True
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
-                 bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: _size_any_t, stride: _size_any_t = 1,
+                 padding: _size_any_t | str = 0, output_padding: _size_any_t = 0, groups: int = 1, bias: bool = True,
+                 dilation: _size_any_t = 1, padding_mode: str = "zeros", device: DeviceLike | None = None,
+                 dtype: DTypeLike | None = None) -> None:
         if padding_mode != "zeros":
             raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
         self.output_padding = output_padding
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, device, dtype)
 
-    def forward(self, input, output_size=None):
+    def forward(self, input: Tensor, output_size: _size_any_opt_t | None = None) -> Tensor:
         conv = F.conv_transpose2d if self.dims == 2 else F.conv_transpose1d
         output_padding = self._output_padding(input, output_size)
         return conv(input, self.weight, self.bias, self.stride, self.padding, output_padding, self.groups,

@@ -1,24 +1,29 @@
 """Identity, Linear, Flatten, Unflatten."""
 import math
+from collections.abc import Sequence
+from typing import Any
 
 from ...creation import empty
 from .. import functional as F, init
 from ..module import Module
 from ..parameter import Parameter
+from ...tensor import Tensor
+from ..common_types import DTypeLike, DeviceLike
 
 
 class Identity(Module):
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__()
 
-    def forward(self, input):
+    def forward(self, input: Any) -> Any:
         return input
 
 
 class Linear(Module):
     """y = x W^T + b, one AddmmBackward0 node; initialised as PyTorch does."""
 
-    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, device: DeviceLike | None = None,
+                 dtype: DTypeLike | None = None) -> None:
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
         add_weight_and_bias(self, (out_features, in_features), bias, device, dtype)
@@ -26,7 +31,7 @@ class Linear(Module):
     def reset_parameters(self):
         reset_uniform(self.weight, self.bias)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.linear(input, self.weight, self.bias)
 
     def extra_repr(self):
@@ -56,11 +61,11 @@ def reset_uniform(weight, bias):
 
 
 class Flatten(Module):
-    def __init__(self, start_dim=1, end_dim=-1):
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
         self.start_dim, self.end_dim = start_dim, end_dim
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return input.flatten(self.start_dim, self.end_dim)
 
     def extra_repr(self):
@@ -68,11 +73,11 @@ class Flatten(Module):
 
 
 class Unflatten(Module):
-    def __init__(self, dim, unflattened_size):
+    def __init__(self, dim: int, unflattened_size: Sequence[int]) -> None:
         super().__init__()
         self.dim, self.unflattened_size = dim, unflattened_size
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return input.unflatten(self.dim, self.unflattened_size)
 
     def extra_repr(self):

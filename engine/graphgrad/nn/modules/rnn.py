@@ -1,6 +1,7 @@
 """Recurrent layers (RNN, LSTM, GRU and their cells), composed from linear, sigmoid and tanh.
 Parameter names, shapes, gate order and initialisation follow PyTorch, so state_dicts match."""
 import math
+from typing import Any
 
 from ... import ops
 from ...creation import empty, zeros
@@ -8,6 +9,8 @@ from ...ops.linalg import linear
 from .. import functional as F, init
 from ..module import Module
 from ..parameter import Parameter
+from ...tensor import Tensor
+from ..common_types import DTypeLike, DeviceLike
 
 
 def _rnn_tanh_cell(x_proj, h, w_hh, b_hh):
@@ -40,8 +43,9 @@ _CELLS = {"RNN_TANH": (_rnn_tanh_cell, 1), "RNN_RELU": (_rnn_relu_cell, 1), "LST
 class RNNBase(Module):
     mode = None
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, device=None, dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 device: DeviceLike | None = None, dtype: DTypeLike | None = None) -> None:
         super().__init__()
         if not 0 <= dropout <= 1 or isinstance(dropout, bool):
             raise ValueError("dropout should be a number in range [0, 1] representing the probability of an "
@@ -81,7 +85,7 @@ class RNNBase(Module):
         names = ("weight_ih", "weight_hh") + (("bias_ih", "bias_hh") if self.bias else ())
         return tuple(getattr(self, f"{name}_l{layer}{suffix}") for name in names) + (None, None) * (not self.bias)
 
-    def forward(self, input, hx=None):
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Any]:
         cell = _CELLS[self.mode][0]
         lstm = self.mode == "LSTM"
         batched = input.dim() == 3
@@ -144,7 +148,7 @@ class RNNBase(Module):
 
 
 class RNN(RNNBase):
-    def __init__(self, *args, nonlinearity="tanh", **kwargs):
+    def __init__(self, *args: Any, nonlinearity: str = "tanh", **kwargs: Any) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'.")
         self.mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
@@ -163,7 +167,8 @@ class GRU(RNNBase):
 class RNNCellBase(Module):
     mode = None
 
-    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device: DeviceLike | None = None,
+                 dtype: DTypeLike | None = None) -> None:
         super().__init__()
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         gates = _CELLS[self.mode][1] * hidden_size
@@ -177,7 +182,7 @@ class RNNCellBase(Module):
             self.register_parameter("bias_hh", None)
         RNNBase.reset_parameters(self)
 
-    def forward(self, input, hx=None):
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         batched = input.dim() == 2
         if not batched:
             input = input.unsqueeze(0)
@@ -201,7 +206,8 @@ class RNNCellBase(Module):
 
 
 class RNNCell(RNNCellBase):
-    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None, dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
+                 device: DeviceLike | None = None, dtype: DTypeLike | None = None) -> None:
         self.mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
         self.nonlinearity = nonlinearity
         super().__init__(input_size, hidden_size, bias, device, dtype)
