@@ -5,6 +5,8 @@ smaller ops (l1_loss, label smoothing, dropout's mask) is composed here the same
 graph shows the same nodes."""
 import math
 import warnings
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -23,6 +25,7 @@ from ..ops.normalization import BatchNorm, GroupNorm, LayerNorm
 from ..ops.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, pool_output_size
 from ..random import get_generator
 from ..tensor import Tensor
+from .common_types import _shape_t, _size_any_opt_t, _size_any_t
 
 __all__ = []  # filled at the bottom: every public function here
 
@@ -138,17 +141,17 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None):
     return softmax(-input, dim, dtype)
 
 
-def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out: Tensor | None = None) -> Tensor:
     return input / ops.norm(input, p, dim, keepdim=True).clamp_min(eps).expand_as(input)
 
 
-def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
     n1 = ops.norm(x1, 2, dim, keepdim=True).clamp_min(eps)
     n2 = ops.norm(x2, 2, dim, keepdim=True).clamp_min(eps)
     return ((x1 / n1) * (x2 / n2)).sum(dim)
 
 
-def one_hot(tensor, num_classes=-1):
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     if tensor.dtype is not dtypes.int64:
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
     if num_classes == -1:
@@ -220,11 +223,13 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, dims):
     return apply(Convolution, input, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups)
 
 
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: _size_any_t = 1,
+           padding: _size_any_t | str = 0, dilation: _size_any_t = 1, groups: int = 1) -> Tensor:
     return _conv(input, weight, bias, stride, padding, dilation, groups, 2)
 
 
-def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: _size_any_t = 1,
+           padding: _size_any_t | str = 0, dilation: _size_any_t = 1, groups: int = 1) -> Tensor:
     return _conv(input, weight, bias, stride, padding, dilation, groups, 1)
 
 
@@ -261,15 +266,20 @@ def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups
                  dilation=dilation, groups=groups)
 
 
-def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: _size_any_t = 1,
+                     padding: _size_any_t | str = 0, output_padding: _size_any_t = 0, groups: int = 1,
+                     dilation: _size_any_t = 1) -> Tensor:
     return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 2)
 
 
-def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: _size_any_t = 1,
+                     padding: _size_any_t | str = 0, output_padding: _size_any_t = 0, groups: int = 1,
+                     dilation: _size_any_t = 1) -> Tensor:
     return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 1)
 
 
-def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+def unfold(input: Tensor, kernel_size: _size_any_t, dilation: _size_any_t = 1, padding: _size_any_t = 0,
+           stride: _size_any_t = 1) -> Tensor:
     """Sliding blocks of a (N, C, H, W) or (C, H, W) input as columns: (N, C*kh*kw, L)."""
     if input.ndim < 3:  # torch reads the size of dim ndim first
         raise IndexError(f"Dimension out of range (expected to be in range of [{-input.ndim}, {input.ndim - 1}], but "
@@ -281,7 +291,8 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
                  stride=_pair(stride))
 
 
-def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+def fold(input: Tensor, output_size: _size_any_t, kernel_size: _size_any_t, dilation: _size_any_t = 1,
+         padding: _size_any_t = 0, stride: _size_any_t = 1) -> Tensor:
     """Columns (N, C*kh*kw, L) or (C*kh*kw, L) summed back into (N, C, H, W): unfold's adjoint."""
     kernel, dilation, padding, stride, output_size = (_pair(v) for v in (kernel_size, dilation, padding, stride,
                                                                            output_size))
@@ -326,7 +337,9 @@ def _check_pool_output(input, kernel, stride, padding, dilation, ceil_mode):
                            f"({c}x{out[0]}x{out[1]}). Output size is too small")
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+def max_pool2d(input: Tensor, kernel_size: _size_any_t, stride: _size_any_t | None = None,
+               padding: _size_any_t = 0, dilation: _size_any_t = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Any:
     kernel, stride, padding, dilation = _pool_args(input, kernel_size, stride, padding, dilation)
     _check_pool_output(input, kernel, stride, padding, dilation, ceil_mode)
     return apply(MaxPool2d, input, kernel_size=kernel, stride=stride, padding=padding, dilation=dilation,
@@ -336,8 +349,9 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 max_pool2d_with_indices = max_pool2d
 
 
-def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-               divisor_override=None):
+def avg_pool2d(input: Tensor, kernel_size: _size_any_t, stride: _size_any_t | None = None,
+               padding: _size_any_t = 0, ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: int | None = None) -> Tensor:
     kernel, stride, padding, _ = _pool_args(input, kernel_size, stride, padding, 1)
     _check_pool_output(input, kernel, stride, padding, (1, 1), ceil_mode)
     return apply(AvgPool2d, input, kernel_size=kernel, stride=stride, padding=padding, ceil_mode=ceil_mode,
@@ -353,16 +367,19 @@ def _one_d(fn, input, kernel_size, stride, padding, *rest, **kwargs):
     return out.squeeze(-2)
 
 
-def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+def max_pool1d(input: Tensor, kernel_size: _size_any_t, stride: _size_any_t | None = None,
+               padding: _size_any_t = 0, dilation: _size_any_t = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Any:
     return _one_d(max_pool2d, input, kernel_size, stride, padding, (1,) + _pair(dilation, 1), ceil_mode,
                   return_indices)
 
 
-def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+def avg_pool1d(input: Tensor, kernel_size: _size_any_t, stride: _size_any_t | None = None,
+               padding: _size_any_t = 0, ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
     return _one_d(avg_pool2d, input, kernel_size, stride, padding, ceil_mode, count_include_pad)
 
 
-def adaptive_avg_pool2d(input, output_size):
+def adaptive_avg_pool2d(input: Tensor, output_size: _size_any_opt_t) -> Tensor:
     size = _pair(output_size) if not isinstance(output_size, (tuple, list)) else tuple(output_size)
     size = tuple(input.shape[-2 + d] if s is None else int(s) for d, s in enumerate(size))
     if size == (1, 1):  # PyTorch takes a mean here (MeanBackward1)
@@ -370,13 +387,14 @@ def adaptive_avg_pool2d(input, output_size):
     return apply(AdaptiveAvgPool2d, input, output_size=size)
 
 
-def adaptive_avg_pool1d(input, output_size):
+def adaptive_avg_pool1d(input: Tensor, output_size: _size_any_opt_t) -> Tensor:
     return adaptive_avg_pool2d(input.unsqueeze(-2), (1, _pair(output_size, 1)[0])).squeeze(-2)
 
 
 # ---- normalisation, dropout, embedding, padding -----------------------------------------------
 
-def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
+               bias: Tensor | None = None, training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     if training:
         n = input.numel() // input.shape[1] if input.ndim > 1 else 1
         if n <= 1:
@@ -386,7 +404,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                  training=training or running_mean is None, momentum=momentum, eps=eps)
 
 
-def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+def layer_norm(input: Tensor, normalized_shape: _shape_t, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if tuple(input.shape[input.ndim - len(shape):]) != shape or input.ndim < len(shape):
         raise RuntimeError(f"Given normalized_shape=[{', '.join(map(str, shape))}], expected input with shape "
@@ -395,7 +414,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     return apply(LayerNorm, input, weight, bias, ndims=len(shape), eps=eps)
 
 
-def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
     n, c = input.shape[:2]
     if c % num_groups:
         raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input of "
@@ -440,16 +460,16 @@ def _memory_order(array):
     return order
 
 
-def dropout(input, p=0.5, training=True, inplace=False):
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     return _dropout(input, p, training, inplace, tuple(input.shape))
 
 
-def dropout2d(input, p=0.5, training=True, inplace=False):
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero whole channels: one draw per (sample, channel)."""
     return _dropout(input, p, training, inplace, tuple(input.shape[:2]) + (1,) * (input.ndim - 2))
 
 
-def dropout1d(input, p=0.5, training=True, inplace=False):
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero whole channels of (N, C, L), or of (C, L) without a batch."""
     if input.ndim not in (2, 3):
         raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a {input.ndim}D input. Note that "
@@ -458,7 +478,8 @@ def dropout1d(input, p=0.5, training=True, inplace=False):
     return _dropout(input, p, training, inplace, tuple(input.shape[:-1]) + (1,))
 
 
-def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False, sparse=False):
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
+              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
     if input._data.dtype.kind not in "iu":
         raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the following scalar types: "
                            f"Long, Int; but got {input._type_name()} instead (while checking arguments for embedding)")
@@ -475,7 +496,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     return apply(Embedding, weight, input, padding_idx=padding_idx)
 
 
-def pad(input, pad, mode="constant", value=None):
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
         raise RuntimeError("Padding length must be divisible by 2" if len(pad) % 2 else
                            f"Padding length should be less than or equal to two times the input dimension but got "
@@ -516,7 +537,8 @@ def _as_input_dtype(target, input):
     return target if target.dtype is input.dtype else target.to(input.dtype)
 
 
-def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
+             reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     _warn_broadcast(input, target)
     reduction = _reduction(reduction, size_average, reduce)
     if weight is not None:
@@ -524,13 +546,15 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     return apply(MseLoss, input, _as_input_dtype(target, input), reduction=reduction)
 
 
-def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+def l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
+            reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     _warn_broadcast(input, target)
     loss = (input - target).abs()
     return _reduce(loss if weight is None else loss * weight, _reduction(reduction, size_average, reduce))
 
 
-def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
+                   reduction: str = "mean", beta: float = 1.0) -> Tensor:
     _warn_broadcast(input, target)
     reduction = _reduction(reduction, size_average, reduce)
     if beta == 0:
@@ -539,13 +563,15 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
                  scale=1.0 / beta)
 
 
-def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
+               weight: Tensor | None = None) -> Tensor:
     _warn_broadcast(input, target)
     return apply(HuberLoss, input, _as_input_dtype(target, input), reduction=_reduction(reduction), delta=delta,
                  scale=1.0)
 
 
-def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: bool | None = None,
+                         reduce: bool | None = None, reduction: str = "mean") -> Tensor:
     reduction = _reduction(reduction, size_average, reduce)
     if target.shape != input.shape:
         raise ValueError(f"Using a target size ({_size_str(target.shape)}) that is different to the input size "
@@ -557,8 +583,9 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     return apply(BinaryCrossEntropy, input, _as_input_dtype(target, input), w, reduction=reduction)
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction="mean",
-                                     pos_weight=None):
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                                     size_average: bool | None = None, reduce: bool | None = None,
+                                     reduction: str = "mean", pos_weight: Tensor | None = None) -> Tensor:
     reduction = _reduction(reduction, size_average, reduce)
     if target.shape != input.shape:
         raise ValueError(f"Target size ({_size_str(target.shape)}) must be the same as input size "
@@ -576,7 +603,8 @@ def _check_target(input, target):
                          f"({target.shape[0] if target.ndim else 0}).")
 
 
-def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: bool | None = None,
+             ignore_index: int = -100, reduce: bool | None = None, reduction: str = "mean") -> Tensor:
     reduction = _reduction(reduction, size_average, reduce)
     _check_target(input, target)
     classes = input.shape[1] if input.ndim > 1 else input.shape[0]
@@ -595,8 +623,9 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
                  any_ignored=any_ignored)
 
 
-def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
-                  label_smoothing=0.0):
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: bool | None = None,
+                  ignore_index: int = -100, reduce: bool | None = None, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
     reduction = _reduction(reduction, size_average, reduce)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
@@ -644,7 +673,8 @@ def _smoothed(loss, logp, target, weight, ignore_index, reduction, label_smoothi
     return (1 - label_smoothing) * loss + smooth * (label_smoothing / classes)
 
 
-def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+def kl_div(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
+           reduction: str = "mean", log_target: bool = False) -> Tensor:
     reduction = "batchmean" if reduction == "batchmean" else _reduction(reduction, size_average, reduce)
     if log_target:
         loss = target.exp() * (target - input)
