@@ -1,12 +1,17 @@
 """Adadelta: step sizes from running averages of squared gradients and squared updates."""
+from collections.abc import Callable
+from typing import Any
+
 from ..ops.util import xp_of
 from ._steps import effective_grad, start_state
-from .optimizer import Optimizer, check_nonnegative, count_step, scalar
+from .optimizer import Optimizer, ParamsT, check_nonnegative, count_step, scalar
+from ..tensor import Tensor
 
 
 class Adadelta(Optimizer):
-    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *, capturable=False,
-                 maximize=False, differentiable=False):
+    def __init__(self, params: ParamsT, lr: float | Tensor = 1.0, rho: float = 0.9, eps: float = 1e-6,
+                 weight_decay: float = 0, foreach: bool | None = None, *, capturable: bool = False,
+                 maximize: bool = False, differentiable: bool = False) -> None:
         check_nonnegative(lr, "Invalid learning rate: {}")
         if not 0.0 <= rho <= 1.0:
             raise ValueError(f"Invalid rho value: {rho}")
@@ -16,7 +21,7 @@ class Adadelta(Optimizer):
                         capturable=capturable, foreach=foreach, differentiable=differentiable)
         super().__init__(params, defaults)
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         loss = self._closure_loss(closure)
         for group in self.param_groups:
             lr, rho, eps = scalar(group["lr"]), group["rho"], group["eps"]

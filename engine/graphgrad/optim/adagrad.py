@@ -1,13 +1,17 @@
 """Adagrad: per-coordinate steps shrinking with the sum of squared gradients so far."""
+from collections.abc import Callable
+from typing import Any
+
 from ..ops.util import xp_of
 from ..tensor import Tensor
 from ._steps import effective_grad
-from .optimizer import Optimizer, check_nonnegative, count_step, new_step, scalar
+from .optimizer import Optimizer, ParamsT, check_nonnegative, count_step, new_step, scalar
 
 
 class Adagrad(Optimizer):
-    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
-                 foreach=None, *, maximize=False, differentiable=False, fused=None):
+    def __init__(self, params: ParamsT, lr: float | Tensor = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
+                 initial_accumulator_value: float = 0, eps: float = 1e-10, foreach: bool | None = None, *,
+                 maximize: bool = False, differentiable: bool = False, fused: bool | None = None) -> None:
         check_nonnegative(lr, "Invalid learning rate: {}")
         check_nonnegative(lr_decay, "Invalid lr_decay value: {}")
         check_nonnegative(weight_decay, "Invalid weight_decay value: {}")
@@ -25,7 +29,7 @@ class Adagrad(Optimizer):
                 state["step"] = new_step(p)
                 state["sum"] = Tensor._wrap(xp_of(p._data).full_like(p._data, group["initial_accumulator_value"]))
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         loss = self._closure_loss(closure)
         for group in self.param_groups:
             lr, lr_decay, eps = scalar(group["lr"]), group["lr_decay"], group["eps"]

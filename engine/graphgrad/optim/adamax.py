@@ -1,7 +1,11 @@
 """Adamax: Adam with the infinity norm of past gradients in place of their root mean square."""
+from collections.abc import Callable
+from typing import Any
+
 from ..ops.util import xp_of
 from ._steps import effective_grad, lerp_, start_state
-from .optimizer import Optimizer, check_nonnegative, count_step, scalar
+from .optimizer import Optimizer, ParamsT, check_nonnegative, count_step, scalar
+from ..tensor import Tensor
 
 
 def check_betas(betas):
@@ -11,8 +15,9 @@ def check_betas(betas):
 
 
 class Adamax(Optimizer):
-    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, foreach=None, *,
-                 maximize=False, differentiable=False, capturable=False):
+    def __init__(self, params: ParamsT, lr: float | Tensor = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0, foreach: bool | None = None, *, maximize: bool = False,
+                 differentiable: bool = False, capturable: bool = False) -> None:
         check_nonnegative(lr, "Invalid learning rate: {}")
         check_nonnegative(eps, "Invalid epsilon value: {}")
         check_betas(betas)
@@ -21,7 +26,7 @@ class Adamax(Optimizer):
                         differentiable=differentiable, capturable=capturable)
         super().__init__(params, defaults)
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         loss = self._closure_loss(closure)
         for group in self.param_groups:
             lr, (beta1, beta2), eps = scalar(group["lr"]), group["betas"], group["eps"]

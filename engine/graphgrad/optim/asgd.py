@@ -1,20 +1,25 @@
 """ASGD: SGD with a decaying step and a running average of the iterates (state 'ax')."""
+from collections.abc import Callable
+from typing import Any
+
 from .. import dtypes
 from ..ops.util import xp_of
 from ._steps import effective_grad, start_state
-from .optimizer import Optimizer, check_nonnegative, count_step, scalar
+from .optimizer import Optimizer, ParamsT, check_nonnegative, count_step, scalar
+from ..tensor import Tensor
 
 
 class ASGD(Optimizer):
-    def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0, foreach=None,
-                 maximize=False, differentiable=False, capturable=False):
+    def __init__(self, params: ParamsT, lr: float | Tensor = 1e-2, lambd: float = 1e-4, alpha: float = 0.75,
+                 t0: float = 1e6, weight_decay: float = 0, foreach: bool | None = None, maximize: bool = False,
+                 differentiable: bool = False, capturable: bool = False) -> None:
         check_nonnegative(lr, "Invalid learning rate: {}")
         check_nonnegative(weight_decay, "Invalid weight_decay value: {}")
         defaults = dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay, foreach=foreach,
                         maximize=maximize, differentiable=differentiable, capturable=capturable)
         super().__init__(params, defaults)
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         loss = self._closure_loss(closure)
         for group in self.param_groups:
             lr, lambd, alpha, t0 = scalar(group["lr"]), group["lambd"], group["alpha"], group["t0"]

@@ -4,10 +4,13 @@ an optional strong-Wolfe line search. Each step calls the closure up to max_eval
 It works on one flat array of every parameter's gradient, as torch's does; the scalars it
 keeps (ys, H_diag, ro, al, t) are 0-d values of the parameters' dtype where torch's are 0-d
 tensors, so float32 problems round where torch's do."""
+from collections.abc import Callable
+from typing import Any
+
 from ..autograd.grad_mode import enable_grad
 from ..ops.util import xp_of
 from ..tensor import Tensor
-from .optimizer import Optimizer, check_nonnegative, scalar
+from .optimizer import Optimizer, ParamsT, check_nonnegative, scalar
 
 
 def _sqrt(x):
@@ -119,8 +122,9 @@ def _as_array(value):
 
 
 class LBFGS(Optimizer):
-    def __init__(self, params, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7, tolerance_change=1e-9,
-                 history_size=100, line_search_fn=None):
+    def __init__(self, params: ParamsT, lr: float | Tensor = 1, max_iter: int = 20, max_eval: int | None = None,
+                 tolerance_grad: float = 1e-7, tolerance_change: float = 1e-9, history_size: int = 100,
+                 line_search_fn: str | None = None) -> None:
         check_nonnegative(lr, "Invalid learning rate: {}")
         if max_eval is None:
             max_eval = max_iter * 5 // 4
@@ -158,7 +162,7 @@ class LBFGS(Optimizer):
             p._vbox[0] += 1
         return loss, flat_grad
 
-    def step(self, closure):
+    def step(self, closure: Callable[[], Any]) -> Any:
         group = self.param_groups[0]
         lr, max_iter, max_eval = scalar(group["lr"]), group["max_iter"], group["max_eval"]
         tolerance_grad, tolerance_change = group["tolerance_grad"], group["tolerance_change"]

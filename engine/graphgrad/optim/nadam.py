@@ -1,14 +1,19 @@
 """NAdam: Adam with Nesterov momentum (Dozat), with the momentum decay schedule torch uses."""
+from collections.abc import Callable
+from typing import Any
+
 from ..ops.util import xp_of
 from ._steps import effective_grad, start_state, update_moments
 from .adamax import check_betas
-from .optimizer import Optimizer, check_nonnegative, count_step, scalar
+from .optimizer import Optimizer, ParamsT, check_nonnegative, count_step, scalar
+from ..tensor import Tensor
 
 
 class NAdam(Optimizer):
-    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
-                 decoupled_weight_decay=False, *, foreach=None, maximize=False, capturable=False,
-                 differentiable=False):
+    def __init__(self, params: ParamsT, lr: float | Tensor = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0, momentum_decay: float = 4e-3,
+                 decoupled_weight_decay: bool = False, *, foreach: bool | None = None, maximize: bool = False,
+                 capturable: bool = False, differentiable: bool = False) -> None:
         check_nonnegative(lr, "Invalid learning rate: {}")
         check_nonnegative(eps, "Invalid epsilon value: {}")
         check_betas(betas)
@@ -19,7 +24,7 @@ class NAdam(Optimizer):
                         capturable=capturable, differentiable=differentiable)
         super().__init__(params, defaults)
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         loss = self._closure_loss(closure)
         for group in self.param_groups:
             lr, (beta1, beta2), eps = scalar(group["lr"]), group["betas"], group["eps"]

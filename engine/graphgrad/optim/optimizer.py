@@ -6,8 +6,12 @@ arrays with in-place ufuncs (`xp.multiply(a, b, out=a)`) and reuse scratch array
 costs a few array passes per parameter and allocates nothing in steady state."""
 import functools
 from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Iterable
 from copy import deepcopy
 from itertools import chain
+from typing import Any
+
+import numpy as np
 
 from ..autograd.grad_mode import enable_grad
 from .._hooks import recorders
@@ -31,22 +35,22 @@ class _Handle:
     """What register_*_hook returns: `.remove()` unregisters the hook."""
     _next_id = 0
 
-    def __init__(self, hooks):
+    def __init__(self, hooks: dict[int, Callable[..., Any]]) -> None:
         self.hooks_dict, self.id = hooks, _Handle._next_id
         _Handle._next_id += 1
 
-    def remove(self):
+    def remove(self) -> None:
         self.hooks_dict.pop(self.id, None)
 
 
-def register_optimizer_step_pre_hook(hook):
+def register_optimizer_step_pre_hook(hook: Callable[..., Any]) -> _Handle:
     """hook(optimizer, args, kwargs) runs before every optimizer's step."""
     handle = _Handle(_global_pre_hooks)
     _global_pre_hooks[handle.id] = hook
     return handle
 
 
-def register_optimizer_step_post_hook(hook):
+def register_optimizer_step_post_hook(hook: Callable[..., Any]) -> _Handle:
     """hook(optimizer, args, kwargs) runs after every optimizer's step."""
     handle = _Handle(_global_post_hooks)
     _global_post_hooks[handle.id] = hook
@@ -79,6 +83,10 @@ def typename(obj):
     return obj._type_name() if isinstance(obj, Tensor) else type(obj).__name__
 
 
+# what an optimizer is given: the tensors to update, or param groups (dicts with "params" and per-group options)
+ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
+
+
 class Optimizer:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -86,7 +94,7 @@ class Optimizer:
         if step is not None and not getattr(step, "_hooked", False):
             cls.step = _with_hooks(step)
 
-    def __init__(self, params, defaults):
+    def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
         self.defaults = defaults
         self._step_pre_hooks = OrderedDict()
         self._step_post_hooks = OrderedDict()
@@ -123,7 +131,7 @@ class Optimizer:
         return "\n".join(lines) + "\n)"
 
     # ---- parameter groups ------------------------------------------------------------------
-    def add_param_group(self, param_group):
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
         if not isinstance(param_group, dict):
             raise TypeError(f"param_group must be a dict, but got {type(param_group)}")
         params = param_group["params"]
@@ -156,7 +164,7 @@ class Optimizer:
         self.param_groups.append(param_group)
 
     # ---- gradients ---------------------------------------------------------------------------
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         for group in self.param_groups:
             for p in group["params"]:
                 grad = p.grad
@@ -169,7 +177,7 @@ class Optimizer:
                     grad._data.fill(0)
                     grad._vbox[0] += 1
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         raise NotImplementedError
 
     def _closure_loss(self, closure):
@@ -201,18 +209,18 @@ class Optimizer:
         return bufs
 
     # ---- step hooks -----------------------------------------------------------------------------
-    def register_step_pre_hook(self, hook):
+    def register_step_pre_hook(self, hook: Callable[..., Any]) -> _Handle:
         handle = _Handle(self._step_pre_hooks)
         self._step_pre_hooks[handle.id] = hook
         return handle
 
-    def register_step_post_hook(self, hook):
+    def register_step_post_hook(self, hook: Callable[..., Any]) -> _Handle:
         handle = _Handle(self._step_post_hooks)
         self._step_post_hooks[handle.id] = hook
         return handle
 
     # ---- saving and restoring -----------------------------------------------------------------
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         """{'state': {param index: {...}}, 'param_groups': [{..., 'params': [indices]}]}, as torch's."""
         index = {}
 
@@ -227,7 +235,7 @@ class Optimizer:
         state = {(index[id(k)] if isinstance(k, Tensor) else k): v for k, v in self.state.items()}
         return {"state": state, "param_groups": param_groups}
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         groups = self.param_groups
         saved_groups = deepcopy(state_dict["param_groups"])
         if len(groups) != len(saved_groups):
@@ -274,7 +282,6 @@ def scalar(value):
 
 def new_step(param):
     """The step count torch keeps per parameter: a float32 0-d tensor on the CPU."""
-    import numpy as np
     return Tensor._wrap(np.zeros((), np.float32))
 
 

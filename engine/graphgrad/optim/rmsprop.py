@@ -1,12 +1,16 @@
 """RMSprop, with momentum, centering, weight decay and maximize."""
+from collections.abc import Callable
+from typing import Any
+
 from ..ops.util import xp_of
 from ..tensor import Tensor
-from .optimizer import Optimizer, check_nonnegative, count_step, new_step, scalar
+from .optimizer import Optimizer, ParamsT, check_nonnegative, count_step, new_step, scalar
 
 
 class RMSprop(Optimizer):
-    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
-                 capturable=False, foreach=None, maximize=False, differentiable=False):
+    def __init__(self, params: ParamsT, lr: float | Tensor = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0, momentum: float = 0, centered: bool = False, capturable: bool = False,
+                 foreach: bool | None = None, maximize: bool = False, differentiable: bool = False) -> None:
         check_nonnegative(lr, "Invalid learning rate: {}")
         check_nonnegative(eps, "Invalid epsilon value: {}")
         check_nonnegative(momentum, "Invalid momentum value: {}")
@@ -16,7 +20,7 @@ class RMSprop(Optimizer):
                         capturable=capturable, foreach=foreach, maximize=maximize, differentiable=differentiable)
         super().__init__(params, defaults)
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         loss = self._closure_loss(closure)
         for group in self.param_groups:
             lr, alpha, eps, momentum = scalar(group["lr"]), group["alpha"], group["eps"], group["momentum"]

@@ -1,14 +1,18 @@
 """Rprop: per-coordinate step sizes grown while the gradient keeps its sign and shrunk when it
 flips; only the gradient's sign moves the parameters."""
+from collections.abc import Callable
+from typing import Any
+
 from ..ops.util import xp_of
 from ..tensor import Tensor
 from ._steps import start_state
-from .optimizer import Optimizer, check_nonnegative, count_step, scalar
+from .optimizer import Optimizer, ParamsT, check_nonnegative, count_step, scalar
 
 
 class Rprop(Optimizer):
-    def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *, capturable=False, foreach=None,
-                 maximize=False, differentiable=False):
+    def __init__(self, params: ParamsT, lr: float | Tensor = 1e-2, etas: tuple[float, float] = (0.5, 1.2),
+                 step_sizes: tuple[float, float] = (1e-6, 50), *, capturable: bool = False,
+                 foreach: bool | None = None, maximize: bool = False, differentiable: bool = False) -> None:
         check_nonnegative(lr, "Invalid learning rate: {}")
         if not 0.0 < etas[0] < 1.0 < etas[1]:
             raise ValueError(f"Invalid eta values: {etas[0]}, {etas[1]}")
@@ -16,7 +20,7 @@ class Rprop(Optimizer):
                         differentiable=differentiable, capturable=capturable)
         super().__init__(params, defaults)
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         loss = self._closure_loss(closure)
         for group in self.param_groups:
             (etaminus, etaplus), (step_size_min, step_size_max) = group["etas"], group["step_sizes"]

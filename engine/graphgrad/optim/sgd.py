@@ -1,12 +1,16 @@
 """Stochastic gradient descent, with momentum, dampening, Nesterov, weight decay and maximize."""
+from collections.abc import Callable
+from typing import Any
+
 from ..ops.util import xp_of
 from ..tensor import Tensor
-from .optimizer import Optimizer, check_nonnegative, scalar
+from .optimizer import Optimizer, ParamsT, check_nonnegative, scalar
 
 
 class SGD(Optimizer):
-    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
-                 maximize=False, foreach=None, differentiable=False, fused=None):
+    def __init__(self, params: ParamsT, lr: float | Tensor = 1e-3, momentum: float = 0, dampening: float = 0,
+                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False,
+                 foreach: bool | None = None, differentiable: bool = False, fused: bool | None = None) -> None:
         check_nonnegative(lr, "Invalid learning rate: {}")
         check_nonnegative(momentum, "Invalid momentum value: {}")
         check_nonnegative(weight_decay, "Invalid weight_decay value: {}")
@@ -16,7 +20,7 @@ class SGD(Optimizer):
                         maximize=maximize, foreach=foreach, differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         loss = self._closure_loss(closure)
         for group in self.param_groups:
             lr, momentum, dampening = scalar(group["lr"]), group["momentum"], group["dampening"]

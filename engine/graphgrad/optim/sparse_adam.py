@@ -6,15 +6,19 @@ dim 0) where the gradient has a nonzero entry. That is the row set of torch's sp
 from nn.Embedding(sparse=True), except for a row looked up whose gradient is exactly zero,
 which torch would still update (decaying its moments) and graphgrad leaves alone."""
 import math
+from collections.abc import Callable
+from typing import Any
 
 from ..ops.util import xp_of
 from ._steps import start_state
 from .adamax import check_betas
-from .optimizer import Optimizer, scalar
+from .optimizer import Optimizer, ParamsT, scalar
+from ..tensor import Tensor
 
 
 class SparseAdam(Optimizer):
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, maximize=False):
+    def __init__(self, params: ParamsT, lr: float | Tensor = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, maximize: bool = False) -> None:
         if not scalar(lr) > 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if not eps > 0.0:
@@ -27,7 +31,7 @@ class SparseAdam(Optimizer):
             raise ValueError(f"Complex params at indices {complex_params}: SparseAdam does not support complex "
                              f"parameters")
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         loss = self._closure_loss(closure)
         for group in self.param_groups:
             lr, (beta1, beta2), eps = scalar(group["lr"]), group["betas"], group["eps"]
