@@ -6,22 +6,24 @@ memory already). With the default collate and a dataset that can collate itself
 import collections.abc
 import copy
 import re
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
 from ... import dtypes
 from ...ops.shape import stack
 from ...ops.util import xp_of
-from ...random import get_generator
+from ...random import Generator, get_generator
 from ...tensor import Tensor
-from .dataset import IterableDataset
-from .sampler import BatchSampler, RandomSampler, SequentialSampler
+from .dataset import Dataset, IterableDataset
+from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
 _STRING_ARRAY = re.compile(r"[SaUO]")
 _COLLATE_ERROR = "default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; found {}"
 
 
-def get_worker_info():
+def get_worker_info() -> None:
     """None: loading always happens in the main process."""
     return None
 
@@ -40,7 +42,7 @@ def _stack_tensors(batch):
     return Tensor._wrap(data)
 
 
-def default_collate(batch):
+def default_collate(batch: Any) -> Any:
     """A list of samples -> one batch: tensors, arrays and numbers stacked along a new first
     dimension; dicts, tuples and lists collated field by field (tuples become lists, as torch's)."""
     elem = batch[0]
@@ -85,7 +87,7 @@ def default_collate(batch):
     raise TypeError(_COLLATE_ERROR.format(type(elem)))
 
 
-def default_convert(data):
+def default_convert(data: Any) -> Any:
     """What a DataLoader without batching yields: numpy arrays become tensors, containers are
     converted element by element, anything else is left as it is."""
     if isinstance(data, Tensor):
@@ -107,10 +109,14 @@ def default_convert(data):
 
 
 class DataLoader:
-    def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None, num_workers=0,
-                 collate_fn=None, pin_memory=False, drop_last=False, timeout=0, worker_init_fn=None,
-                 multiprocessing_context=None, generator=None, *, prefetch_factor=None, persistent_workers=False,
-                 pin_memory_device="", in_order=True):
+    def __init__(self, dataset: Dataset, batch_size: int = 1, shuffle: bool | None = None,
+                 sampler: Sampler | Iterable[int] | None = None,
+                 batch_sampler: Sampler | Iterable[list[int]] | None = None, num_workers: int = 0,
+                 collate_fn: Callable[[list[Any]], Any] | None = None, pin_memory: bool = False,
+                 drop_last: bool = False, timeout: float = 0, worker_init_fn: Callable[[int], None] | None = None,
+                 multiprocessing_context: Any = None, generator: Generator | None = None, *,
+                 prefetch_factor: int | None = None, persistent_workers: bool = False, pin_memory_device: str = "",
+                 in_order: bool = True) -> None:
         if num_workers < 0:
             raise ValueError("num_workers option should be non-negative; use num_workers=0 to disable "
                              "multiprocessing.")
@@ -157,7 +163,7 @@ class DataLoader:
         self.collate_fn = collate_fn
         self._iterated = False
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         if isinstance(self.dataset, IterableDataset):
             epoch = self._iter_stream()
         elif not self._auto_collation:
@@ -200,7 +206,7 @@ class DataLoader:
         if batch and not self.drop_last:
             yield self.collate_fn(batch)
 
-    def __len__(self):
+    def __len__(self) -> int:
         if isinstance(self.dataset, IterableDataset):
             n = len(self.dataset)
             if self.batch_size is None:

@@ -7,17 +7,21 @@ The random ones draw what torch's draw, when torch's do (at the first index of a
 seeded orders match torch's; RandomSampler draws lazily as torch's does, so an epoch of 10**10
 samples costs nothing until it is read."""
 import math
+from collections.abc import Iterable, Iterator, Sequence, Sized
+from typing import Any
 
 import numpy as np
 
 from ...random import Generator, get_generator
+from ...tensor import Tensor
+from .dataset import Dataset
 
 
 class Sampler:
-    def __init__(self, data_source=None):
+    def __init__(self, data_source: Sized | None = None) -> None:
         pass
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         raise NotImplementedError
 
 
@@ -25,16 +29,16 @@ _DRAW_BLOCK = 32 * 1024
 
 
 class SequentialSampler(Sampler):
-    def __init__(self, data_source):
+    def __init__(self, data_source: Sized) -> None:
         self.data_source = data_source
 
     def _index_array(self):
         return np.arange(len(self.data_source), dtype=np.int64)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         return iter(range(len(self.data_source)))
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.data_source)
 
 
@@ -42,7 +46,8 @@ class RandomSampler(Sampler):
     """A random permutation each epoch (or draws with replacement), from `generator` or the
     default generator, so `graphgrad.manual_seed` makes the order reproducible."""
 
-    def __init__(self, data_source, replacement=False, num_samples=None, generator=None):
+    def __init__(self, data_source: Sized, replacement: bool = False, num_samples: int | None = None,
+                 generator: Generator | None = None) -> None:
         self.data_source, self.replacement, self._num_samples, self.generator = (data_source, replacement,
                                                                                  num_samples, generator)
         if not isinstance(replacement, bool):
@@ -73,34 +78,35 @@ class RandomSampler(Sampler):
             yield gen.permutation(n)
         yield gen.permutation(n)[:self.num_samples % n]  # torch draws it even when it keeps none of it
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         for chunk in self._index_chunks():
             yield from chunk.tolist()
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.num_samples
 
 
 class SubsetRandomSampler(Sampler):
     """The given indices in a random order."""
 
-    def __init__(self, indices, generator=None):
+    def __init__(self, indices: Sequence[int], generator: Generator | None = None) -> None:
         self.indices, self.generator = indices, generator
 
     def _index_array(self):
         return np.asarray(self.indices, dtype=np.int64)[get_generator(self.generator).permutation(len(self.indices))]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         yield from self._index_array().tolist()
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.indices)
 
 
 class WeightedRandomSampler(Sampler):
     """num_samples indices drawn with probabilities proportional to weights."""
 
-    def __init__(self, weights, num_samples, replacement=True, generator=None):
+    def __init__(self, weights: Sequence[float] | Tensor, num_samples: int, replacement: bool = True,
+                 generator: Generator | None = None) -> None:
         if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples <= 0:
             raise ValueError(f"num_samples should be a positive integer value, but got num_samples={num_samples}")
         if not isinstance(replacement, bool):
@@ -114,10 +120,10 @@ class WeightedRandomSampler(Sampler):
     def _index_array(self):
         return get_generator(self.generator).multinomial(self.weights[None], self.num_samples, self.replacement)[0]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         yield from self._index_array().tolist()
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.num_samples
 
 
@@ -125,7 +131,7 @@ class BatchSampler(Sampler):
     """Groups another sampler's indices into lists of batch_size (the last one shorter unless
     drop_last)."""
 
-    def __init__(self, sampler, batch_size, drop_last):
+    def __init__(self, sampler: Sampler | Iterable[int], batch_size: int, drop_last: bool) -> None:
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
             raise ValueError(f"batch_size should be a positive integer value, but got batch_size={batch_size}")
         if not isinstance(drop_last, bool):
@@ -152,7 +158,7 @@ class BatchSampler(Sampler):
         if len(pending) and not self.drop_last:
             yield pending
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         batch = []
         for idx in self.sampler:
             batch.append(idx)
@@ -162,7 +168,7 @@ class BatchSampler(Sampler):
         if batch and not self.drop_last:
             yield batch
 
-    def __len__(self):
+    def __len__(self) -> int:
         if self.drop_last:
             return len(self.sampler) // self.batch_size
         return (len(self.sampler) + self.batch_size - 1) // self.batch_size
@@ -174,7 +180,8 @@ class DistributedSampler(Sampler):
     multiple of num_replicas (or cut, with drop_last). graphgrad has no process group, so
     num_replicas and rank must be given."""
 
-    def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0, drop_last=False):
+    def __init__(self, dataset: Dataset, num_replicas: int | None = None, rank: int | None = None,
+                 shuffle: bool = True, seed: int = 0, drop_last: bool = False) -> None:
         if num_replicas is None or rank is None:
             raise RuntimeError("Requires distributed package to be available (graphgrad has no process-group "
                                "backend: pass num_replicas and rank)")
@@ -188,7 +195,7 @@ class DistributedSampler(Sampler):
             self.num_samples = math.ceil(len(dataset) / num_replicas)
         self.total_size = self.num_samples * num_replicas
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         n = len(self.dataset)
         if self.shuffle:
             indices = Generator().manual_seed(self.seed + self.epoch).permutation(n).tolist()
@@ -204,9 +211,9 @@ class DistributedSampler(Sampler):
             indices = indices[:self.total_size]
         return iter(indices[self.rank:self.total_size:self.num_replicas])
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.num_samples
 
-    def set_epoch(self, epoch):
+    def set_epoch(self, epoch: int) -> None:
         """A new shuffle for each epoch: call it before each epoch's DataLoader iterator."""
         self.epoch = epoch
