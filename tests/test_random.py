@@ -199,6 +199,62 @@ def test_state_replays_and_crosses_over():
         gg.set_rng_state(gg.zeros(10, dtype=gg.uint8))
 
 
+def test_small_and_large_draws_through_the_buffer_and_its_checkpoints():
+    """Words are drawn ahead a buffer at a time and get_state replays from a checkpoint taken
+    every 2**20 words: draws of every size, across buffers and checkpoints, stay torch's, and
+    so does the state between them."""
+    seed_both(11)
+    sizes = [64, 1, 17, 640, 4993, 3, 16, 2 ** 20 + 7, 48, 100, 1249, 5, 2 ** 16]
+    for i, n in enumerate(sizes):
+        same_draws(lambda lib: lib.randn(n))
+        same_draws(lambda lib: lib.rand(n if i % 2 else 7))
+        same_draws(lambda lib: lib.randint(0, 10, (3 + i,)))
+    before = gg.default_generator.position()
+    assert gg.default_generator.position() == before  # reading it draws nothing
+    gg.randn(8, 8)
+    assert gg.default_generator.position() != before
+
+
+def _untemper(y):
+    """The MT19937 state word whose output (tempered) is y."""
+    y ^= y >> 18
+    y ^= (y << 15) & 0xEFC60000
+    x = y
+    for _ in range(5):
+        x = y ^ ((x << 7) & 0x9D2C5680)
+    y, x = x & 0xFFFFFFFF, x & 0xFFFFFFFF
+    for _ in range(3):
+        x = y ^ (x >> 11)
+    return x
+
+
+def test_a_zero_radius_gives_positive_zeros():
+    """A word whose low 24 bits are 0 as a block's radius: u = 0, radius +-0, and torch's fused
+    multiply-add by std plus mean turns a -0 product into +0 (bits compared: -0 == +0)."""
+    for make in (lambda lib: lib.randn(64), lambda lib: lib.randn(2000),
+                 lambda lib: lib.empty(64).normal_(0.0, 2.0), lambda lib: lib.empty(32).normal_(0.0, 1.0)):
+        for word in range(8):  # the zero word as each of the first block's radii
+            seed_both(6)
+            torch.rand(5)
+            state = torch.get_rng_state().clone()
+            legacy = np.frombuffer(state.numpy(), grandom._STATE)[0]["legacy"]
+            words = legacy["state"].copy()
+            words[int(legacy["next"]) + word] = _untemper(0x5B000000)
+            state.numpy()[:] = np.frombuffer(_with_words(state.numpy(), words), np.uint8)
+            torch.set_rng_state(state)
+            gg.set_rng_state(gg.tensor(state.numpy()))
+            ours, theirs = make(gg), make(torch)
+            np.testing.assert_array_equal(host(ours).view(np.int32), host(theirs).view(np.int32))
+            assert (host(theirs) == 0).any()
+            assert_in_step()
+
+
+def _with_words(raw, words):
+    state = np.frombuffer(raw.tobytes(), grandom._STATE).copy()
+    state[0]["legacy"]["state"] = words
+    return state.tobytes()
+
+
 # ---- nn: initial weights and dropout ------------------------------------------------------------
 
 LAYERS = [lambda nn: nn.Linear(20, 7), lambda nn: nn.Conv2d(3, 8, 3), lambda nn: nn.Conv1d(3, 4, 5),

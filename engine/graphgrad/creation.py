@@ -343,7 +343,8 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
 
 
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
-    return _finish(get_generator(generator).permutation(n).astype((dtype or dtypes.int64).np), device, requires_grad)
+    perm = get_generator(generator).permutation(n)
+    return _finish(perm.astype((dtype or dtypes.int64).np, copy=False), device, requires_grad)
 
 
 def rand_like(input, dtype=None, device=None, requires_grad=False, generator=None):
@@ -373,9 +374,10 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
 
 def bernoulli(input, p=None, *, generator=None):
     """1 with probability p for each element (p: the input's values, or one number for all)."""
-    gen, dtype = get_generator(generator), input._data.dtype
+    gen, data = get_generator(generator), input._data
+    dtype = data.dtype
     if p is None:
-        draw = gen.bernoulli(input.detach().cpu().numpy(), dtype)
+        draw = gen.bernoulli(data if type(data) is np.ndarray else input.detach().cpu().numpy(), dtype)
     else:
         draw = gen.bernoulli(p, dtype, n=input.numel()).reshape(tuple(input.shape))
     return _finish(draw, input.device, False)

@@ -181,14 +181,22 @@ class Generator:
         """(radius, cos theta, sin theta) of each of the next n words as float32 Box-Muller takes
         them (a word is either a block's radius or its angle): computed for the whole rest of the
         buffer when first asked, so that small draws cost a slice (an array of 3 rows, n columns)."""
+        at = self._at
+        if self._factors is not None and n <= len(self._buffer) - at:
+            self._at = at + n
+            start = at - self._factors_from
+            return self._factors[:, start:start + n]
         parts = []
         while n:
             if self._at == len(self._buffer):
                 self._refill(0)
-            if self._factors is None or self._factors_from > self._at:
+            if self._factors is None:
                 self._factors_from = self._at
                 u = np.multiply(self._buffer[self._at:] & _LOW_24, _FLOAT_UNIT, dtype=np.float32)
                 self._factors = np.stack([_radii(u), *_angles(u)])
+                # no factor is 0, so no product is: none is -0 for the fused multiply-add to make +0
+                # (and none was in the last buffer's part of this draw)
+                self._factors_nonzero = bool(self._factors.all()) and (not parts or self._factors_nonzero)
             take = min(n, len(self._buffer) - self._at)
             start = self._at - self._factors_from
             parts.append(self._factors[:, start:start + take])
@@ -202,11 +210,15 @@ class Generator:
         """uniform_(low, high): x * (high - low) + low in float32 (float64 for double), contracted to
         one fused multiply-add; a value that rounds to high becomes low. Written into `out` (n values
         of dtype, contiguous) when given: a tensor's own memory, so no array is made and copied."""
-        dtype = np.dtype(dtype)
+        dtype = dtype if isinstance(dtype, np.dtype) else np.dtype(dtype)
+        values = np.empty(n, dtype) if out is None else out
+        if dtype is _FLOAT32 and low == 0 and high == 1:  # x * 1 + 0 is x: nothing to round or replace
+            for i in range(0, n, _CHUNK):
+                self._unit(min(_CHUNK, n - i), np.float32, values[i:i + _CHUNK])
+            return values
         acc = np.float64 if dtype == np.float64 else np.float32
         low, high = acc(low), acc(high)
-        values = np.empty(n, dtype) if out is None else out
-        if dtype == np.float32 and _sum_exact_in_float64(high - low, low):
+        if dtype is _FLOAT32 and _sum_exact_in_float64(high - low, low):
             self._uniform32(values, high - low, low)
             return values
         unit_interval = low == 0 and high == 1  # x * 1 + 0 is x, and x < 1: nothing to round or replace
@@ -243,8 +255,10 @@ class Generator:
         """normal_(mean, std): in blocks of 16 (Box-Muller on 8 pairs of uniforms) when a contiguous
         tensor has 16 or more elements, otherwise one double sample at a time. Into `out` (n values
         of dtype) when given."""
-        dtype = np.dtype(dtype)
+        dtype = dtype if isinstance(dtype, np.dtype) else np.dtype(dtype)
         if n >= 16 and contiguous:
+            if dtype is _FLOAT32:
+                return self._normal_blocks32(n, mean, std, np.empty(n, dtype) if out is None else out)
             return self._normal_blocks(n, dtype, mean, std, out)
         values = _cast(_fma(self._normal_doubles(n), float(std), float(mean), np.float64), dtype)
         if out is None:
@@ -259,8 +273,6 @@ class Generator:
         # float32 there)
         whole = 16 * (n // 16)
         out = np.empty(n, dtype) if out is None else out
-        if dtype == np.float32:
-            return self._normal_blocks32(n, mean, std, out)
         unit = np.float64 if dtype == np.float64 else np.float32
         # drawn and computed a chunk at a time (the draws stay in order): the float32 arithmetic
         # makes many passes over its temporaries, which then stay in the CPU's cache, and arrays
@@ -281,9 +293,11 @@ class Generator:
         whole = 16 * (n // 16)
         if n <= _FACTORED_NORMALS:
             factors = self._box_muller_factors(n + 16 if whole < n else n)
-            _normal_products(*_per_block(factors[:, :whole]), out[:whole])
+            _factored_products(factors[:, :whole], out[:whole])
             if whole < n:
-                _normal_products(*_per_block(factors[:, n:]), out[n - 16:])
+                _factored_products(factors[:, n:], out[n - 16:])
+            if std == 1 and mean == 0 and self._factors_nonzero:
+                return out
         else:
             for i in range(0, whole, _CHUNK):
                 j = min(i + _CHUNK, whole)
@@ -337,13 +351,19 @@ class Generator:
         """randint / random_(low, high): random() % (high - low) + low, or random64() when the range
         is 2**28 or more; as int64, then cast to dtype."""
         span = high - low
-        def draw(count):
-            if span >= 1 << 28:
-                bits, divisor = self._random64(count), np.uint64(span)
-            else:  # 32-bit draws: a 32-bit division costs a fraction of a 64-bit one
-                bits, divisor = self._random32(count).astype(np.uint32), np.uint32(span)
-            return _cast(np.add(_remainder(bits, divisor), low, dtype=np.int64), dtype)
-        return _in_chunks(n, dtype, draw)
+        wide = span >= 1 << 28
+        # (32-bit draws otherwise: a 32-bit division costs a fraction of a 64-bit one)
+        divisor = np.uint64(span) if wide else np.uint32(span)
+        out = np.empty(n, dtype)
+        for i in range(0, n, _CHUNK):
+            part = out[i:i + _CHUNK]
+            bits = self._random64(len(part)) if wide else self._random32(len(part))
+            offsets = _remainder(bits, divisor) if len(part) > _FEW else bits % divisor
+            if dtype == np.int64:
+                np.add(offsets, low, out=part, dtype=np.int64)
+            else:
+                part[...] = _cast(np.add(offsets, low, dtype=np.int64), dtype)
+        return out
 
     def random(self, n, dtype):
         """random_() with no bounds: [0, 2**digits] for floating types, [0, max] for integers."""
@@ -376,9 +396,10 @@ class Generator:
         offsets = self._random32(n - 1) % np.arange(n, 1, -1, dtype=np.uint64)
         if n >= _SWAPS_VECTORIZED:
             return _swapped(n, offsets.astype(np.int64))
+        offsets += np.arange(n - 1, dtype=np.uint64)  # the positions swapped with 0, 1, ...
         perm = list(range(n))
-        for i, z in enumerate(offsets.tolist()):
-            perm[i], perm[i + z] = perm[i + z], perm[i]
+        for i, j in enumerate(offsets.tolist()):
+            perm[i], perm[j] = perm[j], perm[i]
         return np.array(perm, dtype=np.int64)
 
     def multinomial(self, probs, num_samples, replacement):
@@ -408,6 +429,7 @@ _BULK_WORDS = 1 << 16
 # most this many are replayed by get_state
 _REPLAY_WORDS = 1 << 20
 _NO_WORDS = np.zeros(0, np.uint32)
+_FLOAT32 = np.dtype(np.float32)
 _LOW_24 = np.uint32((1 << 24) - 1)
 _FLOAT_UNIT = np.float32(2.0 ** -24)
 # float32 normals up to this many come from the buffer's per-word Box-Muller factors
@@ -445,11 +467,12 @@ def _angles(u):
     return cos, sin
 
 
-def _per_block(factors):
-    """Per-word (radius, cos, sin) rows of whole blocks of 16 words -> each block's 8 radii (its
-    first 8 words) and 8 cosines and sines (its last 8), as (blocks, 8) arrays."""
+def _factored_products(factors, out):
+    """_normal_products from per-word (radius, cos, sin) rows of whole blocks of 16 words: each
+    block's radii are its first 8 words', its cosines and sines its last 8 words' (one multiply:
+    the radii broadcast over the two rows of angles and the two halves of each block)."""
     blocks = factors.reshape(3, -1, 2, 8)
-    return blocks[0, :, 0], blocks[1, :, 1], blocks[2, :, 1]
+    np.multiply(blocks[0, :, 0], blocks[1:, :, 1], out=out.reshape(-1, 2, 8).transpose(1, 0, 2))
 
 
 def _normal_products(radius, cos, sin, out):
@@ -472,19 +495,6 @@ def _scale32(values, std, mean):
         np.copyto(values, exact, casting="same_kind")
     else:
         _fma32(values.copy(), std, mean, values)
-
-
-def _in_chunks(n, dtype, draw):
-    """n values of dtype from draw(count), which gives the next count of them, a chunk at a time when
-    there are many: the temporaries of each chunk stay in the CPU's cache and are reused by malloc,
-    where arrays of the whole size would be faulted into memory afresh on every call."""
-    if n <= _CHUNK:
-        return draw(n)
-    out = np.empty(n, dtype)
-    for i in range(0, n, _CHUNK):
-        part = out[i:i + _CHUNK]
-        part[...] = draw(len(part))
-    return out
 
 
 # from this n on, randperm works out its swaps with array operations (below, the Python loop is faster)
@@ -526,6 +536,10 @@ def _swapped(n, offsets):
     out[:m] = np.where(latest >= 0, writer[np.maximum(latest, 0)], targets)
     out[m] = writer[m]
     return out
+
+
+# below this many values, one NumPy call costs less than the three of _remainder
+_FEW = 256
 
 
 def _remainder(bits, divisor):
