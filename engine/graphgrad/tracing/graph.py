@@ -6,6 +6,8 @@ graph, a compiled plan, a synthetic one): `node_record` writes a node, `structur
 graphs of one structure from the rest."""
 import hashlib
 import json
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -17,15 +19,17 @@ SCHEMA = 1
 _OPERATIONS = ("op", "backward", "optimizer")   # the kinds of node an op ran in (the rest are leaves)
 
 
-def op_category(op):
+def op_category(op: str | None) -> str | None:
     """What kind of op it is (ops.dispatch.CATEGORIES: the viewer colours by it), as the op class
     registered under that name declares; None for a name no op class is registered under."""
     return getattr(REGISTRY.get(op), "category", None)
 
 
-def node_record(id, kind, op, *, grad_fn=None, label=None, name=None, module="", phase="forward", shape=None,
-                dtype=None, device=None, source=None, attrs=None, seconds=None, forward_id=None, nan=False,
-                inf=False, caller=None):
+def node_record(id: int, kind: str, op: str | None, *, grad_fn: str | None = None, label: str | None = None,
+                name: str | None = None, module: str = "", phase: str = "forward", shape: list[int] | None = None,
+                dtype: str | None = None, device: str | None = None, source: dict[str, Any] | None = None,
+                attrs: dict[str, Any] | None = None, seconds: float | None = None, forward_id: int | None = None,
+                nan: bool = False, inf: bool = False, caller: dict[str, Any] | None = None) -> dict[str, Any]:
     """One node of a graph (schema v1), as every graph source writes it."""
     return {"id": id, "kind": kind, "op": op, "category": op_category(op) if kind in _OPERATIONS else None,
             "grad_fn": grad_fn, "label": label or op, "name": name, "module": module, "phase": phase,
@@ -33,7 +37,7 @@ def node_record(id, kind, op, *, grad_fn=None, label=None, name=None, module="",
             "seconds": seconds, "forward_id": forward_id, "flags": {"nan": nan, "inf": inf}, "caller": caller}
 
 
-def structure_hash(nodes, wiring):
+def structure_hash(nodes: list[dict[str, Any]], wiring: Iterable[tuple[int, int, int]]) -> str:
     """16 hex digits, equal for graphs of the same structure (ops, kinds, names, modules, phases,
     shapes, dtypes, attributes and wiring) whatever their ids, values, times and source lines: a
     trace tells repeated iterations by it, the browser reuses a layout. `nodes`: node records
@@ -67,27 +71,27 @@ class GNode:
         self.grad_inputs, self.fn = grad_inputs, fn  # fn: a backward step's autograd node
 
     @property
-    def array(self):
+    def array(self) -> Any:
         """What the node shows: its (first) output, the value of a leaf, the gradient received."""
         return self.outputs[0] if self.outputs else None
 
-    def output(self, slot):
+    def output(self, slot: int) -> Any:
         """The array that flows out of this node at `slot` (an edge's source slot)."""
         arrays = self.grad_inputs if self.kind == "backward" else self.outputs
         return arrays[slot] if arrays is not None and slot < len(arrays) else None
 
     @property
-    def shape(self):
+    def shape(self) -> list[int] | None:
         a = self.array
         return list(a.shape) if hasattr(a, "shape") else ([] if a is not None else None)
 
     @property
-    def dtype(self):
+    def dtype(self) -> str | None:
         a = self.array
         return str(a.dtype) if hasattr(a, "dtype") else (type(a).__name__ if a is not None else None)
 
     @property
-    def device(self):
+    def device(self) -> str:
         a = self.array
         # NumPy 2's arrays have a .device too: "cpu"
         if a is None or isinstance(a, (np.ndarray, np.generic)) or not hasattr(a, "device"):
@@ -95,7 +99,7 @@ class GNode:
         return f"cuda:{a.device.id}"
 
     @property
-    def label(self):
+    def label(self) -> str:
         if self.kind == "backward":
             return self.grad_fn
         if self.kind in ("param", "input"):
@@ -108,11 +112,11 @@ class GNode:
         return self.op
 
     @property
-    def code(self):
+    def code(self) -> str:
         """The line of user code that ran this node ('' if unknown)."""
         return _source.code_line(self.source)
 
-    def describe(self):
+    def describe(self) -> str:
         """"'sqrt' (SqrtBackward0) in module model.fc1 at train.py:14: `y = x.sqrt()`", or
         "param 'model.fc1.weight'" for a leaf: the words messages use for a node."""
         if self.kind in ("op", "optimizer", "backward"):
@@ -123,12 +127,12 @@ class GNode:
         where = f" at {_source.describe(self.source)}" if self.source is not None else ""
         return what + module + where
 
-    def produced(self):
+    def produced(self) -> Any:
         """The arrays this node made: outputs (forward, leaves), the gradients it sent (backward;
         for a leaf's AccumulateGrad, the gradient it holds)."""
         return self.grad_inputs if self.kind == "backward" and self.grad_inputs else self.outputs
 
-    def flags(self):
+    def flags(self) -> dict[str, bool]:
         nan = inf = False
         xp = None
         for a in self.produced() or ():
@@ -139,7 +143,7 @@ class GNode:
                 inf = inf or bool(xp.isinf(a).any())
         return {"nan": nan, "inf": inf}
 
-    def to_json(self, scan=True):
+    def to_json(self, scan: bool = True) -> dict[str, Any]:
         """The node's record; scan=False leaves its arrays unread (no NaN or inf flagged): the
         structure hash needs no pass over the values."""
         return node_record(self.id, self.kind, self.op, grad_fn=self.grad_fn, label=self.label, name=self.name,
@@ -148,13 +152,13 @@ class GNode:
                            seconds=self.seconds, forward_id=self.forward_id, caller=_source.caller_json(self.source),
                            **(self.flags() if scan else {}))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         where = f" {self.module}" if self.module else ""
         grad_fn = f" ({self.grad_fn})" if self.grad_fn and self.kind != "backward" else ""
         return f"<{self.kind} {self.id}: {self.label}{grad_fn}{where} {self.shape}>"
 
 
-def jsonable(value):
+def jsonable(value: Any) -> Any:
     """Op attributes as JSON: numbers, strings, lists and dicts as they are, dtypes by name,
     anything else as its repr."""
     if value is None or isinstance(value, (bool, int, float, str)):
@@ -176,30 +180,31 @@ class Graph:
     """A view of one recorded iteration: `nodes`, `edges`, `modules`; `to_json()`,
     `to_networkx()`, `fold(depth)`; `node(id)` and `find(...)` to look nodes up."""
 
-    def __init__(self, iteration):
+    def __init__(self, iteration: Any) -> None:
         self._it = iteration
 
     @property
-    def iteration(self):
+    def iteration(self) -> int:
         return self._it.number
 
     @property
-    def nodes(self):
+    def nodes(self) -> list[GNode]:
         return list(self._it.nodes)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._it.nodes)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[GNode]:
         return iter(self.nodes)
 
-    def node(self, id):
+    def node(self, id: int) -> GNode:
         node = self._it.node(id)
         if node is None:
             raise KeyError(f"no node {id} in iteration {self.iteration}")
         return node
 
-    def find(self, op=None, kind=None, name=None, module=None, phase=None):
+    def find(self, op: str | None = None, kind: str | None = None, name: str | None = None, module: str | None = None,
+             phase: str | None = None) -> list[GNode]:
         """The nodes matching every criterion given (module matches the path and below)."""
         return [n for n in self.nodes
                 if (op is None or n.op == op) and (kind is None or n.kind == kind)
@@ -207,12 +212,12 @@ class Graph:
                 and (module is None or n.module == module or n.module.startswith(module + "."))]
 
     @property
-    def edges(self):
+    def edges(self) -> list[tuple[int, int, int, int]]:
         """(source id, target id, input position, source slot) for every edge."""
         return [(edge[0], n.id, i, edge[1]) for n in self.nodes for i, edge in enumerate(n.inputs) if edge]
 
     @property
-    def modules(self):
+    def modules(self) -> list[dict[str, Any]]:
         """The module tree of the modules whose ops ran, parents first (in the order they ran)."""
         types, seen = self._it.module_types, {}
         for n in self.nodes:
@@ -226,10 +231,10 @@ class Graph:
         return list(seen.values())
 
     @property
-    def structure_hash(self):
+    def structure_hash(self) -> str:
         return self._it.structure_hash()
 
-    def to_json(self):
+    def to_json(self) -> dict[str, Any]:
         nodes = self.nodes
         index = self._it.index
         edges = []
@@ -256,7 +261,7 @@ class Graph:
             if edge and edge[0] in index:
                 yield index[edge[0]].output(edge[1])
 
-    def to_networkx(self):
+    def to_networkx(self) -> Any:
         """A networkx.DiGraph: node attributes as in to_json (less the id), edge attributes
         input/shape/dtype; graph attributes iteration and structure_hash."""
         import networkx as nx
@@ -268,7 +273,7 @@ class Graph:
             g.add_edge(e["source"], e["target"], input=e["input"], shape=e["shape"], dtype=e["dtype"])
         return g
 
-    def fold(self, depth, phase="forward"):
+    def fold(self, depth: int, phase: str | None = "forward") -> Any:
         """A networkx.DiGraph of the `phase` nodes with every module `depth` path components deep
         (`model` is 1, `model.fc1` 2) collapsed into one node named by its path, attributes
         kind="module", type, ops (how many ops it holds); nodes outside such modules stay."""
@@ -302,7 +307,7 @@ class Graph:
         return g
 
 
-def nodes_hash(nodes):
+def nodes_hash(nodes: list[GNode]) -> str:
     """structure_hash of GNodes (their arrays unread)."""
     return structure_hash([n.to_json(scan=False) for n in nodes],
                           [(edge[0], n.id, i) for n in nodes for i, edge in enumerate(n.inputs) if edge])

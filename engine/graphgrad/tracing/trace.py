@@ -14,6 +14,7 @@ import collections
 import sys
 import time as _time
 import weakref
+from typing import Any, overload
 
 from ..autograd.engine import BackwardPass
 from ..node import AccumulateGrad
@@ -34,7 +35,7 @@ _latest = None                  # the last trace stopped, kept alive for find_no
 _SCHEDULER = BackwardPass.steps.__code__
 
 
-def find_node(id):
+def find_node(id: int) -> GNode | None:
     """The recorded node with this id in any live trace (None if none keeps it)."""
     for trace in list(_traces):
         node = trace.node(id, None)
@@ -110,8 +111,9 @@ class Trace(Recorder):
     history        points kept per monitor curve (older ones are thinned evenly past it)
     """
 
-    def __init__(self, *modules, keep=1, max_nodes=100_000, live=False, update_ratios=True, monitor_budget=0.01,
-                 history=100_000, **named_modules):
+    def __init__(self, *modules: Any, keep: int = 1, max_nodes: int = 100_000, live: bool = False,
+                 update_ratios: bool = True, monitor_budget: float | None = 0.01, history: int = 100_000,
+                 **named_modules: Any) -> None:
         if keep < 1:
             raise ValueError(f"keep must be at least 1, got {keep}")
         self.keep, self.max_nodes, self.live, self.measure_updates = keep, max_nodes, live, update_ratios
@@ -139,7 +141,7 @@ class Trace(Recorder):
         _traces.add(self)
 
     # ---- activation ------------------------------------------------------------------------
-    def start(self):
+    def start(self) -> "Trace":
         if self not in recorders:
             recorders.append(self)
             self.monitor.budget.resume()
@@ -147,7 +149,7 @@ class Trace(Recorder):
             self._current.first_id = next(_ids)
         return self
 
-    def stop(self):
+    def stop(self) -> "Trace":
         global _latest
         if self in recorders:
             recorders.remove(self)
@@ -158,13 +160,13 @@ class Trace(Recorder):
         return self
 
     @property
-    def active(self):
+    def active(self) -> bool:
         return self in recorders
 
-    def __enter__(self):
+    def __enter__(self) -> "Trace":
         return self.start()
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> bool:
         if not self.live:  # the session-wide trace stays on until stopped
             self.stop()
         return False
@@ -182,7 +184,7 @@ class Trace(Recorder):
             if self._leaves.changes:  # (rare: p.data = ... was seen)
                 self._leaves.forget_before(min(it.number for it in self._kept()))
 
-    def next_iteration(self):
+    def next_iteration(self) -> None:
         """Close the current iteration (its scalars go to the monitor) and begin the next."""
         it = self._current
         self.monitor.absorb(it)
@@ -190,7 +192,7 @@ class Trace(Recorder):
         self._start_iteration(it.number + 1)
 
     @property
-    def iteration(self):
+    def iteration(self) -> int:
         """The number of the current iteration (0 first)."""
         return self._current.number
 
@@ -200,11 +202,11 @@ class Trace(Recorder):
                 return it
         return self._last_trained
 
-    def log(self, **metrics):
+    def log(self, **metrics: float) -> None:
         """Record scalars for the current iteration (loss is found by itself)."""
         self.monitor.log(**metrics)
 
-    def save(self, path, **options):
+    def save(self, path: str, **options: Any) -> Any:
         """Write the latest iteration to a .ggtrace file (graph, statistics, values, curves) that JupyterLab
         opens with a double-click; graphgrad.viz.load reads it back. Options: graphgrad.viz.save's."""
         from ..viz import document  # (the .ggtrace writer builds on viz, above tracing)
@@ -385,13 +387,13 @@ class Trace(Recorder):
 
     # ---- reading -----------------------------------------------------------------------------
     @property
-    def graph(self):
+    def graph(self) -> Graph:
         """The current (latest) iteration's graph. While it is held, the iteration's values stay."""
         self._read.add(self._current)
         return Graph(self._current)
 
     @property
-    def graphs(self):
+    def graphs(self) -> list[Graph]:
         """The graphs of every iteration kept whole, oldest first."""
         self._read.update(self.iterations)
         return [Graph(it) for it in self.iterations]
@@ -403,7 +405,7 @@ class Trace(Recorder):
         kept += [it for it in self._read if all(it is not k for k in kept)]
         return sorted(kept, key=lambda it: it.number, reverse=True)
 
-    def node(self, id, *default):
+    def node(self, id: int, *default: Any) -> GNode:
         """The node with this id (a parameter's: in the latest iteration that read it)."""
         for it in self._kept():
             node = it.node(id)
@@ -434,13 +436,13 @@ class Trace(Recorder):
             raise KeyError("this tensor was not made or read by an op recorded in the iterations kept")
         raise TypeError(f"expected a node, node id, tensor or name, got {type(ref).__name__}")
 
-    def value(self, ref):
+    def value(self, ref: GNode | int | str | Tensor) -> Tensor | None:
         """The tensor a node made (a leaf's value; for a backward node, the gradient it got)."""
         node, nr = self._resolve(ref)
         a = node.outputs[nr] if nr < len(node.outputs) else None
         return _tensor(a)
 
-    def grad(self, ref):
+    def grad(self, ref: GNode | int | str | Tensor) -> Tensor | None:
         """The gradient that flowed to a node's output (None if no backward reached it)."""
         node, nr = self._resolve(ref)
         if node.kind == "backward":
@@ -451,15 +453,15 @@ class Trace(Recorder):
             return _tensor(back.outputs[nr])
         return None
 
-    def stats(self, ref, grad=False, bins=32):
+    def stats(self, ref: GNode | int | str | Tensor, grad: bool = False, bins: int = 32) -> Any:
         t = self.grad(ref) if grad else self.value(ref)
         return None if t is None else stats(t._data, bins)
 
-    def preview(self, ref, grad=False, max_elements=4096):
+    def preview(self, ref: GNode | int | str | Tensor, grad: bool = False, max_elements: int = 4096) -> Any:
         t = self.grad(ref) if grad else self.value(ref)
         return None if t is None else preview(t._data, max_elements)[0]
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         state = "recording" if self.active else "stopped"
         return f"<Trace {state}: iteration {self.iteration}, {len(self._current.nodes)} nodes>"
 
@@ -473,7 +475,11 @@ def _tensor(array):
     return Tensor._wrap(array)
 
 
-def trace(*modules, live=False, **options):
+@overload
+def trace(input: Tensor, /) -> Tensor: ...
+@overload
+def trace(*modules: Any, live: bool = False, **options: Any) -> "Trace": ...
+def trace(*modules: Any, live: bool = False, **options: Any) -> "Trace | Tensor":
     """Record every op run inside `with gg.trace() as t:` (forward, backward, optimizer); the
     options are Trace's. `live=True` returns the session-wide trace instead (see `live()`).
 
@@ -489,7 +495,7 @@ def trace(*modules, live=False, **options):
 _live = None
 
 
-def live(enable=True, **options):
+def live(enable: bool = True, **options: Any) -> "Trace | None":
     """The session-wide trace: records from now on (notebook cells included) until
     `live(False)`, bounded like any trace. Returns it."""
     global _live
