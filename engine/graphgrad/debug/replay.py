@@ -8,6 +8,7 @@ on a node, or where the first NaN/Inf appeared.
 """
 from ..tensor import Tensor
 from ..tracing.graph import GNode
+from ..tracing.trace import Trace
 from ..ops.util import nonfinite_kind
 from .report import Break, BreakpointStepper, gradient_break
 
@@ -48,7 +49,7 @@ class ReplayStep:
 
 
 class Replay(BreakpointStepper):
-    def __init__(self, trace, iteration=None):
+    def __init__(self, trace: Trace, iteration: int | None = None) -> None:
         its = {it.number: it for it in trace._kept()}
         if iteration is not None and iteration not in its:
             raise ValueError(f"iteration {iteration} is not kept whole (kept: {sorted(its)})")
@@ -83,13 +84,13 @@ class Replay(BreakpointStepper):
         self.position += 1
         return self.current
 
-    def step(self, n=1):
+    def step(self, n: int = 1) -> ReplayStep | None:
         for _ in range(n):
             if self._advance() is None:
                 break
         return self.current
 
-    def run_to(self, target):
+    def run_to(self, target: GNode | int | Tensor) -> ReplayStep | None:
         """Replay until the op `target` (GNode, node id or tensor it made) has been shown."""
         want = target.id if isinstance(target, GNode) else target
         if isinstance(target, Tensor):
@@ -101,12 +102,12 @@ class Replay(BreakpointStepper):
             if s is None or s.node.id == want:
                 return s
 
-    def break_on(self, target):
+    def break_on(self, target: GNode | int) -> "Replay":
         want = target.id if isinstance(target, GNode) else target
         self._breakpoints.append(lambda s: Break("node", f"reached {s.describe()}", s) if s.node.id == want else None)
         return self
 
-    def break_on_nan(self):
+    def break_on_nan(self) -> "Replay":
         """Stop at the first op whose output holds NaN/Inf: the op where it was born, or — when
         an input already held it — the leaf it came in through."""
         def check(s):
@@ -128,12 +129,12 @@ class Replay(BreakpointStepper):
         return f"<Replay of iteration {self.iteration}: op {self.position} of {len(self.ops)}>"
 
 
-def replay(trace, iteration=None):
+def replay(trace: Trace, iteration: int | None = None) -> Replay:
     """The forward pass of `trace`'s current (or given) iteration, op by op, with real values."""
     return Replay(trace, iteration)
 
 
-def find_nan(trace, iteration=None):
+def find_nan(trace: Trace, iteration: int | None = None) -> Break | None:
     """Where the first NaN/Inf of an iteration was born (a Break), or None: the forward values
     first (replay), then the gradients in the order backward computed them."""
     hit = Replay(trace, iteration).break_on_nan().cont()

@@ -1,4 +1,8 @@
 """What a debugger reports when it stops: why, where, and the value that made it stop."""
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+S = TypeVar("S", bound="BreakpointStepper")
 
 
 class Break:
@@ -6,13 +10,13 @@ class Break:
     non-finite value or gradient), "grad_norm" (a gradient above the threshold).
     `step` is the debugger's step (DebugStep or ReplayStep); `message` says it in words."""
 
-    def __init__(self, reason, message, step=None, value=None):
+    def __init__(self, reason: str, message: str, step: Any = None, value: Any = None) -> None:
         self.reason, self.message, self.step, self.value = reason, message, step, value
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.message
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Break({self.reason!r}: {self.message})"
 
 
@@ -27,8 +31,13 @@ class BreakpointStepper:
     """What the backward stepper and the forward replay share: breakpoints, each a check that
     returns a Break or None, and `cont()` to run until one hits. Subclasses give `_advance()`
     (run one step; None at the end) and set `hit = None`, `_breakpoints = []`."""
+    hit: Break | None
+    _breakpoints: list[Callable[[Any], Break | None]]
 
-    def cont(self):
+    def _advance(self) -> Any:
+        raise NotImplementedError
+
+    def cont(self) -> Break | None:
         """Run until a breakpoint hits (returns the Break) or to the end (returns None)."""
         while True:
             s = self._advance()
@@ -40,6 +49,6 @@ class BreakpointStepper:
                     self.hit = hit
                     return hit
 
-    def clear_breakpoints(self):
+    def clear_breakpoints(self: S) -> S:
         self._breakpoints.clear()
         return self

@@ -6,8 +6,11 @@ exactly what `loss.backward()` gives.
     dbg.step(); dbg.step(3); dbg.run_to(node); dbg.finish()
     dbg.current, dbg.ready, dbg.grads
 """
+from collections.abc import Sequence
+from typing import Any
+
 from .._hooks import recorders
-from ..node import AccumulateGrad
+from ..node import AccumulateGrad, Node
 from ..tensor import Tensor
 from ..tracing.graph import GNode
 from ..tracing.scope import open_debuggers
@@ -47,7 +50,8 @@ class BackwardStepper(BreakpointStepper):
     step(), run_to(node), cont() to the next breakpoint, finish(); what it ran so far in
     `history`, what runs next in `ready`."""
 
-    def __init__(self, tensors, gradient=None, retain_graph=None):
+    def __init__(self, tensors: Tensor | Sequence[Tensor], gradient: Tensor | Sequence[Tensor | None] | None = None,
+                 retain_graph: bool | None = None) -> None:
         from ..autograd import backward_pass
         self.backward_pass = backward_pass(tensors, gradient, retain_graph)
         self._steps = self.backward_pass.steps()
@@ -61,17 +65,17 @@ class BackwardStepper(BreakpointStepper):
 
     # ---- state ---------------------------------------------------------------------------
     @property
-    def current(self):
+    def current(self) -> DebugStep | None:
         """The step that ran last (None before the first)."""
         return self.history[-1] if self.history else None
 
     @property
-    def ready(self):
+    def ready(self) -> list[Node]:
         """The nodes ready to run, in the order they will."""
         return self.backward_pass.ready_nodes
 
     @property
-    def grads(self):
+    def grads(self) -> dict[str, Tensor]:
         """{leaf name: gradient this pass delivered} for the leaves reached so far."""
         grads = {}
         for s in self.history:
@@ -84,7 +88,7 @@ class BackwardStepper(BreakpointStepper):
             return s.forward.name
         return f"leaf{i}{list(s.node.variable.shape)}"
 
-    def grad(self, tensor):
+    def grad(self, tensor: Tensor) -> Tensor | None:
         """The gradient that reached `tensor` so far in this pass (None if none yet)."""
         node = self._node_of(tensor)
         for s in self.history:
@@ -110,7 +114,7 @@ class BackwardStepper(BreakpointStepper):
         self.history.append(s)
         return s
 
-    def step(self, n=1):
+    def step(self, n: int = 1) -> DebugStep | None:
         """Run the next n nodes; returns the last step run (None at the end)."""
         s = None
         for _ in range(n):
@@ -119,7 +123,7 @@ class BackwardStepper(BreakpointStepper):
                 break
         return s
 
-    def run_to(self, target):
+    def run_to(self, target: Any) -> DebugStep | None:
         """Run until `target` (autograd node, tensor, recorded GNode, or leaf name) has run."""
         node = self._node_of(target)
         for s in self.history:
@@ -132,20 +136,20 @@ class BackwardStepper(BreakpointStepper):
             if s.node is node:
                 return s
 
-    def finish(self):
+    def finish(self) -> dict[str, Tensor]:
         """Run to the end; returns `grads`."""
         while self._advance() is not None:
             pass
         return self.grads
 
     # ---- breakpoints ---------------------------------------------------------------------
-    def break_on(self, target):
+    def break_on(self, target: Any) -> "BackwardStepper":
         node = self._node_of(target)
         self._breakpoints.append(
             lambda s: Break("node", f"reached {s.describe()}", s) if s.node is node else None)
         return self
 
-    def break_on_nan(self):
+    def break_on_nan(self) -> "BackwardStepper":
         """Stop at the first node whose computed gradient holds NaN or Inf; the message names
         the forward op whose backward produced it, and its source line."""
         def check(s):
@@ -157,7 +161,7 @@ class BackwardStepper(BreakpointStepper):
         self._breakpoints.append(check)
         return self
 
-    def break_on_grad_norm(self, threshold):
+    def break_on_grad_norm(self, threshold: float) -> "BackwardStepper":
         """Stop at the first node that computes a gradient whose norm is above `threshold`."""
         def check(s):
             for i, g in enumerate(s.grad_inputs):
@@ -201,6 +205,7 @@ class BackwardStepper(BreakpointStepper):
 BackwardDebugger = BackwardStepper   # its earlier name, kept for code that imports it
 
 
-def backward(tensors, gradient=None, retain_graph=None):
+def backward(tensors: Tensor | Sequence[Tensor], gradient: Tensor | Sequence[Tensor | None] | None = None,
+             retain_graph: bool | None = None) -> BackwardStepper:
     """A stepper over `tensors.backward(gradient)`: nothing runs until you step."""
     return BackwardStepper(tensors, gradient, retain_graph)

@@ -6,6 +6,9 @@
     mon = viz.monitor(model)  # live loss curves and gradient norms: call mon.log(loss=loss) in the loop
     viz.save(t, "run.ggtrace")  # a file JupyterLab opens with a double-click; viz.load reads it back
 """
+import os
+from typing import Any
+
 from . import document
 from .protocol import VERSION as PROTOCOL_VERSION
 from .sources import source_of
@@ -13,7 +16,8 @@ from .stepper import StepControls
 from .widget import LIVE_CELLS, GraphWidget, Monitor, display_saved_fresh
 
 
-def show(x=None, params=None, backward=None, title="", height=None, fold_depth=0):
+def show(x: Any = None, params: dict[str, Any] | None = None, backward: Any = None, title: str = "",
+         height: int | None = None, fold_depth: int = 0) -> GraphWidget:
     """A live, clickable view of `x`:
 
     - a Tensor: its autograd graph (like torchviz's make_dot); a scalar one can be stepped backward;
@@ -57,7 +61,8 @@ def show(x=None, params=None, backward=None, title="", height=None, fold_depth=0
     return widget
 
 
-def save(x, path, tensors=None, max_bytes=document.MAX_BYTES, title=None):
+def save(x: Any, path: str | os.PathLike[str], tensors: list[int] | None = None, max_bytes: int = document.MAX_BYTES,
+         title: str | None = None) -> str:
     """Write a trace, tensor, widget (a monitor's curves too) or graph dict to a .ggtrace file: the graph,
     the inspector's statistics of every value and gradient still at hand, the chosen tensors' values
     (`tensors`: node ids, None: all that fit in max_bytes) and the curves. Double-click it in JupyterLab
@@ -65,7 +70,7 @@ def save(x, path, tensors=None, max_bytes=document.MAX_BYTES, title=None):
     return document.save(x, path, tensors=tensors, max_bytes=max_bytes, title=title)
 
 
-def load(path):
+def load(path: str | os.PathLike[str]) -> document.TraceDocument:
     """The TraceDocument in a file written by save() (or a graph file of older versions): .graph,
     .curves, .stats, .values; viz.show(viz.load(path)) draws it again, its stored values inspectable."""
     return document.load(path)
@@ -76,7 +81,7 @@ def _root_of(debugger):
     return debugger.history[0].node if debugger.history else debugger.ready[0]
 
 
-def monitor(model=None, display=True, interval=0.05, **kwargs):
+def monitor(model: Any = None, display: bool = True, interval: float = 0.05, **kwargs: Any) -> Monitor:
     """A live training monitor: `mon.log(loss=loss, acc=acc)` after each optimizer step (numbers or
     scalar tensors; run="eval" for another series on the same charts; total= the loop's length), or
     `for batch in mon.track(loader)` for steps/s and time left as tqdm shows them.

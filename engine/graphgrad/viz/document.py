@@ -20,6 +20,7 @@ import json
 import math
 import os
 import zipfile
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +36,8 @@ MAX_BYTES = 64 * 1024 * 1024      # of tensor values, by default
 LEGACY_FORMAT = "graphgrad.graph"  # the JSON file viz.save wrote before: a graph alone
 
 
-def save(x, path, tensors=None, max_bytes=MAX_BYTES, title=None):
+def save(x: Any, path: str | os.PathLike[str], tensors: list[int] | None = None, max_bytes: int = MAX_BYTES,
+         title: str | None = None) -> str:
     """Write `x` — a trace, a tensor (its autograd graph), a widget (viz.show's, a monitor: its curves
     too), a graph dict or a loaded TraceDocument — to a .ggtrace file.
 
@@ -97,7 +99,7 @@ class TraceDocument(StaticSource):
                 f"summarized, {len(self.values)} with values, {len(self.curves)} curves)")
 
 
-def load(path):
+def load(path: str | os.PathLike[str]) -> "TraceDocument":
     """Read a .ggtrace file (or the graph JSON older versions of viz.save wrote) as a TraceDocument.
     Nothing in the file is ever executed; a file that is not one says what is wrong with it."""
     name = os.fspath(path)

@@ -4,6 +4,7 @@ import hashlib
 import pathlib
 import time
 import weakref
+from typing import Any
 
 import anywidget
 import numpy as np
@@ -14,6 +15,7 @@ from . import protocol, snapshot
 from ..tracing.monitor import LoopMonitor
 from .inspect import sent_gradient
 from .sources import TraceSource
+from .stepper import StepControls
 from .tensors import summarize
 from .throttle import Throttle
 
@@ -78,7 +80,7 @@ class GraphWidget(anywidget.AnyWidget):
     title = traitlets.Unicode("").tag(sync=True)
     version = traitlets.Unicode(__version__).tag(sync=True)   # shown in the footer
 
-    def __init__(self, source=None, stepper=None, **kwargs):
+    def __init__(self, source: Any = None, stepper: StepControls | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.source, self.stepper = source, stepper
         if source is not None:
@@ -104,15 +106,15 @@ class GraphWidget(anywidget.AnyWidget):
             data["text/html"] = snapshot.html(self.graph, self.title)
         return data, metadata
 
-    def curves(self):
+    def curves(self) -> list[tuple[str, str, Any, Any]]:
         """[(chart, series name, steps, values)] of the training curves this view draws (a Monitor's)."""
         return []
 
-    def close(self):
+    def close(self) -> None:
         LIVE_CELLS.discard(self)
         super().close()
 
-    def refresh(self):
+    def refresh(self) -> None:
         """Redraw from the source again (a trace that went on recording); the layout is kept when
         the structure is the same."""
         if hasattr(self.source, "refresh"):
@@ -195,7 +197,7 @@ class GraphWidget(anywidget.AnyWidget):
         if not any(n["id"] == node for n in self.graph.get("nodes", ())):
             raise ValueError(f"there is no node {node!r} in this graph")
 
-    def tensor(self, node, what):
+    def tensor(self, node: int, what: str) -> tuple[Any, str | None]:
         """(tensor or None, why not) for a node's value or gradient at the stepper's cursor."""
         if what == "grad" and self.stepper is not None and self.stepper.history:
             grad = self.stepper.grad(node)
