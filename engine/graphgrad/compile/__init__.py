@@ -22,12 +22,16 @@ flag, a counter, what a function it calls reads) is not guarded: as with CUDA gr
 jax.jit, pass it as an argument.
 
 `compiled.graph` is the latest plan as a widget graph: `graphgrad.viz.show(compiled)`."""
+from collections.abc import Callable
+from typing import Any, overload
+
 import numpy as np
 
 from .._hooks import recorders, state
 from ..tensor import Tensor
 from ..tracing.scope import open_debuggers
 from .capture import recording
+from .graph import PlanGraph
 from .guards import UNGUARDABLE, flatten, outside_objects, plan_holds
 from .plan import Plan
 from .replay import CudaGraphs, link, pending_backward, run
@@ -35,7 +39,14 @@ from .replay import CudaGraphs, link, pending_backward, run
 __all__ = ["Compiled", "compile"]
 
 
-def compile(model=None, *, max_plans=8, cuda_graphs=True, **options):
+@overload
+def compile(model: None = None, *, max_plans: int = 8, cuda_graphs: bool = True,
+            **options: Any) -> Callable[[Callable[..., Any]], "Compiled"]: ...
+@overload
+def compile(model: Callable[..., Any], *, max_plans: int = 8, cuda_graphs: bool = True,
+            **options: Any) -> "Compiled": ...
+def compile(model: Callable[..., Any] | None = None, *, max_plans: int = 8, cuda_graphs: bool = True,
+            **options: Any) -> "Compiled | Callable[[Callable[..., Any]], Compiled]":
     """Capture `model` (a function or a module) on its first call and replay it after; usable as
     a decorator. On a GPU the replay launches CUDA graphs (replay.CudaGraphs) unless
     cuda_graphs=False. torch.compile's options (mode, fullgraph, dynamic, backend) are accepted
@@ -53,7 +64,7 @@ def _debugging():
 class Compiled:
     """A captured step: call it as the step. `plans` holds a plan per guard key."""
 
-    def __init__(self, fn, max_plans=8, cuda_graphs=True):
+    def __init__(self, fn: Callable[..., Any], max_plans: int = 8, cuda_graphs: bool = True) -> None:
         self.fn = fn
         self.max_plans = max_plans
         self.cuda_graphs = cuda_graphs
@@ -62,7 +73,7 @@ class Compiled:
         self.counts = {"captured": 0, "replayed": 0, "eager": 0}
         self.eager_because = None  # why the latest call that ran eagerly did
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if recorders or state.anomaly or (open_debuggers and _debugging()):  # they see every op
             return self._eager(args, kwargs, "a trace, anomaly mode or a backward debugger is on: they see every op")
         tensors, key = flatten(args, kwargs)
@@ -104,7 +115,7 @@ class Compiled:
         return result
 
     # ---- what it shows -----------------------------------------------------------------------------
-    def explain(self):
+    def explain(self) -> str:
         """Each plan in a line: replayed, or why it runs eagerly; then why the latest eager call was."""
         lines = []
         for plan in self.plans.values():
@@ -115,25 +126,24 @@ class Compiled:
         return "\n".join(lines) or "not captured yet"
 
     @property
-    def graph(self):
+    def graph(self) -> "PlanGraph":
         """The latest plan as a graph in the widget's schema (plan groups and buffers)."""
-        from .graph import PlanGraph
         if self.last is None:
             raise RuntimeError("nothing captured yet: call the compiled step first")
         return PlanGraph(self.last)
 
-    def value(self, node):
+    def value(self, node: dict[str, Any]) -> Tensor:
         """The value a graph node (of `graph`) holds after the latest call: its buffer."""
         buffer = node["attrs"].get("buffer") if isinstance(node, dict) else None
         if buffer is None or self.last is None or self.last.values[buffer] is None:
             raise LookupError("this node writes no buffer of the plan")
         return Tensor._wrap(self.last.values[buffer])
 
-    def grad(self, node):
+    def grad(self, node: dict[str, Any]) -> Tensor:
         raise LookupError("a replayed plan keeps no gradient per node: call the step under graphgrad.trace "
                           "(it then runs eagerly) to see them")
 
-    def __getattr__(self, name):  # a compiled module is used as the module (parameters(), train(), ...)
+    def __getattr__(self, name: str) -> Any:  # a compiled module is used as the module (parameters(), train(), ...)
         if name == "fn":
             raise AttributeError(name)
         return getattr(self.fn, name)

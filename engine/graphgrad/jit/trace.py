@@ -13,6 +13,8 @@ import inspect
 import json
 import math
 import warnings
+from collections.abc import Callable
+from typing import IO, Any
 
 import numpy as np
 
@@ -148,9 +150,10 @@ class _Ref:
         self.ref, self.tensor = ref, tensor
 
 
-def trace(func, example_inputs=None, optimize=None, check_trace=True, check_inputs=None, check_tolerance=1e-5,
-          strict=True, _force_outplace=False, _module_class=None, _compilation_unit=None, example_kwarg_inputs=None,
-          _store_inputs=True):
+def trace(func: Callable[..., Any], example_inputs: Any = None, optimize: Any = None, check_trace: bool = True,
+          check_inputs: Any = None, check_tolerance: float = 1e-5, strict: bool = True, _force_outplace: bool = False,
+          _module_class: Any = None, _compilation_unit: Any = None, example_kwarg_inputs: Any = None,
+          _store_inputs: bool = True) -> "TracedModule":
     """Run func (a Module or a function of tensors) on example_inputs (a tensor or a tuple of
     them), recording every op, and return a TracedModule that replays them."""
     inputs = example_inputs if isinstance(example_inputs, tuple) else (example_inputs,)
@@ -502,13 +505,13 @@ class TracedModule:
     """A traced program: call it like the model. It shares the traced model's weights (changes
     to them show in its results) until saved; a loaded one owns the weights from the file."""
 
-    def __init__(self, program, original_name="Module", training=False):
+    def __init__(self, program: "_Program", original_name: str = "Module", training: bool = False) -> None:
         self._program, self.original_name, self.training = program, original_name, training
 
-    def __call__(self, *inputs):
+    def __call__(self, *inputs: Any) -> Any:
         return self.forward(*inputs)
 
-    def forward(self, *inputs):
+    def forward(self, *inputs: Any) -> Any:
         program = self._program
         if len(inputs) != program.n_inputs:
             raise TypeError(f"forward() takes {program.n_inputs} input(s) (as traced) but {len(inputs)} were given")
@@ -521,21 +524,21 @@ class TracedModule:
                                    "dimension may differ)")
         return program.run(inputs)
 
-    def eval(self):
+    def eval(self) -> "TracedModule":
         return self.train(False)
 
-    def train(self, mode=True):
+    def train(self, mode: bool = True) -> "TracedModule":
         self.training = mode  # the recorded ops are what ran at trace time, in either mode
         return self
 
-    def parameters(self):
+    def parameters(self) -> list[Tensor]:
         return [c for c in self._program.constants if isinstance(c, Tensor) and c.requires_grad]
 
-    def save(self, f):
+    def save(self, f: str | IO[bytes]) -> None:
         save(self, f)
 
     @property
-    def code(self):
+    def code(self) -> str:
         """The program, one op per line."""
         def show(ref):
             return {"input": lambda: f"input{ref[1]}", "op": lambda: f"%{ref[1]}" + (f".{ref[2]}" if ref[2] else ""),
@@ -573,7 +576,7 @@ def _show_outputs(value, show):
     return repr(value)
 
 
-def save(m, f, _extra_files=None):
+def save(m: TracedModule, f: str | IO[bytes], _extra_files: Any = None) -> None:
     """Write a traced module: the program as JSON and its constants, in graphgrad.save's format."""
     from ..serialization import save as save_file
     if not isinstance(m, TracedModule):
@@ -583,7 +586,7 @@ def save(m, f, _extra_files=None):
     save_file({"graphgrad.jit": text, "constants": list(program.constants)}, f)
 
 
-def load(f, map_location=None, _extra_files=None):
+def load(f: str | IO[bytes], map_location: Any = None, _extra_files: Any = None) -> TracedModule:
     """Read what TracedModule.save wrote: a TracedModule that owns the saved weights. The program
     is checked whole here: anything malformed is refused naming the file, never when called."""
     from ..serialization import _name_of, load as load_file
