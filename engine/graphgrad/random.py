@@ -79,7 +79,7 @@ class Generator:
         self._bits.state = self._checkpoint
         # words NumPy's generator gave from the load to the checkpoint, and since the checkpoint
         self._checkpoint_at, self._drawn = 0, 0
-        self._buffer, self._at, self._factors = _NO_WORDS, 0, None
+        self._buffer, self._at, self._factors, self._pairs = _NO_WORDS, 0, None, None
         self._fresh = fresh  # seeded: torch's state reads next=0, not 624, until the first draw
         self._loads += 1
 
@@ -142,13 +142,13 @@ class Generator:
             return self._buffer[at:at + n]
         head = self._buffer[at:]
         if n - len(head) >= _BUFFER_WORDS // 2:  # a large draw, not buffered
-            self._buffer, self._at, self._factors = _NO_WORDS, 0, None
+            self._buffer, self._at, self._factors, self._pairs = _NO_WORDS, 0, None, None
             return _joined(head, self._draw(n - len(head)))
         return _joined(head, self._refill(n - len(head)))
 
     def _refill(self, n):
         """A new buffer, its first n words handed out (the last buffer all handed out before)."""
-        self._buffer, self._at, self._factors = self._draw(_BUFFER_WORDS), n, None
+        self._buffer, self._at, self._factors, self._pairs = self._draw(_BUFFER_WORDS), n, None, None
         return self._buffer[:n]
 
     def _draw(self, n):
@@ -177,15 +177,23 @@ class Generator:
             return np.multiply(bits, 2.0 ** -53, dtype=np.float64, out=out)
         return np.multiply(self._random32(n) & _LOW_24, _FLOAT_UNIT, dtype=np.float32, out=out)
 
-    def _box_muller_factors(self, n):
-        """(radius, cos theta, sin theta) of each of the next n words as float32 Box-Muller takes
-        them (a word is either a block's radius or its angle): computed for the whole rest of the
-        buffer when first asked, so that small draws cost a slice (an array of 3 rows, n columns)."""
+    def _box_muller_pairs(self, n):
+        """For each of the next n words w, the float32 products of a Box-Muller block that starts
+        there: radius(w) * cos(w + 8) and radius(w) * sin(w + 8), as the rows of a (2, n) array (only
+        the columns where blocks start are meant; each block's first 8 columns are its values).
+        Worked out for the whole rest of the buffer when first asked, so that a small draw costs a
+        slice."""
         at = self._at
-        if self._factors is not None and n <= len(self._buffer) - at:
+        if self._pairs is not None and n <= len(self._buffer) - at:
             self._at = at + n
             start = at - self._factors_from
-            return self._factors[:, start:start + n]
+            return self._pairs[:, start:start + n]
+        return _pair_products(self._box_muller_factors(n))  # across buffers
+
+    def _box_muller_factors(self, n):
+        """(radius, cos theta, sin theta) of each of the next n words as float32 Box-Muller takes
+        them (a word is either a block's radius or its angle), as an array of 3 rows, n columns:
+        computed for the whole rest of the buffer, with its pairs (_box_muller_pairs)."""
         parts = []
         while n:
             if self._at == len(self._buffer):
@@ -194,6 +202,7 @@ class Generator:
                 self._factors_from = self._at
                 u = np.multiply(self._buffer[self._at:] & _LOW_24, _FLOAT_UNIT, dtype=np.float32)
                 self._factors = np.stack([_radii(u), *_angles(u)])
+                self._pairs = _pair_products(self._factors)
                 # no factor is 0, so no product is: none is -0 for the fused multiply-add to make +0
                 # (and none was in the last buffer's part of this draw)
                 self._factors_nonzero = bool(self._factors.all()) and (not parts or self._factors_nonzero)
@@ -292,10 +301,10 @@ class Generator:
         last block's 16 fresh words follow the n drawn first), else a chunk of words at a time."""
         whole = 16 * (n // 16)
         if n <= _FACTORED_NORMALS:
-            factors = self._box_muller_factors(n + 16 if whole < n else n)
-            _factored_products(factors[:, :whole], out[:whole])
+            pairs = self._box_muller_pairs(n + 16 if whole < n else n)
+            _paired_products(pairs[:, :whole], out[:whole])
             if whole < n:
-                _factored_products(factors[:, n:], out[n - 16:])
+                _paired_products(pairs[:, n:], out[n - 16:])
             if std == 1 and mean == 0 and self._factors_nonzero:
                 return out
         else:
@@ -419,9 +428,9 @@ class Generator:
 
 # ---- the stream's words ------------------------------------------------------------------------
 
-# words drawn ahead into a generator's buffer: 8 of MT19937's blocks, so that the fixed cost of
+# words drawn ahead into a generator's buffer: 16 of MT19937's blocks, so that the fixed cost of
 # NumPy's call (and of the float32 normals' factors) is spread over some hundred small draws
-_BUFFER_WORDS = 8 * _MT_N
+_BUFFER_WORDS = 16 * _MT_N
 # from a quarter of this many words on, NumPy's Generator.integers fills uint32 in one loop, which
 # costs less per word than random_raw (uint64) but more per call; get_state replays this many at a time
 _BULK_WORDS = 1 << 16
@@ -433,7 +442,7 @@ _FLOAT32 = np.dtype(np.float32)
 _LOW_24 = np.uint32((1 << 24) - 1)
 _FLOAT_UNIT = np.float32(2.0 ** -24)
 # float32 normals up to this many come from the buffer's per-word Box-Muller factors
-_FACTORED_NORMALS = _BUFFER_WORDS // 4
+_FACTORED_NORMALS = _BUFFER_WORDS // 8
 
 
 def _joined(head, tail):
@@ -467,12 +476,18 @@ def _angles(u):
     return cos, sin
 
 
-def _factored_products(factors, out):
-    """_normal_products from per-word (radius, cos, sin) rows of whole blocks of 16 words: each
-    block's radii are its first 8 words', its cosines and sines its last 8 words' (one multiply:
-    the radii broadcast over the two rows of angles and the two halves of each block)."""
-    blocks = factors.reshape(3, -1, 2, 8)
-    np.multiply(blocks[0, :, 0], blocks[1:, :, 1], out=out.reshape(-1, 2, 8).transpose(1, 0, 2))
+def _pair_products(factors):
+    """Per-word (radius, cos, sin) rows -> the rows radius(w) * cos(w + 8) and radius(w) * sin(w + 8)
+    (the last 8 columns, which no whole block starts in, are left 1)."""
+    pairs = np.ones((2, factors.shape[1]), np.float32)
+    np.multiply(factors[0, :-8], factors[1:, 8:], out=pairs[:, :-8])
+    return pairs
+
+
+def _paired_products(pairs, out):
+    """_normal_products from the pair rows of whole blocks of 16 words (_box_muller_pairs): each
+    block is its first 8 columns of both rows."""
+    out.reshape(-1, 2, 8).transpose(1, 0, 2)[...] = pairs.reshape(2, -1, 2, 8)[:, :, 0]
 
 
 def _normal_products(radius, cos, sin, out):
@@ -607,12 +622,15 @@ _FOUR_OVER_PI = np.float32(1.27323954473516)
 
 
 def _horner32(coefficients, x):
-    """The polynomial at float32 x, one fused multiply-add per coefficient after the first."""
-    x = x.astype(np.float64)  # converted once for every step (exactly)
-    y = coefficients[0]
-    for c in coefficients[1:]:
-        y = _fma32_unchecked(y, x, c)
-    return y
+    """The polynomial at float32 x (held in float64: converted once for every step, exactly), one
+    fused multiply-add per coefficient after the first: each product exact in float64, the sum
+    rounded there and then to float32 (by the addition's output, in the same call)."""
+    y = np.empty(x.shape, np.float32)
+    exact = np.multiply(x, coefficients[0])
+    for c in coefficients[1:-1]:
+        np.add(exact, c, out=y, dtype=np.float64, casting="same_kind")
+        np.multiply(y, x, out=exact)
+    return np.add(exact, coefficients[-1], out=y, dtype=np.float64, casting="same_kind")
 
 
 def _log_ps(x):
@@ -626,7 +644,7 @@ def _log_ps(x):
     t += m * small  # (m - 1) + (m or 0): 2m - 1 where m is doubled
     m = t
     z = m * m
-    y = _horner32(_LOG_P, m)
+    y = _horner32(_LOG_P, m.astype(np.float64))
     y *= m
     y = _fma32_unchecked(y, z, e * _LOG_Q1)
     y -= z * np.float32(0.5)
@@ -649,11 +667,12 @@ def _sincos_ps(x):
     x += j_float * _MINUS_DP[1]
     x = _fma32_unchecked(j_float, _MINUS_DP[2], x)
     z = x * x
-    y = _horner32(_COS_P, z)
+    z_exact = z.astype(np.float64)
+    y = _horner32(_COS_P, z_exact)
     y *= z
     cos = _fma32_unchecked(y, z, -(z * np.float32(0.5)))
     cos += np.float32(1)
-    y = _horner32(_SIN_P, z)
+    y = _horner32(_SIN_P, z_exact)
     y *= z
     sin = _fma32_unchecked(y, x, x)
     _swap_and_sign(sin.view(np.int32), cos.view(np.int32), j)
@@ -702,9 +721,8 @@ def _fma32(x, a, b, out=None):
 def _fma32_unchecked(x, a, b):
     """_fma32 without the midpoint check, where it is known never to matter: x * a + b rounded to
     float64 (the product is exact), then to float32."""
-    s = np.multiply(x, a, dtype=np.float64)
-    s += b
-    return s.astype(np.float32)
+    exact = np.multiply(x, a, dtype=np.float64)
+    return np.add(exact, b, out=np.empty(exact.shape, np.float32), dtype=np.float64, casting="same_kind")
 
 
 _MIDPOINT_BITS = np.iinfo(np.int64).min
