@@ -12,6 +12,7 @@ The instructions come in *groups*: the forward ops between two calls or backward
 backward pass, each call (optimizer.step, zero_grad). A group is what a CUDA graph would capture
 as one unit on the GPU (replay.py)."""
 import hashlib
+from typing import Any
 
 import numpy as np
 
@@ -24,6 +25,11 @@ OP, WRITE, BACKWARD, NODE, LEAF, CALL, SET_GRAD = range(7)
 
 class Plan:
     """What replay.run executes; built once per capture."""
+    # set by Compiled once the plan is built: what the step read from outside its arguments, the
+    # buffers a run fills, the CUDA graphs that replay it (None off the GPU)
+    outside_objects: list[Any]
+    values: list[Any]
+    graphs: Any
 
     def __init__(self, recording, arg_tensors, result):
         self.reasons = list(recording.reasons)

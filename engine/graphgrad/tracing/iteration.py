@@ -20,6 +20,7 @@ import collections
 import functools
 import itertools
 import types
+from typing import Any
 
 from ..node import AccumulateGrad
 from ..tensor import Tensor
@@ -28,7 +29,9 @@ from .graph import GNode, nodes_hash
 Record = collections.namedtuple("Record", GNode.__slots__)
 record = functools.partial(tuple.__new__, Record)  # Record((...)) without a Python-level __new__
 ids = itertools.count(1)  # node ids, unique across traces: a Node.forward_id names one node
-NOTHING = types.MappingProxyType({})  # what an iteration reads until it writes its own (most never do)
+# what an iteration reads until it writes its own (most never do); typed Any: the attributes that
+# start as it become dicts when first written
+NOTHING: Any = types.MappingProxyType({})
 # base, copy_slices, id, where (module, phase, (file, line)): set when the write was through a view
 Write = collections.namedtuple("Write", "target result base copy_slices id where")
 STEP_LENGTH = 4  # (node, received, sent, seconds); an op's entry is longer
@@ -61,14 +64,14 @@ class Iteration:
     # name -> |Δw|/|w| at the optimizer step, name -> norm of the gradient a named leaf received
     metrics = update_ratios = grad_norms = NOTHING
     backward_of = NOTHING  # forward node id -> the backward GNode that ran for it (made when read)
-    _hash = (None, None)
+    _hash = (-1, "")        # (records hashed, their structure_hash)
     # made from the records when read; these hold the objects they map (tensors, autograd
     # nodes), so an id() stays unique while it is a key here
     op_of = NOTHING         # autograd node -> (id of the op that made it, 0)
     tensors = NOTHING       # id(tensor) -> (tensor, (node id, output nr)): what made it, as of the entry read last
     leaf_sources = NOTHING  # id(tensor) -> (its leaf node's id, 0)
     index = NOTHING         # node id -> GNode
-    _nodes = ()
+    _nodes: Any = ()        # a list once read
     _read = 0               # records made into nodes so far
     steps_left_out = 0      # backward steps past the trace's max_nodes: counted, not kept
     leaf_steps_left_out = ()  # the AccumulateGrad nodes among them: which leaves got gradients stays known
@@ -265,7 +268,7 @@ class Iteration:
         out = made[4][0] if made is not None and made[4] and made[8] != "optimizer" else None
         self.loss = out if getattr(out, "size", 0) == 1 else None
 
-    def structure_hash(self):
+    def structure_hash(self) -> str:
         n, h = self._hash
         if n != len(self.records):
             h = nodes_hash(self.nodes)

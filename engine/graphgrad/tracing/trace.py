@@ -110,6 +110,7 @@ class Trace(Recorder):
                    None: every iteration
     history        points kept per monitor curve (older ones are thinned evenly past it)
     """
+    _current: Iteration     # the iteration recording now (one always is, from __init__ on)
 
     def __init__(self, *modules: Any, keep: int = 1, max_nodes: int = 100_000, live: bool = False,
                  update_ratios: bool = True, monitor_budget: float | None = 0.01, history: int = 100_000,
@@ -131,7 +132,6 @@ class Trace(Recorder):
         self._stepped = None    # "backward" or "optimizer": the last step run in the current iteration
         self._before_step = None
         self._grads = None      # id(p.grad) -> (p.grad, name) in an optimizer step, made when first needed
-        self._current = None
         self._start_iteration(0)
         caller = _source.user_frame()
         for m in modules:
