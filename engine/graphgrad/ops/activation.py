@@ -5,6 +5,7 @@ derivative side by side. Their nn.functional forms (argument checks, `inplace=Tr
 nn/functional.py and apply these ops."""
 import math
 
+from ..tensor import Tensor
 from .dispatch import Op, apply, op
 from .unary import elementwise, erf_array
 from .util import wrap_dim, xp_of
@@ -153,12 +154,12 @@ def _softmax_args(input, dim, dtype, name):
 
 
 @public(method=True)
-def softmax(input, dim=None, dtype=None):
+def softmax(input: Tensor, dim=None, dtype=None) -> Tensor:
     input, dim = _softmax_args(input, dim, dtype, "softmax")
     return apply(Softmax, input, dim=dim)
 
 
 @public(method=True)
-def log_softmax(input, dim=None, dtype=None):
+def log_softmax(input: Tensor, dim=None, dtype=None) -> Tensor:
     input, dim = _softmax_args(input, dim, dtype, "log_softmax")
     return apply(LogSoftmax, input, dim=dim)

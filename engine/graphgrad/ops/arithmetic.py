@@ -75,7 +75,7 @@ class Add(Binary):
 
 
 @public(method=True, inplace=True, operators=("__add__", "__radd__", "__iadd__"), same_dtype_op=Add)
-def add(input, other, *, alpha=1):
+def add(input: Tensor, other, *, alpha=1) -> Tensor:
     return binary(Add, input, other if alpha == 1 else other * alpha)
 
 
@@ -90,7 +90,7 @@ class Sub(Binary):
 
 @public(method=True, inplace=True, aliases=("subtract",), operators=("__sub__", "__rsub__", "__isub__"),
         same_dtype_op=Sub)
-def sub(input, other, *, alpha=1):
+def sub(input: Tensor, other, *, alpha=1) -> Tensor:
     if _is_bool(input) or _is_bool(other):
         if _is_bool(input) and _is_bool(other):
             raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` "
@@ -105,7 +105,7 @@ def _is_bool(x):
 
 
 @public
-def rsub(input, other, alpha=1):
+def rsub(input: Tensor, other, alpha=1) -> Tensor:
     return sub(other, input, alpha=alpha)
 
 
@@ -124,7 +124,7 @@ class Mul(Binary):
 
 @public(method=True, inplace=True, aliases=("multiply",), operators=("__mul__", "__rmul__", "__imul__"),
         same_dtype_op=Mul)
-def mul(input, other):
+def mul(input: Tensor, other) -> Tensor:
     return binary(Mul, input, other)
 
 
@@ -144,7 +144,7 @@ class Div(Binary):
 
 @public(method=True, inplace=True, aliases=("divide", "true_divide"),
         operators=("__truediv__", "__rtruediv__", "__itruediv__"), same_dtype_op=Div)
-def div(input, other, *, rounding_mode=None):
+def div(input: Tensor, other, *, rounding_mode=None) -> Tensor:
     if rounding_mode is None:
         return binary(Div, input, other, true_divide=True)
     if rounding_mode not in ("trunc", "floor"):
@@ -189,7 +189,7 @@ class Maximum(Binary):
 
 
 @public(method=True)
-def maximum(input, other):
+def maximum(input: Tensor, other) -> Tensor:
     return binary(Maximum, input, other)
 
 
@@ -206,7 +206,7 @@ class Minimum(Binary):
 
 
 @public(method=True)
-def minimum(input, other):
+def minimum(input: Tensor, other) -> Tensor:
     return binary(Minimum, input, other)
 
 
@@ -252,12 +252,12 @@ Fmod.with_scalar = variant(Fmod, "fmod_scalar", "FmodBackward0")
 
 
 @public(method=True, inplace=True, operators=("__mod__", "__rmod__", "__imod__"))
-def remainder(input, other):
+def remainder(input: Tensor, other) -> Tensor:
     return binary(Remainder, input, other)
 
 
 @public(method=True, inplace=True)
-def fmod(input, other):
+def fmod(input: Tensor, other) -> Tensor:
     return binary(Fmod, input, other)
 
 
@@ -378,34 +378,34 @@ def _ternary(cls, a, b, c, **attrs):
 
 
 @public(method=True, inplace=True, aliases=("arctan2",))
-def atan2(input, other):
+def atan2(input: Tensor, other) -> Tensor:
     return binary(Atan2, input, other, true_divide=True)
 
 
 @public(method=True, inplace=True)
-def logaddexp(input, other):
+def logaddexp(input: Tensor, other) -> Tensor:
     return binary(LogAddExp, input, other, true_divide=True)
 
 
 @public(method=True, inplace=True)
-def xlogy(input, other):
+def xlogy(input: Tensor, other) -> Tensor:
     return binary(Xlogy, input, other, true_divide=True)
 
 
 @public(method=True, inplace=True)
-def lerp(input, end, weight):
+def lerp(input: Tensor, end, weight) -> Tensor:
     if isinstance(weight, Tensor):
         return _ternary(LerpTensor, input, end, weight)
     return binary(Lerp, input, end, weight=weight)
 
 
 @public(method=True, inplace=True)
-def addcmul(input, tensor1, tensor2, *, value=1):
+def addcmul(input: Tensor, tensor1, tensor2, *, value=1) -> Tensor:
     return _ternary(Addcmul, input, tensor1, tensor2, value=value)
 
 
 @public(method=True, inplace=True)
-def addcdiv(input, tensor1, tensor2, *, value=1):
+def addcdiv(input: Tensor, tensor1, tensor2, *, value=1) -> Tensor:
     if not any(t._data.dtype.kind in "fV" for t in (tensor1, tensor2)):
         raise RuntimeError("Integer division with addcdiv is no longer supported, and in a future release addcdiv "
                            "will perform a true division of tensor1 and tensor2. The historic addcdiv behavior can "
@@ -425,7 +425,7 @@ class FloorDivide(Binary):
 
 
 @public(method=True, inplace=True, operators=("__floordiv__", "__rfloordiv__", "__ifloordiv__"))
-def floor_divide(input, other):
+def floor_divide(input: Tensor, other) -> Tensor:
     return binary(FloorDivide, input, other)
 
 
@@ -509,7 +509,7 @@ def _operand(x, like):
         return x.item()
     if x is None:
         raise TypeError("unsupported operand type: 'NoneType'")
-    from ..creation import tensor
+    from ..creation import tensor  # (creation builds on ops: shape_arg, the device move in convert)
     return tensor(x, device=like.device)
 
 
@@ -588,12 +588,12 @@ class PowScalar(Op):
 
 
 @public(method=True, inplace=True, operators=("__pow__", "__rpow__", "__ipow__"))
-def pow(x, exponent):
+def pow(x, exponent) -> Tensor:
     if isinstance(x, Tensor) and type(exponent) in (int, float, bool):
         return apply(PowScalar, x, exponent=exponent)
     return binary(Pow, x, exponent)
 
 
 @public(method=True, inplace=True)
-def square(input):
+def square(input: Tensor) -> Tensor:
     return pow(input, 2)

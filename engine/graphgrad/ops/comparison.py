@@ -20,7 +20,7 @@ def _compare(name, ufunc, **variants):
     cls = type(name.capitalize(), (_Compare,), {"compute": lambda self, a, b: getattr(xp_of(a), ufunc)(a, b)})
     cls = op(name, category="comparison", differentiable=False)(cls)
 
-    def compare(input, other):
+    def compare(input: Tensor, other) -> Tensor:
         if other is None:
             return cls is Ne
         return binary(cls, input, other)
@@ -40,17 +40,17 @@ Eq.reflected, Ne.reflected, Lt.reflected, Gt.reflected, Le.reflected, Ge.reflect
 
 
 @public(method=True)
-def equal(input, other):
+def equal(input: Tensor, other: Tensor) -> bool:
     return input.shape == other.shape and bool((input == other).all())
 
 
 @public(method=True)
-def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+def allclose(input: Tensor, other: Tensor, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
     return bool(isclose(input, other, rtol, atol, equal_nan).all())
 
 
 @public(method=True)
-def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+def isclose(input: Tensor, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> Tensor:
     a, b = input.detach(), other.detach() if isinstance(other, Tensor) else other
     close = (a - b).abs() <= atol + rtol * (b.abs() if isinstance(b, Tensor) else builtins.abs(b))
     if equal_nan:
@@ -68,7 +68,7 @@ def _bitwise(name, operator):
     cls = op(name, category="comparison", differentiable=False)(type(name, (_Compare,), {"compute": compute}))
     cls.reflected = cls
 
-    def bitwise(input, other):
+    def bitwise(input: Tensor, other) -> Tensor:
         return binary(cls, input, other)
     bitwise.__name__ = bitwise.__qualname__ = name
     public(bitwise, method=True, operators=(f"__{operator}__", f"__r{operator}__", f"__i{operator}__"))
@@ -82,7 +82,7 @@ BitwiseXor = _bitwise("bitwise_xor", "xor")
 
 def _logical(name, cls):
     """logical_and and co.: the bitwise op on the operands as bools."""
-    def logical(input, other):
+    def logical(input: Tensor, other) -> Tensor:
         return binary(cls, input.bool(), other.bool() if isinstance(other, Tensor) else bool(other))
     logical.__name__ = logical.__qualname__ = name
     return public(logical, method=True)
@@ -159,7 +159,7 @@ class Where(Op):
 
 
 @public(method=lambda self, condition, other: where(condition, self, other))
-def where(condition, input=None, other=None):
+def where(condition, input=None, other=None) -> Tensor:
     if input is None and other is None:
         return nonzero(condition, as_tuple=True)
     if not isinstance(condition, Tensor):

@@ -1,6 +1,6 @@
 """Moving a tensor between dtypes and devices: `to`, with the ToCopyBackward0 node; and the
 questions about a tensor that torch asks as functions (numel, is_tensor, is_floating_point)."""
-from .. import dtypes
+from .. import cuda, dtypes
 from ..device import array_module, as_device, device_of
 from ..tensor import Tensor
 from .dispatch import Op, apply, op
@@ -36,7 +36,6 @@ def to(input, *args, dtype=None, device=None, non_blocking=False, copy=False, me
     target_dtype = dtype if dtype is not None else input.dtype
     target_device = as_device(device) if device is not None else input.device
     if target_device.type == "cuda":
-        from .. import cuda
         cuda._require()
         if target_dtype is dtypes.bfloat16:
             raise TypeError("graphgrad: bfloat16 tensors live on the CPU only (CuPy has no bfloat16); use float16 "
@@ -47,20 +46,20 @@ def to(input, *args, dtype=None, device=None, non_blocking=False, copy=False, me
 
 
 @public
-def numel(input):
+def numel(input: Tensor) -> int:
     return input.numel()
 
 
 @public
-def is_tensor(obj):
+def is_tensor(obj) -> bool:
     return isinstance(obj, Tensor)
 
 
 @public
-def is_floating_point(input):
+def is_floating_point(input: Tensor) -> bool:
     return input.is_floating_point()
 
 
 @public
-def detach(input):
+def detach(input: Tensor) -> Tensor:
     return input.detach()

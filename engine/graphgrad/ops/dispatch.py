@@ -4,6 +4,9 @@ It runs the op's forward on arrays, wraps the result, links the backward node wh
 is needed, and offers the op to active recorders (one check when there are none)."""
 import weakref
 from time import perf_counter
+from typing import Any
+
+import numpy as np
 
 from .._hooks import recorders, state
 from ..node import Node, _sequence
@@ -42,7 +45,7 @@ class Op(Node):
     category = None      # set by @op: an unregistered op has none (tests/test_ops.py checks every registered one)
 
 
-def apply(cls, *inputs, **attrs):
+def apply(cls, *inputs, **attrs) -> Any:  # (a Tensor, or a tuple of them for ops with several outputs)
     """inputs are Tensors, or arrays taken as constants (a Python number promoted already).
 
     This runs for every op, so it is written for speed: one pass over the inputs collects their
@@ -147,10 +150,9 @@ def _version_checks(cls, inputs, outputs):
 
 
 def _xp(array):
-    import numpy as np
     if isinstance(array, (np.ndarray, np.generic)):  # (NumPy's 0-d results are scalars)
         return np
-    import cupy
+    import cupy  # (optional: only on a GPU)
     return cupy
 
 

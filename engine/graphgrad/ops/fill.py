@@ -13,12 +13,12 @@ from .util import broadcast_shapes
 
 
 @public(method=True)
-def zero_(self):
+def zero_(self: Tensor) -> Tensor:
     return fill_(self, 0)
 
 
 @public(method=True)
-def fill_(self, value):
+def fill_(self: Tensor, value) -> Tensor:
     value = value.item() if isinstance(value, Tensor) else value
     return write_inplace(self, lambda t: _filled_like(t, value))
 
@@ -31,7 +31,7 @@ def _filled_like(t, value):
 
 
 @public(method=True)
-def copy_(self, src, non_blocking=False):
+def copy_(self: Tensor, src, non_blocking=False) -> Tensor:
     """src written into self: broadcast to self's shape, cast to its dtype, moved to its device.
     Recorded as PyTorch's CopyBackwards: src gets the gradient, self's old values none."""
     src = src.to(self.device)
@@ -43,19 +43,19 @@ def copy_(self, src, non_blocking=False):
 
 
 @public(method=True)
-def uniform_(self, a=0.0, b=1.0, *, generator=None):
+def uniform_(self: Tensor, a=0.0, b=1.0, *, generator=None) -> Tensor:
     return _write_random(self, lambda gen, n, dtype, out=None: gen.uniform(n, dtype, a, b, out), generator, True)
 
 
 @public(method=True)
-def normal_(self, mean=0.0, std=1.0, *, generator=None):
+def normal_(self: Tensor, mean=0.0, std=1.0, *, generator=None) -> Tensor:
     contiguous = self._data.flags.c_contiguous  # torch draws one element at a time into other layouts
     return _write_random(self, lambda gen, n, dtype, out=None: gen.normal(n, dtype, mean, std, contiguous, out),
                          generator, True)
 
 
 @public(method=True)
-def bernoulli_(self, p=0.5, *, generator=None):
+def bernoulli_(self: Tensor, p=0.5, *, generator=None) -> Tensor:
     if isinstance(p, Tensor):
         probs = p.detach().cpu().expand(self.shape).numpy()
         return _write_random(self, lambda gen, n, dtype: gen.bernoulli(probs, dtype).ravel(), generator)
@@ -63,7 +63,7 @@ def bernoulli_(self, p=0.5, *, generator=None):
 
 
 @public(method=True)
-def random_(self, low=None, high=None, *, generator=None):
+def random_(self: Tensor, low=None, high=None, *, generator=None) -> Tensor:
     """random_() covers the dtype's whole range, random_(high) is [0, high), random_(low, high) [low, high)."""
     if low is None:
         return _write_random(self, lambda gen, n, dtype: gen.random(n, dtype), generator)

@@ -7,6 +7,7 @@ import numpy as np
 from .._hooks import state
 from ..tensor import Tensor
 from .dispatch import Op, apply, op
+from .inplace import write_inplace
 from .public import public
 from .util import as_tensor_arg, c10_name, check_broadcast, legacy_name, sum_to, variant, wrap_dim, xp_of
 
@@ -130,7 +131,7 @@ class Index(Op):
 
 
 @public(function=False, operators=("__getitem__",))
-def getitem(input, key):
+def getitem(input: Tensor, key) -> Tensor:
     key = _key_arrays(key)
     if _is_basic(key):
         return apply(_basic_op(key, input._data.shape), input, key=key)
@@ -150,7 +151,7 @@ class IndexPut(Op):
         except ValueError:
             target = _index(out, key).shape
             if _is_basic(key):  # PyTorch copies into the view x[key]: expand's error
-                from .shape import expanded_shape
+                from .shape import expanded_shape  # (shape.py's select builds on this module's getitem)
                 expanded_shape(self.v_meta[0], target, "torch." + legacy_name(self.v_meta[1]) + "Tensor")
             raise RuntimeError(f"shape mismatch: value tensor of shape {list(self.v_meta[0])} cannot be broadcast "
                                f"to indexing result of shape {list(target)}") from None
@@ -194,7 +195,6 @@ def setitem(target, key, value):
     if _is_basic(key) and target.requires_grad and target.grad_fn is None and state.grad_enabled:
         # x[0] = v writes through the view x[0] in PyTorch, so its error names a view
         raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
-    from .inplace import write_inplace
     write_inplace(target, lambda t: apply(_setitem_op(key, t._data.shape), t, v, key=key))
 
 
@@ -214,7 +214,7 @@ class Gather(Op):
 
 
 @public(method=True)
-def gather(input, dim, index):
+def gather(input: Tensor, dim, index) -> Tensor:
     _check_index_dtype("gather(): Expected dtype int32/int64 for index", index)
     dim = wrap_dim(dim, input.ndim)
     if index.ndim != input.ndim:
@@ -303,7 +303,7 @@ def _scatter_checks(input, dim, index, src):
 
 
 @public(method=True, inplace=True)
-def scatter(input, dim, index, src=None, value=None, reduce=None):
+def scatter(input: Tensor, dim, index, src=None, value=None, reduce=None) -> Tensor:
     src = value if src is None else src
     dim = _scatter_checks(input, dim, index, src)
     cls = Scatter if isinstance(src, Tensor) else ScatterValue
@@ -311,7 +311,7 @@ def scatter(input, dim, index, src=None, value=None, reduce=None):
 
 
 @public(method=True, inplace=True)
-def scatter_add(input, dim, index, src):
+def scatter_add(input: Tensor, dim, index, src) -> Tensor:
     return apply(ScatterAdd, input, index, src, dim=_scatter_checks(input, dim, index, src))
 
 
@@ -333,7 +333,7 @@ class IndexSelect(Op):
 
 
 @public(method=True)
-def index_select(input, dim, index):
+def index_select(input: Tensor, dim, index) -> Tensor:
     _check_index_dtype("index_select(): Expected dtype int32 or int64 for index", index)
     if index.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
@@ -358,7 +358,7 @@ class MaskedFill(Op):
 
 
 @public(method=True, inplace=True)
-def masked_fill(input, mask, value):
+def masked_fill(input: Tensor, mask, value) -> Tensor:
     if mask._data.dtype != np.bool_:
         raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype "
                            f"{c10_name(mask._data.dtype)}")
@@ -401,7 +401,7 @@ class MaskedSelect(Op):
 
 
 @public(method=True)
-def masked_select(input, mask):
+def masked_select(input: Tensor, mask) -> Tensor:
     if mask._data.dtype != np.bool_:
         raise RuntimeError("masked_select: expected BoolTensor for mask")
     check_broadcast(input._data.shape, mask._data.shape)
@@ -425,7 +425,7 @@ class Take(Op):
 
 
 @public(method=True)
-def take(input, index):
+def take(input: Tensor, index) -> Tensor:
     n, i = input._data.size, index._data
     if i.size and (int(i.max()) >= n or int(i.min()) < -n):
         bad = int(i.max()) if int(i.max()) >= n else int(i.min())
@@ -435,14 +435,14 @@ def take(input, index):
 
 
 @public(method=True)
-def take_along_dim(input, indices, dim=None):
+def take_along_dim(input: Tensor, indices, dim=None) -> Tensor:
     if dim is None:
         return gather(input.reshape(-1), 0, indices.reshape(-1))
     return gather(input, dim, indices)
 
 
 @public(method=True)
-def argwhere(input):
+def argwhere(input: Tensor) -> Tensor:
     return nonzero(input)
 
 
@@ -466,7 +466,7 @@ class IndexAdd(Op):
 
 
 @public(method=True, inplace=True)
-def index_add(input, dim, index, source, *, alpha=1):
+def index_add(input: Tensor, dim, index, source, *, alpha=1) -> Tensor:
     dim = wrap_dim(dim, input.ndim)
     _check_index_dtype("index_add_(): Expected dtype int32/int64 for index", index)
     if source._data.dtype != input._data.dtype:
@@ -492,7 +492,7 @@ class IndexFill(Op):
 
 
 @public(method=True, inplace=True)
-def index_fill(input, dim, index, value):
+def index_fill(input: Tensor, dim, index, value) -> Tensor:
     value = value.item() if isinstance(value, Tensor) else value
     return apply(IndexFill, input, index, dim=wrap_dim(dim, input.ndim), value=value)
 
@@ -503,7 +503,7 @@ RepeatInterleave = variant(IndexSelect, "repeat_interleave", "ViewBackward0")
 
 
 @public(method=True)
-def repeat_interleave(input, repeats, dim=None, *, output_size=None):
+def repeat_interleave(input: Tensor, repeats, dim=None, *, output_size=None) -> Tensor:
     xp = xp_of(input._data)
     if dim is None:
         input, dim = input.reshape(-1), 0
@@ -539,7 +539,7 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
 
 
 @public
-def isin(elements, test_elements, *, assume_unique=False, invert=False):
+def isin(elements, test_elements, *, assume_unique=False, invert=False) -> Tensor:
     if not isinstance(elements, Tensor):
         elements = as_tensor_arg(elements, test_elements)
     test = test_elements.reshape(-1) if isinstance(test_elements, Tensor) else as_tensor_arg(

@@ -2,6 +2,7 @@
 the tensor's own memory, so views see the change and saved copies are caught by the version
 counter, as in PyTorch."""
 from .._hooks import recorders, state
+from ..dtypes import from_numpy
 from ..node import Node, _sequence
 from .util import xp_of
 
@@ -129,5 +130,4 @@ def _category(np_dtype):
 
 
 def _name(np_dtype):
-    from ..dtypes import from_numpy
     return from_numpy(np_dtype)._legacy[:-6]

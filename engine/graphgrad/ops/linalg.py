@@ -2,6 +2,10 @@
 (MmBackward0, MvBackward0, DotBackward0, BmmBackward0), plus linear (AddmmBackward0)."""
 import math
 
+from ..tensor import Tensor
+import numpy as np
+
+from .. import dtypes
 from .dispatch import Op, apply, op
 from .graph_array import saved_input
 from .public import public
@@ -85,7 +89,7 @@ def _shape_str(shape):
 
 
 @public(method=True, operators=("__matmul__", "__rmatmul__"))
-def matmul(input, other):
+def matmul(input: Tensor, other) -> Tensor:
     a, b = input._data, other._data
     if a.ndim == 0 or b.ndim == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {a.ndim}D and {b.ndim}D")
@@ -136,14 +140,14 @@ def matmul(input, other):
 
 
 @public(method=True)
-def mm(input, mat2):
+def mm(input: Tensor, mat2) -> Tensor:
     if input.ndim != 2 or mat2.ndim != 2:
         raise RuntimeError("self must be a matrix" if input.ndim != 2 else "mat2 must be a matrix")
     return matmul(input, mat2)
 
 
 @public(method=True)
-def bmm(input, mat2):
+def bmm(input: Tensor, mat2) -> Tensor:
     if input.ndim != 3 or mat2.ndim != 3:
         raise RuntimeError("batch1 must be a 3D tensor" if input.ndim != 3 else "batch2 must be a 3D tensor")
     (n, _, k), (n2, k2, _) = input.shape, mat2.shape
@@ -156,12 +160,12 @@ def bmm(input, mat2):
 
 
 @public(method=True)
-def mv(input, vec):
+def mv(input: Tensor, vec) -> Tensor:
     return matmul(input, vec)
 
 
 @public(method=True)
-def dot(input, other):
+def dot(input: Tensor, other) -> Tensor:
     if input.ndim != 1 or other.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
     return matmul(input, other)
@@ -178,7 +182,7 @@ class Outer(_Product):
 
 
 @public(method=True)
-def outer(input, vec2):
+def outer(input: Tensor, vec2) -> Tensor:
     return apply(Outer, input, vec2)
 
 
@@ -213,7 +217,7 @@ LinearView = variant(Linear, "linear_view", "ViewBackward0")                  # 
 
 
 @public
-def linear(input, weight, bias=None):
+def linear(input: Tensor, weight, bias=None) -> Tensor:
     if input.shape[-1] != weight.shape[-1]:
         rows = input._data.size // max(input.shape[-1], 1) if input.ndim > 1 else 1
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{input.shape[-1]} and "
@@ -249,7 +253,7 @@ class Addmm(Op):
 
 
 @public(method=True, inplace=True)
-def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+def addmm(input: Tensor, mat1, mat2, *, beta=1, alpha=1) -> Tensor:
     if mat1.ndim != 2 or mat2.ndim != 2:
         raise RuntimeError("mat1 must be a matrix, got %d-D tensor" % mat1.ndim if mat1.ndim != 2 else
                            "mat2 must be a matrix, got %d-D tensor" % mat2.ndim)
@@ -347,11 +351,10 @@ class Einsum(Op):
 
 
 @public
-def einsum(equation, *operands):
+def einsum(equation, *operands) -> Tensor:
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     terms, out = _einsum_parse(equation, [o.shape for o in operands])
-    from .. import dtypes
     dt = dtypes.result_type(*operands)
     operands = [o if o.dtype is dt else o.to(dt) for o in operands]
     return apply(Einsum, *operands, terms=tuple(terms), out=out)
@@ -379,7 +382,6 @@ def _square(a, name):
 def _zero_pivot(a):
     """The 1-based index of the first zero pivot of LU with partial pivoting (LAPACK's getrf), as
     torch's singular-matrix errors name it; the first matrix of a batch that has one."""
-    import numpy as np
     host = a.get() if hasattr(a, "get") else a  # (a CuPy array comes to the host: this is an error path)
     for m in np.asarray(host, dtype=np.float64).reshape((-1,) + a.shape[-2:]):
         m = m.copy()

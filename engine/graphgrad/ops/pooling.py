@@ -19,7 +19,8 @@ def pool_output_size(size, kernel, pad, stride, dilation, ceil_mode):
 class _Pool(Op):
     def _setup(self, x, kernel, stride, padding, dilation, ceil_mode, fill):
         """Pad x so every window of the output lies inside it (ceil_mode may need more on the right)."""
-        self.in_shape, self.kernel, self.stride, self.padding, self.dilation = x.shape, kernel, stride, padding, dilation
+        self.in_shape, self.kernel, self.stride = x.shape, kernel, stride
+        self.padding, self.dilation = padding, dilation
         self.out_hw = tuple(pool_output_size(x.shape[-2 + d], kernel[d], padding[d], stride[d], dilation[d], ceil_mode)
                             for d in (0, 1))
         after = tuple(max(padding[d], (self.out_hw[d] - 1) * stride[d] + dilation[d] * (kernel[d] - 1) + 1

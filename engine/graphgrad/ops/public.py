@@ -62,7 +62,7 @@ _DECLARED = []   # every declared function, functions and method-only ones alike
 
 def unary_function(cls, name, **variants):
     """The public function of an op that takes one tensor and no arguments: apply(cls, input)."""
-    def fn(input):
+    def fn(input: Tensor) -> Tensor:
         return apply(cls, input)
     fn.__name__ = fn.__qualname__ = name
     fn.__module__ = cls.__module__

@@ -514,7 +514,7 @@ class Any(_Logical):
 # ---- public functions ------------------------------------------------------------------------
 
 @public(method=True)
-def sum(input, dim=None, keepdim=False, *, dtype=None):
+def sum(input: Tensor, dim=None, keepdim=False, *, dtype=None) -> Tensor:
     if dim is None and dtype is None and not keepdim:
         return apply(Sum, input)  # x.sum(): the common loss reduction, without keyword plumbing
     dt = dtype.np if dtype is not None else None
@@ -522,13 +522,13 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
 
 
 @public(method=True)
-def mean(input, dim=None, keepdim=False, *, dtype=None):
+def mean(input: Tensor, dim=None, keepdim=False, *, dtype=None) -> Tensor:
     dt = dtype.np if dtype is not None else None
     return apply(MeanDim if dim is not None else Mean, input, dim=dim, keepdim=keepdim, dtype=dt)
 
 
 @public(method=True)
-def prod(input, dim=None, keepdim=False, *, dtype=None):
+def prod(input: Tensor, dim=None, keepdim=False, *, dtype=None) -> Tensor:
     dt = dtype.np if dtype is not None else None
     return apply(ProdDim if dim is not None else Prod, input, dim=dim, keepdim=keepdim, dtype=dt)
 
@@ -566,43 +566,43 @@ def min(input, dim=None, keepdim=False, *, other=None):
 
 
 @public(method=True)
-def amax(input, dim=(), keepdim=False):
+def amax(input: Tensor, dim=(), keepdim=False) -> Tensor:
     return apply(Amax, input, dim=None if dim == () else dim, keepdim=keepdim)
 
 
 @public(method=True)
-def amin(input, dim=(), keepdim=False):
+def amin(input: Tensor, dim=(), keepdim=False) -> Tensor:
     return apply(Amin, input, dim=None if dim == () else dim, keepdim=keepdim)
 
 
 @public(method=True)
-def argmax(input, dim=None, keepdim=False):
+def argmax(input: Tensor, dim=None, keepdim=False) -> Tensor:
     return apply(Argmax, input, dim=dim, keepdim=keepdim)
 
 
 @public(method=True)
-def argmin(input, dim=None, keepdim=False):
+def argmin(input: Tensor, dim=None, keepdim=False) -> Tensor:
     return apply(Argmin, input, dim=dim, keepdim=keepdim)
 
 
 @public(method=True)
-def logsumexp(input, dim, keepdim=False):
+def logsumexp(input: Tensor, dim, keepdim=False) -> Tensor:
     return apply(LogSumExp, input, dim=dim, keepdim=keepdim)
 
 
 @public(method=True)
-def norm(input, p="fro", dim=None, keepdim=False):
+def norm(input: Tensor, p: float | str | None = "fro", dim=None, keepdim=False) -> Tensor:
     p = 2 if p in ("fro", None) else p
     return apply(Norm, input, p=p, dim=dim, keepdim=keepdim)
 
 
 @public(method=True)
-def cumsum(input, dim, *, dtype=None):
+def cumsum(input: Tensor, dim, *, dtype=None) -> Tensor:
     return apply(Cumsum, input if dtype is None else input.to(dtype), dim=dim)
 
 
 @public(method=True)
-def cumprod(input, dim, *, dtype=None):
+def cumprod(input: Tensor, dim, *, dtype=None) -> Tensor:
     return apply(Cumprod, input if dtype is None else input.to(dtype), dim=dim)
 
 
@@ -640,12 +640,12 @@ def sort(input, dim=-1, descending=False, stable=False):
 
 
 @public(method=True)
-def argsort(input, dim=-1, descending=False, stable=False):
+def argsort(input: Tensor, dim=-1, descending=False, stable=False) -> Tensor:
     return sort(input, dim, descending, stable).indices
 
 
 @public(method=True)
-def msort(input):
+def msort(input: Tensor) -> Tensor:
     return sort(input, 0).values
 
 
@@ -658,27 +658,27 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
 
 
 @public(method=True)
-def nansum(input, dim=None, keepdim=False, *, dtype=None):
+def nansum(input: Tensor, dim=None, keepdim=False, *, dtype=None) -> Tensor:
     return apply(NanSum, input, dim=dim, keepdim=keepdim, dtype=dtype.np if dtype is not None else None)
 
 
 @public(method=True)
-def nanmean(input, dim=None, keepdim=False, *, dtype=None):
+def nanmean(input: Tensor, dim=None, keepdim=False, *, dtype=None) -> Tensor:
     """nansum over the count of numbers, as PyTorch computes it (its node is the division)."""
     counted = (input == input).sum(dim, keepdim=keepdim) if dim is not None else (input == input).sum()
     return nansum(input, dim, keepdim, dtype=dtype) / counted
 
 
 @public(method=True)
-def count_nonzero(input, dim=None):
+def count_nonzero(input: Tensor, dim=None) -> Tensor:
     return (input != 0).sum(dim) if dim is not None else (input != 0).sum()
 
 
 @public(method=True)
-def all(input, dim=None, keepdim=False):
+def all(input: Tensor, dim=None, keepdim=False) -> Tensor:
     return apply(All, input, dim=dim, keepdim=keepdim)
 
 
 @public(method=True)
-def any(input, dim=None, keepdim=False):
+def any(input: Tensor, dim=None, keepdim=False) -> Tensor:
     return apply(Any, input, dim=dim, keepdim=keepdim)

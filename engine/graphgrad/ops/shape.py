@@ -2,9 +2,12 @@
 cat, stack, split and friends copy or slice."""
 import numpy as np
 
+from ..tensor import Tensor
+from .. import dtypes
 from .dispatch import Op, apply, op
+from .index import getitem
 from .public import public
-from .util import int_sizes, shape_arg, variant, wrap_dim, xp_of
+from .util import broadcast_shapes, int_sizes, shape_arg, sum_to, variant, wrap_dim, xp_of
 
 
 class View(Op):
@@ -76,7 +79,7 @@ class ReshapeCopy(Op):
 
 
 @public(method=True)
-def view(input, *shape):
+def view(input: Tensor, *shape) -> Tensor:
     shape = _dtype_or_shape(shape)
     return apply(ViewOp, input, shape=shape)
 
@@ -86,7 +89,7 @@ def _dtype_or_shape(shape):
 
 
 @public(method=True)
-def reshape(input, *shape):
+def reshape(input: Tensor, *shape) -> Tensor:
     shape = infer_shape(int_sizes(shape, "reshape", "shape"), input._data.size)
     if _view_of(input._data, shape) is not None:
         return apply(ViewOp, input, shape=shape)
@@ -94,7 +97,7 @@ def reshape(input, *shape):
 
 
 @public(method=True)
-def flatten(input, start_dim=0, end_dim=-1):
+def flatten(input: Tensor, start_dim=0, end_dim=-1) -> Tensor:
     nd = input._data.ndim
     if nd == 0:
         return reshape(input, 1)
@@ -108,7 +111,7 @@ def flatten(input, start_dim=0, end_dim=-1):
 
 
 @public(method=True)
-def unflatten(input, dim, sizes):
+def unflatten(input: Tensor, dim, sizes) -> Tensor:
     dim = wrap_dim(dim, input.ndim)
     s = input._data.shape
     return reshape(input, s[:dim] + int_sizes(tuple(sizes), "unflatten", "sizes") + s[dim + 1:])
@@ -134,7 +137,7 @@ class SqueezeDims(Squeeze):
 
 
 @public(method=True)
-def squeeze(input, dim=None):
+def squeeze(input: Tensor, dim=None) -> Tensor:
     nd = input._data.ndim
     if dim is None:
         return apply(Squeeze, input)
@@ -151,7 +154,7 @@ class Unsqueeze(View):
 
 
 @public(method=True)
-def unsqueeze(input, dim):
+def unsqueeze(input: Tensor, dim) -> Tensor:
     return apply(Unsqueeze, input, dim=wrap_dim(dim, input._data.ndim + 1))
 
 
@@ -166,7 +169,7 @@ class Transpose(View):
 
 
 @public(method=True, aliases=("swapaxes", "swapdims"))
-def transpose(input, dim0, dim1):
+def transpose(input: Tensor, dim0, dim1) -> Tensor:
     nd = input._data.ndim
     return apply(Transpose, input, dim0=wrap_dim(dim0, nd), dim1=wrap_dim(dim1, nd))
 
@@ -179,7 +182,7 @@ class T(Transpose):
 
 
 @public(method=True)
-def t(input):
+def t(input: Tensor) -> Tensor:
     nd = input._data.ndim
     if nd > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {nd}D")
@@ -197,7 +200,7 @@ class Permute(View):
 
 
 @public(method=True)
-def permute(input, *dims):
+def permute(input: Tensor, *dims) -> Tensor:
     dims = int_sizes(dims, "permute", "dims")
     nd = input._data.ndim
     if len(dims) != nd:
@@ -211,7 +214,7 @@ def permute(input, *dims):
 
 
 @public(method=True, aliases=("moveaxis",))
-def movedim(input, source, destination):
+def movedim(input: Tensor, source, destination) -> Tensor:
     nd = input.ndim
     src = [wrap_dim(d, nd) for d in (source if isinstance(source, (tuple, list)) else [source])]
     dst = [wrap_dim(d, nd) for d in (destination if isinstance(destination, (tuple, list)) else [destination])]
@@ -228,12 +231,11 @@ class Expand(View):
         return xp_of(x).broadcast_to(x, shape)
 
     def backward(self, grad):
-        from .util import sum_to
         return (sum_to(grad, self.in_shape),)
 
 
 @public(method=True)
-def expand(input, *sizes):
+def expand(input: Tensor, *sizes) -> Tensor:
     return apply(Expand, input, shape=expanded_shape(input._data.shape, int_sizes(sizes, "expand"),
                                                      input._type_name()))
 
@@ -261,12 +263,12 @@ def expanded_shape(s, sizes, type_name):
 
 
 @public(method=True)
-def expand_as(input, other):
+def expand_as(input: Tensor, other) -> Tensor:
     return expand(input, other.shape)
 
 
 @public(method=True)
-def broadcast_to(input, shape):
+def broadcast_to(input: Tensor, shape) -> Tensor:
     return expand(input, shape)
 
 
@@ -280,12 +282,12 @@ class Clone(Op):
 
 
 @public(method=True)
-def clone(input, *, memory_format=None):
+def clone(input: Tensor, *, memory_format=None) -> Tensor:
     return apply(Clone, input)
 
 
 @public(method=True)
-def contiguous(input, memory_format=None):
+def contiguous(input: Tensor, memory_format=None) -> Tensor:
     if input._data.flags.c_contiguous:
         return input
     return apply(Clone, input)
@@ -310,11 +312,10 @@ class Cat(Op):
 
 
 @public(aliases=("concat", "concatenate"))
-def cat(tensors, dim=0):
+def cat(tensors, dim=0) -> Tensor:
     tensors = list(tensors)
     if not tensors:
         raise ValueError("torch.cat(): expected a non-empty list of Tensors")
-    from .. import dtypes
     dt = dtypes.result_type(*tensors)
     ref = next((x for x in tensors if not (x.ndim == 1 and x.shape[0] == 0)), tensors[0])
     if ref.ndim == 0:
@@ -347,11 +348,10 @@ class Stack(Op):
 
 
 @public
-def stack(tensors, dim=0):
+def stack(tensors, dim=0) -> Tensor:
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
-    from .. import dtypes
     for i, x in enumerate(tensors):
         if x.shape != tensors[0].shape:
             raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(tensors[0].shape)} at "
@@ -360,12 +360,12 @@ def stack(tensors, dim=0):
 
 
 @public
-def hstack(tensors):
+def hstack(tensors) -> Tensor:
     return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
 
 
 @public
-def vstack(tensors):
+def vstack(tensors) -> Tensor:
     return cat([x.reshape(1, -1) if x.ndim == 1 else x for x in tensors], 0)
 
 
@@ -389,7 +389,7 @@ class SplitWithSizes(Split):
 
 
 @public(method=True)
-def split(tensor, split_size_or_sections, dim=0):
+def split(tensor, split_size_or_sections, dim=0) -> tuple[Tensor, ...]:
     dim = wrap_dim(dim, tensor.ndim)
     n = tensor._data.shape[dim]
     if isinstance(split_size_or_sections, int):
@@ -406,7 +406,7 @@ def split(tensor, split_size_or_sections, dim=0):
 
 
 @public(method=True)
-def chunk(input, chunks, dim=0):
+def chunk(input: Tensor, chunks, dim=0) -> tuple[Tensor, ...]:
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     n = input._data.shape[wrap_dim(dim, input.ndim)]
@@ -428,7 +428,7 @@ class Unbind(Op):
 
 
 @public(method=True)
-def unbind(input, dim=0):
+def unbind(input: Tensor, dim=0) -> tuple[Tensor, ...]:
     if input._data.ndim == 0:
         raise IndexError("Dimension specified as 0 but tensor has no dimensions")
     return apply(Unbind, input, dim=wrap_dim(dim, input.ndim))
@@ -450,7 +450,7 @@ class Narrow(View):
 
 
 @public(method=True)
-def narrow(input, dim, start, length):
+def narrow(input: Tensor, dim, start, length) -> Tensor:
     dim = wrap_dim(dim, input.ndim)
     n = input._data.shape[dim]
     if not -n <= start <= n:
@@ -480,7 +480,7 @@ class Repeat(Op):
 
 
 @public(method=True)
-def repeat(input, *repeats):
+def repeat(input: Tensor, *repeats) -> Tensor:
     repeats = shape_arg(repeats, "repeat", "repeats")
     if len(repeats) < input.ndim:
         raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of dimensions of "
@@ -499,7 +499,7 @@ class Flip(Op):
 
 
 @public(method=True)
-def flip(input, dims):
+def flip(input: Tensor, dims) -> Tensor:
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
     return apply(Flip, input, dims=tuple(wrap_dim(d, input.ndim) for d in dims))
 
@@ -525,22 +525,22 @@ class Triu(Op):
 
 
 @public(method=True)
-def tril(input, diagonal=0):
+def tril(input: Tensor, diagonal=0) -> Tensor:
     return apply(Tril, input, diagonal=diagonal)
 
 
 @public(method=True)
-def triu(input, diagonal=0):
+def triu(input: Tensor, diagonal=0) -> Tensor:
     return apply(Triu, input, diagonal=diagonal)
 
 
 @public(method=True)
-def view_as(input, other):
+def view_as(input: Tensor, other) -> Tensor:
     return view(input, other.shape)
 
 
 @public(method=True)
-def reshape_as(input, other):
+def reshape_as(input: Tensor, other) -> Tensor:
     return reshape(input, other.shape)
 
 
@@ -551,12 +551,12 @@ def atleast_1d(x):
 
 
 @public(method=True)
-def ravel(input):
+def ravel(input: Tensor) -> Tensor:
     return view(contiguous(input), -1)  # PyTorch's ravel: a contiguous copy if needed, then a view
 
 
 @public(method=True)
-def tile(input, dims):
+def tile(input: Tensor, dims) -> Tensor:
     dims = int_sizes((dims,) if isinstance(dims, int) else tuple(dims), "tile", "dims")
     return repeat(input, (1,) * (input.ndim - len(dims)) + dims)
 
@@ -565,7 +565,6 @@ def tile(input, dims):
 
 @public
 def broadcast_tensors(*tensors):
-    from .util import broadcast_shapes
     shape = broadcast_shapes(*(t._data.shape for t in tensors))
     return tuple(t if t._data.shape == shape else expand(t, shape) for t in tensors)
 
@@ -599,7 +598,7 @@ class Roll(Op):
 
 
 @public(method=True)
-def roll(input, shifts, dims=None):
+def roll(input: Tensor, shifts, dims=None) -> Tensor:
     if dims is None:
         return apply(Roll, input, shifts=shifts, dims=None)
     shifts = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)
@@ -639,7 +638,7 @@ DiagCopy = variant(Diagonal, "diag", "DiagonalBackward0_copy")  # torch.diag of 
 
 
 @public(method=True)
-def diagonal(input, offset=0, dim1=0, dim2=1):
+def diagonal(input: Tensor, offset=0, dim1=0, dim2=1) -> Tensor:
     nd = input.ndim
     d1, d2 = wrap_dim(dim1, nd), wrap_dim(dim2, nd)
     if d1 == d2:
@@ -664,7 +663,7 @@ class DiagEmbed(Op):
 
 
 @public(method=True)
-def diag(input, diagonal=0):
+def diag(input: Tensor, diagonal=0) -> Tensor:
     if input.ndim == 1:
         return apply(DiagEmbed, input, offset=diagonal)
     if input.ndim != 2:
@@ -688,18 +687,17 @@ class Trace(Op):
 
 
 @public(method=True)
-def trace(input):
+def trace(input: Tensor) -> Tensor:
     if input.ndim != 2:
         raise RuntimeError("trace: expected a matrix, but got tensor with dim %d" % input.ndim)
     return apply(Trace, input)
 
 
 @public(method=True)
-def select(input, dim, index):
+def select(input: Tensor, dim, index) -> Tensor:
     d = wrap_dim(dim, input.ndim)
     n = input._data.shape[d] if input.ndim else 0
     if not -n <= index < n:
         raise IndexError(f"select(): index {index} out of range for tensor of size {list(input.shape)} at "
                          f"dimension {dim}")
-    from .index import getitem
     return getitem(input, (slice(None),) * d + (index,))

@@ -30,8 +30,8 @@ class Unary(Op):
 
 class Elementwise(Unary):
     """y = f(xp, x, **params), its derivative df(xp, saved, **params) beside it, where `saved` is
-    the input (save="x") or the result (save="out"): what the derivative is written in. With no
-    df the function is piecewise constant (floor, sign): its gradient is zero and it saves nothing."""
+    the input x (FromInput) or the result (FromOutput): what the derivative is written in. With
+    no df the function is piecewise constant (floor, sign): its gradient is zero, nothing saved."""
     params = {}
 
     def forward(self, x, **params):
@@ -40,26 +40,49 @@ class Elementwise(Unary):
         return Unary.forward(self, x)
 
     def compute(self, xp, x):
-        out = self.f(xp, x, **self.params).astype(x.dtype, copy=False)
-        if self.saved:
-            setattr(self, self.saved[0], x if self.saved_inputs else out)
-        return out
+        params = self.params
+        out = self.f(xp, x, **params) if params else self.f(xp, x)
+        # a formula may widen (a float64 constant, a bool mask): the result keeps x's dtype
+        return out if out.dtype is x.dtype else out.astype(x.dtype)
 
     def backward(self, grad):
-        if self.df is None:
-            return (xp_of(grad).zeros_like(grad),)
-        saved = getattr(self, self.saved[0])
-        return ((grad * self.df(xp_of(grad), saved, **self.params)).astype(grad.dtype, copy=False),)
+        return (xp_of(grad).zeros_like(grad),)
+
+    def _grad(self, grad, saved):
+        g = grad * self.df(xp_of(grad), saved, **self.params)
+        return (g if g.dtype is grad.dtype else g.astype(grad.dtype),)
+
+
+class FromInput(Elementwise):
+    saves = {"x": "input 0"}
+
+    def compute(self, xp, x):
+        self.x = x
+        return Elementwise.compute(self, xp, x)
+
+    def backward(self, grad):
+        return self._grad(grad, self.x)
+
+
+class FromOutput(Elementwise):
+    saves = {"out": "output"}
+
+    def compute(self, xp, x):
+        self.out = Elementwise.compute(self, xp, x)
+        return self.out
+
+    def backward(self, grad):
+        return self._grad(grad, self.out)
 
 
 def elementwise(name, grad_fn, f, df=None, *, category, save="x", promote_int=True, **variants):
-    """Register an elementwise op from its formula and its derivative (see Elementwise).
-    promote_int=False keeps integer inputs' dtype (neg, floor; the activations of nn). Variants,
-    when given, declare its public function `name(input)` (ops/public.py)."""
+    """Register an elementwise op from its formula and its derivative (see Elementwise); `save`
+    says what df is written in: "x" (the input) or "out" (the result). promote_int=False keeps
+    integer inputs' dtype (neg, floor; the activations of nn). Variants, when given, declare its
+    public function `name(input)` (ops/public.py)."""
+    base = Elementwise if df is None else FromInput if save == "x" else FromOutput
     attrs = {"f": staticmethod(f), "df": None if df is None else staticmethod(df), "promote_int": promote_int}
-    if df is not None:
-        attrs["saves"] = {save: "input 0" if save == "x" else "output"}
-    cls = op(name, grad_fn, category=category)(type(name.title().replace("_", ""), (Elementwise,), attrs))
+    cls = op(name, grad_fn, category=category)(type(name.title().replace("_", ""), (base,), attrs))
     if variants:
         unary_function(cls, name, **variants)
     return cls
@@ -125,7 +148,7 @@ Sgn = elementwise("sgn", "SgnBackward0", lambda xp, x: xp.sign(x) if x.dtype.kin
 
 
 @public(method=True, inplace=True)
-def round(input, decimals=0):
+def round(input: Tensor, decimals=0) -> Tensor:
     if decimals:
         scale = 10 ** decimals
         return apply(Round, input * scale) / scale
@@ -188,7 +211,7 @@ class Logit(Unary):
 
 
 @public(method=True, inplace=True)
-def logit(input, eps=None):
+def logit(input: Tensor, eps=None) -> Tensor:
     return apply(Logit, input, eps=eps)
 
 
@@ -206,7 +229,7 @@ class NanToNum(Op):
 
 
 @public(method=True, inplace=True)
-def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+def nan_to_num(input: Tensor, nan=0.0, posinf=None, neginf=None) -> Tensor:
     return apply(NanToNum, input, nan=nan, posinf=posinf, neginf=neginf)
 
 
@@ -276,7 +299,7 @@ class ClampTensor(Op):
 
 
 @public(method=True, inplace=True, aliases=("clip",))
-def clamp(input, min=None, max=None):
+def clamp(input: Tensor, min=None, max=None) -> Tensor:
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         if min is None and max is None:
             raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
@@ -289,11 +312,11 @@ def clamp(input, min=None, max=None):
 
 
 @public(method=True, inplace=True)
-def clamp_min(input, min):
+def clamp_min(input: Tensor, min) -> Tensor:
     return apply(ClampMin, input, min=min) if not isinstance(min, Tensor) else clamp(input, min=min)
 
 
 @public(method=True, inplace=True)
-def clamp_max(input, max):
+def clamp_max(input: Tensor, max) -> Tensor:
     return apply(ClampMax, input, max=max) if not isinstance(max, Tensor) else clamp(input, max=max)
 

@@ -7,7 +7,8 @@ import warnings
 import numpy as np
 
 from .. import dtypes
-from ..tensor import Tensor, wrap_dim  # noqa: F401  (wrap_dim lives beside Tensor, which needs it below ops)
+from ..tensor import Tensor, wrap_dim as wrap_dim  # (wrap_dim lives beside Tensor, which needs it below ops)
+from .dispatch import op
 
 # log(0) is -inf, 0/0 is nan, as in PyTorch: no NumPy warnings. One filter silences NumPy's
 # floating-point RuntimeWarnings raised from graphgrad's own code (an np.errstate around each op
@@ -27,7 +28,7 @@ def xp_of(array):
         return np
     if hasattr(array, "tensor"):  # a GraphArray: a backward formula running with create_graph=True
         return array.__array_namespace__()
-    import cupy
+    import cupy  # (optional: only on a GPU)
     return cupy
 
 
@@ -106,7 +107,7 @@ def as_tensor_arg(x, like=None):
     """Python numbers and lists given where a tensor is expected become tensors."""
     if isinstance(x, Tensor):
         return x
-    from ..creation import tensor
+    from ..creation import tensor  # (creation builds on ops: shape_arg here, the device move in convert)
     return tensor(x, device=like.device if like is not None else None)
 
 
@@ -167,7 +168,6 @@ def shape_arg(size, name="empty", arg="size"):
 def variant(cls, name, grad_fn):
     """The same op registered again under another grad_fn name: PyTorch records one computation
     as different nodes depending on its arguments (x[0] SelectBackward0, x[1:] SliceBackward0)."""
-    from .dispatch import op  # (dispatch imports autograd, which imports this module)
     return op(name, grad_fn, category=cls.category)(type(grad_fn, (cls,), {}))
 
 
