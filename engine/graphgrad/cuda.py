@@ -84,7 +84,7 @@ _peak = None   # a CuPy memory hook keeping the high-water mark, made on the fir
 def _peak_hook():
     global _peak
     if _peak is None:
-        from cupy.cuda import memory_hook
+        from cupy.cuda import memory_hook  # (optional: only on a GPU)
 
         class Peak(memory_hook.MemoryHook):
             name = "graphgrad_peak"

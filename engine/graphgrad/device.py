@@ -54,7 +54,7 @@ def array_module(d):
     """numpy for the CPU, cupy for a GPU."""
     if d.type == "cpu":
         return np
-    import cupy
+    import cupy  # (optional: only on a GPU)
     return cupy
 
 

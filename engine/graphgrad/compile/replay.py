@@ -288,7 +288,7 @@ class CudaGraphs:
         return _build(plan.result, values, None, arg_tensors)
 
     def _capture(self, arg_arrays, addresses, arg_tensors):
-        import cupy
+        import cupy  # (optional: only on a GPU)
         plan = self.plan
         self.stream = cupy.cuda.Stream(non_blocking=True)
         self.static_args = [a.copy() for a in arg_arrays]

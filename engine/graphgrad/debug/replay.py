@@ -6,6 +6,8 @@ on a node, or where the first NaN/Inf appeared.
     for s in r: print(s.node, s.outputs[0].shape)
     r.reset(); r.break_on_nan(); hit = r.cont()   # hit.message names the op and its source line
 """
+import numpy as np
+
 from ..tensor import Tensor
 from ..tracing.graph import GNode
 from ..tracing.trace import Trace
@@ -17,7 +19,6 @@ def _tensor(a):
     if a is None:
         return None
     if not hasattr(a, "shape"):
-        import numpy as np
         a = np.asarray(a)
     return Tensor._wrap(a)
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._hooks import recorders
+from ..autograd import backward_pass
 from ..node import AccumulateGrad, Node
 from ..tensor import Tensor
 from ..tracing.graph import GNode
@@ -52,7 +53,6 @@ class BackwardStepper(BreakpointStepper):
 
     def __init__(self, tensors: Tensor | Sequence[Tensor], gradient: Tensor | Sequence[Tensor | None] | None = None,
                  retain_graph: bool | None = None) -> None:
-        from ..autograd import backward_pass
         self.backward_pass = backward_pass(tensors, gradient, retain_graph)
         self._steps = self.backward_pass.steps()
         self._nodes = set(self.backward_pass.order)

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+import numpy as np
+
 from .._hooks import recorders, state
 from ..node import Node, _sequence
 from .bfloat16 import BF16 as _BF16, in_float32

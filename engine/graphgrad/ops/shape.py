@@ -2,7 +2,10 @@
 cat, stack, split and friends copy or slice."""
 import numpy as np
 
+<<<<<<< ours
 from ..tensor import Tensor
+=======
+>>>>>>> theirs
 from .. import dtypes
 from .dispatch import Op, apply, op
 from .index import getitem

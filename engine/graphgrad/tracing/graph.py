@@ -264,7 +264,7 @@ class Graph:
     def to_networkx(self) -> Any:
         """A networkx.DiGraph: node attributes as in to_json (less the id), edge attributes
         input/shape/dtype; graph attributes iteration and structure_hash."""
-        import networkx as nx
+        import networkx as nx  # (0.2 s to import: only when asked for a networkx graph)
         data = self.to_json()
         g = nx.DiGraph(iteration=data["iteration"], structure_hash=data["structure_hash"], modules=data["modules"])
         for n in data["nodes"]:
@@ -277,7 +277,7 @@ class Graph:
         """A networkx.DiGraph of the `phase` nodes with every module `depth` path components deep
         (`model` is 1, `model.fc1` 2) collapsed into one node named by its path, attributes
         kind="module", type, ops (how many ops it holds); nodes outside such modules stay."""
-        import networkx as nx
+        import networkx as nx  # (0.2 s to import: only when asked for a networkx graph)
         if depth < 1:
             raise ValueError(f"depth must be at least 1, got {depth}")
         types = {m["path"]: m["type"] for m in self.modules}

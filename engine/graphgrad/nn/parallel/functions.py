@@ -23,7 +23,7 @@ def _on(device):
     """Make a GPU current while a replica runs (its kernels go to its own device)."""
     if device.type != "cuda":
         return contextlib.nullcontext()
-    import cupy
+    import cupy  # (optional: only on a GPU)
     return cupy.cuda.Device(device.index)
 
 
