@@ -2,13 +2,10 @@
 (MmBackward0, MvBackward0, DotBackward0, BmmBackward0), plus linear (AddmmBackward0)."""
 import math
 
-<<<<<<< ours
-from ..tensor import Tensor
-=======
->>>>>>> theirs
 import numpy as np
 
 from .. import dtypes
+from ..tensor import Tensor
 from .dispatch import Op, apply, op
 from .graph_array import saved_input
 from .public import public

@@ -2,11 +2,8 @@
 cat, stack, split and friends copy or slice."""
 import numpy as np
 
-<<<<<<< ours
-from ..tensor import Tensor
-=======
->>>>>>> theirs
 from .. import dtypes
+from ..tensor import Tensor
 from .dispatch import Op, apply, op
 from .index import getitem
 from .public import public

@@ -7,11 +7,7 @@ import warnings
 import numpy as np
 
 from .. import dtypes
-<<<<<<< ours
 from ..tensor import Tensor, wrap_dim as wrap_dim  # (wrap_dim lives beside Tensor, which needs it below ops)
-=======
-from ..tensor import Tensor, wrap_dim  # noqa: F401  (wrap_dim lives beside Tensor, which needs it below ops)
->>>>>>> theirs
 from .dispatch import op
 
 # log(0) is -inf, 0/0 is nan, as in PyTorch: no NumPy warnings. One filter silences NumPy's
