@@ -228,31 +228,47 @@ def _untemper(y):
     return x
 
 
+def _next_words_set(outputs):
+    """Both default generators seeded alike, then set so that their next 32-bit outputs start
+    with `outputs` (the state words under them edited in torch's state, which both load)."""
+    seed_both(6)
+    torch.rand(5)  # inside a block of 624 words: the next outputs are the tempered words from `next` on
+    state = torch.get_rng_state().clone()
+    legacy = np.frombuffer(state.numpy(), grandom._STATE)[0]["legacy"]
+    words = legacy["state"].copy()
+    for i, y in enumerate(outputs):
+        words[int(legacy["next"]) + i] = _untemper(y)
+    edited = np.frombuffer(state.numpy().tobytes(), grandom._STATE).copy()
+    edited[0]["legacy"]["state"] = words
+    state.numpy()[:] = np.frombuffer(edited.tobytes(), np.uint8)
+    torch.set_rng_state(state)
+    gg.set_rng_state(gg.tensor(state.numpy()))
+
+
+def same_bits(make):
+    ours, theirs = make(gg), make(torch)
+    np.testing.assert_array_equal(host(ours).view(np.int32), host(theirs).view(np.int32))
+    assert_in_step()
+    return host(theirs)
+
+
 def test_a_zero_radius_gives_positive_zeros():
     """A word whose low 24 bits are 0 as a block's radius: u = 0, radius +-0, and torch's fused
     multiply-add by std plus mean turns a -0 product into +0 (bits compared: -0 == +0)."""
     for make in (lambda lib: lib.randn(64), lambda lib: lib.randn(2000),
                  lambda lib: lib.empty(64).normal_(0.0, 2.0), lambda lib: lib.empty(32).normal_(0.0, 1.0)):
         for word in range(8):  # the zero word as each of the first block's radii
-            seed_both(6)
-            torch.rand(5)
-            state = torch.get_rng_state().clone()
-            legacy = np.frombuffer(state.numpy(), grandom._STATE)[0]["legacy"]
-            words = legacy["state"].copy()
-            words[int(legacy["next"]) + word] = _untemper(0x5B000000)
-            state.numpy()[:] = np.frombuffer(_with_words(state.numpy(), words), np.uint8)
-            torch.set_rng_state(state)
-            gg.set_rng_state(gg.tensor(state.numpy()))
-            ours, theirs = make(gg), make(torch)
-            np.testing.assert_array_equal(host(ours).view(np.int32), host(theirs).view(np.int32))
-            assert (host(theirs) == 0).any()
-            assert_in_step()
+            _next_words_set([0] * word + [0x5B000000])
+            assert (same_bits(make) == 0).any()
 
 
-def _with_words(raw, words):
-    state = np.frombuffer(raw.tobytes(), grandom._STATE).copy()
-    state[0]["legacy"]["state"] = words
-    return state.tobytes()
+def test_the_largest_uniform_rounding_up_to_high_becomes_low():
+    """uniform_(1, 1.25) is worked out exactly in float64 and rounded once; the largest draw
+    (low 24 bits all 1) rounds up to 1.25 there, and torch gives 1 instead."""
+    for n in (64, 3000):
+        _next_words_set([7, 0xFFFFFFFF])
+        values = same_bits(lambda lib: lib.empty(n).uniform_(1.0, 1.25))
+        assert values[1] == 1.0 and values.max() < 1.25
 
 
 # ---- nn: initial weights and dropout ------------------------------------------------------------

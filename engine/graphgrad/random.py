@@ -13,6 +13,7 @@ torch without AVX2 (or on ARM) computes them with the C library's logf, cosf and
 differs from these by a unit in the last place now and then. torch's CUDA generator is another
 algorithm (Philox): tensors on a GPU draw here, on the host, and are moved, so a seed gives the same
 numbers on every device - torch's CPU numbers."""
+import functools
 import math
 
 import numpy as np
@@ -228,7 +229,7 @@ class Generator:
         acc = np.float64 if dtype == np.float64 else np.float32
         low, high = acc(low), acc(high)
         if dtype is _FLOAT32 and _sum_exact_in_float64(high - low, low):
-            self._uniform32(values, high - low, low)
+            self._uniform32(values, low, high)
             return values
         unit_interval = low == 0 and high == 1  # x * 1 + 0 is x, and x < 1: nothing to round or replace
         for i in range(0, n, _CHUNK):  # drawn and computed a chunk at a time, as _normal_blocks
@@ -247,18 +248,18 @@ class Generator:
             np.copyto(values, dtype.type(low), where=values == dtype.type(high))
         return values
 
-    def _uniform32(self, values, span, low):
-        """uniform for float32 where x * span + low is exact in float64 (x = k * 2**-24, k < 2**24):
-        k * (span * 2**-24) + low there, rounded once to float32, is the fused multiply-add."""
-        scale, low = float(span) * 2.0 ** -24, float(low)
+    def _uniform32(self, values, low, high):
+        """uniform for float32 (low and high float32) where x * span + low is exact in float64 (x =
+        k * 2**-24, k < 2**24, span = high - low in float32): k * (span * 2**-24) + low there,
+        rounded once to float32 (by the addition's output), is the fused multiply-add."""
+        scale, offset = float(high - low) * 2.0 ** -24, float(low)
+        words = self._random32(len(values))  # one call into NumPy, then a chunk at a time
         for i in range(0, len(values), _CHUNK):
-            part = values[i:i + _CHUNK]
-            exact = np.multiply(self._random32(len(part)) & _LOW_24, scale, dtype=np.float64)
-            exact += low
-            np.copyto(part, exact, casting="same_kind")
+            exact = np.multiply(words[i:i + _CHUNK] & _LOW_24, scale, dtype=np.float64)
+            np.add(exact, offset, out=values[i:i + _CHUNK], dtype=np.float64, casting="same_kind")
         # rounding is monotonic: only the largest k can round up to high, and then it is replaced by low
-        if len(values) and np.float32((2 ** 24 - 1) * scale + low) == np.float32(span + np.float32(low)):
-            np.copyto(values, np.float32(low), where=values == np.float32(span + np.float32(low)))
+        if len(values) and np.float32((2 ** 24 - 1) * scale + offset) == high:
+            np.copyto(values, low, where=values == high)
 
     def normal(self, n, dtype, mean=0.0, std=1.0, contiguous=True, out=None):
         """normal_(mean, std): in blocks of 16 (Box-Muller on 8 pairs of uniforms) when a contiguous
@@ -305,9 +306,9 @@ class Generator:
             _paired_products(pairs[:, :whole], out[:whole])
             if whole < n:
                 _paired_products(pairs[:, n:], out[n - 16:])
-            if std == 1 and mean == 0 and self._factors_nonzero:
-                return out
+            nonzero = self._factors_nonzero
         else:
+            nonzero = False  # (not looked for)
             for i in range(0, whole, _CHUNK):
                 j = min(i + _CHUNK, whole)
                 blocks = np.multiply(self._random32(j - i) & _LOW_24, _FLOAT_UNIT, dtype=np.float32).reshape(-1, 2, 8)
@@ -316,7 +317,7 @@ class Generator:
                 self._random32(n - whole)  # drawn, and not used
                 u = np.multiply(self._random32(16) & _LOW_24, _FLOAT_UNIT, dtype=np.float32)
                 _normal_products(_radii(u[None, :8]), *_angles(u[None, 8:]), out[n - 16:])
-        _scale32(out, std, mean)
+        _scale32(out, std, mean, nonzero)
         return out
 
     def _normal_doubles(self, n):
@@ -363,14 +364,19 @@ class Generator:
         wide = span >= 1 << 28
         # (32-bit draws otherwise: a 32-bit division costs a fraction of a 64-bit one)
         divisor = np.uint64(span) if wide else np.uint32(span)
+        words = self._random64(n) if wide else self._random32(n)  # one call into NumPy, then chunks
         out = np.empty(n, dtype)
         for i in range(0, n, _CHUNK):
-            part = out[i:i + _CHUNK]
-            bits = self._random64(len(part)) if wide else self._random32(len(part))
-            offsets = _remainder(bits, divisor) if len(part) > _FEW else bits % divisor
-            if dtype == np.int64:
-                np.add(offsets, low, out=part, dtype=np.int64)
+            part, bits = out[i:i + _CHUNK], words[i:i + _CHUNK]
+            if dtype == np.int64:  # the offsets written as int64 into the tensor, then moved by low
+                if len(part) > _FEW:
+                    _remainder(bits, divisor, part)
+                else:
+                    np.remainder(bits, divisor, out=part, casting="unsafe")
+                if low:
+                    part += low
             else:
+                offsets = _remainder(bits, divisor) if len(part) > _FEW else bits % divisor
                 part[...] = _cast(np.add(offsets, low, dtype=np.int64), dtype)
         return out
 
@@ -402,10 +408,12 @@ class Generator:
         (torch's algorithm below 2**32 / 20 elements, where it switches to another)."""
         if n < 2:
             return np.arange(n, dtype=np.int64)
-        offsets = self._random32(n - 1) % np.arange(n, 1, -1, dtype=np.uint64)
         if n >= _SWAPS_VECTORIZED:
+            offsets = self._random32(n - 1) % np.arange(n, 1, -1, dtype=np.uint64)
             return _swapped(n, offsets.astype(np.int64))
-        offsets += np.arange(n - 1, dtype=np.uint64)  # the positions swapped with 0, 1, ...
+        left, steps = _swap_ranges(n)
+        offsets = np.remainder(self._random32(n - 1), left, dtype=np.uint64)
+        offsets += steps  # the positions swapped with 0, 1, ...
         perm = list(range(n))
         for i, j in enumerate(offsets.tolist()):
             perm[i], perm[j] = perm[j], perm[i]
@@ -497,23 +505,35 @@ def _normal_products(radius, cos, sin, out):
     np.multiply(radius, sin, out=blocks[:, 1])
 
 
-def _scale32(values, std, mean):
-    """values * std + mean in place, one fused multiply-add in float32 (a product of float32s is
-    exact in float64: with mean 0 the one rounding is to float32; adding mean turns -0 into +0, as
-    the fused multiply-add does)."""
+def _scale32(values, std, mean, nonzero=False):
+    """values * std + mean in place, one fused multiply-add in float32. A product of float32s is
+    exact in float64: with mean 0 the one rounding is to float32, and adding mean only turns a -0
+    product into +0, as the fused multiply-add does; when no value is 0 (`nonzero`), no product
+    is."""
     std, mean = np.float32(std), np.float32(mean)
     if std == 1:
-        np.add(values, mean, out=values)
+        if not (mean == 0 and nonzero):
+            np.add(values, mean, out=values)
     elif mean == 0:
-        exact = np.multiply(values, float(std), dtype=np.float64)
-        exact += float(mean)
-        np.copyto(values, exact, casting="same_kind")
+        if nonzero and std != 0:
+            np.multiply(values, float(std), out=values, dtype=np.float64, casting="same_kind")
+        else:
+            exact = np.multiply(values, float(std), dtype=np.float64)
+            np.add(exact, float(mean), out=values, dtype=np.float64, casting="same_kind")
     else:
         _fma32(values.copy(), std, mean, values)
 
 
 # from this n on, randperm works out its swaps with array operations (below, the Python loop is faster)
 _SWAPS_VECTORIZED = 2048
+
+
+@functools.lru_cache(maxsize=64)
+def _swap_ranges(n):
+    """randperm(n)'s n - i and i for its steps i = 0 .. n - 2 (uint64, read-only)."""
+    left, steps = np.arange(n, 1, -1, dtype=np.uint64), np.arange(n - 1, dtype=np.uint64)
+    left.flags.writeable = steps.flags.writeable = False
+    return left, steps
 
 
 def _swapped(n, offsets):
@@ -557,13 +577,13 @@ def _swapped(n, offsets):
 _FEW = 256
 
 
-def _remainder(bits, divisor):
+def _remainder(bits, divisor, out=None):
     """bits % divisor for unsigned bits and a scalar divisor, as bits - bits // divisor * divisor:
     NumPy divides unsigned integers by a scalar with multiplications (libdivide), but computes %
     with the CPU's division, several times slower."""
     quotient = bits // divisor
     quotient *= divisor
-    return np.subtract(bits, quotient, out=quotient)
+    return np.subtract(bits, quotient, out=quotient if out is None else out, casting="unsafe")
 
 
 def _cast(values, dtype):
