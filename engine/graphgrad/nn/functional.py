@@ -358,7 +358,7 @@ def avg_pool2d(input: Tensor, kernel_size: _size_any_t, stride: _size_any_t | No
                  count_include_pad=count_include_pad, divisor_override=divisor_override)
 
 
-def _one_d(fn, input, kernel_size, stride, padding, *rest, **kwargs):
+def _one_d(fn, input, kernel_size, stride, padding, *rest, **kwargs) -> Any:
     """A 1-d pool is the 2-d pool over a height of 1."""
     k, s, p = _pair(kernel_size, 1), None if stride is None else _pair(stride, 1), _pair(padding, 1)
     out = fn(input.unsqueeze(-2), (1,) + k, None if s is None else (1,) + s, (0,) + p, *rest, **kwargs)
@@ -595,7 +595,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
 
 
 def _check_target(input, target):
-    if target._data.dtype.kind not in "iu" or target._data.dtype.itemsize < 8 and target._data.dtype != np.uint8:
+    if target._data.dtype.kind not in "iu" or (target._data.dtype.itemsize < 8 and target._data.dtype != np.uint8):
         raise RuntimeError(f"expected target dtype to be Long or Byte, but got {_scalar_name(target)}")
     batched = input.ndim >= 2
     if batched and (target.ndim == 0 or input.shape[0] != target.shape[0]):

@@ -12,11 +12,14 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from .. import dtypes
-from ..autograd.grad_mode import no_grad, state
-from .._hooks import recorders
+from ..autograd.grad_mode import no_grad
+from .._hooks import recorders, state
 from ..tensor import Tensor
-from ..tracing.scope import boundaries, enter_module, exit_module_called, module_stack
+from ..tracing.scope import enter_module, exit_module_called, module_stack
+from ..tracing.source import boundaries
 from .parameter import Buffer, Parameter
+from ..ops import module_hooks
+from ..ops.dispatch import apply
 
 __all__ = ["Module", "RemovableHandle"]
 
@@ -207,7 +210,7 @@ class Module:
                 raise TypeError(f"cannot assign '{_typename(value)}' as buffer '{name}' (graphgrad.Tensor or None "
                                 "expected)")
             if isinstance(value, Buffer):
-                self.register_buffer(name, value, persistent=value._buffer_persistent)
+                self.register_buffer(name, value, persistent=getattr(value, "_buffer_persistent", True))
             else:
                 self._buffers[name] = value
         else:
@@ -276,14 +279,14 @@ class Module:
                 raise AttributeError("`" + item + "` is not an nn.Module")
         return module
 
-    def get_parameter(self, target: str) -> Parameter:
+    def get_parameter(self, target: str) -> Parameter | None:
         module_path, _, name = target.rpartition(".")
         module = self.get_submodule(module_path)
         if name not in module._parameters:
             raise AttributeError(module._get_name() + " has no parameter `" + name + "`")
         return module._parameters[name]
 
-    def get_buffer(self, target: str) -> Tensor:
+    def get_buffer(self, target: str) -> Tensor | None:
         module_path, _, name = target.rpartition(".")
         module = self.get_submodule(module_path)
         if name not in module._buffers:
@@ -614,8 +617,6 @@ class _BackwardHooks:
 
 
 def _through_hook(callback, tensors):
-    from ..ops import module_hooks
-    from ..ops.dispatch import apply
     out = apply(module_hooks.BackwardHookFunction, *tensors, callback=callback)
     return out if isinstance(out, tuple) else (out,)
 

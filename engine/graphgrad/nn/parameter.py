@@ -18,10 +18,11 @@ class Parameter(Tensor):
     def __init__(self, data=None, requires_grad=True):
         pass  # everything happened in __new__
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
 
-    __str__ = __repr__
+    def __str__(self) -> str:
+        return self.__repr__()
 
 
 class _BufferMeta(type):

@@ -1,4 +1,6 @@
 """Activation layers: each is its nn.functional function plus the arguments it prints."""
+from collections.abc import Callable
+
 from ... import ops
 from ...creation import empty
 from ...ops.activation import log_softmax, softmax
@@ -11,7 +13,7 @@ from ..common_types import DTypeLike, DeviceLike
 
 class _Inplace(Module):
     """A layer whose only option is `inplace`, printed as PyTorch prints it."""
-    fn = None
+    fn: Callable[..., Tensor]   # the nn.functional function, set by each subclass
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
@@ -52,7 +54,7 @@ class Hardsigmoid(Hardswish):
 
 
 class _Stateless(Module):
-    fn = None
+    fn: Callable[..., Tensor]   # the nn.functional function, set by each subclass
 
     def forward(self, input: Tensor) -> Tensor:
         return type(self).fn(input)
@@ -151,7 +153,7 @@ class Softplus(Module):
 
 
 class _SoftmaxBase(Module):
-    fn = None
+    fn: Callable[..., Tensor]   # the nn.functional function, set by each subclass
 
     def __init__(self, dim: int | None = None) -> None:
         super().__init__()

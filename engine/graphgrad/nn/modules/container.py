@@ -22,7 +22,7 @@ def _renumber(modules):
 
 
 class Sequential(Module):
-    def __init__(self, *args: "Module | OrderedDict[str, Module]") -> None:
+    def __init__(self, *args: Any) -> None:   # modules, or one OrderedDict of them by name
         super().__init__()
         if len(args) == 1 and isinstance(args[0], OrderedDict):
             for key, module in args[0].items():
@@ -80,7 +80,8 @@ class Sequential(Module):
 
     def forward(self, input: Any) -> Any:
         for module in self._modules.values():
-            input = module(input)
+            if module is not None:
+                input = module(input)
         return input
 
     def append(self, module):
@@ -105,12 +106,12 @@ class Sequential(Module):
 
 
 class ModuleList(Module):
-    def __init__(self, modules: Iterable[Module] | None = None) -> None:
+    def __init__(self, modules: Iterable[Module | None] | None = None) -> None:
         super().__init__()
         if modules is not None:
             self.extend(modules)
 
-    def __getitem__(self, idx):
+    def __getitem__(self, idx: int | slice) -> Any:   # a module (any type), or a ModuleList of a slice
         if isinstance(idx, slice):
             return self.__class__(list(self._modules.values())[idx])
         return self._modules[str(_index(self, idx))]
@@ -184,7 +185,7 @@ class ModuleList(Module):
 class _NamedDict:
     """The dict methods ModuleDict and ParameterDict share, over the registry each keeps
     (`_modules` or `_parameters`); each class says how an item is stored (__setitem__)."""
-    _registry = None
+    _registry: str   # the Module attribute holding the items
 
     def _items(self):
         return getattr(self, self._registry)

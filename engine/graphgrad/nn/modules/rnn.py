@@ -40,8 +40,16 @@ _CELLS = {"RNN_TANH": (_rnn_tanh_cell, 1), "RNN_RELU": (_rnn_relu_cell, 1), "LST
           "GRU": (_gru_cell, 3)}
 
 
+def _uniform_init(module: Module, hidden_size: int) -> None:
+    """PyTorch's initialisation of a recurrent layer or cell: every weight and bias uniform in
+    ±1/sqrt(hidden_size)."""
+    bound = 1.0 / math.sqrt(hidden_size) if hidden_size > 0 else 0
+    for weight in module.parameters():
+        init.uniform_(weight, -bound, bound)
+
+
 class RNNBase(Module):
-    mode = None
+    mode: str   # "RNN_TANH", "RNN_RELU", "LSTM" or "GRU": set by each subclass
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
@@ -71,10 +79,8 @@ class RNNBase(Module):
                     setattr(self, name, Parameter(empty(shape, device=device, dtype=dtype)))
         self.reset_parameters()
 
-    def reset_parameters(self):
-        bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
-        for weight in self.parameters():
-            init.uniform_(weight, -bound, bound)
+    def reset_parameters(self) -> None:
+        _uniform_init(self, self.hidden_size)
 
     def flatten_parameters(self):
         """torch packs the weights into one cuDNN buffer here; graphgrad's layers read each weight
@@ -85,7 +91,7 @@ class RNNBase(Module):
         names = ("weight_ih", "weight_hh") + (("bias_ih", "bias_hh") if self.bias else ())
         return tuple(getattr(self, f"{name}_l{layer}{suffix}") for name in names) + (None, None) * (not self.bias)
 
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Any]:
+    def forward(self, input: Tensor, hx: Any = None) -> tuple[Tensor, Any]:   # hx: (h, c) for an LSTM
         cell = _CELLS[self.mode][0]
         lstm = self.mode == "LSTM"
         batched = input.dim() == 3
@@ -125,7 +131,7 @@ class RNNBase(Module):
                 layer_input = F.dropout(layer_input, self.dropout, True)
         output = layer_input
         h_n = ops.stack(finals_h)
-        hidden = (h_n, ops.stack(finals_c)) if lstm else h_n
+        hidden: Any = (h_n, ops.stack(finals_c)) if lstm else h_n
         if not batched:
             return output.squeeze(1), (tuple(h.squeeze(1) for h in hidden) if lstm else hidden.squeeze(1))
         if self.batch_first:
@@ -165,7 +171,7 @@ class GRU(RNNBase):
 
 
 class RNNCellBase(Module):
-    mode = None
+    mode: str   # "RNN_TANH", "RNN_RELU", "LSTM" or "GRU": set by each subclass
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device: DeviceLike | None = None,
                  dtype: DTypeLike | None = None) -> None:
@@ -180,9 +186,12 @@ class RNNCellBase(Module):
         else:
             self.register_parameter("bias_ih", None)
             self.register_parameter("bias_hh", None)
-        RNNBase.reset_parameters(self)
+        self.reset_parameters()
 
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
+    def reset_parameters(self) -> None:
+        _uniform_init(self, self.hidden_size)
+
+    def forward(self, input: Tensor, hx: Any = None) -> Any:   # hx and the result: (h, c) for an LSTMCell
         batched = input.dim() == 2
         if not batched:
             input = input.unsqueeze(0)
