@@ -222,15 +222,17 @@ class Generator:
         of dtype, contiguous) when given: a tensor's own memory, so no array is made and copied."""
         dtype = dtype if isinstance(dtype, np.dtype) else np.dtype(dtype)
         values = np.empty(n, dtype) if out is None else out
-        if dtype is _FLOAT32 and low == 0 and high == 1:  # x * 1 + 0 is x: nothing to round or replace
-            for i in range(0, n, _CHUNK):
-                self._unit(min(_CHUNK, n - i), np.float32, values[i:i + _CHUNK])
-            return values
+        if dtype is _FLOAT32:
+            if low == 0 and high == 1:  # x * 1 + 0 is x: nothing to round or replace
+                for i in range(0, n, _CHUNK):
+                    self._unit(min(_CHUNK, n - i), np.float32, values[i:i + _CHUNK])
+                return values
+            exact = _exact_uniform32(float(low), float(high))
+            if exact:
+                self._uniform32(values, *exact)
+                return values
         acc = np.float64 if dtype == np.float64 else np.float32
         low, high = acc(low), acc(high)
-        if dtype is _FLOAT32 and _sum_exact_in_float64(high - low, low):
-            self._uniform32(values, low, high)
-            return values
         unit_interval = low == 0 and high == 1  # x * 1 + 0 is x, and x < 1: nothing to round or replace
         for i in range(0, n, _CHUNK):  # drawn and computed a chunk at a time, as _normal_blocks
             part = values[i:i + _CHUNK]
@@ -248,17 +250,14 @@ class Generator:
             np.copyto(values, dtype.type(low), where=values == dtype.type(high))
         return values
 
-    def _uniform32(self, values, low, high):
-        """uniform for float32 (low and high float32) where x * span + low is exact in float64 (x =
-        k * 2**-24, k < 2**24, span = high - low in float32): k * (span * 2**-24) + low there,
-        rounded once to float32 (by the addition's output), is the fused multiply-add."""
-        scale, offset = float(high - low) * 2.0 ** -24, float(low)
+    def _uniform32(self, values, scale, offset, low, high, top_is_high):
+        """uniform for float32 where it is exact in float64 (_exact_uniform32): k * scale + offset
+        for the words' low 24 bits k, rounded once to float32 (by the addition's output)."""
         words = self._random32(len(values))  # one call into NumPy, then a chunk at a time
         for i in range(0, len(values), _CHUNK):
             exact = np.multiply(words[i:i + _CHUNK] & _LOW_24, scale, dtype=np.float64)
             np.add(exact, offset, out=values[i:i + _CHUNK], dtype=np.float64, casting="same_kind")
-        # rounding is monotonic: only the largest k can round up to high, and then it is replaced by low
-        if len(values) and np.float32((2 ** 24 - 1) * scale + offset) == high:
+        if top_is_high:
             np.copyto(values, low, where=values == high)
 
     def normal(self, n, dtype, mean=0.0, std=1.0, contiguous=True, out=None):
@@ -455,6 +454,21 @@ _FACTORED_NORMALS = _BUFFER_WORDS // 8
 
 def _joined(head, tail):
     return tail if not len(head) else np.concatenate([head, tail])
+
+
+@functools.lru_cache(maxsize=256)
+def _exact_uniform32(low, high):
+    """uniform_(low, high) on float32, where x * span + low (span = high - low, all in float32) is
+    exact in float64 for every x = k * 2**-24, k < 2**24: then k * scale + offset there, rounded once
+    to float32, is torch's fused multiply-add. (scale, offset, low, high, whether the largest k
+    rounds up to high, where torch gives low instead: rounding is monotonic, so only it can), or
+    None where the sum is not exact. Cached: a model's layers ask for a few bounds again and again."""
+    low, high = np.float32(low), np.float32(high)
+    span = high - low
+    if not _sum_exact_in_float64(span, low):
+        return None
+    scale, offset = float(span) * 2.0 ** -24, float(low)
+    return scale, offset, low, high, bool(np.float32((2 ** 24 - 1) * scale + offset) == high)
 
 
 def _sum_exact_in_float64(span, low):
