@@ -69,7 +69,7 @@ def default_collate(batch: Any) -> Any:
             clone.update(collated)
             return clone
         try:
-            return type(elem)(collated)
+            return type(elem)(collated)  # pyright: ignore[reportCallIssue]  (a Mapping type taking a dict)
         except TypeError:
             return collated
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # namedtuple
@@ -97,7 +97,7 @@ def default_convert(data: Any) -> Any:
     if isinstance(data, (np.bool_, np.number)):
         return Tensor._wrap(np.asarray(data))
     if isinstance(data, collections.abc.Mapping):
-        return type(data)({k: default_convert(v) for k, v in data.items()}) if isinstance(
+        return type(data)({k: default_convert(v) for k, v in data.items()}) if isinstance(  # pyright: ignore[reportCallIssue]
             data, collections.abc.MutableMapping) else {k: default_convert(v) for k, v in data.items()}
     if isinstance(data, tuple) and hasattr(data, "_fields"):
         return type(data)(*(default_convert(d) for d in data))
@@ -109,7 +109,9 @@ def default_convert(data: Any) -> Any:
 
 
 class DataLoader:
-    def __init__(self, dataset: Dataset, batch_size: int = 1, shuffle: bool | None = None,
+    sampler: Any         # a Sampler, or any iterable of indices
+    batch_sampler: Any   # a BatchSampler, or any iterable of index lists; None without automatic batching
+    def __init__(self, dataset: Dataset, batch_size: int | None = 1, shuffle: bool | None = None,
                  sampler: Sampler | Iterable[int] | None = None,
                  batch_sampler: Sampler | Iterable[list[int]] | None = None, num_workers: int = 0,
                  collate_fn: Callable[[list[Any]], Any] | None = None, pin_memory: bool = False,
@@ -149,7 +151,7 @@ class DataLoader:
                              "drop_last")
         if sampler is None and not isinstance(dataset, IterableDataset):
             sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
-        if batch_size is not None and batch_sampler is None and not isinstance(dataset, IterableDataset):
+        if batch_size is not None and batch_sampler is None and sampler is not None:  # (an IterableDataset has none)
             batch_sampler = BatchSampler(sampler, batch_size, drop_last)
         self.dataset, self.batch_size, self.drop_last = dataset, batch_size, drop_last
         self.sampler, self.batch_sampler, self.generator = sampler, batch_sampler, generator

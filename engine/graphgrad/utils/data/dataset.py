@@ -8,7 +8,7 @@ import bisect
 import math
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,8 +19,10 @@ from ...tensor import Tensor
 
 class Dataset:
     """A map-style dataset: `__getitem__(index)` and usually `__len__`."""
+    if TYPE_CHECKING:   # most datasets have a length (samplers read it); the base class defines none
+        def __len__(self) -> int: ...
 
-    def __getitem__(self, index: int) -> Any:
+    def __getitem__(self, index: Any) -> Any:
         raise NotImplementedError("Subclasses of Dataset should implement __getitem__.")
 
     def __add__(self, other):

@@ -111,10 +111,11 @@ class WeightedRandomSampler(Sampler):
             raise ValueError(f"num_samples should be a positive integer value, but got num_samples={num_samples}")
         if not isinstance(replacement, bool):
             raise ValueError(f"replacement should be a boolean value, but got replacement={replacement}")
-        weights = np.asarray(weights.tolist() if hasattr(weights, "tolist") else weights, dtype=np.float64)
-        if weights.ndim != 1:
-            raise ValueError(f"weights should be a 1d sequence but given weights have shape {tuple(weights.shape)}")
-        self.weights, self.num_samples, self.replacement, self.generator = (weights, num_samples, replacement,
+        tolist = getattr(weights, "tolist", None)   # a tensor or an array: its numbers
+        array = np.asarray(tolist() if tolist is not None else weights, dtype=np.float64)
+        if array.ndim != 1:
+            raise ValueError(f"weights should be a 1d sequence but given weights have shape {tuple(array.shape)}")
+        self.weights, self.num_samples, self.replacement, self.generator = (array, num_samples, replacement,
                                                                             generator)
 
     def _index_array(self):
@@ -130,6 +131,7 @@ class WeightedRandomSampler(Sampler):
 class BatchSampler(Sampler):
     """Groups another sampler's indices into lists of batch_size (the last one shorter unless
     drop_last)."""
+    sampler: Any   # a Sampler, or any iterable of indices with a length
 
     def __init__(self, sampler: Sampler | Iterable[int], batch_size: int, drop_last: bool) -> None:
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
