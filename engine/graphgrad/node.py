@@ -4,6 +4,7 @@ below ops (every op is a Node) and autograd (which runs them backward)."""
 import itertools
 import re
 import weakref
+from typing import Any
 
 from .tensor import Tensor
 
@@ -19,6 +20,9 @@ class Node:
       _checks         (tensor, version box, version at save) for saved tensors (in-place check)
     """
     op_name = "node"
+    next_functions: tuple[tuple["Node | None", int], ...]  # (declared here, set by dispatch or the node)
+    _seq: int
+    _out_meta: list  # (shape, dtype, array module) per output, for a multi-output node's missing grads
     # What the node keeps for backward, declared once per op class as `saves`: {attribute: role}
     # (see _SAVE_ROLES). The flags below follow from it (Node.__init_subclass__); dispatch's version
     # checks and create_graph (autograd/higher_order.py) read them.
@@ -34,7 +38,7 @@ class Node:
     _freed = False
     _pre_hooks = None     # {output_nr: [hook]}: hooks on non-leaf tensors' gradients
     _post_hooks = None    # [hook]: Node.register_hook
-    _checks = ()          # see above: set by dispatch on nodes that save tensors
+    _checks: Any = ()     # see above: set by dispatch on nodes that save tensors
     forward_id = None     # the tracer's id of the forward op that made this node
 
     def name(self):

@@ -2,6 +2,8 @@
 add, sub, mul, div, pow, remainder, maximum, atan2, lerp, addcmul... Each op: forward on arrays,
 backward beside it, and its public function below it."""
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -18,12 +20,16 @@ from .util import NUMBER_META, broadcast_shapes, check_broadcast, meta_of, reduc
 class Binary(Op):
     """Two operands, broadcast and promoted to a common dtype; grads are summed back to each
     operand's shape and cast back to its dtype."""
-    with_scalar = None   # the variant PyTorch records when b is a Python number (then an attribute)
-    reflected = None     # the op that computes `number op tensor` as `tensor op' number` (2 * t as t * 2)
-    scalar_first = None  # PyTorch's own op for `number op tensor` with the number as an attribute (2 - t)
+    # the variant PyTorch records when b is a Python number (then an attribute)
+    with_scalar: "type[Binary] | None" = None
+    # the op that computes `number op tensor` as `tensor op' number` (2 * t as t * 2)
+    reflected: "type[Binary] | None" = None
+    # PyTorch's own op for `number op tensor`, with the number as an attribute (2 - t)
+    scalar_first: "type[Op] | None" = None
     bool_kernel = None   # PyTorch's kernel name where it has no bool kernel (the error names it)
+    compute: Callable[..., Any]  # (a, b) -> the result: each op defines it
 
-    def forward(self, a, b=None, dtype=None, other=None):
+    def forward(self, a, b: Any = None, dtype: Any = None, other: Any = None):
         if b is None:    # a Python number given as an attribute: the node has one input
             b = other
         if self.bool_kernel and dtype == np.bool_:
@@ -264,6 +270,8 @@ def fmod(input: Tensor, other) -> Tensor:
 class _FloatBinary(Binary):
     """Binary ops that compute in floating point (integer operands are promoted, as in torch)."""
     saves = {"a": "input 0", "b": "input 1"}
+    fn: Callable[..., Any]           # (xp, a, b) -> the result
+    derivatives: Callable[..., Any]  # (xp, grad, a, b) -> (grad of a, grad of b)
 
     def compute(self, a, b):
         self.a, self.b = a, b
@@ -320,6 +328,7 @@ class Lerp(Binary):
 
 class Ternary(Op):
     """Three operands broadcast together in one dtype; grads summed back to each one's shape."""
+    compute: Callable[..., Any]  # (a, b, c) -> the result: each op defines it
 
     def forward(self, a, b, c, dtype, value=1):
         self.metas = [meta_of(v) for v in (a, b, c)]

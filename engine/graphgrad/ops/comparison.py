@@ -1,6 +1,7 @@
 """Comparisons, logical and bitwise ops, NaN tests and `where`: results that are masks (or
 select by one). Not differentiable, except `where` through the values it selects."""
 import builtins
+from typing import Any
 
 from .. import dtypes
 from ..tensor import Tensor
@@ -21,8 +22,8 @@ def _compare(name, ufunc, **variants):
     cls = op(name, category="comparison", differentiable=False)(cls)
 
     def compare(input: Tensor, other) -> Tensor:
-        if other is None:
-            return cls is Ne
+        if other is None:  # `x == None` is False, as for any Python object
+            return cls is Ne  # type: ignore[return-value]
         return binary(cls, input, other)
     compare.__name__ = compare.__qualname__ = name
     public(compare, method=True, operators=(f"__{name}__",), **variants)
@@ -159,7 +160,7 @@ class Where(Op):
 
 
 @public(method=lambda self, condition, other: where(condition, self, other))
-def where(condition, input=None, other=None) -> Tensor:
+def where(condition, input=None, other=None) -> Any:  # (where(condition) is a tuple, as nonzero)
     if input is None and other is None:
         return nonzero(condition, as_tuple=True)
     if not isinstance(condition, Tensor):

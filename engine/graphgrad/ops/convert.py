@@ -1,5 +1,7 @@
 """Moving a tensor between dtypes and devices: `to`, with the ToCopyBackward0 node; and the
 questions about a tensor that torch asks as functions (numel, is_tensor, is_floating_point)."""
+from typing import Any
+
 from .. import cuda, dtypes
 from ..device import array_module, as_device, device_of
 from ..tensor import Tensor
@@ -20,7 +22,7 @@ class ToCopy(Op):
 def _move(array, device):
     if device.type == "cpu":
         return array.get() if hasattr(array, "get") else array  # a CuPy array comes to the host
-    cupy = array_module(device)
+    cupy: Any = array_module(device)
     with cupy.cuda.Device(device.index or 0):
         return cupy.asarray(array)
 

@@ -5,6 +5,8 @@ and already-normalised attributes.
 A window offset (i, j) of the kernel picks the strided slice x[:, :, i*dh::sh, j*dw::sw] of the
 padded input. Convolution views all offsets at once (as_strided) and does one batched matmul;
 col2im and pooling (ops/pooling.py) loop over the kh*kw offsets (never over pixels)."""
+from typing import Any
+
 import numpy as np
 
 from .dispatch import Op, apply, op
@@ -79,7 +81,7 @@ class ConstantPad(Op):
 class _IndexPad(Op):
     """Reflect, replicate or circular padding of the last dims, one dim at a time: each output
     position reads one input position (an index map); backward adds back through the same map."""
-    mode = None
+    mode: Any = None  # NumPy's pad mode, set by each registered class
 
     def forward(self, x, pads):
         xp = xp_of(x)

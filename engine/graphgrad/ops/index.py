@@ -1,6 +1,7 @@
 """Indexing: `x[key]` (views for ints and slices, copies for masks and integer tensors),
 `x[key] = v`, gather, scatter, index_select, masked_fill, nonzero."""
 import math
+from typing import Any
 
 import numpy as np
 
@@ -376,7 +377,7 @@ class Nonzero(Op):
 
 
 @public(method=True)
-def nonzero(input, *, as_tuple=False):
+def nonzero(input, *, as_tuple=False) -> Any:  # (a tuple of index tensors with as_tuple)
     out = apply(Nonzero, input)
     if as_tuple:
         return tuple(out[:, i] for i in range(out.shape[1])) if input.ndim else (out.reshape(-1),)

@@ -1,6 +1,8 @@
 """In-place ops (`add_`, `x[i] = v`, `zero_`, ...): computed out of place, then written into
 the tensor's own memory, so views see the change and saved copies are caught by the version
 counter, as in PyTorch."""
+from typing import Any
+
 from .._hooks import recorders, state
 from ..dtypes import from_numpy
 from ..node import Node, _sequence
@@ -17,7 +19,7 @@ def write_inplace(target, fn, *args, **kwargs):
                            f"{_name(data.dtype)}")
     if new.shape != data.shape:
         raise shape_mismatch(data.shape, new.shape)
-    base = target._base
+    base: Any = target._base
     rebase = result.grad_fn is not None and base is not None
     if rebase and base.requires_grad and base.grad_fn is None:
         raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")

@@ -1,5 +1,8 @@
 """Losses: mse, huber, smooth L1, binary cross-entropy (with logits) and nll. nn.functional
 composes the rest (l1, cross_entropy, kl_div) from these and the core ops, as PyTorch does."""
+from collections.abc import Callable
+from typing import Any
+
 from .activation import _sigmoid
 from .dispatch import Op, op
 from .util import sum_to, xp_of
@@ -21,6 +24,8 @@ def _reduced_grad(grad, reduction, n):
 class _PairLoss(Op):
     """loss(input, target) elementwise (broadcast), then reduced; backward sums each grad to its
     operand's shape."""
+    loss: Callable[..., Any]   # (xp, x, t, **params) -> the losses, unreduced
+    grads: Callable[..., Any]  # (xp, grad, x, t, **params) -> (grad of x, grad of t)
     saves = {"x": "input 0", "t": "input 1"}
 
     def forward(self, x, t, reduction, **params):

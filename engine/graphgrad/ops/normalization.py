@@ -1,5 +1,8 @@
 """Normalisation: batch, layer and group norm, each one node that standardises (mean 0, variance
 1 over its axes) and then scales by a weight and shifts by a bias."""
+from collections.abc import Callable
+from typing import Any
+
 from .dispatch import Op, op
 from .util import xp_of
 
@@ -20,6 +23,7 @@ def _standardize_grad(g, xhat, invstd, axes):
 class _Norm(Op):
     """Normalise, then scale by weight and shift by bias (each optional, shaped to broadcast).
     Subclasses say how in standardized(x) -> (xhat, invstd)."""
+    standardized: Callable[..., Any]
     saves = {"x": "input 0", "w_in": "input 1", "w": "derived", "xhat": "derived", "invstd": "derived"}
 
     def forward_affine(self, x, w, b, shape, standardized=None):
@@ -52,7 +56,7 @@ class BatchNorm(_Norm):
     running ones (Tensors, updated in place) towards them; eval uses the running ones."""
     saves = _Norm.saves | {"running_mean": "constant, kept", "running_var": "constant, kept"}
 
-    def forward(self, x, w, b, running_mean, running_var, training, momentum, eps):
+    def forward(self, x, w, b, running_mean: Any, running_var: Any, training, momentum, eps):
         self.axes = (0,) + tuple(range(2, x.ndim))
         self.training, self.eps = training, eps
         standardized = None

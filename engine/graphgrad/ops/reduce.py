@@ -2,6 +2,7 @@
 argmax/argmin, all/any, cumsum."""
 import warnings
 from collections import namedtuple
+from collections.abc import Callable
 
 import numpy as np
 
@@ -21,6 +22,7 @@ def _expand_back(grad, shape, axes, keepdim):
 
 
 class Reduction(Op):
+    compute: Callable  # (xp, x, axes, keepdim, dtype) -> the result
     def forward(self, x, dim=None, keepdim=False, dtype=None):
         self.shape, self.in_dtype = x.shape, x.dtype
         self.axes = wrap_dims(dim, x.ndim)   # checked even for a 0-d tensor, which takes dim 0 or -1
@@ -125,6 +127,7 @@ def _reduced_shape(shape, axes):
 
 class _Extreme(Op):
     """max()/min() over everything: the gradient is shared evenly among ties, as PyTorch does."""
+    reduce: Callable
     saves = {"x": "input 0", "out": "output"}
 
     def forward(self, x):
@@ -154,6 +157,7 @@ class Min(_Extreme):
 
 class _ExtremeDim(Op):
     """max(dim)/min(dim): (values, indices); the gradient goes to the index picked."""
+    arg: Callable
     n_outputs = 2
     saves = {"indices": "other"}
 
@@ -269,6 +273,7 @@ class Amin(Amax):
 
 
 class _Arg(Op):
+    fn: Callable
     differentiable = False
 
     def forward(self, x, dim=None, keepdim=False):
@@ -490,6 +495,7 @@ class Cumprod(Op):
 
 
 class _Logical(Op):
+    fn: Callable
     differentiable = False
 
     def forward(self, x, dim=None, keepdim=False):

@@ -11,6 +11,7 @@ from .util import broadcast_shapes, int_sizes, shape_arg, sum_to, variant, wrap_
 
 
 class View(Op):
+    in_shape: tuple
     is_view = True
 
     def backward(self, grad):

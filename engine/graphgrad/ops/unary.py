@@ -4,6 +4,8 @@ Most are one line each through `elementwise(...)`: the forward formula and its d
 by side, as in PyTorch's derivatives.yaml. The activations (ops/activation.py) are made by the
 same helper."""
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -20,6 +22,7 @@ _TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
 
 class Unary(Op):
     """f(x) on floats; integer inputs are promoted to the default float dtype, like torch."""
+    compute: Callable[..., Any]  # (xp, x) -> the result: each op defines it
     promote_int = True
 
     def forward(self, x):
@@ -32,6 +35,8 @@ class Elementwise(Unary):
     """y = f(xp, x, **params), its derivative df(xp, saved, **params) beside it, where `saved` is
     the input x (FromInput) or the result (FromOutput): what the derivative is written in. With
     no df the function is piecewise constant (floor, sign): its gradient is zero, nothing saved."""
+    f: Callable[..., Any]
+    df: Any  # (None where the function is piecewise constant: then backward never calls it)
     params = {}
 
     def forward(self, x, **params):
@@ -270,6 +275,9 @@ ClampMax = variant(Clamp, "clamp_max", "ClampMaxBackward0")
 class ClampTensor(Op):
     """clamp with tensor bounds (either may be None): min(max(x, lo), hi), all broadcast."""
     saves = {"x": "input 0", "lo": "input 1", "hi": "input 2"}
+    x: Any
+    lo: Any
+    hi: Any
 
     def forward(self, x, lo, hi, dtype):
         self.x, self.lo, self.hi = (None if v is None else v.astype(dtype, copy=False) for v in (x, lo, hi))

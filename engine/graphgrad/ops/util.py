@@ -3,6 +3,7 @@ import contextlib
 import math
 import operator
 import warnings
+from typing import Any
 
 import numpy as np
 
@@ -22,7 +23,7 @@ def quiet_math(xp):
     return np.errstate(all="ignore") if xp is np else contextlib.nullcontext()
 
 
-def xp_of(array):
+def xp_of(array) -> Any:  # (the module: numpy, cupy, or a graph array's namespace)
     """numpy or cupy, whichever owns the array (NumPy's 0-d results are NumPy scalars)."""
     if type(array) is np.ndarray or isinstance(array, np.generic):
         return np
