@@ -26,6 +26,7 @@ export const TO_BROWSER = {
   points: ["reset", "series"],
   error: ["message"],
   monitor: ["markers", "shown", "pinned", "step", "rate", "done", "total", "left", "flags"],
+  graph_values: ["iteration", "structure_hash", "ids", "seconds", "flags"],
 } as const;
 export const BUFFERS = {
   tensor: ["stats:float64", "hist:float64", "preview:float32"],
@@ -91,6 +92,11 @@ export interface SeriesPoints {
 }
 // a monitor's state (Python: LoopMonitor via the Monitor widget)
 export interface Marker { step: number; role: string; label: string; note: string }
+// a monitor's newer step of the graph's structure: node ids and op seconds in the graph's order, the flagged nodes by position
+export interface GraphValues {
+  iteration: number; structure_hash: string; ids: number[]; seconds: (number | null)[];
+  flags: [number, { nan: boolean; inf: boolean; born?: boolean }][];
+}
 export interface MonitorState {
   markers: Marker[]; shown: number | null; pinned: boolean; step: number; rate: number | null;
   done: number; total: number | null; left: number | null;

@@ -5,9 +5,10 @@ import workerSource from "elk-worker-source";
 import { ChartsPanel } from "./charts";
 import { button, h } from "./dom";
 import { Inspector, type InspectRequest } from "./inspector";
+import { withValues } from "./latest";
 import { Layouter, type ElkLike } from "./layout";
 import { allCalls, viewKey, defaultExpanded, describe, foldedAround, hasPhase, nonFinite, search, visibleGraph, type NonFinite, type ViewOptions, type VisibleGraph, type VisibleNode } from "./model";
-import { decodePoints, decodeTensor, VERSION, type Command, type GraphJSON, type GraphNode, type MonitorState, type StepState, type ToPython } from "./protocol";
+import { decodePoints, decodeTensor, VERSION, type Command, type GraphJSON, type GraphNode, type GraphValues, type MonitorState, type StepState, type ToPython } from "./protocol";
 import { GraphView, legend } from "./render";
 
 export interface WidgetModel {
@@ -339,6 +340,9 @@ export class App {
       this.charts?.add(p.series, p.reset);
     } else if (msg.type === "monitor") {
       this.charts?.monitor(msg as unknown as MonitorState);
+    } else if (msg.type === "graph_values") {
+      const graph = this.graph && withValues(this.graph, msg as unknown as GraphValues);
+      if (graph) this.setGraph(graph);
     } else if (msg.type === "error") {
       this.status.textContent = String(msg.message);
     }

@@ -6,6 +6,7 @@ shared by the iterations that read it, and the names of the user's inputs.
 iteration shows the array its own ops read. Iterations hold this object, not the trace, so a
 graph the user keeps keeps parameters alive but not the model or the trace."""
 from . import source as _source
+from ..node import AccumulateGrad
 from .iteration import ids, record
 
 
@@ -77,3 +78,38 @@ class Leaves:
         """A constant (an array or number, not a tensor) an op read."""
         return record((next(ids), "const", None, None, None, module, phase, iteration, None, None, None, None, (),
                        (value,), None, None))
+
+
+def keep_values(iteration, copies, room, grads=True):
+    """Give a recorded iteration that is kept (a monitor's marked step) arrays of its own where
+    later steps write in place: the parameters and buffers its ops read get the copies taken
+    before it ran (`copies`: {id(array): (array, copy)}, as an optimizer overwrites them after);
+    the gradients its leaves were left (zero_grad(set_to_none=False) zeroes them in place) and
+    its forward inputs (a reused batch buffer) get copies now, one per array, up to `room` bytes
+    more. What its own ops made (activations, the gradients between them) is made afresh by every
+    step, and an optimizer's own state (momentum) is not the step's graph: kept by reference.
+    grads=False: the loop gives its parameters new gradient arrays each step (zero_grad's
+    set_to_none): the gradients are kept by reference too."""
+    made = {}  # id(array) -> its copy: a gradient is the AccumulateGrad's and the optimizer's input
+    nodes = iteration.nodes
+    for node in nodes:
+        if node.kind in ("param", "const"):
+            array = node.outputs[0] if node.outputs else None
+            copy = copies.get(id(array))
+            if copy is not None and copy[0] is array:
+                node.outputs = (copy[1],)  # past the limit: its reference (today's values)
+    leaf_grad = (lambda n: n.kind == "backward" and type(n.fn) is AccumulateGrad) if grads else (lambda n: False)
+    for wanted in (leaf_grad, lambda n: n.kind == "input"):
+        for node in nodes:
+            if not node.outputs or not wanted(node):
+                continue
+            array = node.outputs[0]
+            copy = made.get(id(array))
+            if copy is None:
+                nbytes = getattr(array, "nbytes", None)
+                if nbytes is None or nbytes > room or not hasattr(array, "copy") or (
+                        node.kind == "input" and node.phase != "forward"):
+                    continue
+                copy = made[id(array)] = array.copy()
+                room -= nbytes
+            node.outputs = (copy,) + tuple(node.outputs[1:])

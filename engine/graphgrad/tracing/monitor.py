@@ -12,7 +12,11 @@ import numpy as np
 
 from ..node import AccumulateGrad
 
-from ..ops.util import xp_of
+from ..ops.util import has_nonfinite, xp_of
+from .graph import Graph
+from .leaves import keep_values
+
+_cpu = time.process_time  # what the loop monitor's budgets count: this process's CPU time
 
 
 
@@ -27,15 +31,15 @@ class Series:
         self._values = np.empty(64, np.float64)
         self._n = 0
         self._stride = 1
-        self._seen = 0
+        self.appended = 0  # points appended, kept or not (a view compares it with what it sent)
         self.thinned = 0  # how many times it has dropped every other point (a view of it redraws it whole)
 
     last = None  # (step, value) appended last, kept or not: a chart's latest value
 
     def append(self, step, value):
         self.last = (step, value)
-        take = self._seen % self._stride == 0
-        self._seen += 1
+        take = self.appended % self._stride == 0
+        self.appended += 1
         if not take:
             return
         if self._n == self.capacity:
@@ -51,6 +55,24 @@ class Series:
         self._steps[self._n] = step
         self._values[self._n] = value
         self._n += 1
+
+    def extend(self, steps, values):
+        """Append several points, as append() one by one would (in two array writes when no
+        thinning falls among them)."""
+        stride, first, n = self._stride, self.appended, self._n
+        taken = range((-first) % stride, len(steps), stride)  # the points append() would keep
+        if n + len(taken) > self.capacity:
+            for step, value in zip(steps, values):
+                self.append(step, value)
+            return
+        if n + len(taken) > len(self._steps):
+            size = min(max(2 * len(self._steps), n + len(taken)), self.capacity)
+            self._steps, self._values = np.resize(self._steps, size), np.resize(self._values, size)
+        self._steps[n:n + len(taken)] = [steps[i] for i in taken]
+        self._values[n:n + len(taken)] = [values[i] for i in taken]
+        self._n = n + len(taken)
+        self.appended += len(steps)
+        self.last = (steps[-1], values[-1])
 
     @property
     def steps(self):
@@ -100,11 +122,23 @@ class Budget:
     """Keeps optional measurements (gradient norms, update ratios) under `fraction` of the
     training time: it times them and the iterations, and when measuring every iteration would
     cost more, measures every k-th one (a curve's steps say which). fraction=None: always.
-    Only measured iterations tell it anything: the others cost nothing to account for."""
+    Only measured iterations tell it anything: the others cost nothing to account for.
 
-    def __init__(self, fraction=0.01):
+    `clock` is what time means: wall-clock by default; the training-loop monitor gives it the
+    process's CPU time, so that other processes on a shared machine slow neither side of the
+    ratio. `cache_factor` scales what the measurements took into what they cost the steps."""
+
+    # What measuring costs a training step is about twice the time the measurements themselves
+    # take: they read every gradient and copy samples of every weight, evicting the step's own
+    # data from the caches (bench/tracing.py, stop 9: every-k measuring cost 2% with the budget at 1%).
+    CACHE_FACTOR = 2.0
+
+    def __init__(self, fraction=0.01, clock=time.perf_counter, cache_factor=CACHE_FACTOR):
         self.fraction = fraction
         self.every = 1
+        self.period = 0.0       # clock seconds per iteration, over the iterations since the last two measured
+        self.cache_factor = cache_factor
+        self._clock = clock
         self._cost = 0.0        # seconds one iteration's measurements take (smoothed)
         self._last = None       # (time, number) when the last measured iteration ended
         self._paused = None
@@ -112,29 +146,24 @@ class Budget:
     def due(self, number):
         return number % self.every == 0
 
-    # What measuring costs a training step is about twice the time the measurements themselves
-    # take: they read every gradient and copy samples of every weight, evicting the step's own
-    # data from the caches (bench/tracing.py, stop 9: every-k measuring cost 2% with the budget at 1%).
-    CACHE_FACTOR = 2.0
-
     def measured(self, number, seconds):
         """Iteration `number`, measured in `seconds`, ended: how often measuring fits in the
         budget, from the time per iteration since the last one measured."""
-        now = time.perf_counter()
-        seconds *= self.CACHE_FACTOR
+        now = self._clock()
+        seconds *= self.cache_factor
         self._cost = seconds if not self._cost else 0.8 * self._cost + 0.2 * seconds
         if self._last is not None and self.fraction and number > self._last[1]:
-            period = (now - self._last[0]) / (number - self._last[1])
-            self.every = max(1, math.ceil(self._cost / (self.fraction * period)))
+            self.period = (now - self._last[0]) / (number - self._last[1])
+            self.every = max(1, math.ceil(self._cost / (self.fraction * self.period))) if self.period > 0 else 1
         self._last = (now, number)
 
     def pause(self):
         """Recording stopped: the time until resume() is not the iterations'."""
-        self._paused = time.perf_counter()
+        self._paused = self._clock()
 
     def resume(self):
         if self._paused is not None and self._last is not None:
-            self._last = (self._last[0] + time.perf_counter() - self._paused, self._last[1])
+            self._last = (self._last[0] + self._clock() - self._paused, self._last[1])
         self._paused = None
 
 
@@ -323,92 +352,194 @@ class LoopMonitor:
       "train", "eval", ...), `capacity` points each, thinned evenly past it;
     - gradient norms and update/weight ratios per parameter (named by module path, `fc1.weight`),
       and the parameters that got no gradient, measured every k-th step so that they take at
-      most `budget` of the training time (the trace's Budget);
-    - a few steps recorded whole (graph, values, gradients) by a Trace switched on for that one
-      step, at most `graph_budget` of the time: the first, the latest, and the notable ones
-      (ROLES: a loss spike, the first NaN/Inf, the largest gradient norm) — at most len(ROLES)
-      iterations kept, plus the one being recorded. A notable step that ran unrecorded has the
-      next step recorded whatever the budget (its note says so). Dead-ReLU fractions are read
-      from the recorded steps.
+      most `budget` of the training time (the trace's Budget, on the process's CPU time);
+    - steps recorded whole (graph, values, gradients) by a Trace switched on for that one step,
+      at most `graph_budget` of the time and at most one per `graph_interval` seconds (a view's
+      message interval: a step recorded more often would never be shown). Kept: the first, the
+      latest, and the notable ones (ROLES: a loss spike, the first NaN/Inf, the largest gradient
+      norm) — at most len(ROLES) steps, plus the one being recorded. A notable step that ran
+      unrecorded has the next step recorded whatever the budget (its note says so). Dead-ReLU
+      fractions are read from the recorded steps.
+
+    Memory: each series at most `capacity` points (16 bytes each); each step kept whole holds
+    what its ops made (activations, gradients: arrays the next step would have freed) and copies
+    of the arrays later steps overwrite in place — parameters and buffers as the step read them,
+    their gradients, its inputs — up to `snapshot_limit` bytes of copies per step (a parameter
+    past it keeps its reference and shows today's values). So at most len(ROLES) + 1 steps'
+    activations and gradients, and (len(ROLES) + 1) * snapshot_limit bytes of copies.
 
     `log` marks the end of a step of the main run (the first run logged): call it after
     `optimizer.step()`, so that each recorded step is one whole iteration. The first step is
-    recorded when the loop goes through `track()` (else the first after a log is). When the loop
-    stops, `idle()` switches off a trace left on for a step that never came."""
+    recorded from the model's first call (or from `track()`'s first item). When the loop stops,
+    `idle()` switches off a trace left on for a step that never came."""
 
     def __init__(self, model=None, capacity=4096, budget=0.005, graph_budget=0.005, graphs=True,
-                 clock=time.perf_counter):
+                 clock=time.perf_counter, graph_interval=0.0, snapshot_limit=64 << 20):
         self.model = model
         self.params = list(model.named_parameters()) if hasattr(model, "named_parameters") else []
+        buffers = list(model.named_buffers()) if hasattr(model, "named_buffers") else []
         self.capacity = capacity
-        self.series = {}            # (chart, series name) -> Series
+        self._series = {}           # (chart, series name) -> Series (`series`: brought up to date)
+        self._points = []           # (chart, series name, step, value) logged since, not in the Series yet
+        self._loss_name = None      # the main run's metric that spikes are looked for in: "loss", else the first
+        self._notable = math.inf    # a loss past this is a spike (or not finite: no loss is below it)
+        self._mark = None           # (clock, step) at the last _tick
         self.step = 0               # the main run's next step
         self.main = None            # the main run's name
         self.total = None           # the loop's length, when known (log(total=) or track())
         self.done = 0               # steps done of `total`
         self.kept = {}              # role -> (step, Graph, note)
+        self._clean = set()         # kept steps whose loss and gradient norms were all finite
+        self._grads_rewritten = None  # whether the loop writes the same gradient arrays again (None: not seen yet)
+        self._grad_arrays = None    # (step, {id(parameter): its gradient array}) of a kept step, to tell that
         self.no_gradient = []       # parameters that required grad but got none, at the last measurement
         self.dead_relu = {}         # relu module -> fraction of its units dead, in the latest recorded step
-        self.grad_budget = Budget(budget)
-        self.graph_budget = Budget(graph_budget)
+        self.grad_budget = Budget(budget, clock=_cpu)
+        # a recorded step's cost is measured as the whole step's extra CPU time: caches included
+        self.graph_budget = Budget(graph_budget, clock=_cpu, cache_factor=1.0)
+        self.graph_interval = graph_interval
+        self.snapshot_limit = snapshot_limit
         self.graphs = graphs and model is not None
         self._clock = clock
         self._trace = None
+        self._overwritten = [t for _, t in self.params + buffers]  # what an optimizer or a forward writes in place
         self._recording = None      # clock when the trace was switched on for this step, or None
+        self._recorded = (-1, -math.inf)  # (step, clock) of the last step recorded whole
+        self._measured = -math.inf  # the last step whose gradient statistics were taken
+        self._next_plan = 0         # the next step _plan has anything to do for
+        self._setup_seconds = 0.0   # CPU time switching the trace on and copying the weights took
+        self._first_iteration = 0   # the trace's iteration number when it was switched on for this step
+        self._record_cpu = 0.0      # CPU time when this step's recording began
+        self._copies = None         # {id(array): (array, copy)} of parameters and buffers before the step recorded
         self._force = None          # a note: record the next step whole whatever the budget
         self._before = None         # (step, [(name, parameter, sample)]) weights before the next step
         self._last = None           # clock at the main run's last log
-        self._period = 0.0          # seconds per unrecorded step (smoothed)
         self._interval = 0.0        # seconds per step, all steps (smoothed): steps/s, time left
         self._paused = None         # clock at pause()
-        self._sample_seconds = 0.0  # time the last weights' samples took
-        self._side_seconds = 0.0    # time recorded steps cost beside the step: switching the trace, keeping, drawing
+        self._paused_cpu = 0.0      # CPU time at pause()
+        self._sample_seconds = 0.0  # CPU time the last weights' samples took
+        self._measure_seconds = 0.0 # CPU time gradient statistics took in the step being recorded
+        self._side_seconds = 0.0    # CPU time showing recorded steps took (their JSON, sending it)
         self._loss = [0.0, 0.0, 0]  # running mean, variance, count of the main run's loss (spikes)
         self._worst = {"spike": 0.0, "grad": 0.0}
+        # the first step is recorded whole from the model's first call (track() starts it earlier)
+        self._first_call = (model.register_forward_pre_hook(self._first_forward)
+                            if self.graphs and hasattr(model, "register_forward_pre_hook") else None)
+
+    def __repr__(self):
+        kept = sorted({s for s, _, _ in self.kept.values()})
+        return (f"<LoopMonitor: {self.step} steps, {len(self.series)} series of at most {self.capacity} points; "
+                f"steps kept whole {kept} (at most {len(ROLES)} + 1, each with at most "
+                f"{self.snapshot_limit / 2**20:g} MiB of copied parameters, gradients and inputs)>")
 
     # ---- logging -----------------------------------------------------------------------------
+    # log() runs between one step's last array op and the next one's first, with the caches full of
+    # the step's arrays: every line of it runs cold (a few microseconds a line, where it would take
+    # tens of nanoseconds in a loop of its own). So it reads the scalars, puts them in a list and
+    # compares a few numbers; the Series, the loss statistics and the rate are brought up to date
+    # from that list every POINTS_BUFFERED points or when read, and the rest runs only on the steps
+    # something is due: gradient statistics, a recording, a loss past the spike threshold or not finite.
+    POINTS_BUFFERED = 32
+
     def log(self, step=None, run="train", total=None, **metrics):
         """Scalars (numbers or one-element tensors) of one step; returns the step used."""
-        if self.main is None:
-            self.main = run
-        main = run == self.main
+        return self.log_dict(metrics, step, run, total)
+
+    def log_dict(self, metrics, step=None, run="train", total=None):
+        """log(), its metrics as a dict (a caller that has them so: no second keyword dict made)."""
+        if run != self.main:
+            if self.main is not None:
+                return self._log_other(step, run, metrics)
+            self._first_log(run, metrics)
         if step is None:
-            step = self.step if main else max(self.step - 1, 0)
+            step = self.step
+        self.step = step + 1
+        self._last = self._clock()
         loss = None
+        points = self._points
         for name, value in metrics.items():
             value = _scalar(value)
-            self.put(name, run, step, value)
-            if loss is None or name == "loss":
+            points.append((name, run, step, value))
+            if name == self._loss_name:
                 loss = value
-        if main:
-            self._end_step(step, loss, total)
+        if total is not None or self.total is not None:
+            self._count(step, total)
+        if (self._before is not None or step + 1 >= self._next_plan or len(points) >= self.POINTS_BUFFERED
+                or (loss is not None and not loss < self._notable)):
+            self._end_step(step, loss)
         return step
 
-    def put(self, chart, name, step, value):
-        series = self.series.get((chart, name))
-        if series is None:
-            series = self.series[chart, name] = Series(self.capacity)
-        series.append(step, value)
+    def _first_log(self, run, metrics):
+        self.main = run
+        self._loss_name = "loss" if "loss" in metrics else next(iter(metrics), None)
+        self._unhook()
 
-    def _end_step(self, step, loss, total):
-        now = self._clock()
-        period = now - self._last if self._last is not None else 0.0
-        self._last = now
-        self.step = step + 1
+    def _log_other(self, step, run, metrics):
+        """A run other than the main one (eval): its points at the main run's latest step."""
+        if step is None:
+            step = max(self.step - 1, 0)
+        for name, value in metrics.items():
+            self._points.append((name, run, step, _scalar(value)))
+        return step
+
+    def _count(self, step, total):
         if total is not None:
             self.total, self.done = total, step + 1
-        elif self.total is not None and self._tracking is None:
+        elif self._tracking is None:
             self.done = step + 1
-        if period:
-            self._interval = period if not self._interval else 0.9 * self._interval + 0.1 * period
+
+    @property
+    def series(self):
+        """{(chart, series name): Series}, up to date."""
+        if self._points:
+            self._settle()
+        return self._series
+
+    def put(self, chart, name, step, value):
+        series = self._series.get((chart, name))
+        if series is None:
+            series = self._series[chart, name] = Series(self.capacity)
+        series.append(step, value)
+
+    def _settle(self):
+        """Move the points logged since into their Series, the main run's losses into the spike
+        statistics, and set the loss past which a step is notable."""
+        points, self._points = self._points, []
+        grouped = {}
+        for name, run, step, value in points:
+            xy = grouped.get((name, run))
+            if xy is None:
+                xy = grouped[name, run] = ([], [])
+            xy[0].append(step)
+            xy[1].append(value)
+        for key, (steps, values) in grouped.items():
+            series = self._series.get(key)
+            if series is None:
+                series = self._series[key] = Series(self.capacity)
+            series.extend(steps, values)
+        mean, var, n = self._loss
+        for value in grouped.get((self._loss_name, self.main), ((), ()))[1]:
+            if math.isfinite(value):
+                a = 0.05 if n >= 20 else 1.0 / (n + 1)
+                delta = value - mean
+                mean, var, n = mean + a * delta, (1 - a) * (var + a * delta * delta), n + 1
+        self._loss = [mean, var, n]
+        mean, var, n = self._loss
+        self._notable = (mean + max(self.SPIKE, self._worst["spike"]) * math.sqrt(var)
+                         if n >= 20 and var > 0 else math.inf)
+
+    def _end_step(self, step, loss):
+        if len(self._points) >= self.POINTS_BUFFERED:
+            self._settle()
         recorded = self._recording is not None
-        if not recorded and period:
-            self._period = period if not self._period else 0.9 * self._period + 0.1 * period
-        norm_total = self._measure(step) if recorded or self.grad_budget.due(step) else None
+        # the weights were sampled before this step (its gradient statistics are due, or it was recorded)
+        norm_total = self._measure(step) if self._before is not None else None
         if recorded:
-            self._keep(step, loss, norm_total, period)
-        self._notice(step, loss, recorded)
-        self._plan(step + 1)
+            self._keep(step, loss, norm_total)
+        if loss is not None and not loss < self._notable:
+            self._notice(step, loss, recorded)
+        if step + 1 >= self._next_plan:
+            self._plan(step + 1)
 
     _tracking = None  # the iterable track() is going through
 
@@ -418,6 +549,7 @@ class LoopMonitor:
         self.total = total if total is not None else (len(iterable) if hasattr(iterable, "__len__") else None)
         self.done, self._tracking = 0, iterable
         if self.main is None:
+            self._unhook()
             self._plan(0)  # the loop starts here: its first step is recorded whole
         try:
             for item in iterable:
@@ -426,14 +558,40 @@ class LoopMonitor:
         finally:
             self._tracking = None
 
+    def _first_forward(self, module, args):
+        """The model's first call (no step logged yet): the first step is recorded from here."""
+        self._unhook()
+        if self.main is None and self._recording is None:
+            self._plan(0)
+
+    def _unhook(self):
+        if self._first_call is not None:
+            self._first_call.remove()
+            self._first_call = None
+
+    def _tick(self):
+        """Seconds per step from the steps logged since the last tick (a read of the rate, a plan,
+        a view's flush): log() itself only notes the clock."""
+        mark = (self._last, self.step)
+        if mark[0] is None:
+            return
+        last = self._mark
+        if last is None or mark[1] > last[1]:
+            if last is not None and mark[0] > last[0]:
+                period = (mark[0] - last[0]) / (mark[1] - last[1])
+                self._interval = period if not self._interval else 0.5 * self._interval + 0.5 * period
+            self._mark = mark
+
     @property
     def rate(self):
         """Steps per second (smoothed), or None before two steps."""
+        self._tick()
         return 1.0 / self._interval if self._interval else None
 
     @property
     def left(self):
         """Seconds left in the loop (None when its length is not known)."""
+        self._tick()
         if self.total is None or not self._interval:
             return None
         return max(self.total - self.done, 0) * self._interval
@@ -442,7 +600,13 @@ class LoopMonitor:
     def _measure(self, step):
         """Gradient norms, update/weight ratios and parameters without a gradient, now; the
         total gradient norm (None when no parameter has one: zero_grad(set_to_none) ran)."""
-        start = time.perf_counter()
+        start = _cpu()
+        if self._grad_arrays is not None and step > self._grad_arrays[0]:
+            # the arrays a kept step's gradients were: still the parameters' (zeroed in place, or
+            # summed into), or new ones (set_to_none)? Only then are they copied when a step is kept
+            kept = self._grad_arrays[1]
+            self._grads_rewritten = any(p.grad is not None and p.grad._data is kept.get(id(p)) for _, p in self.params)
+            self._grad_arrays = None
         squares, missing = 0.0, []
         norms = []
         for name, p in self.params:
@@ -462,20 +626,32 @@ class LoopMonitor:
             for name, n in norms:
                 self.put("grad norm", name, step, n)
             self.no_gradient = missing
-        self.grad_budget.measured(step, time.perf_counter() - start + self._sample_seconds)
+        self._measure_seconds = _cpu() - start + self._sample_seconds
+        self.grad_budget.measured(step, self._measure_seconds)
         self._sample_seconds = 0.0
         return math.sqrt(squares) if norms else None
 
     def _plan(self, step):
         """Before `step` runs: take the weights' samples it will be compared with, and switch the
-        trace on when it is to be recorded whole."""
-        record = self.graphs and (self._force is not None or self.graph_budget.due(step))
-        if record or self.grad_budget.due(step):
-            start = time.perf_counter()
+        trace on when it is to be recorded whole (copying first what its step will overwrite).
+        Sets `_next_plan`, the next step that has anything to do here."""
+        self._tick()
+        last_step, last_time = self._recorded
+        # a step recorded whole: the budget's every-k since the last, and not more often than a view
+        # shows them (graph_budget None: every step)
+        interval = self.graph_interval if self.graph_budget.fraction else 0.0
+        every = max(self.graph_budget.every, math.ceil(interval / self._interval) if self._interval and interval else 1)
+        record = self.graphs and (self._force is not None or (
+            step - last_step >= every and (not interval or self._clock() - last_time >= interval)))
+        grads = bool(self.params) and step - self._measured >= self.grad_budget.every
+        if record or grads:
+            start = _cpu()
             self._before = (step - 1, [(name, p, sample(p._data)) for name, p in self.params if p.requires_grad])
-            self._sample_seconds = time.perf_counter() - start  # counted with the next measurement
+            self._sample_seconds = _cpu() - start  # counted with the next measurement
+            self._measured = step
         if record:
-            start = time.perf_counter()
+            start = _cpu()
+            self._copies = self._copy_overwritten()
             if self._trace is None:
                 from .trace import Trace
                 # its own monitor measures nothing: this one measures the gradients
@@ -483,21 +659,48 @@ class LoopMonitor:
             elif self._trace._current.records:
                 self._trace.next_iteration()
             self._trace.start()
+            self._first_iteration = self._trace._current.number
             self._recording = self._clock()
-            self._side_seconds += time.perf_counter() - start
+            self._recorded = (step, self._recording)
+            last_step = step
+            self._record_cpu = _cpu()
+            self._setup_seconds = self._record_cpu - start
+        self._next_plan = min(self._measured + self.grad_budget.every if self.params else math.inf,
+                              last_step + every if self.graphs else math.inf)
+
+    def _copy_overwritten(self):
+        """{id(array): (array, copy)} of the parameters and buffers, before a recorded step's
+        optimizer (and forward: running statistics) writes them in place, up to snapshot_limit."""
+        copies, room = {}, self.snapshot_limit
+        for t in self._overwritten:
+            a = t._data
+            if a.nbytes <= room:
+                copies[id(a)] = (a, a.copy())
+                room -= a.nbytes
+        return copies
 
     # ---- steps kept whole ------------------------------------------------------------------------
-    def _keep(self, step, loss, norm_total, period):
-        """The step just recorded: stop the trace, keep its graph in the roles it fills."""
-        start = time.perf_counter()
+    def _keep(self, step, loss, norm_total):
+        """The step just recorded: stop the trace, give its graph copies of what later steps
+        overwrite, keep it in the roles it fills."""
         self._trace.stop()
         self._recording = None
-        graph = self._trace.graph
-        # what recording cost: the step's time beyond an unrecorded one, and its views' JSON
-        extra = period - self._period if self._period else 0.0
-        cost = max(extra, 0.1 * period) + self._side_seconds
+        # the iteration with the step's backward pass: ops run after optimizer.step() (an accuracy
+        # for this log) began the trace's next one
+        it = self._trace._last_with_backward()
+        if it is None or it.number < self._first_iteration:  # no backward this step (an evaluation loop)
+            it = self._trace._current
+        self._trace._read.add(it)  # kept whole while the Graph is held
+        graph = Graph(it)
+        copies, self._copies = self._copies, None
+        keep_values(graph._it, copies, max(self.snapshot_limit - sum(c.nbytes for _, c in copies.values()), 0),
+                    grads=self._grads_rewritten is not False)
+        if self._grads_rewritten is None:  # does the loop zero its gradients in place? (a later step tells)
+            self._grad_arrays = (step, {id(p): p.grad._data for _, p in self.params if p.grad is not None})
         note, self._force = self._force or "", None
         kept = (step, graph, note)
+        if loss is not None and math.isfinite(loss) and norm_total is not None and math.isfinite(norm_total):
+            self._clean.add(step)
         self.kept["latest"] = kept
         self.kept.setdefault("first", kept)
         nonfinite = loss is not None and not math.isfinite(loss)
@@ -510,13 +713,18 @@ class LoopMonitor:
         if norm_total is not None and math.isfinite(norm_total) and norm_total > self._worst["grad"]:
             self._worst["grad"] = norm_total
             self.kept["grad"] = kept
+        self._clean.intersection_update(s for s, _, _ in self.kept.values())
         self.dead_relu = dead_relu_fractions(graph)
         for name, fraction in self.dead_relu.items():
             self.put("dead ReLU fraction", name, step, fraction)
-        cost += time.perf_counter() - start
+        # what recording cost: the CPU time from switching the trace on to here, less one
+        # unrecorded step's and the gradient statistics' (their own budget's), plus showing it
+        spent = _cpu() - self._record_cpu - self._measure_seconds
+        step_cpu = self.grad_budget.period or self.graph_budget.period
+        cost = (spent - step_cpu if step_cpu else 0.1 * spent) + self._setup_seconds + self._side_seconds
         self._side_seconds = 0.0
         if kept is not self.kept["first"]:  # the first recorded step also set the trace up: not what the next ones cost
-            self.graph_budget.measured(step, cost / Budget.CACHE_FACTOR)
+            self.graph_budget.measured(step, max(cost, 0.0))
 
     def _spike(self, loss):
         """How far `loss` is above the running mean, in running standard deviations (0 early on)."""
@@ -528,21 +736,19 @@ class LoopMonitor:
     SPIKE = 4.0  # standard deviations above the running mean
 
     def _notice(self, step, loss, recorded):
-        """A notable loss on a step that ran unrecorded: record the next one whatever the budget."""
-        if loss is None:
+        """A loss past the spike threshold or not finite: when its step ran unrecorded, record the
+        next one whatever the budget."""
+        if recorded or self._force is not None:
             return
         if not math.isfinite(loss):
-            if "nan" not in self.kept and not recorded and self._force is None:
+            if "nan" not in self.kept:
                 self._force = f"first NaN/Inf in the loss at step {step}, which ran unrecorded"
-            return
-        z = self._spike(loss)
-        if z > self.SPIKE and z > self._worst["spike"] and not recorded and self._force is None:
+        else:
             self._force = f"loss spike at step {step}, which ran unrecorded"
-            self._worst["spike"] = z
-        mean, var, n = self._loss
-        a = 0.05 if n >= 20 else 1.0 / (n + 1)
-        delta = loss - mean
-        self._loss = [mean + a * delta, (1 - a) * (var + a * delta * delta), n + 1]
+            self._worst["spike"] = self._spike(loss)
+            self._settle()  # a new threshold
+        if self._force is not None:
+            self._next_plan = step + 1
 
     def markers(self):
         """[{step, role, label, note}] for the steps kept whole, by role."""
@@ -556,14 +762,23 @@ class LoopMonitor:
                 return graph
         return None
 
+    def is_clean(self, step):
+        """Whether a kept step's loss and gradient norms were all finite (no NaN/Inf to look for)."""
+        return step in self._clean
+
     @contextlib.contextmanager
     def drawing(self):
         """Time spent showing a kept step (its JSON, sending it) counts against the graph budget."""
-        start = time.perf_counter()
+        start = _cpu()
         try:
             yield
         finally:
-            self._side_seconds += time.perf_counter() - start
+            self._side_seconds += _cpu() - start
+
+    def aside(self, seconds):
+        """CPU time spent beside the steps (a view's flush) while a step is being recorded: not that step's."""
+        if self._recording is not None:
+            self._record_cpu += seconds
 
     def flags(self):
         """Parameters that got no gradient, and the dead-ReLU fractions of the latest recorded step."""
@@ -573,6 +788,7 @@ class LoopMonitor:
         """Something else runs now (an evaluation, a benchmark's other loop): its time is not a step's,
         and a trace on for the next step stops recording until resume()."""
         self._paused = self._clock()
+        self._paused_cpu = _cpu()
         self.grad_budget.pause()
         self.graph_budget.pause()
         if self._recording is not None:
@@ -584,8 +800,11 @@ class LoopMonitor:
         gap, self._paused = self._clock() - self._paused, None
         if self._last is not None:
             self._last += gap
+        if self._mark is not None:
+            self._mark = (self._mark[0] + gap, self._mark[1])
         if self._recording is not None:
             self._recording += gap
+            self._record_cpu += _cpu() - self._paused_cpu
             self._trace.start()
         self.grad_budget.resume()
         self.graph_budget.resume()
@@ -593,13 +812,16 @@ class LoopMonitor:
     def idle(self, seconds):
         """No step ended for `seconds`: when that is far longer than a step, the loop has stopped,
         and a trace switched on for its next step would record whatever runs next: off."""
+        self._tick()
         if self._recording is not None and seconds > max(1.0, 10 * self._interval):
             self.close()
 
     def close(self):
+        self._unhook()
         if self._trace is not None:
             self._trace.stop()
         self._recording = None
+        self._copies = None
 
 
 def dead_relu_fractions(graph):
@@ -607,3 +829,35 @@ def dead_relu_fractions(graph):
     found = sorted(dead_relu(graph._it, every=True).values(), key=lambda d: d["node"])
     return {(d["module"].partition(".")[2] or d["module"]) if d["module"] else f"relu {i}": d["fraction"]
             for i, d in enumerate(found)}
+
+
+def structure_key(graph):
+    """What a graph is, as a tuple to compare (ops, kinds, names, modules, phases, shapes, dtypes,
+    wiring by position): equal for recorded steps a view can draw on one layout. Cheaper than the
+    graph's structure_hash, which a view is sent once per structure."""
+    nodes = graph.nodes
+    position = {n.id: i for i, n in enumerate(nodes)}
+    key = []
+    for n in nodes:
+        a = n.outputs[0] if n.outputs else None
+        key.append((n.kind, n.op, n.name, n.module, n.phase, getattr(a, "shape", None), getattr(a, "dtype", None),
+                    tuple(edge and (position.get(edge[0], -1), edge[1]) for edge in n.inputs)))
+    return tuple(key)
+
+
+def graph_values(graph, step, structure_hash, clean=False):
+    """What changes between recorded steps of one structure, per node in the graph's order:
+    ids, op times, and the NaN/Inf flags of the nodes that have one ([position, {nan, inf,
+    born}]; born: made there, not carried in). A view that holds a graph of the same structure
+    relabels it with these (the widget's `graph_values` message) instead of being sent it whole.
+    clean: the step's loss and gradient norms were finite, so no node is looked at for NaN/Inf
+    (each look reads a whole array; a NaN/Inf that reached neither goes unflagged here)."""
+    nodes = graph.nodes
+    flagged = []
+    for i, n in enumerate(() if clean else nodes):
+        flags = n.flags()
+        if flags["nan"] or flags["inf"]:
+            flags["born"] = not any(has_nonfinite(a) for a in graph._inputs_of(n))
+            flagged.append([i, flags])
+    return {"iteration": step, "structure_hash": structure_hash, "ids": [n.id for n in nodes],
+            "seconds": [n.seconds for n in nodes], "flags": flagged}

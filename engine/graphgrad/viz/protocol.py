@@ -46,6 +46,9 @@ TO_BROWSER = {
     # a monitor's state: markers [{step, role, label, note}] of the steps kept whole, the step the graph
     # shows (pinned: clicked, else the latest), steps/s, done/total, seconds left, flags {no_gradient, dead_relu}
     "monitor": ("markers", "shown", "pinned", "step", "rate", "done", "total", "left", "flags"),
+    # a monitor's newer step of the structure the graph trait holds: per node in its order the ids and op
+    # seconds, and [position, {nan, inf, born}] for the nodes flagged (the view relabels the graph it has)
+    "graph_values": ("iteration", "structure_hash", "ids", "seconds", "flags"),
 }
 BUFFERS = {
     "tensor": ("stats:float64", "hist:float64", "preview:float32"),

@@ -2,6 +2,7 @@
 curves, per-layer gradient norms and the latest iteration's graph). Messages: see protocol.py."""
 import hashlib
 import pathlib
+import threading
 import time
 import weakref
 from typing import Any
@@ -12,7 +13,7 @@ import traitlets
 
 from .._version import __version__
 from . import protocol, snapshot
-from ..tracing.monitor import LoopMonitor
+from ..tracing.monitor import Budget, LoopMonitor, graph_values, structure_key
 from .inspect import sent_gradient
 from .sources import TraceSource
 from .stepper import StepControls
@@ -169,8 +170,8 @@ class GraphWidget(anywidget.AnyWidget):
         node, what = content["node"], content["what"]
         tensor, reason = (sent_gradient(self, node, content.get("input", 0)) if what == "sent" else
                           self.tensor(node, what))
-        header = dict(request=content["request"], node=node, what=what, available=tensor is not None,
-                      reason=reason or "", device=str(getattr(tensor, "device", "cpu")))
+        header: dict[str, Any] = dict(request=content["request"], node=node, what=what, available=tensor is not None,
+                                      reason=reason or "", device=str(getattr(tensor, "device", "cpu")))
         if tensor is None:
             header.update(shape=None, dtype=None, device=None, preview_kind="none", preview_shape=[],
                           truncated=False, index=None)
@@ -254,13 +255,20 @@ class Monitor(GraphWidget):
     cheap; points, markers and the latest recorded graph go out at most 1/interval times a second."""
 
     def __init__(self, model=None, interval=0.05, clock=None, timer=None, graph=True, capacity=4096,
-                 budget=0.005, graph_budget=0.005, **kwargs):
+                 budget=0.0025, graph_budget=0.005, **kwargs):
         super().__init__(panels=["charts", "graph", "inspector"] if graph else ["charts"], **kwargs)
         self.model = model
-        self.loop = LoopMonitor(model, capacity=capacity, budget=budget, graph_budget=graph_budget, graphs=graph)
+        # a step recorded whole at most once per message: one recorded more often would never be shown
+        self.loop = LoopMonitor(model, capacity=capacity, budget=budget, graph_budget=graph_budget, graphs=graph,
+                                graph_interval=interval)
         self._sent = {}           # (chart, series) -> (times thinned, points sent)
         self._pinned = None       # the step the graph panel shows, None: the latest recorded
-        self._drawn = None        # the step whose graph the `graph` trait holds
+        self._drawn = None        # the step the graph panel shows now
+        self._values = None       # its graph_values message, when the `graph` trait holds another step of its structure
+        self._structure = None    # (structure_key, structure_hash) of the graph the `graph` trait holds
+        self._flushed = None      # (monotonic clock, process CPU time) when the last flush ended
+        self._flush_cost = 0.0    # CPU seconds a flush takes (smoothed)
+        self.interval = interval  # the shortest; FLUSH_BUDGET may stretch the throttle's
         extra = {k: v for k, v in (("clock", clock), ("timer", timer)) if v is not None}
         # flushes come from log() itself while the loop runs; the timer that sends the last state
         # after it stops is a thread, started at most about every `linger` seconds (bench/monitor.py)
@@ -270,9 +278,10 @@ class Monitor(GraphWidget):
         """Scalars (numbers or one-element tensors) of one step, call it after optimizer.step():
         mon.log(loss=loss, acc=acc). run="eval" draws on the same charts as a series of its own;
         total= the loop's length (steps per second and time left are shown)."""
-        with self.throttle.lock:  # a trailing flush (another thread) reads what log() writes
-            self.loop.log(step, run, total, **metrics)
-        self.throttle.poke()
+        throttle = self.throttle
+        with throttle.lock:  # a trailing flush (another thread) reads what log() writes
+            self.loop.log_dict(metrics, step, run, total)
+            throttle.poke()
 
     def track(self, iterable, total=None):
         """`for x, y in mon.track(loader):` — like tqdm, the monitor learns the loop's length."""
@@ -293,17 +302,16 @@ class Monitor(GraphWidget):
 
     def _points(self, reset):
         meta, buffers = [], []
-        for (chart, name), series in list(self.loop.series.items()):
-            thinned, sent, last = self._sent.get((chart, name), (None, 0, None))
-            replace = reset or thinned != series.thinned
-            start = 0 if replace else sent
-            if start == len(series) and not replace and last == series.last:
+        for key, series in list(self.loop.series.items()):
+            appended, thinned, sent = self._sent.get(key, (None, None, 0))
+            if appended == series.appended and not reset:
                 continue
-            xy = series.since(start)
-            self._sent[chart, name] = (series.thinned, len(series), series.last)
+            replace = reset or thinned != series.thinned
+            xy = series.since(0 if replace else sent)
+            self._sent[key] = (series.appended, series.thinned, len(series))
             # the buffer ends with the latest point, which a thinned series may not keep (as numbers:
             # a NaN loss is no JSON)
-            meta.append({"name": name, "chart": chart, "count": len(xy) // 2, "replace": replace, "tail": True})
+            meta.append({"name": key[1], "chart": key[0], "count": len(xy) // 2, "replace": replace, "tail": True})
             buffers.append(xy.tobytes() + np.array(series.last, np.float64).tobytes())
         return protocol.message("points", reset=reset, series=meta), buffers
 
@@ -313,7 +321,13 @@ class Monitor(GraphWidget):
                                 step=loop.step, rate=loop.rate, done=loop.done, total=loop.total, left=loop.left,
                                 flags=loop.flags())
 
+    # What building and sending messages may take of the process's CPU time. At a fixed interval it
+    # would be a fixed cost per second: a larger share of a loop that gets less of the CPU (a shared
+    # machine) or of a notebook kernel's slower sends. Past it, the interval grows (up to a second).
+    FLUSH_BUDGET = 0.0025
+
     def _flush(self):
+        start = time.process_time()
         self._push_front_end()
         if self.loop._last is not None:
             self.loop.idle(time.perf_counter() - self.loop._last)
@@ -322,11 +336,35 @@ class Monitor(GraphWidget):
         header, buffers = self._points(reset=False)
         if header["series"]:
             self.send(header, buffers)
-        self._draw_graph()
+        drawing = time.process_time()
+        self._draw_graph()   # (counted against the graph budget)
+        drawn = time.process_time()
         self.send(self._status())
+        self._fit_interval(start, time.process_time() - start - (drawn - drawing))
+
+    def _fit_interval(self, start, cost):
+        """After a flush that took `cost` CPU seconds: the interval that keeps flushes in FLUSH_BUDGET
+        of the CPU time the process spent since the last one (the loop's steps, mostly)."""
+        self.loop.aside(cost)  # not the time of a step being recorded
+        now = time.monotonic()
+        last, self._flushed = self._flushed, (now, start + cost)
+        if last is None or start <= last[1] or isinstance(threading.current_thread(), threading.Timer):
+            # (the throttle's timer flushes once the loop may have stopped: no CPU rate of its to go by)
+            self.throttle.interval = self.interval
+            return
+        # what a flush costs the loop: its own time, and as much again refilling the caches it evicted
+        cost *= Budget.CACHE_FACTOR
+        self._flush_cost = cost if not self._flush_cost else 0.8 * self._flush_cost + 0.2 * cost
+        # flushes per CPU second may be at most FLUSH_BUDGET / cost: the wall time that takes at this CPU rate
+        seconds = (now - last[0]) * self._flush_cost / (self.FLUSH_BUDGET * (start - last[1]))
+        self.throttle.interval = min(max(self.interval, seconds), 1.0)
+        self.loop.graph_interval = self.throttle.interval
 
     def _draw_graph(self):
-        """Put the shown step's graph in the `graph` trait: the pinned one, else the latest recorded."""
+        """Show the pinned step, else the latest recorded. A step of the structure the `graph`
+        trait holds goes as its ids, times and flags alone (graph_values: the view relabels the
+        graph it has), so following the latest step costs a few hundred bytes a message; another
+        structure goes whole, through the trait."""
         if "graph" not in self.panels:
             return
         latest = self.loop.kept.get("latest")
@@ -337,10 +375,17 @@ class Monitor(GraphWidget):
         if graph is None:
             return
         with self.loop.drawing():  # its time counts against the monitor's graph budget
+            self._drawn = step
+            key = structure_key(graph)
+            if self._structure is not None and key == self._structure[0]:
+                self._values = graph_values(graph, step, self._structure[1], clean=self.loop.is_clean(step))
+                self.source = KeptSource(self.loop._trace, graph, self.graph)
+                self.send(protocol.message("graph_values", **self._values))
+                return
             data = graph.to_json()
             data["iteration"] = step
+            self._values, self._structure = None, (key, data["structure_hash"])
             self.source = KeptSource(self.loop._trace, graph, data)
-            self._drawn = step
             self.graph = data
 
     # ---- browser -> Python ----------------------------------------------------------------
@@ -349,6 +394,8 @@ class Monitor(GraphWidget):
         with self.throttle.lock:
             header, buffers = self._points(reset=True)
             self.send(header, buffers)
+            if self._values is not None:  # the step shown is newer than the trait's graph
+                self.send(protocol.message("graph_values", **self._values))
             self.send(self._status())
 
     def _on_show_step(self, content):
@@ -382,6 +429,8 @@ def display_saved_fresh(widget):
     if shell is None:
         return
     handle = display(widget, display_id=True)
+    if handle is None:   # (display_id=True always gives one)
+        return
 
     def logged():
         return sum(len(values) for *_, values in widget.curves()), getattr(getattr(widget, "loop", None), "step", None)
