@@ -11,19 +11,19 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402  first: it may re-run this script with the BLAS settings it needs
+import harness
 
 if __name__ == "__main__":
     harness.one_thread_blas()
 
-import argparse  # noqa: E402
-import gc  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
+import argparse
+import gc
+import statistics
+import time
 
-import torch  # noqa: E402
+import torch
 
-import graphgrad as gg  # noqa: E402
+import graphgrad as gg
 
 SMALL, LARGE = (8, 8), (1000, 1000)  # 64 and 1e6 values
 

@@ -282,7 +282,7 @@ LAYERS = [lambda nn: nn.Linear(20, 7), lambda nn: nn.Conv2d(3, 8, 3), lambda nn:
 def test_layers_start_from_torchs_weights(make):
     seed_both(0)
     ours, theirs = make(gg.nn), make(torch.nn)
-    for (name, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+    for (_, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
         assert_same(p.detach(), q.detach())
     assert_in_step()
 

@@ -364,7 +364,7 @@ def randint_like(input, low=0, high=None, dtype=None, device=None, requires_grad
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None):
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         # as torch: standard normals (times std when only the mean is a tensor), then scaled and shifted
-        like = mean if isinstance(mean, Tensor) else std
+        like = next(t for t in (mean, std) if isinstance(t, Tensor))
         shape = np.broadcast_shapes(*(tuple(t.shape) for t in (mean, std) if isinstance(t, Tensor)))
         if isinstance(std, Tensor):
             return _normal(shape, 0.0, 1.0, generator, like.dtype, like.device) * std + mean

@@ -15,6 +15,8 @@ algorithm (Philox): tensors on a GPU draw here, on the host, and are moved, so a
 numbers on every device - torch's CPU numbers."""
 import functools
 import math
+import secrets
+from typing import Any
 
 import numpy as np
 
@@ -50,6 +52,8 @@ class Generator:
     NumPy's generator runs ahead of the stream by what the buffer still holds, so the stream's
     state is found by replaying the words drawn since a recorded state of NumPy's (a checkpoint)."""
 
+    _checkpoint: Any  # NumPy's MT19937 state, as its `state` property gives and takes it
+
     def __init__(self, device="cpu"):
         self.device = device
         self._bits = np.random.MT19937()
@@ -70,7 +74,7 @@ class Generator:
 
     def seed(self):
         """Seed from the operating system's entropy and return the seed."""
-        return self.manual_seed(np.random.SeedSequence().entropy % 2 ** 64)._seed
+        return self.manual_seed(secrets.randbits(64))._seed
 
     def initial_seed(self):
         return self._seed

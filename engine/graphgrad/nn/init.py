@@ -9,6 +9,7 @@ import numpy as np
 from ..autograd.grad_mode import no_grad
 from ..ops.convert import _move
 from ..random import get_generator
+from .. import creation, ops
 
 
 def calculate_gain(nonlinearity, param=None):
@@ -22,7 +23,7 @@ def calculate_gain(nonlinearity, param=None):
     if nonlinearity == "leaky_relu":
         if param is None:
             negative_slope = 0.01
-        elif not isinstance(param, bool) and isinstance(param, int) or isinstance(param, float):
+        elif (not isinstance(param, bool) and isinstance(param, int)) or isinstance(param, float):
             negative_slope = param
         else:
             raise ValueError(f"negative_slope {param} not a valid number")
@@ -82,7 +83,6 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
 def _redrawn_normals(tensor, mean, std, a, b, generator):
     """Most of the mass inside [a, b]: normals, and where they fall outside, the values of a whole
     new tensor of normals, until none do."""
-    from .. import creation, ops
     lo, hi = (creation.tensor(v, dtype=tensor.dtype).item() for v in (a, b))  # the bounds in the dtype
     result = tensor.normal_(mean, std, generator=generator)
     while (outside := (result < lo) | (result > hi)).any():
@@ -93,7 +93,6 @@ def _redrawn_normals(tensor, mean, std, a, b, generator):
 def _accepted_uniforms(tensor, mean, std, a, b, generator):
     """Little of the mass inside [a, b]: uniforms on [a, b], each kept with probability
     pdf / pdf(mode) (compared in logs), the rejected ones drawn again."""
-    from .. import creation, ops
     log_peak = -0.5 * ((max(a, min(mean, b)) - mean) / std) ** 2
     log_pdf = lambda x: ((x - mean) / std).pow(2) * -0.5 - log_peak
     accept = creation.empty_like(tensor)
@@ -150,12 +149,12 @@ def xavier_normal_(tensor, gain=1.0, generator=None):
 
 def _kaiming_std(tensor, a, mode, nonlinearity):
     if 0 in tensor.shape:
-        warnings.warn("Initializing zero-element tensors is a no-op")
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
         return None
     return calculate_gain(nonlinearity, a) / math.sqrt(_calculate_correct_fan(tensor, mode))
 
 
-def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+def kaiming_uniform_(tensor, a: float = 0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     std = _kaiming_std(tensor, a, mode, nonlinearity)
     if std is None:
         return tensor
@@ -163,7 +162,7 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gene
     return uniform_(tensor, -bound, bound, generator)
 
 
-def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+def kaiming_normal_(tensor, a: float = 0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     std = _kaiming_std(tensor, a, mode, nonlinearity)
     if std is None:
         return tensor
@@ -192,7 +191,7 @@ def sparse_(tensor, sparsity, std=0.01, generator=None):
     if tensor.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
     rows, cols = tensor.shape
-    zeros = int(math.ceil(sparsity * rows))
+    zeros = math.ceil(sparsity * rows)
     values = normal_(tensor, 0.0, std, generator).detach().cpu().numpy().copy()
     for c in range(cols):
         values[get_generator().permutation(rows)[:zeros], c] = 0
