@@ -28,6 +28,8 @@ from .._version import __version__
 from . import snapshot
 from .protocol import STATS
 from .sources import StaticSource, source_of
+from .tensors import to_numpy
+from ..tensor import Tensor
 
 FORMAT, VERSION = "graphgrad.trace", 1
 MANIFEST = "graphgrad/trace.json"
@@ -91,7 +93,6 @@ class TraceDocument(StaticSource):
         if array is None:
             return None, ("its values were not stored in the file" if (node_id, what) in self.stats
                           else f"no {what} was stored for this node")
-        from ..tensor import Tensor
         return Tensor._wrap(array.copy()), None
 
     def __repr__(self):
@@ -207,7 +208,7 @@ def _load_legacy(name):
     return TraceDocument(data["graph"])
 
 
-def _parts(x, title):
+def _parts(x: Any, title: str | None) -> tuple[dict[str, Any], Any, Any, str]:
     """(graph, tensor(node, what) -> (tensor, why not), curves, title) of whatever save() was given."""
     if hasattr(x, "curves") and callable(x.curves) and hasattr(x, "tensor"):   # a widget
         return x.graph, x.tensor, x.curves(), x.title if title is None else title
@@ -221,5 +222,4 @@ def _parts(x, title):
 
 
 def _host(t):
-    from .tensors import to_numpy
     return np.ascontiguousarray(to_numpy(t))

@@ -5,8 +5,7 @@ Every source offers `graph` (schema v1, see tests/viz_protocol.json), `tensor(no
 `backward_ids(node)` (which graph node a backward Node is, for the stepper)."""
 import os
 
-from ..tracing.graph import node_record, structure_hash
-from .protocol import GRAPH_SCHEMA
+from ..tracing.graph import SCHEMA as GRAPH_SCHEMA, node_record, structure_hash
 
 
 def wiring(edges):

@@ -4,16 +4,20 @@ recorded forward ops.
 
 Steps already run are kept as history, so "prev"/"first" move the cursor back to look at an
 earlier moment; "next" at the frontier runs the next node for real."""
+from typing import Any
+
 import numpy as np
 
+from ..debug.stepper import BackwardStepper
 from .tensors import to_numpy
+from ..debug import backward
 
 
 class StepControls:
     """What the widget's step buttons drive: first, prev, next, last, run to a node, continue to a
     breakpoint; the browser draws `state()`."""
 
-    def __init__(self, source, root=None, debugger=None):
+    def __init__(self, source: Any, root: Any = None, debugger: BackwardStepper | None = None) -> None:
         """root: the tensor to run backward from (its debugger is made on the first step), or
         debugger: a graphgrad.debug.backward(...) already made (perhaps already stepped)."""
         self.source = source
@@ -149,7 +153,6 @@ class StepControls:
         if self.finished:
             return False
         if self.debugger is None:
-            from ..debug import backward
             self.debugger = backward(self.root)
         ran = len(self.debugger.history)
         self.debugger.step()
@@ -161,13 +164,14 @@ class StepControls:
 
     def _sync(self):
         """Take the debugger's new steps into the history, as graph node ids."""
-        ids = self.source.backward_id
-        for s in self.debugger.history[len(self.history):]:
+        ids, debugger = self.source.backward_id, self.debugger
+        assert debugger is not None   # (called once a backward pass is being stepped)
+        for s in debugger.history[len(self.history):]:
             grad = s.grad_outputs[0] if s.grad_outputs else None
             bad = any(g is not None and not np.isfinite(to_numpy(g)).all() for g in (*s.grad_outputs, *s.grad_inputs))
             ready = tuple(i for i in (ids(n) for n in s.ready) if i is not None)
             self.history.append((ids(s.node), grad, ready, bad))
-        self.finished = self.finished or self.debugger.finished
+        self.finished = self.finished or debugger.finished
 
     def _ready_ids(self):
         if self.debugger is None:

@@ -1,5 +1,7 @@
 """What the inspector shows of a tensor: statistics, a histogram and a small preview, computed
 on demand (never on the training hot path) and downsampled so a message stays small."""
+from typing import Any, overload
+
 import numpy as np
 
 from .protocol import HIST_BINS, STATS
@@ -8,7 +10,11 @@ MAX_VALUES = 256          # at most this many elements: send them all (a values 
 MAX_SIDE = 128            # heatmaps and pictures are strided down to at most this many rows and columns
 
 
-def to_numpy(x):
+@overload
+def to_numpy(x: None) -> None: ...
+@overload
+def to_numpy(x: Any) -> np.ndarray: ...
+def to_numpy(x: Any) -> np.ndarray | None:
     """A Tensor, NumPy or CuPy array (or None) as a host NumPy array."""
     if x is None:
         return None
