@@ -237,6 +237,7 @@ def test_json_follows_the_schema():
     for e in data["edges"]:
         assert set(e) == {"source", "target", "input", "shape", "dtype"} and {e["source"], e["target"]} <= ids
     lse = next(n for n in data["nodes"] if n["op"] == "logsumexp" and n["kind"] == "op")
+    assert lse["category"] == "reduction"
     assert lse["attrs"]["dim"] in (1, [1]) and lse["shape"] == [6] and lse["dtype"] == "float32"
     assert lse["device"] == "cpu" and lse["seconds"] > 0
 
