@@ -150,6 +150,7 @@ def find_nan(trace: Trace, iteration: int | None = None) -> Break | None:
         if n.grad_fn == "AccumulateGrad" and n.inputs:  # a leaf's gradient: blame the node that sent it
             (src, slot), = n.inputs[:1]
             sent, n = [(slot, n.outputs[0])], it.node(src)
+            assert n is not None   # (an edge's source is a node of the iteration)
         for i, g in sent:
             kind = nonfinite_kind(g) if g is not None else None
             if kind:

@@ -11,7 +11,7 @@ from typing import Any
 
 from .._hooks import recorders
 from ..autograd import backward_pass
-from ..node import AccumulateGrad, Node
+from ..node import AccumulateGrad
 from ..tensor import Tensor
 from ..tracing.graph import GNode
 from ..tracing.scope import open_debuggers
@@ -53,7 +53,7 @@ class BackwardStepper(BreakpointStepper):
 
     def __init__(self, tensors: Tensor | Sequence[Tensor], gradient: Tensor | Sequence[Tensor | None] | None = None,
                  retain_graph: bool | None = None) -> None:
-        self.backward_pass = backward_pass(tensors, gradient, retain_graph)
+        self.backward_pass = backward_pass(tensors, gradient, bool(retain_graph))
         self._steps = self.backward_pass.steps()
         self._nodes = set(self.backward_pass.order)
         self.history = []       # every DebugStep so far
@@ -70,7 +70,7 @@ class BackwardStepper(BreakpointStepper):
         return self.history[-1] if self.history else None
 
     @property
-    def ready(self) -> list[Node]:
+    def ready(self) -> list[Any]:
         """The nodes ready to run, in the order they will."""
         return self.backward_pass.ready_nodes
 
