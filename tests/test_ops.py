@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import graphgrad
-import graphgrad.nn  # noqa: F401  registers the nn ops, so the registry is complete
+import graphgrad.nn
 from graphgrad.ops import dispatch
 from op_table import BY_NAME, NO_GRADGRAD, TABLE, TORCH_NO_GRADGRAD, D, Make
 

@@ -107,7 +107,7 @@ def sub(input: Tensor, other, *, alpha=1) -> Tensor:
 
 
 def _is_bool(x):
-    return type(x) is bool or isinstance(x, Tensor) and x._data.dtype.kind == "b"
+    return type(x) is bool or (isinstance(x, Tensor) and x._data.dtype.kind == "b")
 
 
 @public

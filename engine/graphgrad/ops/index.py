@@ -71,9 +71,9 @@ def _index_error(x, key, message):
         parts, dim = (key if isinstance(key, tuple) else (key,)), 0
         for p in parts:
             if p is Ellipsis:
-                dim += x.ndim - sum(1 if q is None or q is Ellipsis or getattr(q, "dtype", None) != bool
+                dim += x.ndim - sum(1 if q is None or q is Ellipsis or getattr(q, "dtype", None) != np.bool_
                                     else q.ndim for q in parts if q is not None and q is not Ellipsis)
-            elif getattr(p, "dtype", None) == bool:
+            elif getattr(p, "dtype", None) == np.bool_:
                 for j, size in enumerate(p.shape):
                     if size != x.shape[dim + j]:
                         return (f"The shape of the mask {list(p.shape)} at index {j} does not match the shape of "
@@ -294,8 +294,8 @@ def _scatter_checks(input, dim, index, src):
     tensor_src = isinstance(src, Tensor)
     if tensor_src and src._data.dtype != input._data.dtype:
         raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
-    if any(k != dim and index.shape[k] > input.shape[k] for k in range(input.ndim)) or tensor_src and any(
-            i > s for i, s in zip(index.shape, src.shape)):
+    if any(k != dim and index.shape[k] > input.shape[k] for k in range(input.ndim)) or (tensor_src and any(
+            i > s for i, s in zip(index.shape, src.shape))):
         more = f" and to be no larger size than src {list(src.shape)}" if tensor_src else ""
         raise RuntimeError(f"Expected index {list(index.shape)} to be no larger than self {list(input.shape)} "
                            f"apart from dimension {dim}{more}")

@@ -125,7 +125,7 @@ def matmul(input: Tensor, other) -> Tensor:
                                if b.ndim == 2 else f"size mismatch, got input ({rows}), mat ({rows}x{k_a}), vec "
                                f"({k_b})")
         return apply(VecMat if a.ndim == 1 else BatchedMatmul, input, other)
-    if copy or a.ndim == 1 and input.requires_grad:  # b's batch folded, transposed
+    if copy or (a.ndim == 1 and input.requires_grad):  # b's batch folded, transposed
         if k_a != k_b:
             rows = math.prod(batch_b) * b.shape[-1]
             raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{k_b} and {k_a}x{a.shape[-2]})"

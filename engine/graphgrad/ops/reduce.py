@@ -278,7 +278,7 @@ class _Arg(Op):
 
     def forward(self, x, dim=None, keepdim=False):
         xp = xp_of(x)
-        if x.size == 0 and (dim is None or x.ndim and x.shape[wrap_dim(dim, x.ndim)] == 0):
+        if x.size == 0 and (dim is None or (x.ndim and x.shape[wrap_dim(dim, x.ndim)] == 0)):
             what = "to be specified for input.numel() == 0" if dim is None else \
                 f"{wrap_dim(dim, x.ndim)} to have non-zero size"
             raise IndexError(f"{self.op_name}(): Expected reduction dim {what}.")
