@@ -14,7 +14,7 @@ import json
 import math
 import warnings
 from collections.abc import Callable
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 import numpy as np
 
@@ -26,6 +26,7 @@ from ..ops.util import xp_of
 from ..tensor import Tensor
 
 FORMAT, VERSION = "graphgrad.jit", 1
+Fail = Callable[[str], NoReturn]   # raises the error that names the file being read
 
 
 class _Recorder(Recorder):
@@ -175,7 +176,7 @@ def trace(func: Callable[..., Any], example_inputs: Any = None, optimize: Any = 
                         getattr(func, "__name__", "function"), getattr(func, "training", False))
 
 
-def _output_refs(recorder, value):
+def _output_refs(recorder, value) -> Any:
     if isinstance(value, Tensor):
         return _Ref(recorder.ref(value), tensor=True)
     if isinstance(value, tuple) and hasattr(value, "_fields"):  # (values, indices) of max(dim), sort, topk
@@ -205,7 +206,7 @@ class _Program:
                 return self.constants[ref[1]]
             return ref[1] if kind == "value" else None
 
-        def resolve(attr):
+        def resolve(attr) -> Any:
             if isinstance(attr, _Ref):
                 v = value(attr.ref)
                 return v if attr.tensor or not isinstance(v, Tensor) else v._data
@@ -239,7 +240,7 @@ class _Program:
                 "steps": steps, "outputs": _encode(self.outputs)}
 
     @classmethod
-    def from_json(cls, data, constants, fail):
+    def from_json(cls, data, constants, fail: Fail):
         """A program from its saved form, checked whole: every op exists and takes the attributes
         and inputs given, every ref (inputs, attributes, outputs) names something that exists
         by then, so a loaded program cannot fail for being malformed when it is called."""
@@ -266,13 +267,13 @@ class _Program:
         return cls(steps, constants, n_inputs, outputs, meta, checker.n_outs)
 
 
-def _listed(value, what, fail):
+def _listed(value, what, fail: Fail):
     if not isinstance(value, list):
         fail(f"the program's {what} is not a list")
     return value
 
 
-def _input_meta(item, fail):
+def _input_meta(item, fail: Fail):
     if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], list)
             and all(type(s) is int and s >= 0 for s in item[0]) and isinstance(item[1], str)
             and item[1] in _DTYPE_NAMES):
@@ -280,7 +281,7 @@ def _input_meta(item, fail):
     return tuple(item[0]), item[1]
 
 
-def _load_step(k, step, checker, fail):
+def _load_step(k, step, checker, fail: Fail):
     if not isinstance(step, dict) or not isinstance(step.get("op"), str):
         fail(f"step {k} is malformed: {str(step)[:80]}")
     name = step["op"]
@@ -311,7 +312,7 @@ def _load_step(k, step, checker, fail):
     return [name, refs, attrs, lead, scope]
 
 
-def _load_ref(r, k, checker, fail):
+def _load_ref(r, k, checker, fail: Fail):
     if isinstance(r, list) and len(r) == 2 and r[0] == "value":
         value = _decode(r[1], fail)
         if not isinstance(value, (bool, int, float, np.generic)):
@@ -325,7 +326,7 @@ def _load_ref(r, k, checker, fail):
 class _RefChecker:
     """Refs of a program being loaded: inputs and constants that exist, outputs of earlier steps."""
 
-    def __init__(self, n_inputs, n_constants, fail):
+    def __init__(self, n_inputs, n_constants, fail: Fail):
         self.n_inputs, self.n_constants, self.fail = n_inputs, n_constants, fail
         self.n_outs = []  # per step loaded so far: its output count, None when the file predates it
 
@@ -409,7 +410,7 @@ def _encode(value):
     raise TypeError(f"graphgrad.jit: cannot save an op attribute of type {type(value).__name__} ({value!r})")
 
 
-def _decode(node, fail):
+def _decode(node, fail: Fail):
     if node is None or isinstance(node, (bool, int, float, str)):
         return node
     if isinstance(node, list):
@@ -426,13 +427,13 @@ def _decode(node, fail):
         fail(f"the program holds a malformed {tag!r} value {str(node)[:80]} ({e})")
 
 
-def _decode_ref(node, v, fail):
+def _decode_ref(node, v, fail: Fail):
     if not isinstance(v, list):
         raise TypeError("a ref is a list")
     return _Ref(tuple(v), tensor=node["$"] == "ref")
 
 
-def _decode_dict(node, v, fail):
+def _decode_dict(node, v, fail: Fail):
     out = {}
     for item in v:
         key, value = item  # a [key, value] pair (a ValueError otherwise)
@@ -442,7 +443,7 @@ def _decode_dict(node, v, fail):
     return out
 
 
-def _decode_slice(node, v, fail):
+def _decode_slice(node, v, fail: Fail):
     parts = [_decode(x, fail) for x in v]
     if len(parts) != 3 or not all(p is None or type(p) is int for p in parts):
         raise ValueError("a slice is [start, stop, step] of ints or None")
@@ -455,14 +456,14 @@ def _np_name(v):
     return np.dtype(v)
 
 
-def _decode_np_scalar(node, v, fail):
+def _decode_np_scalar(node, v, fail: Fail):
     value = _decode(v, fail)
     if not isinstance(value, (bool, int, float)):
         raise TypeError(f"{value!r} is not a number")
     return _np_name(node.get("dtype")).type(value)
 
 
-def _decode_device(node, v, fail):
+def _decode_device(node, v, fail: Fail):
     if not isinstance(v, str):
         raise TypeError("a device is a string")
     try:
@@ -471,19 +472,19 @@ def _decode_device(node, v, fail):
         raise ValueError(str(e)) from None
 
 
-def _decode_float(node, v, fail):
+def _decode_float(node, v, fail: Fail):
     if not isinstance(v, str):
         raise TypeError("a float's text is expected")
     return float(v)
 
 
-def _decode_tuple(node, v, fail):
+def _decode_tuple(node, v, fail: Fail):
     if not isinstance(v, list):
         raise TypeError("a tuple is a list of values")
     return tuple(_decode(x, fail) for x in v)
 
 
-def _decode_dtype(node, v, fail):
+def _decode_dtype(node, v, fail: Fail):
     if v not in _DTYPE_NAMES:
         raise ValueError(f"{v!r} is not a graphgrad dtype")
     return dtypes.from_name(v)
@@ -592,7 +593,7 @@ def load(f: str | IO[bytes], map_location: Any = None, _extra_files: Any = None)
     from ..serialization import _name_of, load as load_file
     where = _name_of(f)
 
-    def fail(what):
+    def fail(what: str) -> NoReturn:
         raise RuntimeError(f"graphgrad.jit.load({where!r}): {what}")
     saved = load_file(f, map_location=map_location)
     if not isinstance(saved, dict) or "graphgrad.jit" not in saved:
