@@ -115,7 +115,7 @@ def _as_tensor(value):
     return value
 
 
-def _as_array(value):
+def _as_array(value) -> Any:
     if isinstance(value, list):
         return [_as_array(v) for v in value]
     return value._data if isinstance(value, Tensor) else value

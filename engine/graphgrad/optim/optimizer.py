@@ -77,7 +77,7 @@ def _with_hooks(step):
             for hook in chain(_global_post_hooks.values(), self._step_post_hooks.values()):
                 hook(self, args, kwargs)
         return out
-    wrapper._hooked = True
+    wrapper._hooked = True  # pyright: ignore[reportAttributeAccessIssue]  (a mark on the function)
     return wrapper
 
 
