@@ -8,7 +8,7 @@ read from outside the arguments: each external tensor's shape, dtype and require
 training flag of every module the step called."""
 import numpy as np
 
-from ..autograd.grad_mode import state
+from .._hooks import state
 from ..tensor import Tensor
 
 UNGUARDABLE = object()  # the key of a call whose arguments cannot be compared: it runs eagerly

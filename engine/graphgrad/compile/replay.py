@@ -14,6 +14,7 @@ the captured input buffers and launch the graphs; the leaves' accumulations and 
 (optimizer.step, zero_grad) stay Python, between the launches, since they decide on Python
 state (whether a .grad exists, the learning rate)."""
 import weakref
+from typing import Any
 
 import numpy as np
 
@@ -49,6 +50,7 @@ class CompiledBackward(Node):
     step's backward nodes, and what it sends on goes to the arguments' and parameters' nodes."""
     op_name = "compiled"
     saved = ("outside",)
+    outside: Any   # the plan's BackwardOutside, set by link()
 
     def backward(self, grads):
         outside = self.outside
@@ -192,7 +194,7 @@ def _zeros(node, i):
     return xp.zeros(shape, dtype)
 
 
-def _build(spec, values, made=None, arg_tensors=None):
+def _build(spec, values, made: dict[int, Tensor] | None = None, arg_tensors: Any = None) -> Any:
     """The step's return value over the buffers; `made` collects the tensors by buffer."""
     kind = spec[0]
     if kind == "tensor":
