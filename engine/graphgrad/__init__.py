@@ -11,7 +11,8 @@ from .dtypes import (bfloat16, bool_ as bool, dtype, float16, float32, float64, 
 from .device import device
 from .tensor import Size, Tensor
 from .autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
-from .ops import *  # noqa: F401,F403  the op functions: graphgrad.add, graphgrad.matmul, ...
+from .ops import *  # noqa: F403  the op functions: graphgrad.add, graphgrad.matmul, ...
+from . import ops
 from .ops import index as _index
 from .ops.reduce import return_types as _return_types
 from .creation import (arange, as_tensor, asarray, bernoulli, empty, empty_like, eye, from_numpy, full, full_like,
@@ -31,7 +32,6 @@ from .serialization import load, save
 
 half, float, double = float16, float32, float64
 short, int, long = int16, int32, int64
-Size, Tensor = Size, Tensor
 
 
 class _Namespace:
@@ -57,7 +57,7 @@ def is_complex(input):
 from ._version import __version__  # noqa: E402
 from . import debug, tracing  # noqa: E402
 from .tracing import trace  # noqa: E402
-from .compile import compile  # noqa: E402,A001  graphgrad.compile(step): capture once, replay a plan
+from .compile import compile  # noqa: E402  graphgrad.compile(step): capture once, replay a plan
 from . import amp, cpu  # noqa: E402
 from .amp import cuda as _cuda_amp  # noqa: E402
 
@@ -68,6 +68,26 @@ from .amp.autocast_mode import (autocast, clear_autocast_cache, get_autocast_cpu
                                 get_autocast_dtype, get_autocast_gpu_dtype, is_autocast_cache_enabled,
                                 is_autocast_enabled, set_autocast_cache_enabled, set_autocast_dtype,
                                 set_autocast_enabled)
+
+
+# graphgrad's public names (what `from graphgrad import *` gives, and what type checkers take as its
+# API): its own and its namespaces (not its implementation modules), then every op function
+__all__ = ["bfloat16", "bool", "dtype", "float16", "float32", "float64", "get_default_dtype", "int8", "int16",
+           "int32", "int64", "promote_types", "set_default_dtype", "uint8", "device", "multiprocessing", "tensor",
+           "Size", "Tensor", "cuda", "random", "ops", "autograd", "enable_grad", "inference_mode", "is_grad_enabled",
+           "no_grad", "set_grad_enabled", "arange", "as_tensor", "asarray", "bernoulli", "empty", "empty_like", "eye",
+           "from_numpy", "full", "full_like", "linspace", "logspace", "multinomial", "normal", "ones", "ones_like",
+           "rand", "rand_like", "randint", "randint_like", "randn", "randn_like", "randperm", "zeros", "zeros_like",
+           "Generator", "default_generator", "get_rng_state", "initial_seed", "manual_seed", "seed", "set_rng_state",
+           "set_printoptions", "linalg", "det", "inverse", "utils", "datasets", "jit", "tracing", "optim", "nn",
+           "models", "accelerator", "backends", "distributed", "onnx", "get_default_device", "set_default_device",
+           "channels_last", "channels_last_3d", "contiguous_format", "layout", "memory_format", "preserve_format",
+           "strided", "load", "save", "half", "float", "double", "short", "int", "long", "return_types",
+           "result_type", "can_cast", "is_complex", "debug", "compile", "amp", "cpu", "autocast",
+           "clear_autocast_cache", "get_autocast_cpu_dtype", "get_autocast_dtype", "get_autocast_gpu_dtype",
+           "is_autocast_cache_enabled", "is_autocast_enabled", "set_autocast_cache_enabled", "set_autocast_dtype",
+           "set_autocast_enabled"]
+__all__ += ops.__all__
 
 
 def _jupyter_labextension_paths():
