@@ -69,6 +69,11 @@ def test_monitor_live_curves_linked_cursor_nan_click_and_dark_theme(lab, page):
     assert re.match(r"^[0-9.e+-]+ @ \d+", legend.inner_text()), legend.inner_text()
     assert re.search(r"\d+ steps/s", root.locator(".gg-mon-status").inner_text())
     assert re.search(r"left", root.locator(".gg-mon-status").inner_text())
+    # the graph panel follows the latest recorded step while the loop runs, not only the first
+    shown = root.locator(".gg-mon-shown")
+    first_shown = int(re.search(r"step (\d+)", shown.inner_text()).group(1))
+    page.wait_for_function("(s) => +(document.querySelector('.gg-mon-shown')?.textContent.match(/step (\\d+)/) ?? [0, 0])[1] > s",
+                           arg=first_shown, timeout=20_000)
     root.scroll_into_view_if_needed()
     page.screenshot(path=str(SCREENSHOTS / "monitor-1-running.png"))
 
@@ -88,7 +93,9 @@ def test_monitor_live_curves_linked_cursor_nan_click_and_dark_theme(lab, page):
     at_grad = grad.locator(".gg-chart-legend-value").first.inner_text().rsplit("@", 1)[-1].strip()
     grad_cursor = grad.locator(".u-cursor-x")
     assert grad_cursor.is_visible()
-    assert abs(int(float(at_loss)) - int(float(at_grad))) < 60, (at_loss, at_grad)   # the same step (grad norms are sampled)
+    # the same step, as near as the gradient norms' sampling allows (measured every k-th step, under a budget)
+    spacing = 2000 / (points(grad) / grad.locator(".gg-chart-legend-item").count())
+    assert abs(int(float(at_loss)) - int(float(at_grad))) <= spacing, (at_loss, at_grad, spacing)
     page.screenshot(path=str(SCREENSHOTS / "monitor-2-cursor.png"))
 
     # a click on the NaN mark: that step's graph, pinned, with the NaN's birth marked
@@ -124,6 +131,7 @@ def test_monitor_live_curves_linked_cursor_nan_click_and_dark_theme(lab, page):
     page.wait_for_function(f"document.querySelector(\".gg-chart[data-chart='loss']\").dataset.grid !== {json.dumps(light_grid)}",
                            timeout=20_000)
     root.locator(".gg-charts").scroll_into_view_if_needed()
+    page.wait_for_function("!document.querySelector('#jupyterlab-splash')", timeout=20_000)   # the theme's splash gone
     page.screenshot(path=str(SCREENSHOTS / "monitor-4-dark.png"))
     page.evaluate("() => jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Light' })")
     page.wait_for_function("document.body.dataset.jpThemeLight === 'true'", timeout=30_000)

@@ -6,6 +6,7 @@ Each iteration's scalars are taken when it closes (so they outlive the iteration
 the open iteration's on demand. Curves are NumPy arrays of bounded size."""
 import contextlib
 import math
+import os
 import time
 
 import numpy as np
@@ -16,7 +17,28 @@ from ..ops.util import has_nonfinite, xp_of
 from .graph import Graph
 from .leaves import keep_values
 
-_cpu = time.process_time  # what the loop monitor's budgets count: this process's CPU time
+_cpu = time.process_time  # what the loop monitor's work costs: this process's CPU time
+_SCHEDSTAT = "/proc/thread-self/schedstat"
+
+
+def loop_time():
+    """Seconds on a clock that stops while this thread waits for a CPU: what a training step takes
+    on a machine with a core free for it, whether the step runs on the CPU or waits on something
+    else (a GPU, data, a sleep). The loop monitor's budgets are shares of it: on a machine shared
+    with other work, neither the monitor's share grows as the step waits for a CPU (wall-clock
+    time would), nor does a loop that waits on a GPU get a share of its CPU time only. Linux's
+    per-thread scheduler statistics (run-queue wait); elsewhere, the process's CPU time."""
+    global loop_time
+    try:
+        fd = os.open(_SCHEDSTAT, os.O_RDONLY)
+        try:
+            waited = int(os.read(fd, 64).split()[1])
+        finally:
+            os.close(fd)
+    except (OSError, ValueError, IndexError):
+        loop_time = _cpu
+        return _cpu()
+    return time.perf_counter() - waited * 1e-9
 
 
 
@@ -133,14 +155,16 @@ class Budget:
     # data from the caches (bench/tracing.py, stop 9: every-k measuring cost 2% with the budget at 1%).
     CACHE_FACTOR = 2.0
 
-    def __init__(self, fraction=0.01, clock=time.perf_counter, cache_factor=CACHE_FACTOR):
+    def __init__(self, fraction=0.01, clock=time.perf_counter, cache_factor=CACHE_FACTOR, period_clock=None):
         self.fraction = fraction
         self.every = 1
-        self.period = 0.0       # clock seconds per iteration, over the iterations since the last two measured
+        self.period = 0.0       # seconds per iteration on period_clock, between the last two measured
+        self.cost_period = 0.0  # the same on `clock` (what the measurements' costs are counted in)
         self.cache_factor = cache_factor
         self._clock = clock
+        self._period_clock = period_clock or clock
         self._cost = 0.0        # seconds one iteration's measurements take (smoothed)
-        self._last = None       # (time, number) when the last measured iteration ended
+        self._last = None       # (clock, period clock, number) when the last measured iteration ended
         self._paused = None
 
     def due(self, number):
@@ -149,21 +173,24 @@ class Budget:
     def measured(self, number, seconds):
         """Iteration `number`, measured in `seconds`, ended: how often measuring fits in the
         budget, from the time per iteration since the last one measured."""
-        now = self._clock()
+        now = (self._clock(), self._period_clock())
         seconds *= self.cache_factor
         self._cost = seconds if not self._cost else 0.8 * self._cost + 0.2 * seconds
-        if self._last is not None and self.fraction and number > self._last[1]:
-            self.period = (now - self._last[0]) / (number - self._last[1])
+        if self._last is not None and self.fraction and number > self._last[2]:
+            steps = number - self._last[2]
+            self.cost_period = (now[0] - self._last[0]) / steps
+            self.period = (now[1] - self._last[1]) / steps
             self.every = max(1, math.ceil(self._cost / (self.fraction * self.period))) if self.period > 0 else 1
-        self._last = (now, number)
+        self._last = (*now, number)
 
     def pause(self):
         """Recording stopped: the time until resume() is not the iterations'."""
-        self._paused = self._clock()
+        self._paused = (self._clock(), self._period_clock())
 
     def resume(self):
         if self._paused is not None and self._last is not None:
-            self._last = (self._last[0] + self._clock() - self._paused, self._last[1])
+            last, paused = self._last, self._paused
+            self._last = (last[0] + self._clock() - paused[0], last[1] + self._period_clock() - paused[1], last[2])
         self._paused = None
 
 
@@ -352,7 +379,8 @@ class LoopMonitor:
       "train", "eval", ...), `capacity` points each, thinned evenly past it;
     - gradient norms and update/weight ratios per parameter (named by module path, `fc1.weight`),
       and the parameters that got no gradient, measured every k-th step so that they take at
-      most `budget` of the training time (the trace's Budget, on the process's CPU time);
+      most `budget` of the training time (the trace's Budget: costs in CPU time, steps on
+      `loop_time`, the time a step takes less the time it waited for a CPU);
     - steps recorded whole (graph, values, gradients) by a Trace switched on for that one step,
       at most `graph_budget` of the time and at most one per `graph_interval` seconds (a view's
       message interval: a step recorded more often would never be shown). Kept: the first, the
@@ -394,9 +422,9 @@ class LoopMonitor:
         self._grad_arrays = None    # (step, {id(parameter): its gradient array}) of a kept step, to tell that
         self.no_gradient = []       # parameters that required grad but got none, at the last measurement
         self.dead_relu = {}         # relu module -> fraction of its units dead, in the latest recorded step
-        self.grad_budget = Budget(budget, clock=_cpu)
+        self.grad_budget = Budget(budget, clock=_cpu, period_clock=loop_time)
         # a recorded step's cost is measured as the whole step's extra CPU time: caches included
-        self.graph_budget = Budget(graph_budget, clock=_cpu, cache_factor=1.0)
+        self.graph_budget = Budget(graph_budget, clock=_cpu, cache_factor=1.0, period_clock=loop_time)
         self.graph_interval = graph_interval
         self.snapshot_limit = snapshot_limit
         self.graphs = graphs and model is not None
@@ -720,7 +748,7 @@ class LoopMonitor:
         # what recording cost: the CPU time from switching the trace on to here, less one
         # unrecorded step's and the gradient statistics' (their own budget's), plus showing it
         spent = _cpu() - self._record_cpu - self._measure_seconds
-        step_cpu = self.grad_budget.period or self.graph_budget.period
+        step_cpu = self.grad_budget.cost_period or self.graph_budget.cost_period
         cost = (spent - step_cpu if step_cpu else 0.1 * spent) + self._setup_seconds + self._side_seconds
         self._side_seconds = 0.0
         if kept is not self.kept["first"]:  # the first recorded step also set the trace up: not what the next ones cost

@@ -13,7 +13,7 @@ import traitlets
 
 from .._version import __version__
 from . import protocol, snapshot
-from ..tracing.monitor import Budget, LoopMonitor, graph_values, structure_key
+from ..tracing.monitor import Budget, LoopMonitor, graph_values, loop_time, structure_key
 from .inspect import sent_gradient
 from .sources import TraceSource
 from .stepper import StepControls
@@ -266,7 +266,7 @@ class Monitor(GraphWidget):
         self._drawn = None        # the step the graph panel shows now
         self._values = None       # its graph_values message, when the `graph` trait holds another step of its structure
         self._structure = None    # (structure_key, structure_hash) of the graph the `graph` trait holds
-        self._flushed = None      # (monotonic clock, process CPU time) when the last flush ended
+        self._flushed = None      # (monotonic clock, loop_time) when the last flush ended
         self._flush_cost = 0.0    # CPU seconds a flush takes (smoothed)
         self.interval = interval  # the shortest; FLUSH_BUDGET may stretch the throttle's
         extra = {k: v for k, v in (("clock", clock), ("timer", timer)) if v is not None}
@@ -344,11 +344,11 @@ class Monitor(GraphWidget):
 
     def _fit_interval(self, start, cost):
         """After a flush that took `cost` CPU seconds: the interval that keeps flushes in FLUSH_BUDGET
-        of the CPU time the process spent since the last one (the loop's steps, mostly)."""
+        of the loop's time since the last one (tracing.monitor.loop_time: less its waits for a CPU)."""
         self.loop.aside(cost)  # not the time of a step being recorded
         now = time.monotonic()
-        last, self._flushed = self._flushed, (now, start + cost)
-        if last is None or start <= last[1] or isinstance(threading.current_thread(), threading.Timer):
+        last, self._flushed = self._flushed, (now, loop_time())
+        if last is None or self._flushed[1] <= last[1] or isinstance(threading.current_thread(), threading.Timer):
             # (the throttle's timer flushes once the loop may have stopped: no CPU rate of its to go by)
             self.throttle.interval = self.interval
             return
@@ -356,7 +356,7 @@ class Monitor(GraphWidget):
         cost *= Budget.CACHE_FACTOR
         self._flush_cost = cost if not self._flush_cost else 0.8 * self._flush_cost + 0.2 * cost
         # flushes per CPU second may be at most FLUSH_BUDGET / cost: the wall time that takes at this CPU rate
-        seconds = (now - last[0]) * self._flush_cost / (self.FLUSH_BUDGET * (start - last[1]))
+        seconds = (now - last[0]) * self._flush_cost / (self.FLUSH_BUDGET * (self._flushed[1] - last[1]))
         self.throttle.interval = min(max(self.interval, seconds), 1.0)
         self.loop.graph_interval = self.throttle.interval
 
