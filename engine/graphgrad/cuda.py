@@ -1,6 +1,8 @@
 """graphgrad.cuda: GPUs through CuPy. Every query answers (False, 0) without a GPU or CuPy."""
 import functools
 
+import importlib.util
+
 from .device import as_device
 
 
@@ -38,7 +40,6 @@ def _require():
 
 
 def _has_cupy_module():
-    import importlib.util
     return importlib.util.find_spec("cupy") is not None
 
 

@@ -11,6 +11,8 @@ import warnings
 import numpy as np
 
 from ..tensor import Tensor
+from .. import cuda
+from ..creation import tensor
 
 _READY, _UNSCALED, _STEPPED = 0, 1, 2
 
@@ -21,7 +23,6 @@ class GradScaler:
         self._device = device
         self._enabled = enabled
         if device == "cuda" and enabled:
-            from .. import cuda
             if not cuda.is_available():
                 warnings.warn("torch.cuda.amp.GradScaler is enabled, but CUDA is not available.  Disabling.",
                               stacklevel=2)
@@ -44,7 +45,6 @@ class GradScaler:
         if not self._enabled:
             return outputs
         if isinstance(outputs, Tensor):
-            from ..creation import tensor
             return outputs * tensor(self._scale, device=outputs.device)  # a float32 0-d tensor, as torch's
         if isinstance(outputs, (list, tuple)):
             return type(outputs)(self.scale(o) for o in outputs)

@@ -10,6 +10,8 @@ import numpy as np
 
 from .._hooks import state
 from ..tensor import Tensor
+from ..nn.module import Module
+from ..optim.optimizer import Optimizer
 
 UNGUARDABLE = object()  # the key of a call whose arguments cannot be compared: it runs eagerly
 
@@ -49,8 +51,6 @@ def outside_objects(fn, modules):
     the tensors, modules and optimizers its globals and closure cells name (a global rebound to
     another batch, `model = ...`), and each module's parameters and submodules (`model.fc = ...`).
     (A function the step calls reads its own globals: those are not checked.)"""
-    from ..nn.module import Module
-    from ..optim.optimizer import Optimizer
     kinds = (Tensor, Module, Optimizer)
     checks = []
     code, scope = getattr(fn, "__code__", None), getattr(fn, "__globals__", {})

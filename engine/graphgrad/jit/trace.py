@@ -24,6 +24,8 @@ from .._hooks import Recorder, recorders
 from ..ops.dispatch import REGISTRY, apply
 from ..ops.util import xp_of
 from ..tensor import Tensor
+from ..serialization import save as save_file
+from ..serialization import _name_of, load as load_file
 
 FORMAT, VERSION = "graphgrad.jit", 1
 Fail = Callable[[str], NoReturn]   # raises the error that names the file being read
@@ -579,7 +581,6 @@ def _show_outputs(value, show):
 
 def save(m: TracedModule, f: str | IO[bytes], _extra_files: Any = None) -> None:
     """Write a traced module: the program as JSON and its constants, in graphgrad.save's format."""
-    from ..serialization import save as save_file
     if not isinstance(m, TracedModule):
         raise TypeError(f"graphgrad.jit.save expects a module from graphgrad.jit.trace, got {type(m).__name__}")
     program = m._program
@@ -590,7 +591,6 @@ def save(m: TracedModule, f: str | IO[bytes], _extra_files: Any = None) -> None:
 def load(f: str | IO[bytes], map_location: Any = None, _extra_files: Any = None) -> TracedModule:
     """Read what TracedModule.save wrote: a TracedModule that owns the saved weights. The program
     is checked whole here: anything malformed is refused naming the file, never when called."""
-    from ..serialization import _name_of, load as load_file
     where = _name_of(f)
 
     def fail(what: str) -> NoReturn:

@@ -18,6 +18,7 @@ from ..ops.convert import _move
 from ..ops.convolution import _blocks, ConstantPad, Convolution, ConvTranspose, Fold, index_pads, Unfold
 from ..ops.dispatch import apply
 from ..ops.index import Embedding
+from ..ops.inplace import write_inplace
 from ..ops.linalg import linear
 from ..ops.loss import (BinaryCrossEntropy, BinaryCrossEntropyWithLogits, HuberLoss, MseLoss, NllLoss, NllLoss2d,
                         SmoothL1Loss)
@@ -48,7 +49,6 @@ def _maybe_inplace(input, out, inplace):
     the node keeps a copy of them instead (torch's original_self), and x's write is no error."""
     if not inplace:
         return out
-    from ..ops.inplace import write_inplace
     node = out.grad_fn
     if node is not None and getattr(node, "x", None) is input._data:
         node.x = input._data.copy()

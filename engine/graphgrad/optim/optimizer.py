@@ -13,8 +13,6 @@ from typing import Any
 
 import numpy as np
 
-import numpy as np
-
 from ..autograd.grad_mode import enable_grad
 from .._hooks import recorders
 from ..ops.util import xp_of

@@ -14,6 +14,7 @@ import numpy as np
 from ..ops.dispatch import REGISTRY
 from . import source as _source
 from ..ops.util import has_nonfinite
+from ..ops.util import xp_of
 
 SCHEMA = 1
 _OPERATIONS = ("op", "backward", "optimizer")   # the kinds of node an op ran in (the rest are leaves)
@@ -137,7 +138,6 @@ class GNode:
         xp = None
         for a in self.produced() or ():
             if has_nonfinite(a):
-                from ..ops.util import xp_of
                 xp = xp_of(a)
                 nan = nan or bool(xp.isnan(a).any())
                 inf = inf or bool(xp.isinf(a).any())

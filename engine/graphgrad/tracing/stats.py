@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from ..ops.util import xp_of
+from ..tensor import Tensor
 
 
 def _host(array):
@@ -68,7 +69,6 @@ def preview(array, max_elements=4096):
 
 
 def _as_array(x):
-    from ..tensor import Tensor
     if isinstance(x, Tensor):
         return x._data
     return x if hasattr(x, "dtype") and hasattr(x, "shape") else np.asarray(x)

@@ -14,6 +14,8 @@ from .protocol import VERSION as PROTOCOL_VERSION
 from .sources import source_of
 from .stepper import StepControls
 from .widget import LIVE_CELLS, GraphWidget, Monitor, display_saved_fresh
+from ..debug import BackwardStepper
+from ..tracing import live as live_trace
 
 
 def show(x: Any = None, params: dict[str, Any] | None = None, backward: Any = None, title: str = "",
@@ -32,10 +34,8 @@ def show(x: Any = None, params: dict[str, Any] | None = None, backward: Any = No
     fold_depth: 0 opens every module down to the depth whose boxes fit the widget (resnet18: its stem,
     layer1..layer4 and head); n > 0 opens at most n levels; -1 unfolds everything. Click a folded
     module's chevron or title to unfold it, an unfolded module's title to fold it."""
-    from ..debug import BackwardStepper
     live = x is None
     if live:
-        from ..tracing import live as live_trace
         x = live_trace()
         view = LIVE_CELLS.open_view() if backward is None else None
         if view is not None:  # one live view per session, however often a cell asks for it

@@ -20,6 +20,7 @@ from .linear import Linear
 from .normalization import LayerNorm
 from ...tensor import Tensor
 from ..common_types import DTypeLike, DeviceLike
+from .. import init
 
 
 def _get_activation_fn(activation):
@@ -272,7 +273,6 @@ class Transformer(Module):
         return _generate_square_subsequent_mask(sz, device=device, dtype=dtype)
 
     def _reset_parameters(self):
-        from .. import init
         for p in self.parameters():
             if p.ndim > 1:
                 init.xavier_uniform_(p)

@@ -15,6 +15,7 @@ import numpy as np
 from ...ops.util import xp_of
 from ...random import Generator
 from ...tensor import Tensor
+from ...creation import randperm
 
 
 class Dataset:
@@ -125,7 +126,6 @@ class ConcatDataset(Dataset):
 
 def random_split(dataset: Dataset, lengths: Sequence[int | float], generator: Generator | None = None) -> list[Subset]:
     """Split into non-overlapping Subsets of the given lengths, or fractions of the whole."""
-    from ...creation import randperm
     n = len(dataset)
     if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
         sizes = []
