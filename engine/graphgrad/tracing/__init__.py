@@ -8,7 +8,8 @@ from .monitor import Curve, Monitor, Series
 from .._hooks import Recorder
 from .scope import enter_module, exit_module, phase_scope
 from .stats import histogram, preview, stats
-from .trace import Iteration, Trace, find_node, live, trace
+from .iteration import Iteration
+from .trace import Trace, find_node, live, trace
 
 __all__ = ["trace", "live", "Trace", "Graph", "GNode", "Iteration", "Monitor", "Series", "Curve", "Recorder",
            "enter_module", "exit_module", "phase_scope", "stats", "histogram", "preview", "find_node", "SCHEMA"]
