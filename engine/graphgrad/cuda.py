@@ -2,12 +2,15 @@
 import functools
 
 import importlib.util
+from typing import Any
 
 from .device import as_device
 
+amp: Any   # torch.cuda.amp: attached by graphgrad/__init__ (amp builds on nn, far above cuda)
+
 
 @functools.lru_cache(maxsize=None)
-def _cupy():
+def _cupy() -> Any:   # the cupy module, or None without a usable GPU
     try:
         import cupy
         cupy.cuda.runtime.getDeviceCount()
@@ -87,7 +90,7 @@ def _peak_hook():
     if _peak is None:
         from cupy.cuda import memory_hook  # (optional: only on a GPU)
 
-        class Peak(memory_hook.MemoryHook):
+        class Peak(memory_hook.MemoryHook):  # pyright: ignore[reportAttributeAccessIssue]  (CuPy's stubs)
             name = "graphgrad_peak"
 
             def __init__(self, pool):

@@ -91,7 +91,7 @@ def scalar_dtype(value):
 def result_type(*operands):
     """torch.result_type: tensors with dimensions outrank 0-d tensors, which outrank Python
     numbers, unless a lower rank brings a higher category (float over int over bool)."""
-    ranks = [None, None, None]  # dimensioned tensors, 0-d tensors, Python numbers
+    ranks: list[dtype | None] = [None, None, None]  # dimensioned tensors, 0-d tensors, Python numbers
     for x in operands:
         if isinstance(x, (bool, int, float)):
             r, d = 2, scalar_dtype(x)

@@ -5,6 +5,7 @@ strategy calls and `spawn`. Tensors moved to shared memory (`Tensor.share_memory
 tensor is pickled, so the child gets a copy."""
 import mmap
 import multiprocessing as _mp
+from typing import Any
 from multiprocessing import *  # noqa: F401,F403  torch.multiprocessing re-exports it
 
 import numpy as np
@@ -79,7 +80,7 @@ class ProcessContext:
 
 def start_processes(fn, args=(), nprocs=1, join=True, daemon=False, start_method="spawn"):
     """Run fn(i, *args) in nprocs processes, i = 0..nprocs-1."""
-    context = _mp.get_context(start_method)
+    context: Any = _mp.get_context(start_method)
     processes = [context.Process(target=fn, args=(i,) + tuple(args), daemon=daemon) for i in range(nprocs)]
     for p in processes:
         p.start()

@@ -14,6 +14,7 @@ import secrets
 import stat
 import struct
 import zipfile
+from typing import Any
 from collections import OrderedDict
 
 import numpy as np
@@ -232,7 +233,7 @@ class _Reader:
             self.malformed(entry, f"shape {list(shape)} is too large for any array")
         array = np.empty(shape, dtype)
         try:
-            got = self.read_into(file, memoryview(array.reshape(-1).view(np.uint8))) if expected else 0
+            got = self.read_into(file, array.reshape(-1).view(np.uint8).data) if expected else 0
         except _STRUCTURE_ERRORS as e:
             self.fail(f"the data of tensor {index} cannot be read ({e}): the file is truncated or corrupted")
         if got != expected:
@@ -297,7 +298,7 @@ class _Reader:
         except (RuntimeError, ValueError, TypeError) as e:
             self.malformed(node, f"{_short(value)} is not a device ({e})")
 
-    def place(self, t, location):
+    def place(self, t: Tensor, location) -> Any:   # (a map_location function may return anything)
         """Where a tensor saved on `location` goes, under map_location (as torch.load's)."""
         m = self.map_location
         if callable(m) and not isinstance(m, (str, device)):
@@ -331,7 +332,7 @@ class _Reader:
         if tag in ("dict", "odict"):
             out = (OrderedDict if tag == "odict" else dict)(self.pair(node, item) for item in self.items(node, value))
             if "metadata" in node:
-                out._metadata = self.decode(node["metadata"])
+                out._metadata = self.decode(node["metadata"])  # pyright: ignore[reportAttributeAccessIssue]  (as torch's)
             return out
         if tag == "tuple":
             return tuple(self.decode(v) for v in self.items(node, value))

@@ -83,7 +83,7 @@ def _rebuild_tensor(storage, storage_offset, size, stride, requires_grad=False, 
 def _rebuild_parameter(data, requires_grad, backward_hooks=None, state=None):
     from .nn import Parameter
     p = Parameter(data, requires_grad=bool(requires_grad))
-    p._torch_location = data.__dict__.pop("_torch_location", "cpu")
+    p._torch_location = data.__dict__.pop("_torch_location", "cpu")  # pyright: ignore[reportAttributeAccessIssue]
     return p
 
 
@@ -192,14 +192,14 @@ class _WeightsUnpickler(pickle._Unpickler):
         return self.storages(storage_type, str(key), str(location))
 
     def load_build(self):
-        inst = self.stack[-2]  # (the state is on top)
+        inst = self.stack[-2]  # pyright: ignore[reportAttributeAccessIssue]  (the state is on top)
         if not (isinstance(inst, collections.OrderedDict) or type(inst) in _user_globals.values()):
             raise pickle.UnpicklingError(f"Weights only load failed: cannot set the state of a "
                                          f"{type(inst).__name__} (only OrderedDicts and allowed classes)")
-        super().load_build()
+        super().load_build()  # pyright: ignore[reportAttributeAccessIssue]  (pickle's Python unpickler)
 
-    dispatch = dict(pickle._Unpickler.dispatch)
-    dispatch[pickle.BUILD[0]] = load_build
+    dispatch = dict(pickle._Unpickler.dispatch)  # pyright: ignore[reportAttributeAccessIssue]
+    dispatch[pickle.BUILD[0]] = load_build  # pyright: ignore[reportArgumentType]
 
 
 # ---- torch.save's zip archives -----------------------------------------------------------------------

@@ -15,6 +15,7 @@ one check when no region is active. `autocast("cuda")` casts tensors on a GPU (f
 default) and, without one, warns and stays off, as torch does."""
 import functools
 import warnings
+from typing import Any
 
 from .. import dtypes
 from ..tensor import Tensor
@@ -102,7 +103,8 @@ class autocast:
         self._enabled = bool(enabled)
 
     def __enter__(self):
-        self.prev = (_enabled.get(self.device, False), _dtype.get(self.device), _state["cache"], _state["suspended"])
+        self.prev: tuple[Any, ...] = (_enabled.get(self.device, False), _dtype.get(self.device), _state["cache"],
+                                      _state["suspended"])
         if self.device in _enabled:
             _enabled[self.device] = self._enabled
             _dtype[self.device] = self.fast_dtype
@@ -209,7 +211,7 @@ def _wrap(fn, policy):
             return fn(*args, **kwargs)
         finally:
             _state["suspended"] = False
-    autocasting._autocast_policy = policy
+    autocasting._autocast_policy = policy  # pyright: ignore[reportAttributeAccessIssue]  (a mark on the function)
     return autocasting
 
 

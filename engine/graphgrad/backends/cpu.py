@@ -1,10 +1,11 @@
 """torch.backends.cpu: what the CPU kernels use. graphgrad's are NumPy's, which pick their own
 vector instructions at run time; the answer names the widest NumPy reports."""
+from typing import Any
 
 
 def get_cpu_capability():
     import numpy as np
-    core = getattr(np, "_core", None) or np.core
+    core: Any = getattr(np, "_core", None) or np.core
     found = getattr(core._multiarray_umath, "__cpu_features__", {})
     if found.get("AVX512F"):
         return "AVX512"

@@ -1,5 +1,7 @@
 """The default data set of the examples: scikit-learn's bundled 8x8 handwritten digits (1,797
 images, no download), as 1x8x8 float32 images in [0, 1] with int64 labels."""
+from typing import Any
+
 import numpy as np
 
 from ..tensor import Tensor
@@ -15,7 +17,7 @@ def _load():
     except ImportError:
         raise ModuleNotFoundError("graphgrad.datasets.digits reads the digits that ship with scikit-learn, which is "
                                   "not installed: pip install graphgrad[examples]") from None
-    bunch = load_digits()
+    bunch: Any = load_digits()   # (a Bunch; sklearn's stubs say it may be a tuple)
     return bunch.images, bunch.target
 
 

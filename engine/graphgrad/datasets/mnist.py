@@ -21,7 +21,7 @@ def read_idx(path):
     path = os.fspath(path)
     try:
         with (gzip.open if path.endswith(".gz") else open)(path, "rb") as f:
-            data = f.read()
+            data: bytes = f.read()  # pyright: ignore[reportAssignmentType]  ("rb": bytes)
     except (OSError, EOFError) as e:
         if isinstance(e, FileNotFoundError):
             raise

@@ -1,4 +1,7 @@
 """The base of image data sets: transforms applied per item, and torchvision's repr."""
+from typing import Any
+
+from ..tensor import Tensor
 from ..utils.data import Dataset
 from ..utils.data.dataset import take_rows
 
@@ -27,7 +30,7 @@ class VisionDataset(Dataset):
     _repr_indent = 4
 
     def __init__(self, root=None, transform=None, target_transform=None):
-        self.root = root
+        self.root: Any = root
         self.transform, self.target_transform = transform, target_transform
         self.transforms = StandardTransform(transform, target_transform)
 
@@ -48,6 +51,8 @@ class LabelledImages(VisionDataset):
     """A split held as two tensors, `data` (images) and `targets` (labels): items by index,
     transforms per item, and whole batches by one indexing when there are no transforms."""
     train = True
+    data: Tensor       # set by each data set's __init__
+    targets: Tensor
 
     def _image(self, index):
         """One image as the data set hands it out (before the transform)."""
