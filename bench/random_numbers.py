@@ -6,6 +6,11 @@ Each case draws the same thing with both libraries in interleaved rounds (graphg
 the medians of CPU time per call are compared as graphgrad / torch. Small draws show the fixed
 cost of a call, large ones the cost per value; building nn.Linear(784, 256) is the draw a model
 makes when it starts (kaiming_uniform_ on the weight, uniform_ on the bias).
+
+--floor times the parts of graphgrad's randn(1e6) beside torch's whole randn(1e6): the MT19937
+words alone (NumPy's generator, one call) and the float32 Box-Muller arithmetic alone (avx_mathfun's
+log and sincos emulated bit for bit with NumPy's ufuncs, about 40 passes per value, the fused
+multiply-adds through float64). Their sum is what randn and normal_ at 1e6 cannot go below here.
 """
 import os
 import sys
@@ -73,17 +78,39 @@ def measure(fn, rounds, calls):
     return statistics.median(times[gg]), statistics.median(times[torch])
 
 
+def _floor_cases():
+    """(name, graphgrad's part, torch's whole randn(1e6)) for --floor."""
+    import numpy as np
+    from graphgrad import random as grandom
+    gen, n = grandom.Generator(), LARGE[0] * LARGE[1]
+    words, out = gen._random32(n).copy(), np.empty(n, np.float32)
+
+    def arithmetic():
+        for i in range(0, n, grandom._CHUNK):
+            blocks = (np.multiply(words[i:i + grandom._CHUNK] & grandom._LOW_24, grandom._FLOAT_UNIT, dtype=np.float32)
+                      .reshape(-1, 2, 8))
+            grandom._normal_products(grandom._radii(blocks[:, 0]), *grandom._angles(blocks[:, 1]),
+                                     out[i:i + grandom._CHUNK])
+    parts = [("randn 1e6: MT19937 words", lambda: gen._draw(n)), ("randn 1e6: Box-Muller math", arithmetic)]
+    return [(name, lambda lib, part=part: part() if lib is gg else torch.randn(LARGE)) for name, part in parts]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--quick", action="store_true", help="fewer rounds and calls (a smoke test)")
     parser.add_argument("--only", default="", help="only the cases whose name contains this")
+    parser.add_argument("--floor", action="store_true", help="the parts of randn(1e6) beside torch's whole randn")
     opts = parser.parse_args(argv)
     rounds = 3 if opts.quick else opts.rounds
     torch.set_num_threads(1)
     print(f"graphgrad vs torch {torch.__version__} (1 thread); {rounds} interleaved rounds; CPU-time medians per call")
     harness.header(24)
     results = []
+    if opts.floor:
+        for name, fn in _floor_cases():
+            results.append(harness.row(name, *measure(fn, rounds, 1 if opts.quick else 2), 1.5, 24, 1e6, "us"))
+        return results
     for name, fn, calls, target in _cases():
         if opts.only not in name:
             continue

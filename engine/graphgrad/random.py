@@ -528,10 +528,11 @@ def _scale32(values, std, mean, nonzero=False):
     exact in float64: with mean 0 the one rounding is to float32, and adding mean only turns a -0
     product into +0, as the fused multiply-add does; when no value is 0 (`nonzero`), no product
     is."""
+    if std == 1 and mean == 0 and nonzero:  # (checked before NumPy's scalars, which cost more)
+        return
     std, mean = np.float32(std), np.float32(mean)
     if std == 1:
-        if not (mean == 0 and nonzero):
-            np.add(values, mean, out=values)
+        np.add(values, mean, out=values)
     elif mean == 0:
         if nonzero and std != 0:
             np.multiply(values, float(std), out=values, dtype=np.float64, casting="same_kind")
