@@ -12,21 +12,21 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402  first: it may re-run this script with the BLAS settings it needs
+import harness  # first: it may re-run this script with the BLAS settings it needs
 
 if __name__ == "__main__":
     harness.one_thread_blas()
 
-import argparse  # noqa: E402
-import gc  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
+import argparse
+import gc
+import statistics
+import time
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
-import graphgrad as gg  # noqa: E402
-from nn import cnn, mlp  # noqa: E402
+import graphgrad as gg
+from nn import cnn, mlp
 
 
 def tiny(lib):
@@ -90,7 +90,8 @@ def measure(build, shape, classes, rounds, steps):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=9)
-    parser.add_argument("--steps", type=int, default=400, help="steps per round of the tiny case (scaled down for the others)")
+    parser.add_argument("--steps", type=int, default=400,
+                        help="steps per round of the tiny case (scaled down for the others)")
     parser.add_argument("--quick", action="store_true")
     opts = parser.parse_args(argv)
     rounds, steps = (3, 20) if opts.quick else (opts.rounds, opts.steps)

@@ -13,16 +13,16 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402  first: it may re-run this script with the BLAS settings it needs
+import harness  # first: it may re-run this script with the BLAS settings it needs
 
 if __name__ == "__main__":
     harness.one_thread_blas()
 
-import argparse  # noqa: E402
+import argparse
 
-import torch  # noqa: E402
+import torch
 
-import graphgrad as gg  # noqa: E402
+import graphgrad as gg
 
 WIDTH = 34
 
@@ -51,7 +51,8 @@ def mlp_case(batch):
 def cnn_case(batch):
     def build(lib, device):
         nn = lib.nn
-        model = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(32 * 13 * 13, 10))
+        model = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                              nn.Linear(32 * 13 * 13, 10))
         x, y = data(lib, device, (batch, 1, 28, 28), 10)
         return training_step(lib, model.to(device), x, y, nn.CrossEntropyLoss())
     return build

@@ -77,8 +77,9 @@ def main():
             r = page.evaluate("s => start(s)", state)
             page.screenshot(path=str(out / f"render_{i}.png"))
             fps = page.evaluate(PAN)
-            print(f"{what}: {r['ms']:.0f} ms to first draw (prepare {r['prepare']:.0f} ms, layout {r['layout']:.0f} ms, draw {r['draw']:.0f} ms, "
-                  f"{r['nodes']} boxes, {r['edges']} edges drawn); panned at {fps:.0f} frames/s")
+            print(f"{what}: {r['ms']:.0f} ms to first draw (prepare {r['prepare']:.0f} ms, "
+                  f"layout {r['layout']:.0f} ms, draw {r['draw']:.0f} ms, {r['nodes']} boxes, "
+                  f"{r['edges']} edges drawn); panned at {fps:.0f} frames/s")
             page.close()
     server.shutdown()
 

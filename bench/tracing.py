@@ -18,23 +18,23 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402  first: it may re-run this script with the BLAS settings it needs
+import harness  # first: it may re-run this script with the BLAS settings it needs
 
 if __name__ == "__main__":
     harness.one_thread_blas()
 
-import argparse  # noqa: E402
-import collections  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
+import argparse
+import collections
+import statistics
+import time
+import warnings
 
-import torch  # noqa: E402
+import torch
 
-import graphgrad as gg  # noqa: E402
-from graphgrad.node import AccumulateGrad  # noqa: E402
-from graphgrad.ops.dispatch import recorders  # noqa: E402
-from graphgrad.tracing import Recorder  # noqa: E402
+import graphgrad as gg
+from graphgrad.node import AccumulateGrad
+from graphgrad.ops.dispatch import recorders
+from graphgrad.tracing import Recorder
 
 
 def make(batch, seed=0, lib=gg):
@@ -114,7 +114,7 @@ def main(rounds=30, batch=64, inner=5, keep=1):
             with torch.autograd.detect_anomaly():
                 return timed(torch_step, inner)
 
-    plain = lambda: timed(step, inner)  # noqa: E731
+    plain = lambda: timed(step, inner)
     # each comparison in rounds of its own: between the two steps compared, a third's working set
     # (anomaly mode's checks, torch's step) would leave the next one's data out of the caches
     pair = interleaved({"plain": plain, "traced": traced}, rounds)

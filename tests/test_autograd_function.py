@@ -32,7 +32,7 @@ def test_the_tutorials_legendre_fit_matches_torch():
         y = lib.sin(x)
         a, b, c, d = (lib.full((), v, dtype=lib.float64, requires_grad=True) for v in (0.0, -1.0, 0.0, 0.3))
         P3, losses = legendre(lib).apply, []
-        for t in range(300):
+        for _t in range(300):
             loss = (a + b * P3(c + d * x) - y).pow(2).sum()
             losses.append(loss.item())
             loss.backward()

@@ -206,7 +206,7 @@ def test_a_compiled_module_in_a_training_loop_replays_bit_for_bit():
         x = gg.tensor(rng.standard_normal((3, 4)).astype(np.float32))
         y = gg.tensor(rng.integers(0, 2, 3))
         losses = []
-        for net, o, f in ((eager, eager_opt, eager), (model, opt, compiled)):
+        for _net, o, f in ((eager, eager_opt, eager), (model, opt, compiled)):
             o.zero_grad()
             loss = F.cross_entropy(f(x), y)
             loss.backward()
@@ -564,7 +564,7 @@ def test_a_global_or_closure_rebound_to_another_tensor_or_module_captures_again(
     new capture, not a replay over the old objects."""
     gg.manual_seed(0)
     scope = {"gg": gg, "w": gg.randn(3, requires_grad=True), "batch": gg.ones(3)}
-    exec("def step():\n    w.grad = None\n    loss = (batch * w).pow(2).sum()\n    loss.backward()\n"  # noqa: S102
+    exec("def step():\n    w.grad = None\n    loss = (batch * w).pow(2).sum()\n    loss.backward()\n"
          "    return loss", scope)  # (a function whose globals are a dict of the test's own)
     compiled = gg.compile(scope["step"])
     for i in range(4):

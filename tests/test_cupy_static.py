@@ -80,7 +80,7 @@ def _uses():
         rel = path.relative_to(ENGINE).as_posix()
         for node in _outermost_attributes(ast.parse(path.read_text(), str(path))):
             base, chain = _chain(node)
-            if isinstance(base, ast.Name) and base.id == "xp" or _is_module_call(base):
+            if (isinstance(base, ast.Name) and base.id == "xp") or _is_module_call(base):
                 yield rel, node.lineno, "xp", chain
             elif isinstance(base, ast.Name) and base.id == "np":
                 yield rel, node.lineno, "np", chain

@@ -13,7 +13,6 @@ import pytest
 
 import graphgrad as gg
 from graphgrad import datasets
-from graphgrad.datasets import mnist as mnist_module
 from graphgrad.datasets import transforms as T
 from graphgrad.utils.data import DataLoader
 

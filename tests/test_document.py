@@ -216,7 +216,7 @@ def test_a_busy_kernel_pushes_the_front_end_to_a_monitor_twice_at_most():
     mon = viz.monitor(display=False, interval=0)
     sent = []
     mon.send = lambda content, buffers=None: sent.append(content.get("type"))
-    pushes = lambda: sent.count("graphgrad:bundle")  # noqa: E731
+    pushes = lambda: sent.count("graphgrad:bundle")
     mon._born -= 10   # made a while ago: both pushes are due
     for i in range(5):
         mon.log(loss=1.0 / (i + 1))

@@ -60,8 +60,8 @@ def test_bfloat16_reductions_and_products_accumulate_in_float32():
     torch adds in float32 and rounds once: so do we, exactly."""
     rng = np.random.default_rng(0)
     a, b, c = (rng.standard_normal(s).astype(np.float32) for s in ((4096,), (64, 64), (64, 64)))
-    g = lambda v: gg.tensor(v).bfloat16()  # noqa: E731
-    t = lambda v: torch.tensor(v).bfloat16()  # noqa: E731
+    g = lambda v: gg.tensor(v).bfloat16()
+    t = lambda v: torch.tensor(v).bfloat16()
     for got, want in ((g(a).sum(), t(a).sum()), (g(a).mean(), t(a).mean()), (g(b) @ g(c), t(b) @ t(c)),
                       (g(b).softmax(-1), t(b).softmax(-1)), (g(b).var(0), t(b).var(0))):
         assert got.dtype is gg.bfloat16
@@ -118,7 +118,7 @@ def test_op_table_in_low_precision(entry, samples, dtype):
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     out = entry.fn(lib, *args, **kwargs)
-            except Exception as e:  # noqa: BLE001  torch has no kernel for it: ours must refuse too
+            except Exception as e:  # torch has no kernel for it: ours must refuse too
                 results.append(e)
                 continue
             outs = [o for o in (out if isinstance(out, (tuple, list)) else [out]) if hasattr(o, "dtype")]
@@ -328,7 +328,7 @@ def test_bfloat16_stays_on_the_cpu():
 def test_the_per_device_amp_modules_import_and_warn_as_torch():
     import importlib
     for name in ("graphgrad.cuda.amp", "graphgrad.cpu.amp"):
-        assert importlib.import_module(name) is getattr(getattr(gg, name.split(".")[1]), "amp")
+        assert importlib.import_module(name) is getattr(gg, name.split(".")[1]).amp
     assert gg.cpu.is_available() and gg.cpu.device_count() == 1
     messages = []
     for lib in (torch, gg):

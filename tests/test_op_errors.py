@@ -216,7 +216,7 @@ def _tensors(lib, case):
 def _raised(lib, case, tensors):
     try:
         case.fn(lib, *tensors)
-    except Exception as e:  # noqa: BLE001  the point is which exception
+    except Exception as e:  # the point is which exception
         return e
     return None
 

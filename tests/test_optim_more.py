@@ -206,7 +206,7 @@ def test_sparse_adam_on_embedding_rows_matches_torchs_sparse_gradients():
     ours = gg.nn.Embedding.from_pretrained(gg.tensor(table), freeze=False, sparse=True)
     theirs = torch.nn.Embedding.from_pretrained(torch.tensor(table), freeze=False, sparse=True)
     gopt, topt = optim.SparseAdam(ours.parameters(), lr=0.05), torch.optim.SparseAdam(theirs.parameters(), lr=0.05)
-    for step in range(6):
+    for _step in range(6):
         idx = rng.integers(0, 10, size=(3, 2))  # a few rows each step, some repeated
         target = rng.standard_normal((3, 2, 4))
         for lib, emb, o in ((gg, ours, gopt), (torch, theirs, topt)):

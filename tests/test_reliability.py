@@ -75,7 +75,7 @@ def _outcome(make, m):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             out = make(m)
-    except Exception as e:  # noqa: BLE001 - the outcome is the comparison
+    except Exception as e:  # the outcome is the comparison
         message = str(e).split("\n")[0]  # torch's allocator prefixes a source location
         return type(e).__name__, message[message.find("DefaultCPUAllocator"):] if "allocate" in message else message
     return "ok", out.shape, out.tolist(), str(out.dtype).split(".")[-1]

@@ -10,7 +10,6 @@ from collections import OrderedDict
 
 import numpy as np
 import pytest
-import torch
 
 import graphgrad as gg
 from graphgrad import optim

@@ -5,6 +5,7 @@ refused before anything runs (torch's weights_only=True contract)."""
 import collections
 import io
 import os
+import pathlib
 import pickle
 import zipfile
 
@@ -91,7 +92,7 @@ def torch_resnet18():
     `nn` module only, with torchvision's names, so its source built with torch.nn is torch's."""
     import graphgrad.models.resnet as source
     namespace = {"__name__": "torch_resnet", "nn": torch.nn}
-    code = open(source.__file__).read().replace("from .. import nn\n", "")
+    code = pathlib.Path(source.__file__).read_text().replace("from .. import nn\n", "")
     exec(compile(code, "torch_resnet", "exec"), namespace)
     return namespace["resnet18"]()
 

@@ -316,7 +316,7 @@ def test_backward_nodes_link_to_forward_and_grads_match_torch():
     relu_back = g.find(op="relu", kind="backward")[0]
     assert [g.node(src).grad_fn for src, _ in relu_back.inputs] == ["AddmmBackward0"]
     # gradients of forward nodes and parameters, as torch computes them
-    for (name, p), (_, q) in zip(model.named_parameters(), twin.named_parameters()):
+    for (name, _p), (_, q) in zip(model.named_parameters(), twin.named_parameters()):
         np.testing.assert_allclose(t.grad(f"model.{name}")._data, q.grad.numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(t.grad(g.find(op="relu")[0])._data, t.value(relu_back)._data)
 

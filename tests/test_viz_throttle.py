@@ -59,7 +59,7 @@ def test_throttle_sends_at_most_once_per_interval_and_the_last_state_arrives():
 
 def test_a_loop_that_pokes_all_the_time_arms_about_one_timer_per_linger():
     clock, armed = FakeTime(), []
-    timer = lambda delay, fn: armed.append(delay) or clock.timer(delay, fn)   # noqa: E731
+    timer = lambda delay, fn: armed.append(delay) or clock.timer(delay, fn)
     th = Throttle(lambda: None, interval=0.05, clock=clock, timer=timer, linger=1.0)
     for _ in range(10_000):
         th.poke()

@@ -13,7 +13,7 @@ import urllib.request
 import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
-import browser  # noqa: E402
+import browser
 
 SCREENSHOTS = pathlib.Path(__file__).parent / "screenshots"
 
@@ -109,7 +109,7 @@ def jupyter(app, tmp_path_factory):
         settings = home / "settings" / "@jupyterlab" / "apputils-extension"
         settings.mkdir(parents=True)
         (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
-    log = open(home / "server.log", "w")
+    log = open(home / "server.log", "w")  # noqa: SIM115  (the server writes to it while it runs)
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -120,7 +120,7 @@ def jupyter(app, tmp_path_factory):
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{module} did not start:\n" + (home / "server.log").read_text()[-3000:])
+                    raise RuntimeError(f"{module} did not start:\n" + (home / "server.log").read_text()[-3000:]) from None
                 time.sleep(0.3)
         yield {"url": url, "root": root, "home": home}
     finally:   # the server and the kernels it started: their own process group

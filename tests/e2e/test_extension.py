@@ -12,7 +12,7 @@ import nbformat
 import pytest
 from nbformat.sign import NotebookNotary
 
-from conftest import MLP_CELL, SCREENSHOTS, jupyter, notebook, own_errors, shot
+from conftest import MLP_CELL, jupyter, notebook, own_errors, shot
 
 MIME = "application/vnd.graphgrad.graph+json"
 MONITOR_CELL = """mon = viz.monitor()
