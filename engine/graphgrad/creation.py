@@ -4,8 +4,9 @@ import math
 
 import numpy as np
 
-from . import defaults, dtypes
+from . import cuda, defaults, dtypes
 from .device import CPU, as_device
+from .ops.convert import _move
 from .ops.util import shape_arg
 from .random import get_generator
 from .tensor import Tensor
@@ -15,8 +16,6 @@ def _finish(array, device, requires_grad):
     """Put a host array on its device and set requires_grad, checking it is allowed."""
     device = as_device(device if device is not None else defaults.device)
     if device is not CPU:
-        from .ops.convert import _move
-        from . import cuda
         cuda._require()
         array = _move(array, device)
     t = Tensor._wrap(array)

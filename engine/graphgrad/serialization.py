@@ -19,7 +19,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from . import dtypes
+from . import cuda, dtypes, nn
 from .device import CPU, as_device, device
 from .tensor import Size, Tensor
 
@@ -287,7 +287,6 @@ class _Reader:
         if entry.get("requires_grad") and t._data.dtype.kind == "f":
             t.requires_grad = True
         if entry.get("kind") == "parameter":
-            from . import nn
             t = nn.Parameter(t, requires_grad=t.requires_grad)
         self.loaded[index] = t
         return t
@@ -310,7 +309,6 @@ class _Reader:
             target = location if m is None else m
         target = as_device(target)
         if target is not CPU:
-            from . import cuda
             if not cuda.is_available():
                 raise RuntimeError("Attempting to deserialize object on a CUDA device but torch.cuda.is_available() "
                                    "is False. If you are running on a CPU-only machine, please use torch.load with "
@@ -412,7 +410,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     """Read what graphgrad.save wrote. Nothing in the file is ever executed (weights_only is
     accepted for compatibility: every graphgrad file is weights-only). Anything malformed is
     refused with a RuntimeError naming the file and the entry; nothing half-loaded is returned."""
-    from .serialization_torch import load_foreign  # torch.save archives and .safetensors files
+    from .serialization_torch import load_foreign  # (torch's archives, .safetensors: that module builds on this one)
     name = _name_of(f)
     try:
         loaded = load_foreign(f, map_location)

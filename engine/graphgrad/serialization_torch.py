@@ -25,6 +25,8 @@ import zipfile
 import numpy as np
 
 from . import dtypes
+from .device import device
+from .nn import Parameter
 from .tensor import Size, Tensor
 
 # ---- the globals a checkpoint may name ------------------------------------------------------------
@@ -81,7 +83,6 @@ def _rebuild_tensor(storage, storage_offset, size, stride, requires_grad=False, 
 
 
 def _rebuild_parameter(data, requires_grad, backward_hooks=None, state=None):
-    from .nn import Parameter
     p = Parameter(data, requires_grad=bool(requires_grad))
     p._torch_location = data.__dict__.pop("_torch_location", "cpu")  # pyright: ignore[reportAttributeAccessIssue]
     return p
@@ -103,7 +104,6 @@ def _torch_dtype(name):
 
 
 def _device(*args):
-    from .device import device
     return device(*args)
 
 
@@ -210,7 +210,7 @@ def is_torch_zip(zf):
 
 def load_torch_zip(zf, name, map_location):
     """What torch.load(weights_only=True) returns, with graphgrad tensors."""
-    from .serialization import _Reader  # its map_location rules, shared
+    from .serialization import _Reader  # its map_location rules, shared (serialization imports this module)
     placer = _Reader(zf, name, map_location)
     pkl = next(n for n in zf.namelist() if n.endswith("data.pkl"))
     prefix = pkl[:-len("data.pkl")]
@@ -264,7 +264,6 @@ def _place_tensor(t, placer):
         return t
     out = placer.place(t, location)
     if type(t).__name__ == "Parameter" and out is not t:
-        from .nn import Parameter
         out = Parameter(out, requires_grad=t.requires_grad)
     return out
 
@@ -282,7 +281,7 @@ def is_safetensors(head):
 def load_safetensors(data, name, map_location=None):
     """A dict of tensors from the bytes of a .safetensors file (bfloat16 included)."""
     from safetensors.numpy import load
-    from .serialization import _Reader
+    from .serialization import _Reader  # (serialization imports this module to read torch's archives)
     placer = _Reader(None, name, map_location)
     try:
         header = json.loads(data[8:8 + struct.unpack("<Q", data[:8])[0]])
@@ -320,7 +319,7 @@ def save_safetensors(tensors, path, metadata=None):
 def load_foreign(f, map_location=None):
     """A torch.save archive or a .safetensors file, loaded; NotImplemented for anything else
     (graphgrad's own format goes on to graphgrad.serialization)."""
-    from .serialization import _name_of
+    from .serialization import _name_of  # (serialization imports this module to read torch's archives)
     name = _name_of(f)
     if isinstance(f, (str, os.PathLike)):
         if not os.path.isfile(f):

@@ -17,7 +17,9 @@ import functools
 import warnings
 from typing import Any
 
-from .. import dtypes
+from .. import cuda, dtypes, linalg
+from ..nn import functional
+from ..nn.modules import attention
 from ..tensor import Tensor
 
 _DEFAULT_DTYPE = {"cpu": dtypes.bfloat16, "cuda": dtypes.float16}
@@ -88,7 +90,6 @@ class autocast:
         self.fast_dtype = _dtype.get(device_type, dtypes.float16) if dtype is None else dtype
         self._cache_enabled = _state["cache"] if cache_enabled is None else cache_enabled
         if enabled and device_type == "cuda":
-            from .. import cuda
             if not cuda.is_available():
                 warnings.warn("CUDA is not available or torch_xla is imported. Disabling autocast.", stacklevel=2)
                 enabled = False
@@ -240,9 +241,6 @@ def _install():
         return
     _state["installed"] = True
     import graphgrad  # (the package itself: its functions are wrapped where users call them)
-    from .. import linalg
-    from ..nn import functional
-    from ..nn.modules import attention
     for namespace in (graphgrad, linalg, functional, attention):
         for name in _LOWER + _FLOAT32 + _PROMOTE + ("pad",):
             fn = namespace.__dict__.get(name)

@@ -10,9 +10,9 @@ import warnings
 
 import numpy as np
 
-from ..tensor import Tensor
 from .. import cuda
 from ..creation import tensor
+from ..tensor import Tensor
 
 _READY, _UNSCALED, _STEPPED = 0, 1, 2
 

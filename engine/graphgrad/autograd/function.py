@@ -18,10 +18,12 @@ treat a custom function like any op: its backward runs on tensors the user's cod
 the arrays it returns go on through the graph."""
 import time
 
-from ..tensor import Tensor
 from .._hooks import recorders, state
-from .grad_mode import enable_grad, no_grad
 from ..node import Node, new_sequence_number
+from ..ops.graph_array import GraphArray
+from ..ops.util import sum_to
+from ..tensor import Tensor
+from .grad_mode import enable_grad, no_grad
 
 
 class FunctionCtx(Node):
@@ -58,7 +60,6 @@ class FunctionCtx(Node):
 
     def backward(self, grads):
         """The scheduler's call: arrays in (GraphArrays with create_graph), the same out."""
-        from .higher_order import GraphArray
         grads = (grads,) if self.n_outputs == 1 else grads
         graph = any(type(g) is GraphArray for g in grads)
         tensors = tuple(None if g is None else g.tensor if graph else Tensor._wrap(g) for g in grads)
@@ -80,8 +81,6 @@ class FunctionCtx(Node):
 
 def _as_gradient(ctx, index, grad, graph):
     """A gradient the function returned, checked against its input, as the graph carries it."""
-    from .higher_order import GraphArray
-    from ..ops.util import sum_to
     shape, dtype = ctx._input_meta[index]
     if tuple(grad.shape) != shape:
         if not _sums_to(tuple(grad.shape), shape):

@@ -4,6 +4,8 @@ derivative is needed).
 
 A function takes a tensor or a tuple of tensors and returns the same; results come back shaped
 as PyTorch's: a single tensor where both were single, tuples where either was a tuple."""
+from ..creation import ones_like, zeros_like
+from ..ops import stack
 from ..tensor import Tensor
 from .grad_mode import enable_grad
 
@@ -51,7 +53,6 @@ def _grad(outputs, inputs, grad_outputs, create_graph):
 
 
 def _zeros_like(x):
-    from ..creation import zeros_like
     return zeros_like(x)
 
 
@@ -71,7 +72,6 @@ def _default_v(outputs, v, fn_name):
 
 
 def _ones_like(x):
-    from ..creation import ones_like
     return ones_like(x)
 
 
@@ -113,7 +113,6 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, st
     in_tuple, inputs = _as_tuple(inputs, "inputs", "jacobian")
     inputs = _prepare(inputs, create_graph)
     out_tuple, outputs = _call(func, inputs, in_tuple, "jacobian")
-    from ..ops import stack
     rows_per_output = []
     for out in outputs:
         flat = out.reshape(-1)

@@ -9,9 +9,9 @@ training flag of every module the step called."""
 import numpy as np
 
 from .._hooks import state
-from ..tensor import Tensor
 from ..nn.module import Module
 from ..optim.optimizer import Optimizer
+from ..tensor import Tensor
 
 UNGUARDABLE = object()  # the key of a call whose arguments cannot be compared: it runs eagerly
 

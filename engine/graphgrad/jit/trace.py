@@ -24,8 +24,7 @@ from .._hooks import Recorder, recorders
 from ..ops.dispatch import REGISTRY, apply
 from ..ops.util import xp_of
 from ..tensor import Tensor
-from ..serialization import save as save_file
-from ..serialization import _name_of, load as load_file
+from ..serialization import _name_of, load as load_file, save as save_file
 
 FORMAT, VERSION = "graphgrad.jit", 1
 Fail = Callable[[str], NoReturn]   # raises the error that names the file being read

@@ -1,12 +1,12 @@
 """nn.Parameter: a Tensor that a Module registers as a parameter (a leaf that requires grad by
 default), and nn.Buffer: a marked Tensor a Module registers as a buffer when assigned."""
+from ..creation import empty
 from ..tensor import Tensor
 
 
 class Parameter(Tensor):
     def __new__(cls, data=None, requires_grad=True):
         if data is None:
-            from ..creation import empty
             data = empty(0)
         if requires_grad and data._data.dtype.kind not in "fV":  # (bfloat16's kind is "V")
             raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
@@ -35,7 +35,6 @@ class Buffer(metaclass=_BufferMeta):
     (detached from t's history, sharing its memory) marked to be taken as one."""
 
     def __new__(cls, data=None, *, persistent=True):
-        from ..creation import empty
         t = (data if data is not None else empty(0)).detach()
         t._is_buffer, t._buffer_persistent = True, persistent
         return t

@@ -13,8 +13,7 @@ import numpy as np
 
 from ..ops.dispatch import REGISTRY
 from . import source as _source
-from ..ops.util import has_nonfinite
-from ..ops.util import xp_of
+from ..ops.util import has_nonfinite, xp_of
 
 SCHEMA = 1
 _OPERATIONS = ("op", "backward", "optimizer")   # the kinds of node an op ran in (the rest are leaves)

@@ -9,13 +9,13 @@
 import os
 from typing import Any
 
+from ..debug import BackwardStepper
+from ..tracing import live as live_trace
 from . import document
 from .protocol import VERSION as PROTOCOL_VERSION
 from .sources import source_of
 from .stepper import StepControls
 from .widget import LIVE_CELLS, GraphWidget, Monitor, display_saved_fresh
-from ..debug import BackwardStepper
-from ..tracing import live as live_trace
 
 
 def show(x: Any = None, params: dict[str, Any] | None = None, backward: Any = None, title: str = "",

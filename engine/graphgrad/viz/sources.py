@@ -5,7 +5,14 @@ Every source offers `graph` (schema v1, see tests/viz_protocol.json), `tensor(no
 `backward_ids(node)` (which graph node a backward Node is, for the stepper)."""
 import os
 
+from ..nn import Module
+from ..node import Node
+from ..ops.activation import LogSoftmax, Softmax
+from ..ops.arithmetic import PowScalar
+from ..ops.unary import Clamp, Unary
+from ..tensor import Tensor
 from ..tracing.graph import SCHEMA as GRAPH_SCHEMA, node_record, structure_hash
+from ..tracing.source import user_frame
 
 
 def wiring(edges):
@@ -100,7 +107,6 @@ class TensorSource:
     params or inputs."""
 
     def __init__(self, root, params=None):
-        from ..tensor import Tensor
         self.root = root if isinstance(root, Tensor) else None
         start = root.grad_fn if self.root is not None else root
         named = dict(params) if params is not None else _parameters_in_scope()
@@ -204,8 +210,6 @@ def _parameters_in_scope():
     """{name: parameter} for the modules the user's code holds in variables (`model` gives
     model.fc1.weight): how viz.show(loss) names parameters and groups ops by module without
     being given model.named_parameters()."""
-    from ..nn import Module
-    from ..tracing.source import user_frame
     frame = user_frame(2)
     if frame is None:
         return {}
@@ -221,8 +225,6 @@ def _parameters_in_scope():
 
 def _tensors_in_scope():
     """id(tensor) -> variable name, for the tensors the user's code holds (x, y)."""
-    from ..tensor import Tensor
-    from ..tracing.source import user_frame
     frame = user_frame(2)
     if frame is None:
         return {}
@@ -273,9 +275,6 @@ def _place_ops_in_modules(nodes, edges):
 
 def _same_shape_through_elementwise(found, ids, records):
     """Ops that keep their input's shape (relu, pow, softmax...) pass a known shape on, both ways."""
-    from ..ops.activation import LogSoftmax, Softmax
-    from ..ops.arithmetic import PowScalar
-    from ..ops.unary import Clamp, Unary
     pairs = [(records[ids[node]], records[ids[node.next_functions[0][0]]]) for node in found
              if isinstance(node, (Unary, PowScalar, Softmax, LogSoftmax, Clamp))
              and node.next_functions and node.next_functions[0][0] in ids]
@@ -307,8 +306,6 @@ def _dtype_name(t):
 
 def source_of(x, params=None):
     """The source for whatever viz.show was given."""
-    from ..node import Node
-    from ..tensor import Tensor
     if isinstance(x, (Tensor, Node)):
         return TensorSource(x, params)
     if isinstance(x, dict):

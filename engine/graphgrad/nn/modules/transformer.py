@@ -11,7 +11,7 @@ import warnings
 from collections.abc import Callable
 
 from ...creation import full
-from .. import functional as F
+from .. import functional as F, init
 from ..module import Module
 from .attention import MultiheadAttention, _canonical_mask, _none_or_dtype
 from .container import ModuleList
@@ -20,7 +20,6 @@ from .linear import Linear
 from .normalization import LayerNorm
 from ...tensor import Tensor
 from ..common_types import DTypeLike, DeviceLike
-from .. import init
 
 
 def _get_activation_fn(activation):

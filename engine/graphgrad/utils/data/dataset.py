@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ...creation import randperm
 from ...ops.util import xp_of
 from ...random import Generator
 from ...tensor import Tensor
-from ...creation import randperm
 
 
 class Dataset:
