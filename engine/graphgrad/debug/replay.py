@@ -6,21 +6,11 @@ on a node, or where the first NaN/Inf appeared.
     for s in r: print(s.node, s.outputs[0].shape)
     r.reset(); r.break_on_nan(); hit = r.cont()   # hit.message names the op and its source line
 """
-import numpy as np
-
 from ..tensor import Tensor
 from ..tracing.graph import GNode
-from ..tracing.trace import Trace
+from ..tracing.trace import Trace, tensor_of
 from ..ops.util import nonfinite_kind
 from .report import Break, BreakpointStepper, gradient_break
-
-
-def _tensor(a):
-    if a is None:
-        return None
-    if not hasattr(a, "shape"):
-        a = np.asarray(a)
-    return Tensor._wrap(a)
 
 
 class ReplayStep:
@@ -30,9 +20,9 @@ class ReplayStep:
     def __init__(self, index, node, index_of):
         self.index, self.node = index, node
         self.input_nodes = [index_of.get(edge[0]) if edge else None for edge in node.inputs]
-        self.inputs = [None if n is None else _tensor(n.output(edge[1]))
+        self.inputs = [None if n is None else tensor_of(n.output(edge[1]))
                        for n, edge in zip(self.input_nodes, node.inputs)]
-        self.outputs = [_tensor(a) for a in node.outputs]
+        self.outputs = [tensor_of(a) for a in node.outputs]
 
     @property
     def source(self):
@@ -121,7 +111,7 @@ class Replay(BreakpointStepper):
                             and nonfinite_kind(x._data):
                         return Break(kind, f"{kind} came in through {n.describe()}, read by {s.node.describe()}",
                                      s, x)
-                return Break(kind, f"{kind} first appeared in the output of {s.node.describe()}", s, _tensor(out))
+                return Break(kind, f"{kind} first appeared in the output of {s.node.describe()}", s, tensor_of(out))
             return None
         self._breakpoints.append(check)
         return self
@@ -156,5 +146,5 @@ def find_nan(trace: Trace, iteration: int | None = None) -> Break | None:
             if kind:
                 forward = it.node(n.forward_id)
                 origin = f"the forward op {forward.describe()}" if forward is not None else f"the forward op '{n.op}'"
-                return gradient_break(kind, n.grad_fn, i, origin, n, _tensor(g))
+                return gradient_break(kind, n.grad_fn, i, origin, n, tensor_of(g))
     return None

@@ -15,14 +15,10 @@ from ..node import AccumulateGrad
 from ..tensor import Tensor
 from ..tracing.graph import GNode
 from ..tracing.scope import open_debuggers
-from ..tracing.trace import describe_forward, forward_of
+from ..tracing.trace import describe_forward, forward_of, tensor_of
 from ..tracing.monitor import norm
 from ..ops.util import nonfinite_kind
 from .report import Break, BreakpointStepper, gradient_break
-
-
-def _tensors(arrays):
-    return tuple(None if a is None else Tensor._wrap(a) for a in arrays)
 
 
 class DebugStep:
@@ -32,7 +28,8 @@ class DebugStep:
 
     def __init__(self, index, step, ready):
         self.index, self.node, self.ready = index, step.node, ready
-        self.grad_outputs, self.grad_inputs = _tensors(step.grad_outputs), _tensors(step.grad_inputs)
+        self.grad_outputs = tuple(map(tensor_of, step.grad_outputs))
+        self.grad_inputs = tuple(map(tensor_of, step.grad_inputs))
         self.forward, self.source = forward_of(step.node)
 
     @property

@@ -440,17 +440,17 @@ class Trace(Recorder):
         """The tensor a node made (a leaf's value; for a backward node, the gradient it got)."""
         node, nr = self._resolve(ref)
         a = node.outputs[nr] if nr < len(node.outputs) else None
-        return _tensor(a)
+        return tensor_of(a)
 
     def grad(self, ref: GNode | int | str | Tensor) -> Tensor | None:
         """The gradient that flowed to a node's output (None if no backward reached it)."""
         node, nr = self._resolve(ref)
         if node.kind == "backward":
-            return _tensor(node.outputs[nr])
+            return tensor_of(node.outputs[nr])
         it = next((i for i in self._kept() if i.number == node.iteration), None)
         back = it.nodes and it.backward_of.get(node.id) if it is not None else None
         if back is not None and nr < len(back.outputs):
-            return _tensor(back.outputs[nr])
+            return tensor_of(back.outputs[nr])
         return None
 
     def stats(self, ref: GNode | int | str | Tensor, grad: bool = False, bins: int = 32) -> Any:
@@ -466,7 +466,9 @@ class Trace(Recorder):
         return f"<Trace {state}: iteration {self.iteration}, {len(self._current.nodes)} nodes>"
 
 
-def _tensor(array):
+def tensor_of(array: Any) -> Tensor | None:
+    """The Tensor over a recorded array (a Python number becomes a 0-d one); None stays None:
+    what Trace.value/grad and the debuggers hand out."""
     if array is None:
         return None
     if not hasattr(array, "shape"):
