@@ -33,6 +33,17 @@ import graphgrad as gg
 SMALL, LARGE = (8, 8), (1000, 1000)  # 64 and 1e6 values
 
 
+_HALVES = {}
+
+
+def _halves(lib, shape):
+    """A tensor of 0.5 of the shape, made once per library and shape (bernoulli's probabilities; a
+    setdefault would make a new one on every call, and time it)."""
+    if (lib, shape) not in _HALVES:
+        _HALVES[lib, shape] = lib.full(shape, 0.5)
+    return _HALVES[lib, shape]
+
+
 def _cases():
     """(name, a function of the library that draws once, calls per round at full size, target)."""
     def filled(method, *args):
@@ -43,7 +54,7 @@ def _cases():
         ("randint", lambda lib, shape: lib.randint(0, 10, shape)),
         ("normal_", filled("normal_", 0.0, 0.02)),
         ("uniform_", filled("uniform_", -0.1, 0.1)),
-        ("bernoulli", lambda lib, shape, p={}: lib.bernoulli(p.setdefault((lib, shape), lib.full(shape, 0.5)))),
+        ("bernoulli", lambda lib, shape: lib.bernoulli(_halves(lib, shape))),
         ("randperm", lambda lib, shape: lib.randperm(shape[0] * shape[1])),
         ("kaiming_uniform_", lambda lib, shape: lib.nn.init.kaiming_uniform_(lib.empty(shape), a=5 ** 0.5)),
     ]
