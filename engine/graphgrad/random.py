@@ -112,7 +112,7 @@ class Generator:
 
     def get_state(self):
         """The state as a uint8 tensor laid out as torch.get_rng_state()'s, so the two can be compared."""
-        from .creation import tensor
+        from .creation import tensor  # (creation builds on this module's generators)
         key, pos = self._stream_state()
         state = np.zeros((), _STATE)
         legacy = state["legacy"]
@@ -415,7 +415,7 @@ class Generator:
             offsets = self._random32(n - 1) % np.arange(n, 1, -1, dtype=np.uint64)
             return _swapped(n, offsets.astype(np.int64))
         left, steps = _swap_ranges(n)
-        offsets = np.remainder(self._random32(n - 1), left, dtype=np.uint64)
+        offsets = self._random32(n - 1) % left
         offsets += steps  # the positions swapped with 0, 1, ...
         perm = list(range(n))
         for i, j in enumerate(offsets.tolist()):
@@ -549,8 +549,9 @@ _SWAPS_VECTORIZED = 2048
 
 @functools.lru_cache(maxsize=64)
 def _swap_ranges(n):
-    """randperm(n)'s n - i and i for its steps i = 0 .. n - 2 (uint64, read-only)."""
-    left, steps = np.arange(n, 1, -1, dtype=np.uint64), np.arange(n - 1, dtype=np.uint64)
+    """randperm(n)'s n - i and i for its steps i = 0 .. n - 2 (uint32, as the words: n is small;
+    read-only)."""
+    left, steps = np.arange(n, 1, -1, dtype=np.uint32), np.arange(n - 1, dtype=np.uint32)
     left.flags.writeable = steps.flags.writeable = False
     return left, steps
 
