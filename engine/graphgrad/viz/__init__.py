@@ -88,10 +88,11 @@ def monitor(model: Any = None, display: bool = True, interval: float = 0.05, **k
 
     Charts: raw and smoothed curves, the latest value in each legend, one cursor across charts, log
     scale; gradient norm and update/weight ratio per parameter (fc1.weight), dead-ReLU fractions and
-    parameters that got no gradient (measured every k-th step, at most `budget` of the time). A few
-    steps are recorded whole — first, latest, a loss spike, the first NaN/Inf, the largest gradient
-    norm (at most `graph_budget` of the time, five kept) — and marked on the curves: click a mark
-    to see that step's graph with its values and gradients. Options: Monitor's."""
+    parameters that got no gradient (measured every k-th step, at most `budget` of the time). The
+    graph panel follows the latest step recorded whole (at most `graph_budget` of the time), values
+    and gradients included; the first, a loss spike, the first NaN/Inf and the largest gradient norm
+    stay kept (with copies of the weights, gradients and inputs they read, at most `snapshot_limit`
+    bytes each) and marked on the curves: click a mark to see that step's graph. Options: Monitor's."""
     widget = Monitor(model, interval=interval, **kwargs)
     if display:
         try:

@@ -251,16 +251,18 @@ LIVE_CELLS = LiveCells()
 
 class Monitor(GraphWidget):
     """Training curves, gradient diagnostics and the graphs of a few whole steps, live: the widget
-    over graphgrad.tracing.monitor.LoopMonitor (what log() keeps, and its time budget). log() is
-    cheap; points, markers and the latest recorded graph go out at most 1/interval times a second."""
+    over graphgrad.tracing.monitor.LoopMonitor (what log() keeps, its time budgets and its memory
+    bound). log() is cheap; points, markers and the latest recorded step go out at most 1/interval
+    times a second, less often when building and sending them would take more than FLUSH_BUDGET of
+    the loop's time."""
 
     def __init__(self, model=None, interval=0.05, clock=None, timer=None, graph=True, capacity=4096,
-                 budget=0.0025, graph_budget=0.005, **kwargs):
+                 budget=0.0025, graph_budget=0.005, snapshot_limit=64 << 20, **kwargs):
         super().__init__(panels=["charts", "graph", "inspector"] if graph else ["charts"], **kwargs)
         self.model = model
         # a step recorded whole at most once per message: one recorded more often would never be shown
         self.loop = LoopMonitor(model, capacity=capacity, budget=budget, graph_budget=graph_budget, graphs=graph,
-                                graph_interval=interval)
+                                graph_interval=interval, snapshot_limit=snapshot_limit)
         self._sent = {}           # (chart, series) -> (times thinned, points sent)
         self._pinned = None       # the step the graph panel shows, None: the latest recorded
         self._drawn = None        # the step the graph panel shows now
@@ -268,6 +270,7 @@ class Monitor(GraphWidget):
         self._structure = None    # (structure_key, structure_hash) of the graph the `graph` trait holds
         self._flushed = None      # (monotonic clock, loop_time) when the last flush ended
         self._flush_cost = 0.0    # CPU seconds a flush takes (smoothed)
+        self._resent = 0          # times everything went again while no view had said hello
         self.interval = interval  # the shortest; FLUSH_BUDGET may stretch the throttle's
         extra = {k: v for k, v in (("clock", clock), ("timer", timer)) if v is not None}
         # flushes come from log() itself while the loop runs; the timer that sends the last state
@@ -333,24 +336,42 @@ class Monitor(GraphWidget):
             self.loop.idle(time.perf_counter() - self.loop._last)
         if self.loop._recording is not None:  # a trace on for the next step: look again when the loop may have stopped
             self.throttle.touch()
-        header, buffers = self._points(reset=False)
-        if header["series"]:
+        reset = self._unheard()
+        header, buffers = self._points(reset=reset)
+        if header["series"] or reset:
             self.send(header, buffers)
+        if reset and self._values is not None:
+            self.send(protocol.message("graph_values", **self._values))
         drawing = time.process_time()
         self._draw_graph()   # (counted against the graph budget)
         drawn = time.process_time()
         self.send(self._status())
         self._fit_interval(start, time.process_time() - start - (drawn - drawing))
 
+    # While no view has said hello (a cell still running cannot hear one), what was sent before a view
+    # began listening is lost to it: everything goes again at these seconds after the widget was made.
+    RESEND_AFTER = (1.0, 2.0, 4.0, 8.0)
+
+    def _unheard(self):
+        """Whether this flush resends everything (see RESEND_AFTER)."""
+        if self._greeted or self._resent >= len(self.RESEND_AFTER):
+            return False
+        if time.monotonic() - self._born < self.RESEND_AFTER[self._resent]:
+            return False
+        self._resent += 1
+        return True
+
     def _fit_interval(self, start, cost):
         """After a flush that took `cost` CPU seconds: the interval that keeps flushes in FLUSH_BUDGET
         of the loop's time since the last one (tracing.monitor.loop_time: less its waits for a CPU)."""
         self.loop.aside(cost)  # not the time of a step being recorded
+        if isinstance(threading.current_thread(), threading.Timer):
+            # the throttle's timer flushes once the loop may have stopped: no rate of its to go by
+            self.throttle.interval, self._flushed = self.interval, None
+            return
         now = time.monotonic()
         last, self._flushed = self._flushed, (now, loop_time())
-        if last is None or self._flushed[1] <= last[1] or isinstance(threading.current_thread(), threading.Timer):
-            # (the throttle's timer flushes once the loop may have stopped: no CPU rate of its to go by)
-            self.throttle.interval = self.interval
+        if last is None or self._flushed[1] <= last[1]:
             return
         # what a flush costs the loop: its own time, and as much again refilling the caches it evicted
         cost *= Budget.CACHE_FACTOR
