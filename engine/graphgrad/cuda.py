@@ -12,7 +12,7 @@ amp: Any   # torch.cuda.amp: attached by graphgrad/__init__ (amp builds on nn, f
 @functools.lru_cache(maxsize=None)
 def _cupy() -> Any:   # the cupy module, or None without a usable GPU
     try:
-        import cupy
+        import cupy  # (optional: only on a GPU)
         cupy.cuda.runtime.getDeviceCount()
         return cupy
     except Exception:

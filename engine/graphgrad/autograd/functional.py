@@ -8,6 +8,7 @@ from ..creation import ones_like, zeros_like
 from ..ops import stack
 from ..tensor import Tensor
 from .grad_mode import enable_grad
+from .gradients import grad
 
 
 def _as_tuple(x, name, fn_name):
@@ -48,7 +49,6 @@ def _grads(outputs, inputs, grad_outputs, create_graph, strict, what):
 
 
 def _grad(outputs, inputs, grad_outputs, create_graph):
-    from . import grad
     return grad(outputs, inputs, grad_outputs, retain_graph=True, create_graph=create_graph, allow_unused=True)
 
 

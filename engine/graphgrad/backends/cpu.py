@@ -2,9 +2,10 @@
 vector instructions at run time; the answer names the widest NumPy reports."""
 from typing import Any
 
+import numpy as np
+
 
 def get_cpu_capability():
-    import numpy as np
     core: Any = getattr(np, "_core", None) or np.core
     found = getattr(core._multiarray_umath, "__cpu_features__", {})
     if found.get("AVX512F"):

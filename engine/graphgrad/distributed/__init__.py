@@ -3,6 +3,7 @@ single-process path. graphgrad has no process-group backend (no NCCL, Gloo or MP
 `is_available()` is False, nothing is ever initialized, and starting a process group raises an
 error that names the backend it would need."""
 import enum
+import os
 
 __all__ = ["Backend", "ReduceOp", "all_gather", "all_reduce", "barrier", "broadcast", "destroy_process_group",
            "get_backend", "get_rank", "get_world_size", "init_process_group", "is_available", "is_gloo_available",
@@ -31,7 +32,6 @@ def is_mpi_available():
 
 
 def is_torchelastic_launched():
-    import os
     return os.environ.get("TORCHELASTIC_RUN_ID") is not None
 
 

@@ -681,7 +681,7 @@ class LoopMonitor:
             start = _cpu()
             self._copies = self._copy_overwritten()
             if self._trace is None:
-                from .trace import Trace
+                from .trace import Trace  # (trace.py builds on this module)
                 # its own monitor measures nothing: this one measures the gradients
                 self._trace = Trace(keep=1, update_ratios=False, monitor_budget=1e-9, history=16, model=self.model)
             elif self._trace._current.records:

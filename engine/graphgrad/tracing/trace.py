@@ -16,8 +16,11 @@ import time as _time
 import weakref
 from typing import Any, overload
 
+import numpy as np
+
 from ..autograd.engine import BackwardPass
 from ..node import AccumulateGrad
+from ..ops.shape import trace as matrix_trace
 from .._hooks import Recorder, recorders
 from ..tensor import Tensor
 from . import source as _source
@@ -472,7 +475,6 @@ def tensor_of(array: Any) -> Tensor | None:
     if array is None:
         return None
     if not hasattr(array, "shape"):
-        import numpy as np
         array = np.asarray(array)
     return Tensor._wrap(array)
 
@@ -487,8 +489,7 @@ def trace(*modules: Any, live: bool = False, **options: Any) -> "Trace | Tensor"
 
     Given one tensor, it is torch.trace: the sum of a matrix's diagonal."""
     if len(modules) == 1 and isinstance(modules[0], Tensor) and not options and not live:
-        from ..ops import shape
-        return shape.trace(modules[0])
+        return matrix_trace(modules[0])
     if live:
         return globals()["live"](**options)
     return Trace(*modules, **options)
