@@ -3,6 +3,7 @@
 Computed with the array's own module (NumPy or CuPy); only the small results come back to the
 host. Histograms and previews are NumPy arrays, ready to be sent as binary buffers."""
 import math
+from typing import Any
 
 import numpy as np
 
@@ -14,7 +15,7 @@ def _host(array):
     return array if type(array) is np.ndarray else array.get()
 
 
-def stats(array, bins=32):
+def stats(array: Any, bins: int = 32) -> dict[str, Any]:
     """min, max, mean, std (over the finite values), NaN/Inf counts, zero fraction, histogram."""
     array = _as_array(array)
     xp = xp_of(array)
@@ -42,7 +43,7 @@ def stats(array, bins=32):
     return result
 
 
-def histogram(array, bins=32):
+def histogram(array: Any, bins: int = 32) -> dict[str, np.ndarray]:
     """{"counts", "edges"} of the finite values, as host NumPy arrays."""
     array = _as_array(array)
     xp = xp_of(array)
@@ -54,7 +55,7 @@ def histogram(array, bins=32):
     return {"counts": _host(counts).astype(np.int64), "edges": _host(edges)}
 
 
-def preview(array, max_elements=4096):
+def preview(array: Any, max_elements: int = 4096) -> tuple[np.ndarray, tuple[int, ...]]:
     """A host copy of the array, downsampled by taking every k-th element along each axis so at
     most `max_elements` remain (large axes are thinned first). Returns (values, steps)."""
     array = _as_array(array)
