@@ -12,7 +12,7 @@ from ..tensor import Tensor
 from .dispatch import Op, apply, op
 from .public import public
 from .unary import Reciprocal
-from .util import NUMBER_META, broadcast_shapes, check_broadcast, meta_of, reduced, variant, xp_of
+from .util import NUMBER_META, as_tensor_arg, broadcast_shapes, check_broadcast, meta_of, reduced, variant, xp_of
 
 
 # ---- binary arithmetic --------------------------------------------------------------------
@@ -518,8 +518,7 @@ def _operand(x, like):
         return x.item()
     if x is None:
         raise TypeError("unsupported operand type: 'NoneType'")
-    from ..creation import tensor  # (creation builds on ops: shape_arg, the device move in convert)
-    return tensor(x, device=like.device)
+    return as_tensor_arg(x, like)
 
 
 def _scalar_first(cls, a, b, true_divide):

@@ -4,7 +4,7 @@ Each public function is declared once, with its variants, by `@public(...)` wher
 (beside its op class); ops/__init__.py then exports every declared function and attaches the
 variants to Tensor (`attach_to_tensor`). Nothing else lists op names."""
 from ..tensor import Tensor
-from .dispatch import apply
+from .dispatch import apply, apply_binary
 from .inplace import write_inplace
 
 PUBLIC = {}   # public name (aliases too) -> function: what `graphgrad.<name>` is
@@ -23,7 +23,8 @@ class Variants:
     operators: Tensor's dunder methods for it: `__add__` (called as is), `__radd__` (operands
         swapped), `__iadd__` (in place).
     same_dtype_op: the op class an operator applies straight away when both operands are
-        tensors of one float dtype (the common case), skipping promotion.
+        tensors of one float dtype (the common case), skipping promotion: through
+        dispatch.apply_binary, which calls its forward(a, b, dtype) by position.
     function: False for a method that is not also `graphgrad.<name>`."""
 
     def __init__(self, name, method=False, inplace=False, aliases=(), operators=(), same_dtype_op=None,
@@ -113,6 +114,6 @@ def _same_dtype_operator(cls, full):
         if isinstance(other, Tensor):
             dt = self._data.dtype
             if dt == other._data.dtype and dt.kind == "f":
-                return apply(cls, self, other, dtype=dt)
+                return apply_binary(cls, self, other, dt)
         return full(self, other)
     return operator
