@@ -11,7 +11,7 @@ import numpy as np
 from .._hooks import recorders, state
 from ..node import Node, _sequence
 from .bfloat16 import BF16 as _BF16, in_float32
-from ..tensor import Tensor, _ndarray, _new
+from ..tensor import Tensor, _generic, _ndarray, _new
 
 REGISTRY = {}      # op name -> op class: the op table that the tests are generated from
 # recorders: the active tracers; each has .record(node, inputs, outputs, attrs, seconds) (the list
@@ -84,6 +84,8 @@ def apply(cls, *inputs, **attrs) -> Any:  # (a Tensor, or a tuple of them for op
         seconds = perf_counter() - start
     else:
         out = node.forward(*arrays, **attrs)
+    if type(out) is not _ndarray and isinstance(out, _generic):
+        out = np.asarray(out)  # NumPy's 0-d results are scalars (x.sum()): made the array they stand for
     if type(out) is _ndarray and not cls.is_view:  # Tensor._wrap spelled out: the one output of most ops
         outputs = _new(Tensor)
         outputs._data = out
