@@ -81,14 +81,15 @@ class TraceDocument(StaticSource):
     `values` ({(node, what): numpy array}) and `notes`. viz.show(doc) draws it again; its inspector
     shows the stored values."""
 
-    def __init__(self, graph, title="", curves=(), stats=None, values=None, notes=()):
+    def __init__(self, graph: dict[str, Any], title: str = "", curves: Any = (), stats: dict | None = None,
+                 values: dict | None = None, notes: Any = ()) -> None:
         if graph:   # a monitor's curves may come without a graph
             super().__init__(graph)
         self.graph = graph or {}
         self.title, self.curves, self.notes = title, list(curves), list(notes)
         self.stats, self.values = stats or {}, values or {}
 
-    def tensor(self, node_id, what):
+    def tensor(self, node_id: int, what: str) -> tuple[Any, str | None]:
         array = self.values.get((node_id, what))
         if array is None:
             return None, ("its values were not stored in the file" if (node_id, what) in self.stats

@@ -1,10 +1,13 @@
 """Synthetic traces (schema v1) shaped like a transformer's forward pass: for benchmarks, tests and
 demos of the graph view without running a model (`viz.show(synthetic.transformer(178))`)."""
+from typing import Any
+
 from ..tracing.graph import SCHEMA, node_record, structure_hash
 from .sources import modules_of, wiring
 
 
-def transformer(blocks=4, batch=8, seq=128, width=512, nan_at=None):
+def transformer(blocks: int = 4, batch: int = 8, seq: int = 128, width: int = 512,
+                nan_at: int | None = None) -> dict[str, Any]:
     """About 28 nodes per block (ops and their parameters) in modules model.blocks.<i>.{ln1,attn,ln2,mlp}.
     nan_at: a node id whose output is flagged NaN."""
     nodes, edges, types = [], [], {"model": "Transformer", "model.blocks": "ModuleList"}
