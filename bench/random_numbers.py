@@ -98,8 +98,7 @@ def _floor_cases():
 
     def arithmetic():
         for i in range(0, n, grandom._CHUNK):
-            blocks = (np.multiply(words[i:i + grandom._CHUNK] & grandom._LOW_24, grandom._FLOAT_UNIT, dtype=np.float32)
-                      .reshape(-1, 2, 8))
+            blocks = grandom._float_units(words[i:i + grandom._CHUNK]).reshape(-1, 2, 8)
             grandom._normal_products(grandom._radii(blocks[:, 0]), *grandom._angles(blocks[:, 1]),
                                      out[i:i + grandom._CHUNK])
     parts = [("randn 1e6: MT19937 words", lambda: gen._draw(n)), ("randn 1e6: Box-Muller math", arithmetic)]

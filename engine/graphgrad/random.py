@@ -180,7 +180,7 @@ class Generator:
             bits = self._random64(n)
             bits &= (1 << 53) - 1
             return np.multiply(bits, 2.0 ** -53, dtype=np.float64, out=out)
-        return np.multiply(self._random32(n) & _LOW_24, _FLOAT_UNIT, dtype=np.float32, out=out)
+        return _float_units(self._random32(n), out)
 
     def _box_muller_pairs(self, n):
         """For each of the next n words w, the float32 products of a Box-Muller block that starts
@@ -205,7 +205,7 @@ class Generator:
                 self._refill(0)
             if self._factors is None:
                 self._factors_from = self._at
-                u = np.multiply(self._buffer[self._at:] & _LOW_24, _FLOAT_UNIT, dtype=np.float32)
+                u = _float_units(self._buffer[self._at:])
                 self._factors = np.stack([_radii(u), *_angles(u)])
                 self._pairs = _pair_products(self._factors)
                 # no factor is 0, so no product is: none is -0 for the fused multiply-add to make +0
@@ -258,9 +258,15 @@ class Generator:
         """uniform for float32 where it is exact in float64 (_exact_uniform32): k * scale + offset
         for the words' low 24 bits k, rounded once to float32 (by the addition's output)."""
         words = self._random32(len(values))  # one call into NumPy, then a chunk at a time
+        exact = np.empty(min(len(values), _CHUNK))
         for i in range(0, len(values), _CHUNK):
-            exact = np.multiply(words[i:i + _CHUNK] & _LOW_24, scale, dtype=np.float64)
-            np.add(exact, offset, out=values[i:i + _CHUNK], dtype=np.float64, casting="same_kind")
+            part = exact[:len(values) - i]  # (the last chunk's size)
+            # the low bits straight into float64 (exact), then that array's own loops, which
+            # cost less than a ufunc that converts its operands on the way
+            np.bitwise_and(words[i:i + _CHUNK], _LOW_24, out=part, casting="unsafe")
+            part *= scale
+            part += offset
+            values[i:i + _CHUNK] = part
         if top_is_high:
             np.copyto(values, low, where=values == high)
 
@@ -314,11 +320,11 @@ class Generator:
             nonzero = False  # (not looked for)
             for i in range(0, whole, _CHUNK):
                 j = min(i + _CHUNK, whole)
-                blocks = np.multiply(self._random32(j - i) & _LOW_24, _FLOAT_UNIT, dtype=np.float32).reshape(-1, 2, 8)
+                blocks = self._unit(j - i, np.float32).reshape(-1, 2, 8)
                 _normal_products(_radii(blocks[:, 0]), *_angles(blocks[:, 1]), out[i:j])
             if whole < n:
                 self._random32(n - whole)  # drawn, and not used
-                u = np.multiply(self._random32(16) & _LOW_24, _FLOAT_UNIT, dtype=np.float32)
+                u = self._unit(16, np.float32)
                 _normal_products(_radii(u[None, :8]), *_angles(u[None, 8:]), out[n - 16:])
         _scale32(out, std, mean, nonzero)
         return out
@@ -454,6 +460,16 @@ _LOW_24 = np.uint32((1 << 24) - 1)
 _FLOAT_UNIT = np.float32(2.0 ** -24)
 # float32 normals up to this many come from the buffer's per-word Box-Muller factors
 _FACTORED_NORMALS = _BUFFER_WORDS // 8
+
+
+def _float_units(words, out=None):
+    """The float32 uniforms of 32-bit words: their low 24 bits times 2**-24 (both exact), into
+    `out` when given. (The bits go straight into the float32 array, and the product is that
+    array's own loop: less than a ufunc that converts its operands on the way.)"""
+    out = np.empty(len(words), np.float32) if out is None else out
+    np.bitwise_and(words, _LOW_24, out=out, casting="unsafe")
+    out *= _FLOAT_UNIT
+    return out
 
 
 def _joined(head, tail):
