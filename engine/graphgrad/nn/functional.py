@@ -43,7 +43,7 @@ def _size_str(shape):
 
 # ---- activations ------------------------------------------------------------------------------
 
-def _maybe_inplace(input, out, inplace):
+def _maybe_inplace(input: Tensor, out: Tensor, inplace: bool) -> Tensor:
     """f(x, inplace=True) writes the result into x, as PyTorch's in-place activations do. An
     activation's node keeps x's array for its derivative; the write replaces those values, so
     the node keeps a copy of them instead (torch's original_self), and x's write is no error."""
@@ -56,88 +56,88 @@ def _maybe_inplace(input, out, inplace):
     return write_inplace(input, lambda t: out)
 
 
-def relu(input, inplace=False):
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
     return _maybe_inplace(input, ops.relu(input), inplace)
 
 
-def relu_(input):
+def relu_(input: Tensor) -> Tensor:
     return relu(input, inplace=True)
 
 
-def leaky_relu(input, negative_slope=0.01, inplace=False):
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     return _maybe_inplace(input, apply(LeakyRelu, input, negative_slope=negative_slope), inplace)
 
 
-def gelu(input, approximate="none"):
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     if approximate not in ("none", "tanh"):
         raise RuntimeError("approximate argument must be either none or tanh.")
     return apply(Gelu, input, approximate=approximate)
 
 
-def elu(input, alpha=1.0, inplace=False):
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     return _maybe_inplace(input, apply(Elu, input, alpha=alpha, scale=1.0, input_scale=1.0), inplace)
 
 
 _SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
 
 
-def selu(input, inplace=False):
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
     return _maybe_inplace(input, apply(Elu, input, alpha=_SELU_ALPHA, scale=_SELU_SCALE, input_scale=1.0), inplace)
 
 
-def celu(input, alpha=1.0, inplace=False):
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     return _maybe_inplace(input, apply(Celu, input, alpha=alpha, scale=1.0, input_scale=1.0 / alpha), inplace)
 
 
-def silu(input, inplace=False):
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
     return _maybe_inplace(input, apply(Silu, input), inplace)
 
 
-def mish(input, inplace=False):
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
     return _maybe_inplace(input, apply(Mish, input), inplace)
 
 
-def softplus(input, beta=1.0, threshold=20.0):
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     return apply(Softplus, input, beta=beta, threshold=threshold)
 
 
-def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
     return _maybe_inplace(input, apply(Hardtanh, input, min_val=min_val, max_val=max_val), inplace)
 
 
-def relu6(input, inplace=False):
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     return hardtanh(input, 0.0, 6.0, inplace)
 
 
-def hardswish(input, inplace=False):
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     return _maybe_inplace(input, apply(Hardswish, input), inplace)
 
 
-def hardsigmoid(input, inplace=False):
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     return _maybe_inplace(input, apply(Hardsigmoid, input), inplace)
 
 
-def logsigmoid(input):
+def logsigmoid(input: Tensor) -> Tensor:
     return apply(LogSigmoid, input)
 
 
-def sigmoid(input):
+def sigmoid(input: Tensor) -> Tensor:
     return ops.sigmoid(input)
 
 
-def tanh(input):
+def tanh(input: Tensor) -> Tensor:
     return ops.tanh(input)
 
 
-def prelu(input, weight):
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
     return apply(Prelu, input, weight)
 
 
-def softsign(input):
+def softsign(input: Tensor) -> Tensor:
     return input / (input.abs() + 1)
 
 
-def softmin(input, dim=None, _stacklevel=3, dtype=None):
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     return softmax(-input, dim, dtype)
 
 
