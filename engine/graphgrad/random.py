@@ -614,12 +614,16 @@ _FEW = 256
 
 
 def _remainder(bits, divisor, out=None):
-    """bits % divisor for unsigned bits and a scalar divisor, as bits - bits // divisor * divisor:
-    NumPy divides unsigned integers by a scalar with multiplications (libdivide), but computes %
-    with the CPU's division, several times slower."""
+    """bits % divisor for unsigned bits and a scalar divisor, as bits - bits // divisor * divisor,
+    into `out` when given: NumPy divides unsigned integers by a scalar with multiplications
+    (libdivide), but computes % with the CPU's division, several times slower."""
     quotient = bits // divisor
     quotient *= divisor
-    return np.subtract(bits, quotient, out=quotient if out is None else out, casting="unsafe")
+    remainder = np.subtract(bits, quotient, out=quotient)
+    if out is None:
+        return remainder
+    out[...] = remainder  # (an assignment converts for less than a ufunc's output does)
+    return out
 
 
 def _cast(values, dtype):
