@@ -684,13 +684,17 @@ _FOUR_OVER_PI = np.float32(1.27323954473516)
 def _horner32(coefficients, x):
     """The polynomial at float32 x (held in float64: converted once for every step, exactly), one
     fused multiply-add per coefficient after the first: each product exact in float64, the sum
-    rounded there and then to float32 (by the addition's output, in the same call)."""
-    y = np.empty(x.shape, np.float32)
+    rounded there and then to float32 (by assignments to and from a float32 array: cheaper than
+    ufuncs that convert their operands or outputs)."""
     exact = np.multiply(x, coefficients[0])
-    for c in coefficients[1:-1]:
-        np.add(exact, c, out=y, dtype=np.float64, casting="same_kind")
-        np.multiply(y, x, out=exact)
-    return np.add(exact, coefficients[-1], out=y, dtype=np.float64, casting="same_kind")
+    y = np.empty(x.shape, np.float32)
+    for i, c in enumerate(coefficients[1:], 2):
+        exact += c
+        y[...] = exact
+        if i < len(coefficients):
+            exact[...] = y
+            exact *= x
+    return y
 
 
 def _log_ps(x):
