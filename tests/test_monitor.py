@@ -5,7 +5,6 @@ and the live trace's view that registers one post-cell callback however often it
 import gc
 import json
 import os
-import statistics
 import sys
 import time
 import tracemalloc
@@ -175,7 +174,7 @@ def test_track_knows_the_loop_length_steps_per_second_and_time_left():
     mon.flush()
     assert status(sent)["done"] == 50 and status(sent)["left"] == 0
     loop = LoopMonitor()
-    for i in range(5):
+    for _ in range(5):
         loop.log(loss=1.0, total=20)
     assert loop.done == 5 and loop.total == 20
 

@@ -18,7 +18,7 @@ from .graph import Graph
 from .leaves import keep_values
 
 _cpu = time.process_time  # what the loop monitor's work costs: this process's CPU time
-_SCHEDSTAT = "/proc/thread-self/schedstat"
+_schedstat = "/proc/thread-self/schedstat"  # None once it could not be read (not Linux)
 
 
 def loop_time():
@@ -28,17 +28,18 @@ def loop_time():
     with other work, neither the monitor's share grows as the step waits for a CPU (wall-clock
     time would), nor does a loop that waits on a GPU get a share of its CPU time only. Linux's
     per-thread scheduler statistics (run-queue wait); elsewhere, the process's CPU time."""
-    global loop_time
-    try:
-        fd = os.open(_SCHEDSTAT, os.O_RDONLY)
+    global _schedstat
+    if _schedstat is not None:
         try:
-            waited = int(os.read(fd, 64).split()[1])
-        finally:
-            os.close(fd)
-    except (OSError, ValueError, IndexError):
-        loop_time = _cpu
-        return _cpu()
-    return time.perf_counter() - waited * 1e-9
+            fd = os.open(_schedstat, os.O_RDONLY)
+            try:
+                waited = int(os.read(fd, 64).split()[1])
+            finally:
+                os.close(fd)
+            return time.perf_counter() - waited * 1e-9
+        except (OSError, ValueError, IndexError):
+            _schedstat = None
+    return _cpu()
 
 
 
