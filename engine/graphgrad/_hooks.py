@@ -1,7 +1,7 @@
 """The hook points at the bottom of graphgrad's layers: state that the op dispatcher reads on every
 call, and the places where a higher layer plugs in what a lower one calls. This module imports
 nothing from graphgrad, so every layer can import it (the layers are listed in pyproject.toml's
-import-linter contract and in docs/architecture.md).
+import-linter contract and in README's "Layers").
 
 - `state`: grad mode and anomaly mode, read by dispatch and the backward scheduler.
 - `recorders` and `Recorder`: the active tracers (graphgrad.tracing, jit, compile, debug) that
