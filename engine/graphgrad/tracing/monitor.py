@@ -8,6 +8,7 @@ import contextlib
 import math
 import os
 import time
+from typing import Any
 
 import numpy as np
 
@@ -402,7 +403,7 @@ class LoopMonitor:
     recorded from the model's first call (or from `track()`'s first item). When the loop stops,
     `idle()` switches off a trace left on for a step that never came."""
 
-    def __init__(self, model=None, capacity=4096, budget=0.005, graph_budget=0.005, graphs=True,
+    def __init__(self, model: Any = None, capacity=4096, budget=0.005, graph_budget=0.005, graphs=True,
                  clock=time.perf_counter, graph_interval=0.0, snapshot_limit=64 << 20):
         self.model = model
         self.params = list(model.named_parameters()) if hasattr(model, "named_parameters") else []
@@ -430,7 +431,7 @@ class LoopMonitor:
         self.snapshot_limit = snapshot_limit
         self.graphs = graphs and model is not None
         self._clock = clock
-        self._trace = None
+        self._trace: Any = None     # the Trace switched on for the steps recorded whole (made at the first)
         self._overwritten = [t for _, t in self.params + buffers]  # what an optimizer or a forward writes in place
         self._recording = None      # clock when the trace was switched on for this step, or None
         self._recorded = (-1, -math.inf)  # (step, clock) of the last step recorded whole
@@ -452,8 +453,8 @@ class LoopMonitor:
         self._loss = [0.0, 0.0, 0]  # running mean, variance, count of the main run's loss (spikes)
         self._worst = {"spike": 0.0, "grad": 0.0}
         # the first step is recorded whole from the model's first call (track() starts it earlier)
-        self._first_call = (model.register_forward_pre_hook(self._first_forward)
-                            if self.graphs and hasattr(model, "register_forward_pre_hook") else None)
+        register = getattr(model, "register_forward_pre_hook", None) if self.graphs else None
+        self._first_call = register(self._first_forward) if register is not None else None
 
     def __repr__(self):
         kept = sorted({s for s, _, _ in self.kept.values()})
@@ -721,7 +722,7 @@ class LoopMonitor:
             it = self._trace._current
         self._trace._read.add(it)  # kept whole while the Graph is held
         graph = Graph(it)
-        copies, self._copies = self._copies, None
+        copies, self._copies = self._copies or {}, None
         keep_values(graph._it, copies, max(self.snapshot_limit - sum(c.nbytes for _, c in copies.values()), 0),
                     grads=self._grads_rewritten is not False)
         if self._grads_rewritten is None:  # does the loop zero its gradients in place? (a later step tells)
