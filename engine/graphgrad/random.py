@@ -549,12 +549,12 @@ def _scale32(values, std, mean, nonzero=False):
     std, mean = np.float32(std), np.float32(mean)
     if std == 1:
         np.add(values, mean, out=values)
-    elif mean == 0:
-        if nonzero and std != 0:
-            np.multiply(values, float(std), out=values, dtype=np.float64, casting="same_kind")
-        else:
-            exact = np.multiply(values, float(std), dtype=np.float64)
-            np.add(exact, float(mean), out=values, dtype=np.float64, casting="same_kind")
+    elif mean == 0:  # (astype and float64's own loops: cheaper than ufuncs that convert)
+        exact = values.astype(np.float64)
+        exact *= float(std)
+        if not (nonzero and std != 0):
+            exact += 0.0
+        values[...] = exact
     else:
         _fma32(values.copy(), std, mean, values)
 
