@@ -1,11 +1,17 @@
 """Whether ops record history: no_grad, enable_grad, set_grad_enabled, inference_mode. Each is a
 context manager and a decorator, as PyTorch's are."""
 import functools
+from collections.abc import Callable
+from typing import Any, TypeVar, cast, overload
 
 from .._hooks import state  # (at the bottom layer: dispatch reads it for every op)
 
 
-def is_grad_enabled():
+G = TypeVar("G", bound="_GradMode")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def is_grad_enabled() -> bool:
     return state.grad_enabled
 
 
@@ -14,6 +20,10 @@ class _GradMode:
     function. `@no_grad` works with or without parentheses, as in PyTorch."""
     mode = True
 
+    @overload
+    def __new__(cls, orig_func: F) -> F: ...   # @no_grad on a function: the function, wrapped
+    @overload
+    def __new__(cls: type[G], orig_func: Any = None) -> G: ...   # a context manager
     def __new__(cls, orig_func=None):
         if callable(orig_func):
             return cls()(orig_func)
@@ -22,15 +32,14 @@ class _GradMode:
     def __init__(self, orig_func=None):
         pass
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         self._prev = state.grad_enabled
         state.grad_enabled = self.mode
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:   # (exceptions go on)
         state.grad_enabled = self._prev
-        return False
 
-    def __call__(self, fn):
+    def __call__(self, fn: F) -> F:
         mode = self.mode
 
         @functools.wraps(fn)
@@ -40,7 +49,7 @@ class _GradMode:
                 return fn(*args, **kwargs)
             finally:
                 state.grad_enabled = prev
-        return wrapper
+        return cast(F, wrapper)
 
     def clone(self):
         return self.__class__()
