@@ -179,7 +179,10 @@ class Generator:
         if dtype == np.float64:
             bits = self._random64(n)
             bits &= (1 << 53) - 1
-            return np.multiply(bits, 2.0 ** -53, dtype=np.float64, out=out)
+            out = np.empty(n) if out is None else out
+            out[...] = bits  # (an assignment converts for less than a ufunc does)
+            out *= 2.0 ** -53
+            return out
         return _float_units(self._random32(n), out)
 
     def _box_muller_pairs(self, n):
@@ -381,7 +384,7 @@ class Generator:
                 if len(part) > _FEW:
                     _remainder(bits, divisor, part)
                 else:
-                    np.remainder(bits, divisor, out=part, casting="unsafe")
+                    part[...] = bits % divisor
                 if low:
                     part += low
             else:
