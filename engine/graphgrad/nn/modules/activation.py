@@ -89,7 +89,7 @@ class LeakyReLU(Module):
 
 
 class ELU(Module):
-    fn = F.elu
+    fn: Callable[..., Tensor] = F.elu   # CELU's is F.celu
 
     def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
