@@ -19,6 +19,10 @@ from .graph import Graph
 from .leaves import keep_values
 
 _cpu = time.process_time  # what the loop monitor's work costs: this process's CPU time
+
+
+def _wall():
+    return time.perf_counter()  # (looked up when called: a test may stand a clock in for it)
 _schedstat = "/proc/thread-self/schedstat"  # None once it could not be read (not Linux)
 
 
@@ -157,14 +161,14 @@ class Budget:
     # data from the caches (bench/tracing.py, stop 9: every-k measuring cost 2% with the budget at 1%).
     CACHE_FACTOR = 2.0
 
-    def __init__(self, fraction=0.01, clock=time.perf_counter, cache_factor=CACHE_FACTOR, period_clock=None):
+    def __init__(self, fraction=0.01, clock=None, cache_factor=CACHE_FACTOR, period_clock=None):
         self.fraction = fraction
         self.every = 1
         self.period = 0.0       # seconds per iteration on period_clock, between the last two measured
         self.cost_period = 0.0  # the same on `clock` (what the measurements' costs are counted in)
         self.cache_factor = cache_factor
-        self._clock = clock
-        self._period_clock = period_clock or clock
+        self._clock = clock or _wall
+        self._period_clock = period_clock or self._clock
         self._cost = 0.0        # seconds one iteration's measurements take (smoothed)
         self._last = None       # (clock, period clock, number) when the last measured iteration ended
         self._paused = None
@@ -175,7 +179,7 @@ class Budget:
     def measured(self, number, seconds):
         """Iteration `number`, measured in `seconds`, ended: how often measuring fits in the
         budget, from the time per iteration since the last one measured."""
-        now = (self._clock(), self._period_clock())
+        now = self._now()
         seconds *= self.cache_factor
         self._cost = seconds if not self._cost else 0.8 * self._cost + 0.2 * seconds
         if self._last is not None and self.fraction and number > self._last[2]:
@@ -185,14 +189,20 @@ class Budget:
             self.every = max(1, math.ceil(self._cost / (self.fraction * self.period))) if self.period > 0 else 1
         self._last = (*now, number)
 
+    def _now(self):
+        """(clock, period clock) now; one reading when they are one clock."""
+        now = self._clock()
+        return now, (now if self._period_clock is self._clock else self._period_clock())
+
     def pause(self):
         """Recording stopped: the time until resume() is not the iterations'."""
-        self._paused = (self._clock(), self._period_clock())
+        self._paused = self._now()
 
     def resume(self):
         if self._paused is not None and self._last is not None:
-            last, paused = self._last, self._paused
-            self._last = (last[0] + self._clock() - paused[0], last[1] + self._period_clock() - paused[1], last[2])
+            (last, last_period, number), (paused, paused_period) = self._last, self._paused
+            now, now_period = self._now()
+            self._last = (last + now - paused, last_period + now_period - paused_period, number)
         self._paused = None
 
 
@@ -563,7 +573,8 @@ class LoopMonitor:
             self._settle()
         recorded = self._recording is not None
         # the weights were sampled before this step (its gradient statistics are due, or it was recorded)
-        norm_total = self._measure(step) if self._before is not None else None
+        # (and the first step logged: its gradient norms, with no weights sampled before it)
+        norm_total = self._measure(step) if self._before is not None or self._measured == -math.inf else None
         if recorded:
             self._keep(step, loss, norm_total)
         if loss is not None and not loss < self._notable:
@@ -656,6 +667,7 @@ class LoopMonitor:
             for name, n in norms:
                 self.put("grad norm", name, step, n)
             self.no_gradient = missing
+        self._measured = max(self._measured, step)
         self._measure_seconds = _cpu() - start + self._sample_seconds
         self.grad_budget.measured(step, self._measure_seconds)
         self._sample_seconds = 0.0
