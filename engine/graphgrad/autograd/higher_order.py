@@ -3,8 +3,8 @@ again (second derivatives, Hessian-vector products, gradient penalties).
 
 The ops' backward formulas are written once, for arrays. Here they run on `GraphArray`s
 (ops/graph_array.py): tensors behind the part of NumPy's array interface those formulas use,
-where every operation is a graphgrad op. So the same formula that computes a gradient from arrays records, from tensors,
-the graph of that computation. The saved arrays a formula reads are handed to it as tensors in
+where every operation is a graphgrad op. So the same formula that computes a gradient from
+arrays records, from tensors, the graph of that computation. The saved arrays a formula reads are handed to it as tensors in
 the forward graph again (what PyTorch calls unpacking a SavedVariable): the leaf itself, or a
 tensor whose grad_fn is the node that made the array.
 
@@ -15,6 +15,7 @@ import copy
 from ..ops.graph_array import GraphArray, saved_input
 from ..tensor import Tensor
 from .grad_mode import enable_grad
+
 
 def backward_with_graph(node, grads):
     """node.backward on GraphArrays: (GraphArray or None) per input, with a graph of their own."""

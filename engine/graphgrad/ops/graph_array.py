@@ -172,7 +172,7 @@ class Namespace:
         self.split, self.put_along_axis, self.add = _split, _put_along_axis, _AddAt()
         self.pad = _pad
         self.linalg = _LinalgNamespace(gg.linalg)
-        constant = lambda make: lambda *args, **kwargs: GraphArray(Tensor._wrap(make(*args, **kwargs)))  # noqa: E731
+        constant = lambda make: lambda *args, **kwargs: GraphArray(Tensor._wrap(make(*args, **kwargs)))
         self.zeros, self.ones = constant(xp.zeros), constant(xp.ones)  # a gradient is often written into zeros
         self.zeros_like = constant(lambda a, dtype=None: xp.zeros(a.shape, dtype or a.dtype))
         self.ones_like = constant(lambda a, dtype=None: xp.ones(a.shape, dtype or a.dtype))
