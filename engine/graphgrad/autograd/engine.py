@@ -11,11 +11,13 @@ import sys
 import time
 from collections import deque
 from operator import attrgetter, itemgetter
+from typing import Any
 
 from ..tensor import Tensor
 from . import higher_order
 from .anomaly_mode import check_gradients
 from .._hooks import recorders, state
+from ..ops.graph_array import GraphArray
 from ..node import AccumulateGrad
 
 _by_sequence = attrgetter("_seq")
@@ -193,7 +195,7 @@ def _schedule(roots):
     return order
 
 
-def _input_position(node):
+def _input_position(node) -> Any:   # a sort key: an input node's first position
     firsts = {}
     for i, (nxt, _) in enumerate(node.next_functions):
         firsts.setdefault(nxt, i)
@@ -202,15 +204,15 @@ def _input_position(node):
 
 def _tensor(grad):
     """A gradient as hooks see it: a tensor (with create_graph, the one carrying its graph)."""
-    return grad.tensor if type(grad) is higher_order.GraphArray else Tensor._wrap(grad)
+    return grad.tensor if type(grad) is GraphArray else Tensor._wrap(grad)
 
 
 def _arrays(grads):
-    return tuple(None if g is None else g.tensor._data if type(g) is higher_order.GraphArray else g for g in grads)
+    return tuple(None if g is None else g.tensor._data if type(g) is GraphArray else g for g in grads)
 
 
 def _run_post_hooks(node, grad_inputs, grads):
-    wrap = lambda gs: tuple(None if g is None else _tensor(g) for g in gs)  # noqa: E731
+    wrap = lambda gs: tuple(None if g is None else _tensor(g) for g in gs)
     for hook in node._post_hooks:
         hook(wrap(grad_inputs), wrap(grads))
 

@@ -17,6 +17,7 @@ The ctx is the graph node itself (as in PyTorch), so the scheduler, the debugger
 treat a custom function like any op: its backward runs on tensors the user's code receives, and
 the arrays it returns go on through the graph."""
 import time
+from typing import Any
 
 from .._hooks import recorders, state
 from ..node import Node, new_sequence_number
@@ -32,7 +33,10 @@ class FunctionCtx(Node):
     attribute the function sets."""
     saved = ("_saved",)
     saved_as_given = True   # (the saved are tensors in the graph already: create_graph uses them)
-    function = None         # the Function subclass
+    function: Any = None    # the Function subclass
+    needs_input_grad: tuple[bool, ...]   # set by Function.apply: per argument, whether it needs a gradient
+    _input_meta: dict[int, tuple[tuple[int, ...], Any]]   # tensor argument -> (shape, dtype), set by _connect
+    _tensor_args: tuple[int, ...]        # the positions of the tensor arguments, set by _connect
     _saved = ()
     _non_differentiable = ()
     _dirty = ()
@@ -102,6 +106,7 @@ def _sums_to(got, shape):
 
 class Function:
     """Subclass with static forward(ctx, *args) and backward(ctx, *grads), then call apply()."""
+    _backward_cls: type[FunctionCtx]   # made per subclass: its graph node's class
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

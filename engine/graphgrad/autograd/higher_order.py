@@ -4,9 +4,9 @@ again (second derivatives, Hessian-vector products, gradient penalties).
 The ops' backward formulas are written once, for arrays. Here they run on `GraphArray`s
 (ops/graph_array.py): tensors behind the part of NumPy's array interface those formulas use,
 where every operation is a graphgrad op. So the same formula that computes a gradient from
-arrays records, from tensors, the graph of that computation. The saved arrays a formula reads are handed to it as tensors in
-the forward graph again (what PyTorch calls unpacking a SavedVariable): the leaf itself, or a
-tensor whose grad_fn is the node that made the array.
+arrays records, from tensors, the graph of that computation. The saved arrays a formula reads
+are handed to it as tensors in the forward graph again (what PyTorch calls unpacking a
+SavedVariable): the leaf itself, or a tensor whose grad_fn is the node that made the array.
 
 An op whose backward needs more of NumPy than is here, or saves a float array that is neither an
 input nor its output, raises NotImplementedError naming it rather than give a wrong derivative."""
