@@ -161,7 +161,7 @@ class Budget:
     # data from the caches (bench/tracing.py, stop 9: every-k measuring cost 2% with the budget at 1%).
     CACHE_FACTOR = 2.0
 
-    def __init__(self, fraction=0.01, clock=None, cache_factor=CACHE_FACTOR, period_clock=None):
+    def __init__(self, fraction: float | None = 0.01, clock=None, cache_factor=CACHE_FACTOR, period_clock=None):
         self.fraction = fraction
         self.every = 1
         self.period = 0.0       # seconds per iteration on period_clock, between the last two measured
@@ -211,7 +211,7 @@ class Monitor:
     over every iteration so far (closed ones and the open one); `diagnostics()` looks at the
     latest iterations kept whole."""
 
-    def __init__(self, trace, capacity=100_000, budget=0.01):
+    def __init__(self, trace, capacity: int = 100_000, budget: float | None = 0.01):
         self._trace = trace
         self._capacity = capacity
         self._series = {}  # (group, name) -> Series
