@@ -1,14 +1,16 @@
 """Creating tensors: from data (tensor, as_tensor, from_numpy), filled (zeros, ones, full,
 empty, eye, arange, linspace) and random (rand, randn, randint, randperm, normal)."""
 import math
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from . import cuda, defaults, dtypes
-from .device import CPU, as_device
+from .device import CPU, DeviceLike, as_device
 from .ops.convert import _move
 from .ops.util import shape_arg
-from .random import get_generator
+from .random import Generator, get_generator
 from .tensor import Tensor
 
 
@@ -140,13 +142,14 @@ def _unwrap(x):
     return x
 
 
-def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
+def tensor(data: Any, dtype: dtypes.dtype | None = None, device: DeviceLike | None = None, requires_grad: bool = False,
+           pin_memory: bool = False) -> Tensor:
     array, inferred = _from_data(data, dtype.np if dtype is not None else None)
     target = dtype.np if dtype is not None else inferred
     return _finish(np.array(array, dtype=target, copy=True), device, requires_grad)
 
 
-def as_tensor(data, dtype=None, device=None):
+def as_tensor(data: Any, dtype: dtypes.dtype | None = None, device: DeviceLike | None = None) -> Tensor:
     if isinstance(data, Tensor):
         return data.to(dtype=dtype, device=device)
     if isinstance(data, np.ndarray) and (dtype is None or dtype.np == data.dtype) and as_device(device) is CPU:
@@ -157,7 +160,7 @@ def as_tensor(data, dtype=None, device=None):
 asarray = as_tensor
 
 
-def from_numpy(ndarray):
+def from_numpy(ndarray: np.ndarray) -> Tensor:
     if not isinstance(ndarray, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
     dtypes.from_numpy(ndarray.dtype)
@@ -191,32 +194,37 @@ def _out_of_memory(shape, np_dtype):
                         "Error code 12 (Cannot allocate memory)")
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+def zeros(*size: int | Sequence[int], dtype: dtypes.dtype | None = None, device: DeviceLike | None = None,
+          requires_grad: bool = False, out: Tensor | None = None, layout: Any = None) -> Tensor:
     if any(isinstance(n, int) and n < 0 for n in (size[0] if len(size) == 1 and isinstance(size[0], (tuple, list))
                                                   else size)):
         raise RuntimeError("zeros: Dimension size must be non-negative.")  # zeros words it its own way
     return _filled(size, 0, dtype, device, requires_grad, "zeros")
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+def ones(*size: int | Sequence[int], dtype: dtypes.dtype | None = None, device: DeviceLike | None = None,
+         requires_grad: bool = False, out: Tensor | None = None, layout: Any = None) -> Tensor:
     return _filled(size, 1, dtype, device, requires_grad, "ones")
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None, memory_format=None):
+def empty(*size: int | Sequence[int], dtype: dtypes.dtype | None = None, device: DeviceLike | None = None,
+          requires_grad: bool = False, out: Tensor | None = None, layout: Any = None,
+          memory_format: Any = None) -> Tensor:
     return _filled(size, 0, dtype, device, requires_grad, "empty")
 
 
-def full(size, fill_value, dtype=None, device=None, requires_grad=False, layout=None):
+def full(size: int | Sequence[int], fill_value: float | Tensor, dtype: dtypes.dtype | None = None,
+         device: DeviceLike | None = None, requires_grad: bool = False, layout: Any = None) -> Tensor:
     if not isinstance(size, (tuple, list)):
         raise TypeError(f"full(): argument 'size' (position 1) must be tuple of ints, not {type(size).__name__}")
     if dtype is None:
         dtype = dtypes.scalar_dtype(fill_value) if not isinstance(fill_value, Tensor) else fill_value.dtype
-    fill_value = _value(fill_value)
-    if isinstance(fill_value, (int, float)):
-        fill = np.array(fill_value)
+    value: Any = _value(fill_value)
+    if isinstance(value, (int, float)):
+        fill = np.array(value)
         _check_fits(fill, dtype.np, _c_type(dtype))
-        fill_value = fill.astype(dtype.np)  # negatives into unsigned types wrap, as in torch
-    return _filled((size,), fill_value, dtype, device, requires_grad, "full")
+        value = fill.astype(dtype.np)  # negatives into unsigned types wrap, as in torch
+    return _filled((size,), value, dtype, device, requires_grad, "full")
 
 
 def _c_type(dtype):
@@ -224,7 +232,7 @@ def _c_type(dtype):
     return {"int32": "int"}.get(dtype.np.name, dtype.np.name + "_t")
 
 
-def _value(x):
+def _value(x: float | Tensor) -> float:
     return x.item() if isinstance(x, Tensor) else x
 
 
@@ -232,23 +240,28 @@ def _like(input, dtype, device):
     return dict(dtype=dtype or input.dtype, device=device or input.device)
 
 
-def zeros_like(input, dtype=None, device=None, requires_grad=False, memory_format=None, layout=None):
+def zeros_like(input: Tensor, dtype: dtypes.dtype | None = None, device: DeviceLike | None = None,
+               requires_grad: bool = False, memory_format: Any = None, layout: Any = None) -> Tensor:
     return zeros(input.shape, requires_grad=requires_grad, **_like(input, dtype, device))
 
 
-def ones_like(input, dtype=None, device=None, requires_grad=False, memory_format=None, layout=None):
+def ones_like(input: Tensor, dtype: dtypes.dtype | None = None, device: DeviceLike | None = None,
+              requires_grad: bool = False, memory_format: Any = None, layout: Any = None) -> Tensor:
     return ones(input.shape, requires_grad=requires_grad, **_like(input, dtype, device))
 
 
-def empty_like(input, dtype=None, device=None, requires_grad=False, memory_format=None, layout=None):
+def empty_like(input: Tensor, dtype: dtypes.dtype | None = None, device: DeviceLike | None = None,
+               requires_grad: bool = False, memory_format: Any = None, layout: Any = None) -> Tensor:
     return empty(input.shape, requires_grad=requires_grad, **_like(input, dtype, device))
 
 
-def full_like(input, fill_value, dtype=None, device=None, requires_grad=False, memory_format=None, layout=None):
+def full_like(input: Tensor, fill_value: float, dtype: dtypes.dtype | None = None, device: DeviceLike | None = None,
+              requires_grad: bool = False, memory_format: Any = None, layout: Any = None) -> Tensor:
     return full(input.shape, fill_value, requires_grad=requires_grad, **_like(input, dtype, device))
 
 
-def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+def eye(n: int, m: int | None = None, dtype: dtypes.dtype | None = None, device: DeviceLike | None = None,
+        requires_grad: bool = False) -> Tensor:
     m = n if m is None else m
     for name, value in (("n", n), ("m", m)):
         if value < 0:
@@ -257,7 +270,8 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False):
     return _finish(np.eye(n, m, dtype=d.np), device, requires_grad)
 
 
-def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
+def arange(start: float, end: float | None = None, step: float = 1, dtype: dtypes.dtype | None = None,
+           device: DeviceLike | None = None, requires_grad: bool = False) -> Tensor:
     if end is None:
         start, end = 0, start
     start, end, step = (_value(v) for v in (start, end, step))
@@ -279,14 +293,16 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     return _finish(array, device, requires_grad)
 
 
-def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+def linspace(start: float, end: float, steps: int, dtype: dtypes.dtype | None = None, device: DeviceLike | None = None,
+             requires_grad: bool = False) -> Tensor:
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     d = dtype or dtypes.get_default_dtype()
     return _finish(np.linspace(_value(start), _value(end), steps).astype(d.np), device, requires_grad)
 
 
-def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_grad=False):
+def logspace(start: float, end: float, steps: int, base: float = 10.0, dtype: dtypes.dtype | None = None,
+             device: DeviceLike | None = None, requires_grad: bool = False) -> Tensor:
     d = dtype or dtypes.get_default_dtype()
     return _finish(np.logspace(start, end, steps, base=base).astype(d.np), device, requires_grad)
 
@@ -310,13 +326,15 @@ def _drawn(shape, np_dtype, draw, device, requires_grad):
     return _finish(values.reshape(shape), device, requires_grad)
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
+def rand(*size: int | Sequence[int], generator: Generator | None = None, dtype: dtypes.dtype | None = None,
+         device: DeviceLike | None = None, requires_grad: bool = False) -> Tensor:
     shape, np_dtype = _floating(size, dtype, "check_uniform_bounds", "rand")
     gen = get_generator(generator)
     return _drawn(shape, np_dtype, lambda n: gen.uniform(n, np_dtype), device, requires_grad)
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
+def randn(*size: int | Sequence[int], generator: Generator | None = None, dtype: dtypes.dtype | None = None,
+          device: DeviceLike | None = None, requires_grad: bool = False) -> Tensor:
     return _normal(size, 0.0, 1.0, generator, dtype, device, requires_grad, "randn")
 
 
@@ -326,7 +344,9 @@ def _normal(size, mean, std, generator, dtype, device, requires_grad=False, name
     return _drawn(shape, np_dtype, lambda n: gen.normal(n, np_dtype, mean, std), device, requires_grad)
 
 
-def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
+def randint(low: int, high: int | None = None, size: int | Sequence[int] | None = None, *,
+            generator: Generator | None = None, dtype: dtypes.dtype | None = None, device: DeviceLike | None = None,
+            requires_grad: bool = False) -> Tensor:
     if size is None and isinstance(high, (tuple, list)):
         low, high, size = 0, low, high
     elif high is None:
@@ -341,26 +361,32 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
     return _drawn(shape, np_dtype, lambda n: gen.integers(n, low, high, np_dtype), device, requires_grad)
 
 
-def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
+def randperm(n: int, *, generator: Generator | None = None, dtype: dtypes.dtype | None = None,
+             device: DeviceLike | None = None, requires_grad: bool = False) -> Tensor:
     perm = get_generator(generator).permutation(n)
     return _finish(perm.astype((dtype or dtypes.int64).np, copy=False), device, requires_grad)
 
 
-def rand_like(input, dtype=None, device=None, requires_grad=False, generator=None):
+def rand_like(input: Tensor, dtype: dtypes.dtype | None = None, device: DeviceLike | None = None,
+              requires_grad: bool = False, generator: Generator | None = None) -> Tensor:
     return rand(input.shape, generator=generator, requires_grad=requires_grad, **_like(input, dtype, device))
 
 
-def randn_like(input, dtype=None, device=None, requires_grad=False, generator=None):
+def randn_like(input: Tensor, dtype: dtypes.dtype | None = None, device: DeviceLike | None = None,
+               requires_grad: bool = False, generator: Generator | None = None) -> Tensor:
     return randn(input.shape, generator=generator, requires_grad=requires_grad, **_like(input, dtype, device))
 
 
-def randint_like(input, low=0, high=None, dtype=None, device=None, requires_grad=False):
+def randint_like(input: Tensor, low: int = 0, high: int | None = None, dtype: dtypes.dtype | None = None,
+                 device: DeviceLike | None = None, requires_grad: bool = False) -> Tensor:
     if high is None:
         low, high = 0, low
     return randint(low, high, input.shape, **_like(input, dtype, device))
 
 
-def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None):
+def normal(mean: float | Tensor = 0.0, std: float | Tensor = 1.0, size: int | Sequence[int] | None = None, *,
+           generator: Generator | None = None, dtype: dtypes.dtype | None = None,
+           device: DeviceLike | None = None) -> Tensor:
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         # as torch: standard normals (times std when only the mean is a tensor), then scaled and shifted
         like = next(t for t in (mean, std) if isinstance(t, Tensor))
@@ -371,7 +397,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
     return _normal(size, mean, std, generator, dtype, device)
 
 
-def bernoulli(input, p=None, *, generator=None):
+def bernoulli(input: Tensor, p: float | None = None, *, generator: Generator | None = None) -> Tensor:
     """1 with probability p for each element (p: the input's values, or one number for all)."""
     gen, data = get_generator(generator), input._data
     dtype = data.dtype
@@ -382,7 +408,8 @@ def bernoulli(input, p=None, *, generator=None):
     return _finish(draw, input.device, False)
 
 
-def multinomial(input, num_samples, replacement=False, *, generator=None):
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
+                generator: Generator | None = None) -> Tensor:
     probs = input.detach().cpu().numpy()
     if probs.ndim not in (1, 2):
         raise RuntimeError("prob_dist must be 1 or 2 dim")

@@ -38,6 +38,9 @@ class device:
 CPU = device("cpu")
 
 
+DeviceLike = str | int | device   # what a device= argument may be: "cuda:0", 0, gg.device("cpu")
+
+
 def as_device(d):
     if d is None or d is CPU:
         return CPU

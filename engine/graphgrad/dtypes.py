@@ -79,7 +79,7 @@ def promote_types(a, b):
     return _by_np[np.promote_types(a.np, b.np)]
 
 
-def scalar_dtype(value):
+def scalar_dtype(value) -> "dtype":
     """The dtype a Python number takes part in promotion as (a 'wrapped number')."""
     if isinstance(value, bool):
         return bool_
