@@ -142,7 +142,8 @@ def random_split(dataset: Dataset, lengths: Sequence[int | float], generator: Ge
         lengths = sizes
     if sum(lengths) != n:
         raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
-    indices = randperm(sum(lengths), generator=generator).tolist()
+    # (whole-number float lengths fail in randperm, as torch's do)
+    indices = randperm(sum(lengths), generator=generator).tolist()  # pyright: ignore[reportArgumentType]
     splits, offset = [], 0
     for length in lengths:
         splits.append(Subset(dataset, indices[offset:offset + length]))
