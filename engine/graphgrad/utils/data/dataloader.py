@@ -38,7 +38,9 @@ def _stack_tensors(batch):
                                f"and {list(t.shape)} at entry {i}")
     data = xp_of(first._data).stack([t._data for t in batch])
     if any(t._data.dtype != data.dtype for t in batch):
-        data = data.astype(dtypes.result_type(*batch).np)
+        common = dtypes.result_type(*batch)
+        assert common is not None   # (a batch has tensors)
+        data = data.astype(common.np)
     return Tensor._wrap(data)
 
 
