@@ -306,16 +306,14 @@ def test_a_click_on_the_nan_mark_shows_that_steps_graph_with_values_and_gradient
     marks = {m["role"]: m for m in status(sent)["markers"]}
     assert {"first", "latest", "nan"} <= set(marks) and marks["first"]["step"] == 0
     nan = marks["nan"]
-    assert nan["step"] in (30, 31)   # the NaN's step, or the next one when it ran unrecorded (then it says so)
-    assert nan["step"] == 30 or "step 30" in nan["note"]
+    assert nan["step"] == 30   # the NaN's step itself, recorded or not (then its forward is run again)
     mon._on_message(mon, {"type": "show_step", "step": nan["step"]}, [])
     graph = shown(sent)
     assert graph["iteration"] == nan["step"] and status(sent)["pinned"] and status(sent)["shown"] == nan["step"]
     flagged = [n for n in graph["nodes"] if n["flags"]["nan"]]
     assert flagged, "the NaN is flagged in the step's graph"
     born = [n for n in flagged if n["flags"].get("born")]
-    # born in the batch (batch[0, 0] = nan) at step 30; at 31, in the weights step 30 updated with NaN gradients
-    assert born and born[0]["kind"] == ("input" if nan["step"] == 30 else "param"), born
+    assert born and born[0]["kind"] == "input", born   # born in the batch (batch[0, 0] = nan)
     op = next(n for n in graph["nodes"] if n["kind"] == "op" and n["op"] == "relu")
     value, reason = mon.tensor(op["id"], "value")
     grad, _ = mon.tensor(op["id"], "grad")
@@ -327,6 +325,72 @@ def test_a_click_on_the_nan_mark_shows_that_steps_graph_with_values_and_gradient
     # a step not kept whole is refused with an error message
     mon._on_message(mon, {"type": "show_step", "step": 7}, [])
     assert sent[-1][0]["type"] == "error" and "not kept whole" in sent[-1][0]["message"]
+
+
+class DropNet(gg.nn.Module):
+    """fc1 -> batch norm -> relu -> dropout -> fc2: random draws and buffers written by the forward."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.bn = gg.nn.Linear(4, 8), gg.nn.BatchNorm1d(8)
+        self.drop, self.fc2 = gg.nn.Dropout(0.3), gg.nn.Linear(8, 3)
+
+    def forward(self, x):
+        return self.fc2(self.drop(self.bn(self.fc1(x)).relu()))
+
+
+def born_kinds(graph, step):
+    """The kinds of the nodes a NaN/Inf was born at in a kept step's graph."""
+    from graphgrad.tracing.monitor import graph_values
+    return [graph.nodes[i].kind for i, flags in graph_values(graph, step, None)["flags"] if flags["born"]]
+
+
+@pytest.mark.parametrize("model", [Net, DropNet])
+def test_the_first_nan_step_is_kept_itself_and_training_does_not_see_the_run_again(model):
+    """A NaN planted in the batch at step 30, which ran unrecorded: the step kept as the first NaN
+    one is 30, born at the input. A model that draws (dropout) or writes buffers (batch norm)
+    trains bit for bit as without the monitor across that step (losses, weights, running
+    statistics, the generator), the NaN step's optimizer step skipped as a guarded loop does."""
+    def train(monitored):
+        gg.manual_seed(0)
+        net = model()
+        x, y = gg.randn(16, 4), gg.randint(0, 3, (16,))
+        opt = gg.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+        mon = LoopMonitor(net) if monitored else None
+        if mon is not None:
+            mon.graph_budget.every = 10 ** 6   # the budget records no step after the first: 30 runs unrecorded
+        losses = []
+        for i in range(40):
+            batch = x.clone()
+            if i == 30:
+                batch[0, 0] = float("nan")
+            opt.zero_grad()
+            loss = gg.nn.functional.cross_entropy(net(batch), y)
+            if np.isfinite(loss.item()):
+                loss.backward()
+                opt.step()
+            losses.append(loss.item())
+            if mon is not None:
+                mon.log(loss=loss)
+        state = [t._data.copy() for t in list(net.parameters()) + list(net.buffers())]
+        return losses, state, gg.random.default_generator.get_state().numpy(), mon
+
+    losses, state, generator, _ = train(False)
+    seen_losses, seen_state, seen_generator, mon = train(True)
+    assert np.isnan(losses[30]) and np.isfinite(losses[31:]).all()
+    np.testing.assert_array_equal(seen_losses, losses)   # NaN where NaN
+    for seen, plain in zip(seen_state, state):
+        np.testing.assert_array_equal(seen, plain)
+    np.testing.assert_array_equal(seen_generator, generator)
+    step, graph, note = mon.kept["nan"]
+    assert step == 30 and "run again" in note, note
+    assert born_kinds(graph, step) == ["input"]
+    # no draws: the rest of the step is recorded too (its loss; its backward in an unguarded loop, as in
+    # the test above); draws: the model's forward alone, and the note says its draws were its own
+    assert any(n.op == "nll_loss" for n in graph) is (model is Net)
+    assert ("dropout" in note) is (model is DropNet)
+    assert mon._nan_watch is None and not mon.model._forward_hooks   # the watch ends once the step is kept
+    assert mon.graph_of(30) is graph and {m["role"] for m in mon.markers() if m["step"] == 30} >= {"nan"}
 
 
 def test_the_panel_follows_the_latest_recorded_step_and_offers_no_stepping():
@@ -357,7 +421,8 @@ def test_the_first_logged_step_is_kept_whole_without_track():
     ops = {(n.op, n.phase) for n in graph}
     assert {("linear", "forward"), ("relu", "forward"), ("step", "optimizer")} <= ops
     assert any(n.kind == "backward" for n in graph)
-    assert not net._forward_pre_hooks   # the hook that started it is gone
+    # the hook that started it is gone (the one left looks for the first NaN/Inf)
+    assert list(net._forward_pre_hooks.values()) == [mon._watch_input]
 
 
 def test_a_kept_step_shows_the_weights_gradients_and_inputs_it_had_not_todays():

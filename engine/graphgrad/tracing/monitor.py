@@ -15,6 +15,7 @@ import numpy as np
 from ..node import AccumulateGrad
 
 from ..ops.util import has_nonfinite, xp_of
+from ..random import default_generator
 from .graph import Graph
 from .leaves import keep_values
 
@@ -397,9 +398,11 @@ class LoopMonitor:
       at most `graph_budget` of the time and at most one per `graph_interval` seconds (a view's
       message interval: a step recorded more often would never be shown). Kept: the first, the
       latest, and the notable ones (ROLES: a loss spike, the first NaN/Inf, the largest gradient
-      norm) — at most len(ROLES) steps, plus the one being recorded. A notable step that ran
-      unrecorded has the next step recorded whatever the budget (its note says so). Dead-ReLU
-      fractions are read from the recorded steps.
+      norm) — at most len(ROLES) steps, plus the one being recorded. A NaN/Inf in the model's
+      output on a step not recorded has that forward run again under the recorder, so the first
+      NaN/Inf step is kept itself (_watch_output); another notable step that ran unrecorded (a
+      spike, a NaN born after the model) has the next step recorded whatever the budget (its note
+      says so). Dead-ReLU fractions are read from the recorded steps.
 
     Memory: each series at most `capacity` points (16 bytes each); each step kept whole holds
     what its ops made (activations, gradients: arrays the next step would have freed) and copies
@@ -418,6 +421,7 @@ class LoopMonitor:
         self.model = model
         self.params = list(model.named_parameters()) if hasattr(model, "named_parameters") else []
         buffers = list(model.named_buffers()) if hasattr(model, "named_buffers") else []
+        self._buffers = [t for _, t in buffers]
         self.capacity = capacity
         self._series = {}           # (chart, series name) -> Series (`series`: brought up to date)
         self._points = []           # (chart, series name, step, value) logged since, not in the Series yet
@@ -465,6 +469,13 @@ class LoopMonitor:
         # the first step is recorded whole from the model's first call (track() starts it earlier)
         register = getattr(model, "register_forward_pre_hook", None) if self.graphs else None
         self._first_call = register(self._first_forward) if register is not None else None
+        # until a first NaN/Inf step is kept, the outputs of every forward not recorded are looked at
+        self._nan_watch = None
+        if register is not None and self.model is not None:
+            self._nan_watch = (register(self._watch_input),
+                               self.model.register_forward_hook(self._watch_output, with_kwargs=True))
+        self._drawn = None          # the default generator's position before the model's latest forward
+        self._rerunning = False     # the model's forward is being run again (a NaN step kept): not a step's
 
     def __repr__(self):
         kept = sorted({s for s, _, _ in self.kept.values()})
@@ -694,13 +705,7 @@ class LoopMonitor:
         if record:
             start = _cpu()
             self._copies = self._copy_overwritten()
-            if self._trace is None:
-                from .trace import Trace  # (trace.py builds on this module)
-                # its own monitor measures nothing: this one measures the gradients
-                self._trace = Trace(keep=1, update_ratios=False, monitor_budget=1e-9, history=16, model=self.model)
-            elif self._trace._current.records:
-                self._trace.next_iteration()
-            self._trace.start()
+            self._trace_on()
             self._first_iteration = self._trace._current.number
             self._recording = self._clock()
             self._recorded = (step, self._recording)
@@ -709,6 +714,16 @@ class LoopMonitor:
             self._setup_seconds = self._record_cpu - start
         self._next_plan = min(self._measured + self.grad_budget.every if self.params else math.inf,
                               last_step + every if self.graphs else math.inf)
+
+    def _trace_on(self):
+        """Switch the trace on for an iteration of its own (the trace is made the first time)."""
+        if self._trace is None:
+            from .trace import Trace  # (trace.py builds on this module)
+            # its own monitor measures nothing: this one measures the gradients
+            self._trace = Trace(keep=1, update_ratios=False, monitor_budget=1e-9, history=16, model=self.model)
+        elif self._trace._current.records:
+            self._trace.next_iteration()
+        self._trace.start()
 
     def _copy_overwritten(self):
         """{id(array): (array, copy)} of the parameters and buffers, before a recorded step's
@@ -748,6 +763,7 @@ class LoopMonitor:
         nonfinite = loss is not None and not math.isfinite(loss)
         if "nan" not in self.kept and (nonfinite or note.startswith("first NaN")):
             self.kept["nan"] = kept
+            self._unwatch()
         z = self._spike(loss)
         if note.startswith("loss spike") or (z > self.SPIKE and z > self._worst["spike"]):
             self._worst["spike"] = max(z, self._worst["spike"])
@@ -767,6 +783,72 @@ class LoopMonitor:
         self._side_seconds = 0.0
         if kept is not self.kept["first"]:  # the first recorded step also set the trace up: not what the next ones cost
             self.graph_budget.measured(step, max(cost, 0.0))
+
+    # ---- the first NaN/Inf step, kept itself -------------------------------------------------------
+    def _watch_input(self, module, args):
+        self._drawn = default_generator.position()  # (a few attributes: not the state, which replays)
+
+    def _watch_output(self, module, args, kwargs, output):
+        """After the model's forward on a step not recorded: a NaN/Inf in its outputs (one dot product
+        per output array) has that forward run again under the recorder, so that the step kept as
+        the first NaN/Inf one is the step it was born in, not the next (where it came in through the
+        weights). Only until that step is kept.
+
+        A forward that drew no random numbers gives the same output run again, bit for bit: that
+        output is returned in its place and the rest of the step (loss, backward, optimizer) is
+        recorded too, values and gradients. One that drew (dropout) is kept as its forward only,
+        run again with draws of its own, and the step goes on with its real output."""
+        if self._recording is not None or self._paused is not None or self._rerunning:
+            return None
+        if not any(has_nonfinite(a) for a in _arrays_of(output)):
+            return None
+        if default_generator.position() != self._drawn:
+            self._keep_nan_forward(module, args, kwargs)
+            return None
+        self._force = f"first NaN/Inf in the model's output at step {self.step}: recorded from its forward, run again"
+        self._plan(self.step)
+        return self._run_again(module, args, kwargs)
+
+    def _run_again(self, module, args, kwargs):
+        """The model's forward, run again on the same inputs, the buffers it writes (running
+        statistics, num_batches_tracked) put back as the real forward left them."""
+        buffers = [(t, t._data.copy()) for t in self._buffers]
+        self._rerunning = True
+        try:
+            return module(*args, **kwargs)
+        finally:
+            self._rerunning = False
+            for t, saved in buffers:
+                t._data[...] = saved
+
+    def _keep_nan_forward(self, module, args, kwargs):
+        """Run a forward that drew random numbers and gave a NaN/Inf again, recorded, and keep its
+        graph as the first NaN/Inf step's. Training does not see it: its output is dropped, and the
+        default generator is put back as the real forward left it. Its draws (dropout's masks) are
+        its own: the generator's state before each forward is not kept (get_state replays words)."""
+        step, generator = self.step, default_generator
+        state = generator.get_state()
+        self._trace_on()
+        try:
+            self._run_again(module, args, kwargs)
+        finally:
+            self._trace.stop()
+            generator.set_state(state)
+        it = self._trace._current
+        self._trace._read.add(it)  # kept whole while the Graph is held
+        graph = Graph(it)
+        copies = self._copy_overwritten()  # the parameters, before this step's optimizer writes them
+        keep_values(graph._it, copies, max(self.snapshot_limit - sum(c.nbytes for _, c in copies.values()), 0),
+                    grads=False)
+        note = (f"first NaN/Inf in the model's output at step {step}: its forward alone, run again under "
+                "the recorder (dropout masks and other random draws are the run's own)")
+        self.kept["nan"] = (step, graph, note)
+        self._unwatch()
+
+    def _unwatch(self):
+        for handle in self._nan_watch or ():
+            handle.remove()
+        self._nan_watch = None
 
     def _spike(self, loss):
         """How far `loss` is above the running mean, in running standard deviations (0 early on)."""
@@ -860,10 +942,25 @@ class LoopMonitor:
 
     def close(self):
         self._unhook()
+        self._unwatch()
         if self._trace is not None:
             self._trace.stop()
         self._recording = None
         self._copies = None
+
+
+def _arrays_of(output):
+    """The arrays of a forward's output: a tensor, or tensors in tuples, lists and dicts."""
+    if isinstance(output, (tuple, list)):
+        for item in output:
+            yield from _arrays_of(item)
+    elif isinstance(output, dict):
+        for item in output.values():
+            yield from _arrays_of(item)
+    else:
+        data = getattr(output, "_data", None)
+        if data is not None:
+            yield data
 
 
 def dead_relu_fractions(graph):
