@@ -393,6 +393,25 @@ def test_the_first_nan_step_is_kept_itself_and_training_does_not_see_the_run_aga
     assert mon.graph_of(30) is graph and {m["role"] for m in mon.markers() if m["step"] == 30} >= {"nan"}
 
 
+def test_the_nan_steps_input_has_the_name_the_loop_gives_it():
+    """Step 0, recorded from track()'s first item, made `batch` by a recorded clone; the NaN step,
+    recorded from the model's call on, reads it as an input at the line whose first input was `y`
+    at step 0: it is named `batch` (a remembered name is looked up again when it no longer binds)."""
+    gg.manual_seed(0)
+    net = gg.nn.Sequential(gg.nn.Linear(4, 3))
+    x, y = gg.randn(16, 4), gg.randint(0, 3, (16,))
+    mon = LoopMonitor(net)
+    for i in mon.track(range(8)):
+        if i == 1:
+            mon.graph_budget.every = 10 ** 6   # no step recorded by the budget after step 1
+        batch = x.clone()
+        if i == 5:
+            batch[0, 0] = float("nan")
+        mon.log(loss=gg.nn.functional.cross_entropy(net(batch), y))
+    step, graph, _ = mon.kept["nan"]
+    assert step == 5 and [n.name for n in graph if n.kind == "input"] == ["batch", "y"]
+
+
 def test_the_panel_follows_the_latest_recorded_step_and_offers_no_stepping():
     net = Net()
     step, _, _ = trainer(net)

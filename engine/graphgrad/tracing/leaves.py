@@ -36,12 +36,16 @@ class Leaves:
     def input_name(self, x, loc, counts):
         """The user's name for an input tensor: looked up in their frame the first time the n-th
         input is read at that line (counts: per line, this iteration's), then remembered (a
-        notebook's globals are long to search)."""
+        notebook's globals are long to search) while that name still binds the tensor read there
+        (an iteration recorded from the middle of a step reads at a line inputs that an earlier
+        one made there: `batch = x.clone()` recorded or not)."""
         n = counts[loc] = counts.get(loc, -1) + 1
         key = (loc, n)
         name = self.input_names.get(key, key)
-        if name is key:
-            name = self.input_names[key] = _source.variable_name(x, _source.user_frame())
+        if name is not None:
+            frame = _source.user_frame()
+            if name is key or (frame is not None and frame.f_locals.get(name, frame.f_globals.get(name)) is not x):
+                name = self.input_names[key] = _source.variable_name(x, frame)
         return name
 
     # ---- when an iteration is read -----------------------------------------------------------
