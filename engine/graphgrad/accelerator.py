@@ -14,7 +14,7 @@ __all__ = ["current_accelerator", "current_device_idx", "current_device_index", 
            "max_memory_allocated", "set_device_idx", "set_device_index", "synchronize"]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _built():
     return importlib.util.find_spec("cupy") is not None
 

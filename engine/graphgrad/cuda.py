@@ -9,7 +9,7 @@ from .device import as_device
 amp: Any   # torch.cuda.amp: attached by graphgrad/__init__ (amp builds on nn, far above cuda)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _cupy() -> Any:   # the cupy module, or None without a usable GPU
     try:
         import cupy  # (optional: only on a GPU)

@@ -6,7 +6,7 @@ tensor is pickled, so the child gets a copy."""
 import mmap
 import multiprocessing as _mp
 from typing import Any
-from multiprocessing import *  # noqa: F401,F403  torch.multiprocessing re-exports it
+from multiprocessing import *  # noqa: F403  torch.multiprocessing re-exports it
 
 import numpy as np
 

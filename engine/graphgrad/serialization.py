@@ -308,11 +308,10 @@ class _Reader:
         else:
             target = location if m is None else m
         target = as_device(target)
-        if target is not CPU:
-            if not cuda.is_available():
-                raise RuntimeError("Attempting to deserialize object on a CUDA device but torch.cuda.is_available() "
-                                   "is False. If you are running on a CPU-only machine, please use torch.load with "
-                                   "map_location=torch.device('cpu') to map your storages to the CPU.")
+        if target is not CPU and not cuda.is_available():
+            raise RuntimeError("Attempting to deserialize object on a CUDA device but torch.cuda.is_available() "
+                               "is False. If you are running on a CPU-only machine, please use torch.load with "
+                               "map_location=torch.device('cpu') to map your storages to the CPU.")
         return t.to(target)
 
     def decode(self, node):
@@ -454,5 +453,6 @@ def _load_archive(src, name, map_location):
             reader.fail("its manifest is nested too deeply")
 
 
-from .serialization_torch import (add_safe_globals, clear_safe_globals, get_safe_globals,  # noqa: E402
+# torch.serialization's allow-list API, re-exported: graphgrad.serialization.add_safe_globals(...)
+from .serialization_torch import (add_safe_globals, clear_safe_globals, get_safe_globals,  # noqa: E402, F401
                                   safe_globals)

@@ -272,7 +272,7 @@ def custom_fwd(fwd=None, *, device_type, cast_inputs=None):
         ctx._fwd_used_autocast = False
         if not is_autocast_enabled(device_type):
             return fwd(*args, **kwargs)
-        cast = lambda t: t.to(cast_inputs) if t.device.type == device_type else t  # noqa: E731
+        cast = lambda t: t.to(cast_inputs) if t.device.type == device_type else t
         with autocast(device_type, enabled=False):
             return fwd(*_map(args, cast), **{k: _map(v, cast) for k, v in kwargs.items()})
     return decorate_fwd
