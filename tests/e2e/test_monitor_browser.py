@@ -113,6 +113,7 @@ def test_monitor_live_curves_linked_cursor_nan_click_and_dark_theme(lab, page):
     finally:
         page.screenshot(path=str(SCREENSHOTS / "monitor-3-nan-step.png"))
     assert root.locator(".gg-node").count() >= 5
+    assert "batch" in (root.locator(".gg-node.gg-nan-born").first.text_content() or "")   # born in the bad batch itself
     assert root.locator(".gg-steps").count() == 0 and root.locator(".gg-next").count() == 0   # no stepping here
     # inspecting a node there: its value arrives (and no breakpoint button is offered)
     root.locator(".gg-node.gg-nan-born").first.click()
