@@ -472,9 +472,7 @@ class LoopMonitor:
         # until a first NaN/Inf step is kept, the outputs of every forward not recorded are looked at
         self._nan_watch = None
         if register is not None and self.model is not None:
-            self._nan_watch = (register(self._watch_input),
-                               self.model.register_forward_hook(self._watch_output, with_kwargs=True))
-        self._drawn = None          # the default generator's position before the model's latest forward
+            self._nan_watch = self.model.register_forward_hook(self._watch_output, with_kwargs=True)
         self._rerunning = False     # the model's forward is being run again (a NaN step kept): not a step's
 
     def __repr__(self):
@@ -785,29 +783,33 @@ class LoopMonitor:
             self.graph_budget.measured(step, max(cost, 0.0))
 
     # ---- the first NaN/Inf step, kept itself -------------------------------------------------------
-    def _watch_input(self, module, args):
-        self._drawn = default_generator.position()  # (a few attributes: not the state, which replays)
-
     def _watch_output(self, module, args, kwargs, output):
         """After the model's forward on a step not recorded: a NaN/Inf in its outputs (one dot product
         per output array) has that forward run again under the recorder, so that the step kept as
         the first NaN/Inf one is the step it was born in, not the next (where it came in through the
-        weights). Only until that step is kept.
+        weights). Only until that step is kept. The default generator is put back as the real
+        forward left it.
 
-        A forward that drew no random numbers gives the same output run again, bit for bit: that
-        output is returned in its place and the rest of the step (loss, backward, optimizer) is
-        recorded too, values and gradients. One that drew (dropout) is kept as its forward only,
-        run again with draws of its own, and the step goes on with its real output."""
+        A run again that gives the step's output bit for bit (no random draws) is returned in its
+        place, and the rest of the step (loss, backward, optimizer) is recorded too. One that does
+        not (dropout's masks differ) is kept as the forward alone, and the step goes on with its
+        real output, unrecorded."""
         if self._recording is not None or self._paused is not None or self._rerunning:
             return None
         if not any(has_nonfinite(a) for a in _arrays_of(output)):
             return None
-        if default_generator.position() != self._drawn:
-            self._keep_nan_forward(module, args, kwargs)
-            return None
-        self._force = f"first NaN/Inf in the model's output at step {self.step}: recorded from its forward, run again"
-        self._plan(self.step)
-        return self._run_again(module, args, kwargs)
+        step, generator = self.step, default_generator
+        state = generator.get_state()  # (replays the words drawn since a checkpoint: once)
+        self._force = f"first NaN/Inf in the model's output at step {step}: recorded from its forward, run again"
+        self._plan(step)
+        try:
+            again = self._run_again(module, args, kwargs)
+        finally:
+            generator.set_state(state)
+        if _same(output, again):
+            return again
+        self._keep_forward_alone(step)
+        return None
 
     def _run_again(self, module, args, kwargs):
         """The model's forward, run again on the same inputs, the buffers it writes (running
@@ -821,34 +823,26 @@ class LoopMonitor:
             for t, saved in buffers:
                 t._data[...] = saved
 
-    def _keep_nan_forward(self, module, args, kwargs):
-        """Run a forward that drew random numbers and gave a NaN/Inf again, recorded, and keep its
-        graph as the first NaN/Inf step's. Training does not see it: its output is dropped, and the
-        default generator is put back as the real forward left it. Its draws (dropout's masks) are
-        its own: the generator's state before each forward is not kept (get_state replays words)."""
-        step, generator = self.step, default_generator
-        state = generator.get_state()
-        self._trace_on()
-        try:
-            self._run_again(module, args, kwargs)
-        finally:
-            self._trace.stop()
-            generator.set_state(state)
+    def _keep_forward_alone(self, step):
+        """The recording of a NaN/Inf step whose forward, run again, differed from the step's: stop
+        it there and keep that forward as the first NaN/Inf step's graph."""
+        self._trace.stop()
+        self._recording, self._force = None, None
         it = self._trace._current
         self._trace._read.add(it)  # kept whole while the Graph is held
         graph = Graph(it)
-        copies = self._copy_overwritten()  # the parameters, before this step's optimizer writes them
+        copies, self._copies = self._copies or {}, None  # the parameters, before this step's optimizer
         keep_values(graph._it, copies, max(self.snapshot_limit - sum(c.nbytes for _, c in copies.values()), 0),
                     grads=False)
-        note = (f"first NaN/Inf in the model's output at step {step}: its forward alone, run again under "
-                "the recorder (dropout masks and other random draws are the run's own)")
+        note = (f"first NaN/Inf in the model's output at step {step}: its forward alone, run again under the "
+                "recorder (its output differed from the step's: dropout masks and other random draws are its own)")
         self.kept["nan"] = (step, graph, note)
         self._unwatch()
 
     def _unwatch(self):
-        for handle in self._nan_watch or ():
-            handle.remove()
-        self._nan_watch = None
+        if self._nan_watch is not None:
+            self._nan_watch.remove()
+            self._nan_watch = None
 
     def _spike(self, loss):
         """How far `loss` is above the running mean, in running standard deviations (0 early on)."""
@@ -961,6 +955,14 @@ def _arrays_of(output):
         data = getattr(output, "_data", None)
         if data is not None:
             yield data
+
+
+def _same(output, again):
+    """Whether two forward outputs hold the same arrays bit for bit (NaN where NaN)."""
+    arrays, others = list(_arrays_of(output)), list(_arrays_of(again))
+    return len(arrays) == len(others) and all(
+        a.shape == b.shape and a.dtype == b.dtype and bool(xp_of(a).array_equal(a, b, equal_nan=True))
+        for a, b in zip(arrays, others))
 
 
 def dead_relu_fractions(graph):
