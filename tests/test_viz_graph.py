@@ -45,6 +45,23 @@ def test_the_op_where_a_nan_is_born_is_told_from_those_it_spread_to():
     assert y.isnan().item()
 
 
+def test_a_backward_step_is_born_only_when_its_forward_values_were_finite():
+    # a NaN input: every gradient computed from it is carried in (one birth: the input, not the
+    # backward steps of the ops that read it)
+    w = gg.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    batch = gg.tensor([[float("nan"), 1.0]])
+    with gg.trace() as t:
+        ((batch @ w).relu() * 3).sum().backward()
+    nodes = t.graph.to_json()["nodes"]
+    assert not [n for n in nodes if n["kind"] == "backward" and n["flags"].get("born")]
+    # sqrt at 0: finite forward values, an infinite gradient: born in the backward step
+    x = gg.tensor([0.0, 4.0], requires_grad=True)
+    with gg.trace() as t:
+        x.sqrt().sum().backward()
+    born = [n for n in t.graph.to_json()["nodes"] if n["flags"].get("born")]
+    assert [(n["kind"], n["grad_fn"]) for n in born] == [("backward", "AccumulateGrad")]   # x's gradient
+
+
 def test_stepper_messages_name_ops_and_modules_not_ids():
     gg.manual_seed(0)
     model = nn.Sequential(nn.Linear(2, 2))

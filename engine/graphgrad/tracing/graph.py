@@ -5,6 +5,7 @@ Every graph the widget draws is written here, whatever it came from (a trace, a 
 graph, a compiled plan, a synthetic one): `node_record` writes a node, `structure_hash` tells
 graphs of one structure from the rest."""
 import hashlib
+import itertools
 import json
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -248,9 +249,31 @@ class Graph:
         for n, record in zip(nodes, records):
             flags = record["flags"]
             if flags["nan"] or flags["inf"]:
-                flags["born"] = not any(has_nonfinite(a) for a in self._inputs_of(n))
+                flags["born"] = self.born_here(n)
         return {"schema": SCHEMA, "structure_hash": self.structure_hash, "iteration": self.iteration,
                 "nodes": records, "edges": edges, "modules": self.modules}
+
+    def born_here(self, node: GNode) -> bool:
+        """Whether a node's NaN/Inf was made where it shows, not carried in: nothing it was computed
+        from was non-finite. A forward node is computed from its inputs. A backward node shows the
+        gradient it received, which its senders computed from the gradients they received and from
+        their forward op's values: the gradient of a NaN input is carried in, the infinite gradient
+        of sqrt at 0 is born (shown at the node that received it)."""
+        if node.kind != "backward":
+            return not any(has_nonfinite(a) for a in self._inputs_of(node))
+        index = self._it.index
+        senders = [index[edge[0]] for edge in node.inputs if edge and edge[0] in index]
+        made_from = itertools.chain.from_iterable(self._computed_from(s) for s in senders)
+        return not any(has_nonfinite(a) for a in made_from)
+
+    def _computed_from(self, step):
+        """What a backward step computed its gradients from: those it received, and its forward op's
+        inputs and outputs (what it saved)."""
+        yield from step.outputs or ()
+        forward = self._it.index.get(step.forward_id)
+        if forward is not None:
+            yield from self._inputs_of(forward)
+            yield from forward.outputs or ()
 
     def _inputs_of(self, node):
         """The arrays that flowed into a node: its inputs' outputs (backward: the gradients it

@@ -998,7 +998,7 @@ def graph_values(graph, step, structure_hash, clean=False):
     for i, n in enumerate(() if clean else nodes):
         flags = n.flags()
         if flags["nan"] or flags["inf"]:
-            flags["born"] = not any(has_nonfinite(a) for a in graph._inputs_of(n))
+            flags["born"] = graph.born_here(n)
             flagged.append([i, flags])
     return {"iteration": step, "structure_hash": structure_hash, "ids": [n.id for n in nodes],
             "seconds": [n.seconds for n in nodes], "flags": flagged}
