@@ -613,7 +613,8 @@ function decorate(el: Element, cls: string, w: number, h: number): Element | nul
   else if (cls === "gg-current") deco = svg("path", { d: `M-15,${h / 2 - 7} l10,7 l-10,7 z` }, "gg-cursor");
   else if (cls === "gg-breakpoint") deco = svg("circle", { cx: 1, cy: 1, r: 5 }, "gg-bp");
   else if (cls === "gg-done") deco = text("✓", { x: w - 9, y: 12 }, "gg-check");
-  else if (cls === "gg-nan-born") deco = text("NaN born", { x: w + 4, y: -3 }, "gg-tag");
+  // above the box, not beside it: boxes of one layer sit side by side, layers have a gap between them
+  else if (cls === "gg-nan-born") deco = text("NaN born", { x: 2, y: -4 }, "gg-tag");
   else if (cls === "gg-grad-bad") deco = text("∇ NaN", { x: w + 4, y: h + 11 }, "gg-tag");
   if (deco) cls === "gg-match" ? el.prepend(deco) : el.append(deco);
   return deco;
