@@ -14,20 +14,20 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402  first: it may re-run this script with the BLAS settings it needs
+import harness  # first: it may re-run this script with the BLAS settings it needs
 
 if __name__ == "__main__":
     harness.one_thread_blas()
 
-import argparse  # noqa: E402
-import gc  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
+import argparse
+import gc
+import statistics
+import time
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
-import graphgrad as gg  # noqa: E402
+import graphgrad as gg
 
 
 def _inputs(lib, shapes, seed=0):
