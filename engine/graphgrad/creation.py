@@ -2,7 +2,7 @@
 empty, eye, arange, linspace) and random (rand, randn, randint, randperm, normal)."""
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -218,7 +218,8 @@ def full(size: int | Sequence[int], fill_value: float | Tensor, dtype: dtypes.dt
     if not isinstance(size, (tuple, list)):
         raise TypeError(f"full(): argument 'size' (position 1) must be tuple of ints, not {type(size).__name__}")
     if dtype is None:
-        dtype = dtypes.scalar_dtype(fill_value) if not isinstance(fill_value, Tensor) else fill_value.dtype
+        dtype = (cast(dtypes.dtype, fill_value.dtype) if isinstance(fill_value, Tensor)
+                 else dtypes.scalar_dtype(fill_value))
     value: Any = _value(fill_value)
     if isinstance(value, (int, float)):
         fill = np.array(value)

@@ -84,7 +84,7 @@ class Tensor:
 
     # ---- attributes -------------------------------------------------------------------
     @property
-    def shape(self):
+    def shape(self) -> "Size":
         return Size(self._data.shape)
 
     def size(self, dim=None):
@@ -159,7 +159,7 @@ class Tensor:
         rank = {channels_last: 4, channels_last_3d: 5}.get(memory_format)
         if rank != self._data.ndim:  # torch answers False for other formats and ranks
             return False
-        channels_innermost = (0,) + tuple(range(2, rank)) + (1,)
+        channels_innermost = (0,) + tuple(range(2, rank)) + (1,)  # pyright: ignore[reportArgumentType]
         return bool(self._data.transpose(channels_innermost).flags.c_contiguous)
 
     def stride(self, dim=None):
@@ -179,11 +179,11 @@ class Tensor:
 
     @property
     def T(self):
-        return self.permute(*reversed(range(self.ndim)))
+        return self.permute(*reversed(range(self.ndim)))  # pyright: ignore[reportAttributeAccessIssue]
 
     @property
     def mT(self):
-        return self.transpose(-2, -1)
+        return self.transpose(-2, -1)  # pyright: ignore[reportAttributeAccessIssue]  (attached by ops)
 
     @property
     def grad(self):
@@ -338,7 +338,7 @@ class Tensor:
     def __iter__(self):
         if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        return iter(self.unbind(0))
+        return iter(self.unbind(0))  # pyright: ignore[reportAttributeAccessIssue]  (attached by ops)
 
     __hash__ = object.__hash__  # (Tensor defines __eq__; tensors hash by identity, as in PyTorch)
 

@@ -159,7 +159,7 @@ class Where(Op):
         return (None, ga, gb)
 
 
-@public(method=lambda self, condition, other: where(condition, self, other))
+@public(method=lambda self, condition, other: where(condition, self, other))  # pyright: ignore[reportGeneralTypeIssues]
 def where(condition, input=None, other=None) -> Any:  # (where(condition) is a tuple, as nonzero)
     if input is None and other is None:
         return nonzero(condition, as_tuple=True)

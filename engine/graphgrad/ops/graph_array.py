@@ -21,7 +21,7 @@ class GraphArray:
     into memory that views share, so a write into a view (what reshape, transpose, moveaxis and
     indexing give) raises instead of silently missing the array it views."""
     __slots__ = ("tensor", "is_view")
-    __hash__ = None  # __eq__ is elementwise
+    __hash__ = None  # pyright: ignore[reportAssignmentType]  # __eq__ is elementwise
     __array_ufunc__ = None  # `ndarray * GraphArray` asks GraphArray.__rmul__ instead of NumPy
 
     def __init__(self, tensor, is_view=False):
@@ -171,7 +171,7 @@ class Namespace:
         self.einsum = lambda equation, *arrays: GraphArray(gg.einsum(equation, *[_tensor(a) for a in arrays]))
         self.split, self.put_along_axis, self.add = _split, _put_along_axis, _AddAt()
         self.pad = _pad
-        self.linalg = _LinalgNamespace(gg.linalg)
+        self.linalg = _LinalgNamespace(gg.linalg)  # pyright: ignore[reportAttributeAccessIssue]  (ops/linalg.py)
         constant = lambda make: lambda *args, **kwargs: GraphArray(Tensor._wrap(make(*args, **kwargs)))
         self.zeros, self.ones = constant(xp.zeros), constant(xp.ones)  # a gradient is often written into zeros
         self.zeros_like = constant(lambda a, dtype=None: xp.zeros(a.shape, dtype or a.dtype))

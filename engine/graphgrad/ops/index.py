@@ -102,7 +102,7 @@ class Slice(Op):
 
     def forward(self, x, key):
         self.in_shape, self.key = x.shape, key
-        if any(type(p) is slice and p.step is not None and p.step <= 0 for p in
+        if any(type(p) is slice and p.step is not None and p.step <= 0 for p in  # pyright: ignore[reportOperatorIssue]
                (key if isinstance(key, tuple) else (key,))):
             raise ValueError("step must be greater than zero")
         return _index(x, key)

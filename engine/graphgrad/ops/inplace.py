@@ -21,7 +21,7 @@ def write_inplace(target, fn, *args, **kwargs):
         raise shape_mismatch(data.shape, new.shape)
     base: Any = target._base
     rebase = result.grad_fn is not None and base is not None
-    if rebase and base.requires_grad and base.grad_fn is None:
+    if rebase and base.requires_grad and base.grad_fn is None:  # pyright: ignore[reportOptionalMemberAccess]
         raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
     if new is not data:
         data[...] = new

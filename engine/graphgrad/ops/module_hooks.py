@@ -11,7 +11,7 @@ class BackwardHookFunction(Op):
 
     def forward(self, *arrays: Any, callback):
         self.callback, self.n_outputs = callback, len(arrays)
-        return arrays if len(arrays) > 1 else arrays[0]
+        return arrays if len(arrays) > 1 else arrays[0]  # pyright: ignore[reportGeneralTypeIssues]
 
     def backward(self, grads):
         return tuple(self.callback(grads if type(grads) is tuple else (grads,)))

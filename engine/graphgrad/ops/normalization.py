@@ -67,7 +67,7 @@ class BatchNorm(_Norm):
             _update_running(running_var, var.reshape(-1) * (n / max(n - 1, 1)), momentum)
             standardized = xhat, invstd
         elif not training:
-            self.running_mean, self.running_var = running_mean._data, running_var._data
+            self.running_mean, self.running_var = running_mean._data, running_var._data  # pyright: ignore[reportOptionalMemberAccess]
         return self.forward_affine(x, w, b, (1, -1) + (1,) * (x.ndim - 2), standardized)
 
     def standardized(self, x):
