@@ -146,7 +146,7 @@ SKIP = {"__dict__", "__weakref__", "__slots__", "__module__", "__doc__", "__qual
 def tensor_stub():
     declared = declared_tensor_attributes()
     out = [HEADER.format(source="engine/graphgrad/tensor.py"),
-           "from typing import Any", ""]
+           "from typing import Any", "", "from . import dtypes", "from .device import device as Device", ""]
     # the module's own names: functions, classes and values defined in tensor.py
     lines_after = []
     for name, value in vars(tensor_module).items():

@@ -8,6 +8,7 @@ import numpy as np
 
 from . import _hooks, dtypes
 from .device import CPU, array_module, as_device, device_of
+from .device import device as Device  # (the class, by another name: Tensor.device is a property)
 from .formats import channels_last, channels_last_3d, contiguous_format, preserve_format
 from .multiprocessing import is_shared_array, shared_copy
 from .printing import tensor_repr
@@ -93,11 +94,11 @@ class Tensor:
         return self._data.shape[wrap_dim(dim, self._data.ndim)]
 
     @property
-    def dtype(self):
+    def dtype(self) -> "dtypes.dtype":
         return dtypes._by_np[self._data.dtype]
 
     @property
-    def device(self):
+    def device(self) -> "Device":
         return CPU if type(self._data) is np.ndarray else device_of(self._data)
 
     @property

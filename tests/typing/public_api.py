@@ -16,6 +16,8 @@ assert_type(x.exp().log().sum(0), gg.Tensor)          # Tensor's methods, from t
 assert_type(x + 1, gg.Tensor)
 assert_type(gg.matmul(x, x.T), gg.Tensor)              # the op functions
 assert_type(x.shape, gg.Size)
+assert_type(x.dtype, gg.dtype)
+assert_type(x.device, gg.device)
 
 model = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 2))
 assert_type(model.train(), nn.Sequential)              # train/eval/to return the module's own type
