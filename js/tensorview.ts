@@ -254,6 +254,26 @@ export function heatmap(p: Float32Array, t: TensorReply, plane: { stepY: number;
 /** The scale beside a heatmap: the colours from the plane's finite min to its max, labelled, and the
  *  colours of NaN and ±Inf when the plane has them. */
 function colourBar(lo: number, hi: number, p: Float32Array, width: number): HTMLElement {
+  const bar = p.some(Number.isFinite) ? scale(lo, hi, width)   // no scale to show when every entry is NaN/Inf
+    : h("div", "gg-colourbar-box gg-small", "no finite values: each entry is drawn in its colour below");
+  bar.style.width = `${width}px`;
+  const special: [string, RGB, (v: number) => boolean][] = [["NaN", NAN, Number.isNaN], ["+Inf", POS_INF, (v) => v === Infinity],
+    ["−Inf", NEG_INF, (v) => v === -Infinity]];
+  const present = special.filter(([, , test]) => p.some(test));
+  if (present.length) {
+    const keys = h("div", "gg-colour-keys gg-small");
+    for (const [name, [r, g, b]] of present) {
+      const chip = h("span", "gg-chip");
+      chip.style.background = `rgb(${r}, ${g}, ${b})`;
+      keys.append(h("span", "", chip, ` ${name} `));
+    }
+    bar.append(keys);
+  }
+  return bar;
+}
+
+/** The colours from lo to hi, labelled at its ends (and at 0 on a diverging scale). */
+function scale(lo: number, hi: number, width: number): HTMLElement {
   const [c, ctx] = canvas(WIDTH, 1, "gg-colourbar");
   for (let x = 0; x < c.width; x++) {
     const [r, g, b] = colour(lo + ((hi - lo) * x) / (c.width - 1), lo, hi);
@@ -268,19 +288,7 @@ function colourBar(lo: number, hi: number, p: Float32Array, width: number): HTML
     labels.append(span);
   }
   const bar = h("div", "gg-colourbar-box", c, labels);
-  bar.style.width = c.style.width = `${width}px`;
-  const special: [string, RGB, (v: number) => boolean][] = [["NaN", NAN, Number.isNaN], ["+Inf", POS_INF, (v) => v === Infinity],
-    ["−Inf", NEG_INF, (v) => v === -Infinity]];
-  const present = special.filter(([, , test]) => p.some(test));
-  if (present.length) {
-    const keys = h("div", "gg-colour-keys gg-small");
-    for (const [name, [r, g, b]] of present) {
-      const chip = h("span", "gg-chip");
-      chip.style.background = `rgb(${r}, ${g}, ${b})`;
-      keys.append(h("span", "", chip, ` ${name} `));
-    }
-    bar.append(keys);
-  }
+  c.style.width = `${width}px`;
   return bar;
 }
 
