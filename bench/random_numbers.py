@@ -1,16 +1,20 @@
 """graphgrad beside PyTorch, in one process: the cost of drawing random numbers (torch's numbers, bit for bit).
 
-    .venv/bin/python bench/random_numbers.py [--rounds 9] [--quick] [--only randn]
+    .venv/bin/python bench/random_numbers.py [--rounds 9] [--quick] [--only randn] [--numpy] [--floor]
 
 Each case draws the same thing with both libraries in interleaved rounds (graphgrad, torch, ...);
 the medians of CPU time per call are compared as graphgrad / torch. Small draws show the fixed
 cost of a call, large ones the cost per value; building nn.Linear(784, 256) is the draw a model
 makes when it starts (kaiming_uniform_ on the weight, uniform_ on the bias).
 
---floor times the parts of graphgrad's randn(1e6) beside torch's whole randn(1e6): the MT19937
+randn, normal_ and randperm run their loops in graphgrad's C kernels (graphgrad/native) where they
+are built; --numpy times the NumPy code that draws the same numbers where they are not.
+
+--floor times the parts of that NumPy code's randn(1e6) beside torch's whole randn(1e6): the MT19937
 words alone (NumPy's generator, one call) and the float32 Box-Muller arithmetic alone (avx_mathfun's
 log and sincos emulated bit for bit with NumPy's ufuncs, about 40 passes per value, the fused
-multiply-adds through float64). Their sum is what randn and normal_ at 1e6 cannot go below here.
+multiply-adds through float64). Their sum is what randn and normal_ at 1e6 cannot go below without
+the kernels (why they are compiled).
 """
 import os
 import sys
@@ -111,10 +115,19 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="fewer rounds and calls (a smoke test)")
     parser.add_argument("--only", default="", help="only the cases whose name contains this")
     parser.add_argument("--floor", action="store_true", help="the parts of randn(1e6) beside torch's whole randn")
+    parser.add_argument("--numpy", action="store_true", help="without graphgrad's C kernels (its NumPy code)")
     opts = parser.parse_args(argv)
+    from graphgrad import native
+    from graphgrad import random as grandom
+    if opts.numpy:
+        grandom._kernels = None
+    kernels = "NumPy only" if grandom._kernels is None else "C kernels"
+    if native.why_not:
+        print(native.why_not)
     rounds = 3 if opts.quick else opts.rounds
     torch.set_num_threads(1)
-    print(f"graphgrad vs torch {torch.__version__} (1 thread); {rounds} interleaved rounds; CPU-time medians per call")
+    print(f"graphgrad ({kernels}) vs torch {torch.__version__} (1 thread); {rounds} interleaved rounds; "
+          f"CPU-time medians per call")
     harness.header(24)
     results = []
     if opts.floor:

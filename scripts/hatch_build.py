@@ -1,11 +1,13 @@
 """Hatch build hook: bundles the notebook widget's front end (js/ -> engine/graphgrad/viz/static)
-with npm when the bundle is missing or older than its sources, then builds the JupyterLab extension
-(src/ -> engine/graphgrad/labextension, see build_labextension).
+with npm when the bundle is missing or older than its sources, builds the JupyterLab extension
+(src/ -> engine/graphgrad/labextension, see build_labextension), and compiles the C kernels
+(engine/graphgrad/native, see build_native).
 
 Node.js is needed only to build from source. A bundle already built is used as it is when npm is
 not on PATH (with a note if js/ changed since), so a wheel, or a checkout whose bundle was built
 once, installs without Node. With neither npm nor a bundle, the build stops with a message that
 says what to do instead of a bare "could not find npm"."""
+import importlib.util
 import os
 import pathlib
 import shutil
@@ -48,6 +50,19 @@ class WidgetBundleHook(BuildHookInterface):
         root = pathlib.Path(self.root)
         self.bundle_widget(root)
         self.build_labextension(root, build_data)
+        self.build_native(root, build_data)
+
+    def build_native(self, root, build_data):
+        """graphgrad's C kernels (scripts/build_native.py), compiled beside their sources; a wheel that
+        carries them is tagged for this Python and platform. Without a compiler none is built, and
+        graphgrad computes the same numbers with NumPy."""
+        spec = importlib.util.spec_from_file_location("build_native", root / "scripts" / "build_native.py")
+        assert spec is not None and spec.loader is not None
+        build_native = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(build_native)
+        if build_native.build(root / "engine" / "graphgrad" / "native"):
+            build_data["pure_python"] = False
+            build_data["infer_tag"] = True
 
     def bundle_widget(self, root):
         targets = [root / t for t in TARGETS]
@@ -89,4 +104,5 @@ class WidgetBundleHook(BuildHookInterface):
         for path in out.rglob("*"):
             if path.is_file():
                 shared[str(path)] = f"share/jupyter/labextensions/graphgrad/{path.relative_to(out).as_posix()}"
-        shared[str(root / "src" / "install.json")] = "share/jupyter/labextensions/graphgrad/install.json"
+        if not (out / "install.json").exists():  # (src/build.mjs copies it into the build)
+            shared[str(root / "src" / "install.json")] = "share/jupyter/labextensions/graphgrad/install.json"

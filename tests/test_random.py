@@ -10,6 +10,7 @@ import torch
 import torch.utils.data as tdata
 
 import graphgrad as gg
+from graphgrad import native
 from graphgrad import random as grandom
 from graphgrad.random import _fma
 from graphgrad.utils import data as gdata
@@ -17,6 +18,18 @@ from graphgrad.utils import data as gdata
 from core_helpers import assert_same, host
 
 SEEDS = [0, 1, 7, 42, 1234, 2 ** 32 + 5, -3]
+
+
+@pytest.fixture(autouse=True, params=["C kernels", "NumPy"])
+def draw_path(request, monkeypatch):
+    """Every test twice: with graphgrad's compiled kernels (graphgrad/native), and with the NumPy code
+    that draws the same numbers where they are not built."""
+    if request.param == "NumPy":
+        monkeypatch.setattr(grandom, "_kernels", None)
+    elif grandom._kernels is None:
+        pytest.skip(native.why_not)
+    return request.param
+
 SIZES = [1, 3, 15, 16, 17, 33, 100, 1000]
 FLOATS = ["float16", "float32", "float64"]
 

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from .native import random_kernels as _kernels  # None where graphgrad's C kernels are not built
+
 # torch.Generator()'s seed before manual_seed (c10::detail::default_rng_seed_val)
 DEFAULT_SEED = 67280421310721
 
@@ -295,6 +297,11 @@ class Generator:
         # float32 there)
         whole = 16 * (n // 16)
         out = np.empty(n, dtype) if out is None else out
+        if dtype == np.float64 and _kernels is not None:  # two words per uniform (random64)
+            _kernels.normal_f64(self._random32(2 * n)[:2 * whole], out[:whole], mean, std)
+            if whole < n:
+                _kernels.normal_f64(self._random32(32), out[n - 16:], mean, std)
+            return out
         unit = np.float64 if dtype == np.float64 else np.float32
         # drawn and computed a chunk at a time (the draws stay in order): the float32 arithmetic
         # makes many passes over its temporaries, which then stay in the CPU's cache, and arrays
@@ -313,6 +320,11 @@ class Generator:
         """_normal_blocks for float32, from the buffer's Box-Muller factors when n is small (the
         last block's 16 fresh words follow the n drawn first), else a chunk of words at a time."""
         whole = 16 * (n // 16)
+        if _kernels is not None and _kernels.AVX2_FMA:
+            _kernels.normal_f32(self._random32(n)[:whole], out[:whole], mean, std)
+            if whole < n:  # (the last block's 16 fresh words follow the n drawn first)
+                _kernels.normal_f32(self._random32(16), out[n - 16:], mean, std)
+            return out
         if n <= _FACTORED_NORMALS:
             pairs = self._box_muller_pairs(n + 16 if whole < n else n)
             _paired_products(pairs[:, :whole], out[:whole])
@@ -420,6 +432,10 @@ class Generator:
         (torch's algorithm below 2**32 / 20 elements, where it switches to another)."""
         if n < 2:
             return np.arange(n, dtype=np.int64)
+        if _kernels is not None:
+            perm = np.empty(n, np.int64)
+            _kernels.randperm(self._random32(n - 1), perm)
+            return perm
         if n >= _SWAPS_VECTORIZED:
             offsets = self._random32(n - 1) % np.arange(n, 1, -1, dtype=np.uint64)
             return _swapped(n, offsets.astype(np.int64))

@@ -1,0 +1,345 @@
+/* graphgrad's compiled kernels: the loops of torch's CPU random numbers that NumPy cannot run fast.
+
+   Each function turns 32-bit MT19937 words (drawn by graphgrad.random.Generator, which owns the
+   stream) into values with the arithmetic of ATen's CPU kernels, bit for bit:
+
+   normal_f32(words, out, mean, std)  ATen's normal_fill_16_AVX2 on each block of 16 words: Box-Muller
+                                      with avx_mathfun's log256_ps and sincos256_ps, as torch's
+                                      AVX2 build (GCC, contraction on) computes them
+   normal_f64(words, out, mean, std)  ATen's normal_fill_16<double>: two words per uniform (random64),
+                                      the C library's log, cos and sin
+   randperm(words, out)               randperm's swaps: position i with i + words[i] % (n - i)
+
+   The NumPy code in graphgrad/random.py computes the same values without this module (it is used
+   where the module is not built); tests/test_random.py checks both against torch and each other.
+
+   Built with -ffp-contract=off: every fused multiply-add below is written out, where torch's build
+   fused one, and no other product may be fused with a sum. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define HAVE_AVX2_KERNEL 1
+#endif
+
+/* ---- arguments: contiguous buffers of a given item size --------------------------------------- */
+
+static int
+get_buffer(PyObject *obj, Py_buffer *view, Py_ssize_t itemsize, const char *kinds, int writable, const char *what)
+{
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(obj, view, flags) < 0)
+        return -1;
+    const char *format = view->format ? view->format : "B";
+    if (*format == '<' || *format == '=' || *format == '@')
+        format++;
+    if (view->itemsize != itemsize || format[0] == '\0' || format[1] != '\0' || !strchr(kinds, format[0])) {
+        PyErr_Format(PyExc_TypeError, "%s: expected %zd-byte items of kind '%s', got format '%s'",
+                     what, itemsize, kinds, view->format ? view->format : "B");
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+static Py_ssize_t
+count(const Py_buffer *view)
+{
+    return view->len / view->itemsize;
+}
+
+/* ---- float32 Box-Muller: avx_mathfun (Julien Pommier's AVX port of the Cephes functions) ------ */
+
+#ifdef HAVE_AVX2_KERNEL
+#define AVX2 __attribute__((target("avx2,fma")))
+
+static const float LOG_P[9] = {7.0376836292E-2f, -1.1514610310E-1f, 1.1676998740E-1f, -1.2420140846E-1f,
+                               1.4249322787E-1f, -1.6668057665E-1f, 2.0000714765E-1f, -2.4999993993E-1f,
+                               3.3333331174E-1f};
+
+/* log256_ps for positive normal floats (1 - u for a uniform u: in [2**-24, 1]), so its guards for
+   zero, negative and subnormal inputs are left out. x = m * 2**e with m in [sqrt(1/2), sqrt(2)),
+   then log(m) by a polynomial in m - 1 and e * log(2) in two parts. */
+AVX2 static __m256
+log_ps(__m256 x)
+{
+    const __m256 one = _mm256_set1_ps(1.0f);
+    __m256i exponent = _mm256_srli_epi32(_mm256_castps_si256(x), 23);
+    x = _mm256_and_ps(x, _mm256_castsi256_ps(_mm256_set1_epi32(~0x7f800000)));
+    x = _mm256_or_ps(x, _mm256_set1_ps(0.5f));  /* the mantissa, in [0.5, 1) */
+    exponent = _mm256_sub_epi32(exponent, _mm256_set1_epi32(0x7f));
+    __m256 e = _mm256_add_ps(_mm256_cvtepi32_ps(exponent), one);
+
+    __m256 small = _mm256_cmp_ps(x, _mm256_set1_ps(0.707106781186547524f), _CMP_LT_OS);
+    __m256 doubled = _mm256_and_ps(x, small);
+    x = _mm256_sub_ps(x, one);
+    e = _mm256_sub_ps(e, _mm256_and_ps(one, small));
+    x = _mm256_add_ps(x, doubled);
+
+    __m256 z = _mm256_mul_ps(x, x);
+    __m256 y = _mm256_set1_ps(LOG_P[0]);
+    for (int i = 1; i < 9; i++)
+        y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(LOG_P[i]));
+    y = _mm256_mul_ps(y, x);
+    y = _mm256_fmadd_ps(y, z, _mm256_mul_ps(e, _mm256_set1_ps(-2.12194440e-4f)));
+    y = _mm256_sub_ps(y, _mm256_mul_ps(z, _mm256_set1_ps(0.5f)));
+    x = _mm256_add_ps(x, y);
+    return _mm256_add_ps(x, _mm256_mul_ps(e, _mm256_set1_ps(0.693359375f)));
+}
+
+/* sincos256_ps for x in [0, 2pi] (Box-Muller's angles, so the sign of negative x is left out):
+   x reduced by a multiple j of pi/4 (pi in three parts), then the Cephes sine and cosine
+   polynomials, traded and signed by the octant. */
+AVX2 static void
+sincos_ps(__m256 x, __m256 *sin, __m256 *cos)
+{
+    const __m256i zero = _mm256_setzero_si256();
+    __m256i j = _mm256_cvttps_epi32(_mm256_mul_ps(x, _mm256_set1_ps(1.27323954473516f)));
+    j = _mm256_and_si256(_mm256_add_epi32(j, _mm256_set1_epi32(1)), _mm256_set1_epi32(~1));
+    __m256 y = _mm256_cvtepi32_ps(j);
+    __m256i sign_sin = _mm256_slli_epi32(_mm256_and_si256(j, _mm256_set1_epi32(4)), 29);
+    __m256 sine_first = _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_and_si256(j, _mm256_set1_epi32(2)), zero));
+    __m256i sign_cos = _mm256_slli_epi32(
+        _mm256_andnot_si256(_mm256_sub_epi32(j, _mm256_set1_epi32(2)), _mm256_set1_epi32(4)), 29);
+
+    x = _mm256_add_ps(x, _mm256_mul_ps(y, _mm256_set1_ps(-0.78515625f)));
+    x = _mm256_add_ps(x, _mm256_mul_ps(y, _mm256_set1_ps(-2.4187564849853515625e-4f)));
+    x = _mm256_fmadd_ps(y, _mm256_set1_ps(-3.77489497744594108e-8f), x);
+    __m256 z = _mm256_mul_ps(x, x);
+
+    __m256 c = _mm256_fmadd_ps(_mm256_set1_ps(2.443315711809948E-005f), z, _mm256_set1_ps(-1.388731625493765E-003f));
+    c = _mm256_fmadd_ps(c, z, _mm256_set1_ps(4.166664568298827E-002f));
+    c = _mm256_mul_ps(c, z);
+    c = _mm256_fmsub_ps(c, z, _mm256_mul_ps(z, _mm256_set1_ps(0.5f)));
+    c = _mm256_add_ps(c, _mm256_set1_ps(1.0f));
+
+    __m256 s = _mm256_fmadd_ps(_mm256_set1_ps(-1.9515295891E-4f), z, _mm256_set1_ps(8.3321608736E-3f));
+    s = _mm256_fmadd_ps(s, z, _mm256_set1_ps(-1.6666654611E-1f));
+    s = _mm256_mul_ps(s, z);
+    s = _mm256_fmadd_ps(s, x, x);
+
+    /* as avx_mathfun selects: masks, then sums with zeros */
+    __m256 s_picked = _mm256_and_ps(sine_first, s), c_picked = _mm256_andnot_ps(sine_first, c);
+    s = _mm256_sub_ps(s, s_picked);
+    c = _mm256_sub_ps(c, c_picked);
+    *sin = _mm256_xor_ps(_mm256_add_ps(c_picked, s_picked), _mm256_castsi256_ps(sign_sin));
+    *cos = _mm256_xor_ps(_mm256_add_ps(c, s), _mm256_castsi256_ps(sign_cos));
+}
+
+/* 8 of torch's float uniforms from 8 words: the low 24 bits times 2**-24 (exact) */
+AVX2 static __m256
+uniforms(const uint32_t *words)
+{
+    __m256i bits = _mm256_and_si256(_mm256_loadu_si256((const __m256i *)words), _mm256_set1_epi32(0xFFFFFF));
+    return _mm256_mul_ps(_mm256_cvtepi32_ps(bits), _mm256_set1_ps(0x1p-24f));
+}
+
+/* normal_fill_16_AVX2 on each block of 16 words: u1 = 1 - u[0:8], u2 = u[8:16], then
+   radius * cos(theta) and radius * sin(theta), each * std + mean in one fused multiply-add */
+AVX2 static void
+normal_blocks_f32(const uint32_t *words, float *out, Py_ssize_t n, float mean, float std)
+{
+    const __m256 mean_v = _mm256_set1_ps(mean), std_v = _mm256_set1_ps(std);
+    for (Py_ssize_t i = 0; i < n; i += 16) {
+        __m256 u1 = _mm256_sub_ps(_mm256_set1_ps(1.0f), uniforms(words + i));
+        __m256 u2 = uniforms(words + i + 8);
+        __m256 radius = _mm256_sqrt_ps(_mm256_mul_ps(_mm256_set1_ps(-2.0f), log_ps(u1)));
+        __m256 theta = _mm256_mul_ps(_mm256_set1_ps((float)(2.0 * 3.14159265358979323846)), u2);
+        __m256 sin, cos;
+        sincos_ps(theta, &sin, &cos);
+        _mm256_storeu_ps(out + i, _mm256_fmadd_ps(_mm256_mul_ps(radius, cos), std_v, mean_v));
+        _mm256_storeu_ps(out + i + 8, _mm256_fmadd_ps(_mm256_mul_ps(radius, sin), std_v, mean_v));
+    }
+}
+#endif
+
+static int
+avx2_fma(void)
+{
+#ifdef HAVE_AVX2_KERNEL
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+/* the GIL is let go only where the loop is long enough to pay for taking it back */
+#define LONG_LOOP 4096
+
+static PyObject *
+normal_f32(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+#ifdef HAVE_AVX2_KERNEL
+    double mean, std;
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "normal_f32(words, out, mean, std)");
+        return NULL;
+    }
+    if ((mean = PyFloat_AsDouble(args[2])) == -1.0 && PyErr_Occurred())
+        return NULL;
+    if ((std = PyFloat_AsDouble(args[3])) == -1.0 && PyErr_Occurred())
+        return NULL;
+    if (!avx2_fma()) {
+        PyErr_SetString(PyExc_RuntimeError, "normal_f32 needs a CPU with AVX2 and FMA");
+        return NULL;
+    }
+    Py_buffer words, out;
+    if (get_buffer(args[0], &words, 4, "IL", 0, "normal_f32 words") < 0)
+        return NULL;
+    if (get_buffer(args[1], &out, 4, "f", 1, "normal_f32 out") < 0) {
+        PyBuffer_Release(&words);
+        return NULL;
+    }
+    Py_ssize_t n = count(&out);
+    if (count(&words) != n || n % 16) {
+        PyErr_Format(PyExc_ValueError, "normal_f32: %zd words for %zd values (blocks of 16 each)", count(&words), n);
+    } else if (n >= LONG_LOOP) {
+        Py_BEGIN_ALLOW_THREADS
+        normal_blocks_f32(words.buf, out.buf, n, (float)mean, (float)std);
+        Py_END_ALLOW_THREADS
+    } else {
+        normal_blocks_f32(words.buf, out.buf, n, (float)mean, (float)std);
+    }
+    PyBuffer_Release(&words);
+    PyBuffer_Release(&out);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_RETURN_NONE;
+#else
+    PyErr_SetString(PyExc_RuntimeError, "normal_f32 is built for x86-64 only");
+    return NULL;
+#endif
+}
+
+/* ---- float64 Box-Muller: normal_fill_16<double> -------------------------------------------------- */
+
+static void
+normal_blocks_f64(const uint32_t *words, double *out, Py_ssize_t n, double mean, double std)
+{
+    for (Py_ssize_t i = 0; i < n; i += 16) {
+        double u[16];
+        for (int k = 0; k < 16; k++) {  /* random64(): the first word the high half; its low 53 bits */
+            uint64_t bits = (uint64_t)words[2 * (i + k)] << 32 | words[2 * (i + k) + 1];
+            u[k] = (double)(bits & ((UINT64_C(1) << 53) - 1)) * 0x1p-53;
+        }
+        for (int k = 0; k < 8; k++) {
+            double radius = sqrt(-2 * log(1 - u[k]));
+            double theta = 2.0 * 3.14159265358979323846 * u[k + 8];
+            out[i + k] = fma(radius * cos(theta), std, mean);
+            out[i + k + 8] = fma(radius * sin(theta), std, mean);
+        }
+    }
+}
+
+static PyObject *
+normal_f64(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    double mean, std;
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "normal_f64(words, out, mean, std)");
+        return NULL;
+    }
+    if ((mean = PyFloat_AsDouble(args[2])) == -1.0 && PyErr_Occurred())
+        return NULL;
+    if ((std = PyFloat_AsDouble(args[3])) == -1.0 && PyErr_Occurred())
+        return NULL;
+    Py_buffer words, out;
+    if (get_buffer(args[0], &words, 4, "IL", 0, "normal_f64 words") < 0)
+        return NULL;
+    if (get_buffer(args[1], &out, 8, "d", 1, "normal_f64 out") < 0) {
+        PyBuffer_Release(&words);
+        return NULL;
+    }
+    Py_ssize_t n = count(&out);
+    if (count(&words) != 2 * n || n % 16) {
+        PyErr_Format(PyExc_ValueError, "normal_f64: %zd words for %zd values (blocks of 16, two words each)",
+                     count(&words), n);
+    } else if (n >= LONG_LOOP / 4) {
+        Py_BEGIN_ALLOW_THREADS
+        normal_blocks_f64(words.buf, out.buf, n, mean, std);
+        Py_END_ALLOW_THREADS
+    } else {
+        normal_blocks_f64(words.buf, out.buf, n, mean, std);
+    }
+    PyBuffer_Release(&words);
+    PyBuffer_Release(&out);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+/* ---- randperm: torch's Fisher-Yates below 2**32 / 20 elements ----------------------------------- */
+
+static void
+swaps(const uint32_t *words, int64_t *out, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        out[i] = i;
+    for (int64_t i = 0; i < n - 1; i++) {
+        int64_t j = i + (int64_t)(words[i] % (uint64_t)(n - i));
+        int64_t kept = out[i];
+        out[i] = out[j];
+        out[j] = kept;
+    }
+}
+
+static PyObject *
+randperm(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "randperm(words, out)");
+        return NULL;
+    }
+    Py_buffer words, out;
+    if (get_buffer(args[0], &words, 4, "IL", 0, "randperm words") < 0)
+        return NULL;
+    if (get_buffer(args[1], &out, 8, "lq", 1, "randperm out") < 0) {
+        PyBuffer_Release(&words);
+        return NULL;
+    }
+    Py_ssize_t n = count(&out);
+    if (n < 1 || count(&words) != n - 1) {
+        PyErr_Format(PyExc_ValueError, "randperm: %zd words for %zd values (one fewer)", count(&words), n);
+    } else if (n >= LONG_LOOP) {
+        Py_BEGIN_ALLOW_THREADS
+        swaps(words.buf, out.buf, n);
+        Py_END_ALLOW_THREADS
+    } else {
+        swaps(words.buf, out.buf, n);
+    }
+    PyBuffer_Release(&words);
+    PyBuffer_Release(&out);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"normal_f32", (PyCFunction)(void (*)(void))normal_f32, METH_FASTCALL,
+     "normal_f32(words, out, mean, std): torch's float32 normals (AVX2 Box-Muller), blocks of 16 words"},
+    {"normal_f64", (PyCFunction)(void (*)(void))normal_f64, METH_FASTCALL,
+     "normal_f64(words, out, mean, std): torch's float64 normals, blocks of 16 values from 32 words"},
+    {"randperm", (PyCFunction)(void (*)(void))randperm, METH_FASTCALL,
+     "randperm(words, out): torch's randperm(n) from its n - 1 words"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef random_kernels = {
+    PyModuleDef_HEAD_INIT, "_random_kernels",
+    "Compiled loops of torch's CPU random numbers (graphgrad/native/random_kernels.c).", -1, methods,
+};
+
+PyMODINIT_FUNC
+PyInit__random_kernels(void)
+{
+    PyObject *module = PyModule_Create(&random_kernels);
+    if (module && PyModule_AddIntConstant(module, "AVX2_FMA", avx2_fma()) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
+}
