@@ -9,11 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from graphgrad import native
 from graphgrad import random as grandom
+from graphgrad.native.fma import add_scaled, fma, fma32
 
-kernels = native.random_kernels
+kernels = native.kernels
 pytestmark = pytest.mark.skipif(kernels is None, reason=native.why_not or "")
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,7 +48,7 @@ def test_float32_mean_and_std_in_one_rounding(mean, std):
     kernels.normal_f32(words, got, mean, std)
     standard = np.empty_like(got)
     kernels.normal_f32(words, standard, 0.0, 1.0)
-    want = grandom._fma32(standard, np.float32(std), np.float32(mean))  # the NumPy path's fused multiply-add
+    want = fma32(standard, np.float32(std), np.float32(mean))  # the NumPy path's fused multiply-add
     np.testing.assert_array_equal(_bits(got), _bits(want))
 
 
@@ -74,6 +76,38 @@ def test_randperm_swaps(n):
     np.testing.assert_array_equal(got, grandom._swapped(n, offsets))
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("n", [1, 7, 8, 9, 4096, 100003])
+def test_axpy_rounds_once_as_torchs_add_with_alpha(dtype, n):
+    rng = np.random.default_rng(n)
+    y, x = rng.standard_normal((2, n)).astype(dtype)
+    for alpha in (-0.01, 0.9, 1.0, -3.7e-5):
+        got = np.empty_like(y)
+        kernels.axpy(y, x, alpha, got)
+        want = torch.tensor(y).add(torch.tensor(x), alpha=alpha).numpy()
+        np.testing.assert_array_equal(_bits(got), _bits(want))
+        np.testing.assert_array_equal(_bits(got), _bits(fma(x, y.dtype.type(alpha), y, y.dtype.type)))
+    before = y.copy()
+    kernels.axpy(y, x, 0.5, y)  # in place
+    np.testing.assert_array_equal(_bits(y), _bits(fma(x, y.dtype.type(0.5), before, y.dtype.type)))
+
+
+def test_add_scaled_without_the_kernel_and_where_it_cannot_go(monkeypatch):
+    """The same values from the NumPy emulation, for strided arrays, and for float16 (computed in
+    float32 then rounded, as torch does)."""
+    from graphgrad.native import fma as module
+    rng = np.random.default_rng(0)
+    y, x = rng.standard_normal((2, 64, 33)).astype(np.float32)
+    with_kernel = add_scaled(y, x, -0.01)
+    strided = add_scaled(y[:, ::2], x[:, ::2], -0.01)
+    np.testing.assert_array_equal(_bits(strided), _bits(np.ascontiguousarray(with_kernel[:, ::2])))
+    monkeypatch.setattr(module, "kernels", None)
+    np.testing.assert_array_equal(_bits(add_scaled(y, x, -0.01)), _bits(with_kernel))
+    half_y, half_x = y.astype(np.float16), x.astype(np.float16)
+    want = torch.tensor(half_y).add(torch.tensor(half_x), alpha=-0.01).numpy()
+    np.testing.assert_array_equal(add_scaled(half_y, half_x, -0.01).view(np.int16), want.view(np.int16))
+
+
 def test_bad_arguments_are_refused_and_nothing_is_written():
     words, out = np.zeros(32, np.uint32), np.full(16, 7.0)
     with pytest.raises(TypeError, match="normal_f64 out: expected 8-byte items of kind 'd', got format 'f'"):
@@ -90,6 +124,10 @@ def test_bad_arguments_are_refused_and_nothing_is_written():
         kernels.normal_f64(words, frozen, 0.0, 1.0)
     with pytest.raises(TypeError, match="must be real number"):
         kernels.normal_f64(words, out, "0", 1.0)
+    with pytest.raises(TypeError, match="axpy x: expected 8-byte items of kind 'd', got format 'f'"):
+        kernels.axpy(out, np.zeros(16, np.float32), 1.0, out)
+    with pytest.raises(ValueError, match="axpy: y, x and out have 16, 15 and 16 values"):
+        kernels.axpy(out, np.zeros(15), 1.0, out)
     assert (out == 7.0).all()
 
 
@@ -98,14 +136,14 @@ def test_the_build_script_compiles_a_module_that_imports(tmp_path):
     leaves a module that is newer than its source alone."""
     if shutil.which("cc") is None and shutil.which("gcc") is None:
         pytest.skip("no C compiler")
-    shutil.copy(ROOT / "engine/graphgrad/native/random_kernels.c", tmp_path)
+    shutil.copy(ROOT / "engine/graphgrad/native/kernels.c", tmp_path)
     code = ("import sys, pathlib; sys.path.insert(0, 'scripts'); import build_native; "
             f"print(build_native.build(pathlib.Path({str(tmp_path)!r}))[0].name)")
     first = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert "compiling random_kernels.c" in first.stderr
+    assert "compiling kernels.c" in first.stderr
     sys.path.insert(0, str(tmp_path))
     try:
-        import _random_kernels as fresh
+        import _kernels as fresh
     finally:
         sys.path.remove(str(tmp_path))
     assert Path(fresh.__file__).name == first.stdout.strip()

@@ -76,6 +76,29 @@ def test_matches_torch_every_step(name, kwargs):
     _run_side_by_side(getattr(optim, name), getattr(torch.optim, name), kwargs)
 
 
+@pytest.mark.parametrize("kernels", ["C kernels", "NumPy"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("kwargs", SGD_OPTIONS, ids=lambda o: "-".join(map(str, o.items())))
+def test_sgd_updates_are_torchs_bit_for_bit(kwargs, dtype, kernels, monkeypatch):
+    """Given the same parameters and gradients, SGD's steps give torch's values exactly: each of
+    torch's `add(..., alpha=)` rounds once (a fused multiply-add), with graphgrad's C kernel or
+    without it."""
+    from graphgrad.native import fma
+    if kernels == "NumPy":
+        monkeypatch.setattr(fma, "kernels", None)
+    elif fma.kernels is None:
+        pytest.skip("graphgrad's C kernels are not built")
+    rng = np.random.default_rng(3)
+    start, grads = rng.standard_normal(4099).astype(dtype), rng.standard_normal((3, 4099)).astype(dtype)
+    g, t = gg.tensor(start, requires_grad=True), torch.tensor(start, requires_grad=True)
+    gopt, topt = optim.SGD([g], **kwargs), torch.optim.SGD([t], **kwargs)
+    for grad in grads:
+        g.grad, t.grad = gg.tensor(grad), torch.tensor(grad)
+        gopt.step()
+        topt.step()
+        np.testing.assert_array_equal(g.detach().numpy(), t.detach().numpy())
+
+
 @pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop"])
 def test_param_groups_and_state_dict_match_torch(name):
     kwargs = dict(lr=0.01, momentum=0.9) if name in ("SGD", "RMSprop") else dict(lr=0.01)

@@ -12,7 +12,7 @@ import torch.utils.data as tdata
 import graphgrad as gg
 from graphgrad import native
 from graphgrad import random as grandom
-from graphgrad.random import _fma
+from graphgrad.native.fma import fma
 from graphgrad.utils import data as gdata
 
 from core_helpers import assert_same, host
@@ -417,7 +417,7 @@ def _round32(exact):
 def test_fma_rounds_once():
     rng = np.random.default_rng(0)
     x, a, b = rng.standard_normal((3, 2000))
-    got = _fma(x, a, b * 1e-3, np.float64)
+    got = fma(x, a, b * 1e-3, np.float64)
     assert all(float(Fraction(u) * Fraction(v) + Fraction(w)) == g  # float(Fraction) rounds correctly
                for u, v, w, g in zip(x.tolist(), a.tolist(), (b * 1e-3).tolist(), got.tolist()))
     # float32: sums that double rounding (to float64, then float32) would take to the wrong side
@@ -425,18 +425,18 @@ def test_fma_rounds_once():
     x32 = (1 + i * 2.0 ** -23).astype(np.float32)
     a32 = ((1 - i * 2.0 ** -23) * 2.0 ** -24).astype(np.float32)
     b32 = np.full(i.shape, 1 + 2.0 ** -23, np.float32)
-    got = _fma(x32, a32, b32, np.float32)
+    got = fma(x32, a32, b32, np.float32)
     want = [_round32(Fraction(float(u)) * Fraction(float(v)) + Fraction(float(w))) for u, v, w in zip(x32, a32, b32)]
     np.testing.assert_array_equal(got, np.array(want, np.float32))
-    assert math.isclose(float(_fma(np.float32(3), np.float32(2), np.float32(1), np.float32)), 7.0)
+    assert math.isclose(float(fma(np.float32(3), np.float32(2), np.float32(1), np.float32)), 7.0)
     # the same sums with scalar operands (alone, and beside other elements), and in 2-D
     for k in (0, 57, 198):
-        got = _fma(x32[k], a32[k], b32[k], np.float32)
+        got = fma(x32[k], a32[k], b32[k], np.float32)
         assert got.view(np.int32) == np.array(want[k]).view(np.int32)
-        got = _fma(x32, a32[k], b32[0], np.float32)
+        got = fma(x32, a32[k], b32[0], np.float32)
         exact = [_round32(Fraction(float(u)) * Fraction(float(a32[k])) + Fraction(float(b32[0]))) for u in x32]
         np.testing.assert_array_equal(got, np.array(exact, np.float32))
-    got = _fma(x32[:198].reshape(2, 99), a32[:198].reshape(2, 99), b32[0], np.float32)
+    got = fma(x32[:198].reshape(2, 99), a32[:198].reshape(2, 99), b32[0], np.float32)
     np.testing.assert_array_equal(got.ravel(), np.array(want[:198], np.float32))
 
 
@@ -445,12 +445,12 @@ def test_fma_rounds_once():
 def _plain_horner32(coefficients, x):
     y = np.full(x.shape, coefficients[0], np.float32)
     for c in coefficients[1:]:
-        y = _fma(y, x, c, np.float32)
+        y = fma(y, x, c, np.float32)
     return y
 
 
 def _plain_log_ps(x):
-    """avx_mathfun's log256_ps transcribed plainly: every contracted product through _fma."""
+    """avx_mathfun's log256_ps transcribed plainly: every contracted product through fma."""
     bits = x.view(np.int32)
     e = ((bits >> 23) - 0x7F).astype(np.float32) + np.float32(1)
     m = ((bits & ~0x7F800000) | 0x3F000000).view(np.float32)
@@ -459,9 +459,9 @@ def _plain_log_ps(x):
     e = e - small.astype(np.float32)
     z = m * m
     y = _plain_horner32(grandom._LOG_P, m) * m
-    y = _fma(y, z, e * grandom._LOG_Q1, np.float32)
+    y = fma(y, z, e * grandom._LOG_Q1, np.float32)
     y = y - z * np.float32(0.5)
-    return _fma(e, grandom._LOG_Q2, m + y, np.float32)
+    return fma(e, grandom._LOG_Q2, m + y, np.float32)
 
 
 def _plain_sincos_ps(x):
@@ -470,12 +470,12 @@ def _plain_sincos_ps(x):
     x = np.abs(x)
     j = ((x * grandom._FOUR_OVER_PI).astype(np.int32) + 1) & ~1
     for dp in grandom._MINUS_DP:
-        x = _fma(j.astype(np.float32), dp, x, np.float32)
+        x = fma(j.astype(np.float32), dp, x, np.float32)
     sign_sin = sign_sin ^ ((j & 4) << 29)
     sign_cos = (~(j - 2) & 4) << 29
     z = x * x
-    cos_poly = _fma(_plain_horner32(grandom._COS_P, z) * z, z, -(z * np.float32(0.5)), np.float32) + np.float32(1)
-    sin_poly = _fma(_plain_horner32(grandom._SIN_P, z) * z, x, x, np.float32)
+    cos_poly = fma(_plain_horner32(grandom._COS_P, z) * z, z, -(z * np.float32(0.5)), np.float32) + np.float32(1)
+    sin_poly = fma(_plain_horner32(grandom._SIN_P, z) * z, x, x, np.float32)
     sine_octant = (j & 2) == 0
     sin, cos = np.where(sine_octant, sin_poly, cos_poly), np.where(sine_octant, cos_poly, sin_poly)
     return (sin.view(np.int32) ^ sign_sin).view(np.float32), (cos.view(np.int32) ^ sign_cos).view(np.float32)

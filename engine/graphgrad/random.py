@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from .native import random_kernels as _kernels  # None where graphgrad's C kernels are not built
+from .native import kernels as _kernels  # None where graphgrad's C kernels are not built
+from .native.fma import fma, fma32
 
 # torch.Generator()'s seed before manual_seed (c10::detail::default_rng_seed_val)
 DEFAULT_SEED = 67280421310721
@@ -250,9 +251,9 @@ class Generator:
                 if x is not part:
                     part[...] = x
             elif dtype == acc:
-                _fma(x, high - low, low, acc, part)
+                fma(x, high - low, low, acc, part)
             else:  # float16: rounded to float32 first, as torch computes there
-                part[...] = _fma(x, high - low, low, acc)
+                part[...] = fma(x, high - low, low, acc)
         # (float16 rounds some x up to 1); no value passes high, so the largest tells whether any is it
         if n and (not unit_interval or dtype == np.float16) and (
                 not low <= high or values.max() == dtype.type(high)):
@@ -284,7 +285,7 @@ class Generator:
             if dtype is _FLOAT32:
                 return self._normal_blocks32(n, mean, std, np.empty(n, dtype) if out is None else out)
             return self._normal_blocks(n, dtype, mean, std, out)
-        values = _cast(_fma(self._normal_doubles(n), float(std), float(mean), np.float64), dtype)
+        values = _cast(fma(self._normal_doubles(n), float(std), float(mean), np.float64), dtype)
         if out is None:
             return values
         out[...] = values
@@ -575,7 +576,7 @@ def _scale32(values, std, mean, nonzero=False):
             exact += 0.0
         values[...] = exact
     else:
-        _fma32(values.copy(), std, mean, values)
+        fma32(values.copy(), std, mean, values)
 
 
 # from this n on, randperm works out its swaps with array operations (below, the Python loop is faster)
@@ -680,13 +681,13 @@ def _box_muller_blocks(d, dtype, mean, std, out):
     z = np.empty(blocks.shape, acc)
     np.multiply(radius, cos, out=z[:, 0])
     np.multiply(radius, sin, out=z[:, 1])
-    out[...] = _fma(z.reshape(-1), acc(std), acc(mean), acc)
+    out[...] = fma(z.reshape(-1), acc(std), acc(mean), acc)
 
 
 # ---- avx_mathfun's log256_ps and sincos256_ps (Cephes polynomials), in NumPy float32 ---------
 # Built by GCC with contraction on: a product whose only use is a sum becomes one fused
 # multiply-add with it (the first product of the two where both are).
-# Their fused multiply-adds skip _fma32's check for float32 midpoints (_fma32_unchecked): these
+# Their fused multiply-adds skip fma32's check for float32 midpoints (_fma32_unchecked): these
 # functions only ever see the 2**24 values of 1 - u and of 2pi * u for a float uniform u, and on
 # every one of them the results are the same as with the check (tests/test_random.py runs them all).
 
@@ -774,35 +775,8 @@ def _swap_and_sign(sin, cos, j):
     cos ^= (~(j - 2) & 4) << 29
 
 
-# ---- a fused multiply-add, correctly rounded -------------------------------------------------
-# torch's kernels are built with contraction on, so `x * a + b` rounds once. NumPy has no fma; these
-# give the same result from exact products and sums (Boldo & Melquiond, "Emulation of FMA and
-# correctly-rounded sums: proved algorithms using rounding to odd", 2008).
-
-def _fma32(x, a, b, out=None):
-    """x * a + b rounded once to float32, for float32 values x, a and b (arrays of them may be held
-    in float64); into `out` (float32, x's shape) when given."""
-    if np.ndim(a) == 0 and a == 1:  # x * 1 is exact: the float32 addition is the one rounding
-        return np.add(x, b, dtype=np.float32, out=out)
-    # a product of float32s is exact in float64, and the sum rounded there then to float32 is right
-    # unless the first rounding landed exactly halfway between two float32s: redo those
-    s = np.asarray(np.multiply(x, a, dtype=np.float64))
-    s += b
-    if out is None:
-        rounded = s.astype(np.float32)
-    else:
-        rounded = out
-        np.copyto(rounded, s)
-    midpoints = _float32_midpoints(s)
-    if len(midpoints):
-        # gathered where they are arrays (scalars broadcast as they are)
-        x, a, b = (v if np.ndim(v) == 0 else np.broadcast_to(v, s.shape).reshape(-1)[midpoints] for v in (x, a, b))
-        rounded.reshape(-1)[midpoints] = _add_round_to_odd(np.multiply(x, a, dtype=np.float64), b)
-    return rounded
-
-
 def _fma32_unchecked(x, a, b):
-    """_fma32 without the midpoint check, where it is known never to matter: x * a + b rounded to
+    """fma32 without the midpoint check, where it is known never to matter: x * a + b rounded to
     float64 (the product is exact), then to float32. (Converted by astype, computed by float64's
     own loops: cheaper than ufuncs that convert their operands or output.)"""
     exact = x.astype(np.float64)
@@ -810,58 +784,6 @@ def _fma32_unchecked(x, a, b):
     exact += b
     return exact.astype(np.float32)
 
-
-_MIDPOINT_BITS = np.iinfo(np.int64).min
-
-
-def _float32_midpoints(s):
-    """The flat indices where float64 s lies exactly halfway between two float32s; s is overwritten.
-    There the 29 bits that rounding to float32 drops are 1 then 28 zeros: shifted to the top of an
-    int64 that pattern, and only it, is the smallest int64, so one min() over the array tells
-    whether there is any."""
-    dropped = np.left_shift(s.view(np.uint64), 35, out=s.view(np.uint64)).view(np.int64)
-    if np.minimum.reduce(dropped, axis=None) != _MIDPOINT_BITS:
-        return _NONE
-    return np.flatnonzero(dropped == _MIDPOINT_BITS)
-
-
-_NONE = np.zeros(0, np.intp)
-
-
-def _two_sum(a, b):
-    s = a + b
-    bb = s - a
-    return s, (a - (s - bb)) + (b - bb)
-
-
-def _two_product(a, b):
-    p = a * b
-    split = lambda x: ((134217729.0 * x) - ((134217729.0 * x) - x))  # Veltkamp: the high 26 bits
-    ah, bh = split(a), split(b)
-    al, bl = a - ah, b - bh
-    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
-
-
-def _add_round_to_odd(a, b):
-    """a + b rounded to odd: when inexact, the neighbour whose last bit is 1. Rounding that again to
-    a precision at least 2 bits shorter gives the correctly rounded sum."""
-    s, err = _two_sum(np.asarray(a, np.float64), np.asarray(b, np.float64))
-    s, err = (np.array(v) for v in np.broadcast_arrays(s, err))
-    bump = (err != 0) & (s.view(np.int64) & 1 == 0)
-    s[bump] = np.nextafter(s[bump], np.where(err[bump] > 0, np.inf, -np.inf))  # C's nextafter is slow: only these
-    return s
-
-
-def _fma(x, a, b, acc, out=None):
-    """x * a + b rounded once to acc (float32 or float64), into `out` when given."""
-    if acc is np.float32:
-        return _fma32(x, a, b, out)
-    if np.ndim(a) == 0 and a == 1:  # a product by one is exact too
-        return np.add(np.asarray(x, np.float64), b, out=out)
-    x, a, b = (np.asarray(v, np.float64) for v in (x, a, b))
-    hi, lo = _two_product(x, a)
-    th, tl = _two_sum(b, hi)
-    return np.add(th, _add_round_to_odd(tl, lo), out=out)
 
 
 default_generator = Generator()

@@ -2,7 +2,7 @@
 from collections.abc import Callable
 from typing import Any
 
-from ..ops.util import xp_of
+from ..native.fma import add_scaled
 from ..tensor import Tensor
 from .optimizer import Optimizer, ParamsT, check_nonnegative, scalar
 
@@ -25,13 +25,12 @@ class SGD(Optimizer):
         for group in self.param_groups:
             lr, momentum, dampening = scalar(group["lr"]), group["momentum"], group["dampening"]
             weight_decay, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
+            # each `a.add(b, alpha=c)` of torch's update rounds once (add_scaled), as torch's does
             for p, w, g in self._params_with_grad(group):
-                xp = xp_of(w)
-                (tmp,) = self._scratch_for(p, 1)
                 if maximize:
                     g = -g
                 if weight_decay != 0:
-                    g = g + weight_decay * w
+                    g = add_scaled(g, w, weight_decay)
                 if momentum != 0:
                     state = self.state[p]
                     buf = state.get("momentum_buffer")
@@ -41,17 +40,8 @@ class SGD(Optimizer):
                     else:
                         b = buf._data
                         b *= momentum
-                        if dampening == 0:
-                            b += g
-                        else:
-                            xp.multiply(g, 1 - dampening, out=tmp)
-                            b += tmp
-                    if nesterov:
-                        xp.multiply(b, momentum, out=tmp)
-                        g = xp.add(g, tmp, out=tmp)
-                    else:
-                        g = b
-                xp.multiply(g, lr, out=tmp)
-                w -= tmp
+                        add_scaled(b, g, 1 - dampening, out=b)
+                    g = add_scaled(g, b, momentum) if nesterov else b
+                add_scaled(w, g, -lr, out=w)
                 p._vbox[0] += 1
         return loss

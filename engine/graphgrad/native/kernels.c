@@ -1,6 +1,7 @@
-/* graphgrad's compiled kernels: the loops of torch's CPU random numbers that NumPy cannot run fast.
+/* graphgrad's compiled kernels: the loops of torch's CPU kernels that NumPy cannot run fast, or
+   cannot run with torch's rounding.
 
-   Each function turns 32-bit MT19937 words (drawn by graphgrad.random.Generator, which owns the
+   The random numbers turn 32-bit MT19937 words (drawn by graphgrad.random.Generator, which owns the
    stream) into values with the arithmetic of ATen's CPU kernels, bit for bit:
 
    normal_f32(words, out, mean, std)  ATen's normal_fill_16_AVX2 on each block of 16 words: Box-Muller
@@ -10,8 +11,14 @@
                                       the C library's log, cos and sin
    randperm(words, out)               randperm's swaps: position i with i + words[i] % (n - i)
 
-   The NumPy code in graphgrad/random.py computes the same values without this module (it is used
-   where the module is not built); tests/test_random.py checks both against torch and each other.
+   and one arithmetic loop:
+
+   axpy(y, x, alpha, out)             out = y + alpha * x rounded once (a fused multiply-add), as
+                                      torch's add(y, x, alpha=...) and the optimizers' updates do
+
+   The NumPy code in graphgrad/random.py and graphgrad/native/fma.py computes the same values
+   without this module (it is used where the module is not built); the tests check both against
+   torch and each other.
 
    Built with -ffp-contract=off: every fused multiply-add below is written out, where torch's build
    fused one, and no other product may be fused with a sum. */
@@ -36,9 +43,9 @@ get_buffer(PyObject *obj, Py_buffer *view, Py_ssize_t itemsize, const char *kind
     const char *format = view->format ? view->format : "B";
     if (*format == '<' || *format == '=' || *format == '@')
         format++;
-    if (view->itemsize != itemsize || format[0] == '\0' || format[1] != '\0' || !strchr(kinds, format[0])) {
+    if ((itemsize && view->itemsize != itemsize) || format[0] == '\0' || format[1] != '\0' || !strchr(kinds, format[0])) {
         PyErr_Format(PyExc_TypeError, "%s: expected %zd-byte items of kind '%s', got format '%s'",
-                     what, itemsize, kinds, view->format ? view->format : "B");
+                     what, itemsize ? itemsize : view->itemsize, kinds, view->format ? view->format : "B");
         PyBuffer_Release(view);
         return -1;
     }
@@ -156,8 +163,17 @@ normal_blocks_f32(const uint32_t *words, float *out, Py_ssize_t n, float mean, f
 }
 #endif
 
+/* whether this CPU runs the AVX2 kernels: asked once, when the module is imported */
+static int have_avx2_fma;
+
 static int
 avx2_fma(void)
+{
+    return have_avx2_fma;
+}
+
+static int
+cpu_has_avx2_fma(void)
 {
 #ifdef HAVE_AVX2_KERNEL
     __builtin_cpu_init();
@@ -318,6 +334,99 @@ randperm(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
+/* ---- axpy: y + alpha * x, rounded once ----------------------------------------------------------- */
+
+#ifdef HAVE_AVX2_KERNEL
+AVX2 static void
+axpy_f32_avx2(const float *y, const float *x, float alpha, float *out, Py_ssize_t n)
+{
+    const __m256 a = _mm256_set1_ps(alpha);
+    Py_ssize_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(out + i, _mm256_fmadd_ps(_mm256_loadu_ps(x + i), a, _mm256_loadu_ps(y + i)));
+    for (; i < n; i++)
+        out[i] = fmaf(x[i], alpha, y[i]);
+}
+
+AVX2 static void
+axpy_f64_avx2(const double *y, const double *x, double alpha, double *out, Py_ssize_t n)
+{
+    const __m256d a = _mm256_set1_pd(alpha);
+    Py_ssize_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        _mm256_storeu_pd(out + i, _mm256_fmadd_pd(_mm256_loadu_pd(x + i), a, _mm256_loadu_pd(y + i)));
+    for (; i < n; i++)
+        out[i] = fma(x[i], alpha, y[i]);
+}
+#endif
+
+static void
+axpy_loop(const Py_buffer *y, const Py_buffer *x, double alpha, Py_buffer *out, Py_ssize_t n)
+{
+    int wide = out->itemsize == 8;
+#ifdef HAVE_AVX2_KERNEL
+    if (avx2_fma()) {
+        if (wide)
+            axpy_f64_avx2(y->buf, x->buf, alpha, out->buf, n);
+        else
+            axpy_f32_avx2(y->buf, x->buf, (float)alpha, out->buf, n);
+        return;
+    }
+#endif
+    if (wide) {  /* the C library's fma: correctly rounded on every CPU, slower without the instruction */
+        const double *yv = y->buf, *xv = x->buf;
+        double *o = out->buf;
+        for (Py_ssize_t i = 0; i < n; i++)
+            o[i] = fma(xv[i], alpha, yv[i]);
+    } else {
+        const float *yv = y->buf, *xv = x->buf, a = (float)alpha;
+        float *o = out->buf;
+        for (Py_ssize_t i = 0; i < n; i++)
+            o[i] = fmaf(xv[i], a, yv[i]);
+    }
+}
+
+static PyObject *
+axpy(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    double alpha;
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "axpy(y, x, alpha, out)");
+        return NULL;
+    }
+    if ((alpha = PyFloat_AsDouble(args[2])) == -1.0 && PyErr_Occurred())
+        return NULL;
+    Py_buffer out, y, x;
+    if (get_buffer(args[3], &out, 0, "fd", 1, "axpy out") < 0)
+        return NULL;
+    const char *kind = out.itemsize == 8 ? "d" : "f";
+    if (get_buffer(args[0], &y, out.itemsize, kind, 0, "axpy y") < 0) {
+        PyBuffer_Release(&out);
+        return NULL;
+    }
+    if (get_buffer(args[1], &x, out.itemsize, kind, 0, "axpy x") < 0) {
+        PyBuffer_Release(&y);
+        PyBuffer_Release(&out);
+        return NULL;
+    }
+    Py_ssize_t n = count(&out);
+    if (count(&y) != n || count(&x) != n) {
+        PyErr_Format(PyExc_ValueError, "axpy: y, x and out have %zd, %zd and %zd values", count(&y), count(&x), n);
+    } else if (n >= LONG_LOOP) {
+        Py_BEGIN_ALLOW_THREADS
+        axpy_loop(&y, &x, alpha, &out, n);
+        Py_END_ALLOW_THREADS
+    } else {
+        axpy_loop(&y, &x, alpha, &out, n);
+    }
+    PyBuffer_Release(&x);
+    PyBuffer_Release(&y);
+    PyBuffer_Release(&out);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"normal_f32", (PyCFunction)(void (*)(void))normal_f32, METH_FASTCALL,
      "normal_f32(words, out, mean, std): torch's float32 normals (AVX2 Box-Muller), blocks of 16 words"},
@@ -325,18 +434,21 @@ static PyMethodDef methods[] = {
      "normal_f64(words, out, mean, std): torch's float64 normals, blocks of 16 values from 32 words"},
     {"randperm", (PyCFunction)(void (*)(void))randperm, METH_FASTCALL,
      "randperm(words, out): torch's randperm(n) from its n - 1 words"},
+    {"axpy", (PyCFunction)(void (*)(void))axpy, METH_FASTCALL,
+     "axpy(y, x, alpha, out): out = y + alpha * x, one rounding (float32 or float64, all the same dtype)"},
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef random_kernels = {
-    PyModuleDef_HEAD_INIT, "_random_kernels",
-    "Compiled loops of torch's CPU random numbers (graphgrad/native/random_kernels.c).", -1, methods,
+static struct PyModuleDef kernels = {
+    PyModuleDef_HEAD_INIT, "_kernels",
+    "Compiled loops of torch's CPU kernels (graphgrad/native/kernels.c).", -1, methods,
 };
 
 PyMODINIT_FUNC
-PyInit__random_kernels(void)
+PyInit__kernels(void)
 {
-    PyObject *module = PyModule_Create(&random_kernels);
+    have_avx2_fma = cpu_has_avx2_fma();
+    PyObject *module = PyModule_Create(&kernels);
     if (module && PyModule_AddIntConstant(module, "AVX2_FMA", avx2_fma()) < 0) {
         Py_DECREF(module);
         return NULL;
