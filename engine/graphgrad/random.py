@@ -299,8 +299,11 @@ class Generator:
         whole = 16 * (n // 16)
         out = np.empty(n, dtype) if out is None else out
         if dtype == np.float64 and _kernels is not None:  # two words per uniform (random64)
-            _kernels.normal_f64(self._random32(2 * n)[:2 * whole], out[:whole], mean, std)
+            for i in range(0, whole, _KERNEL_WORDS // 2):
+                j = min(i + _KERNEL_WORDS // 2, whole)
+                _kernels.normal_f64(self._random32(2 * (j - i)), out[i:j], mean, std)
             if whole < n:
+                self._random32(2 * (n - whole))
                 _kernels.normal_f64(self._random32(32), out[n - 16:], mean, std)
             return out
         unit = np.float64 if dtype == np.float64 else np.float32
@@ -322,8 +325,13 @@ class Generator:
         last block's 16 fresh words follow the n drawn first), else a chunk of words at a time."""
         whole = 16 * (n // 16)
         if _kernels is not None and _kernels.AVX2_FMA:
-            _kernels.normal_f32(self._random32(n)[:whole], out[:whole], mean, std)
-            if whole < n:  # (the last block's 16 fresh words follow the n drawn first)
+            # the words a chunk at a time (_KERNEL_WORDS): no array of the tensor's size is
+            # faulted into memory besides the tensor
+            for i in range(0, whole, _KERNEL_WORDS):
+                j = min(i + _KERNEL_WORDS, whole)
+                _kernels.normal_f32(self._random32(j - i), out[i:j], mean, std)
+            if whole < n:  # the last block's 16 fresh words follow the n drawn first
+                self._random32(n - whole)
                 _kernels.normal_f32(self._random32(16), out[n - 16:], mean, std)
             return out
         if n <= _FACTORED_NORMALS:
@@ -656,6 +664,10 @@ def _libm(fn, x):
     last place for some inputs, and torch calls the C library."""
     return np.frompyfunc(fn, 1, 1)(x).astype(np.float64)
 
+
+# words per call of the compiled normal kernels: enough that NumPy's cost per call of drawing them
+# is small beside the work (it is ~10 us), few enough that they are not a second tensor to fault in
+_KERNEL_WORDS = 1 << 17
 
 # values per chunk of _normal_blocks and uniform (a multiple of 16): large enough that NumPy's cost
 # per call is small beside the work, small enough that the temporaries stay in the CPU's cache and
