@@ -83,12 +83,12 @@ def test_axpy_rounds_once_as_torchs_add_with_alpha(dtype, n):
     y, x = rng.standard_normal((2, n)).astype(dtype)
     for alpha in (-0.01, 0.9, 1.0, -3.7e-5):
         got = np.empty_like(y)
-        kernels.axpy(y, x, alpha, got)
+        kernels.axpy(y, x, got, alpha)
         want = torch.tensor(y).add(torch.tensor(x), alpha=alpha).numpy()
         np.testing.assert_array_equal(_bits(got), _bits(want))
         np.testing.assert_array_equal(_bits(got), _bits(fma(x, y.dtype.type(alpha), y, y.dtype.type)))
     before = y.copy()
-    kernels.axpy(y, x, 0.5, y)  # in place
+    kernels.axpy(y, x, y, 0.5)  # in place
     np.testing.assert_array_equal(_bits(y), _bits(fma(x, y.dtype.type(0.5), before, y.dtype.type)))
 
 
@@ -124,10 +124,10 @@ def test_bad_arguments_are_refused_and_nothing_is_written():
         kernels.normal_f64(words, frozen, 0.0, 1.0)
     with pytest.raises(TypeError, match="must be real number"):
         kernels.normal_f64(words, out, "0", 1.0)
-    with pytest.raises(TypeError, match="axpy x: expected 8-byte items of kind 'd', got format 'f'"):
-        kernels.axpy(out, np.zeros(16, np.float32), 1.0, out)
+    with pytest.raises(TypeError, match="axpy x: expected 8-byte items of kind 'fd', got format 'f'"):
+        kernels.axpy(out, np.zeros(16, np.float32), out, 1.0)
     with pytest.raises(ValueError, match="axpy: y, x and out have 16, 15 and 16 values"):
-        kernels.axpy(out, np.zeros(15), 1.0, out)
+        kernels.axpy(out, np.zeros(15), out, 1.0)
     assert (out == 7.0).all()
 
 

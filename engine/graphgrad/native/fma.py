@@ -19,7 +19,7 @@ def add_scaled(y, x, alpha, out=None):
     operations compute it, exact on the CPU, two roundings on a GPU."""
     out = np.empty_like(y) if out is None else out
     if kernels is not None and _kernel_takes(y, x, out):
-        kernels.axpy(y, x, alpha, out)
+        kernels.axpy(y, x, out, alpha)
         return out
     alpha = y.dtype.type(alpha)
     if type(out) is not np.ndarray:  # (a GPU's arrays: CuPy rounds the product, then the sum)

@@ -13,7 +13,7 @@
 
    and one arithmetic loop:
 
-   axpy(y, x, alpha, out)             out = y + alpha * x rounded once (a fused multiply-add), as
+   axpy(y, x, out, alpha)             out = y + alpha * x rounded once (a fused multiply-add), as
                                       torch's add(y, x, alpha=...) and the optimizers' updates do
 
    The NumPy code in graphgrad/random.py and graphgrad/native/fma.py computes the same values
@@ -57,6 +57,58 @@ count(const Py_buffer *view)
 {
     return view->len / view->itemsize;
 }
+
+/* A call's arguments: `n_buffers` buffers first (the last one written), then `n_scalars` floats.
+   Each buffer is given as (item size, kinds, what); an item size of 0 is any of the kinds' for the
+   written one, and the written one's for the others. 0 when all are taken; else -1 with the error set and none held. */
+typedef struct { Py_ssize_t itemsize; const char *kinds; const char *what; } BufferSpec;
+
+static int
+take_arguments(PyObject *const *args, Py_ssize_t nargs, const char *usage, const BufferSpec *specs, int n_buffers,
+               Py_buffer *views, double *scalars, int n_scalars)
+{
+    if (nargs != n_buffers + n_scalars) {
+        PyErr_SetString(PyExc_TypeError, usage);
+        return -1;
+    }
+    for (int i = 0; i < n_scalars; i++)
+        if ((scalars[i] = PyFloat_AsDouble(args[n_buffers + i])) == -1.0 && PyErr_Occurred())
+            return -1;
+    for (int i = n_buffers - 1; i >= 0; i--) {  /* the written one first: the others may take its size */
+        Py_ssize_t itemsize = specs[i].itemsize;
+        if (itemsize == 0 && i < n_buffers - 1)
+            itemsize = views[n_buffers - 1].itemsize;
+        if (get_buffer(args[i], &views[i], itemsize, specs[i].kinds, i == n_buffers - 1, specs[i].what) < 0) {
+            for (int j = i + 1; j < n_buffers; j++)
+                PyBuffer_Release(&views[j]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static PyObject *
+release(Py_buffer *views, int n_buffers)
+{
+    for (int i = 0; i < n_buffers; i++)
+        PyBuffer_Release(&views[i]);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+/* the GIL is let go only where the loop is long enough to pay for taking it back */
+#define LONG_LOOP 4096
+#define RUN(n, loop)                  \
+    do {                              \
+        if ((n) >= LONG_LOOP) {       \
+            Py_BEGIN_ALLOW_THREADS    \
+            loop;                     \
+            Py_END_ALLOW_THREADS      \
+        } else {                      \
+            loop;                     \
+        }                             \
+    } while (0)
 
 /* ---- float32 Box-Muller: avx_mathfun (Julien Pommier's AVX port of the Cephes functions) ------ */
 
@@ -183,52 +235,24 @@ cpu_has_avx2_fma(void)
 #endif
 }
 
-/* the GIL is let go only where the loop is long enough to pay for taking it back */
-#define LONG_LOOP 4096
-
 static PyObject *
 normal_f32(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
+    static const BufferSpec specs[] = {{4, "IL", "normal_f32 words"}, {4, "f", "normal_f32 out"}};
+    Py_buffer views[2];
+    double scalars[2];
+    if (take_arguments(args, nargs, "normal_f32(words, out, mean, std)", specs, 2, views, scalars, 2) < 0)
+        return NULL;
+    Py_ssize_t n = count(&views[1]);
+    if (!avx2_fma())
+        PyErr_SetString(PyExc_RuntimeError, "normal_f32 needs an x86-64 CPU with AVX2 and FMA");
+    else if (count(&views[0]) != n || n % 16)
+        PyErr_Format(PyExc_ValueError, "normal_f32: %zd words for %zd values (blocks of 16 each)", count(&views[0]), n);
 #ifdef HAVE_AVX2_KERNEL
-    double mean, std;
-    if (nargs != 4) {
-        PyErr_SetString(PyExc_TypeError, "normal_f32(words, out, mean, std)");
-        return NULL;
-    }
-    if ((mean = PyFloat_AsDouble(args[2])) == -1.0 && PyErr_Occurred())
-        return NULL;
-    if ((std = PyFloat_AsDouble(args[3])) == -1.0 && PyErr_Occurred())
-        return NULL;
-    if (!avx2_fma()) {
-        PyErr_SetString(PyExc_RuntimeError, "normal_f32 needs a CPU with AVX2 and FMA");
-        return NULL;
-    }
-    Py_buffer words, out;
-    if (get_buffer(args[0], &words, 4, "IL", 0, "normal_f32 words") < 0)
-        return NULL;
-    if (get_buffer(args[1], &out, 4, "f", 1, "normal_f32 out") < 0) {
-        PyBuffer_Release(&words);
-        return NULL;
-    }
-    Py_ssize_t n = count(&out);
-    if (count(&words) != n || n % 16) {
-        PyErr_Format(PyExc_ValueError, "normal_f32: %zd words for %zd values (blocks of 16 each)", count(&words), n);
-    } else if (n >= LONG_LOOP) {
-        Py_BEGIN_ALLOW_THREADS
-        normal_blocks_f32(words.buf, out.buf, n, (float)mean, (float)std);
-        Py_END_ALLOW_THREADS
-    } else {
-        normal_blocks_f32(words.buf, out.buf, n, (float)mean, (float)std);
-    }
-    PyBuffer_Release(&words);
-    PyBuffer_Release(&out);
-    if (PyErr_Occurred())
-        return NULL;
-    Py_RETURN_NONE;
-#else
-    PyErr_SetString(PyExc_RuntimeError, "normal_f32 is built for x86-64 only");
-    return NULL;
+    else
+        RUN(n, normal_blocks_f32(views[0].buf, views[1].buf, n, (float)scalars[0], (float)scalars[1]));
 #endif
+    return release(views, 2);
 }
 
 /* ---- float64 Box-Muller: normal_fill_16<double> -------------------------------------------------- */
@@ -254,38 +278,18 @@ normal_blocks_f64(const uint32_t *words, double *out, Py_ssize_t n, double mean,
 static PyObject *
 normal_f64(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    double mean, std;
-    if (nargs != 4) {
-        PyErr_SetString(PyExc_TypeError, "normal_f64(words, out, mean, std)");
+    static const BufferSpec specs[] = {{4, "IL", "normal_f64 words"}, {8, "d", "normal_f64 out"}};
+    Py_buffer views[2];
+    double scalars[2];
+    if (take_arguments(args, nargs, "normal_f64(words, out, mean, std)", specs, 2, views, scalars, 2) < 0)
         return NULL;
-    }
-    if ((mean = PyFloat_AsDouble(args[2])) == -1.0 && PyErr_Occurred())
-        return NULL;
-    if ((std = PyFloat_AsDouble(args[3])) == -1.0 && PyErr_Occurred())
-        return NULL;
-    Py_buffer words, out;
-    if (get_buffer(args[0], &words, 4, "IL", 0, "normal_f64 words") < 0)
-        return NULL;
-    if (get_buffer(args[1], &out, 8, "d", 1, "normal_f64 out") < 0) {
-        PyBuffer_Release(&words);
-        return NULL;
-    }
-    Py_ssize_t n = count(&out);
-    if (count(&words) != 2 * n || n % 16) {
+    Py_ssize_t n = count(&views[1]);
+    if (count(&views[0]) != 2 * n || n % 16)
         PyErr_Format(PyExc_ValueError, "normal_f64: %zd words for %zd values (blocks of 16, two words each)",
-                     count(&words), n);
-    } else if (n >= LONG_LOOP / 4) {
-        Py_BEGIN_ALLOW_THREADS
-        normal_blocks_f64(words.buf, out.buf, n, mean, std);
-        Py_END_ALLOW_THREADS
-    } else {
-        normal_blocks_f64(words.buf, out.buf, n, mean, std);
-    }
-    PyBuffer_Release(&words);
-    PyBuffer_Release(&out);
-    if (PyErr_Occurred())
-        return NULL;
-    Py_RETURN_NONE;
+                     count(&views[0]), n);
+    else
+        RUN(4 * n, normal_blocks_f64(views[0].buf, views[1].buf, n, scalars[0], scalars[1]));
+    return release(views, 2);
 }
 
 /* ---- randperm: torch's Fisher-Yates below 2**32 / 20 elements ----------------------------------- */
@@ -306,32 +310,16 @@ swaps(const uint32_t *words, int64_t *out, int64_t n)
 static PyObject *
 randperm(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "randperm(words, out)");
+    static const BufferSpec specs[] = {{4, "IL", "randperm words"}, {8, "lq", "randperm out"}};
+    Py_buffer views[2];
+    if (take_arguments(args, nargs, "randperm(words, out)", specs, 2, views, NULL, 0) < 0)
         return NULL;
-    }
-    Py_buffer words, out;
-    if (get_buffer(args[0], &words, 4, "IL", 0, "randperm words") < 0)
-        return NULL;
-    if (get_buffer(args[1], &out, 8, "lq", 1, "randperm out") < 0) {
-        PyBuffer_Release(&words);
-        return NULL;
-    }
-    Py_ssize_t n = count(&out);
-    if (n < 1 || count(&words) != n - 1) {
-        PyErr_Format(PyExc_ValueError, "randperm: %zd words for %zd values (one fewer)", count(&words), n);
-    } else if (n >= LONG_LOOP) {
-        Py_BEGIN_ALLOW_THREADS
-        swaps(words.buf, out.buf, n);
-        Py_END_ALLOW_THREADS
-    } else {
-        swaps(words.buf, out.buf, n);
-    }
-    PyBuffer_Release(&words);
-    PyBuffer_Release(&out);
-    if (PyErr_Occurred())
-        return NULL;
-    Py_RETURN_NONE;
+    Py_ssize_t n = count(&views[1]);
+    if (n < 1 || count(&views[0]) != n - 1)
+        PyErr_Format(PyExc_ValueError, "randperm: %zd words for %zd values (one fewer)", count(&views[0]), n);
+    else
+        RUN(n, swaps(views[0].buf, views[1].buf, n));
+    return release(views, 2);
 }
 
 /* ---- axpy: y + alpha * x, rounded once ----------------------------------------------------------- */
@@ -389,42 +377,18 @@ axpy_loop(const Py_buffer *y, const Py_buffer *x, double alpha, Py_buffer *out, 
 static PyObject *
 axpy(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
+    static const BufferSpec specs[] = {{0, "fd", "axpy y"}, {0, "fd", "axpy x"}, {0, "fd", "axpy out"}};
+    Py_buffer views[3];
     double alpha;
-    if (nargs != 4) {
-        PyErr_SetString(PyExc_TypeError, "axpy(y, x, alpha, out)");
+    if (take_arguments(args, nargs, "axpy(y, x, out, alpha)", specs, 3, views, &alpha, 1) < 0)
         return NULL;
-    }
-    if ((alpha = PyFloat_AsDouble(args[2])) == -1.0 && PyErr_Occurred())
-        return NULL;
-    Py_buffer out, y, x;
-    if (get_buffer(args[3], &out, 0, "fd", 1, "axpy out") < 0)
-        return NULL;
-    const char *kind = out.itemsize == 8 ? "d" : "f";
-    if (get_buffer(args[0], &y, out.itemsize, kind, 0, "axpy y") < 0) {
-        PyBuffer_Release(&out);
-        return NULL;
-    }
-    if (get_buffer(args[1], &x, out.itemsize, kind, 0, "axpy x") < 0) {
-        PyBuffer_Release(&y);
-        PyBuffer_Release(&out);
-        return NULL;
-    }
-    Py_ssize_t n = count(&out);
-    if (count(&y) != n || count(&x) != n) {
-        PyErr_Format(PyExc_ValueError, "axpy: y, x and out have %zd, %zd and %zd values", count(&y), count(&x), n);
-    } else if (n >= LONG_LOOP) {
-        Py_BEGIN_ALLOW_THREADS
-        axpy_loop(&y, &x, alpha, &out, n);
-        Py_END_ALLOW_THREADS
-    } else {
-        axpy_loop(&y, &x, alpha, &out, n);
-    }
-    PyBuffer_Release(&x);
-    PyBuffer_Release(&y);
-    PyBuffer_Release(&out);
-    if (PyErr_Occurred())
-        return NULL;
-    Py_RETURN_NONE;
+    Py_ssize_t n = count(&views[2]);
+    if (count(&views[0]) != n || count(&views[1]) != n)
+        PyErr_Format(PyExc_ValueError, "axpy: y, x and out have %zd, %zd and %zd values", count(&views[0]),
+                     count(&views[1]), n);
+    else
+        RUN(n, axpy_loop(&views[0], &views[1], alpha, &views[2], n));
+    return release(views, 3);
 }
 
 static PyMethodDef methods[] = {
@@ -435,7 +399,7 @@ static PyMethodDef methods[] = {
     {"randperm", (PyCFunction)(void (*)(void))randperm, METH_FASTCALL,
      "randperm(words, out): torch's randperm(n) from its n - 1 words"},
     {"axpy", (PyCFunction)(void (*)(void))axpy, METH_FASTCALL,
-     "axpy(y, x, alpha, out): out = y + alpha * x, one rounding (float32 or float64, all the same dtype)"},
+     "axpy(y, x, out, alpha): out = y + alpha * x, one rounding (float32 or float64, all the same dtype)"},
     {NULL, NULL, 0, NULL},
 };
 
