@@ -9,6 +9,7 @@ Only the standard library is used: the compiler and flags are the ones this Pyth
 module is rebuilt when it is missing or older than its source. Where no C compiler is found, or the
 compile fails, nothing is built and graphgrad computes the same numbers with NumPy, slower
 (graphgrad.native says why it has no kernels)."""
+import os
 import pathlib
 import shlex
 import shutil
@@ -46,12 +47,16 @@ def build(native=NATIVE, log=sys.stderr):
                   f"draws randn and randperm with NumPy (the same numbers, several times slower)", file=log)
             continue
         print(f"graphgrad: compiling {source.name} ({' '.join(command[:1] + FLAGS[:1])} ...)", file=log)
+        # into a new file, then moved over the old one: a process that has the old one loaded keeps it
+        fresh = target.with_name(target.name + ".new")
+        command[command.index(str(target))] = str(fresh)
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0:
             print(f"graphgrad: compiling {source.name} failed; graphgrad draws with NumPy instead "
                   f"(the same numbers, slower). The compiler said:\n{done.stderr}", file=log)
-            target.unlink(missing_ok=True)
+            fresh.unlink(missing_ok=True)
             continue
+        os.replace(fresh, target)
         built.append(target)
     return built
 

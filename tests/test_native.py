@@ -32,7 +32,7 @@ def test_float32_normals_on_every_uniform():
     for part in np.array_split(k, 16):
         words = np.repeat(part, 2, axis=0).reshape(-1)  # each row of 8 as both halves of a block
         got = np.empty(len(words), np.float32)
-        kernels.normal_f32(words, got, 0.0, 1.0)
+        kernels.normal_f32(words, got, 0.0, 1.0, None)
         u = grandom._float_units(part.reshape(-1)).reshape(-1, 8)
         want = np.empty_like(got)
         grandom._normal_products(grandom._radii(u), *grandom._angles(u), want)
@@ -45,9 +45,9 @@ def test_float32_normals_on_every_uniform():
 def test_float32_mean_and_std_in_one_rounding(mean, std):
     words = np.random.default_rng(1).integers(0, 1 << 32, 16 * 4096, dtype=np.uint32)
     got = np.empty(len(words), np.float32)
-    kernels.normal_f32(words, got, mean, std)
+    kernels.normal_f32(words, got, mean, std, None)
     standard = np.empty_like(got)
-    kernels.normal_f32(words, standard, 0.0, 1.0)
+    kernels.normal_f32(words, standard, 0.0, 1.0, None)
     want = fma32(standard, np.float32(std), np.float32(mean))  # the NumPy path's fused multiply-add
     np.testing.assert_array_equal(_bits(got), _bits(want))
 
@@ -56,7 +56,7 @@ def test_float32_mean_and_std_in_one_rounding(mean, std):
 def test_float64_normals(mean, std):
     words = np.random.default_rng(2).integers(0, 1 << 32, 2 * 16 * 2048, dtype=np.uint32)
     got = np.empty(len(words) // 2)
-    kernels.normal_f64(words, got, mean, std)
+    kernels.normal_f64(words, got, mean, std, None)
     high, low = words[0::2].astype(np.uint64), words[1::2]
     u = ((high << np.uint64(32) | low) & np.uint64((1 << 53) - 1)) * 2.0 ** -53
     want = np.empty_like(got)
@@ -68,7 +68,7 @@ def test_float64_normals(mean, std):
 def test_randperm_swaps(n):
     words = np.random.default_rng(n).integers(0, 1 << 32, n - 1, dtype=np.uint32)
     got = np.empty(n, np.int64)
-    kernels.randperm(words, got)
+    kernels.randperm(words, got, None)
     offsets = (words % np.arange(n, 1, -1, dtype=np.uint64)).astype(np.int64)
     if n < 2:
         np.testing.assert_array_equal(got, np.arange(n))
@@ -108,22 +108,65 @@ def test_add_scaled_without_the_kernel_and_where_it_cannot_go(monkeypatch):
     np.testing.assert_array_equal(add_scaled(half_y, half_x, -0.01).view(np.int16), want.view(np.int16))
 
 
+@pytest.mark.parametrize("low", [0, -7, 2 ** 40, -2 ** 63])
+def test_integers_as_the_numpy_code(low):
+    """Every span's remainder (fastmod below 2**28, random64() from it on) and a sum that wraps, as
+    graphgrad's NumPy code and torch compute them."""
+    rng = np.random.default_rng(abs(low) % 1000)
+    for span in (1, 2, 3, 7, 10, 1000, 2 ** 28 - 1, 2 ** 28, 2 ** 32 - 1, 2 ** 32 + 3, 2 ** 63 + 5):
+        wide = span >= 2 ** 28
+        words = rng.integers(0, 1 << 32, 2 * 3000 if wide else 3000, dtype=np.uint32)
+        words[:4] = [0, 1, 2 ** 32 - 1, 2 ** 31]
+        got = np.empty(3000, np.int64)
+        kernels.integers(words, got, low, span, None)
+        values = (words[0::2].astype(object) * 2 ** 32 + words[1::2].astype(object)) if wide else words.astype(object)
+        want = np.array([(int(v) % span + low + 2 ** 63) % 2 ** 64 - 2 ** 63 for v in values], np.int64)
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("given", [0, 5, 600, 2049])
+def test_words_given_then_drawn_from_the_source(given):
+    """A kernel takes the words it is given, then draws the rest from a NumPy MT19937 itself: the
+    same values as from all the words in one array, and the generator left where drawing them
+    would leave it."""
+    n = 2048
+    for kernel, words_per_value, dtype in [("normal_f64", 2, np.float64), ("uniform", 2, np.float64),
+                                           ("uniform", 1, np.float32), ("normal_f32", 1, np.float32)]:
+        if kernel == "normal_f32" and not kernels.AVX2_FMA:
+            continue
+        a, b = np.random.MT19937(5), np.random.MT19937(5)
+        needed = words_per_value * n
+        given_words = np.random.Generator(a).integers(0, 1 << 32, min(given, needed), dtype=np.uint32)
+        got, want = np.empty(n, dtype), np.empty(n, dtype)
+        getattr(kernels, kernel)(given_words, got, 0.25, 1.5, a.capsule)
+        getattr(kernels, kernel)(np.random.Generator(b).integers(0, 1 << 32, needed, dtype=np.uint32), want, 0.25,
+                                 1.5, None)
+        np.testing.assert_array_equal(_bits(got), _bits(want))
+        assert a.random_raw() == b.random_raw()
+    perm_a, perm_b = np.random.MT19937(7), np.random.MT19937(7)
+    got, want = np.empty(n, np.int64), np.empty(n, np.int64)
+    kernels.randperm(np.random.Generator(perm_a).integers(0, 1 << 32, min(given, n - 1), dtype=np.uint32), got,
+                     perm_a.capsule)
+    kernels.randperm(np.random.Generator(perm_b).integers(0, 1 << 32, n - 1, dtype=np.uint32), want, None)
+    np.testing.assert_array_equal(got, want)
+
+
 def test_bad_arguments_are_refused_and_nothing_is_written():
     words, out = np.zeros(32, np.uint32), np.full(16, 7.0)
     with pytest.raises(TypeError, match="normal_f64 out: expected 8-byte items of kind 'd', got format 'f'"):
-        kernels.normal_f64(words, np.zeros(16, np.float32), 0.0, 1.0)
+        kernels.normal_f64(words, np.zeros(16, np.float32), 0.0, 1.0, None)
     with pytest.raises(TypeError, match="normal_f64 words"):
-        kernels.normal_f64(words.astype(np.int64), out, 0.0, 1.0)
-    with pytest.raises(ValueError, match="normal_f64: 32 words for 17 values"):
-        kernels.normal_f64(words, np.zeros(17), 0.0, 1.0)
-    with pytest.raises(ValueError, match="randperm: 32 words for 16 values"):
-        kernels.randperm(words, np.zeros(16, np.int64))
+        kernels.normal_f64(words.astype(np.int64), out, 0.0, 1.0, None)
+    with pytest.raises(ValueError, match="normal_f64: 17 values \\(blocks of 16\\)"):
+        kernels.normal_f64(words, np.zeros(17), 0.0, 1.0, None)
+    with pytest.raises(ValueError, match="randperm: 32 words given where 15 are needed \\(and no source to draw from\\)"):
+        kernels.randperm(words, np.zeros(16, np.int64), None)
     with pytest.raises(ValueError, match="read-only"):
         frozen = np.zeros(16)
         frozen.flags.writeable = False
-        kernels.normal_f64(words, frozen, 0.0, 1.0)
+        kernels.normal_f64(words, frozen, 0.0, 1.0, None)
     with pytest.raises(TypeError, match="must be real number"):
-        kernels.normal_f64(words, out, "0", 1.0)
+        kernels.normal_f64(words, out, "0", 1.0, None)
     with pytest.raises(TypeError, match="axpy x: expected 8-byte items of kind 'fd', got format 'f'"):
         kernels.axpy(out, np.zeros(16, np.float32), out, 1.0)
     with pytest.raises(ValueError, match="axpy: y, x and out have 16, 15 and 16 values"):
@@ -148,8 +191,8 @@ def test_the_build_script_compiles_a_module_that_imports(tmp_path):
         sys.path.remove(str(tmp_path))
     assert Path(fresh.__file__).name == first.stdout.strip()
     words, a, b = np.arange(64, dtype=np.uint32), np.empty(32), np.empty(32)
-    fresh.normal_f64(words, a, 0.0, 1.0)
-    kernels.normal_f64(words, b, 0.0, 1.0)
+    fresh.normal_f64(words, a, 0.0, 1.0, None)
+    kernels.normal_f64(words, b, 0.0, 1.0, None)
     np.testing.assert_array_equal(a, b)
     again = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert "compiling" not in again.stderr  # up to date: not rebuilt

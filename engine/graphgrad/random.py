@@ -61,6 +61,7 @@ class Generator:
         self.device = device
         self._bits = np.random.MT19937()
         self._bulk = np.random.Generator(self._bits)  # the same bits, drawn as uint32 in one loop
+        self._source = self._bits.capsule  # the same bits for graphgrad's C kernels to draw (_kernel_words)
         self._loads = 0  # seedings and set_state calls: part of position()
         self.manual_seed(DEFAULT_SEED)
 
@@ -161,12 +162,29 @@ class Generator:
 
     def _draw(self, n):
         """n words from NumPy's generator, which is at the stream's position (the buffer is empty)."""
-        if self._drawn >= _REPLAY_WORDS:  # a new checkpoint, so that get_state replays little
-            self._checkpoint, self._checkpoint_at, self._drawn = self._bits.state, self._checkpoint_at + self._drawn, 0
-        self._drawn += n
+        self._will_draw(n)
         if n >= _BULK_WORDS // 4:  # a loop writing uint32: less per word, more per call
             return self._bulk.integers(0, 1 << 32, size=n, dtype=np.uint32)
         return self._bits.random_raw(n).astype(np.uint32)
+
+    def _will_draw(self, n):
+        """Count n words about to be drawn from NumPy's generator (here or by a C kernel)."""
+        if self._drawn >= _REPLAY_WORDS:  # a new checkpoint, so that get_state replays little
+            self._checkpoint, self._checkpoint_at, self._drawn = self._bits.state, self._checkpoint_at + self._drawn, 0
+        self._drawn += n
+
+    def _kernel_words(self, n):
+        """For a C kernel that takes the next n words: those the buffer holds (a view), the first of
+        them. The kernel draws the rest from NumPy's generator itself (`self._source`), so that no
+        array of them is made; the buffer is then used up."""
+        at = self._at
+        head = self._buffer[at:at + n]
+        if len(head) == n:
+            self._at = at + n
+        else:
+            self._buffer, self._at, self._factors, self._pairs = _NO_WORDS, 0, None, None
+            self._will_draw(n - len(head))
+        return head
 
     def _random64(self, n):
         """n of torch's random64(): two 32-bit draws each, the first one the high half."""
@@ -232,6 +250,10 @@ class Generator:
         of dtype, contiguous) when given: a tensor's own memory, so no array is made and copied."""
         dtype = dtype if isinstance(dtype, np.dtype) else np.dtype(dtype)
         values = np.empty(n, dtype) if out is None else out
+        if _kernels is not None and (dtype is _FLOAT32 or dtype is _FLOAT64):
+            # random() per float, random64() per double
+            _kernels.uniform(self._kernel_words(n * (dtype.itemsize // 4)), values, low, high, self._source)
+            return values
         if dtype is _FLOAT32:
             if low == 0 and high == 1:  # x * 1 + 0 is x: nothing to round or replace
                 for i in range(0, n, _CHUNK):
@@ -299,12 +321,10 @@ class Generator:
         whole = 16 * (n // 16)
         out = np.empty(n, dtype) if out is None else out
         if dtype == np.float64 and _kernels is not None:  # two words per uniform (random64)
-            for i in range(0, whole, _KERNEL_WORDS // 2):
-                j = min(i + _KERNEL_WORDS // 2, whole)
-                _kernels.normal_f64(self._random32(2 * (j - i)), out[i:j], mean, std)
+            _kernels.normal_f64(self._kernel_words(2 * whole), out[:whole], mean, std, self._source)
             if whole < n:
                 self._random32(2 * (n - whole))
-                _kernels.normal_f64(self._random32(32), out[n - 16:], mean, std)
+                _kernels.normal_f64(self._kernel_words(32), out[n - 16:], mean, std, self._source)
             return out
         unit = np.float64 if dtype == np.float64 else np.float32
         # drawn and computed a chunk at a time (the draws stay in order): the float32 arithmetic
@@ -325,14 +345,10 @@ class Generator:
         last block's 16 fresh words follow the n drawn first), else a chunk of words at a time."""
         whole = 16 * (n // 16)
         if _kernels is not None and _kernels.AVX2_FMA:
-            # the words a chunk at a time (_KERNEL_WORDS): no array of the tensor's size is
-            # faulted into memory besides the tensor
-            for i in range(0, whole, _KERNEL_WORDS):
-                j = min(i + _KERNEL_WORDS, whole)
-                _kernels.normal_f32(self._random32(j - i), out[i:j], mean, std)
+            _kernels.normal_f32(self._kernel_words(whole), out[:whole], mean, std, self._source)
             if whole < n:  # the last block's 16 fresh words follow the n drawn first
                 self._random32(n - whole)
-                _kernels.normal_f32(self._random32(16), out[n - 16:], mean, std)
+                _kernels.normal_f32(self._kernel_words(16), out[n - 16:], mean, std, self._source)
             return out
         if n <= _FACTORED_NORMALS:
             pairs = self._box_muller_pairs(n + 16 if whole < n else n)
@@ -395,6 +411,10 @@ class Generator:
         is 2**28 or more; as int64, then cast to dtype."""
         span = high - low
         wide = span >= 1 << 28
+        if _kernels is not None and dtype == np.int64:
+            out = np.empty(n, np.int64)
+            _kernels.integers(self._kernel_words(2 * n if wide else n), out, low, span, self._source)
+            return out
         # (32-bit draws otherwise: a 32-bit division costs a fraction of a 64-bit one)
         divisor = np.uint64(span) if wide else np.uint32(span)
         words = self._random64(n) if wide else self._random32(n)  # one call into NumPy, then chunks
@@ -443,7 +463,7 @@ class Generator:
             return np.arange(n, dtype=np.int64)
         if _kernels is not None:
             perm = np.empty(n, np.int64)
-            _kernels.randperm(self._random32(n - 1), perm)
+            _kernels.randperm(self._kernel_words(n - 1), perm, self._source)
             return perm
         if n >= _SWAPS_VECTORIZED:
             offsets = self._random32(n - 1) % np.arange(n, 1, -1, dtype=np.uint64)
@@ -483,7 +503,7 @@ _BULK_WORDS = 1 << 16
 # most this many are replayed by get_state
 _REPLAY_WORDS = 1 << 20
 _NO_WORDS = np.zeros(0, np.uint32)
-_FLOAT32 = np.dtype(np.float32)
+_FLOAT32, _FLOAT64 = np.dtype(np.float32), np.dtype(np.float64)
 _LOW_24 = np.uint32((1 << 24) - 1)
 _FLOAT_UNIT = np.float32(2.0 ** -24)
 # float32 normals up to this many come from the buffer's per-word Box-Muller factors
@@ -664,10 +684,6 @@ def _libm(fn, x):
     last place for some inputs, and torch calls the C library."""
     return np.frompyfunc(fn, 1, 1)(x).astype(np.float64)
 
-
-# words per call of the compiled normal kernels: enough that NumPy's cost per call of drawing them
-# is small beside the work (it is ~10 us), few enough that they are not a second tensor to fault in
-_KERNEL_WORDS = 1 << 17
 
 # values per chunk of _normal_blocks and uniform (a multiple of 16): large enough that NumPy's cost
 # per call is small beside the work, small enough that the temporaries stay in the CPU's cache and

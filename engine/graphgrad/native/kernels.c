@@ -1,15 +1,22 @@
 /* graphgrad's compiled kernels: the loops of torch's CPU kernels that NumPy cannot run fast, or
    cannot run with torch's rounding.
 
-   The random numbers turn 32-bit MT19937 words (drawn by graphgrad.random.Generator, which owns the
-   stream) into values with the arithmetic of ATen's CPU kernels, bit for bit:
+   The random numbers turn 32-bit MT19937 words into values with the arithmetic of ATen's CPU kernels,
+   bit for bit. graphgrad.random.Generator owns the stream: it passes the words its buffer holds, and
+   its NumPy MT19937 (`source`, the BitGenerator's capsule) for the kernel to draw the rest from, or
+   None when the words given are all:
 
-   normal_f32(words, out, mean, std)  ATen's normal_fill_16_AVX2 on each block of 16 words: Box-Muller
-                                      with avx_mathfun's log256_ps and sincos256_ps, as torch's
-                                      AVX2 build (GCC, contraction on) computes them
-   normal_f64(words, out, mean, std)  ATen's normal_fill_16<double>: two words per uniform (random64),
-                                      the C library's log, cos and sin
-   randperm(words, out)               randperm's swaps: position i with i + words[i] % (n - i)
+   normal_f32(words, out, mean, std, source)  ATen's normal_fill_16_AVX2 on each block of 16 words:
+                                      Box-Muller with avx_mathfun's log256_ps and sincos256_ps, as
+                                      torch's AVX2 build (GCC, contraction on) computes them
+   normal_f64(words, out, mean, std, source)  ATen's normal_fill_16<double>: two words per uniform
+                                      (random64), the C library's log, cos and sin
+   uniform(words, out, low, high, source)     uniform_real_distribution: x * (high - low) + low, one
+                                      rounding, a value that rounds up to high made low (float32:
+                                      a word each; float64: two)
+   integers(words, out, low, span, source)    uniform_int_from_to_distribution: a word modulo span plus
+                                      low (two words, random64(), from a span of 2**28), as int64
+   randperm(words, out, source)       randperm's swaps: position i with i + word % (n - i)
 
    and one arithmetic loop:
 
@@ -58,16 +65,17 @@ count(const Py_buffer *view)
     return view->len / view->itemsize;
 }
 
-/* A call's arguments: `n_buffers` buffers first (the last one written), then `n_scalars` floats.
+/* A call's arguments: `n_buffers` buffers first (the last one written), then `n_scalars` floats,
+   then `n_others` objects the caller takes itself.
    Each buffer is given as (item size, kinds, what); an item size of 0 is any of the kinds' for the
    written one, and the written one's for the others. 0 when all are taken; else -1 with the error set and none held. */
 typedef struct { Py_ssize_t itemsize; const char *kinds; const char *what; } BufferSpec;
 
 static int
 take_arguments(PyObject *const *args, Py_ssize_t nargs, const char *usage, const BufferSpec *specs, int n_buffers,
-               Py_buffer *views, double *scalars, int n_scalars)
+               Py_buffer *views, double *scalars, int n_scalars, int n_others)
 {
-    if (nargs != n_buffers + n_scalars) {
+    if (nargs != n_buffers + n_scalars + n_others) {
         PyErr_SetString(PyExc_TypeError, usage);
         return -1;
     }
@@ -95,6 +103,57 @@ release(Py_buffer *views, int n_buffers)
     if (PyErr_Occurred())
         return NULL;
     Py_RETURN_NONE;
+}
+
+/* ---- the words a random kernel consumes -------------------------------------------------------- */
+
+/* numpy/random/bitgen.h's bitgen_t: the C interface of NumPy's bit generators, which a
+   BitGenerator's `capsule` holds (NumPy documents it for extensions) */
+typedef struct {
+    void *state;
+    uint64_t (*next_uint64)(void *state);
+    uint32_t (*next_uint32)(void *state);
+    double (*next_double)(void *state);
+    uint64_t (*next_raw)(void *state);
+} bitgen_t;
+
+/* The Generator's words: those its buffer already holds (head), then the next ones of its NumPy
+   MT19937, drawn here as they are needed: no array of them is made (a large one would be memory to
+   fault in, as large as the tensor). */
+typedef struct {
+    const uint32_t *head;
+    Py_ssize_t left;
+    bitgen_t *bitgen;
+} Words;
+
+/* a kernel takes its words this many at a time, into an array on the stack */
+#define WORDS_AT_ONCE 512
+
+static int
+words_from(Words *words, const Py_buffer *head, PyObject *source, Py_ssize_t needed, const char *what)
+{
+    words->head = head->buf;
+    words->left = count(head);
+    words->bitgen = NULL;
+    if (source != Py_None && (words->bitgen = PyCapsule_GetPointer(source, "BitGenerator")) == NULL)
+        return -1;
+    if (words->left > needed || (words->bitgen == NULL && words->left != needed)) {
+        PyErr_Format(PyExc_ValueError, "%s: %zd words given where %zd are needed%s", what, words->left, needed,
+                     words->bitgen ? " (the rest drawn from source)" : " (and no source to draw from)");
+        return -1;
+    }
+    return 0;
+}
+
+static void
+take_words(Words *words, uint32_t *to, Py_ssize_t n)
+{
+    Py_ssize_t given = n < words->left ? n : words->left;
+    memcpy(to, words->head, given * sizeof *to);
+    words->head += given;
+    words->left -= given;
+    for (Py_ssize_t i = given; i < n; i++)
+        to[i] = words->bitgen->next_uint32(words->bitgen->state);
 }
 
 /* the GIL is let go only where the loop is long enough to pay for taking it back */
@@ -241,16 +300,24 @@ normal_f32(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     static const BufferSpec specs[] = {{4, "IL", "normal_f32 words"}, {4, "f", "normal_f32 out"}};
     Py_buffer views[2];
     double scalars[2];
-    if (take_arguments(args, nargs, "normal_f32(words, out, mean, std)", specs, 2, views, scalars, 2) < 0)
+    const char *usage = "normal_f32(words, out, mean, std, source)";
+    if (take_arguments(args, nargs, usage, specs, 2, views, scalars, 2, 1) < 0)
         return NULL;
     Py_ssize_t n = count(&views[1]);
+    Words words;
     if (!avx2_fma())
         PyErr_SetString(PyExc_RuntimeError, "normal_f32 needs an x86-64 CPU with AVX2 and FMA");
-    else if (count(&views[0]) != n || n % 16)
-        PyErr_Format(PyExc_ValueError, "normal_f32: %zd words for %zd values (blocks of 16 each)", count(&views[0]), n);
+    else if (n % 16)
+        PyErr_Format(PyExc_ValueError, "normal_f32: %zd values (blocks of 16)", n);
 #ifdef HAVE_AVX2_KERNEL
-    else
-        RUN(n, normal_blocks_f32(views[0].buf, views[1].buf, n, (float)scalars[0], (float)scalars[1]));
+    else if (words_from(&words, &views[0], args[4], n, "normal_f32") == 0) {
+        uint32_t chunk[WORDS_AT_ONCE];
+        for (Py_ssize_t i = 0; i < n; i += WORDS_AT_ONCE) {
+            Py_ssize_t m = n - i < WORDS_AT_ONCE ? n - i : WORDS_AT_ONCE;
+            take_words(&words, chunk, m);
+            normal_blocks_f32(chunk, (float *)views[1].buf + i, m, (float)scalars[0], (float)scalars[1]);
+        }
+    }
 #endif
     return release(views, 2);
 }
@@ -281,26 +348,174 @@ normal_f64(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     static const BufferSpec specs[] = {{4, "IL", "normal_f64 words"}, {8, "d", "normal_f64 out"}};
     Py_buffer views[2];
     double scalars[2];
-    if (take_arguments(args, nargs, "normal_f64(words, out, mean, std)", specs, 2, views, scalars, 2) < 0)
+    const char *usage = "normal_f64(words, out, mean, std, source)";
+    if (take_arguments(args, nargs, usage, specs, 2, views, scalars, 2, 1) < 0)
         return NULL;
     Py_ssize_t n = count(&views[1]);
-    if (count(&views[0]) != 2 * n || n % 16)
-        PyErr_Format(PyExc_ValueError, "normal_f64: %zd words for %zd values (blocks of 16, two words each)",
-                     count(&views[0]), n);
-    else
-        RUN(4 * n, normal_blocks_f64(views[0].buf, views[1].buf, n, scalars[0], scalars[1]));
+    Words words;
+    if (n % 16)
+        PyErr_Format(PyExc_ValueError, "normal_f64: %zd values (blocks of 16)", n);
+    else if (words_from(&words, &views[0], args[4], 2 * n, "normal_f64") == 0) {
+        uint32_t chunk[WORDS_AT_ONCE];
+        for (Py_ssize_t i = 0; i < n; i += WORDS_AT_ONCE / 2) {
+            Py_ssize_t m = n - i < WORDS_AT_ONCE / 2 ? n - i : WORDS_AT_ONCE / 2;
+            take_words(&words, chunk, 2 * m);
+            normal_blocks_f64(chunk, (double *)views[1].buf + i, m, scalars[0], scalars[1]);
+        }
+    }
+    return release(views, 2);
+}
+
+/* ---- uniform: uniform_real_distribution, then a value that rounded up to high becomes low -------- */
+
+/* torch's uniform(from, to) of a float is x * (to - from) + from with x its low 24 bits times
+   2**-24, contracted to a fused multiply-add; of a double, the same with random64()'s low 53 bits */
+static double
+unit_f64(const uint32_t *words)
+{
+    uint64_t bits = (uint64_t)words[0] << 32 | words[1];
+    return (double)(bits & ((UINT64_C(1) << 53) - 1)) * 0x1p-53;
+}
+
+#ifdef HAVE_AVX2_KERNEL
+AVX2 static void
+uniform_f32_avx2(const uint32_t *words, float *out, Py_ssize_t n, float low, float high)
+{
+    const float span = high - low;
+    const __m256 span_v = _mm256_set1_ps(span), low_v = _mm256_set1_ps(low), high_v = _mm256_set1_ps(high);
+    Py_ssize_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_fmadd_ps(uniforms(words + i), span_v, low_v);
+        _mm256_storeu_ps(out + i, _mm256_blendv_ps(v, low_v, _mm256_cmp_ps(v, high_v, _CMP_EQ_OQ)));
+    }
+    for (; i < n; i++) {
+        float v = fmaf((float)(words[i] & 0xFFFFFF) * 0x1p-24f, span, low);
+        out[i] = v == high ? low : v;
+    }
+}
+
+AVX2 static void
+uniform_f64_avx2(const uint32_t *words, double *out, Py_ssize_t n, double low, double high)
+{
+    const double span = high - low;
+    for (Py_ssize_t i = 0; i < n; i++) {  /* (the fma is the instruction here) */
+        double v = fma(unit_f64(words + 2 * i), span, low);
+        out[i] = v == high ? low : v;
+    }
+}
+#endif
+
+static void
+uniform_loop(const uint32_t *words, void *out, Py_ssize_t itemsize, Py_ssize_t n, double low, double high)
+{
+#ifdef HAVE_AVX2_KERNEL
+    if (avx2_fma()) {
+        if (itemsize == 8)
+            uniform_f64_avx2(words, out, n, low, high);
+        else
+            uniform_f32_avx2(words, out, n, (float)low, (float)high);
+        return;
+    }
+#endif
+    if (itemsize == 8) {  /* the C library's fma: correctly rounded on every CPU */
+        double *o = out, span = high - low;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            double v = fma(unit_f64(words + 2 * i), span, low);
+            o[i] = v == high ? low : v;
+        }
+    } else {
+        float *o = out, lo = (float)low, hi = (float)high, span = hi - lo;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            float v = fmaf((float)(words[i] & 0xFFFFFF) * 0x1p-24f, span, lo);
+            o[i] = v == hi ? lo : v;
+        }
+    }
+}
+
+static PyObject *
+uniform(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    static const BufferSpec specs[] = {{4, "IL", "uniform words"}, {0, "fd", "uniform out"}};
+    Py_buffer views[2];
+    double bounds[2];
+    if (take_arguments(args, nargs, "uniform(words, out, low, high, source)", specs, 2, views, bounds, 2, 1) < 0)
+        return NULL;
+    Py_ssize_t n = count(&views[1]), per_value = views[1].itemsize / 4, at_once = WORDS_AT_ONCE / per_value;
+    Words words;
+    if (words_from(&words, &views[0], args[4], per_value * n, "uniform") == 0) {
+        uint32_t chunk[WORDS_AT_ONCE];
+        for (Py_ssize_t i = 0; i < n; i += at_once) {
+            Py_ssize_t m = n - i < at_once ? n - i : at_once;
+            take_words(&words, chunk, per_value * m);
+            uniform_loop(chunk, (char *)views[1].buf + i * views[1].itemsize, views[1].itemsize, m, bounds[0],
+                         bounds[1]);
+        }
+    }
+    return release(views, 2);
+}
+
+/* ---- integers: uniform_int_from_to_distribution --------------------------------------------------- */
+
+/* randint(low, low + span) as int64: a word (two from 2**28 on, random64()) modulo span, plus low.
+   A 32-bit word's remainder is Lemire's fastmod (two multiplications: exact for every 32-bit word and
+   divisor, "Faster Remainder by Direct Computation", 2019), as a division costs several times more. */
+static void
+integers_loop(const uint32_t *words, int64_t *out, Py_ssize_t n, int64_t low, uint64_t span, int wide)
+{
+    if (wide) {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            uint64_t bits = (uint64_t)words[2 * i] << 32 | words[2 * i + 1];
+            out[i] = (int64_t)(bits % span + (uint64_t)low);  /* (wrapping as torch's int64 sum) */
+        }
+        return;
+    }
+#ifdef __SIZEOF_INT128__
+    const uint64_t inverse = UINT64_MAX / span + 1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint64_t remainder = (uint64_t)(((unsigned __int128)(inverse * words[i]) * span) >> 64);
+        out[i] = (int64_t)(remainder + (uint64_t)low);
+    }
+#else
+    for (Py_ssize_t i = 0; i < n; i++)
+        out[i] = (int64_t)((uint32_t)(words[i] % span) + (uint64_t)low);
+#endif
+}
+
+static PyObject *
+integers(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    static const BufferSpec specs[] = {{4, "IL", "integers words"}, {8, "lq", "integers out"}};
+    Py_buffer views[2];
+    if (take_arguments(args, nargs, "integers(words, out, low, span, source)", specs, 2, views, NULL, 0, 3) < 0)
+        return NULL;
+    int64_t low = PyLong_AsLongLong(args[2]);
+    uint64_t span = PyErr_Occurred() ? 0 : PyLong_AsUnsignedLongLong(args[3]);
+    Py_ssize_t n = count(&views[1]);
+    int wide = span >= UINT64_C(1) << 28, per_value = wide ? 2 : 1;
+    Words words;
+    if (PyErr_Occurred())
+        ;
+    else if (span == 0)
+        PyErr_SetString(PyExc_ValueError, "integers: an empty range");
+    else if (words_from(&words, &views[0], args[4], per_value * n, "integers") == 0) {
+        uint32_t chunk[WORDS_AT_ONCE];
+        for (Py_ssize_t i = 0; i < n; i += WORDS_AT_ONCE / 2) {
+            Py_ssize_t m = n - i < WORDS_AT_ONCE / 2 ? n - i : WORDS_AT_ONCE / 2;
+            take_words(&words, chunk, per_value * m);
+            integers_loop(chunk, (int64_t *)views[1].buf + i, m, low, span, wide);
+        }
+    }
     return release(views, 2);
 }
 
 /* ---- randperm: torch's Fisher-Yates below 2**32 / 20 elements ----------------------------------- */
 
+/* steps first .. first + m - 1 of the swaps: position i with i + words[i - first] % (n - i) */
 static void
-swaps(const uint32_t *words, int64_t *out, int64_t n)
+swaps(const uint32_t *words, int64_t *out, int64_t first, int64_t m, int64_t n)
 {
-    for (int64_t i = 0; i < n; i++)
-        out[i] = i;
-    for (int64_t i = 0; i < n - 1; i++) {
-        int64_t j = i + (int64_t)(words[i] % (uint64_t)(n - i));
+    for (int64_t i = first; i < first + m; i++) {
+        int64_t j = i + (int64_t)(words[i - first] % (uint64_t)(n - i));
         int64_t kept = out[i];
         out[i] = out[j];
         out[j] = kept;
@@ -312,13 +527,22 @@ randperm(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     static const BufferSpec specs[] = {{4, "IL", "randperm words"}, {8, "lq", "randperm out"}};
     Py_buffer views[2];
-    if (take_arguments(args, nargs, "randperm(words, out)", specs, 2, views, NULL, 0) < 0)
+    if (take_arguments(args, nargs, "randperm(words, out, source)", specs, 2, views, NULL, 0, 1) < 0)
         return NULL;
-    Py_ssize_t n = count(&views[1]);
-    if (n < 1 || count(&views[0]) != n - 1)
-        PyErr_Format(PyExc_ValueError, "randperm: %zd words for %zd values (one fewer)", count(&views[0]), n);
-    else
-        RUN(n, swaps(views[0].buf, views[1].buf, n));
+    int64_t n = count(&views[1]), *out = views[1].buf;
+    Words words;
+    if (n < 1)
+        PyErr_SetString(PyExc_ValueError, "randperm: no values");
+    else if (words_from(&words, &views[0], args[2], n - 1, "randperm") == 0) {
+        uint32_t chunk[WORDS_AT_ONCE];
+        for (int64_t i = 0; i < n; i++)
+            out[i] = i;
+        for (int64_t i = 0; i < n - 1; i += WORDS_AT_ONCE) {
+            int64_t m = n - 1 - i < WORDS_AT_ONCE ? n - 1 - i : WORDS_AT_ONCE;
+            take_words(&words, chunk, m);
+            swaps(chunk, out, i, m, n);
+        }
+    }
     return release(views, 2);
 }
 
@@ -380,7 +604,7 @@ axpy(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     static const BufferSpec specs[] = {{0, "fd", "axpy y"}, {0, "fd", "axpy x"}, {0, "fd", "axpy out"}};
     Py_buffer views[3];
     double alpha;
-    if (take_arguments(args, nargs, "axpy(y, x, out, alpha)", specs, 3, views, &alpha, 1) < 0)
+    if (take_arguments(args, nargs, "axpy(y, x, out, alpha)", specs, 3, views, &alpha, 1, 0) < 0)
         return NULL;
     Py_ssize_t n = count(&views[2]);
     if (count(&views[0]) != n || count(&views[1]) != n)
@@ -393,11 +617,15 @@ axpy(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 
 static PyMethodDef methods[] = {
     {"normal_f32", (PyCFunction)(void (*)(void))normal_f32, METH_FASTCALL,
-     "normal_f32(words, out, mean, std): torch's float32 normals (AVX2 Box-Muller), blocks of 16 words"},
+     "normal_f32(words, out, mean, std, source): torch's float32 normals (AVX2 Box-Muller), blocks of 16 words"},
     {"normal_f64", (PyCFunction)(void (*)(void))normal_f64, METH_FASTCALL,
-     "normal_f64(words, out, mean, std): torch's float64 normals, blocks of 16 values from 32 words"},
+     "normal_f64(words, out, mean, std, source): torch's float64 normals, blocks of 16 values from 32 words"},
     {"randperm", (PyCFunction)(void (*)(void))randperm, METH_FASTCALL,
-     "randperm(words, out): torch's randperm(n) from its n - 1 words"},
+     "randperm(words, out, source): torch's randperm(n) from its n - 1 words"},
+    {"uniform", (PyCFunction)(void (*)(void))uniform, METH_FASTCALL,
+     "uniform(words, out, low, high, source): torch's uniform_(low, high) of float32 (a word each) or float64 (two)"},
+    {"integers", (PyCFunction)(void (*)(void))integers, METH_FASTCALL,
+     "integers(words, out, low, span, source): torch's randint(low, low + span) as int64"},
     {"axpy", (PyCFunction)(void (*)(void))axpy, METH_FASTCALL,
      "axpy(y, x, out, alpha): out = y + alpha * x, one rounding (float32 or float64, all the same dtype)"},
     {NULL, NULL, 0, NULL},
