@@ -7,8 +7,9 @@ the medians of CPU time per call are compared as graphgrad / torch. Small draws 
 cost of a call, large ones the cost per value; building nn.Linear(784, 256) is the draw a model
 makes when it starts (kaiming_uniform_ on the weight, uniform_ on the bias).
 
-randn, normal_ and randperm run their loops in graphgrad's C kernels (graphgrad/native) where they
-are built; --numpy times the NumPy code that draws the same numbers where they are not.
+randn, rand, randint, normal_, uniform_, randperm and the init functions run their loops in
+graphgrad's C kernels (graphgrad/native) where they are built; --numpy times the NumPy code that
+draws the same numbers where they are not.
 
 --floor times the parts of that NumPy code's randn(1e6) beside torch's whole randn(1e6): the MT19937
 words alone (NumPy's generator, one call) and the float32 Box-Muller arithmetic alone (avx_mathfun's

@@ -11,8 +11,8 @@ try:
     why_not = None
 except ImportError as error:
     kernels = None
-    why_not = (f"graphgrad's C kernels are not built ({error}); randn, randperm and the optimizers' updates run "
-               f"in NumPy instead: the same numbers, slower. Build them with `python scripts/build_native.py` in "
+    why_not = (f"graphgrad's C kernels are not built ({error}); random numbers and SGD's updates are computed "
+               f"with NumPy instead: the same numbers, slower. Build them with `python scripts/build_native.py` in "
                f"a checkout, or reinstall where a C compiler is found.")
 
 __all__ = ["kernels", "why_not"]
