@@ -985,7 +985,7 @@ TABLE += [
            ops=("select",), dtypes=ALL),
     OpInfo("repeat_interleave", lambda make: [S(make(2, 3), 2), S(make(2, 3), 2, 0), S(make(2, 3), 3, dim=-1),
                                               S(make(3, 2), np.array([1, 0, 2]), 0)],
-           ops=_ops("repeat_interleave index_select view"), dtypes=ALL),
+           ops=_ops("repeat_interleave repeat_interleave_by_tensor view"), dtypes=ALL),
     OpInfo("take_along_dim", lambda make: [S(make(3, 4), np.array([[0, 3], [1, 1], [2, 0]]), 1),
                                            S(make(3, 4), np.array([5, 0, 11]))], ops=_ops("gather view"),
            dtypes=ALL),

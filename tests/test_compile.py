@@ -691,3 +691,59 @@ def test_a_scalar_index_argument_is_part_of_the_key():
         for i in (1, 2, 1, 2, 3):
             same(compiled(gg.tensor(i)), (w[i] * 3).sum())
     assert compiled.counts == {"captured": 3, "replayed": 2, "eager": 0}
+
+
+def _outcome(fn, *args):
+    """fn's result, or its error as (type, message)."""
+    try:
+        return fn(*args)
+    except Exception as error:
+        return type(error), str(error)
+
+
+_X = gg.arange(6.0).reshape(3, 2)
+_VALUE_CASES = [  # a step, arguments a capture is made with, then arguments whose values change the answer
+    ("cross_entropy, an ignored target", lambda x, t: F.cross_entropy(x, t, ignore_index=-1),
+     (_X, gg.tensor([0, 1, 0])), (_X, gg.tensor([0, -1, 0]))),
+    ("cross_entropy, a target out of range", lambda x, t: F.cross_entropy(x, t), (_X, gg.tensor([0, 1, 0])),
+     (_X, gg.tensor([0, 5, 0]))),
+    ("binary_cross_entropy, an input above 1", lambda p, t: F.binary_cross_entropy(p, t),
+     (gg.tensor([0.5, 0.2]), gg.tensor([1.0, 0.0])), (gg.tensor([1.5, 0.2]), gg.tensor([1.0, 0.0]))),
+    ("index_select, a negative index", lambda x, i: x.index_select(0, i), (_X, gg.tensor([0, 1])),
+     (_X, gg.tensor([0, -1]))),
+    ("gather, a negative index", lambda x, i: x.gather(1, i), (_X, gg.tensor([[0], [1], [0]])),
+     (_X, gg.tensor([[0], [-1], [0]]))),
+    ("scatter, an index out of range", lambda x, i: x.scatter(1, i, 9.0), (_X, gg.tensor([[0], [1], [0]])),
+     (_X, gg.tensor([[0], [2], [0]]))),
+    ("repeat_interleave, counts in a tensor", lambda x, r: x.repeat_interleave(r, dim=0),
+     (_X, gg.tensor([1, 1, 1])), (_X, gg.tensor([2, 1, 1]))),
+    ("embedding, a negative index", lambda w, i: F.embedding(i, w), (_X, gg.tensor([0, 1])), (_X, gg.tensor([0, -1]))),
+    ("embedding, other rows renormalised", lambda w, i: F.embedding(i, w, max_norm=1.0),
+     (_X.clone(), gg.tensor([0, 1])), (_X.clone(), gg.tensor([2, 1]))),
+]
+
+
+@pytest.mark.parametrize("name,step,first,then", _VALUE_CASES, ids=[c[0] for c in _VALUE_CASES])
+def test_a_replay_checks_and_uses_each_calls_values_as_eager_does(name, step, first, then):
+    """What a function decides from its arguments' values (an ignored or out-of-range target, an
+    index out of range, counts) is decided again on every call: a replay gives eager's answer or
+    raises eager's error, never the captured call's."""
+    compiled = gg.compile(step)
+    compiled(*first)
+    got = _outcome(compiled, *[t.clone() for t in then])
+    want = _outcome(step, *[t.clone() for t in then])
+    if isinstance(want, tuple):
+        assert got == want
+    else:
+        same(got, want)
+
+
+def test_an_embedding_lookup_replays_and_renormalises_each_calls_rows():
+    gg.manual_seed(0)
+    a, b = gg.nn.Embedding(6, 3, max_norm=1.0), gg.nn.Embedding(6, 3, max_norm=1.0)
+    b.load_state_dict(a.state_dict())
+    compiled = gg.compile(lambda i: a(i) * 2)
+    for rows in ([0, 1], [2, 5], [4, 4]):
+        same(compiled(gg.tensor(rows)), b(gg.tensor(rows)) * 2)
+    same(a.weight, b.weight)
+    assert compiled.counts["replayed"] == 2

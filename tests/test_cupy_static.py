@@ -34,7 +34,6 @@ HOST_ONLY = {
     ("ops/convolution.py", "lib.stride_tricks.as_strided"): "the NumPy branch of _as_strided (CuPy's own on a GPU)",
     ("ops/pooling.py", "arange"): "adaptive pooling's bin matrices, built on the host and moved with xp.asarray",
     ("ops/dispatch.py", "asarray"): "NumPy scalars (np.generic) only, the result of a reduction of everything",
-    ("nn/functional.py", "minimum"): "a NumPy ufunc: on a CuPy array it dispatches to cupy (__array_ufunc__)",
     ("nn/init.py", "asarray"): "initial values drawn on the host, then moved",
     ("nn/init.py", "full"): "initial values drawn on the host, then moved",
     ("nn/init.py", "eye"): "initial values drawn on the host, then moved",

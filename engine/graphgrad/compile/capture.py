@@ -28,7 +28,8 @@ from ..random import default_generator
 from ..tensor import Tensor
 
 # ops whose result's shape depends on the values of an input (a replay keeps the captured shapes)
-_SHAPED_BY_VALUES = {"nonzero", "masked_select", "unique", "argwhere", "repeat_interleave"}
+_SHAPED_BY_VALUES = {"nonzero", "masked_select", "unique", "argwhere", "repeat_interleave",
+                     "repeat_interleave_by_tensor"}
 _MASKABLE = {"index", "index_put"}  # ... when indexed by a boolean mask
 
 

@@ -17,14 +17,18 @@ def add_scaled(y, x, alpha, out=None):
     (which may be y: an update in place). Where the C kernel cannot take the arrays (another
     dtype, non-contiguous memory, a GPU's), alpha is rounded to the dtype and the arrays' own
     operations compute it, exact on the CPU, two roundings on a GPU."""
+    if type(y) is not np.ndarray:  # a GPU's arrays: CuPy rounds the product, then the sum
+        result = y + x * y.dtype.type(alpha)
+        if out is None:
+            return result
+        out[...] = result
+        return out
     out = np.empty_like(y) if out is None else out
     if kernels is not None and _kernel_takes(y, x, out):
         kernels.axpy(y, x, out, alpha)
         return out
     alpha = y.dtype.type(alpha)
-    if type(out) is not np.ndarray:  # (a GPU's arrays: CuPy rounds the product, then the sum)
-        out[...] = y + x * alpha
-    elif out.dtype in _KERNEL_DTYPES:
+    if out.dtype in _KERNEL_DTYPES:
         fma(x, alpha, y, out.dtype.type, out)
     else:  # float16 and bfloat16: computed in float32, as torch's kernels do, then rounded
         out[...] = fma32(x.astype(np.float32), np.float32(alpha), y.astype(np.float32))
@@ -36,7 +40,7 @@ _KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 def _kernel_takes(y, x, out):
     """Whether kernels.axpy can: NumPy arrays of one float32 or float64 dtype, contiguous."""
-    return (type(out) is np.ndarray and out.dtype in _KERNEL_DTYPES and x.dtype is out.dtype is y.dtype
+    return (out.dtype in _KERNEL_DTYPES and x.dtype is out.dtype is y.dtype
             and out.flags.c_contiguous and x.flags.c_contiguous and y.flags.c_contiguous)
 
 

@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes, ops
-from ..autograd.grad_mode import no_grad
 from ..ops.activation import (Celu, Elu, Gelu, Hardsigmoid, Hardswish, Hardtanh, LeakyRelu, log_softmax, LogSigmoid,
                               Mish, Prelu, Silu, softmax, Softplus)
 from ..ops.convert import _move
@@ -483,17 +482,9 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
     if input._data.dtype.kind not in "iu":
         raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the following scalar types: "
                            f"Long, Int; but got {input._type_name()} instead (while checking arguments for embedding)")
-    num = weight.shape[0]
-    if input.numel() and (int(input.max()) >= num or int(input.min()) < 0):
-        raise IndexError("index out of range in self")
     if padding_idx is not None and padding_idx < 0:
-        padding_idx += num
-    if max_norm is not None:
-        with no_grad():  # rows looked up are renormalised in place, as PyTorch does
-            rows = weight._data[input._data.reshape(-1)]
-            norms = weight._xp().linalg.norm(rows, ord=norm_type, axis=1, keepdims=True)
-            weight._data[input._data.reshape(-1)] = rows * np.minimum(1, max_norm / (norms + 1e-7))
-    return apply(Embedding, weight, input, padding_idx=padding_idx)
+        padding_idx += weight.shape[0]
+    return apply(Embedding, weight, input, padding_idx=padding_idx, max_norm=max_norm, norm_type=norm_type)
 
 
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
@@ -576,9 +567,6 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     if target.shape != input.shape:
         raise ValueError(f"Using a target size ({_size_str(target.shape)}) that is different to the input size "
                          f"({_size_str(input.shape)}) is deprecated. Please ensure they have the same size.")
-    x = input._data
-    if x.size and bool(((x < 0) | (x > 1)).any()):
-        raise RuntimeError("all elements of input should be between 0 and 1")
     w = None if weight is None else weight.expand(input.shape)
     return apply(BinaryCrossEntropy, input, _as_input_dtype(target, input), w, reduction=reduction)
 
@@ -611,16 +599,8 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     if weight is not None and weight.shape != (classes,):
         raise RuntimeError(f"weight tensor should be defined either for all {classes} classes or no classes but got "
                            f"weight tensor of shape: [{', '.join(map(str, weight.shape))}]")
-    t = target._data
-    in_range = t.size == 0 or (int(t.min()) >= 0 and int(t.max()) < classes)
-    if not in_range:
-        bad = ((t < 0) | (t >= classes)) & (t != ignore_index)
-        if bool(bad.any()):
-            raise IndexError(f"Target {int(t[bad].reshape(-1)[0])} is out of bounds.")
-    any_ignored = not in_range or 0 <= ignore_index < classes
     op_class = NllLoss2d if input.ndim >= 3 else NllLoss
-    return apply(op_class, input, target, weight, reduction=reduction, ignore_index=ignore_index,
-                 any_ignored=any_ignored)
+    return apply(op_class, input, target, weight, reduction=reduction, ignore_index=ignore_index)
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: bool | None = None,

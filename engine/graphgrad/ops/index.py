@@ -204,6 +204,7 @@ class Gather(Op):
     saves = {"index": "other"}
 
     def forward(self, x, index, dim):
+        check_bounds(index, x.shape[dim], dim)
         self.in_shape, self.dim, self.index = x.shape, dim, index
         return x[_scatter_index(xp_of(x), index, dim)]   # the index may be smaller than x in other dims
 
@@ -224,7 +225,6 @@ def gather(input: Tensor, dim, index) -> Tensor:
         if k != dim and index.shape[k] > input.shape[k]:
             raise RuntimeError(f"Size does not match at dimension {k} expected index {list(index.shape)} to be "
                                f"no larger than self {list(input.shape)} apart from dimension {dim}")
-    check_bounds(index._data, input._data.shape[dim], dim)
     return apply(Gather, input, index, dim=dim)
 
 
@@ -238,6 +238,7 @@ class Scatter(Op):
     saves = {"index": "other"}
 
     def forward(self, x, index, src, dim, reduce=None):
+        check_bounds(index, x.shape[dim], dim)
         xp = xp_of(x)
         self.dim, self.index = dim, index
         self.src_meta = (getattr(src, "shape", ()), getattr(src, "dtype", None))
@@ -299,7 +300,6 @@ def _scatter_checks(input, dim, index, src):
         more = f" and to be no larger size than src {list(src.shape)}" if tensor_src else ""
         raise RuntimeError(f"Expected index {list(index.shape)} to be no larger than self {list(input.shape)} "
                            f"apart from dimension {dim}{more}")
-    check_bounds(index._data, input._data.shape[dim], dim)
     return dim
 
 
@@ -321,6 +321,9 @@ class IndexSelect(Op):
     saves = {"index": "other"}
 
     def forward(self, x, index, dim):
+        n = x.shape[dim] if x.ndim else 1
+        if bool(((index < 0) | (index >= n)).any()):
+            raise IndexError("index out of range in self")
         self.in_shape, self.dim, self.index = x.shape, dim, index
         return xp_of(x).take(x, index, axis=dim)
 
@@ -339,9 +342,6 @@ def index_select(input: Tensor, dim, index) -> Tensor:
     if index.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
     dim = wrap_dim(dim, input.ndim)
-    i, n = index._data, input._data.shape[dim] if input.ndim else 1
-    if bool(((i < 0) | (i >= n)).any()):
-        raise IndexError("index out of range in self")
     return apply(IndexSelect, input, index, dim=dim)
 
 
@@ -501,6 +501,7 @@ def index_fill(input: Tensor, dim, index, value) -> Tensor:
 # repeat_interleave is an index_select with each index repeated; PyTorch records the int form
 # as a view of an expanded tensor
 RepeatInterleave = variant(IndexSelect, "repeat_interleave", "ViewBackward0")
+RepeatByTensor = variant(IndexSelect, "repeat_interleave_by_tensor", "IndexSelectBackward0")  # a count per slice
 
 
 @public(method=True)
@@ -515,7 +516,7 @@ def repeat_interleave(input: Tensor, repeats, dim=None, *, output_size=None) -> 
         raise RuntimeError("repeats must have the same size as input along dim, but got repeats.size(0) = "
                            f"{repeats.numel()} and input.size({dim}) = {n}")
     index = xp.repeat(xp.arange(n), counts.reshape(-1) if isinstance(repeats, Tensor) else counts)
-    cls = IndexSelect if isinstance(repeats, Tensor) and repeats.numel() > 1 else RepeatInterleave
+    cls = RepeatByTensor if isinstance(repeats, Tensor) and repeats.numel() > 1 else RepeatInterleave
     return apply(cls, input, index, dim=dim)
 
 
@@ -553,8 +554,17 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False) -> Tenso
 class Embedding(Op):
     saves = {"indices": "other"}
 
-    def forward(self, weight, indices, padding_idx=None):
-        self.indices, self.num, self.padding_idx = indices, weight.shape[0], padding_idx
+    def forward(self, weight, indices, padding_idx=None, max_norm=None, norm_type=2.0):
+        # (checked and renormalised here, not in F.embedding, so that a replayed step does it too)
+        num = weight.shape[0]
+        if indices.size and (int(indices.max()) >= num or int(indices.min()) < 0):
+            raise IndexError("index out of range in self")
+        if max_norm is not None:  # the rows looked up are renormalised in place, as PyTorch does
+            xp, flat = xp_of(weight), indices.reshape(-1)
+            rows = weight[flat]
+            norms = xp.linalg.norm(rows, ord=norm_type, axis=1, keepdims=True)
+            weight[flat] = rows * xp.minimum(1, max_norm / (norms + 1e-7))
+        self.indices, self.num, self.padding_idx = indices, num, padding_idx
         return weight[indices]
 
     def backward(self, grad):

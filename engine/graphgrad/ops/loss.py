@@ -73,6 +73,8 @@ class BinaryCrossEntropy(Op):
 
     def forward(self, x, t, w, reduction):
         xp = xp_of(x)
+        if x.size and bool(((x < 0) | (x > 1)).any()):  # (here, not in the function: a replay checks it too)
+            raise RuntimeError("all elements of input should be between 0 and 1")
         self.x, self.t, self.w, self.reduction = x, t, w, reduction
         losses = -(t * xp.maximum(xp.log(x), -100) + (1 - t) * xp.maximum(xp.log1p(-x), -100))
         return _reduce(losses if w is None else losses * w, reduction)
@@ -127,15 +129,23 @@ class BinaryCrossEntropyWithLogits(Op):
 class NllLoss(Op):
     """-logp[target] (times the class weight), skipping ignore_index; "mean" divides by the summed
     weights of the counted targets. Classes are dim 1 (dim 0 for one unbatched sample); other
-    dims are flattened into rows. any_ignored=False (the caller checked) skips the masking."""
+    dims are flattened into rows. The targets are checked here, not in nll_loss, so that a replayed
+    step (graphgrad.compile) checks each call's: a target out of range is an error, and the masking
+    is skipped only where no target can be ignored."""
     saves = {"t": "other", "weights": "constant"}
 
-    def forward(self, logp, target, weight, reduction, ignore_index, any_ignored=True):
+    def forward(self, logp, target, weight, reduction, ignore_index):
         xp = xp_of(logp)
         self.shape, self.reduction = logp.shape, reduction
         classes = logp.shape[1] if logp.ndim > 1 else logp.shape[0]
         lp = (xp.moveaxis(logp, 1, -1) if logp.ndim > 2 else logp).reshape(-1, classes)
         t = target.reshape(-1)
+        in_range = t.size == 0 or (int(t.min()) >= 0 and int(t.max()) < classes)
+        if not in_range:
+            bad = ((t < 0) | (t >= classes)) & (t != ignore_index)
+            if bool(bad.any()):
+                raise IndexError(f"Target {int(t[bad][0])} is out of bounds.")
+        any_ignored = not in_range or 0 <= ignore_index < classes
         if any_ignored:
             keep = t != ignore_index
             t = xp.where(keep, t, 0)
