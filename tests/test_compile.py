@@ -715,6 +715,7 @@ _VALUE_CASES = [  # a step, arguments a capture is made with, then arguments who
      (_X, gg.tensor([[0], [-1], [0]]))),
     ("scatter, an index out of range", lambda x, i: x.scatter(1, i, 9.0), (_X, gg.tensor([[0], [1], [0]])),
      (_X, gg.tensor([[0], [2], [0]]))),
+    ("take, an index out of range", lambda x, i: x.take(i), (_X, gg.tensor([0, 5])), (_X, gg.tensor([0, 6]))),
     ("repeat_interleave, counts in a tensor", lambda x, r: x.repeat_interleave(r, dim=0),
      (_X, gg.tensor([1, 1, 1])), (_X, gg.tensor([2, 1, 1]))),
     ("embedding, a negative index", lambda w, i: F.embedding(i, w), (_X, gg.tensor([0, 1])), (_X, gg.tensor([0, -1]))),

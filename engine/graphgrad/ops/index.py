@@ -415,6 +415,10 @@ class Take(Op):
     saves = {"index": "other"}
 
     def forward(self, x, index):
+        n = x.size
+        if index.size and (int(index.max()) >= n or int(index.min()) < -n):
+            bad = int(index.max()) if int(index.max()) >= n else int(index.min())
+            raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} elements.")
         self.in_shape, self.index = x.shape, index
         return x.reshape(-1)[index]
 
@@ -427,10 +431,6 @@ class Take(Op):
 
 @public(method=True)
 def take(input: Tensor, index) -> Tensor:
-    n, i = input._data.size, index._data
-    if i.size and (int(i.max()) >= n or int(i.min()) < -n):
-        bad = int(i.max()) if int(i.max()) >= n else int(i.min())
-        raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} elements.")
     return apply(Take, input, index)
 
 
