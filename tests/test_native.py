@@ -32,7 +32,7 @@ def test_float32_normals_on_every_uniform():
     for part in np.array_split(k, 16):
         words = np.repeat(part, 2, axis=0).reshape(-1)  # each row of 8 as both halves of a block
         got = np.empty(len(words), np.float32)
-        kernels.normal_f32(words, got, 0.0, 1.0, None)
+        kernels.normal(words, got, 0.0, 1.0, None)
         u = grandom._float_units(part.reshape(-1)).reshape(-1, 8)
         want = np.empty_like(got)
         grandom._normal_products(grandom._radii(u), *grandom._angles(u), want)
@@ -45,9 +45,9 @@ def test_float32_normals_on_every_uniform():
 def test_float32_mean_and_std_in_one_rounding(mean, std):
     words = np.random.default_rng(1).integers(0, 1 << 32, 16 * 4096, dtype=np.uint32)
     got = np.empty(len(words), np.float32)
-    kernels.normal_f32(words, got, mean, std, None)
+    kernels.normal(words, got, mean, std, None)
     standard = np.empty_like(got)
-    kernels.normal_f32(words, standard, 0.0, 1.0, None)
+    kernels.normal(words, standard, 0.0, 1.0, None)
     want = fma32(standard, np.float32(std), np.float32(mean))  # the NumPy path's fused multiply-add
     np.testing.assert_array_equal(_bits(got), _bits(want))
 
@@ -56,7 +56,7 @@ def test_float32_mean_and_std_in_one_rounding(mean, std):
 def test_float64_normals(mean, std):
     words = np.random.default_rng(2).integers(0, 1 << 32, 2 * 16 * 2048, dtype=np.uint32)
     got = np.empty(len(words) // 2)
-    kernels.normal_f64(words, got, mean, std, None)
+    kernels.normal(words, got, mean, std, None)
     high, low = words[0::2].astype(np.uint64), words[1::2]
     u = ((high << np.uint64(32) | low) & np.uint64((1 << 53) - 1)) * 2.0 ** -53
     want = np.empty_like(got)
@@ -130,9 +130,9 @@ def test_words_given_then_drawn_from_the_source(given):
     same values as from all the words in one array, and the generator left where drawing them
     would leave it."""
     n = 2048
-    for kernel, words_per_value, dtype in [("normal_f64", 2, np.float64), ("uniform", 2, np.float64),
-                                           ("uniform", 1, np.float32), ("normal_f32", 1, np.float32)]:
-        if kernel == "normal_f32" and not kernels.AVX2_FMA:
+    for kernel, words_per_value, dtype in [("normal", 2, np.float64), ("uniform", 2, np.float64),
+                                           ("uniform", 1, np.float32), ("normal", 1, np.float32)]:
+        if kernel == "normal" and dtype == np.float32 and not kernels.AVX2_FMA:
             continue
         a, b = np.random.MT19937(5), np.random.MT19937(5)
         needed = words_per_value * n
@@ -153,20 +153,20 @@ def test_words_given_then_drawn_from_the_source(given):
 
 def test_bad_arguments_are_refused_and_nothing_is_written():
     words, out = np.zeros(32, np.uint32), np.full(16, 7.0)
-    with pytest.raises(TypeError, match="normal_f64 out: expected 8-byte items of kind 'd', got format 'f'"):
-        kernels.normal_f64(words, np.zeros(16, np.float32), 0.0, 1.0, None)
-    with pytest.raises(TypeError, match="normal_f64 words"):
-        kernels.normal_f64(words.astype(np.int64), out, 0.0, 1.0, None)
-    with pytest.raises(ValueError, match="normal_f64: 17 values \\(blocks of 16\\)"):
-        kernels.normal_f64(words, np.zeros(17), 0.0, 1.0, None)
+    with pytest.raises(TypeError, match="normal out: expected items of kind 'fd', got format 'e'"):
+        kernels.normal(words, np.zeros(16, np.float16), 0.0, 1.0, None)
+    with pytest.raises(TypeError, match="normal words"):
+        kernels.normal(words.astype(np.int64), out, 0.0, 1.0, None)
+    with pytest.raises(ValueError, match="normal: 17 values \\(blocks of 16\\)"):
+        kernels.normal(words, np.zeros(17), 0.0, 1.0, None)
     with pytest.raises(ValueError, match="randperm: 32 words given where 15 are needed \\(and no source to draw from\\)"):
         kernels.randperm(words, np.zeros(16, np.int64), None)
     with pytest.raises(ValueError, match="read-only"):
         frozen = np.zeros(16)
         frozen.flags.writeable = False
-        kernels.normal_f64(words, frozen, 0.0, 1.0, None)
+        kernels.normal(words, frozen, 0.0, 1.0, None)
     with pytest.raises(TypeError, match="must be real number"):
-        kernels.normal_f64(words, out, "0", 1.0, None)
+        kernels.normal(words, out, "0", 1.0, None)
     with pytest.raises(TypeError, match="axpy x: expected 8-byte items of kind 'fd', got format 'f'"):
         kernels.axpy(out, np.zeros(16, np.float32), out, 1.0)
     with pytest.raises(ValueError, match="axpy: y, x and out have 16, 15 and 16 values"):
@@ -191,8 +191,8 @@ def test_the_build_script_compiles_a_module_that_imports(tmp_path):
         sys.path.remove(str(tmp_path))
     assert Path(fresh.__file__).name == first.stdout.strip()
     words, a, b = np.arange(64, dtype=np.uint32), np.empty(32), np.empty(32)
-    fresh.normal_f64(words, a, 0.0, 1.0, None)
-    kernels.normal_f64(words, b, 0.0, 1.0, None)
+    fresh.normal(words, a, 0.0, 1.0, None)
+    kernels.normal(words, b, 0.0, 1.0, None)
     np.testing.assert_array_equal(a, b)
     again = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert "compiling" not in again.stderr  # up to date: not rebuilt

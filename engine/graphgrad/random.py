@@ -321,10 +321,10 @@ class Generator:
         whole = 16 * (n // 16)
         out = np.empty(n, dtype) if out is None else out
         if dtype == np.float64 and _kernels is not None:  # two words per uniform (random64)
-            _kernels.normal_f64(self._kernel_words(2 * whole), out[:whole], mean, std, self._source)
+            _kernels.normal(self._kernel_words(2 * whole), out[:whole], mean, std, self._source)
             if whole < n:
                 self._random32(2 * (n - whole))
-                _kernels.normal_f64(self._kernel_words(32), out[n - 16:], mean, std, self._source)
+                _kernels.normal(self._kernel_words(32), out[n - 16:], mean, std, self._source)
             return out
         unit = np.float64 if dtype == np.float64 else np.float32
         # drawn and computed a chunk at a time (the draws stay in order): the float32 arithmetic
@@ -345,10 +345,10 @@ class Generator:
         last block's 16 fresh words follow the n drawn first), else a chunk of words at a time."""
         whole = 16 * (n // 16)
         if _kernels is not None and _kernels.AVX2_FMA:
-            _kernels.normal_f32(self._kernel_words(whole), out[:whole], mean, std, self._source)
+            _kernels.normal(self._kernel_words(whole), out[:whole], mean, std, self._source)
             if whole < n:  # the last block's 16 fresh words follow the n drawn first
                 self._random32(n - whole)
-                _kernels.normal_f32(self._kernel_words(16), out[n - 16:], mean, std, self._source)
+                _kernels.normal(self._kernel_words(16), out[n - 16:], mean, std, self._source)
             return out
         if n <= _FACTORED_NORMALS:
             pairs = self._box_muller_pairs(n + 16 if whole < n else n)

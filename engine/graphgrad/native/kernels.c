@@ -6,11 +6,12 @@
    its NumPy MT19937 (`source`, the BitGenerator's capsule) for the kernel to draw the rest from, or
    None when the words given are all:
 
-   normal_f32(words, out, mean, std, source)  ATen's normal_fill_16_AVX2 on each block of 16 words:
-                                      Box-Muller with avx_mathfun's log256_ps and sincos256_ps, as
-                                      torch's AVX2 build (GCC, contraction on) computes them
-   normal_f64(words, out, mean, std, source)  ATen's normal_fill_16<double>: two words per uniform
-                                      (random64), the C library's log, cos and sin
+   normal(words, out, mean, std, source)      ATen's normal_fill on each block of 16 values. float32:
+                                      normal_fill_16_AVX2, Box-Muller with avx_mathfun's log256_ps
+                                      and sincos256_ps as torch's AVX2 build (GCC, contraction on)
+                                      computes them, a word each; float64: normal_fill_16<double>,
+                                      two words per uniform (random64), the C library's log, cos
+                                      and sin
    uniform(words, out, low, high, source)     uniform_real_distribution: x * (high - low) + low, one
                                       rounding, a value that rounds up to high made low (float32:
                                       a word each; float64: two)
@@ -51,8 +52,12 @@ get_buffer(PyObject *obj, Py_buffer *view, Py_ssize_t itemsize, const char *kind
     if (*format == '<' || *format == '=' || *format == '@')
         format++;
     if ((itemsize && view->itemsize != itemsize) || format[0] == '\0' || format[1] != '\0' || !strchr(kinds, format[0])) {
-        PyErr_Format(PyExc_TypeError, "%s: expected %zd-byte items of kind '%s', got format '%s'",
-                     what, itemsize ? itemsize : view->itemsize, kinds, view->format ? view->format : "B");
+        if (itemsize)
+            PyErr_Format(PyExc_TypeError, "%s: expected %zd-byte items of kind '%s', got format '%s'", what,
+                         itemsize, kinds, view->format ? view->format : "B");
+        else
+            PyErr_Format(PyExc_TypeError, "%s: expected items of kind '%s', got format '%s'", what, kinds,
+                         view->format ? view->format : "B");
         PyBuffer_Release(view);
         return -1;
     }
@@ -154,6 +159,22 @@ take_words(Words *words, uint32_t *to, Py_ssize_t n)
     words->left -= given;
     for (Py_ssize_t i = given; i < n; i++)
         to[i] = words->bitgen->next_uint32(words->bitgen->state);
+}
+
+/* A kernel's loop over values first .. first + m - 1 of `out`, given their words (per_value each). */
+typedef void (*ChunkLoop)(const uint32_t *words, void *out, Py_ssize_t first, Py_ssize_t m, const void *params);
+
+/* loop over n values, WORDS_AT_ONCE words at a time (a multiple of a Box-Muller block's 16) */
+static void
+in_chunks(Words *words, void *out, Py_ssize_t n, Py_ssize_t per_value, ChunkLoop loop, const void *params)
+{
+    uint32_t chunk[WORDS_AT_ONCE];
+    Py_ssize_t at_once = WORDS_AT_ONCE / per_value;
+    for (Py_ssize_t first = 0; first < n; first += at_once) {
+        Py_ssize_t m = n - first < at_once ? n - first : at_once;
+        take_words(words, chunk, per_value * m);
+        loop(chunk, out, first, m, params);
+    }
 }
 
 /* the GIL is let go only where the loop is long enough to pay for taking it back */
@@ -272,6 +293,13 @@ normal_blocks_f32(const uint32_t *words, float *out, Py_ssize_t n, float mean, f
         _mm256_storeu_ps(out + i + 8, _mm256_fmadd_ps(_mm256_mul_ps(radius, sin), std_v, mean_v));
     }
 }
+
+static void
+normal_f32_chunk(const uint32_t *words, void *out, Py_ssize_t first, Py_ssize_t m, const void *mean_std)
+{
+    const double *p = mean_std;
+    normal_blocks_f32(words, (float *)out + first, m, (float)p[0], (float)p[1]);
+}
 #endif
 
 /* whether this CPU runs the AVX2 kernels: asked once, when the module is imported */
@@ -294,34 +322,6 @@ cpu_has_avx2_fma(void)
 #endif
 }
 
-static PyObject *
-normal_f32(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
-{
-    static const BufferSpec specs[] = {{4, "IL", "normal_f32 words"}, {4, "f", "normal_f32 out"}};
-    Py_buffer views[2];
-    double scalars[2];
-    const char *usage = "normal_f32(words, out, mean, std, source)";
-    if (take_arguments(args, nargs, usage, specs, 2, views, scalars, 2, 1) < 0)
-        return NULL;
-    Py_ssize_t n = count(&views[1]);
-    Words words;
-    if (!avx2_fma())
-        PyErr_SetString(PyExc_RuntimeError, "normal_f32 needs an x86-64 CPU with AVX2 and FMA");
-    else if (n % 16)
-        PyErr_Format(PyExc_ValueError, "normal_f32: %zd values (blocks of 16)", n);
-#ifdef HAVE_AVX2_KERNEL
-    else if (words_from(&words, &views[0], args[4], n, "normal_f32") == 0) {
-        uint32_t chunk[WORDS_AT_ONCE];
-        for (Py_ssize_t i = 0; i < n; i += WORDS_AT_ONCE) {
-            Py_ssize_t m = n - i < WORDS_AT_ONCE ? n - i : WORDS_AT_ONCE;
-            take_words(&words, chunk, m);
-            normal_blocks_f32(chunk, (float *)views[1].buf + i, m, (float)scalars[0], (float)scalars[1]);
-        }
-    }
-#endif
-    return release(views, 2);
-}
-
 /* ---- float64 Box-Muller: normal_fill_16<double> -------------------------------------------------- */
 
 static void
@@ -342,27 +342,34 @@ normal_blocks_f64(const uint32_t *words, double *out, Py_ssize_t n, double mean,
     }
 }
 
-static PyObject *
-normal_f64(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+static void
+normal_f64_chunk(const uint32_t *words, void *out, Py_ssize_t first, Py_ssize_t m, const void *mean_std)
 {
-    static const BufferSpec specs[] = {{4, "IL", "normal_f64 words"}, {8, "d", "normal_f64 out"}};
+    const double *p = mean_std;
+    normal_blocks_f64(words, (double *)out + first, m, p[0], p[1]);
+}
+
+static PyObject *
+normal(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    static const BufferSpec specs[] = {{4, "IL", "normal words"}, {0, "fd", "normal out"}};
     Py_buffer views[2];
-    double scalars[2];
-    const char *usage = "normal_f64(words, out, mean, std, source)";
-    if (take_arguments(args, nargs, usage, specs, 2, views, scalars, 2, 1) < 0)
+    double mean_std[2];
+    if (take_arguments(args, nargs, "normal(words, out, mean, std, source)", specs, 2, views, mean_std, 2, 1) < 0)
         return NULL;
-    Py_ssize_t n = count(&views[1]);
+    Py_ssize_t n = count(&views[1]), per_value = views[1].itemsize / 4;  /* random64() per double */
+    ChunkLoop loop = per_value == 2 ? normal_f64_chunk : NULL;
+#ifdef HAVE_AVX2_KERNEL
+    if (per_value == 1 && avx2_fma())
+        loop = normal_f32_chunk;
+#endif
     Words words;
-    if (n % 16)
-        PyErr_Format(PyExc_ValueError, "normal_f64: %zd values (blocks of 16)", n);
-    else if (words_from(&words, &views[0], args[4], 2 * n, "normal_f64") == 0) {
-        uint32_t chunk[WORDS_AT_ONCE];
-        for (Py_ssize_t i = 0; i < n; i += WORDS_AT_ONCE / 2) {
-            Py_ssize_t m = n - i < WORDS_AT_ONCE / 2 ? n - i : WORDS_AT_ONCE / 2;
-            take_words(&words, chunk, 2 * m);
-            normal_blocks_f64(chunk, (double *)views[1].buf + i, m, scalars[0], scalars[1]);
-        }
-    }
+    if (loop == NULL)
+        PyErr_SetString(PyExc_RuntimeError, "normal of float32 needs an x86-64 CPU with AVX2 and FMA");
+    else if (n % 16)
+        PyErr_Format(PyExc_ValueError, "normal: %zd values (blocks of 16)", n);
+    else if (words_from(&words, &views[0], args[4], per_value * n, "normal") == 0)
+        in_chunks(&words, views[1].buf, n, per_value, loop, mean_std);
     return release(views, 2);
 }
 
@@ -432,6 +439,20 @@ uniform_loop(const uint32_t *words, void *out, Py_ssize_t itemsize, Py_ssize_t n
     }
 }
 
+static void
+uniform_f32_chunk(const uint32_t *words, void *out, Py_ssize_t first, Py_ssize_t m, const void *bounds)
+{
+    const double *b = bounds;
+    uniform_loop(words, (float *)out + first, 4, m, b[0], b[1]);
+}
+
+static void
+uniform_f64_chunk(const uint32_t *words, void *out, Py_ssize_t first, Py_ssize_t m, const void *bounds)
+{
+    const double *b = bounds;
+    uniform_loop(words, (double *)out + first, 8, m, b[0], b[1]);
+}
+
 static PyObject *
 uniform(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -440,17 +461,10 @@ uniform(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     double bounds[2];
     if (take_arguments(args, nargs, "uniform(words, out, low, high, source)", specs, 2, views, bounds, 2, 1) < 0)
         return NULL;
-    Py_ssize_t n = count(&views[1]), per_value = views[1].itemsize / 4, at_once = WORDS_AT_ONCE / per_value;
+    Py_ssize_t n = count(&views[1]), per_value = views[1].itemsize / 4;
     Words words;
-    if (words_from(&words, &views[0], args[4], per_value * n, "uniform") == 0) {
-        uint32_t chunk[WORDS_AT_ONCE];
-        for (Py_ssize_t i = 0; i < n; i += at_once) {
-            Py_ssize_t m = n - i < at_once ? n - i : at_once;
-            take_words(&words, chunk, per_value * m);
-            uniform_loop(chunk, (char *)views[1].buf + i * views[1].itemsize, views[1].itemsize, m, bounds[0],
-                         bounds[1]);
-        }
-    }
+    if (words_from(&words, &views[0], args[4], per_value * n, "uniform") == 0)
+        in_chunks(&words, views[1].buf, n, per_value, per_value == 2 ? uniform_f64_chunk : uniform_f32_chunk, bounds);
     return release(views, 2);
 }
 
@@ -481,6 +495,19 @@ integers_loop(const uint32_t *words, int64_t *out, Py_ssize_t n, int64_t low, ui
 #endif
 }
 
+typedef struct {
+    int64_t low;
+    uint64_t span;
+    int wide;  /* two words (random64()) per value */
+} IntegerRange;
+
+static void
+integers_chunk(const uint32_t *words, void *out, Py_ssize_t first, Py_ssize_t m, const void *range)
+{
+    const IntegerRange *r = range;
+    integers_loop(words, (int64_t *)out + first, m, r->low, r->span, r->wide);
+}
+
 static PyObject *
 integers(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -491,20 +518,14 @@ integers(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     int64_t low = PyLong_AsLongLong(args[2]);
     uint64_t span = PyErr_Occurred() ? 0 : PyLong_AsUnsignedLongLong(args[3]);
     Py_ssize_t n = count(&views[1]);
-    int wide = span >= UINT64_C(1) << 28, per_value = wide ? 2 : 1;
+    IntegerRange range = {low, span, span >= UINT64_C(1) << 28};
     Words words;
     if (PyErr_Occurred())
         ;
     else if (span == 0)
         PyErr_SetString(PyExc_ValueError, "integers: an empty range");
-    else if (words_from(&words, &views[0], args[4], per_value * n, "integers") == 0) {
-        uint32_t chunk[WORDS_AT_ONCE];
-        for (Py_ssize_t i = 0; i < n; i += WORDS_AT_ONCE / 2) {
-            Py_ssize_t m = n - i < WORDS_AT_ONCE / 2 ? n - i : WORDS_AT_ONCE / 2;
-            take_words(&words, chunk, per_value * m);
-            integers_loop(chunk, (int64_t *)views[1].buf + i, m, low, span, wide);
-        }
-    }
+    else if (words_from(&words, &views[0], args[4], (range.wide ? 2 : 1) * n, "integers") == 0)
+        in_chunks(&words, views[1].buf, n, range.wide ? 2 : 1, integers_chunk, &range);
     return release(views, 2);
 }
 
@@ -512,8 +533,9 @@ integers(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 
 /* steps first .. first + m - 1 of the swaps: position i with i + words[i - first] % (n - i) */
 static void
-swaps(const uint32_t *words, int64_t *out, int64_t first, int64_t m, int64_t n)
+swaps(const uint32_t *words, void *values, Py_ssize_t first, Py_ssize_t m, const void *size)
 {
+    int64_t *out = values, n = *(const int64_t *)size;
     for (int64_t i = first; i < first + m; i++) {
         int64_t j = i + (int64_t)(words[i - first] % (uint64_t)(n - i));
         int64_t kept = out[i];
@@ -534,14 +556,9 @@ randperm(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (n < 1)
         PyErr_SetString(PyExc_ValueError, "randperm: no values");
     else if (words_from(&words, &views[0], args[2], n - 1, "randperm") == 0) {
-        uint32_t chunk[WORDS_AT_ONCE];
         for (int64_t i = 0; i < n; i++)
             out[i] = i;
-        for (int64_t i = 0; i < n - 1; i += WORDS_AT_ONCE) {
-            int64_t m = n - 1 - i < WORDS_AT_ONCE ? n - 1 - i : WORDS_AT_ONCE;
-            take_words(&words, chunk, m);
-            swaps(chunk, out, i, m, n);
-        }
+        in_chunks(&words, out, n - 1, 1, swaps, &n);
     }
     return release(views, 2);
 }
@@ -616,10 +633,9 @@ axpy(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 }
 
 static PyMethodDef methods[] = {
-    {"normal_f32", (PyCFunction)(void (*)(void))normal_f32, METH_FASTCALL,
-     "normal_f32(words, out, mean, std, source): torch's float32 normals (AVX2 Box-Muller), blocks of 16 words"},
-    {"normal_f64", (PyCFunction)(void (*)(void))normal_f64, METH_FASTCALL,
-     "normal_f64(words, out, mean, std, source): torch's float64 normals, blocks of 16 values from 32 words"},
+    {"normal", (PyCFunction)(void (*)(void))normal, METH_FASTCALL,
+     "normal(words, out, mean, std, source): torch's normals of float32 (AVX2 Box-Muller, a word each) or float64 "
+     "(two), in blocks of 16"},
     {"randperm", (PyCFunction)(void (*)(void))randperm, METH_FASTCALL,
      "randperm(words, out, source): torch's randperm(n) from its n - 1 words"},
     {"uniform", (PyCFunction)(void (*)(void))uniform, METH_FASTCALL,
