@@ -53,7 +53,11 @@ class Generator:
     draw is then a slice of an array, not a call into NumPy's generator, and what is computed from
     every word alike (the float32 normals' Box-Muller factors) is computed once for the buffer.
     NumPy's generator runs ahead of the stream by what the buffer still holds, so the stream's
-    state is found by replaying the words drawn since a recorded state of NumPy's (a checkpoint)."""
+    state is found by replaying the words drawn since a recorded state of NumPy's (a checkpoint).
+
+    Where graphgrad's C kernels are built (graphgrad/native), the distributions' loops run there:
+    a kernel is given the words the buffer holds and draws the rest from the same NumPy MT19937
+    itself (_kernel_words), so the stream and its state are the same either way."""
 
     _checkpoint: Any  # NumPy's MT19937 state, as its `state` property gives and takes it
 
