@@ -2,6 +2,7 @@
 numbers without them: on every input the float32 kernel can be given, on random words for the
 float64 one, and on the swaps randperm makes; their argument checks; and the build script."""
 import math
+import os
 import shutil
 import subprocess
 import sys
@@ -201,3 +202,15 @@ def test_the_build_script_compiles_a_module_that_imports(tmp_path):
 def test_without_the_kernels_the_reason_is_given():
     assert native.why_not is None
     assert math.isfinite(float(grandom.Generator().normal(64, np.float32)[0]))
+
+
+def test_a_module_older_than_its_source_is_stale(tmp_path):
+    source, module = tmp_path / "kernels.c", tmp_path / "_kernels.so"
+    source.write_text("/* edited */")
+    module.write_bytes(b"")
+    os.utime(source, (2_000_000_000, 2_000_000_000))
+    os.utime(module, (1_000_000_000, 1_000_000_000))
+    assert native.stale(source, module)
+    os.utime(module, (2_000_000_000, 2_000_000_000))  # a wheel's files all carry one time
+    assert not native.stale(source, module)
+    assert not native.stale(source, tmp_path / "missing.so")

@@ -6,6 +6,9 @@ arithmetic built on them.
 graphgrad was installed); `why_not` then says so. Every caller has a NumPy path that gives the
 same numbers, so the kernels only make things faster. `fma` is torch's fused multiply-add on
 arrays (through `kernels.axpy` where it can)."""
+import os
+import warnings
+
 try:
     from . import _kernels as kernels
     why_not = None
@@ -15,4 +18,18 @@ except ImportError as error:
                f"with NumPy instead: the same numbers, slower. Build them with `python scripts/build_native.py` in "
                f"a checkout, or reinstall where a C compiler is found.")
 
-__all__ = ["kernels", "why_not"]
+
+def stale(source, module):
+    """Whether the module was built before its source last changed (a checkout where kernels.c
+    was edited and not rebuilt: the module would run the old code)."""
+    try:
+        return os.stat(source).st_mtime > os.stat(module).st_mtime
+    except OSError:
+        return False
+
+
+if kernels is not None and stale(os.path.join(os.path.dirname(__file__), "kernels.c"), kernels.__file__):
+    warnings.warn("graphgrad/native/kernels.c changed since its module was built, which still runs the old code: "
+                  "rebuild it with `python scripts/build_native.py`", stacklevel=2)
+
+__all__ = ["kernels", "stale", "why_not"]
