@@ -92,9 +92,14 @@ class Generator:
         self._bits.state = self._checkpoint
         # words NumPy's generator gave from the load to the checkpoint, and since the checkpoint
         self._checkpoint_at, self._drawn = 0, 0
-        self._buffer, self._at, self._factors, self._pairs = _NO_WORDS, 0, None, None
+        self._use_up_buffer()
         self._fresh = fresh  # seeded: torch's state reads next=0, not 624, until the first draw
         self._loads += 1
+
+    def _use_up_buffer(self):
+        """Drop the buffer's words (all handed out, or never to be: NumPy's generator is where the
+        stream goes on)."""
+        self._buffer, self._at, self._factors, self._pairs = _NO_WORDS, 0, None, None
 
     def _handed_out(self):
         """Words of the stream handed out since the checkpoint."""
@@ -155,7 +160,7 @@ class Generator:
             return self._buffer[at:at + n]
         head = self._buffer[at:]
         if n - len(head) >= _BUFFER_WORDS // 2:  # a large draw, not buffered
-            self._buffer, self._at, self._factors, self._pairs = _NO_WORDS, 0, None, None
+            self._use_up_buffer()
             return _joined(head, self._draw(n - len(head)))
         return _joined(head, self._refill(n - len(head)))
 
@@ -186,7 +191,7 @@ class Generator:
         if len(head) == n:
             self._at = at + n
         else:
-            self._buffer, self._at, self._factors, self._pairs = _NO_WORDS, 0, None, None
+            self._use_up_buffer()
             self._will_draw(n - len(head))
         return head
 

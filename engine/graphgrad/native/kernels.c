@@ -51,7 +51,8 @@ get_buffer(PyObject *obj, Py_buffer *view, Py_ssize_t itemsize, const char *kind
     const char *format = view->format ? view->format : "B";
     if (*format == '<' || *format == '=' || *format == '@')
         format++;
-    if ((itemsize && view->itemsize != itemsize) || format[0] == '\0' || format[1] != '\0' || !strchr(kinds, format[0])) {
+    int one_kind = format[0] != '\0' && format[1] == '\0' && strchr(kinds, format[0]) != NULL;
+    if ((itemsize && view->itemsize != itemsize) || !one_kind) {
         if (itemsize)
             PyErr_Format(PyExc_TypeError, "%s: expected %zd-byte items of kind '%s', got format '%s'", what,
                          itemsize, kinds, view->format ? view->format : "B");
@@ -175,6 +176,30 @@ in_chunks(Words *words, void *out, Py_ssize_t n, Py_ssize_t per_value, ChunkLoop
         take_words(words, chunk, per_value * m);
         loop(chunk, out, first, m, params);
     }
+}
+
+/* A distribution of float32 (a word per value) or float64 (two: random64()), called as
+   name(words, out, a, b, source): the arguments taken and checked, then the dtype's loop run over
+   out in chunks, given (a, b). Values come in blocks of `block` (Box-Muller's 16); a loop that is
+   NULL needs a CPU this one is not. */
+static PyObject *
+fill_floats(PyObject *const *args, Py_ssize_t nargs, const char *name, const char *usage, const BufferSpec *specs,
+            ChunkLoop f32, ChunkLoop f64, Py_ssize_t block)
+{
+    Py_buffer views[2];
+    double params[2];
+    if (take_arguments(args, nargs, usage, specs, 2, views, params, 2, 1) < 0)
+        return NULL;
+    Py_ssize_t n = count(&views[1]), per_value = views[1].itemsize / 4;
+    ChunkLoop loop = per_value == 2 ? f64 : f32;
+    Words words;
+    if (loop == NULL)
+        PyErr_Format(PyExc_RuntimeError, "%s of float32 needs an x86-64 CPU with AVX2 and FMA", name);
+    else if (n % block)
+        PyErr_Format(PyExc_ValueError, "%s: %zd values (blocks of %zd)", name, n, block);
+    else if (words_from(&words, &views[0], args[4], per_value * n, name) == 0)
+        in_chunks(&words, views[1].buf, n, per_value, loop, params);
+    return release(views, 2);
 }
 
 /* the GIL is let go only where the loop is long enough to pay for taking it back */
@@ -353,24 +378,13 @@ static PyObject *
 normal(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     static const BufferSpec specs[] = {{4, "IL", "normal words"}, {0, "fd", "normal out"}};
-    Py_buffer views[2];
-    double mean_std[2];
-    if (take_arguments(args, nargs, "normal(words, out, mean, std, source)", specs, 2, views, mean_std, 2, 1) < 0)
-        return NULL;
-    Py_ssize_t n = count(&views[1]), per_value = views[1].itemsize / 4;  /* random64() per double */
-    ChunkLoop loop = per_value == 2 ? normal_f64_chunk : NULL;
+    ChunkLoop f32 = NULL;
 #ifdef HAVE_AVX2_KERNEL
-    if (per_value == 1 && avx2_fma())
-        loop = normal_f32_chunk;
+    if (avx2_fma())
+        f32 = normal_f32_chunk;
 #endif
-    Words words;
-    if (loop == NULL)
-        PyErr_SetString(PyExc_RuntimeError, "normal of float32 needs an x86-64 CPU with AVX2 and FMA");
-    else if (n % 16)
-        PyErr_Format(PyExc_ValueError, "normal: %zd values (blocks of 16)", n);
-    else if (words_from(&words, &views[0], args[4], per_value * n, "normal") == 0)
-        in_chunks(&words, views[1].buf, n, per_value, loop, mean_std);
-    return release(views, 2);
+    return fill_floats(args, nargs, "normal", "normal(words, out, mean, std, source)", specs, f32, normal_f64_chunk,
+                       16);
 }
 
 /* ---- uniform: uniform_real_distribution, then a value that rounded up to high becomes low -------- */
@@ -457,15 +471,8 @@ static PyObject *
 uniform(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     static const BufferSpec specs[] = {{4, "IL", "uniform words"}, {0, "fd", "uniform out"}};
-    Py_buffer views[2];
-    double bounds[2];
-    if (take_arguments(args, nargs, "uniform(words, out, low, high, source)", specs, 2, views, bounds, 2, 1) < 0)
-        return NULL;
-    Py_ssize_t n = count(&views[1]), per_value = views[1].itemsize / 4;
-    Words words;
-    if (words_from(&words, &views[0], args[4], per_value * n, "uniform") == 0)
-        in_chunks(&words, views[1].buf, n, per_value, per_value == 2 ? uniform_f64_chunk : uniform_f32_chunk, bounds);
-    return release(views, 2);
+    return fill_floats(args, nargs, "uniform", "uniform(words, out, low, high, source)", specs, uniform_f32_chunk,
+                       uniform_f64_chunk, 1);
 }
 
 /* ---- integers: uniform_int_from_to_distribution --------------------------------------------------- */
@@ -565,27 +572,26 @@ randperm(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 
 /* ---- axpy: y + alpha * x, rounded once ----------------------------------------------------------- */
 
+/* the AVX2 loops take whole vectors and return how many values they did; the rest is the C loop's */
 #ifdef HAVE_AVX2_KERNEL
-AVX2 static void
+AVX2 static Py_ssize_t
 axpy_f32_avx2(const float *y, const float *x, float alpha, float *out, Py_ssize_t n)
 {
-    const __m256 a = _mm256_set1_ps(alpha);
     Py_ssize_t i = 0;
     for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(out + i, _mm256_fmadd_ps(_mm256_loadu_ps(x + i), a, _mm256_loadu_ps(y + i)));
-    for (; i < n; i++)
-        out[i] = fmaf(x[i], alpha, y[i]);
+        _mm256_storeu_ps(out + i,
+                         _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_set1_ps(alpha), _mm256_loadu_ps(y + i)));
+    return i;
 }
 
-AVX2 static void
+AVX2 static Py_ssize_t
 axpy_f64_avx2(const double *y, const double *x, double alpha, double *out, Py_ssize_t n)
 {
-    const __m256d a = _mm256_set1_pd(alpha);
     Py_ssize_t i = 0;
     for (; i + 4 <= n; i += 4)
-        _mm256_storeu_pd(out + i, _mm256_fmadd_pd(_mm256_loadu_pd(x + i), a, _mm256_loadu_pd(y + i)));
-    for (; i < n; i++)
-        out[i] = fma(x[i], alpha, y[i]);
+        _mm256_storeu_pd(out + i,
+                         _mm256_fmadd_pd(_mm256_loadu_pd(x + i), _mm256_set1_pd(alpha), _mm256_loadu_pd(y + i)));
+    return i;
 }
 #endif
 
@@ -593,24 +599,21 @@ static void
 axpy_loop(const Py_buffer *y, const Py_buffer *x, double alpha, Py_buffer *out, Py_ssize_t n)
 {
     int wide = out->itemsize == 8;
+    Py_ssize_t done = 0;
 #ifdef HAVE_AVX2_KERNEL
-    if (avx2_fma()) {
-        if (wide)
-            axpy_f64_avx2(y->buf, x->buf, alpha, out->buf, n);
-        else
-            axpy_f32_avx2(y->buf, x->buf, (float)alpha, out->buf, n);
-        return;
-    }
+    if (avx2_fma())
+        done = wide ? axpy_f64_avx2(y->buf, x->buf, alpha, out->buf, n)
+                    : axpy_f32_avx2(y->buf, x->buf, (float)alpha, out->buf, n);
 #endif
-    if (wide) {  /* the C library's fma: correctly rounded on every CPU, slower without the instruction */
+    if (wide) {  /* the C library's fma: correctly rounded on every CPU */
         const double *yv = y->buf, *xv = x->buf;
         double *o = out->buf;
-        for (Py_ssize_t i = 0; i < n; i++)
+        for (Py_ssize_t i = done; i < n; i++)
             o[i] = fma(xv[i], alpha, yv[i]);
     } else {
         const float *yv = y->buf, *xv = x->buf, a = (float)alpha;
         float *o = out->buf;
-        for (Py_ssize_t i = 0; i < n; i++)
+        for (Py_ssize_t i = done; i < n; i++)
             o[i] = fmaf(xv[i], a, yv[i]);
     }
 }
